@@ -1,0 +1,59 @@
+"""Shared building blocks for the configuration sections."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+class Section(BaseModel):
+    """Base of every configuration section: unknown keys are errors, values are re-checked on set."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+Point = tuple[
+    Annotated[float, Field(ge=0.0, le=1.0)],
+    Annotated[float, Field(ge=0.0, le=1.0)],
+]
+
+
+def _segments_cross(
+    a: tuple[float, float], b: tuple[float, float], c: tuple[float, float], d: tuple[float, float]
+) -> bool:
+    def orient(p: tuple[float, float], q: tuple[float, float], r: tuple[float, float]) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    d1, d2 = orient(c, d, a), orient(c, d, b)
+    d3, d4 = orient(a, b, c), orient(a, b, d)
+    return ((d1 > 0) != (d2 > 0)) and ((d3 > 0) != (d4 > 0)) and 0 not in (d1, d2, d3, d4)
+
+
+def _check_polygon(points: list[Point]) -> list[Point]:
+    if len(points) < 3:
+        raise ValueError("a polygon needs at least 3 points")
+    area2 = sum(
+        points[i][0] * points[(i + 1) % len(points)][1]
+        - points[(i + 1) % len(points)][0] * points[i][1]
+        for i in range(len(points))
+    )
+    if abs(area2) < 1e-9:
+        raise ValueError("polygon has no area (its points lie on one line)")
+    n = len(points)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if j == i + 1 or (i == 0 and j == n - 1):
+                continue  # neighbouring edges share a corner
+            if _segments_cross(points[i], points[(i + 1) % n], points[j], points[(j + 1) % n]):
+                raise ValueError(f"polygon is self-intersecting (edges {i} and {j} cross)")
+    return points
+
+
+Polygon = Annotated[list[Point], AfterValidator(_check_polygon)]
+"""Normalised polygon: 3+ [x, y] points with 0 <= x, y <= 1, edges not crossing."""
+
+
+class NamedPolygon(Section):
+    name: str = Field(min_length=1, max_length=64)
+    points: Polygon

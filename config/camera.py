@@ -1,0 +1,39 @@
+"""`camera:` section: which source feeds the device and how it is shaped."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from config.base import Section
+
+
+class FaultsConfig(Section):
+    """Fault injection for reliability tests; all off by default."""
+
+    drop_percent: float = Field(0.0, ge=0.0, le=100.0)
+    stall_at: float | None = Field(None, ge=0.0, description="source time (s) at which to stall")
+    stall_seconds: float = Field(0.0, ge=0.0, le=3600.0)
+    disconnect_at: float | None = Field(None, ge=0.0, description="source time (s) to disconnect")
+    seed: int = Field(0, ge=0)
+
+
+class CameraConfig(Section):
+    source: str = Field(
+        "synthetic",
+        min_length=1,
+        description="synthetic[:SCENARIO] | file:PATH | opencv:INDEX_OR_URL | picamera2",
+    )
+    width: int | None = Field(None, ge=64, le=4096, description="main stream width; None = native")
+    height: int | None = Field(None, ge=48, le=3072)
+    fps: float | None = Field(None, gt=0.0, le=120.0, description="None = the source's own rate")
+    lores_width: int = Field(320, ge=32, le=1920)
+    lores_height: int = Field(240, ge=24, le=1080)
+    speed: Annotated[float, Field(gt=0.0, le=1000.0)] | Literal["max"] = Field(
+        1.0, description="file/synthetic replay speed: a factor, or max"
+    )
+    loop: bool = False
+    exposure_us: int | None = Field(None, ge=10, le=1_000_000, description="picamera2 only")
+    reopen_max_seconds: float = Field(30.0, ge=0.5, le=600.0)
+    faults: FaultsConfig = FaultsConfig()

@@ -1,0 +1,67 @@
+"""`device:`, `runtime:`, `button:` and `modes:` sections: identity, process, and behaviour."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from config.base import Section
+
+Mode = Literal["disarmed", "home", "away"]
+
+
+def _default_device_id() -> str:
+    # A stable id that reveals nothing: a hash of the machine id, never the hostname.
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            seed = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if seed:
+            return "doorbell-" + hashlib.sha256(seed.encode()).hexdigest()[:8]
+    return "doorbell"
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "doorbell"
+
+
+class DeviceConfig(Section):
+    id: str = Field(
+        default_factory=_default_device_id, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"
+    )
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    mode: Mode = "away"
+
+
+class RuntimeConfig(Section):
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["plain", "json"] = "plain"
+    shutdown_seconds: float = Field(10.0, ge=0.5, le=300.0)
+    watchdog: bool = True
+    analysis_queue: int = Field(2, ge=1, le=64, description="frames waiting for analysis")
+    record_queue: int = Field(60, ge=2, le=600, description="frames waiting for the encoder")
+
+
+class ButtonConfig(Section):
+    pin: int | None = Field(None, ge=0, le=27, description="BCM pin; None = no GPIO button")
+    bounce_ms: int = Field(50, ge=0, le=2000)
+    chime_pin: int | None = Field(None, ge=0, le=27)
+    chime_seconds: float = Field(1.0, ge=0.1, le=10.0)
+
+
+class ModeBehaviour(Section):
+    motion_alerts: bool = True
+    record: bool = True
+    snapshots: bool = True
+
+
+class ModesConfig(Section):
+    disarmed: ModeBehaviour = ModeBehaviour(motion_alerts=False, record=False, snapshots=False)
+    home: ModeBehaviour = ModeBehaviour(motion_alerts=False, record=True, snapshots=True)
+    away: ModeBehaviour = ModeBehaviour()

@@ -1,0 +1,32 @@
+"""`motion:` section: what counts as motion and when it becomes an event."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from config.base import NamedPolygon, Section
+
+
+class MotionConfig(Section):
+    threshold: int = Field(
+        25, ge=1, le=255, description="per-pixel change (intensity levels) that counts as motion"
+    )
+    blur: int = Field(5, ge=1, le=31, description="odd Gaussian kernel size; higher = less noise")
+    min_area: float = Field(
+        1.0, gt=0.0, le=100.0, description="percent of a zone that must change to count"
+    )
+    min_frames: int = Field(3, ge=1, le=100, description="consecutive motion frames to fire")
+    learning_rate: float = Field(0.05, gt=0.0, le=1.0, description="background adaptation per frame")
+    event_gap: float = Field(5.0, ge=0.1, le=600.0, description="seconds without motion ending an event")
+    max_event_seconds: float = Field(120.0, ge=1.0, le=3600.0, description="longer events are split")
+    absorb_seconds: float = Field(30.0, ge=1.0, le=3600.0, description="stationary objects absorbed after")
+    zones: list[NamedPolygon] = Field(
+        default_factory=list, description="where motion may trigger; empty = the whole frame"
+    )
+
+    @field_validator("blur")
+    @classmethod
+    def _odd(cls, v: int) -> int:
+        if v % 2 == 0:
+            raise ValueError("must be odd (a Gaussian kernel size)")
+        return v

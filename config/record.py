@@ -1,0 +1,30 @@
+"""`record:` and `storage:` sections: clips, snapshots and how long they are kept."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from config.base import Section
+
+
+class RecordConfig(Section):
+    mode: Literal["events", "continuous", "off"] = "events"
+    pre_seconds: float = Field(3.0, ge=0.0, le=30.0)
+    post_seconds: float = Field(5.0, ge=0.0, le=120.0)
+    max_seconds: float = Field(120.0, ge=5.0, le=3600.0)
+    keyframe_seconds: float = Field(1.0, ge=0.2, le=10.0)
+    segment_minutes: float = Field(10.0, ge=1.0, le=120.0, description="continuous mode only")
+    preset: Literal[
+        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
+    ] = "veryfast"
+    bitrate: int = Field(1_500_000, ge=100_000, le=20_000_000, description="bits per second")
+    snapshot_quality: int = Field(85, ge=10, le=100)
+    thumbnail_width: int = Field(160, ge=32, le=640)
+
+
+class StorageConfig(Section):
+    max_age_days: float = Field(30.0, gt=0.0, le=3650.0)
+    max_bytes: int = Field(4 * 1024**3, ge=1024**2)
+    min_free_bytes: int = Field(512 * 1024**2, ge=0)

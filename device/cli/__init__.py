@@ -1,0 +1,21 @@
+"""The `doorbell` command line."""
+
+from __future__ import annotations
+
+import click
+
+from device.cli.config_cmd import config_group
+from device.version import VERSION
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(VERSION, prog_name="doorbell")
+def cli() -> None:
+    """Edge video doorbell: motion alerts over MQTT, clips with pre-roll, privacy by design."""
+
+
+cli.add_command(config_group)
+
+
+def main() -> None:
+    cli(prog_name="doorbell")

@@ -1,0 +1,79 @@
+"""Options shared by every command that needs the configuration (`--config`, `--set`, short flags)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from config import ConfigError, LoadedConfig, load_config
+
+
+def broker_settings(url: str) -> dict[str, Any]:
+    """`embedded`, `mqtt://host:port` or `mqtts://host:port` as mqtt.* settings."""
+    if url == "embedded":
+        return {"mqtt.host": "127.0.0.1", "mqtt.port": 1883, "mqtt.tls": False, "mqtt.embedded": True}
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise click.BadParameter(
+            f"{url!r} (allowed: embedded, mqtt://HOST[:PORT], mqtts://HOST[:PORT])", param_hint="--broker"
+        )
+    tls = parts.scheme == "mqtts"
+    try:
+        port = parts.port or (8883 if tls else 1883)
+    except ValueError:
+        raise click.BadParameter(f"{url!r}: bad port", param_hint="--broker") from None
+    return {"mqtt.host": parts.hostname, "mqtt.port": port, "mqtt.tls": tls, "mqtt.embedded": False}
+
+
+def fail_config(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line, err=True)
+    raise SystemExit(2)
+
+
+def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds the configuration flags and passes `loaded: LoadedConfig` instead of them."""
+
+    @click.option("--config", "config_path", type=click.Path(path_type=Path), help="YAML config file.")
+    @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a key, e.g. motion.threshold=30.")
+    @click.option("--camera", help="synthetic[:SCENARIO] | file:PATH | opencv:INDEX_OR_URL | picamera2")
+    @click.option("--broker", help="embedded | mqtt://HOST:PORT | mqtts://HOST:PORT")
+    @click.option("--device-id", help="Device id (MQTT client id and topic segment).")
+    @click.option("--data-dir", type=click.Path(path_type=Path), help="Where clips, index and outbox live.")
+    @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+    @functools.wraps(func)
+    def wrapper(
+        config_path: Path | None,
+        sets: tuple[str, ...],
+        camera: str | None,
+        broker: str | None,
+        device_id: str | None,
+        data_dir: Path | None,
+        log_level: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        shortcuts: dict[str, Any] = {}
+        if camera is not None:
+            shortcuts["camera.source"] = camera
+        if broker is not None:
+            shortcuts.update(broker_settings(broker))
+        if device_id is not None:
+            shortcuts["device.id"] = device_id
+        if data_dir is not None:
+            shortcuts["device.data_dir"] = str(data_dir)
+        if log_level is not None:
+            shortcuts["runtime.log_level"] = log_level.upper()
+        extra = kwargs.pop("_extra_shortcuts", None) or {}
+        shortcuts.update(extra)
+        try:
+            loaded: LoadedConfig = load_config(config_path, list(sets), shortcuts)
+        except ConfigError as exc:
+            fail_config(exc.lines)
+        return func(loaded=loaded, **kwargs)
+
+    return wrapper

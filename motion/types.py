@@ -1,0 +1,63 @@
+"""What the detector returns and what an event is: plain data, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A rectangle in normalised coordinates (0..1 of the frame's width and height)."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def union(self, other: Box) -> Box:
+        x0, y0 = min(self.x, other.x), min(self.y, other.y)
+        x1 = max(self.x + self.w, other.x + other.w)
+        y1 = max(self.y + self.h, other.y + other.h)
+        return Box(x0, y0, x1 - x0, y1 - y0)
+
+    def as_list(self) -> list[float]:
+        return [round(self.x, 4), round(self.y, 4), round(self.w, 4), round(self.h, 4)]
+
+
+@dataclass(frozen=True, slots=True)
+class MotionResult:
+    """One analysed frame. `score` is the changed area, in percent, of the zone that changed most."""
+
+    t: float
+    score: float
+    motion: bool
+    threshold: float
+    boxes: tuple[Box, ...] = ()
+    zones: tuple[str, ...] = ()
+    lighting: bool = False
+
+
+@dataclass
+class MotionEvent:
+    """A stretch of motion from its first motion frame to its last (times are frame times)."""
+
+    kind: Literal["motion", "stationary"]
+    start_t: float
+    start_seq: int
+    end_t: float
+    end_seq: int
+    peak_score: float = 0.0
+    peak_t: float = 0.0
+    peak_seq: int = 0
+    box: Box | None = None
+    peak_boxes: tuple[Box, ...] = ()
+    zones: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class EventUpdate:
+    """`start` when an event fires, `end` when it is over; the same MotionEvent object both times."""
+
+    kind: Literal["start", "end"]
+    event: MotionEvent
