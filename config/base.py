@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class Section(BaseModel):
-    """Base of every configuration section: unknown keys are errors, values are re-checked on set."""
+    """Base of every config section: unknown keys are errors, values are re-checked on set."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 

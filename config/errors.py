@@ -77,7 +77,7 @@ def annotation_at(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[Any, li
     annotation: Any = model
     metadata: list[Any] = []
     for part in loc:
-        annotation, extra = _unwrap(_strip_optional(_unwrap(annotation)[0]))
+        annotation, _ = _unwrap(_strip_optional(_unwrap(annotation)[0]))
         origin = typing.get_origin(annotation)
         if isinstance(part, int) and origin in (list, tuple):
             args = typing.get_args(annotation)
@@ -115,7 +115,7 @@ def format_errors(
             found = annotation_at(model, loc[:-1])
             parent = _unwrap(_strip_optional(found[0]))[0] if found else None
             is_model = isinstance(parent, type) and issubclass(parent, BaseModel)
-            known = list(parent.model_fields) if is_model else []
+            known = list(parent.model_fields) if is_model and parent is not None else []
             close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             lines.append(f"{where}: {dotted}: unknown key{hint} (allowed: {', '.join(known)})")

@@ -16,10 +16,18 @@ class MotionConfig(Section):
         1.0, gt=0.0, le=100.0, description="percent of a zone that must change to count"
     )
     min_frames: int = Field(3, ge=1, le=100, description="consecutive motion frames to fire")
-    learning_rate: float = Field(0.05, gt=0.0, le=1.0, description="background adaptation per frame")
-    event_gap: float = Field(5.0, ge=0.1, le=600.0, description="seconds without motion ending an event")
-    max_event_seconds: float = Field(120.0, ge=1.0, le=3600.0, description="longer events are split")
-    absorb_seconds: float = Field(30.0, ge=1.0, le=3600.0, description="stationary objects absorbed after")
+    learning_rate: float = Field(
+        0.05, gt=0.0, le=1.0, description="background adaptation per frame"
+    )
+    event_gap: float = Field(
+        5.0, ge=0.1, le=600.0, description="seconds without motion ending an event"
+    )
+    max_event_seconds: float = Field(
+        120.0, ge=1.0, le=3600.0, description="longer events are split"
+    )
+    absorb_seconds: float = Field(
+        30.0, ge=1.0, le=3600.0, description="stationary objects absorbed after"
+    )
     zones: list[NamedPolygon] = Field(
         default_factory=list, description="where motion may trigger; empty = the whole frame"
     )

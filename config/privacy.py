@@ -24,5 +24,7 @@ class PrivacyConfig(Section):
 class RequestsConfig(Section):
     policy: Literal["share_all", "review", "decline", "unsubscribed"] = "review"
     trusted_keys: list[str] = Field(default_factory=list, description="Ed25519 keys of requesters")
-    owner_keys: list[str] = Field(default_factory=list, description="Ed25519 keys of the owner's app")
+    owner_keys: list[str] = Field(
+        default_factory=list, description="Ed25519 keys of the owner's app"
+    )
     review_hours: float = Field(72.0, gt=0.0, le=24.0 * 90)

@@ -1,4 +1,4 @@
-"""Reading raw configuration layers (YAML file, environment, flags), remembering where each value came from."""
+"""Raw configuration layers (YAML file, environment, flags) and where each value came from."""
 
 from __future__ import annotations
 
@@ -111,7 +111,9 @@ def read_env(environ: Mapping[str, str] | None = None) -> Layer:
             continue
         key = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
         if any(not part for part in key):
-            raise LayerError([f"env {name}: (env): empty key segment (allowed: DOORBELL__SECTION__KEY)"])
+            raise LayerError(
+                [f"env {name}: (env): empty key segment (allowed: DOORBELL__SECTION__KEY)"]
+            )
         _assign(layer.values, key, _parse_scalar(raw))
         layer.origins[key] = Origin("env", name)
     return layer

@@ -17,6 +17,7 @@ class MotionDetector:
         self.width, self.height = size
         self._background: np.ndarray | None = None
         self._zone_masks = self._build_zone_masks()
+        self._kernel = np.ones((3, 3), np.uint8)
 
     def _build_zone_masks(self) -> dict[str, np.ndarray]:
         if not self.cfg.zones:
@@ -40,7 +41,7 @@ class MotionDetector:
             return MotionResult(t, 0.0, False, float(self.cfg.threshold))
         diff = cv2.absdiff(blurred, cv2.convertScaleAbs(self._background))
         _, changed = cv2.threshold(diff, self.cfg.threshold, 255, cv2.THRESH_BINARY)
-        changed = cv2.dilate(changed, None, iterations=2)
+        changed = cv2.dilate(changed, self._kernel, iterations=2)
         cv2.accumulateWeighted(blurred, self._background, self.cfg.learning_rate)
         best, zones = 0.0, []
         for name, mask in self._zone_masks.items():

@@ -27,7 +27,7 @@ class Box:
 
 @dataclass(frozen=True, slots=True)
 class MotionResult:
-    """One analysed frame. `score` is the changed area, in percent, of the zone that changed most."""
+    """One analysed frame. `score`: changed area in percent of the zone that changed most."""
 
     t: float
     score: float
@@ -57,7 +57,7 @@ class MotionEvent:
 
 @dataclass(frozen=True, slots=True)
 class EventUpdate:
-    """`start` when an event fires, `end` when it is over; the same MotionEvent object both times."""
+    """`start` when an event fires, `end` when it is over; the same MotionEvent both times."""
 
     kind: Literal["start", "end"]
     event: MotionEvent

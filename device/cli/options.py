@@ -1,4 +1,4 @@
-"""Options shared by every command that needs the configuration (`--config`, `--set`, short flags)."""
+"""Options shared by every command that reads the configuration (`--config`, `--set`, ...)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,17 @@ from config import ConfigError, LoadedConfig, load_config
 def broker_settings(url: str) -> dict[str, Any]:
     """`embedded`, `mqtt://host:port` or `mqtts://host:port` as mqtt.* settings."""
     if url == "embedded":
-        return {"mqtt.host": "127.0.0.1", "mqtt.port": 1883, "mqtt.tls": False, "mqtt.embedded": True}
+        return {
+            "mqtt.host": "127.0.0.1",
+            "mqtt.port": 1883,
+            "mqtt.tls": False,
+            "mqtt.embedded": True,
+        }
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
         raise click.BadParameter(
-            f"{url!r} (allowed: embedded, mqtt://HOST[:PORT], mqtts://HOST[:PORT])", param_hint="--broker"
+            f"{url!r} (allowed: embedded, mqtt://HOST[:PORT], mqtts://HOST[:PORT])",
+            param_hint="--broker",
         )
     tls = parts.scheme == "mqtts"
     try:
@@ -39,13 +45,28 @@ def fail_config(lines: list[str]) -> None:
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Adds the configuration flags and passes `loaded: LoadedConfig` instead of them."""
 
-    @click.option("--config", "config_path", type=click.Path(path_type=Path), help="YAML config file.")
-    @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a key, e.g. motion.threshold=30.")
-    @click.option("--camera", help="synthetic[:SCENARIO] | file:PATH | opencv:INDEX_OR_URL | picamera2")
+    @click.option(
+        "--config", "config_path", type=click.Path(path_type=Path), help="YAML config file."
+    )
+    @click.option(
+        "--set",
+        "sets",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override a key, e.g. motion.threshold=30.",
+    )
+    @click.option(
+        "--camera", help="synthetic[:SCENARIO] | file:PATH | opencv:INDEX_OR_URL | picamera2"
+    )
     @click.option("--broker", help="embedded | mqtt://HOST:PORT | mqtts://HOST:PORT")
     @click.option("--device-id", help="Device id (MQTT client id and topic segment).")
-    @click.option("--data-dir", type=click.Path(path_type=Path), help="Where clips, index and outbox live.")
-    @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+    @click.option(
+        "--data-dir", type=click.Path(path_type=Path), help="Where clips, index and outbox live."
+    )
+    @click.option(
+        "--log-level",
+        type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    )
     @functools.wraps(func)
     def wrapper(
         config_path: Path | None,

@@ -35,8 +35,20 @@ class SyntheticSource(Source):
         img[: h // 3] = (200, 170, 140)  # sky
         img[h // 3 :] = (60, 130, 70)  # lawn
         cv2.rectangle(img, (w * 2 // 5, h // 6), (w * 3 // 5, h * 2 // 3), (40, 60, 110), -1)
-        cv2.fillPoly(img, [np.array([[w // 2 - 20, h * 2 // 3], [w // 2 + 20, h * 2 // 3],
-                                     [w // 2 + 120, h], [w // 2 - 120, h]])], (150, 150, 150))
+        cv2.fillPoly(
+            img,
+            [
+                np.array(
+                    [
+                        [w // 2 - 20, h * 2 // 3],
+                        [w // 2 + 20, h * 2 // 3],
+                        [w // 2 + 120, h],
+                        [w // 2 - 120, h],
+                    ]
+                )
+            ],
+            (150, 150, 150),
+        )
         return img
 
     def open(self) -> None:
@@ -51,7 +63,9 @@ class SyntheticSource(Source):
             size = int(self.height * (0.25 + 0.35 * k))
             cx = self.width // 2
             bottom = int(self.height * (1.0 - 0.3 * k))
-            cv2.rectangle(img, (cx - size // 5, bottom - size), (cx + size // 5, bottom), (30, 30, 180), -1)
+            cv2.rectangle(
+                img, (cx - size // 5, bottom - size), (cx + size // 5, bottom), (30, 30, 180), -1
+            )
         noise = self._rng.integers(-4, 5, size=img.shape, dtype=np.int16)
         img = np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
         luma = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
