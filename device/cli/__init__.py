@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from device.cli.config_cmd import config_group
+from device.cli.run import run
 from device.version import VERSION
 
 
@@ -15,6 +16,7 @@ def cli() -> None:
 
 
 cli.add_command(config_group)
+cli.add_command(run)
 
 
 def main() -> None:

@@ -1,0 +1,143 @@
+"""The threads of a running device: capture -> analysis, capture -> recording.
+
+Capture never waits for anyone: it hands each frame to a latest-frame slot for analysis (a slow
+detector skips to the newest frame) and to a bounded queue for the encoder (a slow encoder loses
+the oldest raw frames); both count what they drop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from device.frame import Frame
+from device.pacing import Pacer
+from device.queues import DropQueue
+from device.sources.base import Source, SourceError
+from motion.detector import MotionDetector
+from motion.events import EventTracker
+from motion.types import EventUpdate, MotionResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PipelineStats:
+    frames: int = 0
+    analysed: int = 0
+    recorded: int = 0
+    last_frame_t: float = 0.0
+    last_frame_monotonic: float = field(default_factory=time.monotonic)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        source: Source,
+        detector: MotionDetector,
+        tracker: EventTracker,
+        pacer: Pacer,
+        on_updates: Callable[[list[EventUpdate], MotionResult, Frame], None],
+        on_record: Callable[[Frame], None],
+        on_record_idle: Callable[[], None],
+        analysis_queue: int,
+        record_queue: int,
+        duration: float | None = None,
+        lossless: bool = False,
+    ) -> None:
+        self.source, self.detector, self.tracker, self.pacer = source, detector, tracker, pacer
+        self.on_updates, self.on_record, self.on_record_idle = on_updates, on_record, on_record_idle
+        self.duration = duration
+        self.analysis_q: DropQueue[Frame] = DropQueue(analysis_queue, lossless)
+        self.record_q: DropQueue[Frame] = DropQueue(record_queue, lossless)
+        self.stats = PipelineStats()
+        self.stop_requested = threading.Event()
+        self.error: BaseException | None = None
+        self._threads = [
+            threading.Thread(target=self._guard(self._capture), name="capture", daemon=True),
+            threading.Thread(target=self._guard(self._analyse), name="analysis", daemon=True),
+            threading.Thread(target=self._guard(self._record), name="recording", daemon=True),
+        ]
+
+    def _guard(self, body: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                body()
+            except BaseException as exc:  # a dead thread must stop the device, not hang it
+                log.exception("%s thread failed", threading.current_thread().name)
+                self.error = exc
+                self.stop_requested.set()
+                self.analysis_q.close()
+                self.record_q.close()
+
+        return run
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def join(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            thread.join(left)
+        return not any(t.is_alive() for t in self._threads)
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def _capture(self) -> None:
+        try:
+            while not self.stop_requested.is_set():
+                try:
+                    frame = self.source.read()
+                except SourceError as exc:
+                    log.error("camera failed: %s", exc)
+                    break
+                if frame is None:
+                    break
+                if self.duration is not None and frame.t >= self.duration:
+                    break
+                if not self.source.live:
+                    self.pacer.wait(frame.t)
+                self.stats.frames += 1
+                self.stats.last_frame_t = frame.t
+                self.stats.last_frame_monotonic = time.monotonic()
+                self.analysis_q.put(frame)
+                self.record_q.put(frame)
+        finally:
+            self.analysis_q.close()
+            self.record_q.close()
+
+    def _analyse(self) -> None:
+        last: Frame | None = None
+        last_result: MotionResult | None = None
+        while True:
+            frame = self.analysis_q.get(timeout=0.5)
+            if frame is None:
+                if self.analysis_q.closed:
+                    break
+                continue
+            result = self.detector.process(frame.lores, frame.t)
+            self.stats.analysed += 1
+            updates = self.tracker.update(result, frame.seq)
+            if updates or result.motion != (last_result.motion if last_result else False):
+                self.on_updates(updates, result, frame)
+            last, last_result = frame, result
+        if last is not None and last_result is not None:
+            self.on_updates(self.tracker.flush(), last_result, last)
+
+    def _record(self) -> None:
+        while True:
+            frame = self.record_q.get(timeout=0.5)
+            if frame is None:
+                if self.record_q.closed:
+                    break
+                self.on_record_idle()
+                continue
+            self.on_record(frame)
+            self.stats.recorded += 1

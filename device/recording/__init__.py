@@ -1,0 +1,1 @@
+"""Recording: clips with pre-roll, snapshots, and their index on disk."""

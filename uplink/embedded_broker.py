@@ -1,0 +1,82 @@
+"""The zero-setup broker behind `--broker embedded`: reuse one on loopback, else run amqtt."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def broker_answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class EmbeddedBroker:
+    """amqtt (MQTT 3.1.1 only) on its own asyncio loop in a daemon thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+        self.host, self.port = host, port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._broker: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        try:
+            from amqtt.broker import Broker
+        except ImportError:
+            raise RuntimeError(
+                "the embedded broker needs amqtt (pip install 'doorbell[demo]'), "
+                "or point --broker at one: mqtt://HOST:PORT"
+            ) from None
+        # amqtt logs every connection, and our own "is anyone there?" probe as an error.
+        for name in ("amqtt", "transitions"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        ready = threading.Event()
+        errors: list[BaseException] = []
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
+        }
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            try:
+                self._broker = Broker(config, loop=loop)
+                loop.run_until_complete(self._broker.start())
+            except BaseException as exc:  # reported to the caller below
+                errors.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="embedded-broker", daemon=True)
+        self._thread.start()
+        ready.wait(timeout)
+        if errors:
+            raise RuntimeError(f"embedded broker failed to start: {errors[0]}")
+
+    def stop(self) -> None:
+        loop, broker = self._loop, self._broker
+        if loop is None or broker is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(broker.shutdown(), loop).result(timeout=5)
+        except Exception as exc:  # shutting down anyway
+            log.debug("embedded broker shutdown: %s", exc)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,40 @@
+"""The JSON payloads the device publishes: one model each, so the contract lives in one place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+def iso_utc(wall: float) -> str:
+    """Unix seconds as ISO 8601 UTC with milliseconds, e.g. 2026-11-28T19:29:10.125Z."""
+    text = datetime.fromtimestamp(wall, UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+class ClipRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    seconds: float
+    bytes: int
+    sha256: str
+
+
+class EventMessage(BaseModel):
+    """Published on `event` twice per event: at `start` (the alert) and at `end` (with the clip)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    device: str
+    type: Literal["motion", "ring"]
+    state: Literal["start", "end"]
+    start: str
+    end: str | None
+    score: float
+    boxes: list[list[float]]
+    zones: list[str]
+    clip: ClipRef | None

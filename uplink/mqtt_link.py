@@ -1,0 +1,167 @@
+"""The connection to the broker: paho-mqtt 2.x on its own network thread, with availability."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from config.uplink import MqttConfig
+from uplink.topics import Topics
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes], None]
+
+
+class InsecureBrokerError(Exception):
+    """Plain MQTT to a host that is not this machine, without `uplink.allow_insecure`."""
+
+
+class MqttLink:
+    """Connects in the background (the device runs while the broker is away), reconnects with
+    backoff from 1 s to 2 min, keeps `status` retained `online`, with `offline` as the last will."""
+
+    def __init__(
+        self,
+        cfg: MqttConfig,
+        client_id: str,
+        topics: Topics,
+        *,
+        allow_insecure: bool = False,
+        protocol: str | None = None,
+    ) -> None:
+        if not cfg.tls and not cfg.is_loopback() and not allow_insecure:
+            raise InsecureBrokerError(
+                f"refusing plain mqtt:// to {cfg.host}: alerts and snapshots would cross the "
+                "network unencrypted; use mqtts:// or set uplink.allow_insecure: true"
+            )
+        self.cfg = cfg
+        self.topics = topics
+        self.protocol = protocol or cfg.protocol
+        self.connected = threading.Event()
+        self.ever_connected = False
+        self.on_message: MessageHandler | None = None
+        self.on_connected: Callable[[], None] | None = None
+        self.on_published: Callable[[int], None] | None = None
+        self.subscriptions: list[tuple[str, int]] = [(topics.commands, 1)]
+        self._was_unreachable = False
+        self._stopping = False
+        version = mqtt.MQTTv5 if self.protocol == "5" else mqtt.MQTTv311
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version
+        )
+        self.client.reconnect_delay_set(1, 120)
+        self.client.max_queued_messages_set(0)
+        self.client.will_set(topics.status, "offline", qos=1, retain=True)
+        self._configure_auth()
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect_fail = self._on_connect_fail
+        self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
+
+    def _configure_auth(self) -> None:
+        cfg = self.cfg
+        if cfg.tls:
+            context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
+            if cfg.cert_file:
+                context.load_cert_chain(
+                    str(cfg.cert_file), str(cfg.key_file) if cfg.key_file else None
+                )
+            if cfg.alpn:
+                context.set_alpn_protocols(cfg.alpn)
+            self.client.tls_set_context(context)
+        password = None
+        if cfg.password_file:
+            password = cfg.password_file.read_text().strip()
+        elif cfg.password:
+            password = cfg.password.get_secret_value()
+        if cfg.username or password:
+            self.client.username_pw_set(cfg.username, password)
+
+    @property
+    def url(self) -> str:
+        return f"{'mqtts' if self.cfg.tls else 'mqtt'}://{self.cfg.host}:{self.cfg.port}"
+
+    def start(self) -> None:
+        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive)
+        self.client.loop_start()
+
+    def publish(
+        self,
+        topic: str,
+        payload: bytes | str,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        content_type: str | None = None,
+        expiry: int | None = None,
+    ) -> mqtt.MQTTMessageInfo:
+        properties = None
+        if self.protocol == "5" and (content_type or expiry):
+            properties = Properties(PacketTypes.PUBLISH)
+            if content_type:
+                properties.ContentType = content_type
+            if expiry:
+                properties.MessageExpiryInterval = expiry
+        return self.client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Say `offline` (the will is not sent on a clean disconnect) and disconnect."""
+        if self.connected.is_set():
+            info = self.publish(self.topics.status, "offline", retain=True)
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError) as exc:
+                log.warning("could not publish offline: %s", exc)
+        self._stopping = True
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    # paho callbacks run on paho's network thread
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.warning("broker %s refused the connection: %s", self.url, reason)
+            return
+        if self._was_unreachable:
+            log.info("broker %s reachable again", self.url)
+        self._was_unreachable = False
+        log.info("connected to broker %s", self.url)
+        client.publish(self.topics.status, "online", qos=1, retain=True)
+        for topic, qos in self.subscriptions:
+            client.subscribe(topic, qos)
+        self.connected.set()
+        self.ever_connected = True
+        if self.on_connected:
+            self.on_connected()
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
+        if self.connected.is_set() and not self._stopping:
+            log.warning("disconnected from broker %s: %s", self.url, reason)
+        self.connected.clear()
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        if not self._was_unreachable:
+            log.warning("broker %s unreachable; will keep retrying (alerts are kept)", self.url)
+        self._was_unreachable = True
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if self.on_message:
+            self.on_message(message.topic, bytes(message.payload))
+
+    def _on_publish(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any
+    ) -> None:
+        if self.on_published:
+            self.on_published(mid)

@@ -1,0 +1,48 @@
+"""Every MQTT topic the device uses, in one place (documented in docs/mqtt.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topics:
+    base: str  # e.g. doorbell/<device_id>
+
+    @property
+    def status(self) -> str:
+        return f"{self.base}/status"
+
+    @property
+    def event(self) -> str:
+        return f"{self.base}/event"
+
+    @property
+    def motion(self) -> str:
+        return f"{self.base}/motion"
+
+    @property
+    def ring(self) -> str:
+        return f"{self.base}/ring"
+
+    @property
+    def snapshot(self) -> str:
+        return f"{self.base}/snapshot"
+
+    @property
+    def telemetry(self) -> str:
+        return f"{self.base}/telemetry"
+
+    @property
+    def mode(self) -> str:
+        return f"{self.base}/mode"
+
+    def command(self, name: str) -> str:
+        return f"{self.base}/cmd/{name}"
+
+    def command_result(self, name: str) -> str:
+        return f"{self.base}/cmd/{name}/result"
+
+    @property
+    def commands(self) -> str:
+        return f"{self.base}/cmd/+"
