@@ -6,6 +6,7 @@ import click
 
 from device.cli.config_cmd import config_group
 from device.cli.run import run
+from device.cli.watch import watch
 from device.version import VERSION
 
 
@@ -17,6 +18,7 @@ def cli() -> None:
 
 cli.add_command(config_group)
 cli.add_command(run)
+cli.add_command(watch)
 
 
 def main() -> None:

@@ -1,0 +1,119 @@
+"""`doorbell watch`: the resident's side. One readable line per alert, ring and status change."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+import paho.mqtt.client as mqtt
+
+from config import LoadedConfig
+from device.cli.options import config_options
+from uplink.topics import Topics
+
+
+def describe(kind: str, device: str, payload: bytes) -> str | None:
+    """A one-line, human description of a message, or None for messages not worth a line."""
+    text = payload.decode("utf-8", "replace")
+    if kind in ("status", "motion"):
+        return f"{device}: {kind} {text}"
+    if kind not in ("event", "ring"):
+        return None
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError:
+        return f"{device}: {kind} (not JSON: {text[:60]!r})"
+    what = event.get("type", kind)
+    state = event.get("state", "")
+    if state == "start":
+        zones = ",".join(event.get("zones") or []) or "-"
+        head = f"{event.get('start')} {device}: {what.upper()}"
+        return f"{head} score {event.get('score')} zones {zones} id {event.get('id')}"
+    clip = event.get("clip")
+    clip_text = f"clip {clip['file']} ({clip['seconds']} s)" if clip else "no clip"
+    return f"{event.get('end')} {device}: {what} ended, {clip_text} id {event.get('id')}"
+
+
+@click.command("watch")
+@config_options
+@click.option("--json", "as_json", is_flag=True, help="Print raw JSON payloads.")
+@click.option(
+    "--save-snapshots", type=click.Path(file_okay=False, path_type=Path), help="Save JPEGs here."
+)
+@click.option("--count", type=click.IntRange(min=1), help="Exit after this many alerts.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), help="Exit after SECONDS.")
+def watch(
+    loaded: LoadedConfig,
+    as_json: bool,
+    save_snapshots: Path | None,
+    count: int | None,
+    timeout: float | None,
+) -> None:
+    """Print alerts from one device (--device-id) or all devices on a broker."""
+    config = loaded.config
+    explicit_id = loaded.origin_of(("device", "id")).kind != "default"
+    base = config.uplink.base_topic.replace("{device_id}", config.device.id if explicit_id else "+")
+    topics = Topics(base)
+    wanted = [topics.event, topics.ring, topics.status, topics.motion]
+    if save_snapshots:
+        save_snapshots.mkdir(parents=True, exist_ok=True)
+        wanted.append(topics.snapshot)
+    alerts = 0
+    done = threading.Event()
+    mq = config.mqtt
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    if mq.tls:
+        context = ssl.create_default_context(cafile=str(mq.ca_file) if mq.ca_file else None)
+        if mq.cert_file:
+            context.load_cert_chain(str(mq.cert_file), str(mq.key_file) if mq.key_file else None)
+        client.tls_set_context(context)
+    if mq.username:
+        password = mq.password_file.read_text().strip() if mq.password_file else None
+        if password is None and mq.password:
+            password = mq.password.get_secret_value()
+        client.username_pw_set(mq.username, password)
+
+    def on_connect(c: mqtt.Client, u: Any, f: Any, reason: Any, p: Any) -> None:
+        if reason.is_failure:
+            click.echo(f"watch: broker refused: {reason}", err=True)
+            return
+        c.subscribe([(t, 1) for t in wanted])
+        click.echo(f"watching {base} on {mq.host}:{mq.port}", err=True)
+
+    def on_message(c: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
+        nonlocal alerts
+        parts = msg.topic.split("/")
+        kind, device = parts[-1], parts[-2] if len(parts) >= 2 else "?"
+        if kind == "snapshot" and save_snapshots:
+            path = save_snapshots / f"{device}-{msg.timestamp:.0f}.jpg"
+            path.write_bytes(msg.payload)
+            click.echo(f"{device}: snapshot saved to {path}")
+            return
+        if as_json:
+            click.echo(
+                json.dumps({"topic": msg.topic, "payload": msg.payload.decode("utf-8", "replace")})
+            )
+        else:
+            line = describe(kind, device, bytes(msg.payload))
+            if line:
+                click.echo(line)
+        if kind in ("event", "ring") and b'"start"' in msg.payload:
+            alerts += 1
+            if count is not None and alerts >= count:
+                done.set()
+
+    client.on_connect = on_connect
+    client.on_message = on_message
+    client.connect_async(mq.host, mq.port)
+    client.loop_start()
+    try:
+        done.wait(timeout)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        client.loop_stop()
+        client.disconnect()
