@@ -32,9 +32,10 @@ class LoadedConfig:
     origins: dict[Key, Origin] = field(default_factory=dict)
 
     def origin_of(self, key: Key) -> Origin:
+        """Who set this value: the nearest layer that set it or a list/value above it."""
         for n in range(len(key), 0, -1):
             origin = self.origins.get(key[:n])
-            if origin is not None:
+            if origin is not None and not origin.mapping:
                 return origin
         return Origin("default")
 

@@ -21,6 +21,7 @@ class Origin:
     kind: str
     where: str = ""  # "path/to/file.yaml:12", "DOORBELL__MQTT__HOST", "--set motion.threshold=3"
     line: int | None = None
+    mapping: bool = False  # a section header: points at a line, but sets no value by itself
 
 
 @dataclass
@@ -36,7 +37,9 @@ class LayerError(Exception):
 
 
 def _node_to_python(node: yaml.Node, path: Key, file: str, origins: dict[Key, Origin]) -> Any:
-    origins[path] = Origin("file", f"{file}:{node.start_mark.line + 1}", node.start_mark.line + 1)
+    line = node.start_mark.line + 1
+    is_mapping = isinstance(node, yaml.MappingNode)
+    origins[path] = Origin("file", f"{file}:{line}", line, mapping=is_mapping)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -44,15 +47,15 @@ def _node_to_python(node: yaml.Node, path: Key, file: str, origins: dict[Key, Or
             if key in out:
                 line = key_node.start_mark.line + 1
                 raise LayerError([f"{file}:{line}: {_dotted(path + (key,))}: key given twice"])
-            origins[path + (key,)] = Origin(
-                "file", f"{file}:{key_node.start_mark.line + 1}", key_node.start_mark.line + 1
-            )
             out[key] = _node_to_python(value_node, path + (key,), file, origins)
-            # The key's line is the more useful pointer for a scalar's errors.
-            if not isinstance(value_node, (yaml.MappingNode, yaml.SequenceNode)):
-                origins[path + (key,)] = Origin(
-                    "file", f"{file}:{key_node.start_mark.line + 1}", key_node.start_mark.line + 1
-                )
+            # The key's line is the more useful pointer for errors about its value.
+            key_line = key_node.start_mark.line + 1
+            origins[path + (key,)] = Origin(
+                "file",
+                f"{file}:{key_line}",
+                key_line,
+                mapping=isinstance(value_node, yaml.MappingNode),
+            )
         return out
     if isinstance(node, yaml.SequenceNode):
         return [

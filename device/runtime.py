@@ -20,7 +20,7 @@ from motion.events import EventTracker
 from motion.types import EventUpdate, MotionEvent, MotionResult
 from uplink.embedded_broker import EmbeddedBroker, broker_answers
 from uplink.messages import EventMessage
-from uplink.mqtt_link import MqttLink
+from uplink.mqtt_link import MqttLink, refuse_insecure
 from uplink.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class Device:
         self.echo = echo
         self.data_dir = config.device.data_dir
         self.topics = Topics(config.base_topic)
+        refuse_insecure(config.mqtt, config.uplink.allow_insecure)
         self.broker: EmbeddedBroker | None = None
         self._recorder_lock = threading.Lock()
         self._start_wall = time.time()

@@ -24,6 +24,15 @@ class InsecureBrokerError(Exception):
     """Plain MQTT to a host that is not this machine, without `uplink.allow_insecure`."""
 
 
+def refuse_insecure(cfg: MqttConfig, allow_insecure: bool) -> None:
+    """Plain MQTT only to this machine, unless the owner says otherwise."""
+    if not cfg.tls and not cfg.is_loopback() and not allow_insecure:
+        raise InsecureBrokerError(
+            f"refusing plain mqtt:// to {cfg.host}: alerts and snapshots would cross the "
+            "network unencrypted; use mqtts:// or set uplink.allow_insecure: true"
+        )
+
+
 class MqttLink:
     """Connects in the background (the device runs while the broker is away), reconnects with
     backoff from 1 s to 2 min, keeps `status` retained `online`, with `offline` as the last will."""
@@ -37,11 +46,7 @@ class MqttLink:
         allow_insecure: bool = False,
         protocol: str | None = None,
     ) -> None:
-        if not cfg.tls and not cfg.is_loopback() and not allow_insecure:
-            raise InsecureBrokerError(
-                f"refusing plain mqtt:// to {cfg.host}: alerts and snapshots would cross the "
-                "network unencrypted; use mqtts:// or set uplink.allow_insecure: true"
-            )
+        refuse_insecure(cfg, allow_insecure)
         self.cfg = cfg
         self.topics = topics
         self.protocol = protocol or cfg.protocol
