@@ -30,6 +30,12 @@ class LoadedConfig:
     config: DoorbellConfig
     file: Path | None
     origins: dict[Key, Origin] = field(default_factory=dict)
+    sets: list[str] = field(default_factory=list)
+    shortcuts: dict[str, Any] = field(default_factory=dict)
+
+    def reload(self) -> LoadedConfig:
+        """Read the same file, environment and flags again (SIGHUP); raises ConfigError."""
+        return load_config(self.file, self.sets, self.shortcuts)
 
     def origin_of(self, key: Key) -> Origin:
         """Who set this value: the nearest layer that set it or a list/value above it."""
@@ -81,4 +87,4 @@ def load_config(
     except ValidationError as exc:
         fallback = f"{file}:1" if file else "(config)"
         raise ConfigError(format_errors(exc, DoorbellConfig, origins, fallback)) from None
-    return LoadedConfig(config=config, file=file, origins=origins)
+    return LoadedConfig(config, file, origins, list(sets or []), dict(shortcuts or {}))

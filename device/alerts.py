@@ -1,4 +1,9 @@
-"""Turns motion events and button presses into alerts: ids, clips, snapshots and MQTT messages."""
+"""Open alerts: ids, their clips, and the MQTT messages at start and at end.
+
+An alert is published twice on `event`: at `start` (at once: that is the alert) and at `end`, once
+both the event is over and its clip is complete, so the end message can name the clip.
+Called from the analysis thread, the recording thread and the button, hence the lock.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,18 @@ from pathlib import Path
 from typing import Literal
 
 from device.recording.clip_recorder import ClipInfo
-from motion.types import MotionEvent
 from uplink.messages import ClipRef, EventMessage, iso_utc
 
 log = logging.getLogger(__name__)
 
+Kind = Literal["motion", "ring"]
 Publish = Callable[[EventMessage], None]
 
 
 @dataclass
 class Alert:
     id: str
-    type: Literal["motion", "ring"]
+    type: Kind
     start_wall: float
     end_wall: float | None = None
     score: float = 0.0
@@ -34,55 +39,66 @@ class Alert:
 
 
 class Alerts:
-    """Tracks open alerts; publishes `start` at once and `end` when the event and its clip are done.
-
-    Called from the analysis thread (events) and the recording thread (clips), hence the lock.
-    """
-
     def __init__(self, device_id: str, publish: Publish, data_dir: Path) -> None:
         self.device_id = device_id
         self.publish = publish
         self.data_dir = data_dir
         self._lock = threading.Lock()
         self._open: dict[str, Alert] = {}
-        self._by_event: dict[int, str] = {}
         self.count = 0
         self.clips = 0
 
-    def motion_started(self, event: MotionEvent, wall_offset: float, recording: bool) -> Alert:
+    def start(
+        self,
+        kind: Kind,
+        start_wall: float,
+        *,
+        score: float = 0.0,
+        boxes: list[list[float]] | None = None,
+        zones: list[str] | None = None,
+        recording: bool,
+    ) -> Alert:
         alert = Alert(
             id=str(uuid.uuid4()),
-            type="motion",
-            start_wall=wall_offset + event.start_t,
-            score=round(event.peak_score, 2),
-            boxes=[b.as_list() for b in event.peak_boxes],
-            zones=sorted(event.zones),
+            type=kind,
+            start_wall=start_wall,
+            score=round(score, 2),
+            boxes=boxes or [],
+            zones=zones or [],
             clip_pending=recording,
         )
         with self._lock:
             self._open[alert.id] = alert
-            self._by_event[id(event)] = alert.id
             self.count += 1
         self.publish(self._message(alert, "start"))
         return alert
 
-    def motion_ended(self, event: MotionEvent, wall_offset: float) -> str | None:
+    def end(
+        self,
+        alert_id: str,
+        end_wall: float,
+        *,
+        score: float | None = None,
+        boxes: list[list[float]] | None = None,
+        zones: list[str] | None = None,
+    ) -> None:
         with self._lock:
-            alert_id = self._by_event.pop(id(event), None)
-            alert = self._open.get(alert_id) if alert_id else None
+            alert = self._open.get(alert_id)
             if alert is None:
-                return None
-            alert.end_wall = wall_offset + event.end_t
-            alert.score = round(event.peak_score, 2)
-            alert.boxes = [b.as_list() for b in event.peak_boxes]
-            alert.zones = sorted(event.zones)
+                return
+            alert.end_wall = end_wall
+            if score is not None:
+                alert.score = round(score, 2)
+            if boxes is not None:
+                alert.boxes = boxes
+            if zones is not None:
+                alert.zones = zones
             alert.ended = True
             done = not alert.clip_pending
             if done:
-                del self._open[alert.id]
+                del self._open[alert_id]
         if done:
             self.publish(self._message(alert, "end"))
-        return alert.id
 
     def clip_done(self, clip: ClipInfo) -> None:
         ref = ClipRef(

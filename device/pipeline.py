@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from config.motion import MotionConfig
 from device.frame import Frame
 from device.pacing import Pacer
 from device.queues import DropQueue
@@ -40,16 +41,15 @@ class Pipeline:
         detector: MotionDetector,
         tracker: EventTracker,
         pacer: Pacer,
-        on_updates: Callable[[list[EventUpdate], MotionResult, Frame], None],
+        on_analysed: Callable[[list[EventUpdate], MotionResult, Frame], None],
         on_record: Callable[[Frame], None],
-        on_record_idle: Callable[[], None],
         analysis_queue: int,
         record_queue: int,
         duration: float | None = None,
         lossless: bool = False,
     ) -> None:
         self.source, self.detector, self.tracker, self.pacer = source, detector, tracker, pacer
-        self.on_updates, self.on_record, self.on_record_idle = on_updates, on_record, on_record_idle
+        self.on_analysed, self.on_record = on_analysed, on_record
         self.duration = duration
         self.analysis_q: DropQueue[Frame] = DropQueue(analysis_queue, lossless)
         self.record_q: DropQueue[Frame] = DropQueue(record_queue, lossless)
@@ -113,6 +113,11 @@ class Pipeline:
             self.analysis_q.close()
             self.record_q.close()
 
+    def replace_detector(self, detector: MotionDetector, cfg: MotionConfig) -> None:
+        """New motion settings take effect from the next frame; an open event carries on."""
+        self.detector = detector
+        self.tracker.cfg = cfg
+
     def _analyse(self) -> None:
         last: Frame | None = None
         last_result: MotionResult | None = None
@@ -124,12 +129,10 @@ class Pipeline:
                 continue
             result = self.detector.process(frame.lores, frame.t)
             self.stats.analysed += 1
-            updates = self.tracker.update(result, frame.seq)
-            if updates or result.motion != (last_result.motion if last_result else False):
-                self.on_updates(updates, result, frame)
+            self.on_analysed(self.tracker.update(result, frame.seq), result, frame)
             last, last_result = frame, result
         if last is not None and last_result is not None:
-            self.on_updates(self.tracker.flush(), last_result, last)
+            self.on_analysed(self.tracker.flush(), last_result, last)
 
     def _record(self) -> None:
         while True:
@@ -137,7 +140,6 @@ class Pipeline:
             if frame is None:
                 if self.record_q.closed:
                     break
-                self.on_record_idle()
                 continue
             self.on_record(frame)
             self.stats.recorded += 1

@@ -1,4 +1,9 @@
-"""A running device: builds source, detector, recorder and uplink from the config and runs them."""
+"""A running device: builds source, detector, recorder and uplink from the config and runs them.
+
+Threads: capture, analysis and recording (device.pipeline), paho's network thread (uplink),
+telemetry, the watchdog, the control socket and, on a Pi, gpiozero's button thread. This module
+is the glue: it decides what an event means in the current mode.
+"""
 
 from __future__ import annotations
 
@@ -7,47 +12,42 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from config import DoorbellConfig
+from config.device import Mode, ModeBehaviour
+from config.motion import MotionConfig
 from device.alerts import Alerts
+from device.button import DoorbellButton
+from device.control import ControlServer
 from device.frame import Frame
+from device.mode_store import ModeStore
 from device.pacing import Pacer
 from device.pipeline import Pipeline
-from device.recording.clip_recorder import ClipInfo, ClipRecorder
+from device.recording.clip_recorder import ClipInfo
+from device.recording.recorder import Recorder
+from device.run_summary import RunSummary
 from device.sources import open_source
+from device.systemd import Notifier, Watchdog
+from device.telemetry import Telemetry, cpu_temperature, disk_usage
+from device.version import VERSION
 from motion.detector import MotionDetector
 from motion.events import EventTracker
 from motion.types import EventUpdate, MotionEvent, MotionResult
-from uplink.embedded_broker import EmbeddedBroker, broker_answers
 from uplink.messages import EventMessage
-from uplink.mqtt_link import MqttLink, refuse_insecure
-from uplink.topics import Topics
+from uplink.mqtt_link import refuse_insecure
+from uplink.uplink import Uplink
 
 log = logging.getLogger(__name__)
 
+MODES: tuple[Mode, ...] = ("disarmed", "home", "away")
+
 
 @dataclass
-class RunSummary:
-    frames: int
-    seconds_of_video: float
-    wall_seconds: float
-    events: int
-    clips: int
-    dropped_analysis: int
-    dropped_recording: int
-    source_dropped: int
-    broker: str
-    connected: bool
-
-    def line(self) -> str:
-        speed = self.seconds_of_video / self.wall_seconds if self.wall_seconds > 0 else 0.0
-        return (
-            f"doorbell: {self.frames} frames ({self.seconds_of_video:.1f} s of video) in "
-            f"{self.wall_seconds:.1f} s ({speed:.1f}x real time); {self.events} events, "
-            f"{self.clips} clips; dropped: {self.source_dropped} by camera, "
-            f"{self.dropped_analysis} by analysis, {self.dropped_recording} by recording; "
-            f"broker {self.broker} {'connected' if self.connected else 'unreachable'}"
-        )
+class ActiveMotion:
+    event: MotionEvent
+    alert_id: str
+    peak: Frame  # the frame at the event's highest score so far
 
 
 class Device:
@@ -56,151 +56,348 @@ class Device:
         config: DoorbellConfig,
         duration: float | None = None,
         echo: Callable[[str], None] = print,
+        reload: Callable[[], DoorbellConfig] | None = None,
+        mode_from_flag: bool = False,
+        notifier: Notifier | None = None,
     ) -> None:
         self.config = config
         self.duration = duration
         self.echo = echo
+        self._reload = reload
         self.data_dir = config.device.data_dir
-        self.topics = Topics(config.base_topic)
         refuse_insecure(config.mqtt, config.uplink.allow_insecure)
-        self.broker: EmbeddedBroker | None = None
-        self._recorder_lock = threading.Lock()
-        self._start_wall = time.time()
-        self.source = open_source(config.camera, start_wall=self._start_wall)
-        self.link: MqttLink | None = None
-        self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
-        behaviour = getattr(config.modes, config.device.mode)
-        self.alerts_on = behaviour.motion_alerts
-        self.record_on = behaviour.record and config.record.mode != "off"
-        self.recorder: ClipRecorder | None = None
-        self.pipeline: Pipeline | None = None
-
-    # -- start / stop -------------------------------------------------------------------------
-    def _start_uplink(self) -> None:
-        mqtt = self.config.mqtt
-        protocol = None
-        if mqtt.embedded and mqtt.is_loopback():
-            if broker_answers(mqtt.host, mqtt.port):
-                log.info(
-                    "embedded: using the broker already answering on %s:%d", mqtt.host, mqtt.port
-                )
-            else:
-                self.broker = EmbeddedBroker(mqtt.host, mqtt.port)
-                self.broker.start()
-                protocol = "3.1.1"  # amqtt speaks MQTT 3.1.1 only
-                log.info("embedded: started amqtt on %s:%d", mqtt.host, mqtt.port)
-        self.link = MqttLink(
-            mqtt,
-            self.config.device.id,
-            self.topics,
-            allow_insecure=self.config.uplink.allow_insecure,
-            protocol=protocol,
-        )
-        self.link.start()
-
-    def run(self, stop: threading.Event | None = None) -> RunSummary:
-        stop = stop or threading.Event()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._start_uplink()
+        self.modes = ModeStore(self.data_dir / "mode.json")
+        stored = None if mode_from_flag else self.modes.load()
+        self.mode: Mode = stored or config.device.mode
+        self._started = time.monotonic()
+        self.source = open_source(config.camera, start_wall=time.time())
+        self.uplink = Uplink(config, self.data_dir, on_command=self.handle_command)
+        self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
+        self.recorder: Recorder | None = None
+        self.pipeline: Pipeline | None = None
+        self.button = DoorbellButton(config.button, self.press)
+        self.control = ControlServer(self.data_dir / "control.sock", self._control_request)
+        self.notifier = notifier or Notifier()
+        self.watchdog = Watchdog(self.notifier, self.frames_flowing)
+        self._active: dict[int, ActiveMotion] = {}  # id(MotionEvent) -> its alert
+        self._last_frame: Frame | None = None
+        self._fps_mark = (time.monotonic(), 0)
+        self._reload_requested = threading.Event()
+        self._stop = threading.Event()
+
+    @property
+    def behaviour(self) -> ModeBehaviour:
+        behaviour: ModeBehaviour = getattr(self.config.modes, self.mode)
+        return behaviour
+
+    @property
+    def recording_on(self) -> bool:
+        return self.behaviour.record and self.config.record.mode != "off"
+
+    # -- life cycle ------------------------------------------------------------------------------
+    def run(self, stop: threading.Event | None = None) -> RunSummary:
+        self._stop = stop or threading.Event()
         self.source.open()
-        self.recorder = ClipRecorder(
-            self.config.record,
-            self.config.privacy,
-            self.data_dir / "clips",
-            self.source.fps,
-            self._clip_done,
-        )
+        size = (self.source.width, self.source.height)
+        self.recorder = Recorder(
+            self.config.record, self.config.storage, self.config.privacy,
+            self.data_dir, self.source.fps, size, self._clip_done,
+        )  # fmt: skip
+        self.recorder.start()
+        self.uplink.start()
+        self.uplink.publish_mode(self.mode)
         motion = self.config.motion
         self.pipeline = Pipeline(
             self.source,
             MotionDetector(motion, self.source.lores_size),
             EventTracker(motion),
             Pacer(self.config.camera.speed),
-            self._on_updates,
-            self._on_record,
-            lambda: None,
+            self._on_analysed,
+            self.recorder.push,
             self.config.runtime.analysis_queue,
             self.config.runtime.record_queue,
             self.duration,
             # A simulation at full speed has no camera to outrun: analyse and record every frame.
             lossless=not self.source.live and self.config.camera.speed == "max",
         )
+        self.control.start()
+        self.button.start()
         began = time.monotonic()
         self.pipeline.start()
+        self.notifier.notify("READY=1")
+        if self.config.runtime.watchdog:
+            self.watchdog.start()
+        telemetry = threading.Thread(target=self._telemetry_loop, name="telemetry", daemon=True)
+        telemetry.start()
+        log.info("running in mode %s; camera %s", self.mode, self.config.camera.source)
         try:
-            while self.pipeline.running and not stop.is_set():
-                stop.wait(0.2)
+            while self.pipeline.running and not self._stop.is_set():
+                self._stop.wait(0.2)
+                if self._reload_requested.is_set():
+                    self._reload_requested.clear()
+                    self._apply_reload()
         finally:
-            self.pipeline.stop_requested.set()
-            self.pipeline.join(self.config.runtime.shutdown_seconds)
-            with self._recorder_lock:
-                self.recorder.close()
-            self.alerts.flush()
-            self._publish_motion(False)
-            self.source.close()
-            if self.link is not None:
-                self.link.stop()
-            if self.broker is not None:
-                self.broker.stop()
-        stats = self.pipeline.stats
+            self.notifier.notify("STOPPING=1")
+            self._shutdown()
+        return self.summary(time.monotonic() - began)
+
+    def _shutdown(self) -> None:
+        """Finish the clip, flush the outbox as far as the broker allows, say offline."""
+        assert self.pipeline is not None and self.recorder is not None
+        self._stop.set()
+        self.pipeline.stop_requested.set()
+        self.pipeline.join(self.config.runtime.shutdown_seconds)
+        self.watchdog.stop()
+        self.button.stop()
+        self.control.stop()
+        self.recorder.close()
+        self.alerts.flush()
+        self.uplink.set_motion(False)
+        self.source.close()
+        self.uplink.stop(self.config.runtime.shutdown_seconds)
+
+    def summary(self, wall_seconds: float) -> RunSummary:
+        pipeline = self.pipeline
+        frames = pipeline.stats.frames if pipeline else 0
         return RunSummary(
-            frames=stats.frames,
-            seconds_of_video=stats.frames / self.source.fps,
-            wall_seconds=time.monotonic() - began,
+            frames=frames,
+            seconds_of_video=frames / self.source.fps,
+            wall_seconds=wall_seconds,
             events=self.alerts.count,
             clips=self.alerts.clips,
-            dropped_analysis=self.pipeline.analysis_q.dropped,
-            dropped_recording=self.pipeline.record_q.dropped,
-            source_dropped=self.source.stats.dropped,
-            broker=self.link.url if self.link else "-",
-            connected=bool(self.link and self.link.ever_connected),
+            dropped_camera=self.source.stats.dropped,
+            dropped_analysis=pipeline.analysis_q.dropped if pipeline else 0,
+            dropped_recording=pipeline.record_q.dropped if pipeline else 0,
+            outbox_backlog=self.uplink.stats.backlog,
+            outbox_dropped=self.uplink.stats.dropped,
+            broker=self.uplink.url,
+            connected=self.uplink.ever_connected,
         )
 
-    # -- pipeline callbacks (analysis and recording threads) ----------------------------------
-    def _on_updates(self, updates: list[EventUpdate], result: MotionResult, frame: Frame) -> None:
-        if not self.alerts_on:
-            return
+    def request_reload(self) -> None:
+        self._reload_requested.set()
+
+    def frames_flowing(self) -> bool:
+        if self.pipeline is None:
+            return False
+        stall = max(5.0, 10.0 / self.source.fps)
+        return time.monotonic() - self.pipeline.stats.last_frame_monotonic < stall
+
+    # -- analysis thread ------------------------------------------------------------------------
+    def _on_analysed(self, updates: list[EventUpdate], result: MotionResult, frame: Frame) -> None:
+        self._last_frame = frame
+        for active in self._active.values():
+            if active.event.peak_seq == frame.seq:
+                active.peak = frame  # a reference, not a copy: frames are never written to
         for update in updates:
             if update.kind == "start":
-                self._event_started(update.event, frame)
+                self._motion_started(update.event, frame)
             elif update.kind == "end":
-                self._event_ended(update.event, frame)
+                self._motion_ended(update.event, frame)
 
-    def _event_started(self, event: MotionEvent, frame: Frame) -> None:
+    def _motion_started(self, event: MotionEvent, frame: Frame) -> None:
+        if not self.behaviour.motion_alerts:
+            return
         offset = frame.wall - frame.t
-        alert = self.alerts.motion_started(event, offset, self.record_on)
+        recording = self.recording_on
+        alert = self.alerts.start(
+            "motion",
+            offset + event.start_t,
+            score=event.peak_score,
+            boxes=[b.as_list() for b in event.peak_boxes],
+            zones=sorted(event.zones),
+            recording=recording,
+        )
+        self._active[id(event)] = ActiveMotion(event, alert.id, frame)
         self.echo(
             f"ALERT motion {alert.id} at {event.start_t:.2f} s "
             f"score {event.peak_score:.1f}% zones {','.join(sorted(event.zones)) or '-'}"
         )
-        self._publish_motion(True)
-        if self.record_on and self.recorder is not None:
-            with self._recorder_lock:
-                self.recorder.open_event(alert.id, event.start_t)
+        self.uplink.set_motion(True)
+        if recording and self.recorder is not None:
+            self.recorder.event_started(alert.id, "motion", event.start_t, offset + event.start_t)
+        if self.behaviour.snapshots:
+            self._snapshot(alert.id, frame)
 
-    def _event_ended(self, event: MotionEvent, frame: Frame) -> None:
-        alert_id = self.alerts.motion_ended(event, frame.wall - frame.t)
-        self._publish_motion(False)
-        if alert_id and self.record_on and self.recorder is not None:
-            with self._recorder_lock:
-                self.recorder.close_event(alert_id, event.end_t)
+    def _motion_ended(self, event: MotionEvent, frame: Frame) -> None:
+        active = self._active.pop(id(event), None)
+        if active is None:
+            return
+        offset = frame.wall - frame.t
+        zones = sorted(event.zones)
+        if not self._active:
+            self.uplink.set_motion(False)
+        if self.recording_on and self.recorder is not None:
+            self.recorder.event_ended(
+                active.alert_id, event.end_t, offset + event.end_t, event.peak_score, zones
+            )
+        if self.behaviour.snapshots:
+            self._snapshot(active.alert_id, active.peak)
+        self.alerts.end(
+            active.alert_id,
+            offset + event.end_t,
+            score=event.peak_score,
+            boxes=[b.as_list() for b in event.peak_boxes],
+            zones=zones,
+        )
 
-    def _on_record(self, frame: Frame) -> None:
-        if self.recorder is not None:
-            with self._recorder_lock:
-                self.recorder.push(frame)
+    # -- the button: any thread -----------------------------------------------------------------
+    def press(self) -> str | None:
+        """A ring: its own event, muted by no mode; records and snapshots where the mode allows."""
+        frame = self._last_frame
+        if frame is None:
+            log.warning("button pressed before the first frame; ring sent without a picture")
+            wall, t = time.time(), 0.0
+        else:
+            wall, t = frame.wall, frame.t
+        recording = self.recording_on and frame is not None
+        alert = self.alerts.start("ring", wall, recording=recording)
+        self.echo(f"RING {alert.id} at {t:.2f} s")
+        if recording and self.recorder is not None:
+            self.recorder.event_started(alert.id, "ring", t, wall)
+            self.recorder.event_ended(alert.id, t, wall, 0.0, [])
+        if frame is not None and self.behaviour.snapshots:
+            self._snapshot(alert.id, frame)
+        self.alerts.end(alert.id, wall)
+        return alert.id
+
+    # -- recording and uplink -------------------------------------------------------------------
+    def _snapshot(self, alert_id: str, frame: Frame) -> None:
+        if self.recorder is None:
+            return
+        try:
+            snap = self.recorder.save_snapshot(alert_id, frame.main)
+        except OSError as exc:
+            log.error("snapshot not saved: %s", exc, extra={"event_id": alert_id})
+            return
+        self.uplink.send_snapshot(snap.jpeg)
 
     def _clip_done(self, clip: ClipInfo) -> None:
-        log.info("clip %s: %.1f s, %d bytes", clip.path.name, clip.seconds, clip.bytes)
+        for event_id in clip.event_ids:
+            log.info(
+                "clip %s: %.1f s, %d bytes", clip.path.name, clip.seconds, clip.bytes,
+                extra={"event_id": event_id},
+            )  # fmt: skip
         self.alerts.clip_done(clip)
 
-    # -- uplink --------------------------------------------------------------------------------
     def _publish_event(self, message: EventMessage) -> None:
-        if self.link is not None:
-            self.link.publish(
-                self.topics.event, message.model_dump_json(), qos=1, content_type="application/json"
-            )
+        self.uplink.send_event(message)
+        if message.type == "ring" and message.state == "start":
+            self.uplink.send_ring(message)
 
-    def _publish_motion(self, on: bool) -> None:
-        if self.link is not None:
-            self.link.publish(self.topics.motion, "ON" if on else "OFF", qos=1, retain=True)
+    # -- commands: MQTT, control socket ---------------------------------------------------------
+    def handle_command(self, name: str, body: Any) -> dict[str, Any]:
+        """Carry out a validated command; the reply says what happened."""
+        args = body if isinstance(body, dict) else body.model_dump()
+        if name == "mode":
+            return self.set_mode(args.get("mode"))
+        if name == "press":
+            return {"ok": True, "error": None, "event_id": self.press()}
+        if name == "snapshot":
+            frame = self._last_frame
+            if frame is None:
+                return {"ok": False, "error": "no frame yet"}
+            self._snapshot(f"now-{frame.seq}", frame)
+            return {"ok": True, "error": None}
+        if name == "motion":
+            return self.update_motion({k: v for k, v in args.items() if k != "request_id"})
+        if name == "status":
+            return {"ok": True, "error": None, **self.telemetry().model_dump()}
+        if name == "ping":
+            return {"ok": True, "error": None}
+        return {"ok": False, "error": f"unknown command {name!r}"}
+
+    def _control_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request.get("cmd")
+        if not isinstance(name, str):
+            return {"ok": False, "error": "missing 'cmd'"}
+        return self.handle_command(name, request)
+
+    def set_mode(self, mode: object) -> dict[str, Any]:
+        if mode not in MODES:
+            return {"ok": False, "error": f"unknown mode {mode!r} (allowed: {', '.join(MODES)})"}
+        self.mode = mode
+        self.modes.save(self.mode)
+        self.uplink.publish_mode(self.mode)
+        log.info("mode is now %s", self.mode)
+        return {"ok": True, "error": None, "mode": self.mode}
+
+    def update_motion(self, changes: dict[str, Any]) -> dict[str, Any]:
+        try:
+            merged = self.config.motion.model_dump() | changes
+            motion = MotionConfig.model_validate(merged)
+        except ValueError as exc:
+            return {"ok": False, "error": str(exc).splitlines()[0]}
+        self._apply_motion(motion)
+        return {"ok": True, "error": None}
+
+    def _apply_motion(self, motion: MotionConfig) -> None:
+        self.config = self.config.model_copy(update={"motion": motion})
+        if self.pipeline is not None:
+            self.pipeline.replace_detector(MotionDetector(motion, self.source.lores_size), motion)
+
+    def _apply_reload(self) -> None:
+        if self._reload is None:
+            return
+        try:
+            new = self._reload()
+        except Exception as exc:  # a bad file must not take the device down
+            log.error("config reload failed, keeping the running config: %s", exc)
+            return
+        restart_needed = [
+            name
+            for name in ("device", "camera", "mqtt", "uplink", "record", "storage", "privacy")
+            if getattr(new, name) != getattr(self.config, name)
+        ]
+        if new.motion != self.config.motion:
+            self._apply_motion(new.motion)
+        self.config = self.config.model_copy(
+            update={"modes": new.modes, "motion": new.motion, "runtime": new.runtime}
+        )
+        log.info(
+            "config reloaded%s",
+            f"; restart to apply: {', '.join(restart_needed)}" if restart_needed else "",
+        )
+
+    # -- telemetry -------------------------------------------------------------------------------
+    def telemetry(self) -> Telemetry:
+        pipeline = self.pipeline
+        stats = self.uplink.stats
+        used_pct, free = disk_usage(self.data_dir)
+        uptime = time.monotonic() - self._started
+        frames = pipeline.stats.frames if pipeline else 0
+        status = self.recorder.status() if self.recorder else None
+        return Telemetry(
+            version=VERSION,
+            mode=self.mode,
+            uptime_s=round(uptime, 1),
+            fps=round(self._fps(), 2),
+            frames=frames,
+            dropped_camera=self.source.stats.dropped,
+            dropped_analysis=pipeline.analysis_q.dropped if pipeline else 0,
+            dropped_recording=pipeline.record_q.dropped if pipeline else 0,
+            queue_analysis=len(pipeline.analysis_q) if pipeline else 0,
+            queue_recording=len(pipeline.record_q) if pipeline else 0,
+            outbox_backlog=stats.backlog,
+            outbox_dropped=stats.dropped,
+            events=self.alerts.count,
+            clips=self.alerts.clips,
+            recording=status.state if status else "off",
+            disk_used_pct=used_pct,
+            disk_free_bytes=free,
+            cpu_temp_c=cpu_temperature(),
+        )
+
+    def _fps(self) -> float:
+        pipeline = self.pipeline
+        if pipeline is None:
+            return 0.0
+        now, frames = time.monotonic(), pipeline.stats.frames
+        last_at, last_frames = self._fps_mark
+        self._fps_mark = (now, frames)
+        return (frames - last_frames) / (now - last_at) if now > last_at else 0.0
+
+    def _telemetry_loop(self) -> None:
+        while not self._stop.wait(self.config.uplink.telemetry_seconds):
+            self.uplink.send_telemetry(self.telemetry().model_dump())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 from dataclasses import asdict
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import click
 
-from config import LoadedConfig
+from config import ConfigError, DoorbellConfig, LoadedConfig
 from device.cli.options import config_options
 from device.logs import setup_logging
 from device.runtime import Device
@@ -32,6 +33,42 @@ def _speed(value: str | None) -> float | str | None:
     return speed
 
 
+def _with_run_flags(config: DoorbellConfig, speed: str | None, loop: bool | None) -> DoorbellConfig:
+    updates: dict[str, Any] = {}
+    if speed is not None:
+        updates["speed"] = _speed(speed)
+    if loop is not None:
+        updates["loop"] = loop
+    if updates:
+        config.camera = config.camera.model_copy(update=updates)
+    return config
+
+
+def _progress(device: Device, stop: threading.Event, duration: float | None) -> None:
+    """A status line on a terminal: frames, speed, events."""
+    while not stop.wait(0.5):
+        pipeline = device.pipeline
+        if pipeline is None:
+            continue
+        frames = pipeline.stats.frames
+        video = frames / device.source.fps
+        done = f" {100 * video / duration:5.1f}%" if duration else ""
+        click.echo(
+            f"\r{frames} frames, {video:.0f} s of video{done}, {device.alerts.count} events ",
+            nl=False,
+            err=True,
+        )
+    click.echo("", err=True)
+
+
+def _keyboard(device: Device, stop: threading.Event) -> None:
+    """Enter on the terminal rings the bell, like the button would."""
+    for _line in sys.stdin:
+        if stop.is_set():
+            return
+        device.press()
+
+
 @click.command("run")
 @config_options
 @click.option("--duration", type=click.FloatRange(min=0.1), help="Stop after SECONDS of video.")
@@ -47,18 +84,24 @@ def run(
     log_format: str | None,
     summary_json: Path | None,
 ) -> None:
-    """Run the device: camera -> motion -> recorder -> MQTT alerts."""
-    config = loaded.config
-    updates: dict[str, Any] = {}
-    if speed is not None:
-        updates["speed"] = _speed(speed)
-    if loop is not None:
-        updates["loop"] = loop
-    if updates:
-        config.camera = config.camera.model_copy(update=updates)
+    """Run the device: camera -> motion -> recorder -> MQTT alerts. Enter on a terminal rings."""
+    config = _with_run_flags(loaded.config, speed, loop)
     setup_logging(config.runtime.log_level, log_format or config.runtime.log_format)
+
+    def reload() -> DoorbellConfig:
+        try:
+            return _with_run_flags(loaded.reload().config, speed, loop)
+        except ConfigError as exc:
+            raise ValueError("; ".join(exc.lines)) from None
+
     try:
-        device = Device(config, duration=duration, echo=click.echo)
+        device = Device(
+            config,
+            duration=duration,
+            echo=click.echo,
+            reload=reload,
+            mode_from_flag=loaded.origin_of(("device", "mode")).kind == "flag",
+        )
     except (SourceError, InsecureBrokerError) as exc:
         click.echo(f"doorbell: {exc}", err=True)
         raise SystemExit(2) from None
@@ -69,7 +112,14 @@ def run(
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
+    signal.signal(signal.SIGHUP, lambda signum, frame: device.request_reload())
+    if sys.stderr.isatty() and config.camera.speed == "max":
+        threading.Thread(target=_progress, args=(device, stop, duration), daemon=True).start()
+    if sys.stdin.isatty():
+        click.echo("press Enter to ring the doorbell", err=True)
+        threading.Thread(target=_keyboard, args=(device, stop), daemon=True).start()
     summary = device.run(stop)
+    stop.set()
     click.echo(summary.line())
     if summary_json is not None:
         summary_json.write_text(json.dumps(asdict(summary), indent=2) + "\n")

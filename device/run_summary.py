@@ -1,0 +1,35 @@
+"""What a run did, printed as one line at exit and written as JSON for CI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class RunSummary:
+    frames: int
+    seconds_of_video: float
+    wall_seconds: float
+    events: int
+    clips: int
+    dropped_camera: int
+    dropped_analysis: int
+    dropped_recording: int
+    outbox_backlog: int
+    outbox_dropped: int
+    broker: str
+    connected: bool
+
+    @property
+    def speed(self) -> float:
+        return self.seconds_of_video / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def line(self) -> str:
+        return (
+            f"doorbell: {self.frames} frames ({self.seconds_of_video:.1f} s of video) in "
+            f"{self.wall_seconds:.1f} s ({self.speed:.1f}x real time); {self.events} events, "
+            f"{self.clips} clips; dropped: {self.dropped_camera} by camera, "
+            f"{self.dropped_analysis} by analysis, {self.dropped_recording} by recording; "
+            f"outbox backlog {self.outbox_backlog}; "
+            f"broker {self.broker} {'connected' if self.connected else 'unreachable'}"
+        )
