@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -12,19 +10,10 @@ from pathlib import Path
 import av
 
 from tests.support.broker import MosquittoBroker, free_port
+from tests.support.process import doorbell
 from tests.support.subscriber import Subscriber
 
 EVENT_FIELDS = {"id", "device", "type", "state", "start", "end", "score", "boxes", "zones", "clip"}
-
-
-def doorbell(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "device", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def decoded_frames(path: Path) -> int:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from device.cli.config_cmd import config_group
+from device.cli.control_cmds import mode, press, status
 from device.cli.run import run
+from device.cli.service import service
 from device.cli.watch import watch
 from device.version import VERSION
 
@@ -17,7 +19,11 @@ def cli() -> None:
 
 
 cli.add_command(config_group)
+cli.add_command(mode)
+cli.add_command(press)
+cli.add_command(status)
 cli.add_command(run)
+cli.add_command(service)
 cli.add_command(watch)
 
 

@@ -1,0 +1,280 @@
+"""The device runtime with real processes, signals, sockets and mosquitto."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import pytest
+from gpiozero import Device as GpioDevice
+from gpiozero.pins.mock import MockFactory
+
+from config import load_config
+from config.device import ButtonConfig
+from device.button import DoorbellButton
+from device.frame import Frame
+from device.pacing import Pacer
+from device.pipeline import Pipeline
+from device.runtime import Device
+from device.sources import open_source
+from device.systemd import Notifier, Watchdog
+from motion.detector import MotionDetector
+from motion.events import EventTracker
+from tests.support.broker import MosquittoBroker
+from tests.support.process import DoorbellProcess, doorbell
+from tests.support.subscriber import Subscriber
+
+
+def run_args(broker: MosquittoBroker, data: Path, *extra: str) -> list[str]:
+    return ["--broker", broker.url, "--device-id", "rt", "--data-dir", str(data), *extra]
+
+
+def test_mode_set_over_the_control_socket_survives_a_restart(
+    mosquitto: MosquittoBroker, subscribe: object, tmp_path: Path
+) -> None:
+    sub: Subscriber = subscribe("doorbell/rt/mode")  # type: ignore[operator]
+    data = tmp_path / "data"
+    dev = DoorbellProcess(tmp_path / "p1", *run_args(mosquitto, data, "--speed", "1"))
+    try:
+        dev.wait_for(data / "control.sock")
+        done = doorbell("mode", "home", "--data-dir", str(data))
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "mode: home"
+        assert sub.wait_for(lambda ms: any(m.payload == b"home" for m in ms))
+        bad = doorbell("press", "--data-dir", str(tmp_path / "elsewhere"))
+        assert bad.returncode == 1 and "no device is running" in bad.stderr
+        dev.signal(signal.SIGTERM)
+        assert dev.wait() == 0
+    finally:
+        dev.kill()
+    dev = DoorbellProcess(tmp_path / "p2", *run_args(mosquitto, data, "--speed", "1"))
+    try:
+        dev.wait_for(data / "control.sock")
+        status = doorbell("status", "--json", "--data-dir", str(data))
+        assert status.returncode == 0, status.stderr
+        assert json.loads(status.stdout)["mode"] == "home"
+        dev.signal(signal.SIGINT)
+        assert dev.wait() == 0
+    finally:
+        dev.kill()
+
+
+def test_sigterm_mid_event_finishes_the_clip_and_says_offline(
+    mosquitto: MosquittoBroker, subscribe: object, tmp_path: Path
+) -> None:
+    sub: Subscriber = subscribe("doorbell/rt/#")  # type: ignore[operator]
+    data = tmp_path / "data"
+    # The default porch scene has its first visitor at ~10 s of video: 2.5 s at 4x.
+    dev = DoorbellProcess(tmp_path / "p", *run_args(mosquitto, data, "--speed", "4"))
+    try:
+        assert sub.wait_for(
+            lambda ms: any(m.topic == "doorbell/rt/event" for m in ms), timeout=30
+        ), dev.stderr
+        dev.signal(signal.SIGTERM)
+        assert dev.wait(30) == 0
+    finally:
+        dev.kill()
+    assert sub.wait_for(lambda ms: ms[-1].payload == b"offline", timeout=5)
+    events = [json.loads(m.payload) for m in sub.on("doorbell/rt/event")]
+    ends = [e for e in events if e["state"] == "end"]
+    assert len(ends) == 1 and ends[0]["clip"] is not None, dev.stderr
+    clip = data / ends[0]["clip"]["file"]
+    with av.open(str(clip)) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames >= 15 * 3  # at least the pre-roll, decodable to the end
+    assert not list(data.glob("clips/*.partial"))
+    retained = Subscriber(mosquitto.port, ["doorbell/rt/status"])
+    try:
+        assert retained.wait_for(lambda ms: bool(ms))
+        assert retained.messages[0].payload == b"offline" and retained.messages[0].retain
+    finally:
+        retained.close()
+
+
+def test_sighup_with_a_bad_config_keeps_the_old_one(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    conf = tmp_path / "doorbell.yaml"
+    conf.write_text("motion:\n  threshold: 25\n")
+    data = tmp_path / "data"
+    dev = DoorbellProcess(
+        tmp_path / "p", "--config", str(conf), *run_args(mosquitto, data, "--speed", "1")
+    )
+    try:
+        dev.wait_for(data / "control.sock")
+        conf.write_text("motion:\n  threshhold: 40\n")
+        dev.signal(signal.SIGHUP)
+        dev.wait_output("config reload failed")
+        assert "motion.threshhold: unknown key" in dev.stderr
+        assert dev.proc.poll() is None
+        conf.write_text("motion:\n  threshold: 40\n")
+        dev.signal(signal.SIGHUP)
+        dev.wait_output("config reloaded")
+        dev.signal(signal.SIGTERM)
+        assert dev.wait() == 0
+    finally:
+        dev.kill()
+
+
+def test_a_slow_consumer_does_not_slow_capture_and_drops_are_counted() -> None:
+    config = load_config(environ={}).config
+    source = open_source(config.camera)
+    source.open()
+
+    def stalled_disk(frame: Frame) -> None:
+        time.sleep(0.5)  # every write takes half a second
+
+    pipeline = Pipeline(
+        source,
+        MotionDetector(config.motion, source.lores_size),
+        EventTracker(config.motion),
+        Pacer(1.0),
+        lambda updates, result, frame: None,
+        stalled_disk,
+        analysis_queue=2,
+        record_queue=4,
+        duration=3.0,
+    )
+    began = time.monotonic()
+    pipeline.start()
+    # Capture finishes 3 s of video in ~3 s of wall time although recording keeps up with 1/8.
+    while pipeline.stats.frames < 44 and time.monotonic() - began < 10:
+        time.sleep(0.05)
+    captured_in = time.monotonic() - began
+    pipeline.stop_requested.set()
+    pipeline.join(10)
+    assert pipeline.stats.frames == 45 - 1 or pipeline.stats.frames >= 44
+    assert captured_in < 4.0
+    assert pipeline.record_q.dropped > 20
+    assert pipeline.stats.recorded + pipeline.record_q.dropped + len(pipeline.record_q) >= 44
+
+
+def test_watchdog_is_fed_only_while_frames_flow(tmp_path: Path) -> None:
+    path = tmp_path / "notify.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(path))
+    server.settimeout(0.1)
+    flowing = threading.Event()
+    flowing.set()
+    notifier = Notifier({"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "200000"})
+    dog = Watchdog(notifier, flowing.is_set)
+    dog.start()
+
+    def pings(seconds: float) -> int:
+        count, end = 0, time.monotonic() + seconds
+        while time.monotonic() < end:
+            with contextlib.suppress(TimeoutError):
+                count += server.recv(64) == b"WATCHDOG=1"
+        return count
+
+    try:
+        assert pings(0.6) >= 4
+        flowing.clear()
+        time.sleep(0.15)
+        assert pings(0.6) == 0
+        assert dog.withheld >= 4
+        flowing.set()
+        assert pings(0.6) >= 4
+    finally:
+        dog.stop()
+        server.close()
+
+
+def test_doorbell_press_cli_rings_the_running_device(
+    mosquitto: MosquittoBroker, subscribe: object, tmp_path: Path
+) -> None:
+    sub: Subscriber = subscribe("doorbell/rt/ring")  # type: ignore[operator]
+    data = tmp_path / "data"
+    dev = DoorbellProcess(tmp_path / "p", *run_args(mosquitto, data, "--speed", "2"))
+    try:
+        dev.wait_for(data / "control.sock")
+        done = doorbell("press", "--data-dir", str(data))
+        assert done.returncode == 0, done.stderr
+        assert sub.wait_for(lambda ms: bool(ms), timeout=10)
+        ring = json.loads(sub.messages[0].payload)
+        assert done.stdout.strip() == f"ring: {ring['id']}"
+        dev.signal(signal.SIGTERM)
+        assert dev.wait() == 0
+    finally:
+        dev.kill()
+
+
+@pytest.fixture
+def mock_pins() -> Iterator[MockFactory]:
+    factory = MockFactory()
+    previous, GpioDevice.pin_factory = GpioDevice.pin_factory, factory
+    yield factory
+    factory.reset()
+    GpioDevice.pin_factory = previous
+
+
+@pytest.mark.parametrize("mode", ["disarmed", "home", "away"])
+def test_button_press_rings_in_every_mode_and_disarmed_records_nothing(
+    mosquitto: MosquittoBroker,
+    subscribe: object,
+    tmp_path: Path,
+    mock_pins: MockFactory,
+    mode: str,
+) -> None:
+    sub: Subscriber = subscribe("doorbell/rt/ring", "doorbell/rt/event")  # type: ignore[operator]
+    data = tmp_path / "data"
+    config = load_config(
+        sets=[
+            f"device.mode={mode}", "device.id=rt", f"device.data_dir={data}",
+            f"mqtt.port={mosquitto.port}", "mqtt.embedded=false", "button.pin=17",
+            "button.chime_pin=27", "button.chime_seconds=5", "camera.speed=2",
+        ],
+        environ={},
+    ).config  # fmt: skip
+    device = Device(config, echo=lambda line: None, mode_from_flag=True)
+    stop = threading.Event()
+    runner = threading.Thread(target=device.run, args=(stop,))
+    runner.start()
+    try:
+        pin = mock_pins.pin(17)
+        deadline = time.monotonic() + 10
+        while device.button.presses == 0 and time.monotonic() < deadline:
+            if device._last_frame is not None:  # the device is up and has a picture
+                pin.drive_low()
+                pin.drive_high()
+            time.sleep(0.1)
+        assert device.button.presses == 1
+        assert mock_pins.pin(27).state  # the chime rings
+        assert sub.wait_for(lambda ms: len(ms) >= 3, timeout=20)  # ring, event start, end
+    finally:
+        stop.set()
+        runner.join(30)
+    ring = json.loads(sub.on("doorbell/rt/ring")[0].payload)
+    assert ring["type"] == "ring" and ring["state"] == "start"
+    events = [json.loads(m.payload) for m in sub.on("doorbell/rt/event")]
+    end = next(e for e in events if e["type"] == "ring" and e["state"] == "end")
+    if mode == "disarmed":
+        assert end["clip"] is None
+        assert not list(data.glob("clips/*.mp4"))
+    else:
+        assert end["clip"] is not None and (data / end["clip"]["file"]).is_file()
+
+
+def test_button_debounce_drops_a_bouncing_contact(mock_pins: MockFactory) -> None:
+    now = [100.0]
+    presses: list[float] = []
+    button = DoorbellButton(
+        ButtonConfig(pin=4, bounce_ms=50), lambda: presses.append(now[0]), clock=lambda: now[0]
+    )
+    button.start()
+    pin = mock_pins.pin(4)
+    try:
+        for dt in (0.0, 0.01, 0.02, 0.2):  # three bounces within 50 ms, then a real second press
+            now[0] += dt
+            pin.drive_low()
+            pin.drive_high()
+        assert len(presses) == 2 and button.bounced == 2
+    finally:
+        button.stop()
