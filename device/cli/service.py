@@ -86,7 +86,8 @@ def install(
 ) -> None:
     """Write doorbell.service (Type=notify, WatchdogSec, Restart=on-failure, hardened)."""
     beside = Path(sys.executable).with_name("doorbell")  # the venv's console script
-    exe = str(beside) if beside.exists() else shutil.which("doorbell") or f"{sys.executable} -m device"
+    fallback = shutil.which("doorbell") or f"{sys.executable} -m device"
+    exe = str(beside) if beside.exists() else fallback
     unit = render_unit(exe, config_path, data_dir, user, watchdog)
     try:
         unit_dir.mkdir(parents=True, exist_ok=True)
