@@ -1,17 +1,53 @@
-"""`privacy:` and `requests:` sections: masks, encryption and the owner's consent policy."""
+"""`privacy:` and `requests:` sections: masks, encryption and the owner's consent policy.
+
+Key formats (see docs/privacy.md): age recipients are `age1...` X25519 public keys as printed by
+`age-keygen -y`; Ed25519 keys are base64 (standard alphabet, padded) of the raw 32-byte public key.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import base64
+import binascii
+import re
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from config.base import NamedPolygon, Section
 
+_AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
+
+
+def _check_age_recipient(value: str) -> str:
+    value = value.strip()
+    if not _AGE_RECIPIENT.match(value):
+        raise ValueError("not an age X25519 recipient (age1 followed by 58 bech32 characters)")
+    return value
+
+
+def _check_ed25519_key(value: str) -> str:
+    value = value.strip()
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64 (expected a raw 32-byte Ed25519 public key)") from None
+    if len(raw) != 32:
+        raise ValueError(f"an Ed25519 public key is 32 bytes, this one is {len(raw)}")
+    return value
+
+
+AgeRecipient = Annotated[str, AfterValidator(_check_age_recipient)]
+Ed25519Key = Annotated[str, AfterValidator(_check_ed25519_key)]
+
 
 class E2EConfig(Section):
-    recipients: list[str] = Field(default_factory=list, description="age X25519 public keys")
-    at_rest: bool = False
+    recipients: list[AgeRecipient] = Field(
+        default_factory=list,
+        max_length=32,
+        description="age X25519 public keys (age1...); when set, everything that leaves the "
+        "device (uploads, MQTT snapshots) is encrypted to them",
+    )
+    at_rest: bool = Field(False, description="also store clips encrypted on the device")
 
 
 class PrivacyConfig(Section):
@@ -22,9 +58,38 @@ class PrivacyConfig(Section):
 
 
 class RequestsConfig(Section):
-    policy: Literal["share_all", "review", "decline", "unsubscribed"] = "review"
-    trusted_keys: list[str] = Field(default_factory=list, description="Ed25519 keys of requesters")
-    owner_keys: list[str] = Field(
-        default_factory=list, description="Ed25519 keys of the owner's app"
+    policy: Literal["share_all", "review", "decline", "unsubscribed"] = Field(
+        "review", description="what to do with a valid footage request"
     )
-    review_hours: float = Field(72.0, gt=0.0, le=24.0 * 90)
+    trusted_keys: list[Ed25519Key] = Field(
+        default_factory=list,
+        max_length=64,
+        description="base64 raw Ed25519 public keys of requesters",
+    )
+    owner_keys: list[Ed25519Key] = Field(
+        default_factory=list,
+        max_length=16,
+        description="base64 raw Ed25519 public keys of the owner's app (signs decisions)",
+    )
+    review_hours: float = Field(
+        72.0, gt=0.0, le=24.0 * 90, description="undecided requests expire after this"
+    )
+    max_window_hours: float = Field(
+        24.0, gt=0.0, le=24.0 * 31, description="refuse requests asking for a longer window"
+    )
+    max_clips: int = Field(50, ge=1, le=1000, description="most clips shared for one request")
+    max_request_bytes: int = Field(
+        16 * 1024, ge=1024, le=1024 * 1024, description="larger request bodies are refused"
+    )
+    upload_attempts: int = Field(5, ge=1, le=50, description="tries per file before giving up")
+    upload_timeout_seconds: float = Field(
+        60.0, ge=1.0, le=3600.0, description="socket timeout of one upload attempt"
+    )
+    upload_backoff_seconds: float = Field(
+        2.0, ge=0.0, le=600.0, description="first wait between attempts, doubled each time"
+    )
+    allow_insecure_upload: bool = Field(
+        False,
+        description="accept http:// and loopback/private upload hosts (testing only; "
+        "otherwise https:// to a public host)",
+    )

@@ -1,0 +1,356 @@
+"""The owner's consent, enforced: footage requests are verified, decided by policy or by the
+owner, shared (only clips inside the window), audited, and answered with an allow-listed reply.
+
+Plain class, no MQTT: the runtime passes command bodies in and publishes the replies it gets back
+(`result_payload`), so everything here is testable without a broker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from config import DoorbellConfig
+from device.audit import AuditLog
+from uplink.e2e import AgeEncryptor
+from uplink.messages import iso_utc
+from uplink.requests.clips import ClipIndex, ClipLike, clips_in_window
+from uplink.requests.models import (
+    REQUEST_ID_PATTERN,
+    Decision,
+    FootageDecision,
+    FootageRequest,
+    RequestReply,
+    SharedClip,
+    StoredRequest,
+)
+from uplink.requests.share import ShareJob
+from uplink.requests.signing import KeyRing, SignatureError
+from uplink.requests.store import RequestStore
+from uplink.requests.uploader import HttpUploader, UploadError
+
+log = logging.getLogger(__name__)
+
+
+class Refusal(Exception):
+    """Why a request or decision is refused; nothing else happens."""
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "body"
+    return f"malformed: {where}: {err['msg']}"
+
+
+def _safe_id(raw: Any) -> str | None:
+    value = raw.get("request_id") if isinstance(raw, dict) else None
+    if isinstance(value, str) and re.match(REQUEST_ID_PATTERN, value):
+        return value
+    return None
+
+
+def result_payload(reply: RequestReply) -> bytes:
+    """What to publish on `cmd/footage_request/result` (or `cmd/footage_decision/result`)."""
+    return reply.model_dump_json().encode()
+
+
+class FootageRequests:
+    def __init__(
+        self,
+        config: DoorbellConfig,
+        data_dir: Path,
+        index: ClipIndex,
+        uploader: HttpUploader | None = None,
+        audit: AuditLog | None = None,
+        clock: Callable[[], float] = time.time,
+        publishes_replies: bool = True,
+    ) -> None:
+        """`publishes_replies=False` for the CLI: its decisions are published later by the
+        device's `poll()`, which sees them as not announced yet."""
+        cfg = config.requests
+        self.publishes_replies = publishes_replies
+        self.cfg = cfg
+        self.data_dir = data_dir
+        self.index = index
+        self.clock = clock
+        self.trusted = KeyRing(cfg.trusted_keys)
+        self.owners = KeyRing(cfg.owner_keys)
+        self.encryptor = AgeEncryptor(config.privacy.e2e.recipients)
+        self.uploader = uploader or HttpUploader(
+            attempts=cfg.upload_attempts,
+            timeout=cfg.upload_timeout_seconds,
+            backoff=cfg.upload_backoff_seconds,
+            allow_insecure=cfg.allow_insecure_upload,
+        )
+        self.audit = audit or AuditLog.in_dir(data_dir, clock)
+        self.store = RequestStore.in_dir(data_dir)
+        self.share = ShareJob(data_dir, self.encryptor, self.uploader, self.store)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- incoming commands ---------------------------------------------------------------
+    def handle_request(self, raw: dict[str, Any] | bytes | str) -> RequestReply:
+        """`cmd/footage_request`: verify, then apply `requests.policy`."""
+        body: Any = raw
+        try:
+            body = self._parse(raw)
+            key_id = self._verify(self.trusted, body)
+            request = FootageRequest.model_validate(body)
+            now = self.clock()
+            if not self.store.mark_seen(request.request_id, now):
+                raise Refusal("replayed: this request_id was seen before")
+            self._check_request(request, now)
+        except Refusal as exc:
+            return self._refuse("request_refused", body, str(exc))
+        except ValidationError as exc:
+            return self._refuse("request_refused", body, _first_error(exc))
+        return self._apply_policy(request, key_id, now)
+
+    def handle_decision(self, raw: dict[str, Any] | bytes | str) -> RequestReply:
+        """`cmd/footage_decision` from the owner's app."""
+        body: Any = raw
+        try:
+            body = self._parse(raw)
+            key_id = self._verify(self.owners, body)
+            decision = FootageDecision.model_validate(body)
+            if decision.expires.timestamp() <= self.clock():
+                raise Refusal("expired")
+        except Refusal as exc:
+            return self._refuse("decision_refused", body, str(exc))
+        except ValidationError as exc:
+            return self._refuse("decision_refused", body, _first_error(exc))
+        by = f"owner-key:{key_id}"
+        if decision.decision == "decline":
+            return self.decline(decision.request_id, by=by)
+        return self.approve(decision.request_id, decision.clips, by=by)
+
+    # --- the owner's decisions (CLI and app) ----------------------------------------------
+    def approve(
+        self, request_id: str, clips: Sequence[str] | None = None, by: str = "device"
+    ) -> RequestReply:
+        stored = self.store.get(request_id)
+        if stored is None:
+            return self._refuse("decision_refused", {"request_id": request_id}, "unknown request")
+        if stored.deadline.timestamp() <= self.clock() and stored.state == "pending":
+            self.expire()
+            return self._refuse("decision_refused", {"request_id": request_id}, "expired")
+        chosen = self.matching_clips(request_id)
+        if clips is not None:
+            wanted = set(clips)
+            unknown = wanted - {str(c.id) for c in chosen}
+            if unknown:
+                reason = f"not clips of this request's window: {', '.join(sorted(unknown))}"
+                return self._refuse("decision_refused", {"request_id": request_id}, reason)
+            chosen = [c for c in chosen if str(c.id) in wanted]
+        if not self.store.claim(request_id, ("pending", "upload_failed"), "sharing"):
+            reason = f"not pending (it is {stored.state})"
+            return self._refuse("decision_refused", {"request_id": request_id}, reason)
+        self._audit("request_approved", stored.request, by=by, clips=[str(c.id) for c in chosen])
+        return self._share(stored.request, chosen[: self.cfg.max_clips])
+
+    def decline(self, request_id: str, by: str = "device") -> RequestReply:
+        stored = self.store.get(request_id)
+        if stored is None:
+            return self._refuse("decision_refused", {"request_id": request_id}, "unknown request")
+        if not self.store.claim(request_id, ("pending",), "declined"):
+            reason = f"not pending (it is {stored.state})"
+            return self._refuse("decision_refused", {"request_id": request_id}, reason)
+        self.store.update(request_id, "declined", decided_at=self.clock())
+        self._audit("request_declined", stored.request, by=by)
+        return self._reply(stored.request.request_id, "declined")
+
+    # --- housekeeping for the runtime ---------------------------------------------------
+    def expire(self) -> list[RequestReply]:
+        """Undecided requests past their deadline become `expired`; their replies to publish."""
+        replies = []
+        for stored in self.store.overdue(self.clock()):
+            if self.store.claim(stored.request.request_id, ("pending",), "expired"):
+                self.store.update(stored.request.request_id, "expired", decided_at=self.clock())
+                self._audit("request_expired", stored.request, by="device")
+                replies.append(self._reply(stored.request.request_id, "expired"))
+        return replies
+
+    def retry_uploads(self) -> list[RequestReply]:
+        """Shares interrupted by a failure or a restart: send the files still missing."""
+        replies = []
+        for stored in self.store.in_states(("sharing", "upload_failed")):
+            if stored.request.expires.timestamp() <= self.clock():
+                continue  # the presigned URL is dead by now; leave it as it is
+            request_id = stored.request.request_id
+            if self.store.claim(request_id, ("sharing", "upload_failed"), "sharing"):
+                ids = {c.id for c in stored.clips}
+                chosen = [c for c in self.matching_clips(request_id) if str(c.id) in ids]
+                replies.append(self._share(stored.request, chosen))
+        return replies
+
+    def poll(self) -> list[RequestReply]:
+        """Call every few seconds from the runtime: expires overdue requests and returns every
+        reply not published yet (including decisions made with `doorbell requests` in another
+        process). Publish each with `result_payload` on `cmd/footage_request/result`."""
+        self.expire()
+        replies = []
+        for stored in self.store.unannounced():
+            replies.append(self._stored_reply(stored))
+            self.store.set_announced(stored.request.request_id, True)
+        return replies
+
+    # --- queries for the CLI -------------------------------------------------------------
+    def in_states(self, states: tuple[str, ...] = ()) -> list[StoredRequest]:
+        return self.store.in_states(states)
+
+    def get(self, request_id: str) -> StoredRequest | None:
+        return self.store.get(request_id)
+
+    def matching_clips(self, request_id: str) -> list[ClipLike]:
+        stored = self.store.get(request_id)
+        if stored is None:
+            return []
+        window = stored.request.window
+        clips = clips_in_window(self.index, window.start_wall, window.end_wall)
+        return sorted(clips, key=lambda c: c.start_wall)
+
+    # --- inside ---------------------------------------------------------------------------
+    def _parse(self, raw: dict[str, Any] | bytes | str) -> dict[str, Any]:
+        if isinstance(raw, (bytes, str)):
+            size = len(raw.encode() if isinstance(raw, str) else raw)
+            if size > self.cfg.max_request_bytes:
+                raise Refusal(f"too large ({size} bytes)")
+            try:
+                raw = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                raise Refusal("malformed: not JSON") from None
+        if not isinstance(raw, dict):
+            raise Refusal("malformed: not a JSON object")
+        return raw
+
+    def _verify(self, ring: KeyRing, body: dict[str, Any]) -> str:
+        try:
+            return ring.verify(body)
+        except SignatureError as exc:
+            raise Refusal(str(exc)) from None
+
+    def _check_request(self, request: FootageRequest, now: float) -> None:
+        if request.expires.timestamp() <= now:
+            raise Refusal("expired")
+        window = request.window
+        if window.end_wall - window.start_wall > self.cfg.max_window_hours * 3600:
+            raise Refusal(f"window longer than {self.cfg.max_window_hours:g} hours")
+        if window.start_wall > now:
+            raise Refusal("window is in the future")
+        try:
+            self.uploader.check_target(request.upload.url)
+        except UploadError as exc:
+            raise Refusal(f"upload target refused: {exc}") from None
+
+    def _apply_policy(self, request: FootageRequest, key_id: str, now: float) -> RequestReply:
+        policy = self.cfg.policy
+        self._audit("request_received", request, by=f"requester-key:{key_id}", policy=policy)
+        if policy == "unsubscribed":
+            return self._reply(request.request_id, "unsubscribed")
+        deadline = min(request.expires.timestamp(), now + self.cfg.review_hours * 3600)
+        state = {"decline": "declined", "review": "pending", "share_all": "sharing"}[policy]
+        self.store.add(request, state, received_at=now, deadline=deadline)
+        if policy == "decline":
+            self.store.update(request.request_id, "declined", decided_at=now)
+            self._audit("request_declined", request, by="policy")
+            return self._reply(request.request_id, "declined")
+        if policy == "review":
+            self._audit("request_queued", request, by="policy")
+            return self._reply(request.request_id, "pending_review")
+        chosen = self.matching_clips(request.request_id)[: self.cfg.max_clips]
+        self._audit("request_approved", request, by="policy", clips=[str(c.id) for c in chosen])
+        return self._share(request, chosen)
+
+    def _share(self, request: FootageRequest, clips: Sequence[ClipLike]) -> RequestReply:
+        request_id = request.request_id
+        now = self.clock()
+        planned = [
+            SharedClip(id=str(c.id), seconds=c.seconds, bytes=c.bytes, sha256=c.sha256)
+            for c in clips
+        ]
+        self.store.update(request_id, "sharing", decided_at=now, clips=planned)
+        try:
+            shared = self.share.run(request, clips)
+        except UploadError as exc:
+            self.store.update(request_id, "upload_failed", clips=planned, error=str(exc))
+            self._audit("upload_failed", request, by="device", error=str(exc))
+            return self._reply(request_id, "upload_failed", ok=False, error=str(exc))
+        self.store.update(request_id, "shared", clips=shared)
+        self._audit(
+            "request_shared",
+            request,
+            by="device",
+            clips=[
+                {"id": c.id, "sha256": c.sha256, "snapshot_sha256": c.snapshot_sha256}
+                for c in shared
+            ],
+            encrypted=self.encryptor.enabled,
+        )
+        return self._reply(request_id, "shared", clips=shared)
+
+    def _reply(
+        self,
+        request_id: str | None,
+        decision: Decision,
+        ok: bool = True,
+        error: str | None = None,
+        clips: list[SharedClip] | None = None,
+    ) -> RequestReply:
+        if request_id is not None and self.store.get(request_id) is not None:
+            self.store.set_announced(request_id, self.publishes_replies)
+        return RequestReply(
+            request_id=request_id,
+            ok=ok,
+            error=error,
+            decision=decision,
+            clips=clips or [],
+            encrypted=self.encryptor.enabled and bool(clips),
+        )
+
+    def _stored_reply(self, stored: StoredRequest) -> RequestReply:
+        decision: Decision = {
+            "pending": "pending_review",
+            "sharing": "upload_failed",
+            "upload_failed": "upload_failed",
+            "shared": "shared",
+            "declined": "declined",
+            "expired": "expired",
+        }[stored.state]  # type: ignore[assignment]
+        ok = decision != "upload_failed"
+        clips = stored.clips if decision == "shared" else []
+        return RequestReply(
+            request_id=stored.request.request_id,
+            ok=ok,
+            error=stored.error if not ok else None,
+            decision=decision,
+            clips=clips,
+            encrypted=self.encryptor.enabled and bool(clips),
+        )
+
+    def _refuse(self, kind: str, body: Any, reason: str) -> RequestReply:
+        request_id = _safe_id(body)
+        log.warning("footage %s %s: %s", kind.split("_")[0], request_id or "(no id)", reason)
+        self.audit.append(kind, {"request_id": request_id, "reason": reason})
+        return RequestReply(request_id=request_id, ok=False, error=reason, decision="refused")
+
+    def _audit(self, kind: str, request: FootageRequest, by: str, **extra: Any) -> None:
+        data: dict[str, Any] = {
+            "request_id": request.request_id,
+            "requester": request.requester.model_dump(),
+            "window": {
+                "start": iso_utc(request.window.start_wall),
+                "end": iso_utc(request.window.end_wall),
+            },
+            "reason": request.reason,
+            "by": by,
+        }
+        data.update(extra)
+        self.audit.append(kind, data)

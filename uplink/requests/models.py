@@ -1,0 +1,116 @@
+"""What crosses the boundary: footage requests and owner decisions in, replies out.
+
+Replies are built only from `RequestReply`/`SharedClip` (extra="forbid"): there is no field for a
+location, an owner, an address or anything outside the requested window, so none can slip in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+RequestId = str
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Requester(_Strict):
+    kind: Literal["police", "neighbor", "service"]
+    name: str = Field(min_length=1, max_length=128)
+    case: str | None = Field(None, max_length=128)
+
+
+class Window(_Strict):
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError("window.end must be after window.start")
+        return self
+
+    @property
+    def start_wall(self) -> float:
+        return self.start.timestamp()
+
+    @property
+    def end_wall(self) -> float:
+        return self.end.timestamp()
+
+
+class UploadTarget(_Strict):
+    url: str = Field(min_length=8, max_length=4096, pattern=r"^https?://")
+    method: Literal["PUT"] = "PUT"
+    headers: dict[str, str] = Field(default_factory=dict, max_length=32)
+
+
+class FootageRequest(_Strict):
+    """`cmd/footage_request`, signed by a key in `requests.trusted_keys`."""
+
+    request_id: RequestId = Field(pattern=REQUEST_ID_PATTERN)
+    requester: Requester
+    window: Window
+    reason: str = Field(min_length=1, max_length=1000)
+    expires: AwareDatetime
+    upload: UploadTarget
+    key_id: str | None = Field(None, max_length=128)
+    signature: str = Field(min_length=1, max_length=256)
+
+
+class FootageDecision(_Strict):
+    """`cmd/footage_decision` from the owner's app, signed by a key in `requests.owner_keys`."""
+
+    request_id: RequestId = Field(pattern=REQUEST_ID_PATTERN)
+    decision: Literal["approve", "decline"]
+    clips: list[str] | None = Field(None, max_length=1000, description="None = every clip")
+    expires: AwareDatetime
+    key_id: str | None = Field(None, max_length=128)
+    signature: str = Field(min_length=1, max_length=256)
+
+
+Decision = Literal[
+    "shared",  # clips uploaded
+    "pending_review",  # queued for the owner
+    "declined",
+    "unsubscribed",  # this device takes no requests
+    "expired",  # undecided until the deadline
+    "refused",  # invalid request or decision: nothing happened
+    "upload_failed",  # approved, but the upload did not complete (retried later)
+]
+
+
+class SharedClip(_Strict):
+    id: str
+    seconds: float
+    bytes: int
+    sha256: str  # of the clip as recorded (before any encryption)
+    snapshot_sha256: str | None = None
+
+
+class RequestReply(_Strict):
+    """The body of `cmd/footage_request/result` (and of `cmd/footage_decision/result`)."""
+
+    request_id: str | None
+    ok: bool
+    error: str | None = None
+    decision: Decision
+    clips: list[SharedClip] = Field(default_factory=list)
+    encrypted: bool = False
+
+
+class StoredRequest(_Strict):
+    """A request as the device keeps it, for `doorbell requests list|show`."""
+
+    request: FootageRequest
+    state: Literal["pending", "shared", "declined", "expired", "upload_failed", "sharing"]
+    received_at: datetime
+    deadline: datetime
+    decided_at: datetime | None = None
+    clips: list[SharedClip] = Field(default_factory=list)
+    error: str | None = None

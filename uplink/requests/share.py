@@ -1,0 +1,136 @@
+"""Sending the chosen clips of one request: prepare the files (age-encrypted when recipients are
+configured), PUT each one, and remember each finished file so a retry sends only the rest.
+
+Two upload shapes (docs/privacy.md):
+- the URL contains `{name}`: one PUT per file, `{name}` replaced by the file name
+  (`<clip id>.mp4`, `<clip id>.jpg`, plus `.age` when encrypted);
+- otherwise (a single presigned URL): one PUT of a tar holding `manifest.json` and the files,
+  `bundle.tar` (`bundle.tar.age` encrypted as a whole).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import tarfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from uplink.e2e import AgeEncryptor
+from uplink.requests.clips import ClipLike
+from uplink.requests.models import FootageRequest, SharedClip
+from uplink.requests.store import RequestStore
+from uplink.requests.uploader import HttpUploader, UploadError
+
+OUTGOING_DIR = "outgoing"
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    name: str
+    path: Path
+    sha256: str  # of the bytes sent
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def shared_clip(data_dir: Path, clip: ClipLike) -> SharedClip:
+    snapshot = data_dir / clip.snapshot if clip.snapshot else None
+    snap_sha = file_sha256(snapshot) if snapshot is not None and snapshot.is_file() else None
+    return SharedClip(
+        id=str(clip.id),
+        seconds=round(float(clip.seconds), 3),
+        bytes=int(clip.bytes),
+        sha256=clip.sha256,
+        snapshot_sha256=snap_sha,
+    )
+
+
+class ShareJob:
+    def __init__(
+        self,
+        data_dir: Path,
+        encryptor: AgeEncryptor,
+        uploader: HttpUploader,
+        store: RequestStore,
+    ) -> None:
+        self.data_dir = data_dir
+        self.encryptor = encryptor
+        self.uploader = uploader
+        self.store = store
+
+    def workdir(self, request_id: str) -> Path:
+        return self.data_dir / OUTGOING_DIR / request_id
+
+    def run(self, request: FootageRequest, clips: Sequence[ClipLike]) -> list[SharedClip]:
+        """Uploads what is not uploaded yet; raises UploadError when a file does not go."""
+        shared = [shared_clip(self.data_dir, clip) for clip in clips]
+        per_file = "{name}" in request.upload.url
+        files = self._prepare(request, clips, shared, per_file)
+        done = self.store.uploaded(request.request_id)
+        for item in files:
+            if item.name in done:
+                continue
+            url = request.upload.url
+            if per_file:
+                url = url.replace("{name}", quote(item.name, safe=""))
+            self.uploader.put(url, item.path, item.sha256, request.upload.headers)
+            self.store.mark_uploaded(request.request_id, item.name)
+        shutil.rmtree(self.workdir(request.request_id), ignore_errors=True)
+        return shared
+
+    def _prepare(
+        self,
+        request: FootageRequest,
+        clips: Sequence[ClipLike],
+        shared: list[SharedClip],
+        per_file: bool,
+    ) -> list[OutgoingFile]:
+        work = self.workdir(request.request_id)
+        work.mkdir(parents=True, exist_ok=True)
+        plain: list[tuple[str, Path]] = []
+        for clip in clips:
+            source = self.data_dir / clip.file
+            if not source.is_file():
+                raise UploadError(f"clip {clip.id} is no longer on the device", permanent=True)
+            plain.append((f"{clip.id}{source.suffix or '.mp4'}", source))
+            if clip.snapshot and (self.data_dir / clip.snapshot).is_file():
+                plain.append((f"{clip.id}.jpg", self.data_dir / clip.snapshot))
+        if per_file:
+            return [self._outgoing(work, name, source) for name, source in plain]
+        bundle = work / "bundle.tar"
+        if not bundle.exists():
+            manifest = {"request_id": request.request_id, "clips": [c.model_dump() for c in shared]}
+            partial = work / "bundle.tar.partial"
+            with tarfile.open(partial, "w") as tar:
+                data = json.dumps(manifest, indent=1).encode()
+                info = tarfile.TarInfo("manifest.json")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+                for name, source in plain:
+                    tar.add(source, arcname=name)
+            partial.replace(bundle)
+        return [self._outgoing(work, "bundle.tar", bundle)]
+
+    def _outgoing(self, work: Path, name: str, source: Path) -> OutgoingFile:
+        if not self.encryptor.enabled:
+            return OutgoingFile(name, source, file_sha256(source))
+        target = work / f"{name}.age"
+        if not target.exists():  # an earlier attempt may have left it complete
+            partial = work / f"{name}.age.partial"
+            self.encryptor.encrypt_file(source, partial)
+            partial.replace(target)
+        return OutgoingFile(target.name, target, file_sha256(target))
+
+    def discard(self, request_id: str) -> None:
+        shutil.rmtree(self.workdir(request_id), ignore_errors=True)
