@@ -56,6 +56,14 @@ def shared_clip(data_dir: Path, clip: ClipLike) -> SharedClip:
     )
 
 
+def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    # tar records the file owner's user name: the device's account says nothing to a requester
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mode = 0o644
+    return info
+
+
 class ShareJob:
     def __init__(
         self,
@@ -118,7 +126,7 @@ class ShareJob:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
                 for name, source in plain:
-                    tar.add(source, arcname=name)
+                    tar.add(source, arcname=name, filter=_anonymous)
             partial.replace(bundle)
         return [self._outgoing(work, "bundle.tar", bundle)]
 

@@ -1,0 +1,185 @@
+"""Test support for footage requests: real H.264 clips, signed requests, a loopback PUT server."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.server
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from uplink.requests.signing import public_key_b64, sign_body
+
+
+def iso(wall: float) -> str:
+    return datetime.fromtimestamp(wall, UTC).isoformat().replace("+00:00", "Z")
+
+
+def write_h264(path: Path, frames: int, fps: int = 10, size: tuple[int, int] = (160, 120)) -> None:
+    """A real H.264 MP4 (libx264 through PyAV) with a moving square."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps))
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for i in range(frames):
+            img = np.zeros((size[1], size[0], 3), np.uint8)
+            x = (i * 7) % (size[0] - 20)
+            img[40:60, x : x + 20] = (0, 200, 255)
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def decode_frames(path: Path) -> int:
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+        return sum(1 for _ in container.decode(video=0))
+
+
+@dataclass
+class FootageClip:
+    id: str
+    file: str
+    start_wall: float
+    end_wall: float
+    seconds: float
+    bytes: int
+    sha256: str
+    state: str = "complete"
+    snapshot: str | None = None
+    event_id: str = ""
+    keep: bool = False
+
+
+def make_clip(data_dir: Path, clip_id: str, start_wall: float, seconds: float = 1.0) -> FootageClip:
+    """Writes clips/<id>.mp4 and snapshots/<id>.jpg under data_dir."""
+    fps = 10
+    rel = f"clips/{clip_id}.mp4"
+    write_h264(data_dir / rel, frames=int(seconds * fps), fps=fps)
+    snap_rel = f"snapshots/{clip_id}.jpg"
+    (data_dir / "snapshots").mkdir(parents=True, exist_ok=True)
+    img = np.full((120, 160, 3), 90, np.uint8)
+    ok, jpeg = cv2.imencode(".jpg", img)
+    assert ok
+    (data_dir / snap_rel).write_bytes(jpeg.tobytes())
+    data = (data_dir / rel).read_bytes()
+    return FootageClip(
+        id=clip_id,
+        file=rel,
+        start_wall=start_wall,
+        end_wall=start_wall + seconds,
+        seconds=seconds,
+        bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        snapshot=snap_rel,
+        event_id=f"ev-{clip_id}",
+    )
+
+
+@dataclass
+class ListIndex:
+    """The clip index interface (`clips_between`) over a list of rows whose files are real."""
+
+    clips: list[FootageClip] = field(default_factory=list)
+
+    def clips_between(self, start_wall: float, end_wall: float) -> list[FootageClip]:
+        return [c for c in self.clips if c.end_wall > start_wall and c.start_wall < end_wall]
+
+
+class Signer:
+    def __init__(self) -> None:
+        self.key = Ed25519PrivateKey.generate()
+        self.public = public_key_b64(self.key)
+
+    def sign(self, body: dict[str, Any]) -> dict[str, Any]:
+        return sign_body(body, self.key)
+
+
+def request_body(
+    request_id: str, start: float, end: float, expires: float, url: str, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "request_id": request_id,
+        "requester": {"kind": "police", "name": "Metro PD", "case": "2026-1187"},
+        "window": {"start": iso(start), "end": iso(end)},
+        "reason": "burglary on the street",
+        "expires": iso(expires),
+        "upload": {"url": url, "method": "PUT", "headers": {}},
+    }
+    body.update(extra)
+    return body
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class PutServer:
+    """A real HTTP server on loopback that stores PUT bodies; it can cut the first `fail_first`
+    uploads off mid-body (reads half, then drops the connection without answering)."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.received: list[Received] = []
+        self.cut: list[str] = []
+        self.fail_first = fail_first
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:
+                length = int(self.headers["Content-Length"])
+                with outer._lock:
+                    fail = outer.fail_first > 0
+                    if fail:
+                        outer.fail_first -= 1
+                if fail:
+                    self.rfile.read(length // 2)
+                    outer.cut.append(self.path)
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                body = self.rfile.read(length)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with outer._lock:
+                    outer.received.append(Received(self.path, headers, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    def url(self, template: str = "/upload/{name}") -> str:
+        return f"http://127.0.0.1:{self.port}{template}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()

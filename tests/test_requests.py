@@ -1,0 +1,323 @@
+"""Footage requests: policies, refusals, replay, expiry, review queue, owner decisions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config import DoorbellConfig
+from device.audit import AuditLog
+from tests.support.footage import (
+    FootageClip,
+    ListIndex,
+    PutServer,
+    Signer,
+    make_clip,
+    request_body,
+)
+from uplink.requests import FootageRequests, RequestReply, result_payload
+
+T0 = 1_790_000_000.0  # a fixed "now": the clock is injected
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def footage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[FootageClip]]:
+    """Three real clips: two inside [T0-3600, T0-600], one before the window."""
+    data_dir = tmp_path_factory.mktemp("footage")
+    clips = [
+        make_clip(data_dir, "c-early", T0 - 7200),
+        make_clip(data_dir, "c-1", T0 - 3000),
+        make_clip(data_dir, "c-2", T0 - 2000),
+    ]
+    return data_dir, clips
+
+
+@pytest.fixture
+def server() -> Iterator[PutServer]:
+    srv = PutServer()
+    yield srv
+    srv.close()
+
+
+class Device:
+    """One device's footage-request core over a copy of the footage."""
+
+    def __init__(self, data_dir: Path, clips: list[FootageClip], **sets: Any) -> None:
+        self.requester, self.owner = Signer(), Signer()
+        self.clock = Clock(T0)
+        values: dict[str, Any] = {
+            "trusted_keys": [self.requester.public],
+            "owner_keys": [self.owner.public],
+            "allow_insecure_upload": True,
+            "upload_backoff_seconds": 0.0,
+        }
+        values.update(sets)
+        self.config = DoorbellConfig.model_validate(
+            {"device": {"id": "porch-cam", "data_dir": str(data_dir)}, "requests": values}
+        )
+        self.data_dir = data_dir
+        self.index = ListIndex(list(clips))
+        self.core = self.open()
+
+    def open(self) -> FootageRequests:
+        return FootageRequests(self.config, self.data_dir, self.index, clock=self.clock)
+
+    def request(self, url: str, request_id: str = "req-1", **extra: Any) -> dict[str, Any]:
+        body = request_body(request_id, T0 - 3600, T0 - 600, T0 + 3600, url, **extra)
+        return self.requester.sign(body)
+
+    def audit_kinds(self) -> list[str]:
+        return [e["kind"] for e in AuditLog.in_dir(self.data_dir).entries()]
+
+
+@pytest.fixture
+def make_device(tmp_path: Path, footage: tuple[Path, list[FootageClip]]) -> Iterator[Any]:
+    opened: list[Device] = []
+
+    def make(**sets: Any) -> Device:
+        data_dir = tmp_path / f"dev{len(opened)}"
+        src, clips = footage
+        for sub in ("clips", "snapshots"):
+            (data_dir / sub).mkdir(parents=True)
+            for f in (src / sub).iterdir():
+                (data_dir / sub / f.name).write_bytes(f.read_bytes())
+        device = Device(data_dir, clips, **sets)
+        opened.append(device)
+        return device
+
+    yield make
+    for device in opened:
+        device.core.close()
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_share_all_uploads_only_clips_inside_the_window(
+    make_device: Any, server: PutServer
+) -> None:
+    dev = make_device(policy="share_all")
+    reply = dev.core.handle_request(dev.request(server.url()))
+    assert reply.ok and reply.decision == "shared", reply
+    assert [c.id for c in reply.clips] == ["c-1", "c-2"]
+    by_id = {c.id: c for c in dev.index.clips}
+    for shared in reply.clips:
+        assert shared.sha256 == by_id[shared.id].sha256
+        assert shared.seconds == pytest.approx(1.0)
+    names = sorted(r.path for r in server.received)
+    assert names == ["/upload/c-1.jpg", "/upload/c-1.mp4", "/upload/c-2.jpg", "/upload/c-2.mp4"]
+    for got in server.received:
+        assert got.headers["x-amz-meta-sha256"] == sha(got.body)
+        if got.path.endswith(".mp4"):
+            clip_id = got.path.rsplit("/", 1)[1].removesuffix(".mp4")
+            assert sha(got.body) == by_id[clip_id].sha256
+    assert b"c-early" not in result_payload(reply)
+    assert dev.audit_kinds() == ["request_received", "request_approved", "request_shared"]
+    assert dev.core.get("req-1").state == "shared"  # type: ignore[union-attr]
+    assert not (dev.data_dir / "outgoing" / "req-1").exists()
+
+
+def test_review_queue_is_durable_and_owner_approves_a_subset(
+    make_device: Any, server: PutServer
+) -> None:
+    dev = make_device(policy="review")
+    reply = dev.core.handle_request(dev.request(server.url()))
+    assert (reply.ok, reply.decision, reply.clips) == (True, "pending_review", [])
+    assert server.received == []
+    dev.core.close()
+    dev.core = dev.open()  # a restart: the queue is on disk
+    [stored] = dev.core.in_states(("pending",))
+    assert stored.request.request_id == "req-1"
+    assert [str(c.id) for c in dev.core.matching_clips("req-1")] == ["c-1", "c-2"]
+    reply = dev.core.approve("req-1", ["c-2"])
+    assert reply.decision == "shared" and [c.id for c in reply.clips] == ["c-2"]
+    assert sorted(r.path for r in server.received) == ["/upload/c-2.jpg", "/upload/c-2.mp4"]
+    again = dev.core.approve("req-1")
+    assert not again.ok and "not pending" in (again.error or "")
+
+
+def test_approve_refuses_clips_outside_the_window(make_device: Any, server: PutServer) -> None:
+    dev = make_device()
+    dev.core.handle_request(dev.request(server.url()))
+    reply = dev.core.approve("req-1", ["c-early"])
+    assert not reply.ok and "c-early" in (reply.error or "")
+    assert server.received == []
+    assert dev.core.get("req-1").state == "pending"  # type: ignore[union-attr]
+
+
+def test_owner_decision_from_the_app(make_device: Any, server: PutServer) -> None:
+    dev = make_device()
+    dev.core.handle_request(dev.request(server.url()))
+    dev.core.handle_request(dev.request(server.url(), request_id="req-2"))
+    decision = {
+        "request_id": "req-1",
+        "decision": "approve",
+        "clips": ["c-1"],
+        "expires": "2030-01-01T00:00:00Z",
+    }
+    forged = dev.core.handle_decision(dev.requester.sign(decision))  # not an owner key
+    assert not forged.ok and forged.decision == "refused"
+    reply = dev.core.handle_decision(dev.owner.sign(decision))
+    assert reply.decision == "shared" and [c.id for c in reply.clips] == ["c-1"]
+    decline = {"request_id": "req-2", "decision": "decline", "expires": "2030-01-01T00:00:00Z"}
+    reply = dev.core.handle_decision(dev.owner.sign(decline))
+    assert (reply.ok, reply.decision) == (True, "declined")
+    assert sorted(r.path for r in server.received) == ["/upload/c-1.jpg", "/upload/c-1.mp4"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "decision"), [("decline", "declined"), ("unsubscribed", "unsubscribed")]
+)
+def test_decline_and_unsubscribed_share_nothing(
+    make_device: Any, server: PutServer, policy: str, decision: str
+) -> None:
+    dev = make_device(policy=policy)
+    reply = dev.core.handle_request(dev.request(server.url()))
+    assert (reply.ok, reply.decision, reply.clips) == (True, decision, [])
+    assert server.received == []
+
+
+def test_window_with_no_clips(make_device: Any, server: PutServer) -> None:
+    dev = make_device(policy="share_all")
+    body = request_body("req-empty", T0 - 500, T0 - 100, T0 + 3600, server.url())
+    reply = dev.core.handle_request(dev.requester.sign(body))
+    assert (reply.ok, reply.decision, reply.clips) == (True, "shared", [])
+    assert server.received == []
+
+
+def _tampered(dev: Device, url: str) -> dict[str, Any]:
+    body = dev.request(url)
+    body["window"]["start"] = "2020-01-01T00:00:00Z"
+    return body
+
+
+def _unknown_key(dev: Device, url: str) -> dict[str, Any]:
+    return Signer().sign(request_body("req-1", T0 - 3600, T0 - 600, T0 + 3600, url))
+
+
+REFUSALS: dict[str, tuple[Any, str]] = {
+    "unsigned": (
+        lambda d, u: {k: v for k, v in d.request(u).items() if k != "signature"},
+        "unsigned",
+    ),
+    "bad signature": (_tampered, "bad signature"),
+    "unknown key": (_unknown_key, "bad signature"),
+    "not base64": (lambda d, u: {**d.request(u), "signature": "%%%"}, "not base64"),
+    "expired": (
+        lambda d, u: d.requester.sign(request_body("req-1", T0 - 3600, T0 - 600, T0 - 1, u)),
+        "expired",
+    ),
+    "missing field": (
+        lambda d, u: d.requester.sign(
+            {
+                k: v
+                for k, v in request_body("req-1", T0 - 3600, T0 - 600, T0 + 60, u).items()
+                if k != "reason"
+            }
+        ),
+        "malformed: reason",
+    ),
+    "extra field": (lambda d, u: d.request(u, location="14 Elm Street"), "malformed: location"),
+    "bad kind": (
+        lambda d, u: d.requester.sign(
+            {
+                **request_body("req-1", T0 - 3600, T0 - 600, T0 + 60, u),
+                "requester": {"kind": "x", "name": "n"},
+            }
+        ),
+        "malformed: requester.kind",
+    ),
+    "window too long": (
+        lambda d, u: d.requester.sign(request_body("req-1", T0 - 90_000, T0 - 600, T0 + 60, u)),
+        "window longer",
+    ),
+    "not JSON": (lambda d, u: b"{not json", "not JSON"),
+    "not an object": (lambda d, u: b"[1, 2]", "not a JSON object"),
+    "too large": (lambda d, u: json.dumps(d.request(u, reason="x" * 20_000)), "too large"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_refusals_change_nothing(make_device: Any, server: PutServer, case: str) -> None:
+    dev = make_device(policy="share_all")
+    build, reason = REFUSALS[case]
+    reply = dev.core.handle_request(build(dev, server.url()))
+    assert (reply.ok, reply.decision, reply.clips) == (False, "refused", [])
+    assert reason in (reply.error or ""), reply.error
+    assert server.received == []
+    assert dev.core.in_states() == []
+    assert dev.audit_kinds() == ["request_refused"]
+
+
+def test_plain_http_and_local_hosts_refused_unless_allowed(
+    make_device: Any, server: PutServer
+) -> None:
+    dev = make_device(policy="share_all", allow_insecure_upload=False)
+    reply = dev.core.handle_request(dev.request(server.url()))
+    assert not reply.ok and "https" in (reply.error or "")
+    reply = dev.core.handle_request(dev.request("https://192.168.1.1/x", request_id="req-2"))
+    assert not reply.ok and "public" in (reply.error or "")
+    assert server.received == []
+
+
+def test_replay_is_refused_even_after_a_restart(make_device: Any, server: PutServer) -> None:
+    dev = make_device(policy="share_all")
+    body = dev.request(server.url())
+    assert dev.core.handle_request(body).decision == "shared"
+    sent = len(server.received)
+    dev.core.close()
+    dev.core = dev.open()
+    reply = dev.core.handle_request(body)
+    assert (reply.ok, reply.decision) == (False, "refused")
+    assert "replayed" in (reply.error or "")
+    assert len(server.received) == sent
+
+
+def test_undecided_requests_expire(make_device: Any, server: PutServer) -> None:
+    dev = make_device(policy="review", review_hours=1.0)
+    dev.core.handle_request(dev.request(server.url()))
+    assert dev.core.poll() == []  # the reply went out with handle_request
+    dev.clock.now += 3599
+    assert dev.core.expire() == []
+    dev.clock.now += 2
+    [reply] = dev.core.expire()
+    assert (reply.request_id, reply.decision) == ("req-1", "expired")
+    late = dev.core.approve("req-1")
+    assert not late.ok and server.received == []
+    assert "request_expired" in dev.audit_kinds()
+
+
+def test_cli_decisions_are_published_by_the_device_poll(
+    make_device: Any, server: PutServer
+) -> None:
+    dev = make_device()
+    dev.core.handle_request(dev.request(server.url()))
+    cli = FootageRequests(
+        dev.config, dev.data_dir, dev.index, clock=dev.clock, publishes_replies=False
+    )
+    assert cli.decline("req-1").decision == "declined"
+    cli.close()
+    [reply] = dev.core.poll()
+    assert (reply.request_id, reply.decision) == ("req-1", "declined")
+    assert dev.core.poll() == []
+
+
+def test_reply_model_has_no_room_for_more() -> None:
+    with pytest.raises(ValueError):
+        RequestReply.model_validate(
+            {"request_id": "x", "ok": True, "decision": "shared", "location": "14 Elm Street"}
+        )
