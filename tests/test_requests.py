@@ -10,39 +10,22 @@ from typing import Any
 
 import pytest
 
-from config import DoorbellConfig
-from device.audit import AuditLog
 from tests.support.footage import (
-    FootageClip,
-    ListIndex,
+    T0,
+    Device,
+    DeviceFactory,
+    Footage,
     PutServer,
     Signer,
-    make_clip,
     request_body,
+    write_footage,
 )
 from uplink.requests import FootageRequests, RequestReply, result_payload
 
-T0 = 1_790_000_000.0  # a fixed "now": the clock is injected
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
 
 @pytest.fixture(scope="module")
-def footage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[FootageClip]]:
-    """Three real clips: two inside [T0-3600, T0-600], one before the window."""
-    data_dir = tmp_path_factory.mktemp("footage")
-    clips = [
-        make_clip(data_dir, "c-early", T0 - 7200),
-        make_clip(data_dir, "c-1", T0 - 3000),
-        make_clip(data_dir, "c-2", T0 - 2000),
-    ]
-    return data_dir, clips
+def footage(tmp_path_factory: pytest.TempPathFactory) -> Footage:
+    return write_footage(tmp_path_factory.mktemp("footage"))
 
 
 @pytest.fixture
@@ -52,55 +35,11 @@ def server() -> Iterator[PutServer]:
     srv.close()
 
 
-class Device:
-    """One device's footage-request core over a copy of the footage."""
-
-    def __init__(self, data_dir: Path, clips: list[FootageClip], **sets: Any) -> None:
-        self.requester, self.owner = Signer(), Signer()
-        self.clock = Clock(T0)
-        values: dict[str, Any] = {
-            "trusted_keys": [self.requester.public],
-            "owner_keys": [self.owner.public],
-            "allow_insecure_upload": True,
-            "upload_backoff_seconds": 0.0,
-        }
-        values.update(sets)
-        self.config = DoorbellConfig.model_validate(
-            {"device": {"id": "porch-cam", "data_dir": str(data_dir)}, "requests": values}
-        )
-        self.data_dir = data_dir
-        self.index = ListIndex(list(clips))
-        self.core = self.open()
-
-    def open(self) -> FootageRequests:
-        return FootageRequests(self.config, self.data_dir, self.index, clock=self.clock)
-
-    def request(self, url: str, request_id: str = "req-1", **extra: Any) -> dict[str, Any]:
-        body = request_body(request_id, T0 - 3600, T0 - 600, T0 + 3600, url, **extra)
-        return self.requester.sign(body)
-
-    def audit_kinds(self) -> list[str]:
-        return [e["kind"] for e in AuditLog.in_dir(self.data_dir).entries()]
-
-
 @pytest.fixture
-def make_device(tmp_path: Path, footage: tuple[Path, list[FootageClip]]) -> Iterator[Any]:
-    opened: list[Device] = []
-
-    def make(**sets: Any) -> Device:
-        data_dir = tmp_path / f"dev{len(opened)}"
-        src, clips = footage
-        for sub in ("clips", "snapshots"):
-            (data_dir / sub).mkdir(parents=True)
-            for f in (src / sub).iterdir():
-                (data_dir / sub / f.name).write_bytes(f.read_bytes())
-        device = Device(data_dir, clips, **sets)
-        opened.append(device)
-        return device
-
-    yield make
-    for device in opened:
-        device.core.close()
+def make_device(tmp_path: Path, footage: Footage) -> Iterator[DeviceFactory]:
+    factory = DeviceFactory(tmp_path, footage)
+    yield factory
+    factory.close()
 
 
 def sha(data: bytes) -> str:

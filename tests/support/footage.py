@@ -17,6 +17,9 @@ import cv2
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from config import DoorbellConfig
+from device.audit import AuditLog
+from uplink.requests import FootageRequests
 from uplink.requests.signing import public_key_b64, sign_body
 
 
@@ -132,13 +135,14 @@ class Received:
 
 
 class PutServer:
-    """A real HTTP server on loopback that stores PUT bodies; it can cut the first `fail_first`
-    uploads off mid-body (reads half, then drops the connection without answering)."""
+    """A real HTTP server on loopback that stores PUT bodies; it can cut `fail_first` uploads
+    (after `fail_after` good ones) off mid-body: reads half, drops the connection, no answer."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, fail_after: int = 0) -> None:
         self.received: list[Received] = []
         self.cut: list[str] = []
         self.fail_first = fail_first
+        self.fail_after = fail_after  # answer this many PUTs before starting to fail
         self._lock = threading.Lock()
         outer = self
 
@@ -146,7 +150,7 @@ class PutServer:
             def do_PUT(self) -> None:
                 length = int(self.headers["Content-Length"])
                 with outer._lock:
-                    fail = outer.fail_first > 0
+                    fail = outer.fail_first > 0 and len(outer.received) >= outer.fail_after
                     if fail:
                         outer.fail_first -= 1
                 if fail:
@@ -183,3 +187,82 @@ class PutServer:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+T0 = 1_790_000_000.0  # a fixed "now": the clock is injected
+
+Footage = tuple[Path, list[FootageClip]]
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def write_footage(data_dir: Path) -> Footage:
+    """Three real clips: two inside [T0-3600, T0-600], one before that window."""
+    clips = [
+        make_clip(data_dir, "c-early", T0 - 7200),
+        make_clip(data_dir, "c-1", T0 - 3000),
+        make_clip(data_dir, "c-2", T0 - 2000),
+    ]
+    return data_dir, clips
+
+
+class Device:
+    """One device's footage-request core over its own copy of the footage."""
+
+    def __init__(
+        self, data_dir: Path, clips: list[FootageClip], sections: dict[str, Any], **sets: Any
+    ) -> None:
+        self.requester, self.owner = Signer(), Signer()
+        self.clock = Clock(T0)
+        values: dict[str, Any] = {
+            "trusted_keys": [self.requester.public],
+            "owner_keys": [self.owner.public],
+            "allow_insecure_upload": True,
+            "upload_backoff_seconds": 0.0,
+        }
+        values.update(sets)
+        raw: dict[str, Any] = {"device": {"id": "porch-cam"}}
+        raw.update(sections)
+        raw["device"] = {**raw["device"], "data_dir": str(data_dir)}
+        raw["requests"] = values
+        self.config = DoorbellConfig.model_validate(raw)
+        self.data_dir = data_dir
+        self.index = ListIndex(list(clips))
+        self.core = self.open()
+
+    def open(self) -> FootageRequests:
+        return FootageRequests(self.config, self.data_dir, self.index, clock=self.clock)
+
+    def request(self, url: str, request_id: str = "req-1", **extra: Any) -> dict[str, Any]:
+        body = request_body(request_id, T0 - 3600, T0 - 600, T0 + 3600, url, **extra)
+        return self.requester.sign(body)
+
+    def audit_kinds(self) -> list[str]:
+        return [e["kind"] for e in AuditLog.in_dir(self.data_dir).entries()]
+
+
+class DeviceFactory:
+    def __init__(self, root: Path, footage: Footage) -> None:
+        self.root, self.footage = root, footage
+        self.opened: list[Device] = []
+
+    def __call__(self, sections: dict[str, Any] | None = None, **sets: Any) -> Device:
+        data_dir = self.root / f"dev{len(self.opened)}"
+        src, clips = self.footage
+        for sub in ("clips", "snapshots"):
+            (data_dir / sub).mkdir(parents=True)
+            for f in (src / sub).iterdir():
+                (data_dir / sub / f.name).write_bytes(f.read_bytes())
+        device = Device(data_dir, clips, sections or {}, **sets)
+        self.opened.append(device)
+        return device
+
+    def close(self) -> None:
+        for device in self.opened:
+            device.core.close()

@@ -1,0 +1,169 @@
+"""Sharing over real HTTP: interrupted uploads resume, an S3 presigned PUT (moto server) receives
+a bundle whose digests match, and nothing sent names the device, its owner or its place."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import socket
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.footage import DeviceFactory, Footage, PutServer, decode_frames, write_footage
+from uplink.requests import result_payload
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def footage(tmp_path_factory: pytest.TempPathFactory) -> Footage:
+    return write_footage(tmp_path_factory.mktemp("footage"))
+
+
+@pytest.fixture
+def make_device(tmp_path: Path, footage: Footage) -> Iterator[DeviceFactory]:
+    factory = DeviceFactory(tmp_path, footage)
+    yield factory
+    factory.close()
+
+
+def test_upload_cut_mid_body_is_sent_again_and_arrives_whole(make_device: DeviceFactory) -> None:
+    server = PutServer(fail_first=1)
+    try:
+        dev = make_device(policy="share_all")
+        reply = dev.core.handle_request(dev.request(server.url()))
+    finally:
+        server.close()
+    assert reply.decision == "shared", reply
+    assert server.cut == ["/upload/c-1.mp4"]  # the first attempt was dropped half-way
+    paths = [r.path for r in server.received]
+    assert sorted(paths) == sorted(set(paths))  # each file arrived exactly once, whole
+    first = next(r for r in server.received if r.path == "/upload/c-1.mp4")
+    assert sha(first.body) == first.headers["x-amz-meta-sha256"] == dev.index.clips[1].sha256
+
+
+def test_failed_share_resumes_with_only_the_missing_files(make_device: DeviceFactory) -> None:
+    server = PutServer(fail_first=2, fail_after=2)  # c-1.mp4 and c-1.jpg go, c-2.mp4 fails twice
+    try:
+        dev = make_device(policy="share_all", upload_attempts=2)
+        reply = dev.core.handle_request(dev.request(server.url()))
+        assert (reply.ok, reply.decision) == (False, "upload_failed")
+        assert dev.core.get("req-1").state == "upload_failed"  # type: ignore[union-attr]
+        dev.core.close()
+        dev.core = dev.open()  # a restart in between
+        [again] = dev.core.retry_uploads()
+    finally:
+        server.close()
+    assert again.decision == "shared" and [c.id for c in again.clips] == ["c-1", "c-2"]
+    paths = [r.path for r in server.received]
+    assert paths == ["/upload/c-1.mp4", "/upload/c-1.jpg", "/upload/c-2.mp4", "/upload/c-2.jpg"]
+    assert server.cut == ["/upload/c-2.mp4", "/upload/c-2.mp4"]
+    assert "upload_failed" in dev.audit_kinds() and dev.audit_kinds()[-1] == "request_shared"
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[tuple[object, str]]:
+    boto3 = pytest.importorskip("boto3")
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://{host}:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    client.create_bucket(Bucket="footage")
+    yield client, "footage"
+    server.stop()
+
+
+def test_presigned_put_to_s3_receives_a_bundle_with_matching_digests(
+    make_device: DeviceFactory, s3: tuple[object, str], tmp_path: Path
+) -> None:
+    client, bucket = s3
+    url = client.generate_presigned_url(  # type: ignore[attr-defined]
+        "put_object", Params={"Bucket": bucket, "Key": "case-1187/porch.tar"}, ExpiresIn=600
+    )
+    dev = make_device(policy="share_all")
+    reply = dev.core.handle_request(dev.request(url))
+    assert reply.decision == "shared", reply
+    obj = client.get_object(Bucket=bucket, Key="case-1187/porch.tar")  # type: ignore[attr-defined]
+    body = obj["Body"].read()
+    assert obj["Metadata"]["sha256"] == sha(body)
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        names = sorted(tar.getnames())
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+        clip = tar.extractfile("c-2.mp4").read()  # type: ignore[union-attr]
+    assert names == ["c-1.jpg", "c-1.mp4", "c-2.jpg", "c-2.mp4", "manifest.json"]
+    assert [c["id"] for c in manifest["clips"]] == ["c-1", "c-2"]
+    assert sha(clip) == manifest["clips"][1]["sha256"] == reply.clips[1].sha256
+    (tmp_path / "c-2.mp4").write_bytes(clip)
+    assert decode_frames(tmp_path / "c-2.mp4") == 10
+
+
+def _device_addresses() -> set[str]:
+    found = {socket.gethostname()}
+    with contextlib.suppress(OSError):
+        found.update(socket.gethostbyname_ex(socket.gethostname())[2])
+    try:
+        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5)
+        found.update(out.stdout.split())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {a for a in found if a and a not in ("127.0.0.1", "::1", "localhost")}
+
+
+@pytest.mark.parametrize("template", ["/upload/{name}", "/bundle"])
+def test_nothing_sent_names_the_device_owner_or_place(
+    make_device: DeviceFactory, template: str
+) -> None:
+    # No location/owner keys exist; put them where an owner plausibly would.
+    owner, place = "Jane Smith", "14 Elm Street"
+    sections = {
+        "device": {"id": "smith-14-elm"},
+        "uplink": {"base_topic": "home/14-elm-street/{device_id}"},
+        "mqtt": {"username": "jane.smith", "password": "hunter2-secret"},
+    }
+    server = PutServer()
+    try:
+        dev = make_device(sections, policy="review")
+        replies = [dev.core.handle_request(dev.request(server.url(template)))]
+        replies.append(dev.core.approve("req-1"))
+        replies += dev.core.poll()
+    finally:
+        server.close()
+    assert replies[1].decision == "shared" and server.received
+    secrets = {owner, place, "smith-14-elm", "14-elm-street", "jane.smith", "hunter2-secret"}
+    secrets |= _device_addresses()
+    secrets.add(str(dev.data_dir))
+    text = [result_payload(r) for r in replies]  # JSON, paths, headers, tar member names
+    binary = []  # video and JPEG bytes: a 2-letter host name occurs in them by chance
+    for got in server.received:
+        text.append(got.path.encode())
+        text.append(json.dumps(got.headers).encode())
+        if got.path == "/bundle":
+            with tarfile.open(fileobj=io.BytesIO(got.body)) as tar:
+                for member in tar.getmembers():
+                    text.append(f"{member.name} {member.uname} {member.gname}".encode())
+                    data = tar.extractfile(member).read()  # type: ignore[union-attr]
+                    (text if member.name.endswith(".json") else binary).append(data)
+        else:
+            binary.append(got.body)
+    for secret in secrets:
+        for blob in text:
+            assert secret.lower().encode() not in blob.lower(), f"{secret!r} leaked"
+        if len(secret) >= 6:
+            for blob in binary:
+                assert secret.encode() not in blob, f"{secret!r} leaked"
