@@ -66,7 +66,7 @@ class FootageRequests:
         self,
         config: DoorbellConfig,
         data_dir: Path,
-        index: ClipIndex,
+        index: ClipIndex | None,
         uploader: HttpUploader | None = None,
         audit: AuditLog | None = None,
         clock: Callable[[], float] = time.time,
@@ -213,6 +213,8 @@ class FootageRequests:
         stored = self.store.get(request_id)
         if stored is None:
             return []
+        if self.index is None:
+            raise RuntimeError("no clip index to look clips up in")
         window = stored.request.window
         clips = clips_in_window(self.index, window.start_wall, window.end_wall)
         return sorted(clips, key=lambda c: c.start_wall)

@@ -1,0 +1,58 @@
+"""`doorbell audit list [--json]|verify`: what was asked, decided and shared, tamper-evident."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from config import LoadedConfig
+from device.audit import AuditLog
+from device.cli.options import config_options
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit log of footage requests and decisions."""
+
+
+@audit_group.command("list")
+@config_options
+@click.option("--json", "as_json", is_flag=True, help="The entries as stored, one per line.")
+def list_entries(loaded: LoadedConfig, as_json: bool) -> None:
+    """Every entry, oldest first."""
+    log = AuditLog.in_dir(loaded.config.device.data_dir)
+    count = 0
+    for entry in log.entries():
+        count += 1
+        if as_json:
+            click.echo(json.dumps(entry, sort_keys=True))
+            continue
+        data = entry.get("data", {})
+        who = data.get("requester", {})
+        detail = data.get("reason") if entry["kind"].endswith("refused") else data.get("by")
+        clips = data.get("clips")
+        extra = f" clips={len(clips)}" if isinstance(clips, list) else ""
+        requester = f" {who.get('kind')}:{who.get('name')}" if who else ""
+        click.echo(
+            f"{entry['seq']:>5} {entry['at']} {entry['kind']:<17} "
+            f"{data.get('request_id') or '-'}{requester} {detail}{extra}"
+        )
+    if count == 0 and not as_json:
+        click.echo("no entries")
+
+
+@audit_group.command("verify")
+@config_options
+def verify(loaded: LoadedConfig) -> None:
+    """Exit 0 if the hash chain is intact, 1 naming the first entry that was changed."""
+    check = AuditLog.in_dir(loaded.config.device.data_dir).verify()
+    if check.ok:
+        click.echo(f"audit log intact: {check.entries} entries")
+        return
+    click.echo(
+        f"audit log TAMPERED at line {check.first_bad}: {check.reason} "
+        f"({check.entries} entries before it verify)",
+        err=True,
+    )
+    raise SystemExit(1)
