@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import click
 
+from device.cli.audit_cmd import audit_group
 from device.cli.config_cmd import config_group
 from device.cli.control_cmds import mode, press, status
+from device.cli.erase_cmd import erase
+from device.cli.requests_cmd import requests_group
 from device.cli.run import run
 from device.cli.service import service
 from device.cli.watch import watch
@@ -25,6 +28,9 @@ cli.add_command(status)
 cli.add_command(run)
 cli.add_command(service)
 cli.add_command(watch)
+cli.add_command(requests_group)
+cli.add_command(audit_group)
+cli.add_command(erase)
 
 
 def main() -> None:
