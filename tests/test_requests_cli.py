@@ -1,0 +1,72 @@
+"""`doorbell requests ...` against a real queue on disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from config import DoorbellConfig
+from device.cli import cli
+from tests.support.footage import T0, ListIndex, Signer, request_body
+from uplink.requests import FootageRequests
+
+
+@pytest.fixture
+def queued(tmp_path: Path) -> tuple[Path, FootageRequests]:
+    """A device data dir with two requests waiting for review."""
+    requester = Signer()
+    config = DoorbellConfig.model_validate(
+        {
+            "device": {"id": "porch", "data_dir": str(tmp_path)},
+            "requests": {"trusted_keys": [requester.public], "allow_insecure_upload": True},
+        }
+    )
+    core = FootageRequests(config, tmp_path, ListIndex([]), clock=lambda: T0)
+    for rid in ("req-a", "req-b"):
+        body = request_body(rid, T0 - 3600, T0 - 600, T0 + 3600, "http://127.0.0.1:9/{name}")
+        assert core.handle_request(requester.sign(body)).decision == "pending_review"
+    return tmp_path, core
+
+
+def run(data_dir: Path, *args: str) -> Any:
+    return CliRunner().invoke(cli, ["requests", *args, "--data-dir", str(data_dir)])
+
+
+def test_list_shows_the_queue(queued: tuple[Path, FootageRequests]) -> None:
+    data_dir, core = queued
+    result = run(data_dir, "list")
+    assert result.exit_code == 0, result.output
+    assert [line.split()[:2] for line in result.output.splitlines()] == [
+        ["req-a", "pending"],
+        ["req-b", "pending"],
+    ]
+    assert "police:Metro PD" in result.output
+    rows = [json.loads(x) for x in run(data_dir, "list", "--json").output.splitlines()]
+    assert rows[0]["requester"]["case"] == "2026-1187"
+    assert rows[0]["window"]["start"].startswith("2026-")
+    core.close()
+
+
+def test_decline_from_the_cli_is_published_by_the_device(
+    queued: tuple[Path, FootageRequests],
+) -> None:
+    data_dir, core = queued
+    result = run(data_dir, "decline", "req-b")
+    assert (result.exit_code, result.output) == (0, "req-b: declined\n")
+    pending = run(data_dir, "list", "--pending").output
+    assert "req-a" in pending and "req-b" not in pending
+    [reply] = core.poll()  # the running device announces what the owner decided
+    assert (reply.request_id, reply.decision) == ("req-b", "declined")
+    again = run(data_dir, "decline", "req-b")
+    assert again.exit_code == 2 and "not pending" in again.output
+    core.close()
+
+
+def test_unknown_request_is_a_clear_error(tmp_path: Path) -> None:
+    result = run(tmp_path, "decline", "nope")
+    assert result.exit_code == 2 and result.output.strip() == "doorbell: no request 'nope'"
+    assert run(tmp_path, "list").output == "no requests\n"
