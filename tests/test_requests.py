@@ -185,6 +185,15 @@ REFUSALS: dict[str, tuple[Any, str]] = {
         "window longer",
     ),
     "not JSON": (lambda d, u: b"{not json", "not JSON"),
+    "deep nesting": (lambda d, u: b"[" * 10_000, "not JSON"),
+    "header injection": (
+        lambda d, u: d.request(u, upload={"url": u, "headers": {"x-a": "1\r\nHost: evil"}}),
+        "malformed: upload.headers",
+    ),
+    "url with spaces": (
+        lambda d, u: d.request(u, upload={"url": u + " HTTP/1.1\r\nX: y"}),
+        "malformed: upload.url",
+    ),
     "not an object": (lambda d, u: b"[1, 2]", "not a JSON object"),
     "too large": (lambda d, u: json.dumps(d.request(u, reason="x" * 20_000)), "too large"),
 }

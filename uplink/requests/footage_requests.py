@@ -227,7 +227,7 @@ class FootageRequests:
                 raise Refusal(f"too large ({size} bytes)")
             try:
                 raw = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 raise Refusal("malformed: not JSON") from None
         if not isinstance(raw, dict):
             raise Refusal("malformed: not a JSON object")

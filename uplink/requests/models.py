@@ -7,9 +7,16 @@ location, an owner, an address or anything outside the requested window, so none
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 RequestId = str
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
@@ -44,10 +51,14 @@ class Window(_Strict):
         return self.end.timestamp()
 
 
+HeaderName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")]
+HeaderValue = Annotated[str, StringConstraints(pattern=r"^[\x20-\x7e]{0,1024}$")]
+
+
 class UploadTarget(_Strict):
-    url: str = Field(min_length=8, max_length=4096, pattern=r"^https?://")
+    url: str = Field(min_length=8, max_length=4096, pattern=r"^https?://[\x21-\x7e]+$")
     method: Literal["PUT"] = "PUT"
-    headers: dict[str, str] = Field(default_factory=dict, max_length=32)
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, max_length=32)
 
 
 class FootageRequest(_Strict):

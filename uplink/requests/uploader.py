@@ -130,6 +130,8 @@ class HttpUploader:
             body = response.read(2048)
         except (OSError, http.client.HTTPException) as exc:
             raise UploadError(f"connection failed: {exc.__class__.__name__}: {exc}") from None
+        except ValueError as exc:  # a header or URL http.client will not send
+            raise UploadError(f"cannot send: {exc}", permanent=True) from None
         finally:
             conn.close()
         status = response.status
