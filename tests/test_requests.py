@@ -269,3 +269,18 @@ def test_reply_model_has_no_room_for_more() -> None:
         RequestReply.model_validate(
             {"request_id": "x", "ok": True, "decision": "shared", "location": "14 Elm Street"}
         )
+
+
+def test_registry_model_hands_the_signed_body_through_untouched(
+    make_device: Any, server: PutServer
+) -> None:
+    from uplink.requests.commands import COMMANDS, dispatch, result_data
+
+    dev = make_device()
+    payload = json.dumps(dev.request(server.url())).encode()
+    body = COMMANDS["footage_request"].model_validate_json(payload)
+    reply = dispatch(dev.core, "footage_request", body)
+    assert (reply.ok, reply.decision) == (True, "pending_review")
+    assert result_data(reply)["decision"] == "pending_review"
+    with pytest.raises(ValueError):
+        COMMANDS["footage_request"].model_validate_json(b"[1]")
