@@ -78,6 +78,8 @@ class KeyRing:
         except (TypeError, ValueError):
             raise SignatureError("body cannot be serialised canonically") from None
         key_id = body.get("key_id")
+        if key_id is not None and not isinstance(key_id, str):
+            raise SignatureError("key_id is not a string")
         if key_id is not None:
             candidates = [(key_id, self._keys[key_id])] if key_id in self._keys else []
         else:
