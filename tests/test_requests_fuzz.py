@@ -64,3 +64,21 @@ def test_any_change_after_signing_is_refused(tmp_path: Path, field: str, value: 
         assert core.in_states() == []
     finally:
         core.close()
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.dictionaries(
+        st.sampled_from(["request_id", "decision", "clips", "expires", "key_id", "signature"]),
+        JSON,
+    )
+)
+def test_random_decisions_are_refused(tmp_path: Path, body: Any) -> None:
+    core = core_for(tmp_path, SIGNER)
+    try:
+        reply = core.handle_decision(body)
+        assert (reply.ok, reply.decision, reply.clips) == (False, "refused", [])
+    finally:
+        core.close()
