@@ -28,6 +28,21 @@ class MotionConfig(Section):
     absorb_seconds: float = Field(
         30.0, ge=1.0, le=3600.0, description="stationary objects absorbed after"
     )
+    threshold_max: int = Field(
+        60, ge=1, le=255, description="upper bound of the noise-adapted threshold"
+    )
+    noise_k: float = Field(
+        4.0, ge=1.0, le=20.0, description="threshold = noise_k x estimated noise, within bounds"
+    )
+    min_blob: float = Field(
+        0.1, ge=0.0, le=50.0, description="smallest region counted, percent of the frame"
+    )
+    lighting_block: int = Field(
+        16, ge=4, le=128, description="block size (lores px) for telling light from scene"
+    )
+    lighting_residual: float = Field(
+        6.0, ge=0.5, le=64.0, description="max unexplained change for a block to count as light"
+    )
     zones: list[NamedPolygon] = Field(
         default_factory=list, description="where motion may trigger; empty = the whole frame"
     )

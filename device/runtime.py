@@ -195,6 +195,8 @@ class Device:
                 self._motion_started(update.event, frame)
             elif update.kind == "end":
                 self._motion_ended(update.event, frame)
+            elif update.kind == "stationary" and update.event.box is not None:
+                log.info("something arrived and stayed: %s", update.event.box.as_list())
 
     def _motion_started(self, event: MotionEvent, frame: Frame) -> None:
         if not self.behaviour.motion_alerts:

@@ -1,4 +1,11 @@
-"""Frame differencing against a running-average background, on the lores luma image."""
+"""Frame differencing against a lighting-compensated, noise-aware background, on lores luma.
+
+Per frame: blur; compensate the background for changes of light (motion.lighting); absolute
+difference; threshold at k times the estimated noise (within configured bounds); an opening to
+drop rain and snow streaks, a dilation to join a body's pieces; regions above a minimum size; the
+changed share of each zone. The background learns only outside moving regions, and takes in a
+block that has stayed changed for `absorb_seconds` (a parcel, a parked bike), reporting it once.
+"""
 
 from __future__ import annotations
 
@@ -6,58 +13,128 @@ import cv2
 import numpy as np
 
 from config.motion import MotionConfig
+from motion.lighting import LightingModel
+from motion.noise import NoiseEstimator
 from motion.types import Box, MotionResult
+from motion.zones import rasterise, watched
+
+_OPEN = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
+ABSORB_BLOCK = 8  # px: stationary objects are absorbed block by block
 
 
 class MotionDetector:
-    """Arrays and timestamps in, MotionResult out. Holds only its background model."""
+    """Arrays and timestamps in, MotionResult out. State: the background and a few small maps."""
 
     def __init__(self, cfg: MotionConfig, size: tuple[int, int]) -> None:
         self.cfg = cfg
-        self.width, self.height = size
+        self.size = size
+        width, height = size
+        self.zones = rasterise(cfg.zones, size)
+        self._watched = watched(self.zones)
+        self._lighting = LightingModel(size, cfg.lighting_block, cfg.lighting_residual)
+        self._noise = NoiseEstimator(cfg.noise_k, cfg.threshold, cfg.threshold_max)
+        self._min_blob = max(1, int(width * height * cfg.min_blob / 100.0))
         self._background: np.ndarray | None = None
-        self._zone_masks = self._build_zone_masks()
-        self._kernel = np.ones((3, 3), np.uint8)
-
-    def _build_zone_masks(self) -> dict[str, np.ndarray]:
-        if not self.cfg.zones:
-            return {"all": np.full((self.height, self.width), 255, np.uint8)}
-        masks = {}
-        scale = np.array([self.width - 1, self.height - 1], dtype=np.float64)
-        for zone in self.cfg.zones:
-            mask = np.zeros((self.height, self.width), np.uint8)
-            pts = np.round(np.array(zone.points) * scale).astype(np.int32)
-            cv2.fillPoly(mask, [pts], 255)
-            masks[zone.name] = mask
-        return masks
+        self._grid = (max(1, width // ABSORB_BLOCK), max(1, height // ABSORB_BLOCK))
+        # Frame time since which each block has been mostly moving; +inf where it is not.
+        self._since = np.full(self._grid[::-1], np.inf, np.float32)
+        self._frames = 0
 
     def reset(self) -> None:
         self._background = None
 
-    def process(self, luma: np.ndarray, t: float) -> MotionResult:
-        blurred = cv2.GaussianBlur(luma, (self.cfg.blur, self.cfg.blur), 0)
-        if self._background is None:
-            self._background = blurred.astype(np.float32)
-            return MotionResult(t, 0.0, False, float(self.cfg.threshold))
-        diff = cv2.absdiff(blurred, cv2.convertScaleAbs(self._background))
-        _, changed = cv2.threshold(diff, self.cfg.threshold, 255, cv2.THRESH_BINARY)
-        changed = cv2.dilate(changed, self._kernel, iterations=2)
-        cv2.accumulateWeighted(blurred, self._background, self.cfg.learning_rate)
-        best, zones = 0.0, []
-        for name, mask in self._zone_masks.items():
-            inside = cv2.countNonZero(cv2.bitwise_and(changed, mask))
-            pct = 100.0 * inside / max(1, cv2.countNonZero(mask))
-            best = max(best, pct)
-            if pct >= self.cfg.min_area:
-                zones.append(name)
-        boxes = self._boxes(changed) if zones else ()
-        return MotionResult(t, best, bool(zones), float(self.cfg.threshold), boxes, tuple(zones))
+    @property
+    def state_bytes(self) -> int:
+        arrays = [self._since, self._watched, *(z.mask for z in self.zones)]
+        if self._background is not None:
+            arrays.append(self._background)
+        return sum(a.nbytes for a in arrays)
 
-    def _boxes(self, changed: np.ndarray) -> tuple[Box, ...]:
-        count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
-        min_px = self.width * self.height * self.cfg.min_area / 100.0 / 4
-        boxes = []
-        for x, y, w, h, area in stats[1:count]:
-            if area >= min_px:
-                boxes.append(Box(x / self.width, y / self.height, w / self.width, h / self.height))
+    def process(self, luma: np.ndarray, t: float) -> MotionResult:
+        cfg = self.cfg
+        if luma.shape[1::-1] != self.size:
+            luma = cv2.resize(luma, self.size, interpolation=cv2.INTER_AREA)
+        current = cv2.GaussianBlur(luma, (cfg.blur, cfg.blur), 0)
+        background = self._background
+        if background is None:
+            self._background = current.astype(np.float32)
+            return MotionResult(t, 0.0, False, self._noise.threshold)
+        self._frames += 1
+
+        light = self._lighting.estimate(current, background)
+        # Light settles at once: the compensated background becomes the background.
+        cv2.multiply(background, light.gain, dst=background)
+        diff = cv2.absdiff(current, cv2.convertScaleAbs(background))
+        threshold = self._noise.threshold
+        _, changed = cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)
+        cv2.morphologyEx(changed, cv2.MORPH_OPEN, _OPEN, dst=changed)
+        cv2.dilate(changed, _JOIN, dst=changed)
+        cv2.bitwise_and(changed, self._watched, dst=changed)
+        boxes = self._regions(changed)
+
+        still = self._learn_mask(boxes)
+        if self._frames % 4 == 0:  # the noise level moves slowly; a quarter of frames is plenty
+            self._noise.update(diff, still.view(bool))
+        cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
+        stationary = self._absorb(changed, current, background, t)
+
+        best, zones = 0.0, []
+        for zone in self.zones:
+            share = 100.0 * cv2.countNonZero(cv2.bitwise_and(changed, zone.mask)) / zone.pixels
+            best = max(best, share)
+            if share >= cfg.min_area:
+                zones.append(zone.name)
+        lighting = light.lit_share > 0.5 and abs(light.global_gain - 1.0) > 0.05
+        return MotionResult(
+            t, best, bool(zones), threshold, boxes if zones else (), tuple(zones), lighting,
+            stationary,
+        )  # fmt: skip
+
+    def _regions(self, changed: np.ndarray) -> tuple[Box, ...]:
+        """Boxes of regions of at least `min_blob` pixels; smaller ones are erased."""
+        contours, _ = cv2.findContours(changed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        width, height = self.size
+        boxes, small = [], []
+        for contour in contours:
+            x, y, w, h = cv2.boundingRect(contour)
+            if w * h < self._min_blob or cv2.contourArea(contour) < self._min_blob:
+                small.append(contour)
+            else:
+                boxes.append(Box(x / width, y / height, w / width, h / height))
+        if small:
+            cv2.drawContours(changed, small, -1, 0, thickness=cv2.FILLED)
         return tuple(boxes)
+
+    def _learn_mask(self, boxes: tuple[Box, ...]) -> np.ndarray:
+        """Where the background may learn: outside every moving region's box. Inside a visitor,
+        pixels that differ by less than the threshold would otherwise be learned, and then the
+        visitor with them."""
+        width, height = self.size
+        still = np.ones((height, width), np.uint8)
+        for box in boxes:
+            x, y = int(box.x * width), int(box.y * height)
+            still[y : y + int(box.h * height) + 1, x : x + int(box.w * width) + 1] = 0
+        return still
+
+    def _absorb(
+        self, changed: np.ndarray, current: np.ndarray, background: np.ndarray, t: float
+    ) -> tuple[Box, ...]:
+        share = cv2.resize(changed, self._grid, interpolation=cv2.INTER_AREA)
+        moving = share > 127
+        since = self._since
+        since[~moving] = np.inf
+        np.minimum(since, np.float32(t), out=since, where=moving)
+        settled = (t - since) >= self.cfg.absorb_seconds
+        if not settled.any():
+            return ()
+        since[settled] = np.inf
+        mask = cv2.resize(settled.view(np.uint8), self.size, interpolation=cv2.INTER_NEAREST)
+        np.copyto(background, current, where=mask.view(bool))
+        count, _, stats, _ = cv2.connectedComponentsWithStats(
+            settled.view(np.uint8) * np.uint8(255)
+        )
+        width, height = self._grid
+        return tuple(
+            Box(x / width, y / height, w / width, h / height) for x, y, w, h, _ in stats[1:count]
+        )

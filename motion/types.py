@@ -35,7 +35,8 @@ class MotionResult:
     threshold: float
     boxes: tuple[Box, ...] = ()
     zones: tuple[str, ...] = ()
-    lighting: bool = False
+    lighting: bool = False  # this frame's light changed (and was compensated)
+    stationary: tuple[Box, ...] = ()  # regions absorbed into the background this frame
 
 
 @dataclass
@@ -57,7 +58,8 @@ class MotionEvent:
 
 @dataclass(frozen=True, slots=True)
 class EventUpdate:
-    """`start` when an event fires, `end` when it is over; the same MotionEvent both times."""
+    """`start` when an event fires, `end` when it is over (the same MotionEvent both times);
+    `stationary` once when something that arrived has stayed and become background."""
 
-    kind: Literal["start", "end"]
+    kind: Literal["start", "end", "stationary"]
     event: MotionEvent

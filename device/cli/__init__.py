@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from device.cli.analyze import analyze_cmd
 from device.cli.audit_cmd import audit_group
 from device.cli.config_cmd import config_group
 from device.cli.control_cmds import mode, press, status
@@ -21,6 +22,7 @@ def cli() -> None:
     """Edge video doorbell: motion alerts over MQTT, clips with pre-roll, privacy by design."""
 
 
+cli.add_command(analyze_cmd)
 cli.add_command(config_group)
 cli.add_command(mode)
 cli.add_command(press)

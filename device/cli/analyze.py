@@ -1,0 +1,156 @@
+"""`doorbell analyze VIDEO`: the device's detector over a file or scenario, as fast as possible."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import cv2
+import numpy as np
+
+from config import LoadedConfig
+from config.motion import MotionConfig
+from device.analysis import Analysis, analyze
+from device.cli.options import config_options
+from device.frame import Frame
+from device.mp4_writer import Mp4Writer
+from device.sources import SourceError, open_source
+from motion.events import EventTracker
+from motion.types import MotionResult
+
+
+def _camera_spec(video: str) -> str:
+    if video.startswith(("synthetic", "file:", "opencv:")):
+        return video
+    if not Path(video).is_file():
+        raise SourceError(f"cannot open video {video!r}: no such file")
+    return f"file:{video}"
+
+
+class Annotator:
+    """Writes the video with zones, boxes and the tracker's state drawn, for tuning."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], cfg: MotionConfig) -> None:
+        self.writer = Mp4Writer(path, fps, size, preset="veryfast")
+        self.size = size
+        width, height = size
+        self.zones = [
+            (z.name, (np.array(z.points) * [width - 1, height - 1]).astype(np.int32))
+            for z in cfg.zones
+        ]
+
+    def __call__(self, frame: Frame, result: MotionResult, tracker: EventTracker) -> None:
+        image = frame.main.copy()
+        width, height = self.size
+        for name, points in self.zones:
+            cv2.polylines(image, [points], True, (255, 200, 0), 2)
+            cv2.putText(image, name, tuple(points[0]), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 200, 0))
+        for box in result.boxes:
+            x, y = int(box.x * width), int(box.y * height)
+            cv2.rectangle(
+                image, (x, y), (x + int(box.w * width), y + int(box.h * height)), (0, 0, 255), 2
+            )
+        colour = {"idle": (200, 200, 200), "active": (0, 0, 255), "cooldown": (0, 200, 255)}
+        label = f"{tracker.state} score {result.score:.1f}% thr {result.threshold:.0f}"
+        if result.lighting:
+            label += " light"
+        cv2.putText(image, label, (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, colour[tracker.state], 2)
+        self.writer.write(image)
+
+
+def _plot(analysis: Analysis, cfg: MotionConfig, path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise click.ClickException(
+            "--plot needs matplotlib: pip install 'doorbell[plot]'"
+        ) from None
+    times = [i / analysis.fps for i in range(analysis.frames)]
+    fig, ax = plt.subplots(figsize=(12, 4))
+    ax.plot(times, analysis.scores, label="changed area (%)", linewidth=0.8)
+    ax.axhline(cfg.min_area, color="red", linestyle="--", label="min_area")
+    ax2 = ax.twinx()
+    ax2.plot(times, analysis.thresholds, color="grey", linewidth=0.6, label="threshold")
+    ax2.set_ylabel("threshold (levels)")
+    for event in analysis.events:
+        ax.axvspan(event.start_t, event.end_t, color="orange", alpha=0.3)
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("changed area (%)")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+@click.command("analyze")
+@config_options
+@click.argument("video")
+@click.option("--json", "json_out", help="Write results as JSON to PATH, or - for stdout.")
+@click.option("--plot", type=click.Path(path_type=Path), help="Plot score and events to a PNG.")
+@click.option("--annotate", type=click.Path(path_type=Path), help="Write an annotated MP4.")
+@click.option("--duration", type=click.FloatRange(min=0.1), help="Only the first SECONDS.")
+def analyze_cmd(
+    loaded: LoadedConfig,
+    video: str,
+    json_out: str | None,
+    plot: Path | None,
+    annotate: Path | None,
+    duration: float | None,
+) -> None:
+    """Run the motion detector over VIDEO (a file or synthetic:NAME) as fast as possible."""
+    config = loaded.config
+    try:
+        camera = config.camera.model_copy(update={"source": _camera_spec(video), "speed": "max"})
+        source = open_source(camera, start_wall=0.0)
+        source.open()
+    except SourceError as exc:
+        click.echo(f"doorbell: {exc}", err=True)
+        raise SystemExit(2) from None
+    callbacks: list[Any] = []
+    annotator = None
+    if annotate is not None:
+        annotator = Annotator(annotate, source.fps, (source.width, source.height), config.motion)
+        callbacks.append(annotator)
+    total = round(duration * source.fps) if duration else getattr(source, "frame_count", None)
+    progress = None
+    if sys.stderr.isatty():
+        progress = click.progressbar(length=total or 0, label="analysing", file=sys.stderr)
+        progress.__enter__()
+        callbacks.append(lambda frame, result, tracker: progress.update(1))
+
+    def on_frame(frame: Frame, result: MotionResult, tracker: EventTracker) -> None:
+        for callback in callbacks:
+            callback(frame, result, tracker)
+
+    try:
+        result = analyze(source, config.motion, on_frame if callbacks else None, duration)
+    finally:
+        source.close()
+        if progress is not None:
+            progress.__exit__(None, None, None)
+        if annotator is not None:
+            annotator.writer.close()
+    document = result.to_json(video, config.motion)
+    if json_out == "-":
+        click.echo(json.dumps(document, indent=2))
+    elif json_out:
+        Path(json_out).write_text(json.dumps(document, indent=2) + "\n")
+    if plot is not None:
+        _plot(result, config.motion, plot)
+    if json_out != "-":
+        click.echo(
+            f"{video}: {result.frames} frames, {len(result.events)} events, "
+            f"{len(result.motion_frames)} frames with motion"
+        )
+        for event in result.events:
+            zones = ",".join(sorted(event.zones))
+            click.echo(
+                f"  {event.start_t:8.2f}-{event.end_t:8.2f} s  frames {event.start_seq}-"
+                f"{event.end_seq}  peak {event.peak_score:.1f}%  zones {zones}"
+            )

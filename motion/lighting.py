@@ -1,0 +1,65 @@
+"""Telling a change of light from a change of scene, block by block.
+
+Light (a porch lamp, a cloud, auto-exposure, the IR switch, headlights) multiplies the brightness
+of a region and keeps its texture: within a block, current ~= gain * background. A visitor
+replaces the texture: no single gain explains the block. So each block gets a gain (ratio of
+means) and a residual (how badly that gain explains it). Blocks with a small residual are lit
+differently, and are compensated; the others keep the frame's typical gain, so a person who fills
+most of the frame still shows up: a large change is not by itself a lighting change.
+
+A flat block (a plain door, a clear sky) says nothing about texture: any gain explains it. Such
+a block counts as lit only if its gain agrees with its neighbourhood's, since light varies
+smoothly while a plain-coloured coat over a plain path does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class LightingEstimate:
+    gain: np.ndarray  # per-pixel gain to apply to the background (float32, frame size)
+    lit_share: float  # share of blocks whose change is explained by light alone
+    global_gain: float  # the frame's typical gain
+
+
+class LightingModel:
+    def __init__(
+        self, size: tuple[int, int], block: int, max_residual: float, flat_std: float = 4.0
+    ) -> None:
+        width, height = size
+        self.size = size
+        self.grid = (max(1, width // block), max(1, height // block))
+        # Light is smooth: judging it at half resolution costs a quarter and loses nothing.
+        self.work = (max(self.grid[0], width // 2), max(self.grid[1], height // 2))
+        self.max_residual = max_residual
+        self.flat_std = flat_std
+
+    def estimate(self, current: np.ndarray, background: np.ndarray) -> LightingEstimate:
+        """`current`: uint8 luma; `background`: float32 luma of the same size."""
+        grid = self.grid
+        current = cv2.resize(current, self.work, interpolation=cv2.INTER_AREA).astype(np.float32)
+        background = cv2.resize(background, self.work, interpolation=cv2.INTER_AREA)
+        cur_mean = cv2.resize(current, grid, interpolation=cv2.INTER_AREA)
+        bg_mean = cv2.resize(background, grid, interpolation=cv2.INTER_AREA)
+        # +4: dark blocks have noisy ratios; a small offset keeps them sane.
+        block_gain = (cur_mean + 4.0) / (bg_mean + 4.0)
+        gain_up = cv2.resize(block_gain, self.work, interpolation=cv2.INTER_LINEAR)
+        residual = cv2.resize(
+            cv2.absdiff(current, background * gain_up), grid, interpolation=cv2.INTER_AREA
+        )
+        bg_sq = cv2.resize(background * background, grid, interpolation=cv2.INTER_AREA)
+        flat = np.sqrt(np.maximum(bg_sq - bg_mean * bg_mean, 0.0)) < self.flat_std
+        neighbourhood = cv2.medianBlur(block_gain, 5) if min(grid) >= 5 else block_gain
+        smooth = np.abs(np.log(block_gain / neighbourhood)) < 0.1
+        lit = (residual <= self.max_residual) & (~flat | smooth)
+        lit_share = float(np.count_nonzero(lit)) / lit.size
+        global_gain = float(np.median(block_gain[lit])) if lit.any() else 1.0
+        final = np.where(lit, block_gain, np.float32(global_gain)).astype(np.float32)
+        return LightingEstimate(
+            cv2.resize(final, self.size, interpolation=cv2.INTER_LINEAR), lit_share, global_gain
+        )
