@@ -41,7 +41,7 @@ class MotionConfig(Section):
         16, ge=4, le=128, description="block size (lores px) for telling light from scene"
     )
     lighting_residual: float = Field(
-        6.0, ge=0.5, le=64.0, description="max unexplained change for a block to count as light"
+        3.0, ge=0.5, le=64.0, description="unexplained change (levels) a lit block may keep"
     )
     zones: list[NamedPolygon] = Field(
         default_factory=list, description="where motion may trigger; empty = the whole frame"

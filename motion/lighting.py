@@ -53,10 +53,14 @@ class LightingModel:
             cv2.absdiff(current, background * gain_up), grid, interpolation=cv2.INTER_AREA
         )
         bg_sq = cv2.resize(background * background, grid, interpolation=cv2.INTER_AREA)
-        flat = np.sqrt(np.maximum(bg_sq - bg_mean * bg_mean, 0.0)) < self.flat_std
+        texture = np.sqrt(np.maximum(bg_sq - bg_mean * bg_mean, 0.0))
+        flat = texture < self.flat_std
         neighbourhood = cv2.medianBlur(block_gain, 5) if min(grid) >= 5 else block_gain
         smooth = np.abs(np.log(block_gain / neighbourhood)) < 0.1
-        lit = (residual <= self.max_residual) & (~flat | smooth)
+        # Light keeps the texture, scaled: what is left must be small next to the scaled texture
+        # (a dark coat over brick leaves about all of it), or below the noise floor.
+        explained = residual <= np.maximum(self.max_residual, 0.4 * block_gain * texture)
+        lit = explained & (~flat | smooth)
         lit_share = float(np.count_nonzero(lit)) / lit.size
         global_gain = float(np.median(block_gain[lit])) if lit.any() else 1.0
         final = np.where(lit, block_gain, np.float32(global_gain)).astype(np.float32)

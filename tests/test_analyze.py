@@ -1,0 +1,50 @@
+"""`doorbell analyze`: the detector over a scenario or file, with JSON, plot and annotated video."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+from click.testing import CliRunner
+
+from device.cli import cli
+
+FIELDS = {"source", "fps", "frames", "width", "height", "config", "events", "motion_frames"}
+EVENT_FIELDS = {"start_frame", "end_frame", "start_s", "end_s", "peak_score", "box", "zones"}
+
+
+def test_json_has_the_documented_fields_and_finds_the_visitor(tmp_path: Path) -> None:
+    out = tmp_path / "a.json"
+    annotated = tmp_path / "a.mp4"
+    plot = tmp_path / "a.png"
+    result = CliRunner().invoke(
+        cli,
+        ["analyze", "synthetic", "--duration", "25", "--json", str(out), "--annotate",
+         str(annotated), "--plot", str(plot), "--set", "motion.min_frames=4"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    assert set(doc) == FIELDS
+    assert doc["frames"] == 25 * 15 and doc["fps"] == 15
+    assert doc["config"]["min_frames"] == 4
+    assert doc["events"], doc
+    for event in doc["events"]:
+        assert set(event) == EVENT_FIELDS
+        assert event["start_frame"] in doc["motion_frames"]
+        assert event["end_s"] > event["start_s"]
+    with av.open(str(annotated)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == doc["frames"]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_json_to_stdout_is_only_json() -> None:
+    result = CliRunner().invoke(cli, ["analyze", "synthetic", "--duration", "2", "--json", "-"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["frames"] == 30
+
+
+def test_a_video_that_cannot_be_opened_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["analyze", str(tmp_path / "missing.mp4")])
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0 and "cannot open" in result.stderr

@@ -1,0 +1,221 @@
+"""The detector and event logic on small, made-up scenes: arrays in, results out."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from config.motion import MotionConfig
+from motion.detector import MotionDetector
+from motion.events import EventTracker
+from motion.scoring import Span, score
+from motion.types import MotionResult
+
+SIZE = (320, 240)
+FPS = 15.0
+
+
+def porch(seed: int = 0) -> np.ndarray:
+    """A textured background: blurred noise, like brick, grass and wood at lores."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(30, 220, (SIZE[1], SIZE[0]), dtype=np.uint8)
+    return cv2.GaussianBlur(base, (7, 7), 0)
+
+
+def noisy(image: np.ndarray, rng: np.random.Generator, sigma: float = 2.0) -> np.ndarray:
+    return np.clip(image + rng.normal(0, sigma, image.shape), 0, 255).astype(np.uint8)
+
+
+def person(image: np.ndarray, cx: int, bottom: int, height: int, seed: int = 5) -> np.ndarray:
+    """A textured figure: its own pattern, not the background's."""
+    out = image.copy()
+    width = max(4, height // 3)
+    x0, y0 = max(0, cx - width // 2), max(0, bottom - height)
+    x1, y1 = min(SIZE[0], x0 + width), min(SIZE[1], bottom)
+    rng = np.random.default_rng(seed)
+    coat = cv2.GaussianBlur(rng.integers(0, 90, (y1 - y0, x1 - x0), dtype=np.uint8), (5, 5), 0)
+    out[y0:y1, x0:x1] = coat
+    return out
+
+
+def run(frames: list[np.ndarray], cfg: MotionConfig | None = None) -> tuple[list, list]:
+    cfg = cfg or MotionConfig()
+    detector, tracker = MotionDetector(cfg, SIZE), EventTracker(cfg)
+    results, updates = [], []
+    for i, frame in enumerate(frames):
+        result = detector.process(frame, i / FPS)
+        results.append(result)
+        updates += tracker.update(result, i)
+    updates += tracker.flush()
+    return results, updates
+
+
+def starts(updates: list) -> list:
+    return [u.event for u in updates if u.kind == "start"]
+
+
+def test_a_visitor_walking_up_alerts_within_three_frames() -> None:
+    rng = np.random.default_rng(1)
+    bg = porch()
+    frames = [noisy(bg, rng) for _ in range(30)]
+    first_visible = len(frames)
+    for step in range(45):
+        frames.append(noisy(person(bg, 160, 200, 40 + step * 2), rng))
+    frames += [noisy(bg, rng) for _ in range(120)]
+    _, updates = run(frames)
+    events = starts(updates)
+    assert len(events) == 1
+    assert events[0].start_seq - first_visible <= 3
+    ended = [u.event for u in updates if u.kind == "end"]
+    assert len(ended) == 1 and ended[0].end_seq >= first_visible + 44
+    assert ended[0].box is not None and 0.3 < ended[0].box.x + ended[0].box.w / 2 < 0.7
+
+
+def test_someone_filling_most_of_the_frame_still_alerts() -> None:
+    rng = np.random.default_rng(2)
+    bg = porch()
+    frames = [noisy(bg, rng) for _ in range(30)]
+    coat = cv2.GaussianBlur(rng.integers(0, 90, (240, 320), dtype=np.uint8), (5, 5), 0)
+    for step in range(40):  # walks right up to the lens: 80 % of the frame by the end
+        share = min(0.8, 0.1 + step * 0.02)
+        width, height = int(SIZE[0] * share), int(SIZE[1] * min(1.0, 0.3 + step * 0.02))
+        x0, y0 = 160 - width // 2, SIZE[1] - height
+        close = bg.copy()
+        close[y0:, x0 : x0 + width] = coat[y0:, x0 : x0 + width]
+        frames.append(noisy(close, rng))
+    results, updates = run(frames)
+    assert len(starts(updates)) == 1
+    assert max(r.score for r in results) > 60
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda img, k: np.clip(img * 1.6, 0, 255), id="porch-light-on"),
+        pytest.param(lambda img, k: img * 0.55, id="light-off"),
+        pytest.param(lambda img, k: np.clip(img * 1.35 + 20, 0, 255), id="ir-switch"),
+        pytest.param(lambda img, k: img * (1 - 0.004 * min(k, 100)), id="dusk-ramp"),
+        pytest.param(
+            lambda img, k: img * np.clip(np.linspace(0.6, 1.0, SIZE[0])[None, :] + k * 0.0, 0, 1),
+            id="cloud-shadow-gradient",
+        ),
+    ],
+)
+def test_a_change_of_light_does_not_alert(change) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(3)
+    bg = porch().astype(np.float32)
+    frames = [noisy(bg.astype(np.uint8), rng) for _ in range(30)]
+    for k in range(120):
+        frames.append(noisy(change(bg, k).astype(np.uint8), rng))
+    results, updates = run(frames)
+    assert starts(updates) == []
+    # and the background has settled on the new light within about a second
+    assert all(r.score < 0.5 for r in results[30 + 15 :])
+
+
+def test_heavy_sensor_noise_raises_the_threshold_and_does_not_alert() -> None:
+    rng = np.random.default_rng(4)
+    bg = porch()
+    frames = [noisy(bg, rng, sigma=30.0) for _ in range(300)]
+    results, updates = run(frames)
+    assert starts(updates) == []
+    assert results[-1].threshold > MotionConfig().threshold
+
+
+def test_rain_streaks_do_not_alert() -> None:
+    rng = np.random.default_rng(5)
+    bg = porch()
+    frames = []
+    for _ in range(200):
+        img = bg.copy()
+        for _ in range(60):  # thin, short, bright streaks
+            x, y = int(rng.integers(0, SIZE[0])), int(rng.integers(0, SIZE[1] - 8))
+            cv2.line(img, (x, y), (x + 1, y + 6), 230, 1)
+        frames.append(noisy(img, rng))
+    _, updates = run(frames)
+    assert starts(updates) == []
+
+
+def test_a_parcel_that_stays_is_absorbed_and_reported_once() -> None:
+    rng = np.random.default_rng(6)
+    bg = porch()
+    with_parcel = bg.copy()
+    with_parcel[170:210, 140:190] = 20
+    frames = [noisy(bg, rng) for _ in range(20)] + [noisy(with_parcel, rng) for _ in range(150)]
+    cfg = MotionConfig(absorb_seconds=4.0, event_gap=1.0)
+    results, updates = run(frames, cfg)
+    stationary = [u for u in updates if u.kind == "stationary"]
+    assert len(stationary) == 1
+    box = stationary[0].event.box
+    assert box is not None and box.x < 190 / 320 and box.x + box.w > 140 / 320
+    assert not results[-1].motion  # it is background now
+    assert len(starts(updates)) == 1  # the arrival itself was one event
+
+
+def test_zones_decide_what_triggers() -> None:
+    rng = np.random.default_rng(7)
+    bg = porch()
+    street = MotionConfig.model_validate(
+        {"zones": [{"name": "path", "points": [[0.3, 0.5], [0.7, 0.5], [0.7, 1.0], [0.3, 1.0]]}]}
+    )
+    frames = [noisy(bg, rng) for _ in range(20)]
+    frames += [noisy(person(bg, 40 + 4 * i, 100, 60), rng) for i in range(15)]  # up the street
+    _, updates = run(frames, street)
+    assert starts(updates) == []
+    frames += [noisy(person(bg, 160, 230, 80), rng) for _ in range(10)]  # on the path
+    _, updates = run(frames, street)
+    assert [e.zones for e in starts(updates)] == [{"path"}]
+
+
+def result(t: float, motion: bool) -> MotionResult:
+    return MotionResult(t, 5.0 if motion else 0.0, motion, 25.0, zones=("all",) if motion else ())
+
+
+def test_event_gap_ends_and_max_length_splits() -> None:
+    cfg = MotionConfig(min_frames=2, event_gap=1.0, max_event_seconds=5.0)
+    tracker = EventTracker(cfg)
+    pattern = [True] * 20 + [False] * 10 + [True] * 10 + [False] * 20 + [True] * 120 + [False] * 30
+    updates = []
+    for i, moving in enumerate(pattern):
+        updates += tracker.update(result(i / FPS, moving), i)
+        if i == 25:
+            assert tracker.state == "cooldown"
+    kinds = [(u.kind, u.event.start_seq) for u in updates]
+    # gap of 10 frames (0.67 s) keeps one event; 20 frames (1.33 s) ends it; 8 s is split
+    assert kinds[:2] == [("start", 0), ("end", 0)]
+    assert updates[1].event.end_seq == 39
+    long_starts = [s for k, s in kinds if k == "start"][1:]
+    assert len(long_starts) >= 2
+    assert tracker.state == "idle"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=300))
+def test_events_never_overlap_and_need_min_frames(pattern: list[bool]) -> None:
+    cfg = MotionConfig(min_frames=3, event_gap=0.5)
+    tracker = EventTracker(cfg)
+    updates = []
+    for i, moving in enumerate(pattern):
+        updates += tracker.update(result(i / FPS, moving), i)
+    updates += tracker.flush()
+    kinds = [u.kind for u in updates]
+    assert kinds == ["start", "end"] * (len(kinds) // 2)
+    for start in (u.event for u in updates if u.kind == "start"):
+        assert all(pattern[start.start_seq : start.start_seq + 3])
+
+
+def test_scoring_counts_found_false_alarms_and_latency() -> None:
+    truth = [Span(10, 50), Span(100, 140)]
+    detected = [Span(12, 60), Span(200, 210)]
+    s = score(truth, detected)
+    assert (s.expected, s.found, s.false_alarms, s.latencies) == (2, 1, 1, [2])
+    assert s.recall == 0.5 and s.precision == 0.5
+
+
+def test_detector_state_is_under_a_megabyte() -> None:
+    detector = MotionDetector(MotionConfig(), SIZE)
+    detector.process(porch(), 0.0)
+    assert detector.state_bytes <= 1024 * 1024
