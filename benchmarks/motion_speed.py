@@ -54,16 +54,15 @@ def main() -> None:
     for size in ((320, 240), (640, 480), (1920, 1080)):
         inputs = frames(size, 300 if size[0] < 1000 else 120)
 
-        def ours(
-            luma: np.ndarray, t: float, det: MotionDetector = MotionDetector(cfg, ANALYSIS)
-        ) -> None:
+        ours_det = MotionDetector(cfg, ANALYSIS)
+        mog_det = Mog2Detector(size=ANALYSIS)
+
+        def ours(luma: np.ndarray, t: float, det: MotionDetector = ours_det) -> None:
             if luma.shape[1::-1] != ANALYSIS:
                 luma = cv2.resize(luma, ANALYSIS, interpolation=cv2.INTER_AREA)
             det.process(luma, t)
 
-        def mog(
-            luma: np.ndarray, t: float, det: Mog2Detector = Mog2Detector(size=ANALYSIS)
-        ) -> None:
+        def mog(luma: np.ndarray, t: float, det: Mog2Detector = mog_det) -> None:
             det.process(luma, t)
 
         a, b = per_frame_ms(ours, inputs), per_frame_ms(mog, inputs)
