@@ -122,4 +122,5 @@ def run(
     stop.set()
     click.echo(summary.line())
     if summary_json is not None:
-        summary_json.write_text(json.dumps(asdict(summary), indent=2) + "\n")
+        document = {**asdict(summary), "speed": round(summary.speed, 2)}
+        summary_json.write_text(json.dumps(document, indent=2) + "\n")
