@@ -13,7 +13,7 @@ class MotionConfig(Section):
     )
     blur: int = Field(5, ge=1, le=31, description="odd Gaussian kernel size; higher = less noise")
     min_area: float = Field(
-        1.0, gt=0.0, le=100.0, description="percent of a zone that must change to count"
+        0.5, gt=0.0, le=100.0, description="percent of a zone that must change to count"
     )
     min_frames: int = Field(3, ge=1, le=100, description="consecutive motion frames to fire")
     learning_rate: float = Field(
@@ -36,6 +36,12 @@ class MotionConfig(Section):
     )
     min_blob: float = Field(
         0.1, ge=0.0, le=50.0, description="smallest region counted, percent of the frame"
+    )
+    min_sharpness: float = Field(
+        13.0, ge=0.0, le=100.0, description="regions with a softer outline are ignored (0: off)"
+    )
+    settle_seconds: float = Field(
+        0.7, ge=0.0, le=5.0, description="after a change of light, seconds to relearn (no motion)"
     )
     lighting_block: int = Field(
         16, ge=4, le=128, description="block size (lores px) for telling light from scene"

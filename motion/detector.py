@@ -20,7 +20,19 @@ from motion.zones import rasterise, watched
 
 _OPEN = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
+_RIM = cv2.getStructuringElement(cv2.MORPH_RECT, (11, 11))
 ABSORB_BLOCK = 8  # px: stationary objects are absorbed block by block
+
+
+def _soft(image: np.ndarray, where: np.ndarray, limit: float) -> bool:
+    """Is the patch soft where `where` is set: fewer than 10 % of those pixels have a gradient
+    of `limit` levels per px or more (the 90th percentile is below `limit`)."""
+    gx = cv2.Sobel(image, cv2.CV_16S, 1, 0, ksize=3)
+    gy = cv2.Sobel(image, cv2.CV_16S, 0, 1, ksize=3)
+    magnitude = cv2.addWeighted(cv2.convertScaleAbs(gx), 0.125, cv2.convertScaleAbs(gy), 0.125, 0)
+    _, sharp = cv2.threshold(magnitude, limit - 0.5, 255, cv2.THRESH_BINARY)
+    total = cv2.countNonZero(where)
+    return total > 0 and cv2.countNonZero(cv2.bitwise_and(sharp, where)) < 0.1 * total
 
 
 class MotionDetector:
@@ -40,6 +52,7 @@ class MotionDetector:
         # Frame time since which each block has been mostly moving; +inf where it is not.
         self._since = np.full(self._grid[::-1], np.inf, np.float32)
         self._frames = 0
+        self._settle_until = -1.0
 
     def reset(self) -> None:
         self._background = None
@@ -65,46 +78,86 @@ class MotionDetector:
         light = self._lighting.estimate(current, background)
         # Light settles at once: the compensated background becomes the background.
         cv2.multiply(background, light.gain, dst=background)
+        lighting = light.lit_share >= 0.5 and abs(light.global_gain - 1.0) >= 0.08
+        if lighting:
+            self._settle_until = t + cfg.settle_seconds
+        if t < self._settle_until:
+            # What the gain map missed (clipped whites, edges between lit and unlit blocks) is
+            # learned fast for a moment, and nothing counts as motion meanwhile.
+            cv2.accumulateWeighted(current, background, 0.3)
+            return MotionResult(t, 0.0, False, self._noise.threshold, lighting=True)
         diff = cv2.absdiff(current, cv2.convertScaleAbs(background))
         threshold = self._noise.threshold
         _, changed = cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)
         cv2.morphologyEx(changed, cv2.MORPH_OPEN, _OPEN, dst=changed)
         cv2.dilate(changed, _JOIN, dst=changed)
         cv2.bitwise_and(changed, self._watched, dst=changed)
-        boxes = self._regions(changed)
+        regions = self._regions(changed)
+        best, zones = self._zone_shares(changed)
+        if zones and cfg.min_sharpness > 0:
+            # Only when it would count: is any region a blur right in front of the lens?
+            blurry = [r for r in regions if self._defocused(r[0], r[1], current)]
+            if blurry:
+                cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
+                regions = [r for r in regions if not any(r is b for b in blurry)]
+                best, zones = self._zone_shares(changed)
+        width, height = self.size
+        boxes = tuple(
+            Box(x / width, y / height, w / width, h / height) for _, (x, y, w, h) in regions
+        )
 
         still = self._learn_mask(boxes)
         if self._frames % 4 == 0:  # the noise level moves slowly; a quarter of frames is plenty
             self._noise.update(diff, still.view(bool))
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         stationary = self._absorb(changed, current, background, t)
-
-        best, zones = 0.0, []
-        for zone in self.zones:
-            share = 100.0 * cv2.countNonZero(cv2.bitwise_and(changed, zone.mask)) / zone.pixels
-            best = max(best, share)
-            if share >= cfg.min_area:
-                zones.append(zone.name)
-        lighting = light.lit_share > 0.5 and abs(light.global_gain - 1.0) > 0.05
         return MotionResult(
             t, best, bool(zones), threshold, boxes if zones else (), tuple(zones), lighting,
             stationary,
         )  # fmt: skip
 
-    def _regions(self, changed: np.ndarray) -> tuple[Box, ...]:
-        """Boxes of regions of at least `min_blob` pixels; smaller ones are erased."""
+    def _zone_shares(self, changed: np.ndarray) -> tuple[float, list[str]]:
+        """The largest changed share of any zone, and the zones at or above `min_area`."""
+        best, zones = 0.0, []
+        for zone in self.zones:
+            share = 100.0 * cv2.countNonZero(cv2.bitwise_and(changed, zone.mask)) / zone.pixels
+            best = max(best, share)
+            if share >= self.cfg.min_area:
+                zones.append(zone.name)
+        return best, zones
+
+    def _regions(self, changed: np.ndarray) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+        """Regions (contour, box) of at least `min_blob` pixels; smaller ones (rain, snow) are
+        erased from `changed`."""
         contours, _ = cv2.findContours(changed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        width, height = self.size
-        boxes, small = [], []
+        kept, dropped = [], []
         for contour in contours:
             x, y, w, h = cv2.boundingRect(contour)
             if w * h < self._min_blob or cv2.contourArea(contour) < self._min_blob:
-                small.append(contour)
+                dropped.append(contour)
             else:
-                boxes.append(Box(x / width, y / height, w / width, h / height))
-        if small:
-            cv2.drawContours(changed, small, -1, 0, thickness=cv2.FILLED)
-        return tuple(boxes)
+                kept.append((contour, (x, y, w, h)))
+        if dropped:
+            cv2.drawContours(changed, dropped, -1, 0, thickness=cv2.FILLED)
+        return kept
+
+    def _defocused(
+        self,
+        contour: np.ndarray,
+        box: tuple[int, int, int, int],
+        current: np.ndarray,
+    ) -> bool:
+        """Something close to the lens is a blur with a soft outline; anyone at the door is in
+        focus, with a crisp one."""
+        limit = self.cfg.min_sharpness
+        x, y, w, h = box
+        if limit <= 0 or w < 3 or h < 3:
+            return False
+        # The outline band: the region's rim, inside the dilation that joined its pieces.
+        region = np.zeros((h, w), np.uint8)
+        cv2.drawContours(region, [contour], -1, 255, thickness=cv2.FILLED, offset=(-x, -y))
+        rim = cv2.subtract(region, cv2.erode(region, _RIM))
+        return _soft(current[y : y + h, x : x + w], rim, limit)
 
     def _learn_mask(self, boxes: tuple[Box, ...]) -> np.ndarray:
         """Where the background may learn: outside every moving region's box. Inside a visitor,

@@ -60,7 +60,12 @@ class LightingModel:
         # Light keeps the texture, scaled: what is left must be small next to the scaled texture
         # (a dark coat over brick leaves about all of it), or below the noise floor.
         explained = residual <= np.maximum(self.max_residual, 0.4 * block_gain * texture)
-        lit = explained & (~flat | smooth)
+        # Brightening past white clips the texture: a block that went mostly white got lighter.
+        saturated = cv2.resize(
+            (current >= 250).astype(np.float32), grid, interpolation=cv2.INTER_AREA
+        )
+        burnt = (saturated > 0.3) & (block_gain > 1.05)
+        lit = (explained & (~flat | smooth)) | burnt
         lit_share = float(np.count_nonzero(lit)) / lit.size
         global_gain = float(np.median(block_gain[lit])) if lit.any() else 1.0
         final = np.where(lit, block_gain, np.float32(global_gain)).astype(np.float32)

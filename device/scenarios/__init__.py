@@ -1,0 +1,44 @@
+"""Scripted scenes with ground truth: the emulated camera feed for CI and development."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from device.scenarios.scenario import Scenario
+from device.scenarios.spec import Scene
+from device.scenarios.truth import ActorTruth, FrameTruth, GroundTruth, TruthEvent
+
+LIBRARY = Path(__file__).parent
+
+__all__ = [
+    "ActorTruth", "FrameTruth", "GroundTruth", "Scenario", "ScenarioError", "TruthEvent",
+    "list_scenarios", "load_scenario",
+]  # fmt: skip
+
+
+class ScenarioError(ValueError):
+    """A scenario that does not exist or does not parse; the message is meant for the user."""
+
+
+def list_scenarios() -> list[str]:
+    return sorted(p.stem for p in LIBRARY.glob("*.yaml"))
+
+
+def load_scenario(name_or_path: str, seed: int | None = None) -> Scenario:
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = LIBRARY / f"{name_or_path}.yaml"
+        if not path.is_file():
+            known = ", ".join(list_scenarios())
+            raise ScenarioError(f"unknown scenario {name_or_path!r} (allowed: {known})")
+    try:
+        raw = yaml.safe_load(path.read_text())
+        return Scenario(Scene.model_validate(raw), seed)
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario {path}: {exc.strerror}") from None
+    except (yaml.YAMLError, ValidationError, ValueError) as exc:
+        first = str(exc).splitlines()
+        raise ScenarioError(f"{path}: invalid scenario: {' '.join(first[:3])}") from None

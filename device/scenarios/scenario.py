@@ -1,0 +1,167 @@
+"""A scripted scene: renders any frame by number, the same every time, with its ground truth."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from device.scenarios import effects
+from device.scenarios.porch import Region, porch
+from device.scenarios.spec import Actor, Scene
+from device.scenarios.sprites import ASPECT, Sprite, make, paste
+from device.scenarios.truth import ActorTruth, FrameTruth, GroundTruth, TruthEvent
+
+NOISE_TILES = 3
+NOISE_MARGIN = 32
+# An alerting actor counts as "clearly in view" once a fifth of the frame tall and off the street
+# (its feet below the kerb), i.e. on the lawn, path or porch.
+VISIBLE_SIZE = 0.2
+KERB = 0.32
+
+
+def _noise_bank(
+    shape: tuple[int, int], sigma: float, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A few noise frames, split into the positive and negative parts for saturating add/sub."""
+    rng = np.random.default_rng(seed)
+    height, width = shape
+    bank = []
+    for _ in range(NOISE_TILES):
+        noise = rng.normal(0, sigma, (height + NOISE_MARGIN, width + NOISE_MARGIN, 3))
+        noise = np.clip(np.round(noise), -255, 255).astype(np.int16)
+        bank.append(
+            (np.clip(noise, 0, 255).astype(np.uint8), np.clip(-noise, 0, 255).astype(np.uint8))
+        )
+    return bank
+
+
+class Scenario:
+    def __init__(self, scene: Scene, seed: int | None = None) -> None:
+        self.scene = scene
+        self.name, self.kind, self.description = scene.name, scene.kind, scene.description
+        self.fps = scene.fps
+        self.width, self.height = scene.width, scene.height
+        self.duration = scene.duration
+        self.seed = scene.seed if seed is None else seed
+        self.frame_count = None if scene.duration is None else round(scene.duration * scene.fps)
+        self.lores_size = (320, 240)
+        if scene.background == "porch":
+            self.background, self.bush = porch(self.width, self.height, self.seed)
+        else:
+            image = cv2.imread(str(Path(scene.background)))
+            if image is None:
+                raise ValueError(f"cannot read background image {scene.background}")
+            self.background = cv2.resize(image, (self.width, self.height))
+            self.bush = Region(0, 0, 1, 1)
+        self._sprites: dict[str, Sprite] = {
+            a.name: make(a.kind, a.colour, self.seed * 1000 + a.seed + i)
+            for i, a in enumerate(scene.actors)
+        }
+        shape = (self.height, self.width)
+        self._noise = {
+            "day": _noise_bank(shape, max(scene.noise, 0.01), self.seed + 1),
+            "dark": _noise_bank(shape, max(scene.noise, 0.01) * 2.5, self.seed + 2),
+        }
+
+    # -- where things are -------------------------------------------------------------------------
+    def _local_time(self, actor: Actor, t: float) -> float:
+        period = self.scene.repeat_every
+        return t % period if period else t
+
+    def actor_box(self, actor: Actor, t: float) -> tuple[int, int, int, int] | None:
+        """Pixel box (x, y, w, h) of an actor at time t, or None when it is not in the scene."""
+        t = self._local_time(actor, t)
+        path = actor.path
+        if t < path[0].t or t > path[-1].t:
+            return None
+        for a, b in itertools.pairwise(path):
+            if a.t <= t <= b.t:
+                k = 0.0 if b.t == a.t else (t - a.t) / (b.t - a.t)
+                x, y = a.x + (b.x - a.x) * k, a.y + (b.y - a.y) * k
+                size = a.size + (b.size - a.size) * k
+                break
+        else:
+            x, y, size = path[0].x, path[0].y, path[0].size
+        if actor.kind == "insect":  # erratic flight
+            x += 0.04 * math.sin(t * 11.0 + actor.seed) + 0.02 * math.sin(t * 23.0)
+            y += 0.04 * math.cos(t * 13.0 + actor.seed)
+        h = int(size * self.height)
+        w = int(h * ASPECT[actor.kind])
+        return int(x * self.width) - w // 2, int(y * self.height) - h, w, h
+
+    def _clipped(self, box: tuple[int, int, int, int]) -> tuple[float, float, float, float] | None:
+        x, y, w, h = box
+        x0, y0 = max(0, x), max(0, y)
+        x1, y1 = min(self.width, x + w), min(self.height, y + h)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        W, H = self.width, self.height
+        return (x0 / W, y0 / H, (x1 - x0) / W, (y1 - y0) / H)
+
+    # -- pictures ---------------------------------------------------------------------------------
+    def render(self, seq: int) -> tuple[np.ndarray, np.ndarray]:
+        """The main BGR frame and the lores luma for frame `seq`."""
+        scene, t = self.scene, seq / self.fps
+        frame = self.background.copy()
+        effects.sway(frame, self.background, self.bush, scene.effects, t)
+        # Back to front: the lower an actor's feet, the nearer it is.
+        placed = [(box, a) for a in scene.actors if (box := self.actor_box(a, t)) is not None]
+        for box, actor in sorted(placed, key=lambda p: p[0][1] + p[0][3]):
+            paste(frame, self._sprites[actor.name], box)
+        rng = np.random.default_rng([self.seed, seq])
+        effects.weather(frame, scene.effects, t, rng)
+        gain = effects.global_gain(scene.effects, t) * (0.7 if scene.night else 1.0)
+        spatial = effects.gain_map(scene.effects, t, (self.width, self.height))
+        if spatial is not None:
+            frame = cv2.multiply(frame, cv2.merge([spatial * gain] * 3), dtype=cv2.CV_8U)
+        elif abs(gain - 1.0) > 1e-3:
+            frame = cv2.convertScaleAbs(frame, alpha=gain)
+        ir = effects.infrared(scene.effects, t, scene.night)
+        if ir:  # the IR cut filter is out: no colour
+            frame = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+        frame = effects.shake(frame, scene.effects, t, rng)
+        bank = self._noise["dark" if ir or gain < 0.5 else "day"]
+        pos, neg = bank[int(rng.integers(NOISE_TILES))]
+        dy, dx = (int(v) for v in rng.integers(0, NOISE_MARGIN, 2))
+        window = (slice(dy, dy + self.height), slice(dx, dx + self.width))
+        cv2.add(frame, pos[window], dst=frame)
+        cv2.subtract(frame, neg[window], dst=frame)
+        luma = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        lores = cv2.resize(luma, self.lores_size, interpolation=cv2.INTER_AREA)
+        return frame, lores
+
+    # -- truth ------------------------------------------------------------------------------------
+    @functools.cached_property
+    def truth(self) -> GroundTruth:
+        if self.frame_count is None:
+            raise ValueError(f"{self.name} is endless: it has no finite ground truth")
+        frames: list[FrameTruth] = []
+        spans: dict[tuple[str, int], tuple[int, int]] = {}
+        for seq in range(self.frame_count):
+            t = seq / self.fps
+            seen = []
+            for actor in self.scene.actors:
+                box = self.actor_box(actor, t)
+                clipped = None if box is None else self._clipped(box)
+                if clipped is None:
+                    continue
+                seen.append(ActorTruth(actor.name, actor.kind, clipped))
+                assert box is not None
+                feet = (box[1] + box[3]) / self.height
+                if actor.alert and clipped[3] >= VISIBLE_SIZE and feet >= KERB:
+                    period = self.scene.repeat_every
+                    key = (actor.name, int(t // period) if period else 0)
+                    first, _ = spans.get(key, (seq, seq))
+                    spans[key] = (first, seq)
+            frames.append(FrameTruth(seq, seen))
+        kinds = {a.name: a.kind for a in self.scene.actors}
+        alerts = [
+            TruthEvent(name, kinds[name], first, last)
+            for (name, _), (first, last) in sorted(spans.items(), key=lambda kv: kv[1][0])
+        ]
+        return GroundTruth(frames, alerts)

@@ -1,0 +1,82 @@
+"""What actors look like: small textured sprites with an alpha mask, scaled per frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+ASPECT = {"person": 0.38, "package": 1.3, "car": 2.4, "animal": 1.6, "insect": 1.0}
+REFERENCE = 240  # sprite height in px before scaling
+
+
+@dataclass(frozen=True)
+class Sprite:
+    image: np.ndarray  # BGR uint8
+    alpha: np.ndarray  # uint8 0..255, same height and width
+
+
+def make(kind: str, colour: tuple[int, int, int], seed: int) -> Sprite:
+    rng = np.random.default_rng(seed)
+    h = REFERENCE
+    w = max(8, int(h * ASPECT[kind]))
+    img = np.zeros((h, w, 3), np.uint8)
+    alpha = np.zeros((h, w), np.uint8)
+    body = np.array(colour, np.float32)
+    texture = cv2.GaussianBlur(rng.normal(0, 25, (h, w)).astype(np.float32), (5, 5), 0)
+    if kind == "person":
+        cv2.ellipse(alpha, (w // 2, h // 10), (w // 5, h // 11), 0, 0, 360, 255, -1)  # head
+        cv2.rectangle(alpha, (w // 8, h // 5), (w - w // 8, h * 3 // 5), 255, -1)  # coat
+        cv2.rectangle(alpha, (w // 5, h * 3 // 5), (w // 2 - 2, h - 1), 255, -1)  # legs
+        cv2.rectangle(alpha, (w // 2 + 2, h * 3 // 5), (w - w // 5, h - 1), 255, -1)
+        img[:] = np.clip(body + texture[..., None], 0, 255).astype(np.uint8)
+        img[: h // 5] = (120, 150, 200)  # skin and hair
+        img[: h // 25] = (30, 40, 50)
+        img[h * 3 // 5 :] = np.clip(np.array((45, 40, 35)) + texture[h * 3 // 5 :, :, None], 0, 255)
+        cv2.line(img, (w // 2, h // 5), (w // 2, h * 3 // 5), (20, 20, 20), 2)  # zip
+    elif kind == "package":
+        alpha[:] = 255
+        img[:] = np.clip(np.array((70, 130, 190)) + texture[..., None] * 0.5, 0, 255)
+        img[:, w // 2 - w // 16 : w // 2 + w // 16] = (200, 210, 215)  # tape
+        cv2.rectangle(img, (0, 0), (w - 1, h - 1), (40, 70, 110), 3)
+    elif kind == "car":
+        cv2.rectangle(alpha, (0, h // 3), (w - 1, h * 5 // 6), 255, -1)
+        cv2.rectangle(alpha, (w // 5, 0), (w * 4 // 5, h // 3), 255, -1)
+        img[:] = np.clip(body + texture[..., None] * 0.4, 0, 255).astype(np.uint8)
+        img[h // 12 : h // 3, w // 4 : w * 3 // 4] = (60, 50, 40)  # windows
+        for cx in (w // 5, w * 4 // 5):
+            cv2.circle(alpha, (cx, h * 5 // 6), h // 7, 255, -1)
+            cv2.circle(img, (cx, h * 5 // 6), h // 7, (20, 20, 20), -1)
+    elif kind == "animal":
+        cv2.ellipse(alpha, (w // 2, h // 2), (w * 2 // 5, h // 4), 0, 0, 360, 255, -1)
+        cv2.circle(alpha, (w * 7 // 8, h // 3), h // 6, 255, -1)
+        cv2.rectangle(alpha, (w // 4, h // 2), (w // 4 + w // 12, h - 1), 255, -1)
+        cv2.rectangle(alpha, (w * 2 // 3, h // 2), (w * 2 // 3 + w // 12, h - 1), 255, -1)
+        img[:] = np.clip(body + texture[..., None], 0, 255).astype(np.uint8)
+    else:  # insect near the lens: a dark, out-of-focus blob
+        cv2.ellipse(alpha, (w // 2, h // 2), (w // 3, h // 4), 20, 0, 360, 255, -1)
+        alpha[:] = cv2.GaussianBlur(alpha, (0, 0), h / 8)
+        img[:] = (25, 25, 25)
+    return Sprite(img, alpha)
+
+
+def paste(frame: np.ndarray, sprite: Sprite, box: tuple[int, int, int, int]) -> None:
+    """Blend `sprite`, scaled to `box` (x, y, w, h in px), into `frame` in place (clipped)."""
+    x, y, w, h = box
+    if w < 1 or h < 1:
+        return
+    fh, fw = frame.shape[:2]
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(fw, x + w), min(fh, y + h)
+    if x0 >= x1 or y0 >= y1:
+        return
+    # Scale only the part of the sprite that lands in the frame (a close-up is mostly outside).
+    sh, sw = sprite.alpha.shape
+    sx0, sx1 = (x0 - x) * sw // w, max((x0 - x) * sw // w + 1, -(-(x1 - x) * sw // w))
+    sy0, sy1 = (y0 - y) * sh // h, max((y0 - y) * sh // h + 1, -(-(y1 - y) * sh // h))
+    size = (x1 - x0, y1 - y0)
+    image = cv2.resize(sprite.image[sy0:sy1, sx0:sx1], size, interpolation=cv2.INTER_LINEAR)
+    alpha = cv2.resize(sprite.alpha[sy0:sy1, sx0:sx1], size, interpolation=cv2.INTER_LINEAR)
+    weight = alpha.astype(np.float32)[..., None] / 255.0
+    roi = frame[y0:y1, x0:x1]
+    roi[:] = (image * weight + roi * (1.0 - weight)).astype(np.uint8)
