@@ -18,6 +18,7 @@ from device.frame import Frame
 from device.pacing import Pacer
 from device.queues import DropQueue
 from device.sources.base import Source, SourceError
+from device.sources.faults import SourceDisconnected
 from motion.detector import MotionDetector
 from motion.events import EventTracker
 from motion.types import EventUpdate, MotionResult
@@ -95,6 +96,11 @@ class Pipeline:
             while not self.stop_requested.is_set():
                 try:
                     frame = self.source.read()
+                except SourceDisconnected as exc:
+                    # The source reconnects on its next read; the gap shows in the frame clock.
+                    log.warning("%s; reconnecting", exc)
+                    self.source.stats.reopens += 1
+                    continue
                 except SourceError as exc:
                     log.error("camera failed: %s", exc)
                     break

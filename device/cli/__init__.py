@@ -11,6 +11,7 @@ from device.cli.control_cmds import mode, press, status
 from device.cli.erase_cmd import erase
 from device.cli.requests_cmd import requests_group
 from device.cli.run import run
+from device.cli.scenario import scenario_group
 from device.cli.service import service
 from device.cli.watch import watch
 from device.version import VERSION
@@ -28,6 +29,7 @@ cli.add_command(mode)
 cli.add_command(press)
 cli.add_command(status)
 cli.add_command(run)
+cli.add_command(scenario_group)
 cli.add_command(service)
 cli.add_command(watch)
 cli.add_command(requests_group)

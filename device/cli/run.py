@@ -118,7 +118,11 @@ def run(
     if sys.stdin.isatty():
         click.echo("press Enter to ring the doorbell", err=True)
         threading.Thread(target=_keyboard, args=(device, stop), daemon=True).start()
-    summary = device.run(stop)
+    try:
+        summary = device.run(stop)
+    except SourceError as exc:  # the camera could not be opened
+        click.echo(f"doorbell: {exc}", err=True)
+        raise SystemExit(2) from None
     stop.set()
     click.echo(summary.line())
     if summary_json is not None:

@@ -122,17 +122,21 @@ class Scenario:
         elif abs(gain - 1.0) > 1e-3:
             frame = cv2.convertScaleAbs(frame, alpha=gain)
         ir = effects.infrared(scene.effects, t, scene.night)
-        if ir:  # the IR cut filter is out: no colour
-            frame = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+        if ir:  # the IR cut filter is out: a grey picture, noise and all
+            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         frame = effects.shake(frame, scene.effects, t, rng)
         bank = self._noise["dark" if ir or gain < 0.5 else "day"]
         pos, neg = bank[int(rng.integers(NOISE_TILES))]
         dy, dx = (int(v) for v in rng.integers(0, NOISE_MARGIN, 2))
         window = (slice(dy, dy + self.height), slice(dx, dx + self.width))
+        if ir:
+            pos, neg = pos[..., 0], neg[..., 0]
         cv2.add(frame, pos[window], dst=frame)
         cv2.subtract(frame, neg[window], dst=frame)
-        luma = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        luma = frame if ir else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         lores = cv2.resize(luma, self.lores_size, interpolation=cv2.INTER_AREA)
+        if ir:
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
         return frame, lores
 
     # -- truth ------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from config.camera import CameraConfig
 from device.sources.base import Source, SourceError, SourceStats
 
@@ -9,13 +11,35 @@ __all__ = ["Source", "SourceError", "SourceStats", "open_source"]
 
 
 def open_source(camera: CameraConfig, start_wall: float | None = None) -> Source:
-    """Build (not yet open) the source that `camera.source` names."""
+    """Build (not yet open) the source that `camera.source` names, with any injected faults."""
     kind, _, arg = camera.source.partition(":")
+    source: Source
     if kind == "synthetic":
         from device.sources.synthetic import SyntheticSource
 
-        return SyntheticSource(arg or None, camera, start_wall)
-    raise SourceError(
-        f"unknown camera {camera.source!r} "
-        "(allowed: synthetic[:SCENARIO], file:PATH, opencv:INDEX_OR_URL, picamera2)"
-    )
+        source = SyntheticSource(arg or None, camera, start_wall)
+    elif kind == "file":
+        if not Path(arg).is_file():
+            raise SourceError(f"cannot open video {arg!r}: no such file")
+        from device.sources.opencv import OpenCvSource
+
+        source = OpenCvSource(arg, camera, start_wall, is_file=True)
+    elif kind == "opencv" and arg:
+        from device.sources.opencv import OpenCvSource
+
+        source = OpenCvSource(arg, camera, start_wall)
+    elif kind == "picamera2":
+        from device.sources.picamera2 import Picamera2Source
+
+        source = Picamera2Source(camera)
+    else:
+        raise SourceError(
+            f"unknown camera {camera.source!r} "
+            "(allowed: synthetic[:SCENARIO], file:PATH, opencv:INDEX_OR_URL, picamera2)"
+        )
+    faults = camera.faults
+    if faults.drop_percent or faults.stall_at is not None or faults.disconnect_at is not None:
+        from device.sources.faults import FaultySource
+
+        source = FaultySource(source, faults)
+    return source

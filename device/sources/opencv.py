@@ -1,0 +1,129 @@
+"""OpenCV capture: a V4L2 camera index, an RTSP/HTTP URL, or a video file (`file:PATH`).
+
+A stream that stops delivering is reopened with backoff (1 s doubling to
+`camera.reopen_max_seconds`); each reopen is counted in `stats.reopens`. A file simply ends
+(or starts over with `camera.loop`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import cv2
+
+from config.camera import CameraConfig
+from device.frame import Frame
+from device.sources.base import Source, SourceError
+
+log = logging.getLogger(__name__)
+
+
+class OpenCvSource(Source):
+    name = "opencv"
+
+    def __init__(
+        self,
+        target: str,
+        camera: CameraConfig,
+        start_wall: float | None = None,
+        is_file: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.target = target
+        self.camera = camera
+        self.is_file = is_file
+        self.live = not is_file
+        self.lores_size = (camera.lores_width, camera.lores_height)
+        self.start_wall = time.time() if start_wall is None else start_wall
+        self.sleep = sleep
+        self._capture: cv2.VideoCapture | None = None
+        self._seq = 0
+        self._file_seq = 0
+        self._t0: float | None = None
+        self.frame_count: int | None = None
+
+    def _open_capture(self) -> cv2.VideoCapture:
+        target: str | int = int(self.target) if self.target.isdigit() else self.target
+        capture = cv2.VideoCapture(target)
+        if not capture.isOpened():
+            raise SourceError(f"cannot open video {self.target!r}")
+        if not self.is_file:
+            if self.camera.width and self.camera.height:
+                capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.camera.width)
+                capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.camera.height)
+            if self.camera.fps:
+                capture.set(cv2.CAP_PROP_FPS, self.camera.fps)
+        return capture
+
+    def open(self) -> None:
+        self._capture = self._open_capture()
+        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        self.fps = self.camera.fps or (fps if 1.0 <= fps <= 120.0 else 15.0)
+        self.width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        self.height = int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if self.is_file:
+            count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            self.frame_count = count if count > 0 else None
+
+    def read(self) -> Frame | None:
+        if self._capture is None:
+            self.open()
+        assert self._capture is not None
+        ok, image = self._capture.read()
+        if not ok:
+            if self.is_file:
+                if not self.camera.loop or self._file_seq == 0:
+                    return None
+                self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                self._file_seq = 0
+                ok, image = self._capture.read()
+                if not ok:
+                    return None
+            else:
+                image = self._reopen()
+        return self._frame(image)
+
+    def _reopen(self):  # type: ignore[no-untyped-def]
+        """Reopen a stalled or dropped stream with backoff, until it delivers again."""
+        delay = 1.0
+        while True:
+            log.warning("camera %s stopped delivering; reopening in %.0f s", self.target, delay)
+            self.sleep(delay)
+            self.stats.reopens += 1
+            if self._capture is not None:
+                self._capture.release()
+            try:
+                self._capture = self._open_capture()
+            except SourceError:
+                delay = min(delay * 2, self.camera.reopen_max_seconds)
+                continue
+            ok, image = self._capture.read()
+            if ok:
+                log.info("camera %s is back", self.target)
+                return image
+            delay = min(delay * 2, self.camera.reopen_max_seconds)
+
+    def _frame(self, image) -> Frame:  # type: ignore[no-untyped-def]
+        if self.is_file:
+            t = self._seq / self.fps  # a file's own clock: frame number over its frame rate
+            wall = self.start_wall + t
+        else:
+            now = time.monotonic()
+            if self._t0 is None:
+                self._t0 = now
+            t, wall = now - self._t0, time.time()
+        luma = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        lores = cv2.resize(luma, self.lores_size, interpolation=cv2.INTER_AREA)
+        frame = Frame(self._seq, t, wall, image, lores)
+        self._seq += 1
+        self._file_seq += 1
+        self.stats.frames += 1
+        return frame
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None

@@ -1,0 +1,160 @@
+"""Camera sources: files, OpenCV streams that drop, picamera2 (stand-in), injected faults."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from config.camera import CameraConfig, FaultsConfig
+from device.mp4_writer import Mp4Writer
+from device.sources import SourceError, open_source
+from device.sources.faults import FaultySource, SourceDisconnected
+from device.sources.opencv import OpenCvSource
+from device.sources.picamera2 import OFF_PI, Picamera2Source
+
+
+def short_video(path: Path, frames: int = 30) -> Path:
+    with Mp4Writer(path, 15.0, (160, 120)) as writer:
+        for i in range(frames):
+            image = np.full((120, 160, 3), 40, np.uint8)
+            image[:, i * 4 : i * 4 + 10] = 220
+            writer.write(image)
+    return path
+
+
+def read_all(source: Any, limit: int = 10_000) -> list:
+    frames = []
+    while len(frames) < limit and (frame := source.read()) is not None:
+        frames.append(frame)
+    return frames
+
+
+def test_file_source_replays_at_its_own_frame_rate_and_loops(tmp_path: Path) -> None:
+    video = short_video(tmp_path / "v.mp4")
+    source = open_source(CameraConfig(source=f"file:{video}"), start_wall=1000.0)
+    source.open()
+    frames = read_all(source)
+    assert len(frames) == 30 and source.fps == 15
+    assert [f.t for f in frames[:3]] == [0.0, 1 / 15, 2 / 15]
+    assert frames[0].wall == 1000.0 and frames[0].lores.shape == (240, 320)
+    source.close()
+    looping = open_source(CameraConfig(source=f"file:{video}", loop=True))
+    looping.open()
+    assert len(read_all(looping, limit=75)) == 75
+    looping.close()
+
+
+def test_missing_file_and_unknown_camera_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no such file"):
+        open_source(CameraConfig(source=f"file:{tmp_path / 'none.mp4'}"))
+    with pytest.raises(SourceError, match="allowed: synthetic"):
+        open_source(CameraConfig(source="webcam"))
+
+
+def test_a_stream_that_drops_is_reopened_with_backoff(tmp_path: Path) -> None:
+    video = short_video(tmp_path / "cam.mp4", frames=10)
+    sleeps: list[float] = []
+    # A "live" OpenCV stream over a real file: when the file ends, the stream has dropped.
+    stream = OpenCvSource(str(video), CameraConfig(), sleep=sleeps.append)
+    stream.open()
+    frames = read_all(stream, limit=25)
+    assert len(frames) == 25  # it came back, twice
+    assert stream.stats.reopens == 2 and sleeps == [1.0, 1.0]
+    stream.close()
+
+
+def test_injected_drop_stall_and_disconnect() -> None:
+    camera = CameraConfig(source="synthetic:rain")
+    slept: list[float] = []
+    faults = FaultsConfig(
+        drop_percent=20, stall_at=4.0, stall_seconds=2.0, disconnect_at=8.0, seed=3
+    )
+    source = FaultySource(open_source(camera), faults, sleep=slept.append)
+    source.open()
+    frames = []
+    disconnects = 0
+    while True:
+        try:
+            frame = source.read()
+        except SourceDisconnected:
+            disconnects += 1
+            continue
+        if frame is None:
+            break
+        frames.append(frame)
+    total = 25 * 15
+    assert disconnects == 1 and slept == [2.0] and source.stats.stalls == 1
+    stalled = [f for f in frames if 4.0 <= f.t < 6.0]
+    assert stalled == []
+    assert len(frames) + source.stats.dropped == total
+    assert 0.15 < (source.stats.dropped - 30) / total < 0.25
+
+
+def test_faults_from_config_wrap_any_source() -> None:
+    camera = CameraConfig(source="synthetic:rain", faults=FaultsConfig(drop_percent=50))
+    assert isinstance(open_source(camera), FaultySource)
+
+
+def test_picamera2_off_a_pi_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "picamera2", None)  # import fails as it does off a Pi
+    source = open_source(CameraConfig(source="picamera2"))
+    with pytest.raises(SourceError) as err:
+        source.open()
+    assert str(err.value) == OFF_PI
+
+
+class StandInPicamera2:
+    """Follows picamera2's method names and array shapes; records what it was asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.config: dict[str, Any] = {}
+
+    def create_video_configuration(self, main: dict, lores: dict, controls: dict) -> dict:
+        return {"main": main, "lores": lores, "controls": controls}
+
+    def configure(self, config: dict) -> None:
+        self.config = config
+
+    def set_controls(self, controls: dict) -> None:
+        self.calls.append(f"set_controls {controls}")
+
+    def start(self) -> None:
+        self.calls.append("start")
+
+    def capture_array(self, name: str = "main") -> np.ndarray:
+        width, height = self.config[name]["size"]
+        if name == "lores":  # YUV420: Y plane, then U and V at quarter size
+            yuv = np.full((height * 3 // 2, width), 128, np.uint8)
+            yuv[:height] = 77
+            return yuv
+        return np.zeros((height, width, 3), np.uint8)
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def test_picamera2_source_against_a_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[StandInPicamera2] = []
+    module = types.ModuleType("picamera2")
+    module.Picamera2 = lambda: made.append(StandInPicamera2()) or made[-1]  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "picamera2", module)
+    source = Picamera2Source(CameraConfig(source="picamera2", fps=15, exposure_us=10000))
+    source.open()
+    frame = source.read()
+    source.close()
+    cam = made[0]
+    assert cam.config["main"] == {"size": (1280, 720), "format": "RGB888"}
+    assert cam.config["lores"] == {"size": (320, 240), "format": "YUV420"}
+    assert cam.config["controls"] == {"FrameRate": 15}
+    assert frame is not None and frame.main.shape == (720, 1280, 3)
+    assert frame.lores.shape == (240, 320) and (frame.lores == 77).all()  # the Y plane only
+    assert cam.calls == ["set_controls {'ExposureTime': 10000}", "start", "stop", "close"]
