@@ -11,6 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from config import ConfigError, DoorbellConfig, load_config
+from config.motion import MotionConfig
 from device.cli import cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "doorbell.example.yaml"
@@ -116,7 +117,8 @@ def test_precedence_default_file_env_flag(tmp_path: Path) -> None:
     env = {"DOORBELL__MOTION__THRESHOLD": "40", "DOORBELL__MOTION__MIN_FRAMES": "5"}
     loaded = load_config(path, sets=["motion.threshold=50"], environ=env)
     motion = loaded.config.motion
-    assert (motion.threshold, motion.min_frames, motion.blur, motion.min_area) == (50, 5, 7, 1.0)
+    assert (motion.threshold, motion.min_frames, motion.blur) == (50, 5, 7)
+    assert motion.min_area == MotionConfig().min_area
     assert loaded.origin_of(("motion", "threshold")).kind == "flag"
     assert loaded.origin_of(("motion", "min_frames")).kind == "env"
     assert loaded.origin_of(("motion", "blur")).kind == "file"
