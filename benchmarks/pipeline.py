@@ -21,11 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from config.motion import MotionConfig  # noqa: E402
+from device.scenarios import load_scenario  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 from tests.support.subscriber import Subscriber  # noqa: E402
 
@@ -53,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--realtime-seconds", type=float, default=120.0)
-    parser.add_argument("--scenario", default="synthetic")
+    parser.add_argument("--scenario", default="synthetic:ten_visits")
     opts = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="doorbell-bench-"))
     broker = MosquittoBroker(work / "broker")
@@ -84,24 +87,36 @@ def main() -> None:
         dropped += summary["dropped_recording"]
         print(f"real time 15 fps, 1280x720 recording: CPU {100 * cpu / wall:.0f} % of one core, "
               f"frames dropped {dropped}, peak RSS {rss:.0f} MB")  # fmt: skip
-        latencies = alert_latencies(sub)
+        latencies = alert_latencies(sub, opts.scenario, summary["started_at"])
         if latencies:
             p50 = statistics.median(latencies)
             p95 = sorted(latencies)[max(0, round(0.95 * len(latencies)) - 1)]
-            print(f"alert latency over {len(latencies)} alerts: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
+            budget = 1000 * MotionConfig().min_frames / 15
+            print(f"alert latency over {len(latencies)} visits (truth: visitor in view -> "
+                  f"subscriber): p50 {p50:.0f} ms, p95 {p95:.0f} ms; min_frames alone is "
+                  f"{budget:.0f} ms, so p95 beyond it: {p95 - budget:.0f} ms")  # fmt: skip
         sub.close()
     finally:
         broker.stop()
 
 
-def alert_latencies(sub: Subscriber) -> list[float]:
-    """Arrival time minus the wall time of the event's first frame, in ms."""
-    out = []
+def alert_latencies(sub: Subscriber, scenario_name: str, started_at: float) -> list[float]:
+    """Per visit: arrival of its alert minus the wall time of the first frame in which the ground
+    truth has the visitor in view, in ms."""
+    scenario = load_scenario(scenario_name.partition(":")[2] or "porch")
+    starts = []
     for message in sub.messages:
         event = json.loads(message.payload)
-        if event["state"] != "start":
-            continue
-        # filled in once the scenario ground truth is wired (see docstring)
+        if event["state"] == "start":
+            begun = datetime.fromisoformat(event["start"].replace("Z", "+00:00")).timestamp()
+            starts.append((begun, message.wall))
+    out = []
+    for alert in scenario.truth.alerts:
+        truth_start = started_at + alert.start_frame / scenario.fps
+        truth_end = started_at + alert.end_frame / scenario.fps
+        matches = [arrived for begun, arrived in starts if truth_start - 3 <= begun <= truth_end]
+        if matches:
+            out.append(1000 * (min(matches) - truth_start))
     return out
 
 

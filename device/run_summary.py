@@ -19,6 +19,7 @@ class RunSummary:
     outbox_dropped: int
     broker: str
     connected: bool
+    started_at: float = 0.0  # wall-clock time of frame t = 0
 
     @property
     def speed(self) -> float:

@@ -71,7 +71,7 @@ class Device:
         stored = None if mode_from_flag else self.modes.load()
         self.mode: Mode = stored or config.device.mode
         self._started = time.monotonic()
-        self.source = open_source(config.camera, start_wall=time.time())
+        self.source = open_source(config.camera)
         self.uplink = Uplink(config, self.data_dir, on_command=self.handle_command)
         self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
         self.recorder: Recorder | None = None
@@ -124,6 +124,7 @@ class Device:
         self.control.start()
         self.button.start()
         began = time.monotonic()
+        self.source.set_start_wall(time.time())  # a simulated frame's wall time is when it is shown
         self.pipeline.start()
         self.notifier.notify("READY=1")
         if self.config.runtime.watchdog:
@@ -173,6 +174,7 @@ class Device:
             outbox_dropped=self.uplink.stats.dropped,
             broker=self.uplink.url,
             connected=self.uplink.ever_connected,
+            started_at=self.source.start_wall,
         )
 
     def request_reload(self) -> None:

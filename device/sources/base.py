@@ -33,6 +33,7 @@ class Source(ABC):
     fps: float = 15.0
     lores_size: tuple[int, int] = (320, 240)
     live: bool = False  # a live camera paces itself; a file or generator does not
+    start_wall: float = 0.0  # files and generators: the wall-clock time of their frame t = 0
 
     def __init__(self) -> None:
         self.stats = SourceStats()
@@ -45,6 +46,10 @@ class Source(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def set_start_wall(self, wall: float) -> None:
+        """Pin frame time 0 to this wall-clock time (just before the first frame is read)."""
+        self.start_wall = wall
 
     def __enter__(self) -> Source:
         self.open()

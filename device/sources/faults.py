@@ -39,6 +39,9 @@ class FaultySource(Source):
     def open(self) -> None:
         self.inner.open()
 
+    def set_start_wall(self, wall: float) -> None:
+        self.inner.set_start_wall(wall)
+
     def close(self) -> None:
         self.inner.close()
 

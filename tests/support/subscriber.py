@@ -17,6 +17,7 @@ class Received:
     payload: bytes
     retain: bool
     at: float  # time.monotonic() on arrival
+    wall: float  # time.time() on arrival
 
 
 class Subscriber:
