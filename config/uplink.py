@@ -41,6 +41,12 @@ class OutboxConfig(Section):
     max_messages: int = Field(10_000, ge=10, le=1_000_000)
     max_age_hours: float = Field(168.0, gt=0.0, le=24.0 * 365)
     rate_per_second: float = Field(100.0, gt=0.0, le=10_000.0, description="backlog replay rate")
+    inflight: int = Field(
+        20, ge=1, le=1000, description="messages published and not yet acknowledged, at most"
+    )
+    synchronous: Literal["normal", "full"] = Field(
+        "full", description="SQLite sync: full survives power cuts, normal only process crashes"
+    )
 
 
 class UplinkConfig(Section):
@@ -50,6 +56,9 @@ class UplinkConfig(Section):
     allow_insecure: bool = Field(False, description="allow plain mqtt:// to a non-loopback host")
     max_payload_bytes: int = Field(128 * 1024, ge=1024, le=256 * 1024 * 1024)
     telemetry_seconds: float = Field(60.0, ge=1.0, le=86_400.0)
+    max_command_bytes: int = Field(
+        64 * 1024, ge=256, le=1024 * 1024, description="larger command bodies are refused"
+    )
     homeassistant: bool = True
     discovery_prefix: str = Field("homeassistant", min_length=1, pattern=r"^[^#+]+$")
     outbox: OutboxConfig = OutboxConfig()

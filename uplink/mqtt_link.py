@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -52,6 +53,8 @@ class MqttLink:
         self.protocol = protocol or cfg.protocol
         self.connected = threading.Event()
         self.ever_connected = False
+        self.last_error: str | None = None  # why the last attempt failed, for logs and stats
+        self._ssl_context: ssl.SSLContext | None = None
         self.on_message: MessageHandler | None = None
         self.on_connected: Callable[[], None] | None = None
         self.on_published: Callable[[int], None] | None = None
@@ -83,6 +86,7 @@ class MqttLink:
             if cfg.alpn:
                 context.set_alpn_protocols(cfg.alpn)
             self.client.tls_set_context(context)
+            self._ssl_context = context
         password = None
         if cfg.password_file:
             password = cfg.password_file.read_text().strip()
@@ -135,8 +139,10 @@ class MqttLink:
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
     ) -> None:
         if reason.is_failure:
+            self.last_error = f"broker refused the connection: {reason}"
             log.warning("broker %s refused the connection: %s", self.url, reason)
             return
+        self.last_error = None
         if self._was_unreachable:
             log.info("broker %s reachable again", self.url)
         self._was_unreachable = False
@@ -158,8 +164,29 @@ class MqttLink:
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         if not self._was_unreachable:
-            log.warning("broker %s unreachable; will keep retrying (alerts are kept)", self.url)
+            reason = self._diagnose()
+            self.last_error = reason
+            log.warning(
+                "broker %s unreachable (%s); will keep retrying (alerts are kept)", self.url, reason
+            )
         self._was_unreachable = True
+
+    def _diagnose(self) -> str:
+        """paho only says "failed": connect once more ourselves to name the cause (a TLS
+        mistake should not look like a network outage). Runs between paho's retries."""
+        try:
+            with socket.create_connection((self.cfg.host, self.cfg.port), timeout=3) as sock:
+                if self._ssl_context is None:
+                    return "connection failed"
+                with self._ssl_context.wrap_socket(sock, server_hostname=self.cfg.host):
+                    return "TLS handshake succeeded on a retry"
+        except ssl.SSLCertVerificationError as exc:
+            where = f"ca_file {self.cfg.ca_file}" if self.cfg.ca_file else "the system CAs"
+            return f"TLS: the broker's certificate is not trusted by {where}: {exc.verify_message}"
+        except ssl.SSLError as exc:
+            return f"TLS: {exc.reason or exc}"
+        except OSError as exc:
+            return exc.strerror or str(exc)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if self.on_message:
