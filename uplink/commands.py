@@ -40,7 +40,7 @@ MOTION_SETTINGS = ("threshold", "min_area", "min_frames", "event_gap")
 def _motion_field(name: str) -> Any:
     """The same type and bounds as `motion.<name>` in the config, but optional."""
     info = MotionConfig.model_fields[name]
-    return (Annotated[info.annotation, *info.metadata] | None, None)  # type: ignore[name-defined]
+    return (Annotated[info.annotation, *info.metadata] | None, None)
 
 
 class MotionCommandBase(CommandBody):
