@@ -53,6 +53,17 @@ class SessionSubscriber:
                 self._cond.wait(0.2)
         return ids
 
+    def on(self, topic: str, count: int = 1, timeout: float = 10.0) -> list[bytes]:
+        """Payloads on `topic` once there are `count` of them (or what came before `timeout`)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [p for t, p in self.payloads if t == topic]
+                left = deadline - time.monotonic()
+                if len(found) >= count or left <= 0:
+                    return found
+                self._cond.wait(left)
+
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
