@@ -1,142 +1,122 @@
-"""Remote commands on `<base>/cmd/<name>`: a registry of name -> body model, and a parser that
-turns any bytes into either a validated command or a one-line error (never an exception)."""
+"""Remote commands: one pydantic model per command, and the parser that turns a raw MQTT payload
+into a validated body or a one-line reason why not.
+
+Bounds for `motion` come from `config.motion.MotionConfig`, so a command can never set what the
+config file could not. Footage requests register their own (signed, untouched) bodies through
+`uplink.requests.commands.COMMANDS`.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from config.motion import MotionConfig
+from uplink.requests.commands import COMMANDS as FOOTAGE_COMMANDS
 
-MAX_REQUEST_ID = 128
-
-
-class CommandBody(BaseModel):
-    """Every command body: an optional request id echoed in the result, nothing unknown."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    request_id: str | None = Field(None, max_length=MAX_REQUEST_ID)
+MAX_COMMAND_BYTES = 16 * 1024
 
 
-class ModeCommand(CommandBody):
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: str = Field(min_length=1, max_length=128)
+
+
+class ModeCommand(Command):
     mode: Literal["disarmed", "home", "away"]
 
 
-class SnapshotCommand(CommandBody):
+class SnapshotCommand(Command):
     pass
 
 
-class PingCommand(CommandBody):
+class PingCommand(Command):
     pass
 
 
-MOTION_SETTINGS = ("threshold", "min_area", "min_frames", "event_gap")
+def _bounded(name: str) -> Any:
+    """Optional in the command, with the same bounds as the config field."""
+    bounds: dict[str, Any] = {}
+    for meta in MotionConfig.model_fields[name].metadata:
+        for key in ("ge", "gt", "le", "lt"):
+            value = getattr(meta, key, None)
+            if value is not None:
+                bounds[key] = value
+    return Field(None, **bounds)
 
 
-def _motion_field(name: str) -> Any:
-    """The same type and bounds as `motion.<name>` in the config, but optional."""
-    info = MotionConfig.model_fields[name]
-    return (Annotated[info.annotation, *info.metadata] | None, None)
+class MotionCommand(Command):
+    """The whitelisted motion settings; anything else is refused (extra="forbid")."""
+
+    threshold: int | None = _bounded("threshold")
+    min_area: float | None = _bounded("min_area")
+    min_frames: int | None = _bounded("min_frames")
+    event_gap: float | None = _bounded("event_gap")
 
 
-class MotionCommandBase(CommandBody):
-    @model_validator(mode="after")
-    def _something_to_change(self) -> MotionCommandBase:
-        if not self.changes():
-            raise ValueError(f"nothing to change (allowed: {', '.join(MOTION_SETTINGS)})")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        """Only the settings the command names: merge these into the running motion config."""
-        return {k: v for k, v in self.model_dump(exclude={"request_id"}).items() if v is not None}
+COMMANDS: dict[str, type[BaseModel]] = {
+    "mode": ModeCommand,
+    "snapshot": SnapshotCommand,
+    "motion": MotionCommand,
+    "ping": PingCommand,
+    **FOOTAGE_COMMANDS,
+}
 
 
-MotionCommand: type[MotionCommandBase] = create_model(
-    "MotionCommand",
-    __base__=MotionCommandBase,
-    **{name: _motion_field(name) for name in MOTION_SETTINGS},
-)
+class CommandError(Exception):
+    """A command refused before it reaches the device; `request_id` when one could be read."""
 
-
-@dataclass(frozen=True)
-class CommandResult:
-    """What a command did; published as `{"request_id", "ok", "error", **data}`."""
-
-    ok: bool
-    error: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_reply(cls, reply: CommandResult | dict[str, Any] | None) -> CommandResult:
-        if isinstance(reply, CommandResult):
-            return reply
-        if isinstance(reply, dict):
-            rest = {k: v for k, v in reply.items() if k not in ("ok", "error", "request_id")}
-            return cls(bool(reply.get("ok")), reply.get("error"), rest)
-        return cls(False, "the command gave no result")
-
-    def payload(self, request_id: str | None) -> bytes:
-        body = {**self.data, "request_id": request_id, "ok": self.ok, "error": self.error}
-        return json.dumps(body, default=str).encode()
+    def __init__(self, message: str, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
 
 
 @dataclass(frozen=True)
 class ParsedCommand:
     name: str
     request_id: str | None
-    body: BaseModel | None  # None when the command was refused
-    error: str | None
+    body: BaseModel
 
 
-DEFAULT_COMMANDS: dict[str, type[BaseModel]] = {
-    "mode": ModeCommand,
-    "snapshot": SnapshotCommand,
-    "motion": MotionCommand,
-    "ping": PingCommand,
-}
+def _request_id(data: object) -> str | None:
+    if isinstance(data, dict):
+        value = data.get("request_id")
+        if isinstance(value, str) and 0 < len(value) <= 128:
+            return value
+    return None
 
 
-class CommandRegistry:
-    """Command name -> body model. Others register theirs (e.g. footage requests, issue 7)."""
+def parse_command(name: str, payload: bytes) -> ParsedCommand:
+    """Validate one command; raises CommandError with a one-line reason."""
+    if len(payload) > MAX_COMMAND_BYTES:
+        raise CommandError(f"command too large: {len(payload)} bytes > {MAX_COMMAND_BYTES}")
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise CommandError(f"body is not JSON: {str(exc).splitlines()[0][:120]}") from None
+    request_id = _request_id(data)
+    model = COMMANDS.get(name)
+    if model is None:
+        raise CommandError(f"unknown command {name[:64]!r}", request_id)
+    if not isinstance(data, dict):
+        raise CommandError("body must be a JSON object", request_id)
+    try:
+        body = model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise CommandError(f"{where}: {first['msg']}", request_id) from None
+    return ParsedCommand(name, request_id, body)
 
-    def __init__(self, max_bytes: int, models: dict[str, type[BaseModel]] | None = None) -> None:
-        self.max_bytes = max_bytes
-        self.models = dict(DEFAULT_COMMANDS if models is None else models)
 
-    def register(self, name: str, model: type[BaseModel]) -> None:
-        if not name or any(c in name for c in "/#+\0"):
-            raise ValueError(f"bad command name {name!r}")
-        self.models[name] = model
-
-    def parse(self, name: str, payload: bytes) -> ParsedCommand:
-        """Validate one command; every failure becomes `error`, never an exception."""
-        if len(payload) > self.max_bytes:
-            too_big = f"body too large ({len(payload)} bytes, max {self.max_bytes})"
-            return ParsedCommand(name, None, None, too_big)
-        try:
-            raw = json.loads(payload.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            return ParsedCommand(name, None, None, f"body is not JSON: {str(exc)[:120]}")
-        request_id = raw.get("request_id") if isinstance(raw, dict) else None
-        if not isinstance(request_id, str) or len(request_id) > MAX_REQUEST_ID:
-            request_id = None
-        model = self.models.get(name)
-        if model is None:
-            known = ", ".join(sorted(self.models))
-            unknown = f"unknown command {name[:64]!r} (allowed: {known})"
-            return ParsedCommand(name, request_id, None, unknown)
-        if not isinstance(raw, dict):
-            return ParsedCommand(name, request_id, None, "body must be a JSON object")
-        try:
-            body = model.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "body"
-            return ParsedCommand(name, request_id, None, f"{where}: {first['msg']}")
-        except (ValueError, TypeError, RecursionError) as exc:
-            return ParsedCommand(name, request_id, None, f"invalid body: {str(exc)[:120]}")
-        return ParsedCommand(name, request_id, body, None)
+def result_payload(
+    request_id: str | None, ok: bool, error: str | None, extra: dict[str, Any] | None = None
+) -> bytes:
+    """`{"request_id", "ok", "error", ...}` as published on `cmd/<name>/result`."""
+    out: dict[str, Any] = dict(extra or {})
+    out.update(request_id=request_id, ok=ok, error=error)
+    return json.dumps(out, default=str).encode()

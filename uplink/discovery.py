@@ -1,95 +1,113 @@
-"""Home Assistant MQTT discovery: one device-based message describing every entity."""
+"""Home Assistant MQTT discovery: one device-based message (`dev`, `o`, `cmps`) for every entity.
+
+Published retained on `<prefix>/device/<device_id>/config` after each connect and whenever Home
+Assistant announces `online` on `<prefix>/status` (it forgets non-retained config on restart).
+"""
 
 from __future__ import annotations
 
+import json
+from importlib import metadata
 from typing import Any
 
-from device.version import VERSION
 from uplink.topics import Topics
 
-# (telemetry key, name, unit, device_class)
-DIAGNOSTICS: tuple[tuple[str, str, str | None, str | None], ...] = (
-    ("fps", "Frame rate", "fps", None),
-    ("uptime_s", "Uptime", "s", "duration"),
-    ("outbox_backlog", "Outbox backlog", None, None),
-    ("outbox_dropped", "Outbox dropped", None, None),
-    ("dropped_camera", "Dropped camera frames", None, None),
-    ("disk_used_pct", "Disk used", "%", None),
-    ("cpu_temp_c", "CPU temperature", "°C", "temperature"),
-)
+# telemetry key -> (name, unit, device_class)
+DIAGNOSTICS: dict[str, tuple[str, str | None, str | None]] = {
+    "fps": ("Frame rate", "fps", None),
+    "dropped_camera": ("Frames dropped by the camera", None, None),
+    "outbox_backlog": ("Alerts waiting to be sent", None, None),
+    "outbox_dropped": ("Alerts dropped from the outbox", None, None),
+    "disk_used_pct": ("Disk used", "%", None),
+    "cpu_temp_c": ("CPU temperature", "°C", "temperature"),
+    "uptime_s": ("Uptime", "s", "duration"),
+}
+MODES = ("disarmed", "home", "away")
+
+
+def software_version() -> str:
+    try:
+        return metadata.version("doorbell")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def discovery_topic(prefix: str, device_id: str) -> str:
     return f"{prefix}/device/{device_id}/config"
 
 
-def discovery_config(device_id: str, topics: Topics, modes: tuple[str, ...]) -> dict[str, Any]:
-    """The payload for `<prefix>/device/<device_id>/config`."""
+def discovery_payload(device_id: str, topics: Topics) -> dict[str, Any]:
+    version = software_version()
     uid = f"doorbell_{device_id}"
-    components: dict[str, dict[str, Any]] = {
+    cmps: dict[str, dict[str, Any]] = {
         "motion": {
-            "platform": "binary_sensor",
+            "p": "binary_sensor",
             "name": "Motion",
             "device_class": "motion",
             "state_topic": topics.motion,
             "payload_on": "ON",
             "payload_off": "OFF",
-            "unique_id": f"{uid}_motion",
         },
-        "doorbell": {
-            "platform": "event",
+        "ring": {
+            "p": "event",
             "name": "Doorbell",
             "device_class": "doorbell",
-            "event_types": ["ring"],
+            "event_types": ["press"],
             "state_topic": topics.ring,
-            # the ring payload is our event message; HA wants {"event_type": ...}
-            "value_template": '{{ {"event_type": "ring", "id": value_json.id} | tojson }}',
-            "unique_id": f"{uid}_doorbell",
+            "value_template": '{{ {"event_type": "press"} | to_json }}',
         },
         "snapshot": {
-            "platform": "image",
+            "p": "image",
             "name": "Snapshot",
             "image_topic": topics.snapshot,
             "content_type": "image/jpeg",
-            "unique_id": f"{uid}_snapshot",
         },
         "mode": {
-            "platform": "select",
+            "p": "select",
             "name": "Mode",
-            "options": list(modes),
+            "options": list(MODES),
             "state_topic": topics.mode,
             "command_topic": topics.command("mode"),
-            "command_template": '{"request_id": "homeassistant", "mode": "{{ value }}"}',
-            "unique_id": f"{uid}_mode",
+            # the device answers on cmd/mode/result; HA ignores it, the id only has to be unique
+            "command_template": (
+                '{"request_id": "ha-{{ now().timestamp() }}", "mode": "{{ value }}"}'
+            ),
         },
     }
-    for key, name, unit, device_class in DIAGNOSTICS:
+    for key, (name, unit, device_class) in DIAGNOSTICS.items():
         sensor: dict[str, Any] = {
-            "platform": "sensor",
+            "p": "sensor",
             "name": name,
+            "entity_category": "diagnostic",
             "state_topic": topics.telemetry,
             "value_template": f"{{{{ value_json.{key} }}}}",
-            "entity_category": "diagnostic",
-            "unique_id": f"{uid}_{key}",
         }
         if unit:
             sensor["unit_of_measurement"] = unit
             sensor["state_class"] = "measurement"
         if device_class:
             sensor["device_class"] = device_class
-        components[key] = sensor
+        cmps[key] = sensor
+    for key, cmp in cmps.items():
+        cmp["unique_id"] = f"{uid}_{key}"
+        cmp["object_id"] = f"{uid}_{key}"
     return {
         "dev": {
-            "identifiers": [uid],
+            "ids": [uid],
             "name": f"Doorbell {device_id}",
-            "manufacturer": "doorbell",
-            "model": "edge video doorbell",
-            "sw_version": VERSION,
+            "mf": "doorbell project",
+            "mdl": "doorbell",
+            "sw": version,
         },
-        "o": {"name": "doorbell", "sw_version": VERSION},
+        "o": {"name": "doorbell", "sw": version},
         "availability_topic": topics.status,
         "payload_available": "online",
         "payload_not_available": "offline",
         "qos": 1,
-        "cmps": components,
+        "cmps": cmps,
     }
+
+
+def discovery_message(prefix: str, device_id: str, topics: Topics) -> tuple[str, bytes]:
+    payload = json.dumps(discovery_payload(device_id, topics)).encode()
+    return discovery_topic(prefix, device_id), payload

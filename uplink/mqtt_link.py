@@ -53,8 +53,6 @@ class MqttLink:
         self.protocol = protocol or cfg.protocol
         self.connected = threading.Event()
         self.ever_connected = False
-        self.last_error: str | None = None  # why the last attempt failed, for logs and stats
-        self._ssl_context: ssl.SSLContext | None = None
         self.on_message: MessageHandler | None = None
         self.on_connected: Callable[[], None] | None = None
         self.on_published: Callable[[int], None] | None = None
@@ -75,18 +73,42 @@ class MqttLink:
         self.client.on_message = self._on_message
         self.client.on_publish = self._on_publish
 
+    def _tls_context(self) -> ssl.SSLContext:
+        cfg = self.cfg
+        context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
+        if cfg.cert_file:
+            context.load_cert_chain(str(cfg.cert_file), str(cfg.key_file) if cfg.key_file else None)
+        if cfg.alpn:
+            context.set_alpn_protocols(cfg.alpn)
+        return context
+
+    def tls_problem(self, timeout: float = 3.0) -> str | None:
+        """Why a TLS handshake with the broker fails, in words (paho's retry loop swallows the
+        exception, and "unreachable" would send the owner looking at the network)."""
+        if not self.cfg.tls:
+            return None
+        try:
+            address = (self.cfg.host, self.cfg.port)
+            with (
+                socket.create_connection(address, timeout) as raw,
+                self._tls_context().wrap_socket(raw, server_hostname=self.cfg.host),
+            ):
+                return None
+        except ssl.SSLCertVerificationError as exc:
+            ca = self.cfg.ca_file or "the system's CA store"
+            return (
+                f"TLS: the certificate of {self.url} is not trusted ({exc.verify_message}); "
+                f"check mqtt.ca_file ({ca})"
+            )
+        except ssl.SSLError as exc:
+            return f"TLS handshake with {self.url} failed: {exc.reason or exc}"
+        except OSError:
+            return None  # plainly unreachable: said already
+
     def _configure_auth(self) -> None:
         cfg = self.cfg
         if cfg.tls:
-            context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
-            if cfg.cert_file:
-                context.load_cert_chain(
-                    str(cfg.cert_file), str(cfg.key_file) if cfg.key_file else None
-                )
-            if cfg.alpn:
-                context.set_alpn_protocols(cfg.alpn)
-            self.client.tls_set_context(context)
-            self._ssl_context = context
+            self.client.tls_set_context(self._tls_context())
         password = None
         if cfg.password_file:
             password = cfg.password_file.read_text().strip()
@@ -139,10 +161,8 @@ class MqttLink:
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
     ) -> None:
         if reason.is_failure:
-            self.last_error = f"broker refused the connection: {reason}"
             log.warning("broker %s refused the connection: %s", self.url, reason)
             return
-        self.last_error = None
         if self._was_unreachable:
             log.info("broker %s reachable again", self.url)
         self._was_unreachable = False
@@ -163,30 +183,12 @@ class MqttLink:
         self.connected.clear()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        if not self._was_unreachable:
-            reason = self._diagnose()
-            self.last_error = reason
-            log.warning(
-                "broker %s unreachable (%s); will keep retrying (alerts are kept)", self.url, reason
-            )
+        if not self._was_unreachable and not self._stopping:
+            log.warning("broker %s unreachable; will keep retrying (alerts are kept)", self.url)
+            problem = self.tls_problem()
+            if problem:
+                log.error(problem)
         self._was_unreachable = True
-
-    def _diagnose(self) -> str:
-        """paho only says "failed": connect once more ourselves to name the cause (a TLS
-        mistake should not look like a network outage). Runs between paho's retries."""
-        try:
-            with socket.create_connection((self.cfg.host, self.cfg.port), timeout=3) as sock:
-                if self._ssl_context is None:
-                    return "connection failed"
-                with self._ssl_context.wrap_socket(sock, server_hostname=self.cfg.host):
-                    return "TLS handshake succeeded on a retry"
-        except ssl.SSLCertVerificationError as exc:
-            where = f"ca_file {self.cfg.ca_file}" if self.cfg.ca_file else "the system CAs"
-            return f"TLS: the broker's certificate is not trusted by {where}: {exc.verify_message}"
-        except ssl.SSLError as exc:
-            return f"TLS: {exc.reason or exc}"
-        except OSError as exc:
-            return exc.strerror or str(exc)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if self.on_message:

@@ -1,8 +1,9 @@
-"""The durable outbox: every alert is on disk before it is published, until its PUBACK.
+"""The durable outbox: alerts live on disk from the moment they exist until the broker has them.
 
-SQLite in WAL mode; one connection shared by the caller's thread (add) and the sender thread
-(delete, read), serialised by a lock. Bounded by count and age; what is dropped is counted, and
-the count is kept in the same file so a reboot does not forget it.
+SQLite in WAL mode at `data_dir/outbox.sqlite`. A row is written (and synced) before it is
+published and deleted on PUBACK, so a broker outage, a crash or a power cut loses nothing that was
+added: what is left is sent again, oldest first. Bounded by count and age; what has to go is the
+oldest, and every drop is counted in the same database (the count survives restarts).
 """
 
 from __future__ import annotations
@@ -10,159 +11,159 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
+CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created REAL NOT NULL,
     topic TEXT NOT NULL,
     payload BLOB NOT NULL,
-    created REAL NOT NULL
+    content_type TEXT
 );
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox_counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 """
 
 
 @dataclass(frozen=True)
 class OutboxRow:
     id: int
+    created: float  # clock() seconds when added
     topic: str
     payload: bytes
-    created: float
+    content_type: str | None
 
 
 class Outbox:
+    """Thread-safe; one connection guarded by a lock (writes are tiny, SQLite serialises anyway)."""
+
     def __init__(
         self,
         path: Path,
-        max_messages: int,
-        max_age_hours: float,
+        max_messages: int = 10_000,
+        max_age_hours: float = 168.0,
         clock: Callable[[], float] = time.time,
-        synchronous: Literal["normal", "full"] = "full",
+        synchronous: str = "FULL",
     ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.max_messages = max_messages
-        self.max_age = max_age_hours * 3600.0
+        self.max_age_seconds = max_age_hours * 3600.0
         self.clock = clock
+        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        # isolation_level=None: we commit explicitly, one transaction per call
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
         self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: an added row survives a power cut, not only a process kill
-        self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        # FULL: a row reported as added is on disk even if the power goes a moment later
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.executescript(SCHEMA)
-        self._count = self._count_rows()
 
-    def _count_rows(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
-
-    def add(self, topic: str, payload: bytes) -> int:
-        """Store one message; returns its row id (ascending = publishing order)."""
+    # -- writing ----------------------------------------------------------------------------------
+    def add(self, topic: str, payload: bytes | str, content_type: str | None = None) -> int:
+        """Store one message (durably) and return its id; trims to the bounds first."""
+        data = payload.encode() if isinstance(payload, str) else bytes(payload)
         now = self.clock()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                dropped = self._trim(now, room_for=1)
                 cur = self._db.execute(
-                    "INSERT INTO messages (topic, payload, created) VALUES (?, ?, ?)",
-                    (topic, payload, now),
+                    "INSERT INTO outbox (created, topic, payload, content_type) VALUES (?,?,?,?)",
+                    (now, topic, data, content_type),
                 )
-                row_id = int(cur.lastrowid or 0)
-                self._count += 1
-                self._enforce_bounds(now)
+                self._count_drops(dropped)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
-                self._count = self._count_rows()
                 raise
-        return row_id
+            return int(cur.lastrowid or 0)
 
-    def _enforce_bounds(self, now: float) -> None:
-        """Drop the oldest beyond the count, and anything past its age (inside a transaction)."""
-        dropped = self._db.execute(
-            "DELETE FROM messages WHERE created < ?", (now - self.max_age,)
-        ).rowcount
-        self._count -= dropped
-        excess = self._count - self.max_messages
+    def ack(self, ids: Iterable[int]) -> int:
+        """Delete delivered rows; returns how many were still there."""
+        keys = [(i,) for i in ids]
+        if not keys:
+            return 0
+        with self._lock:
+            before = self._db.total_changes
+            self._db.executemany("DELETE FROM outbox WHERE id = ?", keys)
+            return self._db.total_changes - before
+
+    def expire(self) -> int:
+        """Drop rows older than the age bound (also done on every add)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            dropped = self._trim(self.clock(), room_for=0)
+            self._count_drops(dropped)
+            self._db.execute("COMMIT")
+            return dropped
+
+    def clear(self) -> int:
+        """Forget every message and the drop count (used by `doorbell erase`); returns how many
+        messages there were."""
+        with self._lock:
+            (n,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM outbox")
+            self._db.execute("DELETE FROM outbox_counters")
+            self._db.execute("COMMIT")
+            return int(n)
+
+    def _trim(self, now: float, room_for: int) -> int:
+        cur = self._db.execute(
+            "DELETE FROM outbox WHERE created < ?", (now - self.max_age_seconds,)
+        )
+        dropped = cur.rowcount
+        (count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        excess = count + room_for - self.max_messages
         if excess > 0:
-            gone = self._db.execute(
-                "DELETE FROM messages WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT ?)",
+            cur = self._db.execute(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)",
                 (excess,),
-            ).rowcount
-            self._count -= gone
-            dropped += gone
-        if dropped:
+            )
+            dropped += cur.rowcount
+        return dropped
+
+    def _count_drops(self, n: int) -> None:
+        if n > 0:
             self._db.execute(
-                "INSERT INTO counters (name, value) VALUES ('dropped', ?) "
+                "INSERT INTO outbox_counters (name, value) VALUES ('dropped', ?) "
                 "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-                (dropped,),
+                (n,),
             )
 
-    def expire(self) -> None:
-        """Apply the age bound now (the sender calls this while nothing new arrives)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._enforce_bounds(self.clock())
-            self._db.execute("COMMIT")
-
-    def delete(self, row_ids: list[int]) -> None:
-        if not row_ids:
-            return
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            gone = self._db.executemany(
-                "DELETE FROM messages WHERE id = ?", [(i,) for i in row_ids]
-            ).rowcount
-            self._db.execute("COMMIT")
-            self._count -= gone
-
-    def after(self, row_id: int, limit: int) -> list[OutboxRow]:
-        """Up to `limit` messages newer than `row_id`, oldest first."""
+    # -- reading ----------------------------------------------------------------------------------
+    def pending(self, after_id: int = 0, limit: int = 100) -> list[OutboxRow]:
+        """Rows with id > after_id, oldest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, topic, payload, created FROM messages WHERE id > ? ORDER BY id LIMIT ?",
-                (row_id, limit),
+                "SELECT id, created, topic, payload, content_type FROM outbox "
+                "WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
             ).fetchall()
-        return [OutboxRow(int(r[0]), str(r[1]), bytes(r[2]), float(r[3])) for r in rows]
+        return [OutboxRow(int(i), float(c), t, bytes(p), ct) for i, c, t, p, ct in rows]
 
-    def get(self, row_ids: list[int]) -> list[OutboxRow]:
-        """These rows (those still there), oldest first."""
-        found = []
+    def last_id(self) -> int:
         with self._lock:
-            for i in sorted(row_ids):
-                r = self._db.execute(
-                    "SELECT id, topic, payload, created FROM messages WHERE id = ?", (i,)
-                ).fetchone()
-                if r:
-                    found.append(OutboxRow(int(r[0]), str(r[1]), bytes(r[2]), float(r[3])))
-        return found
+            (value,) = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()
+        return int(value)
 
     @property
     def backlog(self) -> int:
-        return self._count
-
-    @property
-    def newest_id(self) -> int:
         with self._lock:
-            row = self._db.execute("SELECT MAX(id) FROM messages").fetchone()
-        return int(row[0] or 0)
+            (n,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        return int(n)
 
     @property
     def dropped(self) -> int:
         with self._lock:
-            row = self._db.execute("SELECT value FROM counters WHERE name = 'dropped'").fetchone()
+            row = self._db.execute(
+                "SELECT value FROM outbox_counters WHERE name = 'dropped'"
+            ).fetchone()
         return int(row[0]) if row else 0
-
-    def clear(self) -> int:
-        """Delete every message and the drop count (erasure); returns how many there were."""
-        with self._lock:
-            removed = int(self._db.execute("DELETE FROM messages").rowcount)
-            self._db.execute("DELETE FROM counters")
-            self._count = 0
-        return removed
 
     def close(self) -> None:
         with self._lock:

@@ -1,159 +1,168 @@
-"""Moves the outbox to the broker: oldest first, a bounded window in flight, deleted on PUBACK.
+"""Moves rows from the outbox to the broker, oldest first, and deletes them on PUBACK.
 
-Runs on its own thread so paho's network thread only hands over PUBACKs (a deque append) and
-never waits on SQLite. After a reconnect paho re-sends what it had in flight by itself; new rows
-wait until those are acknowledged, so the broker sees rows in order. If paho does not re-send
-them within `resend_after` seconds, they are published again from the outbox (consumers
-de-duplicate by id).
+One thread. It publishes only while connected, keeps at most `window` messages in flight, and
+learns about PUBACKs through a deque (paho calls `on_published` on its network thread with its
+own lock held, so that callback only records the mid). Rows that were waiting when the link came
+up (the backlog) go at `rate_per_second`; later ones go as fast as they arrive, always after the
+backlog, so the broker sees one ordered stream.
+
+After a reconnect paho itself re-sends what it had in flight (same mid); if no PUBACK comes within
+`resend_after` seconds of being connected, the rows are sent again by us (a consumer de-duplicates
+by id).
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from typing import Protocol
 
-from uplink.mqtt_link import MqttLink
-from uplink.outbox import Outbox
+from uplink.outbox import Outbox, OutboxRow
 
 log = logging.getLogger(__name__)
+
+
+class Publisher(Protocol):
+    def is_connected(self) -> bool: ...
+
+    def publish_row(self, row: OutboxRow) -> int | None:
+        """Publish at QoS 1; returns paho's mid, or None if it could not be queued."""
 
 
 class OutboxSender:
     def __init__(
         self,
         outbox: Outbox,
-        link: MqttLink,
+        publisher: Publisher,
         rate_per_second: float,
-        window: int,
-        content_type: str | None = "application/json",
-        resend_after: float = 5.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        window: int = 100,
+        resend_after: float = 15.0,
     ) -> None:
         self.outbox = outbox
-        self.link = link
+        self.publisher = publisher
         self.rate = rate_per_second
         self.window = window
-        self.content_type = content_type
         self.resend_after = resend_after
-        self.monotonic = monotonic
-        self.sent = 0  # rows acknowledged by the broker
-        self._inflight: dict[int, int] = {}  # paho mid -> outbox row id
-        self._stale: set[int] = set()  # mids in flight when the connection dropped
-        self._reconnected_at: float | None = None
-        self._since = 0.0  # when the current connection came up
-        self._last_id = 0  # newest row handed to paho in this process
-        self._backlog_mark = 0  # rows up to here are replayed at the bounded rate
-        self._next_slot = 0.0
-        self._acks: deque[int] = deque()
-        self._wake = threading.Event()
-        self._idle = threading.Condition()
-        self._stop = threading.Event()
+        self.sent = 0
+        self.acked = 0
+        self._wake = threading.Condition()
+        self._acks: collections.deque[int] = collections.deque()
+        self._inflight: dict[int, int] = {}  # mid -> row id
+        self._last_sent = 0  # highest row id handed to paho
+        self._replay_until = outbox.last_id()  # rows up to here are backlog: paced
+        self._connected_since: float | None = None
+        self._last_progress = time.monotonic()
+        self._stop = False
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
 
-    # -- called from other threads ----------------------------------------------------------------
     def start(self) -> None:
         self._thread.start()
 
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._wake:
+            self._stop = True
+            self._wake.notify_all()
+        self._thread.join(timeout)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Until nothing is waiting or in flight (used at shutdown and by tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._inflight and not self.outbox.pending(self._last_sent, 1):
+                return True
+            time.sleep(0.02)
+        return False
+
+    # -- called from other threads --------------------------------------------------------------
     def notify(self) -> None:
-        self._wake.set()
+        """A row was added."""
+        with self._wake:
+            self._wake.notify_all()
 
-    def on_connected(self) -> None:  # paho's thread
-        self._reconnected_at = self.monotonic()
-        self._wake.set()
+    def on_connected(self) -> None:
+        with self._wake:
+            self._connected_since = time.monotonic()
+            self._replay_until = max(self._replay_until, self.outbox.last_id())
+            self._wake.notify_all()
 
-    def on_published(self, mid: int) -> None:  # paho's thread: hand over, nothing more
+    def on_published(self, mid: int) -> None:
+        """paho's network thread: just record it."""
         self._acks.append(mid)
-        self._wake.set()
+        with self._wake:
+            self._wake.notify_all()
 
     @property
-    def inflight(self) -> int:
+    def in_flight(self) -> int:
         return len(self._inflight)
 
-    def flush(self, timeout: float) -> bool:
-        """Wait until the outbox is empty or `timeout` passes; True when empty."""
-        deadline = time.monotonic() + timeout
-        with self._idle:
-            while self.outbox.backlog > 0:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self.link.connected.is_set():
-                    return self.outbox.backlog == 0
-                self._idle.wait(min(left, 0.1))
-        return True
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(5)
-
-    # -- the sender thread ------------------------------------------------------------------------
+    # -- the thread -----------------------------------------------------------------------------
     def _run(self) -> None:
-        last_expire = self.monotonic()
-        while not self._stop.is_set():
-            timeout = self._step()
-            if self.monotonic() - last_expire > 60:
-                self.outbox.expire()
-                last_expire = self.monotonic()
-            self._wake.wait(timeout)
-            self._wake.clear()
+        next_paced = 0.0
+        while True:
+            with self._wake:
+                if self._stop:
+                    return
+                if not self._acks:
+                    self._wake.wait(0.2)
+                if self._stop:
+                    return
+            try:
+                self._take_acks()
+                if not self.publisher.is_connected():
+                    continue
+                if self._settling():
+                    continue
+                self._resend_if_stuck()
+                room = self.window - len(self._inflight)
+                if room <= 0:
+                    continue
+                for row in self.outbox.pending(self._last_sent, room):
+                    if row.id <= self._replay_until:
+                        now = time.monotonic()
+                        if next_paced > now:
+                            time.sleep(next_paced - now)
+                        next_paced = max(now, next_paced) + 1.0 / self.rate
+                        self._take_acks()
+                    mid = self.publisher.publish_row(row)
+                    if mid is None:
+                        break
+                    if not self._inflight:
+                        self._last_progress = time.monotonic()
+                    self._inflight[mid] = row.id
+                    self._last_sent = row.id
+                    self.sent += 1
+            except Exception:  # the sender must outlive any one bad moment (disk, link)
+                log.exception("outbox sender: retrying after an error")
+                time.sleep(1.0)
 
-    def _step(self) -> float:
-        """One round of work; returns how long to sleep at most."""
-        self._take_acks()
-        if not self.link.connected.is_set():
-            return 0.5
-        now = self.monotonic()
-        if self._reconnected_at is not None:
-            # a fresh connection: what was in flight is paho's to re-send first
-            self._stale = set(self._inflight)
-            self._backlog_mark = max(self._backlog_mark, self.outbox.newest_id)
-            self._next_slot = now
-            self._since = self._reconnected_at
-            self._reconnected_at = None
-        if self._stale:
-            self._stale &= set(self._inflight)
-            if self._stale and now - self._since < self.resend_after:
-                return 0.1
-            if self._stale:
-                self._resend_stale()
-        return self._publish_new(now)
+    def _settling(self) -> bool:
+        # paho re-sends its own in-flight messages just after on_connect returns: let it go first
+        since = self._connected_since
+        return bool(self._inflight) and since is not None and time.monotonic() - since < 0.3
 
     def _take_acks(self) -> None:
-        done: list[int] = []
+        ids = []
         while self._acks:
-            row_id = self._inflight.pop(self._acks.popleft(), None)
+            mid = self._acks.popleft()
+            row_id = self._inflight.pop(mid, None)
             if row_id is not None:
-                done.append(row_id)
-        if done:
-            self.outbox.delete(done)
-            self.sent += len(done)
-            with self._idle:
-                self._idle.notify_all()
+                ids.append(row_id)
+        if ids:
+            self.outbox.ack(ids)
+            self.acked += len(ids)
+            self._last_progress = time.monotonic()
 
-    def _resend_stale(self) -> None:
-        rows = self.outbox.get([self._inflight.pop(mid) for mid in sorted(self._stale)])
-        log.info("re-sending %d unacknowledged alert(s) from the outbox", len(rows))
-        self._stale.clear()
-        for row in rows:
-            self._publish(row.id, row.topic, row.payload)
-
-    def _publish_new(self, now: float) -> float:
-        free = self.window - len(self._inflight)
-        if free <= 0:
-            return 0.5
-        for row in self.outbox.after(self._last_id, free):
-            if row.id <= self._backlog_mark:
-                if now < self._next_slot:
-                    return self._next_slot - now
-                self._next_slot = max(self._next_slot, now - 1.0) + 1.0 / self.rate
-            self._publish(row.id, row.topic, row.payload)
-            self._last_id = row.id
-            now = self.monotonic()
-        return 0.5
-
-    def _publish(self, row_id: int, topic: str, payload: bytes) -> None:
-        # Not connected any more: paho keeps it and sends it after reconnecting (stale logic).
-        info = self.link.publish(topic, payload, qos=1, content_type=self.content_type)
-        self._inflight[info.mid] = row_id
+    def _resend_if_stuck(self) -> None:
+        if not self._inflight or self._connected_since is None:
+            return
+        now = time.monotonic()
+        waited = now - max(self._connected_since, self._last_progress)
+        if waited < self.resend_after:
+            return
+        first = min(self._inflight.values())
+        log.warning("outbox: no PUBACK for %.0f s; sending from row %d again", waited, first)
+        self._inflight.clear()
+        self._last_sent = first - 1
+        self._last_progress = now

@@ -1,0 +1,112 @@
+"""No alert lost: broker outages, a power cut (SIGKILL) and repeated broker restarts, against a
+real mosquitto, checked by a persistent-session QoS 1 subscriber."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.support.broker import MosquittoBroker
+from tests.support.uplink_helpers import SessionSubscriber, event, uplink_config
+from uplink.uplink import Uplink
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENT_TOPIC = "doorbell/porch/event"
+
+
+def wait_until(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_outage_50_events_all_arrive_in_order(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    watcher = SessionSubscriber(mosquitto.port, [EVENT_TOPIC])
+    config = uplink_config(mosquitto.port, tmp_path, outbox={"rate_per_second": 500})
+    uplink = Uplink(config, tmp_path)
+    uplink.start()
+    try:
+        assert wait_until(lambda: uplink.connected, 10)
+        mosquitto.stop()
+        assert wait_until(lambda: not uplink.connected, 10)
+        for n in range(50):
+            uplink.send_event(event(n))
+        assert uplink.stats.backlog == 50  # on disk, waiting
+        mosquitto.start()
+        expected = [f"ev-{n:05d}" for n in range(50)]
+        assert watcher.wait_for_count(50, 30), watcher.unique_ids()
+        assert watcher.unique_ids() == expected
+        assert wait_until(lambda: uplink.stats.backlog == 0, 10)
+        assert uplink.stats.dropped == 0
+    finally:
+        uplink.stop(2.0)
+        watcher.close()
+
+
+def producer(port: int, data_dir: Path, first: int, count: int, then: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    args = [sys.executable, "-m", "tests.support.uplink_device_process"]
+    args += [str(port), str(data_dir), str(first), str(count), then]
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+
+
+def test_power_cut_sigkill_then_restart_delivers_everything(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    watcher = SessionSubscriber(mosquitto.port, [EVENT_TOPIC])
+    data_dir = tmp_path / "data"
+    mosquitto.stop()
+    first = producer(mosquitto.port, data_dir, 0, 30, "hold")
+    assert first.stdout is not None
+    lines = [first.stdout.readline().strip() for _ in range(31)]
+    assert lines[-2:] == ["added 29", "holding"], lines
+    first.send_signal(signal.SIGKILL)  # the power cut: no clean shutdown of anything
+    first.wait(10)
+    mosquitto.start()
+    second = producer(mosquitto.port, data_dir, 30, 10, "drain")
+    out, _ = second.communicate(timeout=40)
+    assert second.returncode == 0, out
+    assert "drained backlog=0" in out
+    assert watcher.wait_for_count(40, 20), watcher.unique_ids()
+    assert watcher.unique_ids() == [f"ev-{n:05d}" for n in range(40)]
+    watcher.close()
+
+
+def test_broker_restarting_every_few_seconds_loses_nothing(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    watcher = SessionSubscriber(mosquitto.port, [EVENT_TOPIC])
+    config = uplink_config(mosquitto.port, tmp_path, outbox={"rate_per_second": 1000})
+    uplink = Uplink(config, tmp_path)
+    uplink.start()
+    stop = threading.Event()
+
+    def restarts() -> None:
+        while not stop.wait(1.5):
+            mosquitto.restart()
+
+    chaos = threading.Thread(target=restarts)
+    total = 200
+    try:
+        assert wait_until(lambda: uplink.connected, 10)
+        chaos.start()
+        for n in range(total):
+            uplink.send_event(event(n))
+            time.sleep(0.03)  # ~6 s of events across about four restarts
+        stop.set()
+        chaos.join()
+        assert watcher.wait_for_count(total, 40), len(watcher.unique_ids())
+        assert watcher.unique_ids() == [f"ev-{n:05d}" for n in range(total)]
+        assert wait_until(lambda: uplink.stats.backlog == 0, 10)
+    finally:
+        stop.set()
+        uplink.stop(2.0)
+        watcher.close()
