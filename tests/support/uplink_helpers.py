@@ -96,6 +96,16 @@ class SessionSubscriber:
                 self._cond.wait(0.1)
         return False
 
+    def wait_for_messages(self, n: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.payloads) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()

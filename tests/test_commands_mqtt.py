@@ -1,0 +1,169 @@
+"""Commands: the parser (property-tested with hypothesis) and round trips over real mosquitto."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from tests.support.broker import MosquittoBroker
+from tests.support.uplink_helpers import SessionSubscriber, uplink_config
+from uplink.commands import (
+    COMMANDS,
+    MAX_COMMAND_BYTES,
+    CommandError,
+    ModeCommand,
+    MotionCommand,
+    parse_command,
+)
+from uplink.uplink import Uplink
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(sorted(COMMANDS) + ["reboot", "", "x" * 80]), payload=st.binary())
+def test_parser_never_raises_anything_but_command_error_on_bytes(name: str, payload: bytes) -> None:
+    try:
+        parsed = parse_command(name, payload)
+    except CommandError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:
+        assert parsed.name == name
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(["mode", "snapshot", "motion", "ping"]), body=json_values)
+def test_parser_accepts_exactly_what_the_model_accepts(name: str, body: Any) -> None:
+    payload = json.dumps(body).encode()
+    try:
+        parsed = parse_command(name, payload)
+    except CommandError:
+        if isinstance(body, dict):
+            with pytest.raises(ValidationError):
+                COMMANDS[name].model_validate(body)
+    else:
+        assert isinstance(body, dict)
+        assert parsed.body == COMMANDS[name].model_validate(body)
+        assert parsed.request_id == body["request_id"]
+
+
+@given(threshold=st.integers(-1000, 1000), min_frames=st.integers(-10, 200))
+def test_motion_bounds_are_the_config_bounds(threshold: int, min_frames: int) -> None:
+    body = {"request_id": "r", "threshold": threshold, "min_frames": min_frames}
+    ok = 1 <= threshold <= 255 and 1 <= min_frames <= 100
+    try:
+        parsed = parse_command("motion", json.dumps(body).encode())
+    except CommandError:
+        assert not ok
+    else:
+        assert ok and isinstance(parsed.body, MotionCommand)
+
+
+def test_specific_refusals() -> None:
+    with pytest.raises(CommandError, match="too large"):
+        parse_command("ping", b'{"request_id": "r", "x": "' + b"a" * MAX_COMMAND_BYTES + b'"}')
+    with pytest.raises(CommandError, match="unknown command 'reboot'") as info:
+        parse_command("reboot", b'{"request_id": "r9"}')
+    assert info.value.request_id == "r9"
+    with pytest.raises(CommandError, match="mode"):
+        parse_command("mode", b'{"request_id": "r", "mode": "party"}')
+    with pytest.raises(CommandError, match="blur"):
+        parse_command("motion", b'{"request_id": "r", "blur": 7}')  # not whitelisted
+    assert isinstance(parse_command("mode", b'{"request_id":"r","mode":"away"}').body, ModeCommand)
+    signed = parse_command("footage_request", b'{"request_id": "f1", "t": "2026-11-28T18:00:00Z"}')
+    assert signed.body.model_dump() == {"request_id": "f1", "t": "2026-11-28T18:00:00Z"}
+
+
+class Device:
+    """Stands for Device.handle_command: same signature, records what reached it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.thread_names: list[str] = []
+
+    def handle_command(self, name: str, body: Any) -> dict[str, Any]:
+        self.calls.append((name, body))
+        self.thread_names.append(threading.current_thread().name)
+        if name == "mode":
+            return {"ok": True, "error": None, "mode": body.mode}
+        if name == "snapshot":
+            return {"ok": False, "error": "no frame yet"}
+        if name == "motion":
+            return {"ok": True, "error": None}
+        raise RuntimeError("boom")
+
+
+def test_commands_round_trip_and_bad_ones_change_nothing(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    device = Device()
+    uplink = Uplink(uplink_config(mosquitto.port, tmp_path), tmp_path, device.handle_command)
+    sub = SessionSubscriber(mosquitto.port, ["doorbell/porch/cmd/+/result"], "commander")
+    uplink.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not uplink.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # its subscription is sent right after CONNACK
+        sends = [
+            ("mode", b'{"request_id": "m1", "mode": "home"}'),
+            ("snapshot", b'{"request_id": "s1"}'),
+            ("motion", b'{"request_id": "mo1", "threshold": 30, "event_gap": 9.5}'),
+            ("ping", b'{"request_id": "p1"}'),
+            ("mode", b'{"request_id": "m2", "mode": "party"}'),
+            ("mode", b"not json"),
+            ("motion", b'{"request_id": "mo2", "threshold": 999}'),
+            ("reboot", b'{"request_id": "x1"}'),
+            ("ping", b"[" * 20_000),
+            ("footage_decision", b'{"request_id": "fd1"}'),
+            ("ping", b'{"request_id": "p2"}'),
+        ]
+        for name, body in sends:
+            sub.client.publish(f"doorbell/porch/cmd/{name}", body, qos=1)
+        assert sub.wait_for_messages(len(sends), 10), sub.payloads
+        results = {}
+        for topic, payload in sub.payloads:
+            data = json.loads(payload)
+            assert set(data) >= {"request_id", "ok", "error"}
+            results[(topic.split("/")[3], data["request_id"])] = data
+        assert results[("mode", "m1")] == {
+            "request_id": "m1",
+            "ok": True,
+            "error": None,
+            "mode": "home",
+        }
+        assert results[("snapshot", "s1")]["error"] == "no frame yet"
+        assert results[("motion", "mo1")]["ok"] is True
+        assert results[("ping", "p1")]["ok"] is True
+        assert results[("mode", "m2")]["ok"] is False
+        assert results[("mode", None)]["error"].startswith("body is not JSON")
+        assert "threshold" in results[("motion", "mo2")]["error"]
+        assert results[("reboot", "x1")]["error"] == "unknown command 'reboot'"
+        assert "too large" in results[("ping", None)]["error"]
+        assert results[("footage_decision", "fd1")]["error"].startswith("failed: boom")
+        assert results[("ping", "p2")]["ok"] is True  # still answering after all of that
+        # only valid commands reached the device, as validated models, on the worker thread
+        assert [n for n, _ in device.calls] == ["mode", "snapshot", "motion", "footage_decision"]
+        motion = device.calls[2][1]
+        assert isinstance(motion, MotionCommand) and motion.threshold == 30
+        assert motion.model_dump(exclude_none=True) == {
+            "request_id": "mo1",
+            "threshold": 30,
+            "event_gap": 9.5,
+        }
+        assert set(device.thread_names) == {"commands"}
+    finally:
+        uplink.stop(2.0)
+        sub.close()
