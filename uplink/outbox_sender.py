@@ -64,7 +64,8 @@ class OutboxSender:
         with self._wake:
             self._stop = True
             self._wake.notify_all()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def wait_idle(self, timeout: float) -> bool:
         """Until nothing is waiting or in flight (used at shutdown and by tests)."""
