@@ -17,6 +17,7 @@ import collections
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from uplink.outbox import Outbox, OutboxRow
@@ -54,6 +55,7 @@ class OutboxSender:
         self._replay_until = outbox.last_id()  # rows up to here are backlog: paced
         self._connected_since: float | None = None
         self._last_progress = time.monotonic()
+        self.on_acked: Callable[[list[int]], None] | None = None  # row ids, after deletion
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
 
@@ -154,6 +156,8 @@ class OutboxSender:
             self.outbox.ack(ids)
             self.acked += len(ids)
             self._last_progress = time.monotonic()
+            if self.on_acked:
+                self.on_acked(ids)
 
     def _resend_if_stuck(self) -> None:
         if not self._inflight or self._connected_since is None:
