@@ -57,7 +57,7 @@ class UplinkConfig(Section):
     max_payload_bytes: int = Field(128 * 1024, ge=1024, le=256 * 1024 * 1024)
     telemetry_seconds: float = Field(60.0, ge=1.0, le=86_400.0)
     max_command_bytes: int = Field(
-        64 * 1024, ge=256, le=1024 * 1024, description="larger command bodies are refused"
+        16 * 1024, ge=256, le=1024 * 1024, description="larger command bodies are refused"
     )
     homeassistant: bool = True
     discovery_prefix: str = Field("homeassistant", min_length=1, pattern=r"^[^#+]+$")

@@ -90,10 +90,10 @@ def _request_id(data: object) -> str | None:
     return None
 
 
-def parse_command(name: str, payload: bytes) -> ParsedCommand:
+def parse_command(name: str, payload: bytes, max_bytes: int = MAX_COMMAND_BYTES) -> ParsedCommand:
     """Validate one command; raises CommandError with a one-line reason."""
-    if len(payload) > MAX_COMMAND_BYTES:
-        raise CommandError(f"command too large: {len(payload)} bytes > {MAX_COMMAND_BYTES}")
+    if len(payload) > max_bytes:
+        raise CommandError(f"command too large: {len(payload)} bytes > {max_bytes}")
     try:
         data = json.loads(payload)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

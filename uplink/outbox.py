@@ -50,6 +50,8 @@ class Outbox:
         clock: Callable[[], float] = time.time,
         synchronous: str = "FULL",
     ) -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         self.path = path
         self.max_messages = max_messages
         self.max_age_seconds = max_age_hours * 3600.0

@@ -62,9 +62,13 @@ class Uplink:
         self.link: MqttLink | None = None
         cfg = config.uplink.outbox
         self.outbox = Outbox(
-            data_dir / OUTBOX_FILE, cfg.max_messages, cfg.max_age_hours, clock=clock
+            data_dir / OUTBOX_FILE,
+            cfg.max_messages,
+            cfg.max_age_hours,
+            clock=clock,
+            synchronous=cfg.synchronous.upper(),
         )
-        self.sender = OutboxSender(self.outbox, self, cfg.rate_per_second)
+        self.sender = OutboxSender(self.outbox, self, cfg.rate_per_second, window=cfg.inflight)
         self._commands: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=256)
         self._worker = threading.Thread(target=self._run_commands, name="commands", daemon=True)
         self._ha_status = f"{config.uplink.discovery_prefix}/status"
@@ -237,7 +241,7 @@ class Uplink:
     def _answer(self, name: str, payload: bytes) -> None:
         result_topic = self.topics.command_result(name)
         try:
-            command = parse_command(name, payload)
+            command = parse_command(name, payload, self.config.uplink.max_command_bytes)
         except CommandError as exc:
             log.warning("command %r refused: %s", name[:64], exc)
             self._publish(result_topic, result_payload(exc.request_id, False, str(exc)))
