@@ -4,6 +4,7 @@ nothing; the parser never raises, whatever the bytes (hypothesis)."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 
 from tests.support.broker import MosquittoBroker
 from tests.support.session_subscriber import SessionSubscriber
-from tests.support.uplink_producer import config
+from tests.support.uplink_producer import config, event
 from uplink.commands import COMMANDS, CommandError, MotionCommand, parse_command
 from uplink.uplink import Uplink
 
@@ -162,3 +163,32 @@ def test_motion_bounds_are_the_config_bounds(threshold: int) -> None:
     except CommandError:
         accepted = False
     assert accepted == (1 <= threshold <= 255)
+
+
+def test_a_slow_command_does_not_hold_up_alerts(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    """Commands run off paho's network thread: PUBACKs keep arriving while one takes its time."""
+    started = threading.Event()
+
+    def slow(name: str, body: BaseModel) -> dict[str, Any]:
+        started.set()
+        time.sleep(2.0)
+        return {"ok": True, "error": None}
+
+    uplink = Uplink(config(mosquitto.port, tmp_path), tmp_path, on_command=slow)
+    uplink.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not uplink.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        publish.single(f"{BASE}/cmd/snapshot", '{"request_id": "s"}', qos=1,
+                       hostname="127.0.0.1", port=mosquitto.port)  # fmt: skip
+        assert started.wait(5)
+        began = time.monotonic()
+        uplink.send_event(event("during-command"))
+        while uplink.stats.backlog and time.monotonic() - began < 1.5:
+            time.sleep(0.01)
+        assert uplink.stats.backlog == 0, "the alert waited for the command"
+        assert time.monotonic() - began < 1.5
+    finally:
+        uplink.stop(5)
