@@ -204,7 +204,8 @@ class Uplink:
             self._worker.join(timeout)
         if self.link is not None:
             self.link.stop(timeout)
-        self.outbox.close()
+        # the outbox stays open: stats still answer, and an alert raised after stop is kept on
+        # disk for the next start
         if self.broker is not None:
             self.broker.stop()
 
