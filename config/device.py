@@ -44,6 +44,9 @@ class RuntimeConfig(Section):
     log_format: Literal["plain", "json"] = "plain"
     shutdown_seconds: float = Field(10.0, ge=0.5, le=300.0)
     watchdog: bool = True
+    stall_seconds: float = Field(
+        5.0, ge=0.5, le=600.0, description="no frame for this long: the camera counts as stalled"
+    )
     analysis_queue: int = Field(2, ge=1, le=64, description="frames waiting for analysis")
     record_queue: int = Field(60, ge=2, le=600, description="frames waiting for the encoder")
 

@@ -183,7 +183,7 @@ class Device:
     def frames_flowing(self) -> bool:
         if self.pipeline is None:
             return False
-        stall = max(5.0, 10.0 / self.source.fps)
+        stall = max(self.config.runtime.stall_seconds, 3.0 / self.source.fps)
         return time.monotonic() - self.pipeline.stats.last_frame_monotonic < stall
 
     # -- analysis thread ------------------------------------------------------------------------
@@ -214,6 +214,7 @@ class Device:
             recording=recording,
         )
         self._active[id(event)] = ActiveMotion(event, alert.id, frame)
+        log.info("motion started, score %.1f%%", event.peak_score, extra={"event_id": alert.id})
         self.echo(
             f"ALERT motion {alert.id} at {event.start_t:.2f} s "
             f"score {event.peak_score:.1f}% zones {','.join(sorted(event.zones)) or '-'}"
@@ -230,6 +231,10 @@ class Device:
             return
         offset = frame.wall - frame.t
         zones = sorted(event.zones)
+        log.info(
+            "motion ended after %.1f s", event.end_t - event.start_t,
+            extra={"event_id": active.alert_id},
+        )  # fmt: skip
         if not self._active:
             self.uplink.set_motion(False)
         if self.recording_on and self.recorder is not None:
@@ -258,6 +263,7 @@ class Device:
         recording = self.recording_on and frame is not None
         alert = self.alerts.start("ring", wall, recording=recording)
         self.echo(f"RING {alert.id} at {t:.2f} s")
+        log.info("doorbell pressed", extra={"event_id": alert.id})
         if recording and self.recorder is not None:
             self.recorder.event_started(alert.id, "ring", t, wall)
             self.recorder.event_ended(alert.id, t, wall, 0.0, [])

@@ -206,6 +206,41 @@ def test_doorbell_press_cli_rings_the_running_device(
         dev.kill()
 
 
+def test_the_device_stops_feeding_the_watchdog_while_its_camera_stalls(tmp_path: Path) -> None:
+    path = tmp_path / "notify.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(path))
+    server.settimeout(0.05)
+    config = load_config(
+        sets=[
+            f"device.data_dir={tmp_path / 'data'}", "mqtt.port=1", "mqtt.embedded=false",
+            "camera.faults.stall_at=2.0", "camera.faults.stall_seconds=4.0",
+            "runtime.stall_seconds=1.0",
+        ],
+        environ={},
+    ).config  # fmt: skip
+    notifier = Notifier({"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "400000"})
+    device = Device(config, duration=9.0, echo=lambda line: None, notifier=notifier)
+    runner = threading.Thread(target=device.run)
+    runner.start()
+    received: list[tuple[float, bytes]] = []
+    began = time.monotonic()
+    try:
+        while runner.is_alive() and time.monotonic() - began < 30:
+            with contextlib.suppress(TimeoutError):
+                received.append((time.monotonic() - began, server.recv(64)))
+    finally:
+        runner.join(30)
+        server.close()
+    assert received[0][1] == b"READY=1"
+    pings = [at for at, what in received if what == b"WATCHDOG=1"]
+    # Frames flow for ~2 s, stall for 4 s (pings stop 1 s into it), then flow again.
+    assert any(at < 2.0 for at in pings)
+    assert not any(3.6 < at < 5.8 for at in pings), pings
+    assert any(at > 6.5 for at in pings)
+    assert device.source.stats.stalls == 1
+
+
 @pytest.fixture
 def mock_pins() -> Iterator[MockFactory]:
     factory = MockFactory()

@@ -37,7 +37,7 @@ class Subscriber:
     def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         with self._cond:
             self.messages.append(
-                Received(msg.topic, bytes(msg.payload), msg.retain, time.monotonic())
+                Received(msg.topic, bytes(msg.payload), msg.retain, time.monotonic(), time.time())
             )
             self._cond.notify_all()
 
