@@ -110,3 +110,29 @@ def test_broker_restarting_every_few_seconds_loses_nothing(
         stop.set()
         uplink.stop(2.0)
         watcher.close()
+
+
+def test_mqtt_311_by_option_and_mqtt5_properties_by_default(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    watcher = SessionSubscriber(mosquitto.port, [EVENT_TOPIC], "v-watcher")
+    old = uplink_config(mosquitto.port, tmp_path / "a", mqtt={"protocol": "3.1.1"})
+    new = uplink_config(mosquitto.port, tmp_path / "b")
+    uplinks = [Uplink(old, tmp_path / "a"), Uplink(new, tmp_path / "b")]
+    uplinks[1].config.device.id = "porch2"  # one connection per client id
+    try:
+        for n, uplink in enumerate(uplinks):
+            uplink.start()
+            assert wait_until(lambda u=uplink: u.connected, 10)  # type: ignore[misc]
+            uplink.send_event(event(n))
+            assert watcher.wait_for_count(n + 1, 10)
+        assert watcher.unique_ids() == ["ev-00000", "ev-00001"]
+        assert uplinks[0].link is not None and uplinks[0].link.protocol == "3.1.1"
+        assert "ContentType" not in watcher.properties[0]
+        v5 = watcher.properties[1]
+        assert v5["ContentType"] == "application/json"
+        assert 0 < v5["MessageExpiryInterval"] <= 168 * 3600
+    finally:
+        for uplink in uplinks:
+            uplink.stop(2.0)
+        watcher.close()

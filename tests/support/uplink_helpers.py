@@ -48,6 +48,7 @@ class SessionSubscriber:
 
     def __init__(self, port: int, topics: list[str], client_id: str = "watcher") -> None:
         self.payloads: list[tuple[str, bytes]] = []
+        self.properties: list[dict[str, Any]] = []  # MQTT 5 properties, as paho gives them
         self._cond = threading.Condition()
         self._subscribed = threading.Event()
         self.client = mqtt.Client(
@@ -74,6 +75,8 @@ class SessionSubscriber:
     def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         with self._cond:
             self.payloads.append((msg.topic, bytes(msg.payload)))
+            props = getattr(msg, "properties", None)
+            self.properties.append(props.json() if props is not None else {})
             self._cond.notify_all()
 
     def ids(self) -> list[str]:
