@@ -299,7 +299,7 @@ class Device:
     # -- commands: MQTT, control socket ---------------------------------------------------------
     def handle_command(self, name: str, body: Any) -> dict[str, Any]:
         """Carry out a validated command; the reply says what happened."""
-        args = body if isinstance(body, dict) else body.model_dump()
+        args = body if isinstance(body, dict) else body.model_dump(exclude_none=True)
         if name == "mode":
             return self.set_mode(args.get("mode"))
         if name == "press":
