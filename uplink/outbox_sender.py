@@ -24,6 +24,8 @@ from uplink.outbox import Outbox, OutboxRow
 
 log = logging.getLogger(__name__)
 
+EXPIRE_EVERY = 60.0  # seconds between age checks while nothing new is added
+
 
 class Publisher(Protocol):
     def is_connected(self) -> bool: ...
@@ -103,6 +105,7 @@ class OutboxSender:
     # -- the thread -----------------------------------------------------------------------------
     def _run(self) -> None:
         next_paced = 0.0
+        next_expiry = time.monotonic() + EXPIRE_EVERY
         while True:
             with self._wake:
                 if self._stop:
@@ -113,6 +116,10 @@ class OutboxSender:
                     return
             try:
                 self._take_acks()
+                if time.monotonic() >= next_expiry:  # the age bound holds through long outages
+                    next_expiry = time.monotonic() + EXPIRE_EVERY
+                    if dropped := self.outbox.expire():
+                        log.warning("outbox: dropped %d alert(s) older than the age bound", dropped)
                 if not self.publisher.is_connected():
                     continue
                 if self._settling():
