@@ -48,7 +48,7 @@ class RuntimeConfig(Section):
         5.0, ge=0.5, le=600.0, description="no frame for this long: the camera counts as stalled"
     )
     analysis_queue: int = Field(2, ge=1, le=64, description="frames waiting for analysis")
-    record_queue: int = Field(60, ge=2, le=600, description="frames waiting for the encoder")
+    record_queue: int = Field(15, ge=2, le=600, description="raw frames waiting for the encoder")
 
 
 class ButtonConfig(Section):
