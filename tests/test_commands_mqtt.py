@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from config.motion import MotionConfig
 from tests.support.broker import MosquittoBroker
 from tests.support.uplink_helpers import SessionSubscriber, uplink_config
 from uplink.commands import (
@@ -23,6 +24,7 @@ from uplink.commands import (
     MotionCommand,
     parse_command,
 )
+from uplink.requests.commands import SignedBody
 from uplink.uplink import Uplink
 
 json_values = st.recursive(
@@ -156,13 +158,16 @@ def test_commands_round_trip_and_bad_ones_change_nothing(
         assert results[("ping", "p2")]["ok"] is True  # still answering after all of that
         # only valid commands reached the device, as validated models, on the worker thread
         assert [n for n, _ in device.calls] == ["mode", "snapshot", "motion", "footage_decision"]
+        # validated, and only what was sent: merging it into the settings changes just that
+        assert isinstance(device.calls[0][1], ModeCommand)
         motion = device.calls[2][1]
         assert isinstance(motion, MotionCommand) and motion.threshold == 30
-        assert motion.model_dump(exclude_none=True) == {
-            "request_id": "mo1",
-            "threshold": 30,
-            "event_gap": 9.5,
-        }
+        dumped = motion.model_dump()  # what the runtime merges into its motion settings
+        assert dumped == {"request_id": "mo1", "threshold": 30, "event_gap": 9.5}
+        changes = {k: v for k, v in dumped.items() if k != "request_id"}
+        merged = MotionConfig.model_validate(MotionConfig().model_dump() | changes)
+        assert merged.threshold == 30 and merged.min_frames == MotionConfig().min_frames
+        assert isinstance(device.calls[3][1], SignedBody)  # footage bodies stay untouched
         assert set(device.thread_names) == {"commands"}
     finally:
         uplink.stop(2.0)

@@ -12,7 +12,14 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 from config.motion import MotionConfig
 from uplink.requests.commands import COMMANDS as FOOTAGE_COMMANDS
@@ -56,6 +63,11 @@ class MotionCommand(Command):
     min_area: float | None = _bounded("min_area")
     min_frames: int | None = _bounded("min_frames")
     event_gap: float | None = _bounded("event_gap")
+
+    @model_serializer(mode="wrap")
+    def _only_what_was_sent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # the device merges the dump into its settings: a left-out field must not become None
+        return {k: v for k, v in handler(self).items() if v is not None}
 
 
 COMMANDS: dict[str, type[BaseModel]] = {
