@@ -49,7 +49,7 @@ def throughput(broker: MosquittoBroker, work: Path, n: int, rate: float) -> None
     stored = time.perf_counter() - start
     wait_until(lambda: uplink.sender.acked >= n, 120)
     elapsed = time.perf_counter() - start
-    print(f"throughput: {n} events persisted in {stored:.2f} s ({n / stored:.0f}/s); ")
+    print(f"throughput: {n} events persisted in {stored:.2f} s ({n / stored:.0f}/s)")
     print(
         f"            persisted+acked in {elapsed:.2f} s = {n / elapsed:.0f} events/s (goal >= 500)"
     )
