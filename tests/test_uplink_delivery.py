@@ -136,3 +136,26 @@ def test_mqtt_311_by_option_and_mqtt5_properties_by_default(
         for uplink in uplinks:
             uplink.stop(2.0)
         watcher.close()
+
+
+def test_backlog_at_start_is_replayed_at_the_configured_rate(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    watcher = SessionSubscriber(mosquitto.port, [EVENT_TOPIC], "rate-watcher")
+    config = uplink_config(mosquitto.port, tmp_path, outbox={"rate_per_second": 20})
+    first = Uplink(config, tmp_path)  # never started: as if the broker had been away all along
+    for n in range(30):
+        first.send_event(event(n))
+    second = Uplink(config, tmp_path)
+    assert second.stats.backlog == 30
+    began = time.monotonic()
+    second.start()
+    try:
+        assert watcher.wait_for_count(30, 20)
+        took = time.monotonic() - began
+        assert watcher.unique_ids() == [f"ev-{n:05d}" for n in range(30)]
+        assert took >= 29 / 20 * 0.9, took  # 30 rows at 20/s: at least ~1.4 s, not a burst
+        assert wait_until(lambda: second.stats.backlog == 0, 5)
+    finally:
+        second.stop(2.0)
+        watcher.close()
