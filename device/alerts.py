@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from device.recording.clip_recorder import ClipInfo
+from device.recording.clip import ClipInfo
 from uplink.messages import ClipRef, EventMessage, iso_utc
 
 log = logging.getLogger(__name__)

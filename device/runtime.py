@@ -24,7 +24,7 @@ from device.frame import Frame
 from device.mode_store import ModeStore
 from device.pacing import Pacer
 from device.pipeline import Pipeline
-from device.recording.clip_recorder import ClipInfo
+from device.recording.clip import ClipInfo
 from device.recording.recorder import Recorder
 from device.run_summary import RunSummary
 from device.sources import open_source
@@ -308,7 +308,8 @@ class Device:
             frame = self._last_frame
             if frame is None:
                 return {"ok": False, "error": "no frame yet"}
-            self._snapshot(f"now-{frame.seq}", frame)
+            if self.recorder is not None:
+                self.uplink.send_snapshot(self.recorder.jpeg(frame.main))
             return {"ok": True, "error": None}
         if name == "motion":
             return self.update_motion({k: v for k, v in args.items() if k != "request_id"})

@@ -6,6 +6,7 @@ import click
 
 from device.cli.analyze import analyze_cmd
 from device.cli.audit_cmd import audit_group
+from device.cli.clips import clips_group
 from device.cli.config_cmd import config_group
 from device.cli.control_cmds import mode, press, status
 from device.cli.erase_cmd import erase
@@ -24,6 +25,7 @@ def cli() -> None:
 
 
 cli.add_command(analyze_cmd)
+cli.add_command(clips_group)
 cli.add_command(config_group)
 cli.add_command(mode)
 cli.add_command(press)

@@ -14,16 +14,13 @@ import click
 
 from config import LoadedConfig
 from device.cli.options import config_options
+from device.storage import EventIndex
 from uplink.messages import iso_utc
 from uplink.requests import FootageRequests, RequestReply, StoredRequest
 from uplink.requests.clips import ClipIndex
 
 
 def _open_index(loaded: LoadedConfig) -> Any:
-    try:
-        from device.storage import EventIndex  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
     return EventIndex(loaded.config.device.data_dir / "index.sqlite")
 
 

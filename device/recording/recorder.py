@@ -1,8 +1,13 @@
-"""The recording side of the device, as the runtime sees it (first version over ClipRecorder;
-the encoded pre-roll ring, index and retention replace the inside, not this interface)."""
+"""The recording side of the device: continuous encoding into a pre-roll ring, clips cut from it,
+snapshots, the index, crash repair and retention.
+
+`push` runs on the recording thread; `event_started`/`event_ended`/`save_snapshot` come from
+other threads and only touch shared state under the lock.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -15,19 +20,39 @@ import numpy as np
 from config.privacy import PrivacyConfig
 from config.record import RecordConfig, StorageConfig
 from device.frame import Frame
-from device.recording.clip_recorder import ClipInfo, ClipRecorder
+from device.recording.clip import ClipInfo
+from device.recording.clip_file import ClipFile
+from device.recording.fragments import Fragment
+from device.recording.masks import PrivacyMask
+from device.recording.stream_encoder import StreamEncoder
+from device.storage import retention
+from device.storage.index import EventIndex
+from device.storage.repair import RepairReport, repair
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Snapshot:
     path: Path
     jpeg: bytes
+    thumbnail: bytes
 
 
 @dataclass
 class RecorderStatus:
     recording: bool
-    state: str = "ok"
+    state: str  # ok | off | disk_full
+    ring_bytes: int
+    clips: int
+
+
+@dataclass
+class _OpenClip:
+    file: ClipFile
+    clip_id: str
+    events: dict[str, float | None]  # event id -> its end time (None while it goes on)
+    start_wall: float
 
 
 class Recorder:
@@ -42,39 +67,187 @@ class Recorder:
         on_clip: Callable[[ClipInfo], None],
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.record = record
-        self.data_dir = data_dir
+        self.record, self.storage = record, storage
+        self.data_dir, self.fps, self.size = data_dir, fps, size
+        self.on_clip, self.clock = on_clip, clock
+        self.mask = PrivacyMask(privacy.masks)
+        self.clips_dir = data_dir / "clips"
+        self.snapshots_dir = data_dir / "snapshots"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.index = EventIndex(data_dir / "index.sqlite")
         self._lock = threading.Lock()
-        self._clips = ClipRecorder(record, privacy, data_dir / "clips", fps, on_clip)
+        self._encoder: StreamEncoder | None = None
+        self._open: _OpenClip | None = None
+        self._wanted: dict[str, tuple[float, float]] = {}  # new events: id -> (t, wall)
+        self._ended_early: dict[str, float] = {}  # new events that ended before they were seen
+        self._state = "off" if record.mode == "off" else "ok"
+        self.clips_written = 0
 
-    def start(self) -> None:
-        (self.data_dir / "snapshots").mkdir(parents=True, exist_ok=True)
+    def start(self) -> RepairReport:
+        self.clips_dir.mkdir(parents=True, exist_ok=True)
+        self.snapshots_dir.mkdir(parents=True, exist_ok=True)
+        report = repair(self.index, self.data_dir, self.fps)
+        retention.enforce(self.index, self.data_dir, self.storage, self.clock())
+        return report
 
-    def push(self, frame: Frame) -> None:
-        with self._lock:
-            self._clips.push(frame)
-
+    # -- other threads ----------------------------------------------------------------------------
     def event_started(self, event_id: str, kind: str, t: float, wall: float) -> None:
-        with self._lock:
-            self._clips.open_event(event_id, t)
+        self.index.add_event(event_id, kind, wall)
+        if self.record.mode != "off":
+            with self._lock:
+                self._wanted[event_id] = (t, wall)
 
     def event_ended(
         self, event_id: str, t: float, wall: float, score: float, zones: list[str]
     ) -> None:
+        self.index.end_event(event_id, wall, score, zones)
         with self._lock:
-            self._clips.close_event(event_id, t)
+            if self._open is not None and event_id in self._open.events:
+                self._open.events[event_id] = t
+            elif event_id in self._wanted:  # ended before the recording thread saw it start
+                self._ended_early[event_id] = t
+
+    def jpeg(self, image: np.ndarray) -> bytes:
+        """A JPEG with the masks burned in, not stored (`cmd/snapshot`)."""
+        picture = self.mask.apply(image.copy())
+        quality = [cv2.IMWRITE_JPEG_QUALITY, self.record.snapshot_quality]
+        return cv2.imencode(".jpg", picture, quality)[1].tobytes()
 
     def save_snapshot(self, event_id: str, image: np.ndarray) -> Snapshot:
-        _, jpeg = cv2.imencode(
-            ".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.record.snapshot_quality]
+        """JPEG and thumbnail with the masks burned in, stored and indexed."""
+        picture = self.mask.apply(image.copy())
+        quality = [cv2.IMWRITE_JPEG_QUALITY, self.record.snapshot_quality]
+        jpeg = cv2.imencode(".jpg", picture, quality)[1].tobytes()
+        width = self.record.thumbnail_width
+        height = max(1, round(picture.shape[0] * width / picture.shape[1]))
+        small = cv2.resize(picture, (width, height), interpolation=cv2.INTER_AREA)
+        thumbnail = cv2.imencode(".jpg", small, quality)[1].tobytes()
+        path = self.snapshots_dir / f"{event_id}.jpg"
+        path.write_bytes(jpeg)
+        (self.snapshots_dir / f"{event_id}.thumb.jpg").write_bytes(thumbnail)
+        self.index.set_snapshot(
+            event_id, f"snapshots/{event_id}.jpg", f"snapshots/{event_id}.thumb.jpg"
         )
-        path = self.data_dir / "snapshots" / f"{event_id}.jpg"
-        path.write_bytes(jpeg.tobytes())
-        return Snapshot(path, jpeg.tobytes())
+        return Snapshot(path, jpeg, thumbnail)
 
     def status(self) -> RecorderStatus:
-        return RecorderStatus(recording=self._clips.recording)
+        encoder = self._encoder
+        return RecorderStatus(
+            recording=self._open is not None,
+            state=self._state,
+            ring_bytes=encoder.ring_bytes if encoder else 0,
+            clips=self.clips_written,
+        )
+
+    # -- the recording thread ---------------------------------------------------------------------
+    def push(self, frame: Frame) -> None:
+        if self.record.mode == "off":
+            return
+        main = self.mask.apply(frame.main)
+        if self._encoder is None:
+            height, width = main.shape[:2]
+            self._encoder = StreamEncoder(
+                self.fps, (width, height), self.record.bitrate, self.record.preset,
+                max(1, round(self.record.keyframe_seconds * self.fps)),
+                self.record.pre_seconds + self.record.keyframe_seconds,
+            )  # fmt: skip
+        for fragment in self._encoder.encode(main, frame.t):
+            self._append(fragment)
+        if not self._encoder.ring:
+            return  # nothing to cut a clip from yet: new events wait for the first fragment
+        with self._lock:
+            wanted, self._wanted = self._wanted, {}
+            ended_early, self._ended_early = self._ended_early, {}
+        for event_id, (t, wall) in wanted.items():
+            self._join_or_open(event_id, t, wall, ended_early.get(event_id))
+
+    def _join_or_open(self, event_id: str, t: float, wall: float, ended: float | None) -> None:
+        if self._open is not None:
+            self._open.events[event_id] = ended
+            self.index.link_event(self._open.clip_id, event_id)
+            return
+        if self._state == "disk_full":
+            return
+        assert self._encoder is not None
+        ring = list(self._encoder.ring)
+        # From the keyframe at or before t - pre_seconds (or the oldest the ring still has).
+        first = 0
+        for i, fragment in enumerate(ring):
+            if fragment.first_t <= t - self.record.pre_seconds:
+                first = i
+        path = self.clips_dir / f"{event_id}.mp4"
+        start_wall = wall - (t - ring[first].first_t)
+        try:
+            clip = ClipFile(path, self._encoder.init_segment, ring[first])
+        except OSError as exc:
+            self._disk_full(exc)
+            return
+        self._open = _OpenClip(clip, event_id, {event_id: ended}, start_wall)
+        self.index.add_clip(event_id, [event_id], f"clips/{path.name}", start_wall)
+        for fragment in ring[first:]:
+            self._append(fragment, check=False)
+
+    def _append(self, fragment: Fragment, check: bool = True) -> None:
+        open_clip = self._open
+        if open_clip is None:
+            return
+        try:
+            open_clip.file.append(fragment)
+        except OSError as exc:
+            open_clip.file.abandon()
+            self.index.delete_clip(open_clip.clip_id)
+            self._open = None
+            self._disk_full(exc)
+            return
+        if not check:
+            return
+        with self._lock:
+            ends = list(open_clip.events.values())
+        end_of_fragment = fragment.first_t + fragment.frames / self.fps
+        length = end_of_fragment - open_clip.file.first_t
+        all_ended = all(end is not None for end in ends)
+        last_end = max((e for e in ends if e is not None), default=0.0)
+        if (all_ended and end_of_fragment >= last_end + self.record.post_seconds) or (
+            length >= self.record.max_seconds
+        ):
+            self._finish()
+
+    def _finish(self) -> None:
+        open_clip, self._open = self._open, None
+        if open_clip is None:
+            return
+        clip = open_clip.file
+        try:
+            sha256 = clip.finish()
+        except OSError as exc:
+            clip.abandon()
+            self.index.delete_clip(open_clip.clip_id)
+            self._disk_full(exc)
+            return
+        seconds = clip.frames / self.fps
+        self.index.finish_clip(
+            open_clip.clip_id, f"clips/{clip.path.name}", open_clip.start_wall + seconds,
+            seconds, clip.frames, clip.bytes, sha256,
+        )  # fmt: skip
+        self.clips_written += 1
+        self.on_clip(
+            ClipInfo(tuple(open_clip.events), clip.path, clip.first_t, seconds, clip.frames,
+                     clip.bytes, sha256)
+        )  # fmt: skip
+        freed = retention.enforce(self.index, self.data_dir, self.storage, self.clock())
+        if freed and self._state == "disk_full":
+            self._state = "ok"
+
+    def _disk_full(self, exc: OSError) -> None:
+        log.error("recording stopped: cannot write clips (%s); alerts go on", exc)
+        self._state = "disk_full"
+        retention.enforce(self.index, self.data_dir, self.storage, self.clock())
 
     def close(self) -> None:
-        with self._lock:
-            self._clips.close()
+        """Finish the open clip with what has been encoded (SIGTERM)."""
+        if self._encoder is not None:
+            for fragment in self._encoder.close():
+                self._append(fragment, check=False)
+            self._encoder = None
+        self._finish()
+        self.index.close()

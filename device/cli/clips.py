@@ -1,0 +1,98 @@
+"""`doorbell clips list|show|export|keep|delete`: the recordings on this device."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from config import LoadedConfig
+from device.cli.options import config_options
+from device.storage.index import ClipRow, EventIndex
+from uplink.messages import iso_utc
+
+
+def _index(loaded: LoadedConfig) -> EventIndex:
+    data_dir = loaded.config.device.data_dir
+    if not (data_dir / "index.sqlite").exists():
+        click.echo(f"doorbell: no recordings in {data_dir}", err=True)
+        raise SystemExit(1)
+    return EventIndex(data_dir / "index.sqlite")
+
+
+def _clip(index: EventIndex, clip_id: str) -> ClipRow:
+    clip = index.get_clip(clip_id)
+    if clip is None:
+        click.echo(f"doorbell: no clip {clip_id!r}", err=True)
+        raise SystemExit(2)
+    return clip
+
+
+@click.group("clips")
+def clips_group() -> None:
+    """List, export, keep or delete recorded clips."""
+
+
+@clips_group.command("list")
+@config_options
+@click.option("--json", "as_json", is_flag=True)
+def list_cmd(loaded: LoadedConfig, as_json: bool) -> None:
+    """Every clip, oldest first."""
+    rows = _index(loaded).clips()
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in rows], indent=2))
+        return
+    click.echo(f"{'id':<36}  {'start (UTC)':<24}  {'seconds':>7}  {'MB':>6}  {'state':<9}  keep")
+    for r in rows:
+        click.echo(
+            f"{r.id:<36}  {iso_utc(r.start_wall):<24}  {r.seconds:7.1f}  "
+            f"{r.bytes / 1e6:6.2f}  {r.state:<9}  {'yes' if r.keep else ''}"
+        )
+
+
+@clips_group.command("show")
+@config_options
+@click.argument("clip_id")
+def show_cmd(loaded: LoadedConfig, clip_id: str) -> None:
+    """One clip's details, as JSON."""
+    click.echo(json.dumps(asdict(_clip(_index(loaded), clip_id)), indent=2))
+
+
+@clips_group.command("export")
+@config_options
+@click.argument("clip_id")
+@click.argument("dest", type=click.Path(path_type=Path))
+def export_cmd(loaded: LoadedConfig, clip_id: str, dest: Path) -> None:
+    """Copy a clip out of the device (DEST may be a folder)."""
+    clip = _clip(_index(loaded), clip_id)
+    source = loaded.config.device.data_dir / clip.file
+    target = dest / source.name if dest.is_dir() else dest
+    shutil.copyfile(source, target)
+    click.echo(f"exported {target}")
+
+
+@clips_group.command("keep")
+@config_options
+@click.argument("clip_id")
+@click.option("--undo", is_flag=True, help="Let retention delete it again.")
+def keep_cmd(loaded: LoadedConfig, clip_id: str, undo: bool) -> None:
+    """Protect a clip from retention."""
+    index = _index(loaded)
+    _clip(index, clip_id)
+    index.set_keep(clip_id, not undo)
+    click.echo(f"{clip_id}: {'not kept' if undo else 'kept'}")
+
+
+@clips_group.command("delete")
+@config_options
+@click.argument("clip_id")
+def delete_cmd(loaded: LoadedConfig, clip_id: str) -> None:
+    """Delete a clip (its event stays in the history)."""
+    index = _index(loaded)
+    clip = _clip(index, clip_id)
+    (loaded.config.device.data_dir / clip.file).unlink(missing_ok=True)
+    index.delete_clip(clip_id)
+    click.echo(f"deleted {clip_id}")

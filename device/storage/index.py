@@ -1,0 +1,188 @@
+"""The index of events and clips: SQLite in WAL mode, in `data_dir/index.sqlite`.
+
+A clip row exists only for a file that exists: it is added as `recording` when the file is
+opened under its temporary name, and becomes `complete` (or `damaged`, after a crash) only once
+the file has its final name.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    start_wall REAL NOT NULL,
+    end_wall REAL,
+    score REAL NOT NULL DEFAULT 0,
+    zones TEXT NOT NULL DEFAULT '[]',
+    clip_id TEXT,
+    snapshot TEXT,
+    thumbnail TEXT
+);
+CREATE TABLE IF NOT EXISTS clips (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    file TEXT NOT NULL,
+    start_wall REAL NOT NULL,
+    end_wall REAL NOT NULL,
+    seconds REAL NOT NULL DEFAULT 0,
+    frames INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    sha256 TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL CHECK (state IN ('recording', 'complete', 'damaged')),
+    keep INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS clips_by_time ON clips (start_wall);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (start_wall);
+"""
+
+
+@dataclass(frozen=True)
+class ClipRow:
+    id: str
+    event_id: str
+    file: str  # relative to data_dir
+    start_wall: float
+    end_wall: float
+    seconds: float
+    frames: int
+    bytes: int
+    sha256: str
+    state: str
+    keep: bool
+    snapshot: str | None  # relative to data_dir
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: str
+    type: str
+    start_wall: float
+    end_wall: float | None
+    score: float
+    zones: list[str]
+    clip_id: str | None
+    snapshot: str | None
+    thumbnail: str | None
+
+
+_CLIP_SELECT = (
+    "SELECT c.id, c.event_id, c.file, c.start_wall, c.end_wall, c.seconds, c.frames, c.bytes, "
+    "c.sha256, c.state, c.keep, e.snapshot FROM clips c LEFT JOIN events e ON e.id = c.event_id"
+)
+
+
+def _clip(r: tuple) -> ClipRow:
+    return ClipRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]), r[11])
+
+
+class EventIndex:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, args)
+
+    # -- events -----------------------------------------------------------------------------------
+    def add_event(self, event_id: str, kind: str, start_wall: float) -> None:
+        self._run(
+            "INSERT OR IGNORE INTO events (id, type, start_wall) VALUES (?, ?, ?)",
+            (event_id, kind, start_wall),
+        )
+
+    def end_event(self, event_id: str, end_wall: float, score: float, zones: list[str]) -> None:
+        self._run(
+            "UPDATE events SET end_wall = ?, score = ?, zones = ? WHERE id = ?",
+            (end_wall, score, json.dumps(zones), event_id),
+        )
+
+    def set_snapshot(self, event_id: str, snapshot: str, thumbnail: str) -> None:
+        self._run(
+            "UPDATE events SET snapshot = ?, thumbnail = ? WHERE id = ?",
+            (snapshot, thumbnail, event_id),
+        )
+
+    def events_between(self, start_wall: float, end_wall: float) -> list[EventRow]:
+        rows = self._run(
+            "SELECT id, type, start_wall, end_wall, score, zones, clip_id, snapshot, thumbnail "
+            "FROM events WHERE start_wall <= ? AND COALESCE(end_wall, start_wall) >= ? "
+            "ORDER BY start_wall",
+            (end_wall, start_wall),
+        ).fetchall()
+        return [EventRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), *r[6:]) for r in rows]
+
+    # -- clips ------------------------------------------------------------------------------------
+    def add_clip(self, clip_id: str, event_ids: list[str], file: str, start_wall: float) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT INTO clips (id, event_id, file, start_wall, end_wall, state) "
+                "VALUES (?, ?, ?, ?, ?, 'recording')",
+                (clip_id, event_ids[0], file, start_wall, start_wall),
+            )
+            self._db.executemany(
+                "UPDATE events SET clip_id = ? WHERE id = ?", [(clip_id, e) for e in event_ids]
+            )
+            self._db.execute("COMMIT")
+
+    def link_event(self, clip_id: str, event_id: str) -> None:
+        self._run("UPDATE events SET clip_id = ? WHERE id = ?", (clip_id, event_id))
+
+    def finish_clip(
+        self, clip_id: str, file: str, end_wall: float, seconds: float, frames: int,
+        size: int, sha256: str, state: str = "complete",
+    ) -> None:  # fmt: skip
+        self._run(
+            "UPDATE clips SET file = ?, end_wall = ?, seconds = ?, frames = ?, bytes = ?, "
+            "sha256 = ?, state = ? WHERE id = ?",
+            (file, end_wall, seconds, frames, size, sha256, state, clip_id),
+        )
+
+    def clips(self, state: str | None = None) -> list[ClipRow]:
+        where, args = (" WHERE c.state = ?", (state,)) if state else ("", ())
+        rows = self._run(f"{_CLIP_SELECT}{where} ORDER BY c.start_wall", args).fetchall()
+        return [_clip(r) for r in rows]
+
+    def clips_between(self, start_wall: float, end_wall: float) -> list[ClipRow]:
+        rows = self._run(
+            f"{_CLIP_SELECT} WHERE c.start_wall <= ? AND c.end_wall >= ? ORDER BY c.start_wall",
+            (end_wall, start_wall),
+        ).fetchall()
+        return [_clip(r) for r in rows]
+
+    def get_clip(self, clip_id: str) -> ClipRow | None:
+        row = self._run(f"{_CLIP_SELECT} WHERE c.id = ?", (clip_id,)).fetchone()
+        return _clip(row) if row else None
+
+    def set_keep(self, clip_id: str, keep: bool) -> bool:
+        return (
+            self._run("UPDATE clips SET keep = ? WHERE id = ?", (int(keep), clip_id)).rowcount > 0
+        )
+
+    def delete_clip(self, clip_id: str) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.execute("UPDATE events SET clip_id = NULL WHERE clip_id = ?", (clip_id,))
+            self._db.execute("DELETE FROM clips WHERE id = ?", (clip_id,))
+            self._db.execute("COMMIT")
+
+    def erase_all(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM clips")
+            self._db.execute("DELETE FROM events")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

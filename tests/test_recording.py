@@ -1,0 +1,220 @@
+"""Recording: pre-roll from the encoded ring, post-roll, masks, snapshots, retention, repair."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from config.base import NamedPolygon
+from config.camera import CameraConfig
+from config.privacy import PrivacyConfig
+from config.record import RecordConfig, StorageConfig
+from device.recording.clip import ClipInfo
+from device.recording.recorder import Recorder
+from device.sources import open_source
+from device.storage.index import EventIndex
+from device.storage.retention import enforce
+from tests.support.process import DoorbellProcess, doorbell
+
+FPS = 15.0
+MASK = NamedPolygon(name="neighbour", points=[(0.0, 0.0), (0.3, 0.0), (0.3, 0.4), (0.0, 0.4)])
+
+
+def record(tmp_path: Path, events: list[tuple[float, float]], seconds: float, **cfg: object):  # type: ignore[no-untyped-def]
+    """Feed `seconds` of the walk_up_ring scenario through a Recorder with these events."""
+    source = open_source(CameraConfig(source="synthetic:walk_up_ring", width=320, height=240))
+    source.open()
+    clips: list[ClipInfo] = []
+    privacy = PrivacyConfig(masks=[MASK]) if cfg.pop("masked", False) else PrivacyConfig()
+    recorder = Recorder(
+        RecordConfig(**cfg),
+        StorageConfig(),
+        privacy,
+        tmp_path,
+        FPS,
+        (320, 240),
+        clips.append,  # type: ignore[arg-type]
+    )
+    recorder.start()
+    pending = sorted(events)
+    open_ids: dict[str, float] = {}
+    base = time.time()
+    last = None
+    while (frame := source.read()) is not None and frame.t < seconds:
+        recorder.push(frame)
+        for i, (start, end) in enumerate(pending):
+            if abs(frame.t - start) < 1e-6:
+                recorder.event_started(f"e{i}", "motion", frame.t, base + frame.t)
+                open_ids[f"e{i}"] = end
+        for event_id, end in list(open_ids.items()):
+            if abs(frame.t - end) < 1e-6:
+                recorder.event_ended(event_id, frame.t, base + frame.t, 3.0, ["all"])
+                del open_ids[event_id]
+        last = frame
+    recorder.close()
+    assert last is not None
+    return clips, recorder
+
+
+def decode(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+        return [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+
+
+def test_clip_starts_pre_seconds_early_and_ends_post_seconds_late(tmp_path: Path) -> None:
+    clips, _ = record(tmp_path, [(10.0, 15.0)], 30.0)
+    (clip,) = clips
+    # from the keyframe at or before 10 - 3 s: within one keyframe interval (1 s)
+    assert 6.0 <= clip.start_t <= 7.0
+    end = clip.start_t + clip.seconds
+    assert 20.0 <= end <= 21.0 + 1e-6
+    frames = decode(clip.path)
+    assert len(frames) == clip.frames == round(clip.seconds * FPS)
+    index = EventIndex(tmp_path / "index.sqlite")
+    (row,) = index.clips()
+    assert (
+        row.state == "complete"
+        and row.sha256 == clip.sha256
+        and row.bytes == clip.path.stat().st_size
+    )
+    assert not list(tmp_path.glob("clips/*.partial"))
+
+
+def test_overlapping_events_share_one_clip_and_max_seconds_splits(tmp_path: Path) -> None:
+    clips, _ = record(tmp_path, [(5.0, 9.0), (7.0, 12.0)], 25.0)
+    assert len(clips) == 1 and set(clips[0].event_ids) == {"e0", "e1"}
+    long_clips, _ = record(tmp_path / "long", [(4.0, 24.0)], 29.0, max_seconds=8.0)
+    assert long_clips and all(c.seconds <= 8.0 + 1.0 for c in long_clips)
+
+
+def test_masks_are_black_in_every_decoded_frame_and_in_snapshots(tmp_path: Path) -> None:
+    clips, recorder = record(tmp_path, [(10.0, 14.0)], 22.0, masked=True)
+    hidden = np.zeros((240, 320), np.uint8)
+    cv2.rectangle(hidden, (0, 0), (int(0.3 * 320) - 1, int(0.4 * 240) - 1), 255, -1)
+    # H.264 blocks may smear a level or two across the mask's edge; well inside it, nothing.
+    inside = cv2.erode(hidden, np.ones((5, 5), np.uint8)) > 0
+    frames = decode(clips[0].path)
+    assert max(int(f[inside].max()) for f in frames) <= 8
+    assert min(float(f[~(hidden > 0)].mean()) for f in frames) > 40  # the rest is a picture
+    image = np.full((240, 320, 3), 200, np.uint8)
+    recorder.index = EventIndex(tmp_path / "index.sqlite")
+    snap = recorder.save_snapshot("e0", image)
+    decoded = cv2.imdecode(np.frombuffer(snap.jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert int(decoded[inside].max()) <= 8 and decoded[~(hidden > 0)].mean() > 150
+    thumb = cv2.imdecode(np.frombuffer(snap.thumbnail, np.uint8), cv2.IMREAD_COLOR)
+    assert thumb.shape[1] == 160
+    assert image.min() == 200  # the caller's image is left as it was
+
+
+def test_retention_by_age_size_and_free_space_never_a_kept_clip(tmp_path: Path) -> None:
+    clips, _ = record(tmp_path, [(3.0, 4.0), (13.0, 14.0), (23.0, 24.0)], 34.0, post_seconds=1.0)
+    assert len(clips) == 3
+    index = EventIndex(tmp_path / "index.sqlite")
+    first, second, third = index.clips()
+    index.set_keep(first.id, True)
+    now = third.end_wall
+    # by age: a day later, all are too old but the kept one
+    old = enforce(index, tmp_path, StorageConfig(max_age_days=0.5), now + 86400)
+    assert old == [second.id, third.id]
+    assert [c.id for c in index.clips()] == [first.id]
+    assert not (tmp_path / second.file).exists()
+    clips, _ = record(
+        tmp_path / "b", [(3.0, 4.0), (13.0, 14.0), (23.0, 24.0)], 34.0, post_seconds=1.0
+    )
+    index = EventIndex(tmp_path / "b" / "index.sqlite")
+    rows = index.clips()
+    quota = rows[-1].bytes + rows[-2].bytes  # room for the newest two
+    assert enforce(index, tmp_path / "b", StorageConfig(max_bytes=max(quota, 1024**2)), 0.0) == (
+        [rows[0].id] if quota >= 1024**2 else [r.id for r in rows[: len(rows) - 1]]
+    )
+    free = enforce(index, tmp_path / "b", StorageConfig(min_free_bytes=1 << 60), 0.0)
+    assert index.clips() == [] and set(free) | {rows[0].id} >= {r.id for r in rows}
+
+
+def test_sigkill_mid_clip_then_restart_repairs(mosquitto, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    args = [
+        "--broker",
+        mosquitto.url,
+        "--data-dir",
+        str(data),
+        "--camera",
+        "synthetic:walk_up_ring",
+    ]
+    dev = DoorbellProcess(tmp_path / "p1", *args, "--speed", "3")
+    try:
+        deadline = time.monotonic() + 30
+        partial = None
+        while time.monotonic() < deadline:
+            partials = list(data.glob("clips/*.partial"))
+            if partials and partials[0].stat().st_size > 200_000:
+                partial = partials[0]
+                break
+            time.sleep(0.05)
+        assert partial is not None, dev.stderr
+        dev.proc.send_signal(signal.SIGKILL)
+        dev.proc.wait()
+    finally:
+        dev.kill()
+    restarted = doorbell("run", *args, "--duration", "1", "--speed", "max")
+    assert restarted.returncode == 0, restarted.stderr
+    assert "cut short by a crash" in restarted.stderr
+    listed = doorbell("clips", "list", "--json", "--data-dir", str(data))
+    rows = json.loads(listed.stdout)
+    damaged = [r for r in rows if r["state"] == "damaged"]
+    assert len(damaged) == 1
+    path = data / damaged[0]["file"]
+    assert path.exists() and not list(data.glob("clips/*.partial"))
+    assert len(decode(path)) == damaged[0]["frames"] > 0
+    for row in rows:  # the index never lists a file that is not there
+        assert (data / row["file"]).exists()
+
+
+def _small_files() -> None:  # in the child: a 1 MB file size limit, like a full card
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def test_a_full_disk_stops_recording_but_not_alerts(mosquitto, subscribe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sub = subscribe("doorbell/full/event")
+    proc = subprocess.run(
+        [sys.executable, "-m", "device", "run", "--broker", mosquitto.url, "--device-id", "full",
+         "--data-dir", str(tmp_path / "data"), "--camera", "synthetic:walk_up_ring",
+         "--speed", "max", "--set", "record.bitrate=4000000"],
+        capture_output=True, text=True, timeout=120, preexec_fn=_small_files, check=False,
+        env={**os.environ},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "recording stopped: cannot write clips" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sub.wait_for(lambda ms: len(ms) >= 2, timeout=10)
+    events = [json.loads(m.payload) for m in sub.messages]
+    assert {e["state"] for e in events} == {"start", "end"}
+    assert not list((tmp_path / "data").glob("clips/*.partial"))
+
+
+def test_clips_cli_lists_exports_keeps_and_deletes(tmp_path: Path) -> None:
+    clips, _ = record(tmp_path, [(5.0, 8.0)], 20.0)
+    clip_id = clips[0].event_ids[0]
+    base = ["--data-dir", str(tmp_path)]
+    listed = doorbell("clips", "list", *base)
+    assert clip_id in listed.stdout and "complete" in listed.stdout
+    exported = doorbell("clips", "export", clip_id, str(tmp_path / "out.mp4"), *base)
+    assert exported.returncode == 0 and len(decode(tmp_path / "out.mp4")) == clips[0].frames
+    assert doorbell("clips", "keep", clip_id, *base).returncode == 0
+    shown = json.loads(doorbell("clips", "show", clip_id, *base).stdout)
+    assert shown["keep"] is True
+    assert doorbell("clips", "delete", clip_id, *base).returncode == 0
+    assert json.loads(doorbell("clips", "list", "--json", *base).stdout) == []
+    assert doorbell("clips", "show", "nope", *base).returncode == 2
