@@ -29,18 +29,20 @@ from device.recording.recorder import Recorder
 from device.run_summary import RunSummary
 from device.sources import open_source
 from device.systemd import Notifier, Watchdog
-from device.telemetry import Telemetry, cpu_temperature, disk_usage
-from device.version import VERSION
+from device.telemetry import Telemetry, telemetry_of
 from motion.detector import MotionDetector
 from motion.events import EventTracker
 from motion.types import EventUpdate, MotionEvent, MotionResult
 from uplink.messages import EventMessage
 from uplink.mqtt_link import refuse_insecure
+from uplink.requests import FootageRequests, result_payload
+from uplink.requests.commands import dispatch
 from uplink.uplink import Uplink
 
 log = logging.getLogger(__name__)
 
 MODES: tuple[Mode, ...] = ("disarmed", "home", "away")
+REQUESTS_POLL_SECONDS = 10.0
 
 
 @dataclass
@@ -70,11 +72,12 @@ class Device:
         self.modes = ModeStore(self.data_dir / "mode.json")
         stored = None if mode_from_flag else self.modes.load()
         self.mode: Mode = stored or config.device.mode
-        self._started = time.monotonic()
+        self.started_monotonic = time.monotonic()
         self.source = open_source(config.camera)
         self.uplink = Uplink(config, self.data_dir, on_command=self.handle_command)
         self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
         self.recorder: Recorder | None = None
+        self.requests: FootageRequests | None = None
         self.pipeline: Pipeline | None = None
         self.button = DoorbellButton(config.button, self.press)
         self.control = ControlServer(self.data_dir / "control.sock", self._control_request)
@@ -105,6 +108,7 @@ class Device:
             self.data_dir, self.source.fps, size, self._clip_done,
         )  # fmt: skip
         self.recorder.start()
+        self.requests = FootageRequests(self.config, self.data_dir, self.recorder.index)
         self.uplink.start()
         self.uplink.publish_mode(self.mode)
         motion = self.config.motion
@@ -131,6 +135,7 @@ class Device:
             self.watchdog.start()
         telemetry = threading.Thread(target=self._telemetry_loop, name="telemetry", daemon=True)
         telemetry.start()
+        threading.Thread(target=self._requests_loop, name="footage-requests", daemon=True).start()
         log.info("running in mode %s; camera %s", self.mode, self.config.camera.source)
         try:
             while self.pipeline.running and not self._stop.is_set():
@@ -313,6 +318,10 @@ class Device:
             return {"ok": True, "error": None}
         if name == "motion":
             return self.update_motion({k: v for k, v in args.items() if k != "request_id"})
+        if name in ("footage_request", "footage_decision"):
+            if self.requests is None:
+                return {"ok": False, "error": "not ready"}
+            return dispatch(self.requests, name, body).model_dump(mode="json")
         if name == "status":
             return {"ok": True, "error": None, **self.telemetry().model_dump()}
         if name == "ping":
@@ -373,34 +382,10 @@ class Device:
 
     # -- telemetry -------------------------------------------------------------------------------
     def telemetry(self) -> Telemetry:
-        pipeline = self.pipeline
-        stats = self.uplink.stats
-        used_pct, free = disk_usage(self.data_dir)
-        uptime = time.monotonic() - self._started
-        frames = pipeline.stats.frames if pipeline else 0
-        status = self.recorder.status() if self.recorder else None
-        return Telemetry(
-            version=VERSION,
-            mode=self.mode,
-            uptime_s=round(uptime, 1),
-            fps=round(self._fps(), 2),
-            frames=frames,
-            dropped_camera=self.source.stats.dropped,
-            dropped_analysis=pipeline.analysis_q.dropped if pipeline else 0,
-            dropped_recording=pipeline.record_q.dropped if pipeline else 0,
-            queue_analysis=len(pipeline.analysis_q) if pipeline else 0,
-            queue_recording=len(pipeline.record_q) if pipeline else 0,
-            outbox_backlog=stats.backlog,
-            outbox_dropped=stats.dropped,
-            events=self.alerts.count,
-            clips=self.alerts.clips,
-            recording=status.state if status else "off",
-            disk_used_pct=used_pct,
-            disk_free_bytes=free,
-            cpu_temp_c=cpu_temperature(),
-        )
+        return telemetry_of(self)
 
-    def _fps(self) -> float:
+    def fps_now(self) -> float:
+        """Frames per second since the last time anyone asked."""
         pipeline = self.pipeline
         if pipeline is None:
             return 0.0
@@ -408,6 +393,19 @@ class Device:
         last_at, last_frames = self._fps_mark
         self._fps_mark = (now, frames)
         return (frames - last_frames) / (now - last_at) if now > last_at else 0.0
+
+    def _requests_loop(self) -> None:
+        """Expire undecided requests, retry interrupted uploads, and publish decisions made with
+        `doorbell requests` from another process."""
+        assert self.requests is not None
+        for reply in self.requests.retry_uploads():
+            self.uplink.send_result("footage_request", result_payload(reply))
+        while not self._stop.wait(REQUESTS_POLL_SECONDS):
+            try:
+                for reply in self.requests.poll():
+                    self.uplink.send_result("footage_request", result_payload(reply))
+            except Exception:  # a broken request must not stop the device
+                log.exception("footage request poll failed")
 
     def _telemetry_loop(self) -> None:
         while not self._stop.wait(self.config.uplink.telemetry_seconds):

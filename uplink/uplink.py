@@ -23,6 +23,7 @@ import paho.mqtt.client as mqtt
 from config import DoorbellConfig
 from uplink.commands import CommandError, parse_command, result_payload
 from uplink.discovery import discovery_message
+from uplink.e2e import AgeEncryptor
 from uplink.embedded_broker import EmbeddedBroker, broker_answers
 from uplink.jpeg_shrink import shrink_jpeg
 from uplink.messages import EventMessage
@@ -32,6 +33,7 @@ from uplink.outbox_sender import OutboxSender
 from uplink.topics import Topics
 
 log = logging.getLogger(__name__)
+AGE_OVERHEAD = 1024  # bytes an age header and MAC add, at most, for a few recipients
 
 JSON = "application/json"
 OUTBOX_FILE = "outbox.sqlite"
@@ -56,6 +58,7 @@ class Uplink:
         self.config = config
         self.data_dir = data_dir
         self.on_command = on_command
+        self._e2e = AgeEncryptor(config.privacy.e2e.recipients)
         self.clock = clock
         self.topics = Topics(config.base_topic)
         self.broker: EmbeddedBroker | None = None
@@ -172,11 +175,23 @@ class Uplink:
 
     def send_snapshot(self, jpeg: bytes) -> None:
         limit = self.config.uplink.max_payload_bytes
+        if self._e2e.enabled:
+            limit -= AGE_OVERHEAD
         fitted = shrink_jpeg(jpeg, limit)
         if fitted is None:
             log.warning("snapshot left out: %d bytes cannot be made to fit %d", len(jpeg), limit)
             return
+        if self._e2e.enabled:  # only the owner's phones can look
+            self._publish(
+                self.topics.snapshot, self._e2e.encrypt(fitted), retain=True,
+                content_type="application/age",
+            )  # fmt: skip
+            return
         self._publish(self.topics.snapshot, fitted, retain=True, content_type="image/jpeg")
+
+    def send_result(self, name: str, payload: bytes) -> None:
+        """A command's result published later (footage requests decided or shared afterwards)."""
+        self._publish(self.topics.command_result(name), payload, content_type=JSON)
 
     def send_telemetry(self, values: dict[str, Any]) -> None:
         expiry = int(self.config.uplink.telemetry_seconds * 2)
