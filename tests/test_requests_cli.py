@@ -70,3 +70,38 @@ def test_unknown_request_is_a_clear_error(tmp_path: Path) -> None:
     result = run(tmp_path, "decline", "nope")
     assert result.exit_code == 2 and result.output.strip() == "doorbell: no request 'nope'"
     assert run(tmp_path, "list").output == "no requests\n"
+
+
+def test_show_and_approve_with_the_real_clip_index(tmp_path: Path) -> None:
+    import time
+
+    from device.storage import EventIndex
+    from tests.support.footage import PutServer, make_clip
+
+    now = time.time()  # the CLI runs on the real clock
+    index = EventIndex(tmp_path / "index.sqlite")
+    for clip_id, start in (("c-in", now - 3000), ("c-out", now - 7200)):
+        clip = make_clip(tmp_path, clip_id, start)
+        index.add_event(f"ev-{clip_id}", "motion", start)
+        index.add_clip(clip_id, [f"ev-{clip_id}"], clip.file, start)
+        index.finish_clip(clip_id, clip.file, clip.end_wall, 1.0, 10, clip.bytes, clip.sha256)
+    index.close()
+    requester, server = Signer(), PutServer()
+    config = DoorbellConfig.model_validate(
+        {"requests": {"trusted_keys": [requester.public], "allow_insecure_upload": True}}
+    )
+    core = FootageRequests(config, tmp_path, None, clock=time.time)
+    body = request_body("req-x", now - 3600, now - 600, now + 3600, server.url())
+    assert core.handle_request(requester.sign(body)).decision == "pending_review"
+    core.close()
+    try:
+        shown = json.loads(run(tmp_path, "show", "req-x").output)
+        assert [c["id"] for c in shown["clips_in_window"]] == ["c-in"]
+        result = run(
+            tmp_path, "approve", "req-x", "--clips", "c-in",
+            "--set", "requests.allow_insecure_upload=true",
+        )  # fmt: skip
+    finally:
+        server.close()
+    assert (result.exit_code, result.output) == (0, "req-x: shared (1 clip(s))\n")
+    assert sorted(r.path for r in server.received) == ["/upload/c-in.mp4"]
