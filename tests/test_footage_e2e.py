@@ -1,0 +1,62 @@
+"""A signed footage request to a running device over MQTT: shared per the owner's policy,
+uploaded to a real HTTP server on loopback, answered on the result topic."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import time
+from pathlib import Path
+
+from tests.support.broker import MosquittoBroker
+from tests.support.footage import PutServer, Signer, request_body
+from tests.support.process import DoorbellProcess, doorbell
+from tests.support.subscriber import Subscriber
+
+
+def test_share_all_uploads_the_clip_in_the_window_and_answers(
+    mosquitto: MosquittoBroker, subscribe: object, tmp_path: Path
+) -> None:
+    signer, server = Signer(), PutServer()
+    sub: Subscriber = subscribe("doorbell/fe/cmd/footage_request/result")  # type: ignore[operator]
+    data = tmp_path / "data"
+    began = time.time()
+    dev = DoorbellProcess(
+        tmp_path / "p", "--broker", mosquitto.url, "--device-id", "fe", "--data-dir", str(data),
+        "--camera", "synthetic:walk_up_ring", "--speed", "4", "--loop",
+        "--set", "requests.policy=share_all", "--set", f"requests.trusted_keys=[{signer.public}]",
+        "--set", "requests.allow_insecure_upload=true",  # the test server speaks plain HTTP
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            listed = doorbell("clips", "list", "--json", "--data-dir", str(data))
+            rows = json.loads(listed.stdout) if listed.returncode == 0 else []
+            if rows and rows[0]["state"] == "complete":
+                break
+            time.sleep(0.5)
+        assert rows, dev.stderr
+        body = signer.sign(
+            # At 4x, frame time runs ahead of the wall clock: the window reaches into the future.
+            request_body("case-1187", began - 60, time.time() + 300, time.time() + 600,
+                         server.url("/upload/{name}"))
+        )  # fmt: skip
+        publisher = Subscriber(mosquitto.port, ["doorbell/fe/status"])
+        publisher.client.publish("doorbell/fe/cmd/footage_request", json.dumps(body), qos=1)
+        assert sub.wait_for(lambda ms: bool(ms), timeout=30), dev.stderr
+        reply = json.loads(sub.messages[0].payload)
+        publisher.close()
+        dev.signal(signal.SIGTERM)
+        assert dev.wait() == 0
+    finally:
+        dev.kill()
+        server.close()
+    assert reply["ok"] is True and reply["request_id"] == "case-1187", reply["error"]
+    assert reply["decision"] == "shared", reply
+    shared = {c["sha256"] for c in reply["clips"]}
+    assert rows[0]["sha256"] in shared
+    uploaded = {hashlib.sha256(r.body).hexdigest() for r in server.received}
+    assert rows[0]["sha256"] in uploaded
+    text = json.dumps(reply)
+    assert "127.0.0.1" not in text and str(data) not in text
