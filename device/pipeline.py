@@ -24,6 +24,7 @@ from motion.events import EventTracker
 from motion.types import EventUpdate, MotionResult
 
 log = logging.getLogger(__name__)
+LOSSLESS_SLACK = 4
 
 
 @dataclass
@@ -53,7 +54,9 @@ class Pipeline:
         self.on_analysed, self.on_record = on_analysed, on_record
         self.duration = duration
         self.analysis_q: DropQueue[Frame] = DropQueue(analysis_queue, lossless)
-        self.record_q: DropQueue[Frame] = DropQueue(record_queue, lossless)
+        # Waiting instead of dropping, a few frames of slack are enough; more would only be memory.
+        record_slack = min(record_queue, LOSSLESS_SLACK) if lossless else record_queue
+        self.record_q: DropQueue[Frame] = DropQueue(record_slack, lossless)
         self.stats = PipelineStats()
         self.stop_requested = threading.Event()
         self.error: BaseException | None = None

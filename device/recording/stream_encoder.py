@@ -46,6 +46,7 @@ class StreamEncoder:
             "g": str(keyframe_frames),
             "keyint_min": str(keyframe_frames),
             "sc_threshold": "0",  # keyframes on the clock only, so fragments are one interval long
+            "threads": "2",  # a Pi has 4 cores; each encoder thread holds frames in memory
         }
         self._stream = stream
         max_fragments = int(ring_seconds * fps / keyframe_frames) + 2
