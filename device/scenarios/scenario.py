@@ -16,7 +16,7 @@ from device.scenarios.spec import Actor, Scene
 from device.scenarios.sprites import ASPECT, Sprite, make, paste
 from device.scenarios.truth import ActorTruth, FrameTruth, GroundTruth, TruthEvent
 
-NOISE_TILES = 3
+NOISE_TILES = 2
 NOISE_MARGIN = 32
 # An alerting actor counts as "clearly in view" once a fifth of the frame tall and off the street
 # (its feet below the kerb), i.e. on the lawn, path or porch.
@@ -62,11 +62,7 @@ class Scenario:
             a.name: make(a.kind, a.colour, self.seed * 1000 + a.seed + i)
             for i, a in enumerate(scene.actors)
         }
-        shape = (self.height, self.width)
-        self._noise = {
-            "day": _noise_bank(shape, max(scene.noise, 0.01), self.seed + 1),
-            "dark": _noise_bank(shape, max(scene.noise, 0.01) * 2.5, self.seed + 2),
-        }
+        self._noise: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
 
     # -- where things are -------------------------------------------------------------------------
     def _local_time(self, actor: Actor, t: float) -> float:
@@ -125,7 +121,7 @@ class Scenario:
         if ir:  # the IR cut filter is out: a grey picture, noise and all
             frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         frame = effects.shake(frame, scene.effects, t, rng)
-        bank = self._noise["dark" if ir or gain < 0.5 else "day"]
+        bank = self._bank("dark" if ir or gain < 0.5 else "day")
         pos, neg = bank[int(rng.integers(NOISE_TILES))]
         dy, dx = (int(v) for v in rng.integers(0, NOISE_MARGIN, 2))
         window = (slice(dy, dy + self.height), slice(dx, dx + self.width))
@@ -138,6 +134,14 @@ class Scenario:
         if ir:
             frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
         return frame, lores
+
+    def _bank(self, light: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Noise frames for daylight or the dark (more noise), made when first needed."""
+        if light not in self._noise:
+            sigma = max(self.scene.noise, 0.01) * (2.5 if light == "dark" else 1.0)
+            seed = self.seed + (2 if light == "dark" else 1)
+            self._noise[light] = _noise_bank((self.height, self.width), sigma, seed)
+        return self._noise[light]
 
     # -- truth ------------------------------------------------------------------------------------
     @functools.cached_property
