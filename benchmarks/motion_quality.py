@@ -15,27 +15,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from device.analysis import scenario_spans
 from device.scenarios import list_scenarios, load_scenario
-
-from config.motion import MotionConfig
 from motion.baselines import MeanSquaredDifference, Mog2Detector
 from motion.detector import MotionDetector
-from motion.events import EventTracker
 from motion.scoring import Score, Span, score
 
 
 def detect(name: str, make) -> tuple[Score, list[Span]]:  # type: ignore[no-untyped-def]
-    scenario = load_scenario(name)
-    cfg = MotionConfig()
-    detector, tracker = make(cfg, scenario.lores_size), EventTracker(cfg)
-    spans = []
-    for seq in range(scenario.frame_count):
-        _, lores = scenario.render(seq)
-        for update in tracker.update(detector.process(lores, seq / scenario.fps), seq):
-            if update.kind == "end":
-                spans.append(Span(update.event.start_seq, update.event.end_seq))
-    spans += [Span(u.event.start_seq, u.event.end_seq) for u in tracker.flush()]
-    truth = [Span(a.start_frame, a.end_frame) for a in scenario.truth.alerts]
+    truth, spans = scenario_spans(name, make)
     return score(truth, spans), spans
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from config.motion import MotionConfig
 from device.frame import Frame
 from device.sources.base import Source
 from motion.detector import MotionDetector
 from motion.events import EventTracker
+from motion.scoring import Span
 from motion.types import MotionEvent, MotionResult
 
 
@@ -77,3 +79,26 @@ def analyze(
             on_frame(frame, motion, tracker)
     result.events.extend(u.event for u in tracker.flush())
     return result
+
+
+def scenario_spans(
+    name: str, make_detector: Callable[[MotionConfig, tuple[int, int]], Any] | None = None
+) -> tuple[list[Span], list[Span]]:
+    """Run a detector (ours by default) and the event tracker over a library scenario: returns
+    (truth spans, detected spans) in frames, for `motion.scoring.score`."""
+    from device.scenarios import load_scenario  # the simulator, only when asked for
+
+    scenario = load_scenario(name)
+    assert scenario.frame_count is not None, f"{name} is endless"
+    cfg = MotionConfig()
+    make = make_detector or MotionDetector
+    detector, tracker = make(cfg, scenario.lores_size), EventTracker(cfg)
+    spans = []
+    for seq in range(scenario.frame_count):
+        _, lores = scenario.render(seq)
+        for update in tracker.update(detector.process(lores, seq / scenario.fps), seq):
+            if update.kind == "end":
+                spans.append(Span(update.event.start_seq, update.event.end_seq))
+    spans += [Span(u.event.start_seq, u.event.end_seq) for u in tracker.flush()]
+    truth = [Span(a.start_frame, a.end_frame) for a in scenario.truth.alerts]
+    return truth, spans

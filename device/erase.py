@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import socket
 import sqlite3
-import ssl
 import threading
 import time
 import uuid
@@ -22,7 +21,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from config import DoorbellConfig
-from uplink.mqtt_link import InsecureBrokerError, refuse_insecure
+from uplink.mqtt_link import InsecureBrokerError, configure_client, refuse_insecure
 from uplink.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -140,20 +139,7 @@ def _client(config: DoorbellConfig) -> mqtt.Client:
         client_id=f"{config.device.id}-erase-{uuid.uuid4().hex[:6]}",
         protocol=version,
     )
-    if cfg.tls:
-        context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
-        if cfg.cert_file:
-            context.load_cert_chain(str(cfg.cert_file), str(cfg.key_file) if cfg.key_file else None)
-        if cfg.alpn:
-            context.set_alpn_protocols(cfg.alpn)
-        client.tls_set_context(context)
-    password = None
-    if cfg.password_file:
-        password = cfg.password_file.read_text().strip()
-    elif cfg.password:
-        password = cfg.password.get_secret_value()
-    if cfg.username or password:
-        client.username_pw_set(cfg.username, password)
+    configure_client(client, cfg)
     return client
 
 

@@ -5,26 +5,14 @@ from __future__ import annotations
 
 import statistics
 
-from config.motion import MotionConfig
+from device.analysis import scenario_spans
 from device.scenarios import list_scenarios, load_scenario
-from motion.detector import MotionDetector
-from motion.events import EventTracker
 from motion.scoring import Score, Span, score
 
 
 def detected(name: str) -> tuple[Score, list[Span]]:
-    s = load_scenario(name)
-    cfg = MotionConfig()
-    detector, tracker = MotionDetector(cfg, s.lores_size), EventTracker(cfg)
-    spans = []
-    assert s.frame_count is not None
-    for seq in range(s.frame_count):
-        _, lores = s.render(seq)
-        for update in tracker.update(detector.process(lores, seq / s.fps), seq):
-            if update.kind == "end":
-                spans.append(Span(update.event.start_seq, update.event.end_seq))
-    spans += [Span(u.event.start_seq, u.event.end_seq) for u in tracker.flush()]
-    return score([Span(a.start_frame, a.end_frame) for a in s.truth.alerts], spans), spans
+    truth, spans = scenario_spans(name)
+    return score(truth, spans), spans
 
 
 def test_library_floors_at_default_settings() -> None:

@@ -25,6 +25,30 @@ class InsecureBrokerError(Exception):
     """Plain MQTT to a host that is not this machine, without `uplink.allow_insecure`."""
 
 
+def tls_context(cfg: MqttConfig) -> ssl.SSLContext:
+    """CA, client certificate (mutual TLS) and ALPN from the config."""
+    context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
+    if cfg.cert_file:
+        context.load_cert_chain(str(cfg.cert_file), str(cfg.key_file) if cfg.key_file else None)
+    if cfg.alpn:
+        context.set_alpn_protocols(cfg.alpn)
+    return context
+
+
+def configure_client(client: mqtt.Client, cfg: MqttConfig) -> None:
+    """TLS and credentials for any client of ours (the device, `watch`, `erase`). The password
+    comes from a file or the config/environment and is never logged."""
+    if cfg.tls:
+        client.tls_set_context(tls_context(cfg))
+    password = None
+    if cfg.password_file:
+        password = cfg.password_file.read_text().strip()
+    elif cfg.password:
+        password = cfg.password.get_secret_value()
+    if cfg.username or password:
+        client.username_pw_set(cfg.username, password)
+
+
 def refuse_insecure(cfg: MqttConfig, allow_insecure: bool) -> None:
     """Plain MQTT only to this machine, unless the owner says otherwise."""
     if not cfg.tls and not cfg.is_loopback() and not allow_insecure:
@@ -74,13 +98,7 @@ class MqttLink:
         self.client.on_publish = self._on_publish
 
     def _tls_context(self) -> ssl.SSLContext:
-        cfg = self.cfg
-        context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
-        if cfg.cert_file:
-            context.load_cert_chain(str(cfg.cert_file), str(cfg.key_file) if cfg.key_file else None)
-        if cfg.alpn:
-            context.set_alpn_protocols(cfg.alpn)
-        return context
+        return tls_context(self.cfg)
 
     def tls_problem(self, timeout: float = 3.0) -> str | None:
         """Why a TLS handshake with the broker fails, in words (paho's retry loop swallows the
@@ -106,16 +124,7 @@ class MqttLink:
             return None  # plainly unreachable: said already
 
     def _configure_auth(self) -> None:
-        cfg = self.cfg
-        if cfg.tls:
-            self.client.tls_set_context(self._tls_context())
-        password = None
-        if cfg.password_file:
-            password = cfg.password_file.read_text().strip()
-        elif cfg.password:
-            password = cfg.password.get_secret_value()
-        if cfg.username or password:
-            self.client.username_pw_set(cfg.username, password)
+        configure_client(self.client, self.cfg)
 
     @property
     def url(self) -> str:

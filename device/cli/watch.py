@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import ssl
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import paho.mqtt.client as mqtt
 
 from config import LoadedConfig
 from device.cli.options import config_options
+from uplink.mqtt_link import configure_client
 from uplink.topics import Topics
 
 
@@ -66,16 +66,7 @@ def watch(
     done = threading.Event()
     mq = config.mqtt
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    if mq.tls:
-        context = ssl.create_default_context(cafile=str(mq.ca_file) if mq.ca_file else None)
-        if mq.cert_file:
-            context.load_cert_chain(str(mq.cert_file), str(mq.key_file) if mq.key_file else None)
-        client.tls_set_context(context)
-    if mq.username:
-        password = mq.password_file.read_text().strip() if mq.password_file else None
-        if password is None and mq.password:
-            password = mq.password.get_secret_value()
-        client.username_pw_set(mq.username, password)
+    configure_client(client, mq)
 
     def on_connect(c: mqtt.Client, u: Any, f: Any, reason: Any, p: Any) -> None:
         if reason.is_failure:

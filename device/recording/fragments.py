@@ -36,37 +36,34 @@ def _boxes(data: bytes | bytearray, start: int = 0, end: int | None = None):  # 
         pos += size
 
 
-def shift_decode_time(fragment: bytearray, offset: int) -> None:
-    """Subtract `offset` from the baseMediaDecodeTime (tfdt) of each track run, in place."""
+def _tfdt_boxes(fragment: bytes | bytearray):  # type: ignore[no-untyped-def]
+    """Offsets of the tfdt (track fragment decode time) boxes: moof > traf > tfdt."""
     for kind, pos, size in _boxes(fragment):
         if kind != "moof":
             continue
         for kind2, pos2, size2 in _boxes(fragment, pos + 8, pos + size):
-            if kind2 != "traf":
-                continue
-            for kind3, pos3, _ in _boxes(fragment, pos2 + 8, pos2 + size2):
-                if kind3 != "tfdt":
-                    continue
-                if fragment[pos3 + 8] == 1:
-                    value = struct.unpack_from(">Q", fragment, pos3 + 12)[0]
-                    struct.pack_into(">Q", fragment, pos3 + 12, max(0, value - offset))
-                else:
-                    value = struct.unpack_from(">I", fragment, pos3 + 12)[0]
-                    struct.pack_into(">I", fragment, pos3 + 12, max(0, value - offset))
+            if kind2 == "traf":
+                for kind3, pos3, _ in _boxes(fragment, pos2 + 8, pos2 + size2):
+                    if kind3 == "tfdt":
+                        yield pos3
+
+
+def _read_time(fragment: bytes | bytearray, pos: int) -> tuple[str, int]:
+    # version 1: 64-bit baseMediaDecodeTime, version 0: 32-bit
+    layout = ">Q" if fragment[pos + 8] == 1 else ">I"
+    return layout, int(struct.unpack_from(layout, fragment, pos + 12)[0])
+
+
+def shift_decode_time(fragment: bytearray, offset: int) -> None:
+    """Subtract `offset` from the baseMediaDecodeTime (tfdt) of each track run, in place."""
+    for pos in _tfdt_boxes(fragment):
+        layout, value = _read_time(fragment, pos)
+        struct.pack_into(layout, fragment, pos + 12, max(0, value - offset))
 
 
 def decode_time(fragment: bytes | bytearray) -> int:
-    for kind, pos, size in _boxes(fragment):
-        if kind != "moof":
-            continue
-        for kind2, pos2, size2 in _boxes(fragment, pos + 8, pos + size):
-            if kind2 != "traf":
-                continue
-            for kind3, pos3, _ in _boxes(fragment, pos2 + 8, pos2 + size2):
-                if kind3 == "tfdt":
-                    if fragment[pos3 + 8] == 1:
-                        return int(struct.unpack_from(">Q", fragment, pos3 + 12)[0])
-                    return int(struct.unpack_from(">I", fragment, pos3 + 12)[0])
+    for pos in _tfdt_boxes(fragment):
+        return _read_time(fragment, pos)[1]
     return 0
 
 
