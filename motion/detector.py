@@ -24,6 +24,15 @@ _RIM = cv2.getStructuringElement(cv2.MORPH_RECT, (11, 11))
 ABSORB_BLOCK = 8  # px: stationary objects are absorbed block by block
 
 
+def _downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Halve with a Gaussian pyramid while at least twice too big, then area-resample: as clean
+    as one INTER_AREA resize from full HD, at about a quarter of its cost."""
+    width, height = size
+    while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
+        image = cv2.pyrDown(image)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def _soft(image: np.ndarray, where: np.ndarray, limit: float) -> bool:
     """Is the patch soft where `where` is set: fewer than 10 % of those pixels have a gradient
     of `limit` levels per px or more (the 90th percentile is below `limit`)."""
@@ -67,7 +76,7 @@ class MotionDetector:
     def process(self, luma: np.ndarray, t: float) -> MotionResult:
         cfg = self.cfg
         if luma.shape[1::-1] != self.size:
-            luma = cv2.resize(luma, self.size, interpolation=cv2.INTER_AREA)
+            luma = _downscale(luma, self.size)
         current = cv2.GaussianBlur(luma, (cfg.blur, cfg.blur), 0)
         background = self._background
         if background is None:
