@@ -36,6 +36,11 @@ def record(tmp_path: Path, events: list[tuple[float, float]], seconds: float, **
     source.open()
     clips: list[ClipInfo] = []
     privacy = PrivacyConfig(masks=[MASK]) if cfg.pop("masked", False) else PrivacyConfig()
+    recipient = cfg.pop("at_rest_to", None)
+    if recipient:
+        privacy = PrivacyConfig.model_validate(
+            {"e2e": {"recipients": [recipient], "at_rest": True}}
+        )
     recorder = Recorder(
         RecordConfig(**cfg),
         StorageConfig(),
@@ -218,3 +223,35 @@ def test_clips_cli_lists_exports_keeps_and_deletes(tmp_path: Path) -> None:
     assert doorbell("clips", "delete", clip_id, *base).returncode == 0
     assert json.loads(doorbell("clips", "list", "--json", *base).stdout) == []
     assert doorbell("clips", "show", "nope", *base).returncode == 2
+
+
+def test_at_rest_clips_are_ciphertext_and_export_decrypts(tmp_path: Path) -> None:
+    from pyrage import x25519
+
+    identity = x25519.Identity.generate()
+    (tmp_path / "id.txt").write_text(str(identity) + "\n")
+    data = tmp_path / "data"
+    clips, _ = record(data, [(5.0, 8.0)], 20.0, at_rest_to=str(identity.to_public()))
+    (clip,) = clips
+    assert clip.path.name.endswith(".mp4.age") and not list(data.glob("clips/*.mp4"))
+    assert clip.path.read_bytes().startswith(b"age-encryption.org/v1")
+    clip_id = clip.event_ids[0]
+    base = ["--data-dir", str(data)]
+    out = tmp_path / "plain.mp4"
+    done = doorbell(
+        "clips", "export", clip_id, str(out), "--identity", str(tmp_path / "id.txt"), *base
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(decode(out)) == clip.frames
+    wrong = x25519.Identity.generate()
+    (tmp_path / "wrong.txt").write_text(str(wrong) + "\n")
+    refused = doorbell(
+        "clips",
+        "export",
+        clip_id,
+        str(tmp_path / "x.mp4"),
+        "--identity",
+        str(tmp_path / "wrong.txt"),
+        *base,
+    )
+    assert refused.returncode == 2 and "cannot decrypt" in refused.stderr

@@ -12,6 +12,7 @@ import click
 from config import LoadedConfig
 from device.cli.options import config_options
 from device.storage.index import ClipRow, EventIndex
+from uplink.e2e import E2EError, decrypt_file, is_age_file
 from uplink.messages import iso_utc
 
 
@@ -65,13 +66,29 @@ def show_cmd(loaded: LoadedConfig, clip_id: str) -> None:
 @config_options
 @click.argument("clip_id")
 @click.argument("dest", type=click.Path(path_type=Path))
-def export_cmd(loaded: LoadedConfig, clip_id: str, dest: Path) -> None:
-    """Copy a clip out of the device (DEST may be a folder)."""
+@click.option(
+    "--identity", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="age identity file: decrypt a clip stored encrypted (privacy.e2e.at_rest).",
+)  # fmt: skip
+def export_cmd(loaded: LoadedConfig, clip_id: str, dest: Path, identity: Path | None) -> None:
+    """Copy a clip out of the device (DEST may be a folder), decrypting it with --identity."""
     clip = _clip(_index(loaded), clip_id)
     source = loaded.config.device.data_dir / clip.file
-    target = dest / source.name if dest.is_dir() else dest
-    shutil.copyfile(source, target)
-    click.echo(f"exported {target}")
+    encrypted = is_age_file(source)
+    name = source.name.removesuffix(".age") if encrypted and identity else source.name
+    target = dest / name if dest.is_dir() else dest
+    if encrypted and identity is not None:
+        try:
+            target.write_bytes(decrypt_file(source, identity))
+        except E2EError as exc:
+            click.echo(f"doorbell: {exc}", err=True)
+            raise SystemExit(2) from None
+    else:
+        shutil.copyfile(source, target)
+    click.echo(
+        f"exported {target}"
+        + (" (still encrypted: give --identity)" if encrypted and not identity else "")
+    )
 
 
 @clips_group.command("keep")

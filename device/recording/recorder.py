@@ -7,6 +7,7 @@ other threads and only touch shared state under the lock.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -28,6 +29,7 @@ from device.recording.stream_encoder import StreamEncoder
 from device.storage import retention
 from device.storage.index import EventIndex
 from device.storage.repair import RepairReport, repair
+from uplink.e2e import AgeEncryptor
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,8 @@ class Recorder:
         self.data_dir, self.fps, self.size = data_dir, fps, size
         self.on_clip, self.clock = on_clip, clock
         self.mask = PrivacyMask(privacy.masks)
+        # At rest: a finished clip is kept only as age ciphertext to the owner's keys.
+        self.at_rest = AgeEncryptor(privacy.e2e.recipients if privacy.e2e.at_rest else [])
         self.clips_dir = data_dir / "clips"
         self.snapshots_dir = data_dir / "snapshots"
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -87,6 +91,15 @@ class Recorder:
         self.clips_dir.mkdir(parents=True, exist_ok=True)
         self.snapshots_dir.mkdir(parents=True, exist_ok=True)
         report = repair(self.index, self.data_dir, self.fps)
+        if self.at_rest.enabled:  # what a crash left was plaintext: it is not kept that way
+            for clip_id in report.kept_damaged:
+                row = self.index.get_clip(clip_id)
+                if row is not None and not row.file.endswith(".age"):
+                    path, size, sha256 = self._encrypt_at_rest(self.data_dir / row.file)
+                    self.index.finish_clip(
+                        clip_id, f"clips/{path.name}", row.end_wall, row.seconds, row.frames,
+                        size, sha256, state="damaged",
+                    )  # fmt: skip
         retention.enforce(self.index, self.data_dir, self.storage, self.clock())
         return report
 
@@ -225,18 +238,32 @@ class Recorder:
             self._disk_full(exc)
             return
         seconds = clip.frames / self.fps
+        path, size = clip.path, clip.bytes
+        if self.at_rest.enabled:
+            path, size, sha256 = self._encrypt_at_rest(path)
         self.index.finish_clip(
-            open_clip.clip_id, f"clips/{clip.path.name}", open_clip.start_wall + seconds,
-            seconds, clip.frames, clip.bytes, sha256,
+            open_clip.clip_id, f"clips/{path.name}", open_clip.start_wall + seconds,
+            seconds, clip.frames, size, sha256,
         )  # fmt: skip
         self.clips_written += 1
         self.on_clip(
-            ClipInfo(tuple(open_clip.events), clip.path, clip.first_t, seconds, clip.frames,
-                     clip.bytes, sha256)
-        )  # fmt: skip
+            ClipInfo(
+                tuple(open_clip.events), path, clip.first_t, seconds, clip.frames, size, sha256
+            )
+        )
         freed = retention.enforce(self.index, self.data_dir, self.storage, self.clock())
         if freed and self._state == "disk_full":
             self._state = "ok"
+
+    def _encrypt_at_rest(self, path: Path) -> tuple[Path, int, str]:
+        """Replace a finished clip with its age ciphertext; returns (path, bytes, sha256)."""
+        target = path.with_name(path.name + ".age")
+        partial = target.with_name(target.name + ".partial")
+        self.at_rest.encrypt_file(path, partial)
+        partial.replace(target)
+        path.unlink()
+        data = target.read_bytes()
+        return target, len(data), hashlib.sha256(data).hexdigest()
 
     def _disk_full(self, exc: OSError) -> None:
         log.error("recording stopped: cannot write clips (%s); alerts go on", exc)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from uplink.e2e import AgeEncryptor
+from uplink.e2e import AgeEncryptor, is_age_file
 from uplink.requests.clips import ClipLike
 from uplink.requests.models import FootageRequest, SharedClip
 from uplink.requests.store import RequestStore
@@ -131,7 +131,7 @@ class ShareJob:
         return [self._outgoing(work, "bundle.tar", bundle)]
 
     def _outgoing(self, work: Path, name: str, source: Path) -> OutgoingFile:
-        if not self.encryptor.enabled:
+        if not self.encryptor.enabled or is_age_file(source):  # at rest it is ciphertext already
             return OutgoingFile(name, source, file_sha256(source))
         target = work / f"{name}.age"
         if not target.exists():  # an earlier attempt may have left it complete
