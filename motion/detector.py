@@ -56,6 +56,7 @@ class MotionDetector:
         self._lighting = LightingModel(size, cfg.lighting_block, cfg.lighting_residual)
         self._noise = NoiseEstimator(cfg.noise_k, cfg.threshold, cfg.threshold_max)
         self._min_blob = max(1, int(width * height * cfg.min_blob / 100.0))
+        self._min_trigger_px = width * height * cfg.min_area / 100.0
         self._background: np.ndarray | None = None
         self._grid = (max(1, width // ABSORB_BLOCK), max(1, height // ABSORB_BLOCK))
         # Frame time since which each block has been mostly moving; +inf where it is not.
@@ -105,7 +106,13 @@ class MotionDetector:
         best, zones = self._zone_shares(changed)
         if zones and cfg.min_sharpness > 0:
             # Only when it would count: is any region a blur right in front of the lens?
-            blurry = [r for r in regions if self._defocused(r[0], r[1], current)]
+            # Regions too small to count on their own are left be: checking them costs more
+            # than it could change.
+            big = self._min_trigger_px
+            blurry = [
+                r for r in regions
+                if r[1][2] * r[1][3] >= big and self._defocused(r[0], r[1], current)
+            ]  # fmt: skip
             if blurry:
                 cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
                 regions = [r for r in regions if not any(r is b for b in blurry)]
