@@ -10,13 +10,27 @@ from config.base import Section
 
 
 class FaultsConfig(Section):
-    """Fault injection for reliability tests; all off by default."""
+    """Fault injection for reliability tests; all off by default. Times are source time (s)."""
 
-    drop_percent: float = Field(0.0, ge=0.0, le=100.0)
-    stall_at: float | None = Field(None, ge=0.0, description="source time (s) at which to stall")
-    stall_seconds: float = Field(0.0, ge=0.0, le=3600.0)
-    disconnect_at: float | None = Field(None, ge=0.0, description="source time (s) to disconnect")
-    seed: int = Field(0, ge=0)
+    drop_percent: float = Field(
+        0.0, ge=0.0, le=100.0, description="share of frames lost at random (seeded), in percent"
+    )
+    stall_at: float | None = Field(
+        None, ge=0.0, le=7 * 24 * 3600.0, description="source time (s) at which read() stalls"
+    )
+    stall_seconds: float = Field(
+        0.0,
+        ge=0.0,
+        le=3600.0,
+        description="how long the stall blocks (real time); that span's frames are lost",
+    )
+    disconnect_at: float | None = Field(
+        None,
+        ge=0.0,
+        le=7 * 24 * 3600.0,
+        description="source time (s) at which read() raises SourceDisconnected, once",
+    )
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of the random frame drops")
 
 
 class CameraConfig(Section):

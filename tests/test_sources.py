@@ -68,6 +68,58 @@ def test_a_stream_that_drops_is_reopened_with_backoff(tmp_path: Path) -> None:
     stream.close()
 
 
+def test_a_camera_that_stays_away_is_retried_with_doubling_backoff(tmp_path: Path) -> None:
+    video = short_video(tmp_path / "cam.mp4", frames=5)
+    away = tmp_path / "away.mp4"
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 1:
+            video.rename(away)  # the camera is gone: opening fails until it comes back
+        elif len(sleeps) == 4:
+            away.rename(video)
+
+    camera = CameraConfig(reopen_max_seconds=2.5)
+    stream = OpenCvSource(str(video), camera, sleep=sleep)
+    stream.open()
+    frames = read_all(stream, limit=8)
+    assert len(frames) == 8 and [f.seq for f in frames] == list(range(8))
+    assert sleeps == [1.0, 2.0, 2.5, 2.5]  # doubling, capped at reopen_max_seconds
+    assert stream.stats.reopens == 4
+    stream.close()
+
+
+def test_closing_a_source_ends_its_reopen_loop(tmp_path: Path) -> None:
+    video = short_video(tmp_path / "cam.mp4", frames=3)
+    stream: OpenCvSource
+
+    def sleep(seconds: float) -> None:
+        video.unlink(missing_ok=True)
+        stream.close()  # as the runtime does from another thread on shutdown
+
+    stream = OpenCvSource(str(video), CameraConfig(), sleep=sleep)
+    stream.open()
+    assert len(read_all(stream)) == 3  # then the stream drops, and the source is closed
+    assert stream.stats.reopens == 0
+
+
+def test_a_file_with_an_injected_disconnect_carries_on_after_it(tmp_path: Path) -> None:
+    video = short_video(tmp_path / "v.mp4", frames=30)
+    camera = CameraConfig(source=f"file:{video}", faults=FaultsConfig(disconnect_at=1.0))
+    source = open_source(camera, start_wall=0.0)
+    assert isinstance(source, FaultySource)
+    source.open()  # a video's size is known once it is open
+    assert (source.width, source.height, source.fps) == (160, 120, 15.0)
+    before = read_all(source, limit=15)
+    assert [f.t for f in before][-1] < 1.0
+    with pytest.raises(SourceDisconnected, match=r"disconnected at 1\.00 s"):
+        source.read()
+    after = read_all(source)
+    assert after[0].seq == 16 and len(before) + len(after) + source.stats.dropped == 30
+    source.close()
+
+
 def test_injected_drop_stall_and_disconnect() -> None:
     camera = CameraConfig(source="synthetic:rain")
     slept: list[float] = []

@@ -33,8 +33,38 @@ class FaultySource(Source):
         self._rng = np.random.default_rng(faults.seed)
         self._stalled = self._disconnected = False
 
-    def __getattr__(self, name: str) -> object:  # width, height, fps, lores_size, live, ...
+    def __getattr__(self, name: str) -> object:  # frame_count, scenario, target, ...
         return getattr(self.inner, name)
+
+    # Source declares these as class attributes, so __getattr__ would never see them: forward
+    # them explicitly, or a wrapped camera reports 0x0 and the recorder gets the wrong size.
+    @property
+    def width(self) -> int:  # type: ignore[override]
+        return self.inner.width
+
+    @property
+    def height(self) -> int:  # type: ignore[override]
+        return self.inner.height
+
+    @property
+    def fps(self) -> float:  # type: ignore[override]
+        return self.inner.fps
+
+    @property
+    def lores_size(self) -> tuple[int, int]:  # type: ignore[override]
+        return self.inner.lores_size
+
+    @property
+    def live(self) -> bool:  # type: ignore[override]
+        return self.inner.live
+
+    @property
+    def start_wall(self) -> float:
+        return self.inner.start_wall
+
+    @start_wall.setter
+    def start_wall(self, wall: float) -> None:
+        self.inner.start_wall = wall
 
     def open(self) -> None:
         self.inner.open()

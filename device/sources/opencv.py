@@ -1,8 +1,9 @@
 """OpenCV capture: a V4L2 camera index, an RTSP/HTTP URL, or a video file (`file:PATH`).
 
 A stream that stops delivering is reopened with backoff (1 s doubling to
-`camera.reopen_max_seconds`); each reopen is counted in `stats.reopens`. A file simply ends
-(or starts over with `camera.loop`).
+`camera.reopen_max_seconds`); each reopen is counted in `stats.reopens`. A network stream that
+stalls is cut by FFmpeg's read timeout (`STREAM_TIMEOUT_MS`) and so counts as a drop. A file
+simply ends (or starts over with `camera.loop`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from device.frame import Frame
 from device.sources.base import Source, SourceError
 
 log = logging.getLogger(__name__)
+
+# A stalled RTSP/HTTP stream would block read() forever; FFmpeg gives up after this long.
+STREAM_TIMEOUT_MS = 5000
 
 
 class OpenCvSource(Source):
@@ -43,11 +47,18 @@ class OpenCvSource(Source):
         self._seq = 0
         self._file_seq = 0
         self._t0: float | None = None
+        self._closed = False
         self.frame_count: int | None = None
 
     def _open_capture(self) -> cv2.VideoCapture:
-        target: str | int = int(self.target) if self.target.isdigit() else self.target
-        capture = cv2.VideoCapture(target)
+        if self.target.isdigit():
+            capture = cv2.VideoCapture(int(self.target))
+        elif "://" in self.target:
+            timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
+            timeouts += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
+            capture = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG, timeouts)
+        else:
+            capture = cv2.VideoCapture(self.target)
         if not capture.isOpened():
             raise SourceError(f"cannot open video {self.target!r}")
         if not self.is_file:
@@ -59,6 +70,7 @@ class OpenCvSource(Source):
         return capture
 
     def open(self) -> None:
+        self._closed = False
         self._capture = self._open_capture()
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = self.camera.fps or (fps if 1.0 <= fps <= 120.0 else 15.0)
@@ -84,14 +96,19 @@ class OpenCvSource(Source):
                     return None
             else:
                 image = self._reopen()
+                if image is None:
+                    return None
         return self._frame(image)
 
     def _reopen(self):  # type: ignore[no-untyped-def]
-        """Reopen a stalled or dropped stream with backoff, until it delivers again."""
+        """Reopen a stalled or dropped stream with backoff, until it delivers again (or the
+        source is closed from another thread: then None, the end of the stream)."""
         delay = 1.0
-        while True:
+        while not self._closed:
             log.warning("camera %s stopped delivering; reopening in %.0f s", self.target, delay)
             self.sleep(delay)
+            if self._closed:
+                break
             self.stats.reopens += 1
             if self._capture is not None:
                 self._capture.release()
@@ -105,6 +122,7 @@ class OpenCvSource(Source):
                 log.info("camera %s is back", self.target)
                 return image
             delay = min(delay * 2, self.camera.reopen_max_seconds)
+        return None
 
     def _frame(self, image) -> Frame:  # type: ignore[no-untyped-def]
         if self.is_file:
@@ -124,6 +142,7 @@ class OpenCvSource(Source):
         return frame
 
     def close(self) -> None:
+        self._closed = True
         if self._capture is not None:
             self._capture.release()
             self._capture = None
