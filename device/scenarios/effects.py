@@ -108,7 +108,10 @@ def shake(
     for e in effects:
         if e.kind != "shake" or not _active(e, t):
             continue
-        dx, dy = rng.uniform(-e.amount, e.amount, 2)
+        # A knock or a gust: the whole picture jumps by 1 px up to `amount` px, any direction.
+        distance = rng.uniform(min(1.0, e.amount), e.amount)
+        angle = rng.uniform(0.0, 2 * math.pi)
+        dx, dy = distance * math.cos(angle), distance * math.sin(angle)
         height, width = frame.shape[:2]
         return cv2.warpAffine(
             frame, np.array([[1, 0, dx], [0, 1, dy]], np.float32), (width, height),
