@@ -1,0 +1,144 @@
+"""Each effect and actor in the library changes what it should, the way it looks to a frame
+differencer: compared with the same scene, same seed, without it."""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+
+from device.scenarios import Scenario, load_scenario
+
+
+def without(name: str, what: str) -> tuple[Scenario, Scenario]:
+    """The scenario, and the same one (same seed, so the same noise) without its effects or
+    actors."""
+    full, bare = load_scenario(name), load_scenario(name)
+    bare.scene = bare.scene.model_copy(update={what: []})
+    return full, bare
+
+
+def grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+
+
+def at(s: Scenario, seconds: float) -> np.ndarray:
+    return s.render(round(seconds * s.fps))[0]
+
+
+def test_camera_shake_shifts_the_whole_frame_by_one_to_three_pixels() -> None:
+    full, bare = without("camera_shake", "effects")
+    shifts = []
+    for seconds in np.arange(6.0, 19.0, 0.5):
+        (dx, dy), _ = cv2.phaseCorrelate(grey(at(bare, seconds)), grey(at(full, seconds)))
+        shifts.append(np.hypot(dx, dy))
+    assert min(shifts) >= 0.7 and max(shifts) <= 3.2
+    assert np.array_equal(at(full, 22.0), at(bare, 22.0))  # still again after it
+
+
+def test_foliage_moves_the_bush_and_nothing_else() -> None:
+    full, bare = without("foliage", "effects")
+    bush = full.bush
+    changed = np.zeros((full.height, full.width), bool)
+    for seconds in (0.4, 1.2, 2.0):
+        changed |= (at(full, seconds) != at(bare, seconds)).any(axis=2)
+    inside = changed[bush.y : bush.y + bush.h, bush.x : bush.x + bush.w]
+    assert inside.mean() > 0.2
+    assert changed.sum() == inside.sum()
+
+
+def test_headlights_brighten_a_soft_cone_sweeping_across_the_street() -> None:
+    full, bare = without("headlights", "effects")
+    street = slice(int(0.2 * full.height), int(0.32 * full.height))
+    centres = []
+    for seconds in (5.5, 7.0, 8.5):
+        gain = (grey(at(full, seconds)) + 1) / (grey(at(bare, seconds)) + 1)
+        columns = cv2.blur(gain[street], (9, 9)).mean(axis=0)
+        assert columns.max() > 1.6  # bright in the cone
+        assert columns.min() < 1.15  # and not everywhere: a cone, not a light step
+        centres.append(int(np.argmax(columns)))
+        assert gain[street].mean() > gain[-40:].mean()  # the street more than the porch floor
+    assert centres == sorted(centres) and centres[-1] - centres[0] > full.width // 4
+
+
+def test_an_insect_at_the_lens_is_a_dark_blurry_blob_moving_erratically() -> None:
+    full, bare = without("insect", "actors")
+    seq = round(10 * full.fps)
+    (moth,) = full.truth.frames[seq].actors
+    darker = grey(bare.render(seq)[0]) - grey(full.render(seq)[0])
+    assert darker.max() > 20 and darker.min() > -3  # it only darkens
+    smooth = cv2.GaussianBlur(darker, (0, 0), 2)
+    steepest = max(np.abs(np.diff(smooth, axis=0)).max(), np.abs(np.diff(smooth, axis=1)).max())
+    assert steepest < 0.15 * smooth.max()  # out of focus: no sharp edge anywhere
+    _x, _y, w, h = moth.box
+    assert 0.02 < w * h < 0.15  # near the lens: big for an insect, small in the frame
+    centres = np.array(
+        [
+            (f.actors[0].box[0] + f.actors[0].box[2] / 2, f.actors[0].box[1])
+            for f in full.truth.frames[seq : seq + 30]
+        ]
+    )
+    turns = np.sign(np.diff(centres[:, 0]))
+    assert (turns[1:] != turns[:-1]).sum() >= 2  # flits back and forth within two seconds
+
+
+def test_a_light_step_is_a_global_gain_and_goes_off_again() -> None:
+    s = load_scenario("porch_light")
+    off, on, after = grey(at(s, 9.0)), grey(at(s, 11.0)), grey(at(s, 21.0))
+    ratio = (on + 1) / (off + 1)
+    unsaturated = on < 250
+    assert abs(np.median(ratio[unsaturated]) - 1.7) < 0.1
+    assert np.percentile(ratio[unsaturated], 10) > 1.45  # everywhere, not in one spot
+    assert abs(after.mean() - off.mean()) < 1.0
+
+
+def test_dusk_darkens_slowly_and_the_dark_is_noisier() -> None:
+    s = load_scenario("dusk")
+    means = [grey(at(s, seconds)).mean() for seconds in range(0, 30, 3)]
+    assert all(b <= a + 0.5 for a, b in itertools.pairwise(means))
+    assert means[-1] < 0.45 * means[0]
+    step = max(abs(b - a) for a, b in itertools.pairwise(means))
+    assert step < 0.15 * means[0]  # a ramp, not a step
+
+    def frame_to_frame_noise(seconds: float) -> float:
+        a, b = grey(at(s, seconds)), grey(s.render(round(seconds * s.fps) + 1)[0])
+        return float(np.std(a - b))
+
+    assert frame_to_frame_noise(29.0) > 1.5 * frame_to_frame_noise(0.5)
+
+
+def test_a_cloud_shadow_darkens_part_of_the_frame_at_a_time() -> None:
+    full, bare = without("cloud_shadow", "effects")
+    gain = (grey(at(full, 5.0)) + 1) / (grey(at(bare, 5.0)) + 1)
+    columns = gain.mean(axis=0)
+    assert columns.min() < 0.7 and columns.max() > 0.97
+
+
+def test_rain_and_snow_add_small_bright_marks_and_the_ir_night_is_grey() -> None:
+    for name, longest in (("rain", 20), ("snow", 4)):
+        full, bare = without(name, "effects")
+        marks = (grey(at(full, 3.0)) - grey(at(bare, 3.0))) > 50
+        count, _, stats, _ = cv2.connectedComponentsWithStats(marks.astype(np.uint8))
+        assert count > 40, name
+        assert np.median(stats[1:, cv2.CC_STAT_HEIGHT]) <= longest, name
+        assert np.median(stats[1:, cv2.CC_STAT_WIDTH]) <= 4, name
+    night = at(load_scenario("night_visitor"), 14.0)
+    assert np.abs(night[..., 0].astype(int) - night[..., 2].astype(int)).max() <= 1
+
+
+def test_auto_exposure_hunts_up_and_down() -> None:
+    s = load_scenario("auto_exposure")
+    means = np.array([grey(at(s, seconds / 2)).mean() for seconds in range(0, 24)])
+    assert means.max() > 1.1 * means[0] and means.min() < 0.9 * means[0]
+
+
+def test_the_parcel_stays_and_the_close_up_fills_the_frame() -> None:
+    package = load_scenario("package_drop")
+    last = package.truth.frames[-1]
+    assert [a.name for a in last.actors] == ["parcel"]
+    full, bare = without("package_drop", "actors")
+    assert np.abs(grey(at(full, 34.0)) - grey(at(bare, 34.0))).max() > 50
+    close = load_scenario("close_up")
+    biggest = max(a.box[2] * a.box[3] for f in close.truth.frames for a in f.actors)
+    assert biggest > 0.6
