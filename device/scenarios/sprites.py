@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -15,6 +16,11 @@ REFERENCE = 240  # sprite height in px before scaling
 class Sprite:
     image: np.ndarray  # BGR uint8
     alpha: np.ndarray  # uint8 0..255, same height and width
+
+    @functools.cached_property
+    def weight(self) -> np.ndarray:
+        """The alpha as float32 0..1, made once: what cv2.blendLinear takes."""
+        return self.alpha.astype(np.float32) * np.float32(1 / 255)
 
 
 def make(kind: str, colour: tuple[int, int, int], seed: int) -> Sprite:
@@ -76,7 +82,7 @@ def paste(frame: np.ndarray, sprite: Sprite, box: tuple[int, int, int, int]) -> 
     sy0, sy1 = (y0 - y) * sh // h, max((y0 - y) * sh // h + 1, -(-(y1 - y) * sh // h))
     size = (x1 - x0, y1 - y0)
     image = cv2.resize(sprite.image[sy0:sy1, sx0:sx1], size, interpolation=cv2.INTER_LINEAR)
-    alpha = cv2.resize(sprite.alpha[sy0:sy1, sx0:sx1], size, interpolation=cv2.INTER_LINEAR)
-    weight = alpha.astype(np.float32)[..., None] / 255.0
+    weight = cv2.resize(sprite.weight[sy0:sy1, sx0:sx1], size, interpolation=cv2.INTER_LINEAR)
     roi = frame[y0:y1, x0:x1]
-    roi[:] = (image * weight + roi * (1.0 - weight)).astype(np.uint8)
+    # One pass in OpenCV instead of float arrays in numpy: a close-up covers the whole frame.
+    roi[:] = cv2.blendLinear(image, roi, weight, 1.0 - weight)
