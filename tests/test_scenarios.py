@@ -141,3 +141,32 @@ def test_a_bad_scenario_file_is_one_clear_error(tmp_path: Path, bad: str) -> Non
     result = CliRunner().invoke(cli, ["analyze", f"synthetic:{path}"])
     assert result.exit_code == 2
     assert "invalid scenario" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_render_boxes_an_endless_scene_and_bad_requests_are_one_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "porch.mp4"
+    args = ["scenario", "render", "porch", "--duration", "12", "--boxes", "-o", str(out)]
+    assert runner.invoke(cli, args).exit_code == 0
+    with av.open(str(out)) as container:
+        frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+    assert len(frames) == 12 * 15
+
+    def yellow(image: np.ndarray) -> int:
+        b, g, r = (image[..., i].astype(int) for i in range(3))
+        return int(((b < 90) & (g > 200) & (r > 200)).sum())
+
+    assert yellow(frames[0]) == 0  # nobody there yet: no box
+    assert yellow(frames[11 * 15]) > 200  # the visitor, boxed
+    truth = json.loads(
+        runner.invoke(cli, ["scenario", "truth", "porch", "--duration", "65"]).output
+    )
+    assert truth["frame_count"] == 65 * 15 and len(truth["alerts"]) == 2
+    for bad in (
+        ["scenario", "render", "porch", "-o", str(out)],
+        ["scenario", "truth", "porch"],
+        ["scenario", "render", "rain", "-o", str(tmp_path / "no" / "dir.mp4")],
+    ):
+        result = runner.invoke(cli, bad)
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, bad
+        assert result.stderr.startswith("doorbell: "), bad

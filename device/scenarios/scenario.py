@@ -148,28 +148,38 @@ class Scenario:
     def truth(self) -> GroundTruth:
         if self.frame_count is None:
             raise ValueError(f"{self.name} is endless: it has no finite ground truth")
+        return self.ground_truth(self.frame_count)
+
+    def frame_truth(self, seq: int) -> FrameTruth:
+        """Who is in view in frame `seq`, with boxes normalised and clipped to the frame."""
+        t = seq / self.fps
+        seen = []
+        for actor in self.scene.actors:
+            box = self.actor_box(actor, t)
+            clipped = None if box is None else self._clipped(box)
+            if clipped is not None:
+                seen.append(ActorTruth(actor.name, actor.kind, clipped))
+        return FrameTruth(seq, seen)
+
+    def ground_truth(self, frame_count: int) -> GroundTruth:
+        """Ground truth of the first `frame_count` frames (an endless scene's too)."""
         frames: list[FrameTruth] = []
         spans: dict[tuple[str, int], tuple[int, int]] = {}
-        for seq in range(self.frame_count):
+        actors = {a.name: a for a in self.scene.actors}
+        period = self.scene.repeat_every
+        for seq in range(frame_count):
             t = seq / self.fps
-            seen = []
-            for actor in self.scene.actors:
-                box = self.actor_box(actor, t)
-                clipped = None if box is None else self._clipped(box)
-                if clipped is None:
-                    continue
-                seen.append(ActorTruth(actor.name, actor.kind, clipped))
-                assert box is not None
-                feet = (box[1] + box[3]) / self.height
-                if actor.alert and clipped[3] >= VISIBLE_SIZE and feet >= KERB:
-                    period = self.scene.repeat_every
+            frame = self.frame_truth(seq)
+            for seen in frame.actors:
+                actor = actors[seen.name]
+                _, y, _, h = seen.box
+                if actor.alert and h >= VISIBLE_SIZE and y + h >= KERB:
                     key = (actor.name, int(t // period) if period else 0)
                     first, _ = spans.get(key, (seq, seq))
                     spans[key] = (first, seq)
-            frames.append(FrameTruth(seq, seen))
-        kinds = {a.name: a.kind for a in self.scene.actors}
+            frames.append(frame)
         alerts = [
-            TruthEvent(name, kinds[name], first, last)
+            TruthEvent(name, actors[name].kind, first, last)
             for (name, _), (first, last) in sorted(spans.items(), key=lambda kv: kv[1][0])
         ]
         return GroundTruth(frames, alerts)
