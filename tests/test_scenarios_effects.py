@@ -105,7 +105,9 @@ def test_dusk_darkens_slowly_and_the_dark_is_noisier() -> None:
         a, b = grey(at(s, seconds)), grey(s.render(round(seconds * s.fps) + 1)[0])
         return float(np.std(a - b))
 
-    assert frame_to_frame_noise(29.0) > 1.5 * frame_to_frame_noise(0.5)
+    noise = [frame_to_frame_noise(seconds) for seconds in (0.5, 8.0, 14.0, 20.0, 26.0, 29.0)]
+    assert noise == sorted(noise) and noise[-1] > 2.0 * noise[0]
+    assert max(b / a for a, b in itertools.pairwise(noise)) < 1.4  # it rises gradually
 
 
 def test_a_cloud_shadow_darkens_part_of_the_frame_at_a_time() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -24,20 +25,44 @@ VISIBLE_SIZE = 0.2
 KERB = 0.32
 
 
-def _noise_bank(
-    shape: tuple[int, int], sigma: float, seed: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """A few noise frames, split into the positive and negative parts for saturating add/sub."""
+# Sensor noise grows as the light falls (the camera's gain amplifies it): relative to daylight,
+# gain ** -NOISE_EXPONENT, at most NOISE_MAX (also the IR night's level).
+NOISE_EXPONENT = 0.75
+NOISE_MAX = 2.5
+
+
+@dataclass(frozen=True)
+class NoiseTile:
+    """One noise frame: signed (to scale in the dark) and split into its positive and negative
+    parts (for a saturating add and subtract in daylight, the fast path)."""
+
+    signed: np.ndarray  # int8
+    pos: np.ndarray  # uint8
+    neg: np.ndarray  # uint8
+
+
+def _noise_bank(shape: tuple[int, int], sigma: float, seed: int) -> list[NoiseTile]:
     rng = np.random.default_rng(seed)
     height, width = shape
     bank = []
     for _ in range(NOISE_TILES):
         noise = rng.normal(0, sigma, (height + NOISE_MARGIN, width + NOISE_MARGIN, 3))
-        noise = np.clip(np.round(noise), -255, 255).astype(np.int16)
+        noise = np.clip(np.round(noise), -127, 127).astype(np.int8)
         bank.append(
-            (np.clip(noise, 0, 255).astype(np.uint8), np.clip(-noise, 0, 255).astype(np.uint8))
+            NoiseTile(
+                noise,
+                np.clip(noise, 0, None).astype(np.uint8),
+                np.clip(-noise.astype(np.int16), 0, None).astype(np.uint8),
+            )
         )
     return bank
+
+
+def noise_factor(gain: float, infrared: bool) -> float:
+    """How much noisier than in daylight: 1 at gain >= 1, rising smoothly in the dark."""
+    if infrared:
+        return NOISE_MAX
+    return min(NOISE_MAX, max(1.0, gain**-NOISE_EXPONENT))
 
 
 class Scenario:
@@ -62,7 +87,7 @@ class Scenario:
             a.name: make(a.kind, a.colour, self.seed * 1000 + a.seed + i)
             for i, a in enumerate(scene.actors)
         }
-        self._noise: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._noise: list[NoiseTile] | None = None
 
     # -- where things are -------------------------------------------------------------------------
     def _local_time(self, actor: Actor, t: float) -> float:
@@ -121,27 +146,31 @@ class Scenario:
         if ir:  # the IR cut filter is out: a grey picture, noise and all
             frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         frame = effects.shake(frame, scene.effects, t, rng)
-        bank = self._bank("dark" if ir or gain < 0.5 else "day")
-        pos, neg = bank[int(rng.integers(NOISE_TILES))]
+        tile = self._bank()[int(rng.integers(NOISE_TILES))]
         dy, dx = (int(v) for v in rng.integers(0, NOISE_MARGIN, 2))
         window = (slice(dy, dy + self.height), slice(dx, dx + self.width))
-        if ir:
-            pos, neg = pos[..., 0], neg[..., 0]
-        cv2.add(frame, pos[window], dst=frame)
-        cv2.subtract(frame, neg[window], dst=frame)
+        factor = noise_factor(gain, ir)
+        if factor == 1.0:
+            pos, neg = tile.pos[window], tile.neg[window]
+            if ir:
+                pos, neg = pos[..., 0], neg[..., 0]
+            cv2.add(frame, pos, dst=frame)
+            cv2.subtract(frame, neg, dst=frame)
+        else:
+            noise = tile.signed[window][..., 0] if ir else tile.signed[window]
+            frame = cv2.addWeighted(frame, 1.0, noise, factor, 0.0, dtype=cv2.CV_8U)
         luma = frame if ir else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         lores = cv2.resize(luma, self.lores_size, interpolation=cv2.INTER_AREA)
         if ir:
             frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
         return frame, lores
 
-    def _bank(self, light: str) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Noise frames for daylight or the dark (more noise), made when first needed."""
-        if light not in self._noise:
-            sigma = max(self.scene.noise, 0.01) * (2.5 if light == "dark" else 1.0)
-            seed = self.seed + (2 if light == "dark" else 1)
-            self._noise[light] = _noise_bank((self.height, self.width), sigma, seed)
-        return self._noise[light]
+    def _bank(self) -> list[NoiseTile]:
+        """The scenario's noise frames, made when first needed."""
+        if self._noise is None:
+            sigma = max(self.scene.noise, 0.01)
+            self._noise = _noise_bank((self.height, self.width), sigma, self.seed + 1)
+        return self._noise
 
     # -- truth ------------------------------------------------------------------------------------
     @functools.cached_property
