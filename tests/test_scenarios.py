@@ -170,3 +170,22 @@ def test_render_boxes_an_endless_scene_and_bad_requests_are_one_line(tmp_path: P
         result = runner.invoke(cli, bad)
         assert result.exit_code == 2 and result.stderr.count("\n") == 1, bad
         assert result.stderr.startswith("doorbell: "), bad
+
+
+def test_a_scenario_over_a_background_image_next_to_it(tmp_path: Path) -> None:
+    import cv2
+
+    image = np.zeros((60, 80, 3), np.uint8)
+    image[:, 40:] = (0, 0, 255)
+    cv2.imwrite(str(tmp_path / "drive.png"), image)
+    scene = tmp_path / "drive.yaml"
+    scene.write_text(
+        "name: drive\nkind: false_alarm\nduration: 1\nwidth: 160\nheight: 120\nnoise: 0\n"
+        "background: drive.png\n"
+    )
+    main, lores = load_scenario(str(scene)).render(0)
+    assert main.shape == (120, 160, 3) and lores.shape == (240, 320)
+    assert main[60, 10].tolist() == [0, 0, 0] and main[60, 150].tolist() == [0, 0, 255]
+    scene.write_text(scene.read_text().replace("drive.png", "missing.png"))
+    result = CliRunner().invoke(cli, ["scenario", "truth", str(scene)])
+    assert result.exit_code == 2 and "cannot read background image" in result.stderr

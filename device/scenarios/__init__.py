@@ -35,8 +35,11 @@ def load_scenario(name_or_path: str, seed: int | None = None) -> Scenario:
             known = ", ".join(list_scenarios())
             raise ScenarioError(f"unknown scenario {name_or_path!r} (allowed: {known})")
     try:
-        raw = yaml.safe_load(path.read_text())
-        return Scenario(Scene.model_validate(raw), seed)
+        scene = Scene.model_validate(yaml.safe_load(path.read_text()))
+        if scene.background != "porch":  # an image file, relative to the scenario file
+            image = (path.parent / scene.background).resolve()
+            scene = scene.model_copy(update={"background": str(image)})
+        return Scenario(scene, seed)
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario {path}: {exc.strerror}") from None
     except (yaml.YAMLError, ValidationError, ValueError) as exc:
