@@ -210,3 +210,19 @@ def test_picamera2_source_against_a_stand_in(monkeypatch: pytest.MonkeyPatch) ->
     assert frame is not None and frame.main.shape == (720, 1280, 3)
     assert frame.lores.shape == (240, 320) and (frame.lores == 77).all()  # the Y plane only
     assert cam.calls == ["set_controls {'ExposureTime': 10000}", "start", "stop", "close"]
+
+
+def test_picamera2_without_a_camera_attached_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_camera() -> None:
+        raise IndexError("list index out of range")  # what Picamera2() does with no camera
+
+    module = types.ModuleType("picamera2")
+    module.Picamera2 = no_camera  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "picamera2", module)
+    source = open_source(CameraConfig(source="picamera2"))
+    with pytest.raises(SourceError) as err:
+        source.open()
+    assert "cannot start the camera (list index out of range)" in str(err.value)
+    assert "\n" not in str(err.value)

@@ -34,16 +34,24 @@ class Picamera2Source(Source):
             from picamera2 import Picamera2
         except ImportError:
             raise SourceError(OFF_PI) from None
-        self.picam = Picamera2()
-        config = self.picam.create_video_configuration(
-            main={"size": (self.width, self.height), "format": "RGB888"},
-            lores={"size": self.lores_size, "format": "YUV420"},
-            controls={"FrameRate": self.fps},
-        )
-        self.picam.configure(config)
-        if self.camera.exposure_us:
-            self.picam.set_controls({"ExposureTime": self.camera.exposure_us})
-        self.picam.start()
+        try:
+            # Picamera2() itself fails when no camera is attached (IndexError in picamera2).
+            self.picam = Picamera2()
+            config = self.picam.create_video_configuration(
+                main={"size": (self.width, self.height), "format": "RGB888"},
+                lores={"size": self.lores_size, "format": "YUV420"},
+                controls={"FrameRate": self.fps},
+            )
+            self.picam.configure(config)
+            if self.camera.exposure_us:
+                self.picam.set_controls({"ExposureTime": self.camera.exposure_us})
+            self.picam.start()
+        except Exception as exc:  # whatever libcamera raises, the user gets one line
+            self.close()
+            detail = str(exc) or type(exc).__name__
+            raise SourceError(
+                f"picamera2: cannot start the camera ({detail}); is it connected?"
+            ) from None
 
     def read(self) -> Frame | None:
         lores_yuv = self.picam.capture_array("lores")
@@ -60,6 +68,8 @@ class Picamera2Source(Source):
 
     def close(self) -> None:
         if self.picam is not None:
-            self.picam.stop()
-            self.picam.close()
-            self.picam = None
+            picam, self.picam = self.picam, None
+            try:
+                picam.stop()
+            finally:
+                picam.close()
