@@ -11,9 +11,12 @@ import av
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from device.cli import cli
-from device.scenarios import list_scenarios, load_scenario
+from device.scenarios import Scenario, list_scenarios, load_scenario
+from device.scenarios.spec import Scene
 
 
 def digest(name: str, seed: int | None, frames: range) -> str:
@@ -189,3 +192,29 @@ def test_a_scenario_over_a_background_image_next_to_it(tmp_path: Path) -> None:
     scene.write_text(scene.read_text().replace("drive.png", "missing.png"))
     result = CliRunner().invoke(cli, ["scenario", "truth", str(scene)])
     assert result.exit_code == 2 and "cannot read background image" in result.stderr
+
+
+waypoint = st.tuples(
+    st.floats(0.05, 0.95), st.floats(0.3, 1.0), st.floats(0.05, 0.6)
+)  # x, y (feet), size
+
+
+@settings(max_examples=40, deadline=None)
+@given(points=st.lists(waypoint, min_size=1, max_size=4), kind=st.sampled_from(["person", "car"]))
+def test_boxes_follow_any_path_and_stay_in_the_frame(
+    points: list[tuple[float, float, float]], kind: str
+) -> None:
+    path = [{"t": 2.0 * i, "x": x, "y": y, "size": size} for i, (x, y, size) in enumerate(points)]
+    scene = Scene.model_validate(
+        {"name": "p", "kind": "visit", "duration": 2.0 * len(points), "fps": 5,
+         "actors": [{"name": "a", "kind": kind, "path": path}]}
+    )  # fmt: skip
+    s = Scenario(scene)
+    for i, (x, y, size) in enumerate(points):
+        (actor,) = s.frame_truth(round(2.0 * i * s.fps)).actors
+        bx, by, bw, bh = actor.box
+        assert bx >= 0 and by >= 0 and bx + bw <= 1 + 1e-9 and by + bh <= 1 + 1e-9
+        assert abs(by + bh - min(y, 1.0)) <= 2 / s.height  # feet where the path says
+        if by > 0 and bx > 0 and bx + bw < 1:  # not cut by the frame's edge
+            assert abs(bx + bw / 2 - x) <= 2 / s.width
+            assert abs(bh - size) <= 2 / s.height
