@@ -144,3 +144,23 @@ def test_the_parcel_stays_and_the_close_up_fills_the_frame() -> None:
     close = load_scenario("close_up")
     biggest = max(a.box[2] * a.box[3] for f in close.truth.frames for a in f.actors)
     assert biggest > 0.6
+
+
+def test_snowflakes_drift_down_from_frame_to_frame_and_rain_does_not_persist() -> None:
+    def centres(full: Scenario, bare: Scenario, seq: int) -> np.ndarray:
+        marks = (grey(full.render(seq)[0]) - grey(bare.render(seq)[0])) > 50
+        _, _, _, found = cv2.connectedComponentsWithStats(marks.astype(np.uint8))
+        return found[1:]
+
+    def nearest_moves(name: str) -> np.ndarray:
+        full, bare = without(name, "effects")
+        now, then = centres(full, bare, 45), centres(full, bare, 46)
+        gaps = then[None, :, :] - now[:, None, :]
+        closest = np.argmin(np.hypot(gaps[..., 0], gaps[..., 1]), axis=1)
+        return gaps[np.arange(len(now)), closest]
+
+    snow = nearest_moves("snow")
+    distance = np.hypot(snow[:, 0], snow[:, 1])
+    assert np.median(distance) < 6 and np.median(snow[:, 1]) > 0.5  # the same flakes, lower
+    rain = nearest_moves("rain")
+    assert np.median(np.hypot(rain[:, 0], rain[:, 1])) > 10  # streaks are new every frame

@@ -66,20 +66,28 @@ def gain_map(effects: list[Effect], t: float, size: tuple[int, int]) -> np.ndarr
     return cv2.resize(out.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
 
 
-def weather(frame: np.ndarray, effects: list[Effect], t: float, rng: np.random.Generator) -> None:
-    """Rain streaks and snowflakes, drawn in place."""
+def weather(
+    frame: np.ndarray, effects: list[Effect], t: float, rng: np.random.Generator, seed: int = 0
+) -> None:
+    """Rain streaks (new every frame: too fast to follow) and snowflakes (drifting down from
+    frame to frame), drawn in place."""
     height, width = frame.shape[:2]
     for e in effects:
         if not _active(e, t) or e.kind not in ("rain", "snow"):
             continue
         count = int(40 * e.amount)
-        xs = rng.integers(0, width, count)
-        ys = rng.integers(0, height, count)
         if e.kind == "rain":
+            xs = rng.integers(0, width, count)
+            ys = rng.integers(0, height, count)
             length = max(4, height // 40)
             for x, y in zip(xs, ys, strict=True):
                 cv2.line(frame, (int(x), int(y)), (int(x) + 1, int(y) + length), (200, 200, 205), 1)
         else:
+            # The same flakes all along (seeded by the scenario), each falling at its own speed.
+            x0, y0, speed = np.random.default_rng([seed, 7]).random((3, count))
+            elapsed = t - e.start
+            ys = (y0 * height + (0.06 + 0.1 * speed) * height * elapsed) % height
+            xs = (x0 * width + 0.01 * width * np.sin(1.3 * elapsed + 6.3 * speed)) % width
             radius = max(1, width // 400)
             for x, y in zip(xs, ys, strict=True):
                 cv2.circle(frame, (int(x), int(y)), radius, (245, 245, 245), -1)

@@ -135,7 +135,7 @@ class Scenario:
         for box, actor in sorted(placed, key=lambda p: p[0][1] + p[0][3]):
             paste(frame, self._sprites[actor.name], box)
         rng = np.random.default_rng([self.seed, seq])
-        effects.weather(frame, scene.effects, t, rng)
+        effects.weather(frame, scene.effects, t, rng, self.seed)
         gain = effects.global_gain(scene.effects, t) * (0.7 if scene.night else 1.0)
         spatial = effects.gain_map(scene.effects, t, (self.width, self.height))
         if spatial is not None:
