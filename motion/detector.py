@@ -117,8 +117,10 @@ class MotionDetector:
 
         light = self._lighting.estimate(current, background)
         # Light settles at once: the compensated background becomes the background.
-        if light.gain is not None:
-            cv2.multiply(background, light.gain, dst=background)
+        if light.gain_map is not None:
+            cv2.multiply(background, light.gain_map, dst=background)
+        elif light.gain != 1.0:
+            np.multiply(background, np.float32(light.gain), out=background)
         lighting = light.lit_share >= 0.5 and abs(light.global_gain - 1.0) >= 0.08
         if lighting:
             self._settle_until = t + cfg.settle_seconds

@@ -23,11 +23,13 @@ TEXTURE_EVERY = 4  # frames between measurements of the background's texture
 # Block gains all within this of 1: no compensation. 2 % is 4 levels at 200, far below any
 # threshold, and a slow drift is still compensated, in steps of 2 %.
 STEADY = 0.02
+UNIFORM = 0.03  # block gains this close together are applied as one gain (error <= 1.5 %)
 
 
 @dataclass(frozen=True, slots=True)
 class LightingEstimate:
-    gain: np.ndarray | None  # per-pixel gain for the background (float32); None: unchanged
+    gain_map: np.ndarray | None  # per-pixel gain for the background (float32), or None:
+    gain: float  # then this one gain applies everywhere (1.0: leave the background as it is)
     lit_share: float  # share of blocks whose change is explained by light alone
     global_gain: float  # the frame's typical gain
 
@@ -64,7 +66,7 @@ class LightingModel:
         if float(np.abs(block_gain - 1.0).max()) < STEADY:
             # No block changed enough to matter: the usual frame, at a fraction of the cost.
             self._calls += 1
-            return LightingEstimate(None, 1.0, 1.0)
+            return LightingEstimate(None, 1.0, 1.0, 1.0)
         gain_up = cv2.resize(block_gain, self.work, interpolation=cv2.INTER_LINEAR)
         residual = cv2.resize(
             cv2.absdiff(current, cv2.multiply(background, gain_up)),
@@ -76,16 +78,18 @@ class LightingModel:
             bg_sq = cv2.resize(background * background, grid, interpolation=cv2.INTER_AREA)
             texture = self._texture = np.sqrt(np.maximum(bg_sq - bg_mean * bg_mean, 0.0))
         self._calls += 1
-        flat = texture < self.flat_std
+        # Flat, before or after the gain: a dark coat over a plain path leaves so little texture
+        # that the small residual proves nothing.
+        flat = np.minimum(texture, block_gain * texture) < self.flat_std
         neighbourhood = cv2.medianBlur(block_gain, 5) if min(grid) >= 5 else block_gain
         smooth = np.abs(np.log(block_gain / neighbourhood)) < 0.1
         # Light keeps the texture, scaled: what is left must be small next to the scaled texture
         # (a dark coat over brick leaves about all of it), or below the noise floor.
         explained = residual <= np.maximum(self.max_residual, 0.4 * block_gain * texture)
-        # Brightening past white clips the texture: a block that went mostly white got lighter.
         lit = explained & (~flat | smooth)
         brighter = block_gain > 1.05
         if brighter.any():
+            # Brightening past white clips the texture: a block gone mostly white got lighter.
             saturated = cv2.resize(
                 (current >= 250).astype(np.float32), grid, interpolation=cv2.INTER_AREA
             )
@@ -97,6 +101,12 @@ class LightingModel:
             float(np.partition(gains, gains.size // 2)[gains.size // 2]) if gains.size else 1.0
         )
         final = np.where(lit, block_gain, np.float32(global_gain)).astype(np.float32)
-        return LightingEstimate(
-            cv2.resize(final, self.size, interpolation=cv2.INTER_LINEAR), lit_share, global_gain
-        )
+        low, high = float(final.min()), float(final.max())
+        if high - low < UNIFORM:
+            # One gain fits all (a visitor in an otherwise steady scene, or light that changed
+            # evenly): no per-pixel map needed.
+            gain = 0.5 * (low + high)
+            gain = 1.0 if abs(gain - 1.0) < UNIFORM / 2 else gain
+            return LightingEstimate(None, gain, lit_share, global_gain)
+        gain_map = cv2.resize(final, self.size, interpolation=cv2.INTER_LINEAR)
+        return LightingEstimate(gain_map, 1.0, lit_share, global_gain)
