@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
+import socketserver
 import sys
+import threading
 import types
 from pathlib import Path
 from typing import Any
@@ -226,3 +229,57 @@ def test_picamera2_without_a_camera_attached_is_one_clear_error(
         source.open()
     assert "cannot start the camera (list index out of range)" in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_a_network_stream_that_stalls_is_cut_by_the_read_timeout_and_reopened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = tmp_path / "stream.mp4"
+    with Mp4Writer(video, 15.0, (160, 120), keyframe_frames=5) as writer:
+        for i in range(60):
+            image = np.full((120, 160, 3), 40, np.uint8)
+            image[:, i * 2 : i * 2 + 10] = 220
+            writer.write(image)
+    data = video.read_bytes()
+    let_go = threading.Event()
+    served: list[str] = []
+
+    class Camera(http.server.BaseHTTPRequestHandler):
+        """An HTTP camera whose first connection sends half the video, then hangs."""
+
+        def do_GET(self) -> None:
+            served.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if len(served) == 1:
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                let_go.wait(30)
+            else:
+                self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Camera)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr("device.sources.opencv.STREAM_TIMEOUT_MS", 500)
+    sleeps: list[float] = []
+    url = f"http://127.0.0.1:{server.server_address[1]}/cam.mp4"
+    stream = OpenCvSource(url, CameraConfig(), sleep=sleeps.append)
+    try:
+        stream.open()
+        frames = read_all(stream, limit=70)
+        stalled = not let_go.is_set()  # still hanging: the timeout, not the server, ended it
+    finally:
+        let_go.set()
+        stream.close()
+        server.shutdown()
+        server.server_close()
+    assert stalled and len(served) == 2
+    assert stream.stats.reopens == 1 and sleeps == [1.0]
+    assert len(frames) == 70 and [f.seq for f in frames] == list(range(70))
+    assert frames[-1].main.shape == (120, 160, 3)
