@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Self
+
+from pydantic import Field, field_validator, model_validator
 
 from config.base import NamedPolygon, Section
 
 
 class MotionConfig(Section):
     threshold: int = Field(
-        25, ge=1, le=255, description="per-pixel change (intensity levels) that counts as motion"
+        25,
+        ge=1,
+        le=255,
+        description="lowest per-pixel change (intensity levels) that counts as motion; the "
+        "threshold follows the estimated noise between this and threshold_max",
     )
     blur: int = Field(5, ge=1, le=31, description="odd Gaussian kernel size; higher = less noise")
     min_area: float = Field(
@@ -59,3 +65,12 @@ class MotionConfig(Section):
         if v % 2 == 0:
             raise ValueError("must be odd (a Gaussian kernel size)")
         return v
+
+    @model_validator(mode="after")
+    def _threshold_range(self) -> Self:
+        if self.threshold_max < self.threshold:
+            raise ValueError(
+                f"threshold_max ({self.threshold_max}) must be >= threshold ({self.threshold}):"
+                " the threshold adapts between the two"
+            )
+        return self
