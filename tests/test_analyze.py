@@ -48,3 +48,43 @@ def test_a_video_that_cannot_be_opened_is_one_line_and_exit_2(tmp_path: Path) ->
     result = CliRunner().invoke(cli, ["analyze", str(tmp_path / "missing.mp4")])
     assert result.exit_code == 2
     assert result.stderr.strip().count("\n") == 0 and "cannot open" in result.stderr
+
+
+def run_with_terminal_stderr(args: list[str]) -> tuple[int, str, str]:
+    """Run the real CLI with stderr on a pseudo-terminal and stdout on a pipe."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "device", *args],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = proc.communicate(timeout=60)
+    os.close(leader)
+    return proc.returncode, out.decode(), seen.decode(errors="replace")
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    code, out, terminal = run_with_terminal_stderr(
+        ["analyze", "synthetic", "--duration", "3", "--json", "-"]
+    )
+    assert code == 0, terminal
+    assert "analysing" in terminal  # the bar went to the terminal...
+    assert json.loads(out)["frames"] == 45  # ...and stdout is only the JSON
+    piped = CliRunner().invoke(cli, ["analyze", "synthetic", "--duration", "3"])
+    assert piped.exit_code == 0 and "analysing" not in piped.output + piped.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 import cv2
@@ -59,6 +59,16 @@ class Annotator:
             label += " light"
         cv2.putText(image, label, (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, colour[tracker.state], 2)
         self.writer.write(image)
+
+
+def _terminal(stdout_taken: bool) -> TextIO | None:
+    """Where a progress bar may go: a terminal, never a redirected stream (nor stdout when the
+    JSON goes there)."""
+    if sys.stderr.isatty():
+        return sys.stderr
+    if not stdout_taken and sys.stdout.isatty():
+        return sys.stdout
+    return None
 
 
 def _plot(analysis: Analysis, cfg: MotionConfig, path: Path) -> None:
@@ -119,8 +129,9 @@ def analyze_cmd(
         callbacks.append(annotator)
     total = round(duration * source.fps) if duration else getattr(source, "frame_count", None)
     progress = None
-    if sys.stderr.isatty():
-        progress = click.progressbar(length=total or 0, label="analysing", file=sys.stderr)
+    terminal = _terminal(json_out == "-")
+    if terminal is not None:
+        progress = click.progressbar(length=total or 0, label="analysing", file=terminal)
         progress.__enter__()
         callbacks.append(lambda frame, result, tracker: progress.update(1))
 
