@@ -73,6 +73,8 @@ class MotionDetector:
         self.zones = rasterise(cfg.zones, size)
         self._kernel = cv2.getGaussianKernel(cfg.blur, 0, cv2.CV_32F)
         self._watched = watched(self.zones)
+        self._everywhere = not cfg.zones  # one zone, the whole frame: no masking needed
+        self._still = np.ones((height, width), np.uint8)  # reused: where the background learns
         self._lighting = LightingModel(size, cfg.lighting_block, cfg.lighting_residual)
         self._noise = NoiseEstimator(cfg.noise_k, cfg.threshold, cfg.threshold_max)
         self._min_blob = max(1, int(width * height * cfg.min_blob / 100.0))
@@ -97,7 +99,7 @@ class MotionDetector:
 
     @property
     def state_bytes(self) -> int:
-        arrays = [self._since, self._watched, *(z.mask for z in self.zones)]
+        arrays = [self._since, self._watched, self._still, *(z.mask for z in self.zones)]
         if self._background is not None:
             arrays.append(self._background)
         return sum(a.nbytes for a in arrays)
@@ -134,7 +136,8 @@ class MotionDetector:
         _, changed = cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)
         cv2.erode(changed, _SPECK, dst=changed)
         cv2.dilate(changed, _OPEN_AND_JOIN, dst=changed)
-        cv2.bitwise_and(changed, self._watched, dst=changed)
+        if not self._everywhere:
+            cv2.bitwise_and(changed, self._watched, dst=changed)
         regions = self._regions(changed)
         best, zones = self._zone_shares(changed)
         if zones and cfg.min_sharpness > 0:
@@ -170,7 +173,8 @@ class MotionDetector:
         """The largest changed share of any zone, and the zones at or above `min_area`."""
         best, zones = 0.0, []
         for zone in self.zones:
-            share = 100.0 * cv2.countNonZero(cv2.bitwise_and(changed, zone.mask)) / zone.pixels
+            inside = changed if self._everywhere else cv2.bitwise_and(changed, zone.mask)
+            share = 100.0 * cv2.countNonZero(inside) / zone.pixels
             best = max(best, share)
             if share >= self.cfg.min_area:
                 zones.append(zone.name)
@@ -227,7 +231,8 @@ class MotionDetector:
         pixels that differ by less than the threshold would otherwise be learned, and then the
         visitor with them."""
         width, height = self.size
-        still = np.ones((height, width), np.uint8)
+        still = self._still
+        still.fill(1)
         for box in boxes:
             x, y = int(box.x * width), int(box.y * height)
             still[y : y + int(box.h * height) + 1, x : x + int(box.w * width) + 1] = 0

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 class Span:
     start: int  # first frame
     end: int  # last frame, inclusive
+    fired: int | None = None  # detections: the frame the alert went out (start + min_frames - 1)
 
     def overlaps(self, other: Span) -> bool:
         return self.start <= other.end and other.start <= self.end
@@ -22,6 +23,7 @@ class Score:
     detected: int = 0
     false_alarms: int = 0
     latencies: list[int] = field(default_factory=list)  # frames, truth start -> detection start
+    alert_latencies: list[int] = field(default_factory=list)  # truth start -> alert sent
 
     @property
     def recall(self) -> float:
@@ -35,22 +37,31 @@ class Score:
     def median_latency(self) -> float | None:
         return statistics.median(self.latencies) if self.latencies else None
 
+    @property
+    def median_alert_latency(self) -> float | None:
+        return statistics.median(self.alert_latencies) if self.alert_latencies else None
+
     def add(self, other: Score) -> None:
         self.expected += other.expected
         self.found += other.found
         self.detected += other.detected
         self.false_alarms += other.false_alarms
         self.latencies += other.latencies
+        self.alert_latencies += other.alert_latencies
 
 
 def score(truth: list[Span], detected: list[Span]) -> Score:
     """An expected event is found if a detection overlaps it; a detection overlapping none is a
-    false alarm; latency counts frames from the truth's start to the first overlapping start."""
+    false alarm; latency counts frames from the truth's start to the first overlapping start
+    (and alert latency to when that detection fired)."""
     result = Score(expected=len(truth), detected=len(detected))
     for expected in truth:
         hits = [d for d in detected if d.overlaps(expected)]
         if hits:
             result.found += 1
-            result.latencies.append(min(d.start for d in hits) - expected.start)
+            first = min(hits, key=lambda d: d.start)
+            result.latencies.append(first.start - expected.start)
+            fired = first.start if first.fired is None else first.fired
+            result.alert_latencies.append(fired - expected.start)
     result.false_alarms = sum(1 for d in detected if not any(d.overlaps(e) for e in truth))
     return result

@@ -209,10 +209,15 @@ def test_events_never_overlap_and_need_min_frames(pattern: list[bool]) -> None:
 
 def test_scoring_counts_found_false_alarms_and_latency() -> None:
     truth = [Span(10, 50), Span(100, 140)]
-    detected = [Span(12, 60), Span(200, 210)]
+    detected = [Span(12, 60, fired=14), Span(200, 210)]
     s = score(truth, detected)
     assert (s.expected, s.found, s.false_alarms, s.latencies) == (2, 1, 1, [2])
+    assert s.alert_latencies == [4]
     assert s.recall == 0.5 and s.precision == 0.5
+    # the earliest overlapping detection counts; one detection spanning two visits finds both
+    s = score(truth, [Span(30, 45), Span(5, 120, fired=7)])
+    assert (s.found, s.false_alarms, s.latencies, s.alert_latencies) == (2, 0, [-5, -95], [-3, -93])
+    assert score([], [Span(1, 2)]).precision == 0.0 and score([], []).precision == 1.0
 
 
 def test_detector_state_is_under_a_megabyte() -> None:
