@@ -15,6 +15,7 @@ import numpy as np
 from config.motion import MotionConfig
 from motion.lighting import LightingModel
 from motion.noise import NoiseEstimator
+from motion.outline import is_ghost, rim
 from motion.types import Box, MotionResult
 from motion.zones import rasterise, watched
 
@@ -22,11 +23,16 @@ from motion.zones import rasterise, watched
 # pieces) is one 3x3 erosion and one 9x9 dilation: rectangles compose.
 _SPECK = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
-_RIM = cv2.getStructuringElement(cv2.MORPH_RECT, (11, 11))
 ABSORB_BLOCK = 8  # px: stationary objects are absorbed block by block
 # A region keeps its in-focus verdict this many frames while it stays where it was: the same
 # blur on the lens (or the same visitor) need not be measured again every frame.
 RECHECK_FRAMES = 4
+# A region that has stayed changed this long is checked (every GHOST_EVERY frames) for being a
+# ghost: an outline GHOST_RATIO times sharper in the background than in the frame. A ghost is
+# taken into the background at once instead of after absorb_seconds.
+GHOST_SECONDS = 1.0
+GHOST_EVERY = 4
+GHOST_RATIO = 1.5
 
 
 def _downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -139,6 +145,8 @@ class MotionDetector:
         if not self._everywhere:
             cv2.bitwise_and(changed, self._watched, dst=changed)
         regions = self._regions(changed)
+        if regions and self._frames % GHOST_EVERY == 0:
+            regions = self._drop_ghosts(regions, changed, current, diff, t)
         best, zones = self._zone_shares(changed)
         if zones and cfg.min_sharpness > 0:
             # Only when it would count: is any region a blur right in front of the lens?
@@ -150,6 +158,11 @@ class MotionDetector:
                 if r[1][2] * r[1][3] >= big and self._judge(r[0], r[1], current)
             ]  # fmt: skip
             if blurry:
+                # A soft outline in the frame may also be a ghost's (its outline is in the
+                # background): that is taken in at once rather than learned slowly.
+                for contour, box in blurry:
+                    if self._is_ghost(current, diff, box):
+                        self._take_in(contour, box, current)
                 cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
                 regions = [r for r in regions if not any(r is b for b in blurry)]
                 best, zones = self._zone_shares(changed)
@@ -220,11 +233,59 @@ class MotionDetector:
         x, y, w, h = box
         if limit <= 0 or w < 3 or h < 3:
             return False
-        # The outline band: the region's rim, inside the dilation that joined its pieces.
-        region = np.zeros((h, w), np.uint8)
-        cv2.drawContours(region, [contour], -1, 255, thickness=cv2.FILLED, offset=(-x, -y))
-        rim = cv2.subtract(region, cv2.erode(region, _RIM))
-        return _soft(current[y : y + h, x : x + w], rim, limit)
+        return _soft(current[y : y + h, x : x + w], rim(contour, box), limit)
+
+    def _drop_ghosts(
+        self,
+        regions: list[tuple[np.ndarray, tuple[int, int, int, int]]],
+        changed: np.ndarray,
+        current: np.ndarray,
+        diff: np.ndarray,
+        t: float,
+    ) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+        """Regions that have stayed for GHOST_SECONDS and are ghosts become background now."""
+        kept = []
+        for contour, box in regions:
+            x, y, w, h = box
+            blocks = self._since[
+                y // ABSORB_BLOCK : (y + h) // ABSORB_BLOCK + 1,
+                x // ABSORB_BLOCK : (x + w) // ABSORB_BLOCK + 1,
+            ]
+            stayed = np.count_nonzero(t - blocks >= GHOST_SECONDS) * 2 >= blocks.size
+            if not stayed or not self._is_ghost(current, diff, box):
+                kept.append((contour, box))
+                continue
+            self._take_in(contour, box, current)
+            cv2.drawContours(changed, [contour], -1, 0, thickness=cv2.FILLED)
+        return kept
+
+    def _is_ghost(
+        self, current: np.ndarray, diff: np.ndarray, box: tuple[int, int, int, int]
+    ) -> bool:
+        assert self._background is not None
+        x, y, w, h = box
+        window = (slice(y, y + h), slice(x, x + w))
+        before = cv2.convertScaleAbs(self._background[window])
+        return is_ghost(current[window], before, diff[window], self._noise.threshold, GHOST_RATIO)
+
+    def _take_in(
+        self, contour: np.ndarray, box: tuple[int, int, int, int], current: np.ndarray
+    ) -> None:
+        """The frame becomes the background inside the region; its stationary timers restart
+        (a ghost is not something that arrived: nothing to report)."""
+        assert self._background is not None
+        x, y, w, h = box
+        area = np.zeros((h, w), np.uint8)
+        cv2.drawContours(area, [contour], -1, 255, thickness=cv2.FILLED, offset=(-x, -y))
+        np.copyto(
+            self._background[y : y + h, x : x + w],
+            current[y : y + h, x : x + w],
+            where=area.view(bool),
+        )
+        self._since[
+            y // ABSORB_BLOCK : (y + h) // ABSORB_BLOCK + 1,
+            x // ABSORB_BLOCK : (x + w) // ABSORB_BLOCK + 1,
+        ] = np.inf
 
     def _learn_mask(self, boxes: tuple[Box, ...]) -> np.ndarray:
         """Where the background may learn: outside every moving region's box. Inside a visitor,

@@ -23,6 +23,10 @@ TEXTURE_EVERY = 4  # frames between measurements of the background's texture
 # Block gains all within this of 1: no compensation. 2 % is 4 levels at 200, far below any
 # threshold, and a slow drift is still compensated, in steps of 2 %.
 STEADY = 0.02
+# A block judged "scene, not light" stays so (with its neighbours) for this many frames while
+# nothing else changes: a visitor moving about need not be judged again every frame.
+REJUDGE_FRAMES = 4
+_NEIGHBOURS = np.ones((3, 3), np.uint8)
 UNIFORM = 0.03  # block gains this close together are applied as one gain (error <= 1.5 %)
 
 
@@ -50,9 +54,14 @@ class LightingModel:
         # reference a change is judged by.
         self._texture: np.ndarray | None = None
         self._calls = 0
+        # Blocks (and their neighbours) that the last full judgement found changed by something
+        # other than light, and how many frames that judgement may still stand in for.
+        self._scene: np.ndarray | None = None
+        self._scene_frames = 0
 
     def reset(self) -> None:
         self._texture = None
+        self._scene = None
 
     def estimate(self, current: np.ndarray, background: np.ndarray) -> LightingEstimate:
         """`current`: uint8 luma; `background`: float32 luma of the same size."""
@@ -63,10 +72,17 @@ class LightingModel:
         bg_mean = cv2.resize(background, grid, interpolation=cv2.INTER_AREA)
         # +4: dark blocks have noisy ratios; a small offset keeps them sane.
         block_gain = (cur_mean + 4.0) / (bg_mean + 4.0)
-        if float(np.abs(block_gain - 1.0).max()) < STEADY:
+        changed = np.abs(block_gain - 1.0) >= STEADY
+        if not changed.any():
             # No block changed enough to matter: the usual frame, at a fraction of the cost.
             self._calls += 1
             return LightingEstimate(None, 1.0, 1.0, 1.0)
+        if self._scene is not None and self._scene_frames > 0:
+            self._scene_frames -= 1
+            if not (changed & ~self._scene).any():
+                # Only where a visitor was a moment ago (or next to it): still the visitor.
+                self._calls += 1
+                return LightingEstimate(None, 1.0, 1.0, 1.0)
         gain_up = cv2.resize(block_gain, self.work, interpolation=cv2.INTER_LINEAR)
         residual = cv2.resize(
             cv2.absdiff(current, cv2.multiply(background, gain_up)),
@@ -95,6 +111,8 @@ class LightingModel:
             )
             lit |= (saturated > 0.3) & brighter
         lit_share = float(np.count_nonzero(lit)) / lit.size
+        scene = cv2.dilate((~lit).view(np.uint8), _NEIGHBOURS).view(bool)
+        self._scene, self._scene_frames = scene, REJUDGE_FRAMES - 1
         gains = block_gain[lit]
         # the median, by partition: np.median's bookkeeping costs more than the work here
         global_gain = (

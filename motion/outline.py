@@ -1,0 +1,47 @@
+"""What a changed region's outline says about it.
+
+A region is found by differencing, so it marks where the frame and the background disagree:
+either something is in the frame that the background lacks (a visitor), or something is in the
+background that the frame no longer shows (a ghost: a visitor who stood in view at start-up or
+while the light changed, a car that drove off). The object's outline is where it is: sharp in
+the frame for a visitor, sharp in the background for a ghost.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_RIM = cv2.getStructuringElement(cv2.MORPH_RECT, (11, 11))
+_EDGE = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+
+
+def rim(contour: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The band just inside a region's contour (uint8, 255 in the band, box-sized): where the
+    object's own outline lies, inside the dilation that joined its pieces."""
+    x, y, w, h = box
+    region = np.zeros((h, w), np.uint8)
+    cv2.drawContours(region, [contour], -1, 255, thickness=cv2.FILLED, offset=(-x, -y))
+    return cv2.subtract(region, cv2.erode(region, _RIM))
+
+
+def edges(image: np.ndarray, where: np.ndarray) -> float:
+    """Mean gradient magnitude (levels per px, |dx| + |dy| of a 3x3 Sobel / 8) where `where`."""
+    gx = cv2.Sobel(image, cv2.CV_16S, 1, 0, ksize=3)
+    gy = cv2.Sobel(image, cv2.CV_16S, 0, 1, ksize=3)
+    magnitude = cv2.addWeighted(cv2.convertScaleAbs(gx), 0.125, cv2.convertScaleAbs(gy), 0.125, 0)
+    return float(cv2.mean(magnitude, mask=where)[0])
+
+
+def is_ghost(
+    current: np.ndarray, background: np.ndarray, diff: np.ndarray, threshold: float, ratio: float
+) -> bool:
+    """Is the edge of the difference `ratio` times sharper in the background than in the frame?
+    All three are uint8 crops of one region's box; `diff` = |current - background|."""
+    if min(current.shape) < 3:
+        return False
+    _, inside = cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)
+    border = cv2.subtract(inside, cv2.erode(inside, _EDGE))
+    if cv2.countNonZero(border) < 8:
+        return False
+    return edges(background, border) > ratio * max(edges(current, border), 1.0)
