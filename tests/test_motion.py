@@ -257,3 +257,31 @@ def test_a_visitor_in_view_at_start_up_leaves_no_lasting_ghost() -> None:
         r.motion for r in results[i:]
     ))  # fmt: skip
     assert quiet_from - gone <= 2 * FPS, quiet_from - gone
+
+
+def test_a_parcel_taken_away_again_leaves_no_lasting_motion_and_no_second_report() -> None:
+    # (whoever takes it is motion; the spot it leaves is a ghost: its outline is in the
+    # background, not in the frame)
+    rng = np.random.default_rng(10)
+    bg = porch()
+    with_parcel = bg.copy()
+    with_parcel[170:210, 140:190] = 20
+    frames = [noisy(bg, rng) for _ in range(20)] + [noisy(with_parcel, rng) for _ in range(100)]
+    taken = len(frames)
+    frames += [noisy(bg, rng) for _ in range(100)]
+    cfg = MotionConfig(absorb_seconds=4.0, event_gap=1.0)
+    results, updates = run(frames, cfg)
+    assert len([u for u in updates if u.kind == "stationary"]) == 1  # the arrival, once
+    assert [e.start_seq for e in starts(updates)] == [20]  # the arrival
+    assert not any(r.motion for r in results[taken + 2 * int(FPS) :])
+
+
+def test_reset_forgets_the_scene() -> None:
+    rng = np.random.default_rng(11)
+    detector = MotionDetector(MotionConfig(), SIZE)
+    for i in range(20):
+        detector.process(noisy(porch(0), rng), i / FPS)
+    detector.reset()
+    other = porch(1)  # pointed somewhere else
+    results = [detector.process(noisy(other, rng), 2 + i / FPS) for i in range(10)]
+    assert not any(r.motion for r in results)
