@@ -88,3 +88,34 @@ def test_progress_bar_only_on_a_terminal() -> None:
     assert json.loads(out)["frames"] == 45  # ...and stdout is only the JSON
     piped = CliRunner().invoke(cli, ["analyze", "synthetic", "--duration", "3"])
     assert piped.exit_code == 0 and "analysing" not in piped.output + piped.stderr
+
+
+def test_a_real_h264_file_finds_the_visit_in_its_truth(tmp_path: Path) -> None:
+    from device.mp4_writer import Mp4Writer
+    from device.scenarios import load_scenario
+
+    scenario = load_scenario("walk_up_ring")
+    assert scenario.frame_count is not None
+    video = tmp_path / "porch.mp4"
+    writer = Mp4Writer(video, scenario.fps, (scenario.width, scenario.height), preset="ultrafast")
+    for seq in range(scenario.frame_count):
+        writer.write(scenario.render(seq)[0])
+    writer.close()
+    result = CliRunner().invoke(cli, ["analyze", str(video), "--json", "-"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["frames"] == scenario.frame_count and doc["width"] == scenario.width
+    (truth,) = scenario.truth.alerts
+    events = doc["events"]
+    assert len(events) == 1, events
+    assert (
+        events[0]["start_frame"] <= truth.end_frame and events[0]["end_frame"] >= truth.start_frame
+    )
+
+
+def test_a_file_that_is_not_a_video_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all" * 100)
+    result = CliRunner().invoke(cli, ["analyze", str(junk)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().count("\n") == 0 and "junk.mp4" in result.stderr
