@@ -108,7 +108,7 @@ class MotionDetector:
         arrays = [self._since, self._watched, self._still, *(z.mask for z in self.zones)]
         if self._background is not None:
             arrays.append(self._background)
-        return sum(a.nbytes for a in arrays)
+        return sum(a.nbytes for a in arrays) + self._lighting.state_bytes
 
     def process(self, luma: np.ndarray, t: float) -> MotionResult:
         cfg = self.cfg

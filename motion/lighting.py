@@ -59,6 +59,10 @@ class LightingModel:
         self._scene: np.ndarray | None = None
         self._scene_frames = 0
 
+    @property
+    def state_bytes(self) -> int:
+        return sum(a.nbytes for a in (self._texture, self._scene) if a is not None)
+
     def reset(self) -> None:
         self._texture = None
         self._scene = None
