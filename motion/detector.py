@@ -5,6 +5,9 @@ difference; threshold at k times the estimated noise (within configured bounds);
 drop rain and snow streaks, a dilation to join a body's pieces; regions above a minimum size; the
 changed share of each zone. The background learns only outside moving regions, and takes in a
 block that has stayed changed for `absorb_seconds` (a parcel, a parked bike), reporting it once.
+A region whose outline is in the background rather than in the frame is a ghost (someone in view
+at start-up or while the light changed, something that left) and is taken in at once; a region
+with a soft outline in the frame is a blur at the lens (an insect) and does not count.
 """
 
 from __future__ import annotations
