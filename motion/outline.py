@@ -14,6 +14,7 @@ import numpy as np
 
 _RIM = cv2.getStructuringElement(cv2.MORPH_RECT, (11, 11))
 _EDGE = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+_AROUND = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 
 
 def rim(contour: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -34,9 +35,17 @@ def edges(image: np.ndarray, where: np.ndarray) -> float:
 
 
 def is_ghost(
-    current: np.ndarray, background: np.ndarray, diff: np.ndarray, threshold: float, ratio: float
+    current: np.ndarray,
+    background: np.ndarray,
+    diff: np.ndarray,
+    threshold: float,
+    ratio: float,
+    min_edge: float,
 ) -> bool:
-    """Is the edge of the difference `ratio` times sharper in the background than in the frame?
+    """Is the edge of the difference an outline of the background's: at least `min_edge`
+    levels/px on average, and `ratio` times sharper there than in the frame and than the
+    background's own texture around it? (A blur in the frame, an insect on the lens, is soft in
+    the frame but has no crisp outline in the background.)
     All three are uint8 crops of one region's box; `diff` = |current - background|."""
     if min(current.shape) < 3:
         return False
@@ -44,4 +53,10 @@ def is_ghost(
     border = cv2.subtract(inside, cv2.erode(inside, _EDGE))
     if cv2.countNonZero(border) < 8:
         return False
-    return edges(background, border) > ratio * max(edges(current, border), 1.0)
+    before = edges(background, border)
+    if before < min_edge or before <= ratio * max(edges(current, border), 1.0):
+        return False
+    around = cv2.bitwise_not(cv2.dilate(inside, _AROUND))
+    if cv2.countNonZero(around) < 8:
+        return True  # nothing around to compare with
+    return before > ratio * max(edges(background, around), 1.0)
