@@ -16,6 +16,9 @@ class RecordConfig(Section):
     max_seconds: float = Field(120.0, ge=5.0, le=3600.0)
     keyframe_seconds: float = Field(1.0, ge=0.2, le=10.0)
     segment_minutes: float = Field(10.0, ge=1.0, le=120.0, description="continuous mode only")
+    encoder: Literal["auto", "libx264"] = Field(
+        "auto", description="auto: picamera2's H264Encoder on a Pi camera, else libx264"
+    )
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "ultrafast"
     bitrate: int = Field(1_500_000, ge=100_000, le=20_000_000, description="bits per second")
     snapshot_quality: int = Field(85, ge=10, le=100)

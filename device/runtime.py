@@ -108,6 +108,11 @@ class Device:
             self.data_dir, self.source.fps, size, self._clip_done,
         )  # fmt: skip
         self.recorder.start()
+        if self.config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
+            self.recorder.use_camera_stream(
+                self.source.encoded_stream(self.config.record, self.recorder.mask)
+            )
+        self._sync_recorder()
         self.requests = FootageRequests(self.config, self.data_dir, self.recorder.index)
         self.uplink.start()
         self.uplink.publish_mode(self.mode)
@@ -216,7 +221,7 @@ class Device:
             score=event.peak_score,
             boxes=[b.as_list() for b in event.peak_boxes],
             zones=sorted(event.zones),
-            recording=recording,
+            recording=recording and self.config.record.mode == "events",
         )
         self._active[id(event)] = ActiveMotion(event, alert.id, frame)
         log.info("motion started, score %.1f%%", event.peak_score, extra={"event_id": alert.id})
@@ -266,7 +271,10 @@ class Device:
         else:
             wall, t = frame.wall, frame.t
         recording = self.recording_on and frame is not None
-        alert = self.alerts.start("ring", wall, recording=recording)
+        # A continuous segment may be minutes away: `end` waits only for an event's own clip.
+        alert = self.alerts.start(
+            "ring", wall, recording=recording and self.config.record.mode == "events"
+        )
         self.echo(f"RING {alert.id} at {t:.2f} s")
         log.info("doorbell pressed", extra={"event_id": alert.id})
         if recording and self.recorder is not None:
@@ -339,9 +347,15 @@ class Device:
             return {"ok": False, "error": f"unknown mode {mode!r} (allowed: {', '.join(MODES)})"}
         self.mode = mode
         self.modes.save(self.mode)
+        self._sync_recorder()
         self.uplink.publish_mode(self.mode)
         log.info("mode is now %s", self.mode)
         return {"ok": True, "error": None, "mode": self.mode}
+
+    def _sync_recorder(self) -> None:
+        """Continuous segments follow the mode: a disarmed device records nothing."""
+        if self.recorder is not None:
+            self.recorder.continuous = self.recording_on and self.config.record.mode == "continuous"
 
     def update_motion(self, changes: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -375,6 +389,7 @@ class Device:
         self.config = self.config.model_copy(
             update={"modes": new.modes, "motion": new.motion, "runtime": new.runtime}
         )
+        self._sync_recorder()
         log.info(
             "config reloaded%s",
             f"; restart to apply: {', '.join(restart_needed)}" if restart_needed else "",

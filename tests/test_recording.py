@@ -32,11 +32,13 @@ MASK = NamedPolygon(name="neighbour", points=[(0.0, 0.0), (0.3, 0.0), (0.3, 0.4)
 
 def record(tmp_path: Path, events: list[tuple[float, float]], seconds: float, **cfg: object):  # type: ignore[no-untyped-def]
     """Feed `seconds` of the walk_up_ring scenario through a Recorder with these events."""
-    source = open_source(CameraConfig(source="synthetic:walk_up_ring", width=320, height=240))
+    camera = CameraConfig(source="synthetic:walk_up_ring", width=320, height=240, loop=True)
+    source = open_source(camera)
     source.open()
     clips: list[ClipInfo] = []
     privacy = PrivacyConfig(masks=[MASK]) if cfg.pop("masked", False) else PrivacyConfig()
     recipient = cfg.pop("at_rest_to", None)
+    continuous_until = cfg.pop("continuous_until", None)  # then disarmed
     if recipient:
         privacy = PrivacyConfig.model_validate(
             {"e2e": {"recipients": [recipient], "at_rest": True}}
@@ -56,6 +58,8 @@ def record(tmp_path: Path, events: list[tuple[float, float]], seconds: float, **
     base = time.time()
     last = None
     while (frame := source.read()) is not None and frame.t < seconds:
+        if continuous_until is not None and frame.t >= continuous_until:
+            recorder.continuous = False
         recorder.push(frame)
         for i, (start, end) in enumerate(pending):
             if abs(frame.t - start) < 1e-6:
@@ -101,6 +105,25 @@ def test_overlapping_events_share_one_clip_and_max_seconds_splits(tmp_path: Path
     assert len(clips) == 1 and set(clips[0].event_ids) == {"e0", "e1"}
     long_clips, _ = record(tmp_path / "long", [(4.0, 24.0)], 29.0, max_seconds=8.0)
     assert long_clips and all(c.seconds <= 8.0 + 1.0 for c in long_clips)
+
+
+def test_continuous_mode_writes_back_to_back_segments_and_links_events(tmp_path: Path) -> None:
+    clips, _ = record(
+        tmp_path, [(70.0, 75.0)], 150.0, mode="continuous", segment_minutes=1.0,
+        continuous_until=135.2,
+    )  # fmt: skip
+    assert [c.start_t for c in clips] == [0.0, 60.0, 120.0]
+    assert [c.seconds for c in clips[:2]] == [60.0, 60.0]
+    # Turned off (the device disarmed): the open segment ends at the next keyframe.
+    assert clips[2].start_t + clips[2].seconds == 136.0
+    assert [c.event_ids for c in clips] == [(), ("e0",), ()]
+    assert [len(decode(c.path)) for c in clips] == [900, 900, 240]
+    index = EventIndex(tmp_path / "index.sqlite")
+    rows = sorted(index.clips(), key=lambda r: r.start_wall)
+    assert [r.state for r in rows] == ["complete"] * 3
+    assert [Path(r.file).name for r in rows] == [c.path.name for c in clips]
+    (event,) = index.events_between(0, 2e10)
+    assert event.clip_id == rows[1].id
 
 
 def test_masks_are_black_in_every_decoded_frame_and_in_snapshots(tmp_path: Path) -> None:

@@ -1,12 +1,10 @@
-"""Camera sources: files, OpenCV streams that drop, picamera2 (stand-in), injected faults."""
+"""Camera sources: files, OpenCV streams that drop, injected faults (picamera2: its own file)."""
 
 from __future__ import annotations
 
 import http.server
 import socketserver
-import sys
 import threading
-import types
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,6 @@ from device.mp4_writer import Mp4Writer
 from device.sources import SourceError, open_source
 from device.sources.faults import FaultySource, SourceDisconnected
 from device.sources.opencv import OpenCvSource
-from device.sources.picamera2 import OFF_PI, Picamera2Source
 
 
 def short_video(path: Path, frames: int = 30) -> Path:
@@ -153,82 +150,6 @@ def test_injected_drop_stall_and_disconnect() -> None:
 def test_faults_from_config_wrap_any_source() -> None:
     camera = CameraConfig(source="synthetic:rain", faults=FaultsConfig(drop_percent=50))
     assert isinstance(open_source(camera), FaultySource)
-
-
-def test_picamera2_off_a_pi_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "picamera2", None)  # import fails as it does off a Pi
-    source = open_source(CameraConfig(source="picamera2"))
-    with pytest.raises(SourceError) as err:
-        source.open()
-    assert str(err.value) == OFF_PI
-
-
-class StandInPicamera2:
-    """Follows picamera2's method names and array shapes; records what it was asked."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-        self.config: dict[str, Any] = {}
-
-    def create_video_configuration(self, main: dict, lores: dict, controls: dict) -> dict:
-        return {"main": main, "lores": lores, "controls": controls}
-
-    def configure(self, config: dict) -> None:
-        self.config = config
-
-    def set_controls(self, controls: dict) -> None:
-        self.calls.append(f"set_controls {controls}")
-
-    def start(self) -> None:
-        self.calls.append("start")
-
-    def capture_array(self, name: str = "main") -> np.ndarray:
-        width, height = self.config[name]["size"]
-        if name == "lores":  # YUV420: Y plane, then U and V at quarter size
-            yuv = np.full((height * 3 // 2, width), 128, np.uint8)
-            yuv[:height] = 77
-            return yuv
-        return np.zeros((height, width, 3), np.uint8)
-
-    def stop(self) -> None:
-        self.calls.append("stop")
-
-    def close(self) -> None:
-        self.calls.append("close")
-
-
-def test_picamera2_source_against_a_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    made: list[StandInPicamera2] = []
-    module = types.ModuleType("picamera2")
-    module.Picamera2 = lambda: made.append(StandInPicamera2()) or made[-1]  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "picamera2", module)
-    source = Picamera2Source(CameraConfig(source="picamera2", fps=15, exposure_us=10000))
-    source.open()
-    frame = source.read()
-    source.close()
-    cam = made[0]
-    assert cam.config["main"] == {"size": (1280, 720), "format": "RGB888"}
-    assert cam.config["lores"] == {"size": (320, 240), "format": "YUV420"}
-    assert cam.config["controls"] == {"FrameRate": 15}
-    assert frame is not None and frame.main.shape == (720, 1280, 3)
-    assert frame.lores.shape == (240, 320) and (frame.lores == 77).all()  # the Y plane only
-    assert cam.calls == ["set_controls {'ExposureTime': 10000}", "start", "stop", "close"]
-
-
-def test_picamera2_without_a_camera_attached_is_one_clear_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def no_camera() -> None:
-        raise IndexError("list index out of range")  # what Picamera2() does with no camera
-
-    module = types.ModuleType("picamera2")
-    module.Picamera2 = no_camera  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "picamera2", module)
-    source = open_source(CameraConfig(source="picamera2"))
-    with pytest.raises(SourceError) as err:
-        source.open()
-    assert "cannot start the camera (list index out of range)" in str(err.value)
-    assert "\n" not in str(err.value)
 
 
 def test_a_network_stream_that_stalls_is_cut_by_the_read_timeout_and_reopened(

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from config.record import RecordConfig, StorageConfig
 from device.frame import Frame
 from device.recording.clip import ClipInfo
 from device.recording.clip_file import ClipFile
+from device.recording.fragment_ring import EncodedStream
 from device.recording.fragments import Fragment
 from device.recording.masks import PrivacyMask
 from device.recording.stream_encoder import StreamEncoder
@@ -55,6 +57,7 @@ class _OpenClip:
     clip_id: str
     events: dict[str, float | None]  # event id -> its end time (None while it goes on)
     start_wall: float
+    segment: bool = False  # continuous mode: ends on the clock, not with its events
 
 
 class Recorder:
@@ -80,7 +83,10 @@ class Recorder:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.index = EventIndex(data_dir / "index.sqlite")
         self._lock = threading.Lock()
-        self._encoder: StreamEncoder | None = None
+        self._stream: EncodedStream | None = None
+        self._camera_encodes = False  # the camera encodes (and masks) the main stream itself
+        self.continuous = record.mode == "continuous"  # the device turns it off when disarmed
+        self._wall_offset = 0.0  # a frame's wall time minus its frame time
         self._open: _OpenClip | None = None
         self._wanted: dict[str, tuple[float, float]] = {}  # new events: id -> (t, wall)
         self._ended_early: dict[str, float] = {}  # new events that ended before they were seen
@@ -144,29 +150,35 @@ class Recorder:
         return Snapshot(path, jpeg, thumbnail)
 
     def status(self) -> RecorderStatus:
-        encoder = self._encoder
+        stream = self._stream
         return RecorderStatus(
             recording=self._open is not None,
             state=self._state,
-            ring_bytes=encoder.ring_bytes if encoder else 0,
+            ring_bytes=stream.ring_bytes if stream else 0,
             clips=self.clips_written,
         )
 
     # -- the recording thread ---------------------------------------------------------------------
+    def use_camera_stream(self, stream: EncodedStream | None) -> None:
+        """Take clips from what the camera encodes itself (picamera2), masks already burned in."""
+        if stream is not None:
+            self._stream, self._camera_encodes = stream, True
+
     def push(self, frame: Frame) -> None:
         if self.record.mode == "off":
             return
-        main = self.mask.apply(frame.main)
-        if self._encoder is None:
-            height, width = main.shape[:2]
-            self._encoder = StreamEncoder(
+        if self._stream is None:
+            height, width = frame.main.shape[:2]
+            self._stream = StreamEncoder(
                 self.fps, (width, height), self.record.bitrate, self.record.preset,
                 max(1, round(self.record.keyframe_seconds * self.fps)),
                 self.record.pre_seconds + self.record.keyframe_seconds,
             )  # fmt: skip
-        for fragment in self._encoder.encode(main, frame.t):
+        self._wall_offset = frame.wall - frame.t
+        main = frame.main if self._camera_encodes else self.mask.apply(frame.main)
+        for fragment in self._stream.feed(main, frame.t):
             self._append(fragment)
-        if not self._encoder.ring:
+        if not self._stream.ring:
             return  # nothing to cut a clip from yet: new events wait for the first fragment
         with self._lock:
             wanted, self._wanted = self._wanted, {}
@@ -181,8 +193,8 @@ class Recorder:
             return
         if self._state == "disk_full":
             return
-        assert self._encoder is not None
-        ring = list(self._encoder.ring)
+        assert self._stream is not None
+        ring = list(self._stream.ring)
         # From the keyframe at or before t - pre_seconds (or the oldest the ring still has).
         first = 0
         for i, fragment in enumerate(ring):
@@ -191,7 +203,7 @@ class Recorder:
         path = self.clips_dir / f"{event_id}.mp4"
         start_wall = wall - (t - ring[first].first_t)
         try:
-            clip = ClipFile(path, self._encoder.init_segment, ring[first])
+            clip = ClipFile(path, self._stream.init_segment, ring[first])
         except OSError as exc:
             self._disk_full(exc)
             return
@@ -200,7 +212,25 @@ class Recorder:
         for fragment in ring[first:]:
             self._append(fragment, check=False)
 
+    def _open_segment(self, fragment: Fragment) -> None:
+        """Continuous mode: the next segment starts with this fragment (no gap, no overlap)."""
+        if self._state == "disk_full":
+            return
+        assert self._stream is not None
+        start_wall = fragment.first_t + self._wall_offset
+        clip_id = f"segment-{uuid.uuid4()}"
+        path = self.clips_dir / f"{clip_id}.mp4"
+        try:
+            clip = ClipFile(path, self._stream.init_segment, fragment)
+        except OSError as exc:
+            self._disk_full(exc)
+            return
+        self._open = _OpenClip(clip, clip_id, {}, start_wall, segment=True)
+        self.index.add_clip(clip_id, [], f"clips/{path.name}", start_wall)
+
     def _append(self, fragment: Fragment, check: bool = True) -> None:
+        if self._open is None and self.continuous and check:
+            self._open_segment(fragment)
         open_clip = self._open
         if open_clip is None:
             return
@@ -220,9 +250,14 @@ class Recorder:
         length = end_of_fragment - open_clip.file.first_t
         all_ended = all(end is not None for end in ends)
         last_end = max((e for e in ends if e is not None), default=0.0)
-        if (all_ended and end_of_fragment >= last_end + self.record.post_seconds) or (
-            length >= self.record.max_seconds
-        ):
+        events_done = all_ended and end_of_fragment >= last_end + self.record.post_seconds
+        if open_clip.segment:  # on the clock; or, once turned off, like an event clip
+            done = length >= self.record.segment_minutes * 60 or (
+                not self.continuous and events_done
+            )
+        else:
+            done = events_done or length >= self.record.max_seconds
+        if done:
             self._finish()
 
     def _finish(self) -> None:
@@ -272,9 +307,9 @@ class Recorder:
 
     def close(self) -> None:
         """Finish the open clip with what has been encoded (SIGTERM)."""
-        if self._encoder is not None:
-            for fragment in self._encoder.close():
+        if self._stream is not None:
+            for fragment in self._stream.close():
                 self._append(fragment, check=False)
-            self._encoder = None
+            self._stream = None
         self._finish()
         self.index.close()

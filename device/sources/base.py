@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from device.frame import Frame
+
+if TYPE_CHECKING:
+    from config.record import RecordConfig
+    from device.recording.fragment_ring import EncodedStream
+    from device.recording.masks import PrivacyMask
 
 
 @dataclass
@@ -46,6 +52,12 @@ class Source(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def encoded_stream(self, record: RecordConfig, mask: PrivacyMask) -> EncodedStream | None:
+        """A camera that encodes its main stream itself starts that here, masks burned in before
+        encoding; the recorder then cuts clips from it. Others return None (the recorder
+        encodes)."""
+        return None
 
     def set_start_wall(self, wall: float) -> None:
         """Pin frame time 0 to this wall-clock time (just before the first frame is read)."""

@@ -1,14 +1,23 @@
 """The Raspberry Pi camera through picamera2: a main stream to record and a lores Y plane to
-analyse, as picamera2's own motion examples do. Imported only when chosen."""
+analyse, as picamera2's own motion examples do. Imported only when chosen.
+
+Frame times come from the sensor's own timestamps, so they match the times picamera2's encoder
+puts on what it encodes (see `device.recording.picamera2_stream`).
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.camera import CameraConfig
 from device.frame import Frame
 from device.sources.base import Source, SourceError
+
+if TYPE_CHECKING:
+    from config.record import RecordConfig
+    from device.recording.fragment_ring import EncodedStream
+    from device.recording.masks import PrivacyMask
 
 OFF_PI = (
     "picamera2 needs Raspberry Pi OS with python3-picamera2; use --camera synthetic or file:..."
@@ -27,7 +36,8 @@ class Picamera2Source(Source):
         self.lores_size = (camera.lores_width, camera.lores_height)
         self.picam: Any = None
         self._seq = 0
-        self._t0: float | None = None
+        self._t0_ns: int | None = None  # sensor timestamp of frame time 0
+        self._mask: PrivacyMask | None = None
 
     def open(self) -> None:
         try:
@@ -45,6 +55,7 @@ class Picamera2Source(Source):
             self.picam.configure(config)
             if self.camera.exposure_us:
                 self.picam.set_controls({"ExposureTime": self.camera.exposure_us})
+            self.picam.pre_callback = self._before_use
             self.picam.start()
         except Exception as exc:  # whatever libcamera raises, the user gets one line
             self.close()
@@ -53,18 +64,49 @@ class Picamera2Source(Source):
                 f"picamera2: cannot start the camera ({detail}); is it connected?"
             ) from None
 
+    def _before_use(self, request: Any) -> None:
+        """picamera2's camera thread, for each frame before the encoder or `read` sees it."""
+        self._time_of(request.get_metadata().get("SensorTimestamp"))
+        if self._mask:
+            from picamera2 import MappedArray
+
+            with MappedArray(request, "main") as mapped:
+                self._mask.apply(mapped.array)
+
+    def _time_of(self, sensor_ns: int | None) -> float:
+        if sensor_ns is None:
+            sensor_ns = time.monotonic_ns()
+        if self._t0_ns is None:
+            self._t0_ns = sensor_ns
+        return (sensor_ns - self._t0_ns) / 1e9
+
     def read(self) -> Frame | None:
-        lores_yuv = self.picam.capture_array("lores")
-        main = self.picam.capture_array("main")
-        now = time.monotonic()
-        if self._t0 is None:
-            self._t0 = now
+        request = self.picam.capture_request()  # main and lores of the same frame
+        try:
+            main = request.make_array("main")
+            lores_yuv = request.make_array("lores")
+            t = self._time_of(request.get_metadata().get("SensorTimestamp"))
+        finally:
+            request.release()
         height = self.lores_size[1]
         lores = lores_yuv[:height, : self.lores_size[0]]  # the Y plane of YUV420
-        frame = Frame(self._seq, now - self._t0, time.time(), main, lores)
+        frame = Frame(self._seq, t, time.time(), main, lores)
         self._seq += 1
         self.stats.frames += 1
         return frame
+
+    def encoded_stream(self, record: RecordConfig, mask: PrivacyMask) -> EncodedStream | None:
+        from device.recording.picamera2_stream import Picamera2Stream
+
+        self._mask = mask  # from now on burned into main before the encoder sees it
+        stream = Picamera2Stream(
+            self.picam, self.fps, record.bitrate,
+            keyframe_frames=max(1, round(record.keyframe_seconds * self.fps)),
+            ring_seconds=record.pre_seconds + record.keyframe_seconds,
+            frame_time=lambda sensor_us: self._time_of(sensor_us * 1000),
+        )  # fmt: skip
+        stream.start()
+        return stream
 
     def close(self) -> None:
         if self.picam is not None:

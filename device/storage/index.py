@@ -130,7 +130,8 @@ class EventIndex:
             self._db.execute(
                 "INSERT INTO clips (id, event_id, file, start_wall, end_wall, state) "
                 "VALUES (?, ?, ?, ?, ?, 'recording')",
-                (clip_id, event_ids[0], file, start_wall, start_wall),
+                # A continuous segment may hold no event yet: it stands for itself.
+                (clip_id, event_ids[0] if event_ids else clip_id, file, start_wall, start_wall),
             )
             self._db.executemany(
                 "UPDATE events SET clip_id = ? WHERE id = ?", [(clip_id, e) for e in event_ids]

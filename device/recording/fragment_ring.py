@@ -1,0 +1,83 @@
+"""H.264 packets muxed into fragmented MP4 in memory, a fragment per keyframe, the newest kept.
+
+Whoever encodes (libx264 in Python, or the Pi's hardware encoder through picamera2) hands its
+packets here with the frame time of each; the recorder cuts clips from the ring this keeps.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Protocol
+
+import av
+import numpy as np
+
+from device.recording.fragments import BoxStream, Fragment
+
+FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+
+
+class EncodedStream(Protocol):
+    """The main stream as encoded fragments: what the recorder cuts clips from."""
+
+    @property
+    def ring(self) -> deque[Fragment]: ...
+
+    @property
+    def init_segment(self) -> bytes: ...
+
+    @property
+    def ring_bytes(self) -> int: ...
+
+    def feed(self, image: np.ndarray, t: float) -> list[Fragment]:
+        """Offer the frame shown at `t`; return the fragments completed since the last call."""
+        ...
+
+    def close(self) -> list[Fragment]: ...
+
+
+class FragmentRing:
+    """An MP4 muxer writing into memory, cut into fragments; keeps `ring_seconds` of them.
+
+    Memory is about (ring_seconds + one keyframe interval) x bitrate / 8.
+    """
+
+    def __init__(self, fps: float, keyframe_frames: int, ring_seconds: float) -> None:
+        self._out = BoxStream()
+        self.container: Any = av.open(self._out, "w", format="mp4", options=FRAGMENTED)
+        self.ring: deque[Fragment] = deque(maxlen=int(ring_seconds * fps / keyframe_frames) + 2)
+        self.frames = 0
+        self._gops: deque[Fragment] = deque()  # keyframe intervals not yet cut into a fragment
+
+    @property
+    def init_segment(self) -> bytes:
+        return bytes(self._out.init)
+
+    @property
+    def ring_bytes(self) -> int:
+        return sum(len(f.data) for f in self.ring) + len(self._out._buffer)
+
+    def mux(self, packet: Any, t: float) -> list[Fragment]:
+        """Mux one packet of the frame shown at `t`; return the fragments it completed."""
+        if packet.is_keyframe:
+            self._gops.append(Fragment(bytearray(), self.frames, 0, t))
+        elif not self._gops:
+            return []  # a stream joined mid-interval: nothing decodes before its first keyframe
+        self._gops[-1].frames += 1
+        self.frames += 1
+        self.container.mux(packet)
+        return self._collect()
+
+    def _collect(self) -> list[Fragment]:
+        done = []
+        for data in self._out.take():
+            fragment = self._gops.popleft()
+            fragment.data = data
+            self.ring.append(fragment)
+            done.append(fragment)
+        return done
+
+    def close(self) -> list[Fragment]:
+        """Write out the last, partial interval."""
+        self.container.close()
+        return self._collect()

@@ -1,0 +1,133 @@
+"""The main stream encoded by the Pi itself: picamera2's `H264Encoder` into the fragment ring.
+
+picamera2 runs the encoder (the hardware one where the board has it) on its own thread and hands
+each encoded frame to an `Output`; ours muxes it into the same fragment ring the software encoder
+fills, so the recorder cuts clips the same way and Python never touches a raw main frame for
+recording. Written against picamera2's documented names; not yet run on a Pi (README says so).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import deque
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import av
+import numpy as np
+
+from device.recording.fragment_ring import FragmentRing
+from device.recording.fragments import Fragment
+
+MICROSECOND = Fraction(1, 1_000_000)
+
+
+class Picamera2Stream:
+    """Starts picamera2's H.264 encoder on the main stream and keeps its output as fragments.
+
+    `frame_time` turns a sensor timestamp (microseconds, as picamera2's encoder counts them) into
+    the source's frame time, so fragments line up with the frames the detector saw.
+    """
+
+    def __init__(
+        self,
+        picam: Any,
+        fps: float,
+        bitrate: int,
+        keyframe_frames: int,
+        ring_seconds: float,
+        frame_time: Callable[[int], float],
+    ) -> None:
+        self.picam, self.fps, self.frame_time = picam, fps, frame_time
+        self.keyframe_frames, self.ring_seconds = keyframe_frames, ring_seconds
+        self.bitrate = bitrate
+        self.encoder: Any = None
+        self._fragments: FragmentRing | None = None
+        self._stream: Any = None
+        self._lock = threading.Lock()  # picamera2's encoder thread writes, the recorder reads
+        self._done: list[Fragment] = []
+
+    def start(self) -> None:
+        from picamera2.encoders import H264Encoder
+
+        # repeat: SPS/PPS before every keyframe, so any fragment can start a clip.
+        self.encoder = H264Encoder(bitrate=self.bitrate, repeat=True, iperiod=self.keyframe_frames)
+        self.picam.start_encoder(self.encoder, _make_output(self._on_frame), name="main")
+
+    def _on_frame(self, data: bytes, keyframe: bool, timestamp: int | None) -> None:
+        """picamera2's encoder thread: one encoded frame, `timestamp` in µs since its first."""
+        first = getattr(self.encoder, "firsttimestamp", None) or 0
+        t = self.frame_time(first + (timestamp or 0))
+        with self._lock:
+            if self._fragments is None:
+                if not keyframe:
+                    return
+                self._open(data)
+            assert self._fragments is not None
+            packet = av.Packet(data)
+            packet.pts = packet.dts = timestamp or 0
+            packet.time_base = MICROSECOND
+            packet.is_keyframe = keyframe
+            packet.stream = self._stream
+            self._done += self._fragments.mux(packet, t)
+
+    def _open(self, keyframe: bytes) -> None:
+        # The stream's parameters (size, SPS/PPS) are read from the first keyframe itself.
+        with av.open(io.BytesIO(keyframe), format="h264") as probe:
+            self._fragments = FragmentRing(self.fps, self.keyframe_frames, self.ring_seconds)
+            template = probe.streams.video[0]
+            self._stream = self._fragments.container.add_stream_from_template(template)
+            self._stream.time_base = MICROSECOND
+
+    @property
+    def ring(self) -> deque[Fragment]:
+        with self._lock:
+            return deque(self._fragments.ring) if self._fragments else deque()
+
+    @property
+    def init_segment(self) -> bytes:
+        with self._lock:
+            return self._fragments.init_segment if self._fragments else b""
+
+    @property
+    def ring_bytes(self) -> int:
+        with self._lock:
+            return self._fragments.ring_bytes if self._fragments else 0
+
+    def feed(self, image: np.ndarray, t: float) -> list[Fragment]:
+        """The frame is already encoded by picamera2: hand over what it completed since."""
+        with self._lock:
+            done, self._done = self._done, []
+        return done
+
+    def close(self) -> list[Fragment]:
+        if self.encoder is not None:
+            self.picam.stop_encoder(self.encoder)
+            self.encoder = None
+        with self._lock:
+            done, self._done = self._done, []
+            if self._fragments is not None:
+                done += self._fragments.close()
+                self._fragments = None
+        return done
+
+
+def _make_output(on_frame: Callable[[bytes, bool, int | None], None]) -> Any:
+    """A picamera2 `Output` (the encoder accepts nothing else) that forwards each frame."""
+    from picamera2.outputs import Output
+
+    class FragmentOutput(Output):
+        def outputframe(
+            self,
+            frame: bytes,
+            keyframe: bool = True,
+            timestamp: int | None = None,
+            packet: Any = None,
+            audio: bool = False,
+        ) -> None:
+            if not audio:
+                on_frame(bytes(frame), keyframe, timestamp)
+
+    return FragmentOutput()

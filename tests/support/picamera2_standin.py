@@ -1,0 +1,247 @@
+"""picamera2 where there is no Pi camera: the names the device uses, with picamera2's threads.
+
+`install(monkeypatch)` puts `picamera2`, `picamera2.encoders` and `picamera2.outputs` in
+`sys.modules`. Like picamera2, a camera thread takes each frame, runs `pre_callback` on it, hands
+it to every started encoder, then to `capture_request()`; an encoder calls its outputs'
+`outputframe(frame, keyframe, timestamp)` with microseconds since its first frame and keeps that
+first sensor timestamp in `firsttimestamp`. Frames come from a library scenario (looped); the
+"hardware" H.264 encoder is libx264 through PyAV, Annex B with SPS/PPS before every keyframe, as
+`H264Encoder(repeat=True)` gives. The arrays and metadata keys are picamera2's: main "RGB888" is
+BGR in numpy, lores "YUV420" is the Y plane then U and V, "SensorTimestamp" in nanoseconds.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+import types
+from fractions import Fraction
+from typing import Any, ClassVar
+
+import av
+import numpy as np
+import pytest
+
+from config.camera import CameraConfig
+from device.sources.synthetic import SyntheticSource
+
+BOOT_NS = 7_000_000_000_000  # the sensor clock does not start at zero
+
+
+class Output:
+    def __init__(self, pts: Any = None) -> None:
+        self.recording = False
+
+    def start(self) -> None:
+        self.recording = True
+
+    def stop(self) -> None:
+        self.recording = False
+
+    def outputframe(
+        self,
+        frame: bytes,
+        keyframe: bool = True,
+        timestamp: int | None = None,
+        packet: Any = None,
+        audio: bool = False,
+    ) -> None:
+        pass
+
+
+class CompletedRequest:
+    def __init__(self, arrays: dict[str, np.ndarray], metadata: dict[str, Any]) -> None:
+        self.arrays, self.metadata = arrays, metadata
+        self.released = False
+
+    def make_array(self, name: str) -> np.ndarray:
+        return self.arrays[name].copy()
+
+    def get_metadata(self) -> dict[str, Any]:
+        return dict(self.metadata)
+
+    def release(self) -> None:
+        self.released = True
+
+
+class MappedArray:
+    """The request's own buffer, written in place (as on the Pi, before the encoder reads it)."""
+
+    def __init__(self, request: CompletedRequest, stream: str) -> None:
+        self.array = request.arrays[stream]
+
+    def __enter__(self) -> MappedArray:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class H264Encoder:
+    def __init__(
+        self, bitrate: int | None = None, repeat: bool = False, iperiod: int | None = None
+    ) -> None:
+        self.bitrate, self.repeat, self.iperiod = bitrate, repeat, iperiod
+        self.size = (0, 0)
+        self.framerate = 30.0
+        self.firsttimestamp: int | None = None
+        self.frames = 0
+        self._output: list[Output] = []
+        self._codec: Any = None
+
+    @property
+    def output(self) -> Output | list[Output]:
+        return self._output[0] if len(self._output) == 1 else self._output
+
+    @output.setter
+    def output(self, value: Output) -> None:
+        if not isinstance(value, Output):
+            raise RuntimeError("Must pass Output")  # picamera2 takes nothing else
+        self._output = [value]
+
+    def start(self) -> None:
+        codec = av.CodecContext.create("libx264", "w")
+        codec.width, codec.height = self.size
+        codec.pix_fmt = "yuv420p"
+        codec.time_base = Fraction(1, 1_000_000)
+        codec.framerate = Fraction(self.framerate).limit_denominator(1001)  # for rate control
+        codec.bit_rate = self.bitrate or 1_000_000
+        codec.options = {
+            "preset": "ultrafast", "tune": "zerolatency", "g": str(self.iperiod or 30),
+            "keyint_min": str(self.iperiod or 30), "sc_threshold": "0",
+        }  # fmt: skip
+        self._codec = codec
+        for out in self._output:
+            out.start()
+
+    def encode(self, stream: str, request: CompletedRequest) -> None:
+        ts = request.metadata["SensorTimestamp"] // 1000
+        if self.firsttimestamp is None:
+            self.firsttimestamp = ts
+        frame = av.VideoFrame.from_ndarray(request.arrays[stream], format="bgr24")
+        frame.pts = ts - self.firsttimestamp
+        for packet in self._codec.encode(frame):
+            for out in self._output:
+                out.outputframe(bytes(packet), packet.is_keyframe, packet.pts)
+        self.frames += 1
+
+    def stop(self) -> None:
+        for packet in self._codec.encode(None):
+            for out in self._output:
+                out.outputframe(bytes(packet), packet.is_keyframe, packet.pts)
+        for out in self._output:
+            out.stop()
+
+
+class Picamera2:
+    made: ClassVar[list[Picamera2]] = []
+    scenario = "walk_up_ring"
+    speed = 4.0  # frames come this many times faster than real time
+
+    def __init__(self) -> None:
+        self.config: dict[str, Any] = {}
+        self.pre_callback: Any = None
+        self.encoders: list[H264Encoder] = []  # running now
+        self.encoders_started: list[H264Encoder] = []
+        self.calls: list[str] = []
+        self._requests: queue.Queue[CompletedRequest] = queue.Queue(maxsize=4)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        Picamera2.made.append(self)
+
+    def create_video_configuration(self, main: dict, lores: dict, controls: dict) -> dict:
+        return {"main": main, "lores": lores, "controls": controls}
+
+    def configure(self, config: dict) -> None:
+        self.config = config
+
+    def set_controls(self, controls: dict) -> None:
+        self.calls.append(f"set_controls {controls}")
+
+    def start(self) -> None:
+        self.calls.append("start")
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def start_encoder(self, encoder: H264Encoder, output: Output, name: str = "main") -> None:
+        self.calls.append(f"start_encoder {name}")
+        encoder.output = output
+        encoder.size = tuple(self.config[name]["size"])  # type: ignore[assignment]
+        encoder.framerate = self.config["controls"]["FrameRate"]
+        encoder.start()
+        with self._lock:
+            self.encoders.append(encoder)
+            self.encoders_started.append(encoder)
+
+    def stop_encoder(self, encoder: H264Encoder) -> None:
+        self.calls.append("stop_encoder")
+        with self._lock:
+            self.encoders.remove(encoder)
+        encoder.stop()
+
+    def _run(self) -> None:
+        width, height = self.config["main"]["size"]
+        lores_w, lores_h = self.config["lores"]["size"]
+        fps = self.config["controls"]["FrameRate"]
+        camera = CameraConfig(
+            source=f"synthetic:{self.scenario}", width=width, height=height, fps=fps,
+            lores_width=lores_w, lores_height=lores_h, loop=True,
+        )  # fmt: skip
+        scene = SyntheticSource(self.scenario, camera)
+        began = time.monotonic()
+        while not self._stop.is_set():
+            frame = scene.read()
+            assert frame is not None
+            yuv = np.full((lores_h * 3 // 2, lores_w), 128, np.uint8)
+            yuv[:lores_h] = frame.lores
+            ts = BOOT_NS + round(frame.t * 1e9)
+            request = CompletedRequest({"main": frame.main, "lores": yuv}, {"SensorTimestamp": ts})
+            if self.pre_callback is not None:
+                self.pre_callback(request)
+            with self._lock:
+                for encoder in self.encoders:
+                    encoder.encode("main", request)
+            if self._requests.full():  # nobody is reading fast enough: the oldest is recycled
+                self._requests.get_nowait()
+            self._requests.put(request)
+            time.sleep(max(0.0, began + frame.t / self.speed - time.monotonic()))
+
+    def capture_request(self) -> CompletedRequest:
+        return self._requests.get(timeout=10)
+
+    def capture_array(self, name: str = "main") -> np.ndarray:
+        request = self.capture_request()
+        try:
+            return request.make_array(name)
+        finally:
+            request.release()
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def install(monkeypatch: pytest.MonkeyPatch) -> type[Picamera2]:
+    """Make `import picamera2` (and its encoders and outputs) find this stand-in."""
+    Picamera2.made = []
+    module = types.ModuleType("picamera2")
+    module.Picamera2 = Picamera2  # type: ignore[attr-defined]
+    module.MappedArray = MappedArray  # type: ignore[attr-defined]
+    encoders = types.ModuleType("picamera2.encoders")
+    encoders.H264Encoder = H264Encoder  # type: ignore[attr-defined]
+    outputs = types.ModuleType("picamera2.outputs")
+    outputs.Output = Output  # type: ignore[attr-defined]
+    module.encoders, module.outputs = encoders, outputs  # type: ignore[attr-defined]
+    for name, mod in (
+        ("picamera2", module), ("picamera2.encoders", encoders), ("picamera2.outputs", outputs)
+    ):  # fmt: skip
+        monkeypatch.setitem(sys.modules, name, mod)
+    return Picamera2
