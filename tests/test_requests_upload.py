@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import io
 import json
+import re
 import socket
 import subprocess
 import tarfile
@@ -162,8 +163,11 @@ def test_nothing_sent_names_the_device_owner_or_place(
         else:
             binary.append(got.body)
     for secret in secrets:
+        # A short host name ("vm") occurs by chance inside base64 digests: match it as a word.
+        word = re.escape(secret.lower().encode())
+        pattern = word if len(secret) >= 6 else rb"(?<![a-z0-9+/])" + word + rb"(?![a-z0-9+/=])"
         for blob in text:
-            assert secret.lower().encode() not in blob.lower(), f"{secret!r} leaked"
+            assert not re.search(pattern, blob.lower()), f"{secret!r} leaked"
         if len(secret) >= 6:
             for blob in binary:
                 assert secret.encode() not in blob, f"{secret!r} leaked"
