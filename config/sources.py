@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,26 @@ import yaml
 
 Key = tuple[str | int, ...]
 ENV_PREFIX = "DOORBELL__"
+BOOL = "tag:yaml.org,2002:bool"
+
+
+class Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's booleans: only true and false. Under YAML 1.1 rules
+    `off`, `on`, `no` and `yes` are booleans, so `record.mode: off` would arrive as False.
+    (A boolean setting still takes them: pydantic reads "off" as False.)"""
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Yaml12Loader.add_implicit_resolver(
+    BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _load(text: str) -> Any:
+    return yaml.load(text, Loader=Yaml12Loader)  # a SafeLoader: plain data only
 
 
 @dataclass(frozen=True)
@@ -43,7 +64,7 @@ def _node_to_python(node: yaml.Node, path: Key, file: str, origins: dict[Key, Or
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = str(yaml.safe_load(yaml.serialize(key_node)))
+            key = str(_load(yaml.serialize(key_node)))
             if key in out:
                 line = key_node.start_mark.line + 1
                 raise LayerError([f"{file}:{line}: {_dotted(path + (key,))}: key given twice"])
@@ -61,7 +82,7 @@ def _node_to_python(node: yaml.Node, path: Key, file: str, origins: dict[Key, Or
         return [
             _node_to_python(item, path + (i,), file, origins) for i, item in enumerate(node.value)
         ]
-    return yaml.safe_load(yaml.serialize(node))
+    return _load(yaml.serialize(node))
 
 
 def read_file(path: Path) -> Layer:
@@ -71,7 +92,7 @@ def read_file(path: Path) -> Layer:
     except OSError as exc:
         raise LayerError([f"{name}:1: cannot read config file: {exc.strerror or exc}"]) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=Yaml12Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else 1
@@ -90,7 +111,7 @@ def read_file(path: Path) -> Layer:
 
 def _parse_scalar(text: str) -> Any:
     try:
-        return yaml.safe_load(text) if text.strip() else ""
+        return _load(text) if text.strip() else ""
     except yaml.YAMLError:
         return text
 

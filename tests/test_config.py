@@ -125,6 +125,17 @@ def test_precedence_default_file_env_flag(tmp_path: Path) -> None:
     assert loaded.origin_of(("motion", "min_area")).kind == "default"
 
 
+def test_off_is_a_word_not_false_and_booleans_still_read_yes_no(tmp_path: Path) -> None:
+    # YAML 1.1 reads `off` as False, which would make `record.mode: off` an error.
+    path = write(tmp_path, "record:\n  mode: off\nruntime:\n  watchdog: no\n")
+    loaded = load_config(path, environ={"DOORBELL__BUTTON__BOUNCE_MS": "30"})
+    assert loaded.config.record.mode == "off" and loaded.config.runtime.watchdog is False
+    flagged = load_config(sets=["record.mode=off", "runtime.watchdog=yes"], environ={})
+    assert flagged.config.record.mode == "off" and flagged.config.runtime.watchdog is True
+    env = load_config(environ={"DOORBELL__RECORD__MODE": "off"})
+    assert env.config.record.mode == "off"
+
+
 def test_file_search_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env_file = tmp_path / "from-env.yaml"
     env_file.write_text("motion:\n  threshold: 11\n")
