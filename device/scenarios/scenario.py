@@ -43,11 +43,17 @@ class NoiseTile:
 
 def _noise_bank(shape: tuple[int, int], sigma: float, seed: int) -> list[NoiseTile]:
     rng = np.random.default_rng(seed)
-    height, width = shape
+    height, width = shape[0] + NOISE_MARGIN, shape[1] + NOISE_MARGIN
     bank = []
     for _ in range(NOISE_TILES):
-        noise = rng.normal(0, sigma, (height + NOISE_MARGIN, width + NOISE_MARGIN, 3))
-        noise = np.clip(np.round(noise), -127, 127).astype(np.int8)
+        noise = np.empty((height, width, 3), np.int8)
+        # A band of rows at a time: a whole 720p tile in float64 would be 24 MB at once, and the
+        # C allocator keeps such peaks as resident memory long after they are freed.
+        for top in range(0, height, 64):
+            band = rng.standard_normal((min(64, height - top), width, 3), dtype=np.float32)
+            band *= sigma
+            np.clip(np.round(band, out=band), -127, 127, out=band)
+            noise[top : top + len(band)] = band
         bank.append(
             NoiseTile(
                 noise,
