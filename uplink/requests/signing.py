@@ -14,10 +14,13 @@ import binascii
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+if TYPE_CHECKING:  # cryptography costs ~7 MB resident: loaded only once a key is configured
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 
 class SignatureError(Exception):
@@ -55,6 +58,8 @@ class KeyRing:
 
     def __init__(self, keys_b64: Sequence[str]) -> None:
         self._keys: dict[str, Ed25519PublicKey] = {}
+        if keys_b64:
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
         for key in keys_b64:
             raw = base64.b64decode(key)
             self._keys[key_id_of(key)] = Ed25519PublicKey.from_public_bytes(raw)
@@ -86,6 +91,8 @@ class KeyRing:
             candidates = list(self._keys.items())
         if not candidates:
             raise SignatureError("signed by an unknown key")
+        from cryptography.exceptions import InvalidSignature
+
         for kid, key in candidates:
             try:
                 key.verify(signature, message)
