@@ -21,6 +21,7 @@ from config.privacy import PrivacyConfig
 from config.record import RecordConfig, StorageConfig
 from device.recording.clip import ClipInfo
 from device.recording.recorder import Recorder
+from device.recording.stream_encoder import StreamEncoder
 from device.sources import open_source
 from device.storage.index import EventIndex
 from device.storage.retention import enforce
@@ -98,6 +99,24 @@ def test_clip_starts_pre_seconds_early_and_ends_post_seconds_late(tmp_path: Path
         and row.bytes == clip.path.stat().st_size
     )
     assert not list(tmp_path.glob("clips/*.partial"))
+
+
+def test_encoded_frames_decode_to_the_pictures_given(tmp_path: Path) -> None:
+    source = open_source(CameraConfig(source="synthetic:walk_up_ring", width=320, height=240))
+    source.open()
+    encoder = StreamEncoder(FPS, (320, 240), 1_500_000, "ultrafast", 15, 4.0)
+    pictures, data = [], bytearray()
+    for _ in range(45):
+        frame = source.read()
+        assert frame is not None
+        pictures.append(frame.main.copy())
+        data += b"".join(f.data for f in encoder.feed(frame.main, frame.t))
+    data += b"".join(f.data for f in encoder.close())
+    (tmp_path / "a.mp4").write_bytes(encoder.init_segment + data)
+    decoded = decode(tmp_path / "a.mp4")
+    assert len(decoded) == 45
+    for given, got in zip(pictures, decoded, strict=True):  # colours and all, not just luma
+        assert np.abs(given.astype(int) - got.astype(int)).mean(axis=(0, 1)).max() < 6
 
 
 def test_overlapping_events_share_one_clip_and_max_seconds_splits(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 
 from device.recording.fragment_ring import FragmentRing
@@ -43,6 +44,17 @@ class StreamEncoder:
         }
         self._stream = stream
         self._times: deque[float] = deque()  # frame times of frames in the encoder, in order
+        # One frame buffer, refilled each time: libx264 copies what it is given, and a new 2.7 MB
+        # BGR frame plus its YUV conversion per frame cost twice the CPU and fragmented memory.
+        width, height = size
+        self._yuv = np.empty((height * 3 // 2, width), np.uint8)  # I420: Y, then U, then V
+        self._frame = av.VideoFrame(width, height, "yuv420p")
+        self._planes = [
+            np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)[
+                :, : plane.width
+            ]
+            for plane in self._frame.planes
+        ]
 
     @property
     def ring(self) -> deque[Fragment]:
@@ -58,10 +70,14 @@ class StreamEncoder:
 
     def feed(self, image: np.ndarray, t: float) -> list[Fragment]:
         """Encode one frame (frame time `t`); return the fragments it completed (usually none)."""
-        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-        frame.pts = self._fragments.frames + len(self._times)
+        cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420, dst=self._yuv)
+        luma, chroma = self._planes[0], self._planes[1:]
+        luma[:] = self._yuv[: luma.shape[0]]
+        quarter = self._yuv[luma.shape[0] :].reshape(2, *chroma[0].shape)  # U, V
+        chroma[0][:], chroma[1][:] = quarter[0], quarter[1]
+        self._frame.pts = self._fragments.frames + len(self._times)
         self._times.append(t)
-        return self._mux(self._stream.encode(frame))
+        return self._mux(self._stream.encode(self._frame))
 
     def _mux(self, packets: list[Any]) -> list[Fragment]:
         done = []
