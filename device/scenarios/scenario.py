@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -31,14 +30,17 @@ NOISE_EXPONENT = 0.75
 NOISE_MAX = 2.5
 
 
-@dataclass(frozen=True)
 class NoiseTile:
-    """One noise frame: signed (to scale in the dark) and split into its positive and negative
-    parts (for a saturating add and subtract in daylight, the fast path)."""
+    """One noise frame, split into its positive and negative parts (a saturating add and
+    subtract: the fast path, in daylight), and signed (to scale in the dark), made only when a
+    scene first needs it: at 720p each form is 3 MB."""
 
-    signed: np.ndarray  # int8
-    pos: np.ndarray  # uint8
-    neg: np.ndarray  # uint8
+    def __init__(self, pos: np.ndarray, neg: np.ndarray) -> None:
+        self.pos, self.neg = pos, neg
+
+    @functools.cached_property
+    def signed(self) -> np.ndarray:  # int8
+        return cv2.subtract(self.pos, self.neg, dtype=cv2.CV_8S)
 
 
 def _noise_bank(shape: tuple[int, int], sigma: float, seed: int) -> list[NoiseTile]:
@@ -46,21 +48,18 @@ def _noise_bank(shape: tuple[int, int], sigma: float, seed: int) -> list[NoiseTi
     height, width = shape[0] + NOISE_MARGIN, shape[1] + NOISE_MARGIN
     bank = []
     for _ in range(NOISE_TILES):
-        noise = np.empty((height, width, 3), np.int8)
+        pos = np.empty((height, width, 3), np.uint8)
+        neg = np.empty((height, width, 3), np.uint8)
         # A band of rows at a time: a whole 720p tile in float64 would be 24 MB at once, and the
         # C allocator keeps such peaks as resident memory long after they are freed.
         for top in range(0, height, 64):
             band = rng.standard_normal((min(64, height - top), width, 3), dtype=np.float32)
             band *= sigma
             np.clip(np.round(band, out=band), -127, 127, out=band)
-            noise[top : top + len(band)] = band
-        bank.append(
-            NoiseTile(
-                noise,
-                np.clip(noise, 0, None).astype(np.uint8),
-                np.clip(-noise.astype(np.int16), 0, None).astype(np.uint8),
-            )
-        )
+            rows = slice(top, top + len(band))
+            np.maximum(band, 0, out=pos[rows], casting="unsafe")
+            np.maximum(-band, 0, out=neg[rows], casting="unsafe")
+        bank.append(NoiseTile(pos, neg))
     return bank
 
 
