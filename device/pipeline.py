@@ -24,7 +24,7 @@ from motion.events import EventTracker
 from motion.types import EventUpdate, MotionResult
 
 log = logging.getLogger(__name__)
-LOSSLESS_SLACK = 4
+LOSSLESS_SLACK = 2
 
 
 @dataclass
