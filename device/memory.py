@@ -27,6 +27,6 @@ _TRIM = _malloc_trim()
 
 
 def release_freed_memory() -> None:
-    """Return the allocator's free pages to the system (a few ms; a no-op off glibc)."""
+    """Return the allocator's free pages to the system (a no-op off glibc)."""
     if _TRIM is not None:
         _TRIM(0)
