@@ -47,7 +47,7 @@ def main() -> None:
         ring_peak = total = 0
         cpu0 = time.process_time()
         for frame in video:
-            for fragment in encoder.encode(frame.main, frame.t):
+            for fragment in encoder.feed(frame.main, frame.t):
                 total += len(fragment.data)
             ring_peak = max(ring_peak, encoder.ring_bytes)
         cpu = time.process_time() - cpu0
