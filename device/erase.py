@@ -89,6 +89,8 @@ def empty_database(path: Path) -> dict[str, int]:
             (n,) = db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()
             db.execute(f'DELETE FROM "{table}"')
             counts[table] = int(n)
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+            db.execute("DELETE FROM sqlite_sequence")  # AUTOINCREMENT's counter: how many ever
         db.execute("COMMIT")
         db.execute("VACUUM")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -14,8 +14,10 @@ from click.testing import CliRunner
 from config import DoorbellConfig
 from device.audit import AuditLog
 from device.cli import cli
+from device.storage.index import EventIndex
 from tests.support.broker import MosquittoBroker
 from tests.support.footage import T0, ListIndex, Signer, make_clip, request_body
+from uplink.outbox import Outbox
 from uplink.requests import FootageRequests
 
 DEVICE = "porch"
@@ -75,15 +77,18 @@ def fill_device(data_dir: Path) -> None:
     assert core.handle_request(requester.sign(body)).decision == "pending_review"
     core.close()
     assert AuditLog.in_dir(data_dir).verify().entries >= 2
-    # TODO(index/outbox owners): these two are stand-ins shaped like theirs until they land.
-    with sqlite3.connect(data_dir / "index.sqlite") as db:
-        db.execute("CREATE TABLE clips (id TEXT PRIMARY KEY, file TEXT, sha256 TEXT)")
-        db.executemany(
-            "INSERT INTO clips VALUES (?, ?, ?)", [(c.id, c.file, c.sha256) for c in clips]
+    # The device's own index and outbox, as a running device leaves them.
+    index = EventIndex(data_dir / "index.sqlite")
+    for clip in clips:
+        index.add_event(clip.event_id, "motion", clip.start_wall)
+        index.add_clip(clip.id, [clip.event_id], clip.file, clip.start_wall)
+        index.finish_clip(
+            clip.id, clip.file, clip.end_wall, clip.seconds, 10, clip.bytes, clip.sha256
         )
-    with sqlite3.connect(data_dir / "outbox.sqlite") as db:
-        db.execute("CREATE TABLE outbox (id INTEGER PRIMARY KEY, topic TEXT, payload BLOB)")
-        db.execute("INSERT INTO outbox (topic, payload) VALUES ('doorbell/porch/event', x'7b7d')")
+    index.close()
+    outbox = Outbox(data_dir / "outbox.sqlite")
+    outbox.add(f"doorbell/{DEVICE}/event", b"{}")
+    outbox.close()
 
 
 def rows(path: Path) -> int:
