@@ -7,9 +7,11 @@ the source, the masks burned in by `pre_callback`, and clips cut from what the e
 
 from __future__ import annotations
 
+import io
 import itertools
 import sys
 import threading
+import time
 import types
 from pathlib import Path
 
@@ -19,11 +21,16 @@ import numpy as np
 import pytest
 
 from config.camera import CameraConfig
+from config.record import RecordConfig
 from config.schema import DoorbellConfig
 from device.recording import recorder as recorder_module
 from device.recording.clip import ClipInfo
+from device.recording.masks import PrivacyMask
+from device.recording.picamera2_stream import has_picture
 from device.runtime import Device
 from device.sources import SourceError, open_source
+from device.sources import picamera2 as picamera2_module
+from device.sources.faults import SourceDisconnected
 from device.sources.picamera2 import OFF_PI, Picamera2Source
 from device.storage.index import EventIndex
 from motion.events import MotionEvent
@@ -80,6 +87,70 @@ def test_picamera2_source_reads_main_and_lores_of_one_request(
     assert all(
         (b - a) * 15 == pytest.approx(round((b - a) * 15)) for a, b in itertools.pairwise(times)
     )
+
+
+def test_lores_rows_padded_to_64_bytes_are_cut_to_the_picture(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    picamera2_standin.install(monkeypatch)
+    camera = CameraConfig(
+        source="picamera2", width=320, height=240, lores_width=300, lores_height=200
+    )
+    with Picamera2Source(camera) as source:
+        frame = source.read()
+    assert frame is not None and frame.lores.shape == (200, 300)
+    luma = cv2.resize(cv2.cvtColor(frame.main, cv2.COLOR_BGR2GRAY), (300, 200))
+    assert np.abs(luma.astype(int) - frame.lores.astype(int)).mean() < 6
+
+
+def test_a_camera_that_stops_delivering_is_a_disconnect_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    camera_class = picamera2_standin.install(monkeypatch)
+    monkeypatch.setattr(picamera2_module, "STALL_SECONDS", 0.3)
+    with Picamera2Source(CameraConfig(source="picamera2", width=320, height=240)) as source:
+        assert source.read() is not None
+        camera_class.made[0].paused.set()
+        source.read()  # the one frame already waiting
+        began = time.monotonic()
+        with pytest.raises(SourceDisconnected):
+            source.read()
+        assert time.monotonic() - began < 2.0
+        camera_class.made[0].paused.clear()
+        assert source.read() is not None  # and it comes back
+
+
+@pytest.mark.parametrize("split_headers", [False, True])
+def test_every_encoded_frame_lands_in_a_fragment_even_with_headers_apart(
+    monkeypatch: pytest.MonkeyPatch, split_headers: bool
+) -> None:
+    camera_class = picamera2_standin.install(monkeypatch)
+    monkeypatch.setattr(camera_class, "speed", 8.0)
+    camera = CameraConfig(source="picamera2", width=320, height=240, fps=15)
+    with Picamera2Source(camera) as source:
+        stream = source.encoded_stream(RecordConfig(pre_seconds=30), PrivacyMask([]))
+        assert stream is not None
+        (encoder,) = camera_class.made[0].encoders_started
+        encoder.split_headers = split_headers
+        time.sleep(1.5)  # ~12 s of video at 8x
+        fragments = stream.feed(np.zeros(1), 0.0)
+        init = stream.init_segment
+        fragments += stream.close()
+    assert len(fragments) >= 10
+    assert [f.first_t for f in fragments] == pytest.approx(
+        [i * 1.0 for i in range(len(fragments))], abs=0.07
+    )
+    video = init + b"".join(bytes(f.data) for f in fragments)
+    with av.open(io.BytesIO(video)) as container:
+        decoded = sum(1 for _ in container.decode(video=0))
+    assert decoded == sum(f.frames for f in fragments) == encoder.frames
+
+
+def test_has_picture_tells_slices_from_parameter_sets() -> None:
+    sps, pps, idr, p = (
+        b"\x00\x00\x00\x01" + bytes([t]) + b"\x11" for t in (0x67, 0x68, 0x65, 0x41)
+    )
+    assert not has_picture(sps + pps) and has_picture(sps + pps + idr) and has_picture(p)
 
 
 MASK = [[0.0, 0.0], [0.3, 0.0], [0.3, 0.4], [0.0, 0.4]]

@@ -42,10 +42,11 @@ class FragmentRing:
     Memory is about (ring_seconds + one keyframe interval) x bitrate / 8.
     """
 
-    def __init__(self, fps: float, keyframe_frames: int, ring_seconds: float) -> None:
+    def __init__(self, ring_seconds: float) -> None:
         self._out = BoxStream()
         self.container: Any = av.open(self._out, "w", format="mp4", options=FRAGMENTED)
-        self.ring: deque[Fragment] = deque(maxlen=int(ring_seconds * fps / keyframe_frames) + 2)
+        self.ring_seconds = ring_seconds
+        self.ring: deque[Fragment] = deque()
         self.frames = 0
         self._gops: deque[Fragment] = deque()  # keyframe intervals not yet cut into a fragment
 
@@ -75,6 +76,10 @@ class FragmentRing:
             fragment.data = data
             self.ring.append(fragment)
             done.append(fragment)
+        # Kept by time, not count: an encoder may add keyframes of its own (a scene cut).
+        ring = self.ring
+        while len(ring) > 1 and ring[1].first_t <= ring[-1].first_t - self.ring_seconds:
+            ring.popleft()
         return done
 
     def close(self) -> list[Fragment]:

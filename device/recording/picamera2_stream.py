@@ -48,6 +48,7 @@ class Picamera2Stream:
         self._stream: Any = None
         self._lock = threading.Lock()  # picamera2's encoder thread writes, the recorder reads
         self._done: list[Fragment] = []
+        self._header = b""  # SPS/PPS that came in a buffer of their own, for the next frame
 
     def start(self) -> None:
         from picamera2.encoders import H264Encoder
@@ -58,6 +59,10 @@ class Picamera2Stream:
 
     def _on_frame(self, data: bytes, keyframe: bool, timestamp: int | None) -> None:
         """picamera2's encoder thread: one encoded frame, `timestamp` in µs since its first."""
+        if not has_picture(data):  # parameter sets alone: they belong to the frame that follows
+            self._header += data
+            return
+        data, self._header = self._header + data, b""
         first = getattr(self.encoder, "firsttimestamp", None) or 0
         t = self.frame_time(first + (timestamp or 0))
         with self._lock:
@@ -76,7 +81,7 @@ class Picamera2Stream:
     def _open(self, keyframe: bytes) -> None:
         # The stream's parameters (size, SPS/PPS) are read from the first keyframe itself.
         with av.open(io.BytesIO(keyframe), format="h264") as probe:
-            self._fragments = FragmentRing(self.fps, self.keyframe_frames, self.ring_seconds)
+            self._fragments = FragmentRing(self.ring_seconds)
             template = probe.streams.video[0]
             self._stream = self._fragments.container.add_stream_from_template(template)
             self._stream.time_base = MICROSECOND
@@ -112,6 +117,16 @@ class Picamera2Stream:
                 done += self._fragments.close()
                 self._fragments = None
         return done
+
+
+def has_picture(annex_b: bytes) -> bool:
+    """Whether an H.264 buffer (Annex B) holds a coded slice, not only SPS/PPS/SEI."""
+    at = annex_b.find(b"\x00\x00\x01")
+    while at != -1 and at + 3 < len(annex_b):
+        if 1 <= annex_b[at + 3] & 0x1F <= 5:  # NAL unit types 1-5: slices of a picture
+            return True
+        at = annex_b.find(b"\x00\x00\x01", at + 3)
+    return False
 
 
 def _make_output(on_frame: Callable[[bytes, bool, int | None], None]) -> Any:

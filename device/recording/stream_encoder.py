@@ -27,7 +27,7 @@ class StreamEncoder:
         ring_seconds: float,
     ) -> None:
         self.fps = fps
-        self._fragments = FragmentRing(fps, keyframe_frames, ring_seconds)
+        self._fragments = FragmentRing(ring_seconds)
         stream: Any = self._fragments.container.add_stream(
             "libx264", rate=Fraction(fps).limit_denominator(1001)
         )

@@ -7,17 +7,22 @@ puts on what it encodes (see `device.recording.picamera2_stream`).
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from config.camera import CameraConfig
 from device.frame import Frame
 from device.sources.base import Source, SourceError
+from device.sources.faults import SourceDisconnected
 
 if TYPE_CHECKING:
     from config.record import RecordConfig
     from device.recording.fragment_ring import EncodedStream
     from device.recording.masks import PrivacyMask
+
+log = logging.getLogger(__name__)
+STALL_SECONDS = 2.0
 
 OFF_PI = (
     "picamera2 needs Raspberry Pi OS with python3-picamera2; use --camera synthetic or file:..."
@@ -65,13 +70,25 @@ class Picamera2Source(Source):
             ) from None
 
     def _before_use(self, request: Any) -> None:
-        """picamera2's camera thread, for each frame before the encoder or `read` sees it."""
-        self._time_of(request.get_metadata().get("SensorTimestamp"))
-        if self._mask:
-            from picamera2 import MappedArray
+        """picamera2's camera thread, for each frame before the encoder or `read` sees it.
 
-            with MappedArray(request, "main") as mapped:
+        An exception here would stop picamera2's camera thread, so none escapes; and if the mask
+        cannot be applied the whole picture is blacked out: what is under a mask is never stored.
+        """
+        try:
+            self._time_of(request.get_metadata().get("SensorTimestamp"))
+        except Exception:
+            log.exception("picamera2: frame without a usable SensorTimestamp")
+        if not self._mask:
+            return
+        from picamera2 import MappedArray
+
+        with MappedArray(request, "main") as mapped:
+            try:
                 self._mask.apply(mapped.array)
+            except Exception:
+                log.exception("picamera2: privacy mask failed; frame blacked out")
+                mapped.array[...] = 0
 
     def _time_of(self, sensor_ns: int | None) -> float:
         if sensor_ns is None:
@@ -81,7 +98,10 @@ class Picamera2Source(Source):
         return (sensor_ns - self._t0_ns) / 1e9
 
     def read(self) -> Frame | None:
-        request = self.picam.capture_request()  # main and lores of the same frame
+        try:  # main and lores of the same frame
+            request = self.picam.capture_request(wait=STALL_SECONDS)
+        except TimeoutError:  # the watchdog sees frames stop; the next read tries again
+            raise SourceDisconnected(f"picamera2: no frame for {STALL_SECONDS:g} s") from None
         try:
             main = request.make_array("main")
             lores_yuv = request.make_array("lores")

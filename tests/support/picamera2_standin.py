@@ -12,6 +12,7 @@ BGR in numpy, lores "YUV420" is the Y plane then U and V, "SensorTimestamp" in n
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sys
 import threading
@@ -81,11 +82,16 @@ class MappedArray:
 
 class H264Encoder:
     def __init__(
-        self, bitrate: int | None = None, repeat: bool = False, iperiod: int | None = None
+        self,
+        bitrate: int | None = None,
+        repeat: bool = True,
+        iperiod: int | None = None,
+        framerate: float | None = None,
     ) -> None:
         self.bitrate, self.repeat, self.iperiod = bitrate, repeat, iperiod
+        self.framerate = framerate or 30.0  # picamera2's own default when none is given
         self.size = (0, 0)
-        self.framerate = 30.0
+        self.split_headers = False  # SPS/PPS in a buffer of their own before a keyframe
         self.firsttimestamp: int | None = None
         self.frames = 0
         self._output: list[Output] = []
@@ -102,6 +108,7 @@ class H264Encoder:
         self._output = [value]
 
     def start(self) -> None:
+        self.firsttimestamp = None
         codec = av.CodecContext.create("libx264", "w")
         codec.width, codec.height = self.size
         codec.pix_fmt = "yuv420p"
@@ -122,15 +129,23 @@ class H264Encoder:
             self.firsttimestamp = ts
         frame = av.VideoFrame.from_ndarray(request.arrays[stream], format="bgr24")
         frame.pts = ts - self.firsttimestamp
-        for packet in self._codec.encode(frame):
-            for out in self._output:
-                out.outputframe(bytes(packet), packet.is_keyframe, packet.pts)
+        self._output_packets(self._codec.encode(frame))
         self.frames += 1
 
-    def stop(self) -> None:
-        for packet in self._codec.encode(None):
+    def _output_packets(self, packets: list[Any]) -> None:
+        for packet in packets:  # picamera2 passes all five, positionally
+            data = bytes(packet)
+            if self.split_headers and packet.is_keyframe:
+                cut = data.find(b"\x00\x00\x01\x65")  # the IDR slice (NAL type 5)
+                cut -= 1 if cut > 0 and data[cut - 1] == 0 else 0  # a 4-byte start code
+                header, data = data[:cut], data[cut:]
+                for out in self._output:
+                    out.outputframe(header, True, packet.pts, None, False)
             for out in self._output:
-                out.outputframe(bytes(packet), packet.is_keyframe, packet.pts)
+                out.outputframe(data, packet.is_keyframe, packet.pts, packet, False)
+
+    def stop(self) -> None:
+        self._output_packets(self._codec.encode(None))
         for out in self._output:
             out.stop()
 
@@ -146,8 +161,9 @@ class Picamera2:
         self.encoders: list[H264Encoder] = []  # running now
         self.encoders_started: list[H264Encoder] = []
         self.calls: list[str] = []
-        self._requests: queue.Queue[CompletedRequest] = queue.Queue(maxsize=4)
+        self._requests: queue.Queue[CompletedRequest] = queue.Queue(maxsize=1)  # the newest
         self._stop = threading.Event()
+        self.paused = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         Picamera2.made.append(self)
@@ -170,7 +186,6 @@ class Picamera2:
         self.calls.append(f"start_encoder {name}")
         encoder.output = output
         encoder.size = tuple(self.config[name]["size"])  # type: ignore[assignment]
-        encoder.framerate = self.config["controls"]["FrameRate"]
         encoder.start()
         with self._lock:
             self.encoders.append(encoder)
@@ -195,8 +210,9 @@ class Picamera2:
         while not self._stop.is_set():
             frame = scene.read()
             assert frame is not None
-            yuv = np.full((lores_h * 3 // 2, lores_w), 128, np.uint8)
-            yuv[:lores_h] = frame.lores
+            stride = (lores_w + 63) // 64 * 64  # rows padded to 64 bytes, as on the Pi
+            yuv = np.full((lores_h * 3 // 2, stride), 128, np.uint8)
+            yuv[:lores_h, :lores_w] = frame.lores
             ts = BOOT_NS + round(frame.t * 1e9)
             request = CompletedRequest({"main": frame.main, "lores": yuv}, {"SensorTimestamp": ts})
             if self.pre_callback is not None:
@@ -205,12 +221,18 @@ class Picamera2:
                 for encoder in self.encoders:
                     encoder.encode("main", request)
             if self._requests.full():  # nobody is reading fast enough: the oldest is recycled
-                self._requests.get_nowait()
+                with contextlib.suppress(queue.Empty):
+                    self._requests.get_nowait()
             self._requests.put(request)
+            while self.paused.is_set() and not self._stop.is_set():  # a camera that stalls
+                time.sleep(0.05)
             time.sleep(max(0.0, began + frame.t / self.speed - time.monotonic()))
 
-    def capture_request(self) -> CompletedRequest:
-        return self._requests.get(timeout=10)
+    def capture_request(self, wait: float | None = None) -> CompletedRequest:
+        try:
+            return self._requests.get(timeout=wait)
+        except queue.Empty:
+            raise TimeoutError from None  # what picamera2's job raises when `wait` runs out
 
     def capture_array(self, name: str = "main") -> np.ndarray:
         request = self.capture_request()
