@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from device.runtime import Device
 
 
 @dataclass
@@ -34,3 +38,23 @@ class RunSummary:
             f"outbox backlog {self.outbox_backlog}; "
             f"broker {self.broker} {'connected' if self.connected else 'unreachable'}"
         )
+
+
+def summary_of(device: Device, wall_seconds: float) -> RunSummary:
+    pipeline = device.pipeline
+    frames = pipeline.stats.frames if pipeline else 0
+    return RunSummary(
+        frames=frames,
+        seconds_of_video=frames / device.source.fps,
+        wall_seconds=wall_seconds,
+        events=device.alerts.count,
+        clips=device.alerts.clips,
+        dropped_camera=device.source.stats.dropped,
+        dropped_analysis=pipeline.analysis_q.dropped if pipeline else 0,
+        dropped_recording=pipeline.record_q.dropped if pipeline else 0,
+        outbox_backlog=device.uplink.stats.backlog,
+        outbox_dropped=device.uplink.stats.dropped,
+        broker=device.uplink.url,
+        connected=device.uplink.ever_connected,
+        started_at=device.source.start_wall,
+    )

@@ -16,6 +16,7 @@ from typing import Any
 
 from config import DoorbellConfig
 from config.device import Mode, ModeBehaviour
+from config.live import merge_reload
 from config.motion import MotionConfig
 from device.alerts import Alerts
 from device.button import DoorbellButton
@@ -27,7 +28,7 @@ from device.pacing import Pacer
 from device.pipeline import Pipeline
 from device.recording.clip import ClipInfo
 from device.recording.recorder import Recorder
-from device.run_summary import RunSummary
+from device.run_summary import RunSummary, summary_of
 from device.sources import open_source
 from device.systemd import Notifier, Watchdog
 from device.telemetry import Telemetry, telemetry_of
@@ -171,23 +172,7 @@ class Device:
         self.uplink.stop(self.config.runtime.shutdown_seconds)
 
     def summary(self, wall_seconds: float) -> RunSummary:
-        pipeline = self.pipeline
-        frames = pipeline.stats.frames if pipeline else 0
-        return RunSummary(
-            frames=frames,
-            seconds_of_video=frames / self.source.fps,
-            wall_seconds=wall_seconds,
-            events=self.alerts.count,
-            clips=self.alerts.clips,
-            dropped_camera=self.source.stats.dropped,
-            dropped_analysis=pipeline.analysis_q.dropped if pipeline else 0,
-            dropped_recording=pipeline.record_q.dropped if pipeline else 0,
-            outbox_backlog=self.uplink.stats.backlog,
-            outbox_dropped=self.uplink.stats.dropped,
-            broker=self.uplink.url,
-            connected=self.uplink.ever_connected,
-            started_at=self.source.start_wall,
-        )
+        return summary_of(self, wall_seconds)
 
     def request_reload(self) -> None:
         self._reload_requested.set()
@@ -381,16 +366,9 @@ class Device:
         except Exception as exc:  # a bad file must not take the device down
             log.error("config reload failed, keeping the running config: %s", exc)
             return
-        restart_needed = [
-            name
-            for name in ("device", "camera", "mqtt", "uplink", "record", "storage", "privacy")
-            if getattr(new, name) != getattr(self.config, name)
-        ]
         if new.motion != self.config.motion:
             self._apply_motion(new.motion)
-        self.config = self.config.model_copy(
-            update={"modes": new.modes, "motion": new.motion, "runtime": new.runtime}
-        )
+        self.config, restart_needed = merge_reload(self.config, new)
         self._sync_recorder()
         log.info(
             "config reloaded%s",

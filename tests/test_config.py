@@ -11,6 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from config import ConfigError, DoorbellConfig, load_config
+from config.live import LIVE_SECTIONS, RESTART_SECTIONS, merge_reload
 from config.motion import MotionConfig
 from device.cli import cli
 
@@ -134,6 +135,17 @@ def test_off_is_a_word_not_false_and_booleans_still_read_yes_no(tmp_path: Path) 
     assert flagged.config.record.mode == "off" and flagged.config.runtime.watchdog is True
     env = load_config(environ={"DOORBELL__RECORD__MODE": "off"})
     assert env.config.record.mode == "off"
+
+
+def test_a_reload_applies_live_sections_and_names_the_rest() -> None:
+    every = set(DoorbellConfig.model_fields)
+    assert set(LIVE_SECTIONS) | set(RESTART_SECTIONS) == every  # no section silently ignored
+    assert not set(LIVE_SECTIONS) & set(RESTART_SECTIONS)
+    running = load_config(environ={}).config
+    new = load_config(sets=["motion.threshold=40", "button.pin=17"], environ={}).config
+    merged, restart = merge_reload(running, new)
+    assert merged.motion.threshold == 40 and merged.button.pin is None
+    assert restart == ["button"]
 
 
 def test_file_search_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
