@@ -251,6 +251,44 @@ def test_a_full_disk_stops_recording_but_not_alerts(mosquitto, subscribe, tmp_pa
     assert not list((tmp_path / "data").glob("clips/*.partial"))
 
 
+def test_after_a_full_disk_recording_tries_again_a_minute_later(tmp_path: Path) -> None:
+    """A card that was full and then has room (the owner deleted something) records again."""
+    camera = CameraConfig(source="synthetic:walk_up_ring", width=320, height=240, loop=True)
+    source = open_source(camera)
+    source.open()
+    clips: list[ClipInfo] = []
+    recorder = Recorder(
+        RecordConfig(bitrate=2_000_000), StorageConfig(), PrivacyConfig(), tmp_path, FPS,
+        (320, 240), clips.append,
+    )  # fmt: skip
+    recorder.start()
+    events = {5.0: "full", 30.0: "too-soon", 70.0: "again"}  # each 3 s long
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails instead of killing
+    states = {}
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, limits[1]))
+        while (frame := source.read()) is not None and frame.t < 85.0:
+            if frame.t == 20.0:  # room again
+                resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+            recorder.push(frame)
+            for start, name in events.items():
+                if frame.t == start:
+                    recorder.event_started(name, "motion", frame.t, frame.wall)
+                    states[name] = recorder.status().state
+                if frame.t == start + 3.0:
+                    recorder.event_ended(name, frame.t, frame.wall, 1.0, [])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, previous)
+    recorder.close()
+    assert states == {"full": "ok", "too-soon": "disk_full", "again": "disk_full"}
+    assert [c.event_ids for c in clips] == [("again",)]  # the other two have no clip
+    assert recorder.status().state == "ok"
+    assert len(decode(clips[0].path)) == clips[0].frames
+    assert not list(tmp_path.glob("clips/*.partial"))
+
+
 def test_clips_cli_lists_exports_keeps_and_deletes(tmp_path: Path) -> None:
     clips, _ = record(tmp_path, [(5.0, 8.0)], 20.0)
     clip_id = clips[0].event_ids[0]

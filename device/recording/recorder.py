@@ -34,6 +34,7 @@ from device.storage.repair import RepairReport, repair
 from uplink.e2e import AgeEncryptor
 
 log = logging.getLogger(__name__)
+DISK_RETRY_SECONDS = 60.0  # a full card: how long before writing a clip is tried again
 
 
 @dataclass
@@ -87,6 +88,7 @@ class Recorder:
         self._camera_encodes = False  # the camera encodes (and masks) the main stream itself
         self.continuous = record.mode == "continuous"  # the device turns it off when disarmed
         self._wall_offset = 0.0  # a frame's wall time minus its frame time
+        self._retry_at = 0.0  # frame time after which a full disk is tried again
         self._open: _OpenClip | None = None
         self._wanted: dict[str, tuple[float, float]] = {}  # new events: id -> (t, wall)
         self._ended_early: dict[str, float] = {}  # new events that ended before they were seen
@@ -191,8 +193,6 @@ class Recorder:
             self._open.events[event_id] = ended
             self.index.link_event(self._open.clip_id, event_id)
             return
-        if self._state == "disk_full":
-            return
         assert self._stream is not None
         ring = list(self._stream.ring)
         # From the keyframe at or before t - pre_seconds (or the oldest the ring still has).
@@ -200,37 +200,41 @@ class Recorder:
         for i, fragment in enumerate(ring):
             if fragment.first_t <= t - self.record.pre_seconds:
                 first = i
-        path = self.clips_dir / f"{event_id}.mp4"
         start_wall = wall - (t - ring[first].first_t)
-        try:
-            clip = ClipFile(path, self._stream.init_segment, ring[first])
-        except OSError as exc:
-            self._disk_full(exc)
-            return
-        self._open = _OpenClip(clip, event_id, {event_id: ended}, start_wall)
-        self.index.add_clip(event_id, [event_id], f"clips/{path.name}", start_wall)
-        for fragment in ring[first:]:
-            self._append(fragment, check=False)
+        if self._start_clip(event_id, {event_id: ended}, ring[first], start_wall):
+            for fragment in ring[first:]:
+                self._append(fragment, check=False)
 
-    def _open_segment(self, fragment: Fragment) -> None:
-        """Continuous mode: the next segment starts with this fragment (no gap, no overlap)."""
-        if self._state == "disk_full":
-            return
+    def _start_clip(
+        self,
+        clip_id: str,
+        events: dict[str, float | None],
+        first: Fragment,
+        start_wall: float,
+        segment: bool = False,
+    ) -> bool:
+        """Open `clips/<clip_id>.mp4` from `first` and index it; False when the disk is full."""
+        if self._state == "disk_full" and first.first_t < self._retry_at:
+            return False
         assert self._stream is not None
-        start_wall = fragment.first_t + self._wall_offset
-        clip_id = f"segment-{uuid.uuid4()}"
         path = self.clips_dir / f"{clip_id}.mp4"
         try:
-            clip = ClipFile(path, self._stream.init_segment, fragment)
+            clip = ClipFile(path, self._stream.init_segment, first)
         except OSError as exc:
-            self._disk_full(exc)
-            return
-        self._open = _OpenClip(clip, clip_id, {}, start_wall, segment=True)
-        self.index.add_clip(clip_id, [], f"clips/{path.name}", start_wall)
+            self._disk_full(exc, first.first_t)
+            return False
+        self._open = _OpenClip(clip, clip_id, events, start_wall, segment)
+        self.index.add_clip(clip_id, list(events), f"clips/{path.name}", start_wall)
+        if self._state == "disk_full":
+            log.info("recording again: clips can be written")
+            self._state = "ok"
+        return True
 
     def _append(self, fragment: Fragment, check: bool = True) -> None:
         if self._open is None and self.continuous and check:
-            self._open_segment(fragment)
+            # Continuous mode: the next segment starts with this fragment (no gap, no overlap).
+            start_wall = fragment.first_t + self._wall_offset
+            self._start_clip(f"segment-{uuid.uuid4()}", {}, fragment, start_wall, segment=True)
         open_clip = self._open
         if open_clip is None:
             return
@@ -240,7 +244,7 @@ class Recorder:
             open_clip.file.abandon()
             self.index.delete_clip(open_clip.clip_id)
             self._open = None
-            self._disk_full(exc)
+            self._disk_full(exc, fragment.first_t)
             return
         if not check:
             return
@@ -270,7 +274,7 @@ class Recorder:
         except OSError as exc:
             clip.abandon()
             self.index.delete_clip(open_clip.clip_id)
-            self._disk_full(exc)
+            self._disk_full(exc, clip.first_t + clip.frames / self.fps)
             return
         seconds = clip.frames / self.fps
         path, size = clip.path, clip.bytes
@@ -300,9 +304,13 @@ class Recorder:
         data = target.read_bytes()
         return target, len(data), hashlib.sha256(data).hexdigest()
 
-    def _disk_full(self, exc: OSError) -> None:
-        log.error("recording stopped: cannot write clips (%s); alerts go on", exc)
+    def _disk_full(self, exc: OSError, t: float) -> None:
+        log.error(
+            "recording stopped: cannot write clips (%s); alerts go on; trying again in %g s",
+            exc, DISK_RETRY_SECONDS,
+        )  # fmt: skip
         self._state = "disk_full"
+        self._retry_at = t + DISK_RETRY_SECONDS
         retention.enforce(self.index, self.data_dir, self.storage, self.clock())
 
     def close(self) -> None:
