@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import socketserver
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,22 @@ def test_injected_drop_stall_and_disconnect() -> None:
     assert 0.15 < (source.stats.dropped - 30) / total < 0.25
 
 
+def test_close_from_another_thread_ends_a_reopen_wait_at_once(tmp_path: Path) -> None:
+    # A live stream (not a file) that stops delivering: read() waits 1 s, then reopens.
+    stream = OpenCvSource(str(short_video(tmp_path / "cam.mp4")), CameraConfig(), is_file=False)
+    stream.open()
+    frames: list[object] = []
+    reader = threading.Thread(target=lambda: frames.extend(iter(stream.read, None)))
+    reader.start()
+    time.sleep(0.5)  # all 30 frames read, and into the backoff wait before reopening
+    began = time.monotonic()
+    stream.close()
+    reader.join(5)
+    assert not reader.is_alive() and len(frames) == 30
+    assert time.monotonic() - began < 0.4 and stream.stats.reopens == 0
+    assert stream.read() is None  # closed stays closed: no silent reopen
+
+
 def test_faults_from_config_wrap_any_source() -> None:
     camera = CameraConfig(source="synthetic:rain", faults=FaultsConfig(drop_percent=50))
     assert isinstance(open_source(camera), FaultySource)
@@ -162,7 +179,7 @@ def test_a_network_stream_that_stalls_is_cut_by_the_read_timeout_and_reopened(
             image[:, i * 2 : i * 2 + 10] = 220
             writer.write(image)
     data = video.read_bytes()
-    let_go = threading.Event()
+    let_go, hang_over = threading.Event(), threading.Event()
     served: list[str] = []
 
     class Camera(http.server.BaseHTTPRequestHandler):
@@ -178,6 +195,7 @@ def test_a_network_stream_that_stalls_is_cut_by_the_read_timeout_and_reopened(
                 self.wfile.write(data[: len(data) // 2])
                 self.wfile.flush()
                 let_go.wait(30)
+                hang_over.set()
             else:
                 self.wfile.write(data)
 
@@ -187,14 +205,14 @@ def test_a_network_stream_that_stalls_is_cut_by_the_read_timeout_and_reopened(
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Camera)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr("device.sources.opencv.STREAM_TIMEOUT_MS", 500)
+    monkeypatch.setattr("device.sources.opencv.READ_TIMEOUT_MS", 500)
     sleeps: list[float] = []
     url = f"http://127.0.0.1:{server.server_address[1]}/cam.mp4"
     stream = OpenCvSource(url, CameraConfig(), sleep=sleeps.append)
     try:
         stream.open()
         frames = read_all(stream, limit=70)
-        stalled = not let_go.is_set()  # still hanging: the timeout, not the server, ended it
+        stalled = not hang_over.is_set()  # still hanging: the timeout, not the server, ended it
     finally:
         let_go.set()
         stream.close()

@@ -2,13 +2,18 @@
 
 A stream that stops delivering is reopened with backoff (1 s doubling to
 `camera.reopen_max_seconds`); each reopen is counted in `stats.reopens`. A network stream that
-stalls is cut by FFmpeg's read timeout (`STREAM_TIMEOUT_MS`) and so counts as a drop. A file
+stalls is cut by FFmpeg's read timeout (`READ_TIMEOUT_MS`) and so counts as a drop. A file
 simply ends (or starts over with `camera.loop`).
+
+The capture is read on the capture thread; `close()` may come from another (at shutdown): it
+ends a backoff wait at once, and waits for a read in progress (at most the read timeout) before
+releasing the capture, which OpenCV does not allow during a read.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -21,7 +26,8 @@ from device.sources.base import Source, SourceError
 log = logging.getLogger(__name__)
 
 # A stalled RTSP/HTTP stream would block read() forever; FFmpeg gives up after this long.
-STREAM_TIMEOUT_MS = 5000
+OPEN_TIMEOUT_MS = 10000
+READ_TIMEOUT_MS = 5000
 
 
 class OpenCvSource(Source):
@@ -33,7 +39,7 @@ class OpenCvSource(Source):
         camera: CameraConfig,
         start_wall: float | None = None,
         is_file: bool = False,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         super().__init__()
         self.target = target
@@ -42,20 +48,21 @@ class OpenCvSource(Source):
         self.live = not is_file
         self.lores_size = (camera.lores_width, camera.lores_height)
         self.start_wall = time.time() if start_wall is None else start_wall
-        self.sleep = sleep
+        self._closed = threading.Event()
+        self._lock = threading.Lock()  # held while the capture is read, swapped or released
+        self.sleep = sleep or self._closed.wait  # a backoff wait that close() cuts short
         self._capture: cv2.VideoCapture | None = None
         self._seq = 0
         self._file_seq = 0
         self._t0: float | None = None
-        self._closed = False
         self.frame_count: int | None = None
 
     def _open_capture(self) -> cv2.VideoCapture:
         if self.target.isdigit():
             capture = cv2.VideoCapture(int(self.target))
         elif "://" in self.target:
-            timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
-            timeouts += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
+            timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS]
+            timeouts += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS]
             capture = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG, timeouts)
         else:
             capture = cv2.VideoCapture(self.target)
@@ -70,7 +77,7 @@ class OpenCvSource(Source):
         return capture
 
     def open(self) -> None:
-        self._closed = False
+        self._closed.clear()
         self._capture = self._open_capture()
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = self.camera.fps or (fps if 1.0 <= fps <= 120.0 else 15.0)
@@ -81,43 +88,50 @@ class OpenCvSource(Source):
             self.frame_count = count if count > 0 else None
 
     def read(self) -> Frame | None:
-        if self._capture is None:
+        if self._capture is None and not self._closed.is_set():
             self.open()
-        assert self._capture is not None
-        ok, image = self._capture.read()
-        if not ok:
-            if self.is_file:
-                if not self.camera.loop or self._file_seq == 0:
-                    return None
-                self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                self._file_seq = 0
-                ok, image = self._capture.read()
-                if not ok:
-                    return None
-            else:
-                image = self._reopen()
-                if image is None:
-                    return None
-        return self._frame(image)
+        ok, image = self._read()
+        if not ok and self.is_file and self.camera.loop and self._file_seq > 0:
+            with self._lock:
+                if self._capture is not None:
+                    self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            self._file_seq = 0
+            ok, image = self._read()
+        if not ok and not self.is_file:
+            image = self._reopen()
+            ok = image is not None
+        return self._frame(image) if ok else None
+
+    def _read(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._capture is None:  # closed
+                return False, None
+            return self._capture.read()
 
     def _reopen(self):  # type: ignore[no-untyped-def]
         """Reopen a stalled or dropped stream with backoff, until it delivers again (or the
         source is closed from another thread: then None, the end of the stream)."""
         delay = 1.0
-        while not self._closed:
+        while not self._closed.is_set():
             log.warning("camera %s stopped delivering; reopening in %.0f s", self.target, delay)
             self.sleep(delay)
-            if self._closed:
+            if self._closed.is_set():
                 break
             self.stats.reopens += 1
-            if self._capture is not None:
-                self._capture.release()
             try:
-                self._capture = self._open_capture()
+                capture = self._open_capture()
             except SourceError:
                 delay = min(delay * 2, self.camera.reopen_max_seconds)
                 continue
-            ok, image = self._capture.read()
+            with self._lock:
+                old, self._capture = self._capture, capture
+                if old is not None:
+                    old.release()
+                if self._closed.is_set():  # closed while this one was opening
+                    self._capture = None
+                    capture.release()
+                    break
+            ok, image = self._read()
             if ok:
                 log.info("camera %s is back", self.target)
                 return image
@@ -142,7 +156,8 @@ class OpenCvSource(Source):
         return frame
 
     def close(self) -> None:
-        self._closed = True
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
+        self._closed.set()
+        with self._lock:
+            capture, self._capture = self._capture, None
+            if capture is not None:
+                capture.release()
