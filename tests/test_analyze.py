@@ -119,3 +119,12 @@ def test_a_file_that_is_not_a_video_is_one_line_and_exit_2(tmp_path: Path) -> No
     result = CliRunner().invoke(cli, ["analyze", str(junk)])
     assert result.exit_code == 2, result.output
     assert result.stderr.strip().count("\n") == 0 and "junk.mp4" in result.stderr
+
+
+def test_an_annotate_path_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    out = tmp_path / "no-such-dir" / "annotated.mp4"
+    result = CliRunner().invoke(
+        cli, ["analyze", "synthetic", "--duration", "1", "--annotate", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().count("\n") == 0 and "cannot write" in result.stderr

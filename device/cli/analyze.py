@@ -14,7 +14,7 @@ import numpy as np
 from config import LoadedConfig
 from config.motion import MotionConfig
 from device.analysis import Analysis, analyze
-from device.cli.options import config_options
+from device.cli.options import config_options, fail
 from device.frame import Frame
 from device.mp4_writer import Mp4Writer
 from device.sources import SourceError, open_source
@@ -120,11 +120,15 @@ def analyze_cmd(
         source = open_source(camera, start_wall=0.0)
         source.open()
     except SourceError as exc:
-        click.echo(f"doorbell: {exc}", err=True)
-        raise SystemExit(2) from None
+        fail(str(exc))
     callbacks: list[Any] = []
     annotator = None
     if annotate is not None:
+        try:  # PyAV opens the file only with the first packet: ask now
+            annotate.open("wb").close()
+        except OSError as exc:
+            source.close()
+            fail(f"cannot write {annotate}: {exc.strerror or exc}")
         annotator = Annotator(annotate, source.fps, (source.width, source.height), config.motion)
         callbacks.append(annotator)
     total = round(duration * source.fps) if duration else getattr(source, "frame_count", None)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from config import LoadedConfig
-from device.cli.options import config_options
+from device.cli.options import config_options, fail
 from device.storage.index import ClipRow, EventIndex
 from uplink.e2e import E2EError, decrypt_file, is_age_file
 from uplink.messages import iso_utc
@@ -27,8 +27,7 @@ def _index(loaded: LoadedConfig) -> EventIndex:
 def _clip(index: EventIndex, clip_id: str) -> ClipRow:
     clip = index.get_clip(clip_id)
     if clip is None:
-        click.echo(f"doorbell: no clip {clip_id!r}", err=True)
-        raise SystemExit(2)
+        fail(f"no clip {clip_id!r}")
     return clip
 
 
@@ -81,8 +80,7 @@ def export_cmd(loaded: LoadedConfig, clip_id: str, dest: Path, identity: Path | 
         try:
             target.write_bytes(decrypt_file(source, identity))
         except E2EError as exc:
-            click.echo(f"doorbell: {exc}", err=True)
-            raise SystemExit(2) from None
+            fail(str(exc))
     else:
         shutil.copyfile(source, target)
     click.echo(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from config import LoadedConfig
-from device.cli.options import config_options
+from device.cli.options import config_options, fail
 from device.erase import DeviceRunningError, erase_device
 
 
@@ -27,8 +27,7 @@ def erase(loaded: LoadedConfig, yes: bool, local_only: bool) -> None:
     try:
         report = erase_device(loaded.config, data_dir, broker=not local_only)
     except DeviceRunningError as exc:
-        click.echo(f"doorbell: {exc}", err=True)
-        raise SystemExit(2) from None
+        fail(str(exc))
     for line in report.lines():
         click.echo(line)
     if report.mqtt_error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import click
@@ -36,7 +36,12 @@ def broker_settings(url: str) -> dict[str, Any]:
     return {"mqtt.host": parts.hostname, "mqtt.port": port, "mqtt.tls": tls, "mqtt.embedded": False}
 
 
-def fail_config(lines: list[str]) -> None:
+def fail(message: str) -> NoReturn:
+    """A user error: one line on stderr, exit status 2, no traceback."""
+    fail_config([f"doorbell: {message}"])
+
+
+def fail_config(lines: list[str]) -> NoReturn:
     for line in lines:
         click.echo(line, err=True)
     raise SystemExit(2)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from config import LoadedConfig
-from device.cli.options import config_options
+from device.cli.options import config_options, fail
 from device.storage import EventIndex
 from uplink.messages import iso_utc
 from uplink.requests import FootageRequests, RequestReply, StoredRequest
@@ -28,8 +28,7 @@ def _open_index(loaded: LoadedConfig) -> Any:
 def _requests(loaded: LoadedConfig, with_index: bool = False) -> Iterator[FootageRequests]:
     index: ClipIndex | None = _open_index(loaded) if with_index else None
     if with_index and index is None:
-        click.echo("doorbell: the clip index is not available on this install", err=True)
-        raise SystemExit(2)
+        fail("the clip index is not available on this install")
     core = FootageRequests(
         loaded.config, loaded.config.device.data_dir, index, publishes_replies=False
     )
@@ -44,8 +43,7 @@ def _requests(loaded: LoadedConfig, with_index: bool = False) -> Iterator[Footag
 def _get(core: FootageRequests, request_id: str) -> StoredRequest:
     stored = core.get(request_id)
     if stored is None:
-        click.echo(f"doorbell: no request {request_id!r}", err=True)
-        raise SystemExit(2)
+        fail(f"no request {request_id!r}")
     return stored
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from config import ConfigError, DoorbellConfig, LoadedConfig
-from device.cli.options import config_options
+from device.cli.options import config_options, fail
 from device.logs import setup_logging
 from device.runtime import Device
 from device.sources import SourceError
@@ -103,8 +103,7 @@ def run(
             mode_from_flag=loaded.origin_of(("device", "mode")).kind == "flag",
         )
     except (SourceError, InsecureBrokerError) as exc:
-        click.echo(f"doorbell: {exc}", err=True)
-        raise SystemExit(2) from None
+        fail(str(exc))
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -121,8 +120,7 @@ def run(
     try:
         summary = device.run(stop)
     except SourceError as exc:  # the camera could not be opened
-        click.echo(f"doorbell: {exc}", err=True)
-        raise SystemExit(2) from None
+        fail(str(exc))
     stop.set()
     click.echo(summary.line())
     if summary_json is not None:

@@ -10,16 +10,11 @@ import click
 import cv2
 import numpy as np
 
+from device.cli.options import fail
 from device.mp4_writer import Mp4Writer
 from device.scenarios import FrameTruth, Scenario, ScenarioError, list_scenarios, load_scenario
 
 BOX_COLOUR = (0, 255, 255)  # BGR yellow: visible on grass, sky and the IR grey
-
-
-def fail(message: str) -> None:
-    """A user error: one line on stderr, exit status 2, no traceback."""
-    click.echo(f"doorbell: {message}", err=True)
-    raise SystemExit(2)
 
 
 def _load(name: str, seed: int | None = None) -> Scenario:
@@ -27,7 +22,6 @@ def _load(name: str, seed: int | None = None) -> Scenario:
         return load_scenario(name, seed)
     except ScenarioError as exc:
         fail(str(exc))
-        raise  # unreachable: fail() exits
 
 
 def _frame_count(s: Scenario, duration: float | None) -> int:
@@ -35,7 +29,6 @@ def _frame_count(s: Scenario, duration: float | None) -> int:
         return max(1, round(duration * s.fps))
     if s.frame_count is None:
         fail(f"{s.name} is endless: give --duration SECONDS")
-    assert s.frame_count is not None
     return s.frame_count
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from device.cli.options import fail
+
 UNIT = """\
 [Unit]
 Description=doorbell video doorbell
@@ -93,10 +95,7 @@ def install(
         unit_dir.mkdir(parents=True, exist_ok=True)
         (unit_dir / "doorbell.service").write_text(unit)
     except OSError as exc:
-        click.echo(
-            f"doorbell: cannot write {unit_dir}/doorbell.service: {exc} (run as root?)", err=True
-        )
-        raise SystemExit(2) from None
+        fail(f"cannot write {unit_dir}/doorbell.service: {exc} (run as root?)")
     click.echo(f"wrote {unit_dir / 'doorbell.service'}")
     if (
         create_user
