@@ -18,7 +18,7 @@ import numpy as np
 from config.motion import MotionConfig
 from motion.lighting import LightingModel
 from motion.noise import NoiseEstimator
-from motion.outline import is_ghost, rim
+from motion.outline import gradient, is_ghost, rim
 from motion.types import Box, MotionResult
 from motion.zones import rasterise, watched
 
@@ -64,12 +64,19 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> floa
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
+def _blocks(box: tuple[int, int, int, int]) -> tuple[slice, slice]:
+    """The absorption blocks a pixel box (x, y, w, h) touches, as a slice of the block grid."""
+    x, y, w, h = box
+    return (
+        slice(y // ABSORB_BLOCK, -(-(y + h) // ABSORB_BLOCK)),
+        slice(x // ABSORB_BLOCK, -(-(x + w) // ABSORB_BLOCK)),
+    )
+
+
 def _soft(image: np.ndarray, where: np.ndarray, limit: float) -> bool:
     """Is the patch soft where `where` is set: fewer than 10 % of those pixels have a gradient
     of `limit` levels per px or more (the 90th percentile is below `limit`)."""
-    gx = cv2.Sobel(image, cv2.CV_16S, 1, 0, ksize=3)
-    gy = cv2.Sobel(image, cv2.CV_16S, 0, 1, ksize=3)
-    magnitude = cv2.addWeighted(cv2.convertScaleAbs(gx), 0.125, cv2.convertScaleAbs(gy), 0.125, 0)
+    magnitude = gradient(image)
     _, sharp = cv2.threshold(magnitude, limit - 0.5, 255, cv2.THRESH_BINARY)
     total = cv2.countNonZero(where)
     return total > 0 and cv2.countNonZero(cv2.bitwise_and(sharp, where)) < 0.1 * total
@@ -252,11 +259,7 @@ class MotionDetector:
         """Regions that have stayed for GHOST_SECONDS and are ghosts become background now."""
         kept = []
         for contour, box in regions:
-            x, y, w, h = box
-            blocks = self._since[
-                y // ABSORB_BLOCK : (y + h) // ABSORB_BLOCK + 1,
-                x // ABSORB_BLOCK : (x + w) // ABSORB_BLOCK + 1,
-            ]
+            blocks = self._since[_blocks(box)]
             stayed = np.count_nonzero(t - blocks >= GHOST_SECONDS) * 2 >= blocks.size
             if not stayed or not self._is_ghost(current, diff, box):
                 kept.append((contour, box))
@@ -295,10 +298,7 @@ class MotionDetector:
             current[y : y + h, x : x + w],
             where=area.view(bool),
         )
-        self._since[
-            y // ABSORB_BLOCK : (y + h) // ABSORB_BLOCK + 1,
-            x // ABSORB_BLOCK : (x + w) // ABSORB_BLOCK + 1,
-        ] = np.inf
+        self._since[_blocks(box)] = np.inf
 
     def _learn_mask(self, boxes: tuple[Box, ...]) -> np.ndarray:
         """Where the background may learn: outside every moving region's box. Inside a visitor,

@@ -26,12 +26,16 @@ def rim(contour: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     return cv2.subtract(region, cv2.erode(region, _RIM))
 
 
-def edges(image: np.ndarray, where: np.ndarray) -> float:
-    """Mean gradient magnitude (levels per px, |dx| + |dy| of a 3x3 Sobel / 8) where `where`."""
+def gradient(image: np.ndarray) -> np.ndarray:
+    """Gradient magnitude in levels per px (uint8): |dx| + |dy| of a 3x3 Sobel, over 8."""
     gx = cv2.Sobel(image, cv2.CV_16S, 1, 0, ksize=3)
     gy = cv2.Sobel(image, cv2.CV_16S, 0, 1, ksize=3)
-    magnitude = cv2.addWeighted(cv2.convertScaleAbs(gx), 0.125, cv2.convertScaleAbs(gy), 0.125, 0)
-    return float(cv2.mean(magnitude, mask=where)[0])
+    return cv2.addWeighted(cv2.convertScaleAbs(gx), 0.125, cv2.convertScaleAbs(gy), 0.125, 0)
+
+
+def edges(image: np.ndarray, where: np.ndarray) -> float:
+    """Mean gradient magnitude (levels per px) where `where` is set."""
+    return float(cv2.mean(gradient(image), mask=where)[0])
 
 
 def is_ghost(
