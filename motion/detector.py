@@ -172,8 +172,9 @@ class MotionDetector:
             ]  # fmt: skip
             if blurry:
                 # A soft outline in the frame may also be a ghost's (its outline is in the
-                # background): that is taken in at once rather than learned slowly.
-                for contour, box in blurry:
+                # background): that is taken in (checked as often as other ghosts) rather than
+                # learned slowly. Either way a blur does not count as motion.
+                for contour, box in blurry if self._frames % GHOST_EVERY == 0 else []:
                     if self._is_ghost(current, diff, box):
                         self._take_in(contour, box, current)
                 cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)

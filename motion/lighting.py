@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-TEXTURE_EVERY = 4  # frames between measurements of the background's texture
+TEXTURE_EVERY = 4  # a measurement of the background's texture serves this many frames
 # Block gains all within this of 1: no compensation. 2 % is 4 levels at 200, far below any
 # threshold, and a slow drift is still compensated, in steps of 2 %.
 STEADY = 0.02
@@ -54,6 +54,7 @@ class LightingModel:
         # reference a change is judged by.
         self._texture: np.ndarray | None = None
         self._calls = 0
+        self._texture_at = 0  # the call that measured it: after a quiet spell it is stale
         # Blocks (and their neighbours) that the last full judgement found changed by something
         # other than light, and how many frames that judgement may still stand in for.
         self._scene: np.ndarray | None = None
@@ -94,7 +95,8 @@ class LightingModel:
             interpolation=cv2.INTER_AREA,
         )
         texture = self._texture
-        if texture is None or self._calls % TEXTURE_EVERY == 0:
+        if texture is None or self._calls - self._texture_at >= TEXTURE_EVERY:
+            self._texture_at = self._calls
             bg_sq = cv2.resize(background * background, grid, interpolation=cv2.INTER_AREA)
             texture = self._texture = np.sqrt(np.maximum(bg_sq - bg_mean * bg_mean, 0.0))
         self._calls += 1
