@@ -195,6 +195,7 @@ def test_clips_come_from_picamera2s_encoder_with_pre_roll_and_masks(
     assert not python_encoders  # the recorder never encoded a frame in Python
     (encoder,) = cam.encoders_started
     assert (encoder.bitrate, encoder.repeat, encoder.iperiod) == (400_000, True, 15)
+    assert encoder.framerate == 15  # picamera2's rate control would assume 30
     assert "start_encoder main" in cam.calls and "stop_encoder" in cam.calls
 
     (event,) = ended

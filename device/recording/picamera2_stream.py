@@ -53,8 +53,11 @@ class Picamera2Stream:
     def start(self) -> None:
         from picamera2.encoders import H264Encoder
 
-        # repeat: SPS/PPS before every keyframe, so any fragment can start a clip.
-        self.encoder = H264Encoder(bitrate=self.bitrate, repeat=True, iperiod=self.keyframe_frames)
+        # repeat: SPS/PPS before every keyframe, so any fragment can start a clip. framerate: for
+        # its rate control (picamera2 assumes 30 otherwise, and the bitrate would miss).
+        self.encoder = H264Encoder(
+            bitrate=self.bitrate, repeat=True, iperiod=self.keyframe_frames, framerate=self.fps
+        )
         self.picam.start_encoder(self.encoder, _make_output(self._on_frame), name="main")
 
     def _on_frame(self, data: bytes, keyframe: bool, timestamp: int | None) -> None:
