@@ -284,10 +284,10 @@ class Device:
         self.uplink.send_snapshot(snap.jpeg)
 
     def _clip_done(self, clip: ClipInfo) -> None:
-        for event_id in clip.event_ids:
+        for event_id in clip.event_ids or (None,):  # a continuous segment may hold no event
             log.info(
                 "clip %s: %.1f s, %d bytes", clip.path.name, clip.seconds, clip.bytes,
-                extra={"event_id": event_id},
+                extra={"event_id": event_id} if event_id else {},
             )  # fmt: skip
         self.alerts.clip_done(clip)
 

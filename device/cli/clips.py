@@ -45,10 +45,13 @@ def list_cmd(loaded: LoadedConfig, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([asdict(r) for r in rows], indent=2))
         return
-    click.echo(f"{'id':<36}  {'start (UTC)':<24}  {'seconds':>7}  {'MB':>6}  {'state':<9}  keep")
+    width = max([36, *(len(r.id) for r in rows)])  # an event's UUID, or a longer segment id
+    click.echo(
+        f"{'id':<{width}}  {'start (UTC)':<24}  {'seconds':>7}  {'MB':>6}  {'state':<9}  keep"
+    )
     for r in rows:
         click.echo(
-            f"{r.id:<36}  {iso_utc(r.start_wall):<24}  {r.seconds:7.1f}  "
+            f"{r.id:<{width}}  {iso_utc(r.start_wall):<24}  {r.seconds:7.1f}  "
             f"{r.bytes / 1e6:6.2f}  {r.state:<9}  {'yes' if r.keep else ''}"
         )
 
