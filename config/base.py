@@ -38,15 +38,17 @@ def _check_polygon(points: list[Point]) -> list[Point]:
         - points[(i + 1) % len(points)][0] * points[i][1]
         for i in range(len(points))
     )
-    if abs(area2) < 1e-9:
-        raise ValueError("polygon has no area (its points lie on one line)")
     n = len(points)
+    # Crossing edges first: a symmetric bow-tie's signed area is zero too, and "crossing" is
+    # what the user needs to hear.
     for i in range(n):
         for j in range(i + 1, n):
             if j == i + 1 or (i == 0 and j == n - 1):
                 continue  # neighbouring edges share a corner
             if _segments_cross(points[i], points[(i + 1) % n], points[j], points[(j + 1) % n]):
                 raise ValueError(f"polygon is self-intersecting (edges {i} and {j} cross)")
+    if abs(area2) < 1e-9:
+        raise ValueError("polygon has no area (its points lie on one line)")
     return points
 
 

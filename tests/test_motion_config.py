@@ -27,12 +27,13 @@ def errors(tmp_path: Path, text: str) -> list[str]:
         ("[[0.1, 0.1], [1.5, 0.1], [0.5, 0.9]]", "less than or equal to 1"),
         ("[[0.1, -0.2], [0.9, 0.1], [0.5, 0.9]]", "greater than or equal to 0"),
         ("[[0.1, 0.1], [0.9, 0.9], [0.9, 0.1], [0.1, 0.7]]", "self-intersecting"),
+        ("[[0.1, 0.1], [0.9, 0.9], [0.9, 0.1], [0.1, 0.9]]", "self-intersecting"),  # no area too
         ("[[0.1, 0.1], [0.5, 0.5], [0.9, 0.9]]", "no area"),
         ("[[0.1, 0.1], [0.5], [0.9, 0.9]]", "motion.zones.1.points.1"),
         ("0.5", "valid list"),
     ],
-    ids=["too-few", "x-above-1", "y-below-0", "self-intersecting", "zero-area", "not-a-point",
-         "not-a-list"],
+    ids=["too-few", "x-above-1", "y-below-0", "self-intersecting", "symmetric-bow-tie",
+         "zero-area", "not-a-point", "not-a-list"],
 )  # fmt: skip
 def test_a_bad_zone_is_an_error_with_its_key_and_line(
     tmp_path: Path, points: str, needle: str
