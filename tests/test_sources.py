@@ -155,7 +155,10 @@ def test_close_from_another_thread_ends_a_reopen_wait_at_once(tmp_path: Path) ->
     frames: list[object] = []
     reader = threading.Thread(target=lambda: frames.extend(iter(stream.read, None)))
     reader.start()
-    time.sleep(0.5)  # all 30 frames read, and into the backoff wait before reopening
+    deadline = time.monotonic() + 10
+    while len(frames) < 30 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)  # all 30 frames read, and into the backoff wait before reopening
     began = time.monotonic()
     stream.close()
     reader.join(5)
