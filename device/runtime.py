@@ -208,7 +208,7 @@ class Device:
             score=event.peak_score,
             boxes=[b.as_list() for b in event.peak_boxes],
             zones=sorted(event.zones),
-            recording=recording and self.config.record.mode == "events",
+            recording=self._clip_follows(recording),
         )
         self._active[id(event)] = ActiveMotion(event, alert.id, frame)
         log.info("motion started, score %.1f%%", event.peak_score, extra={"event_id": alert.id})
@@ -258,10 +258,7 @@ class Device:
         else:
             wall, t = frame.wall, frame.t
         recording = self.recording_on and frame is not None
-        # A continuous segment may be minutes away: `end` waits only for an event's own clip.
-        alert = self.alerts.start(
-            "ring", wall, recording=recording and self.config.record.mode == "events"
-        )
+        alert = self.alerts.start("ring", wall, recording=self._clip_follows(recording))
         self.echo(f"RING {alert.id} at {t:.2f} s")
         log.info("doorbell pressed", extra={"event_id": alert.id})
         if recording and self.recorder is not None:
@@ -338,6 +335,11 @@ class Device:
         self.uplink.publish_mode(self.mode)
         log.info("mode is now %s", self.mode)
         return {"ok": True, "error": None, "mode": self.mode}
+
+    def _clip_follows(self, recording: bool) -> bool:
+        """Whether an event's `end` waits for its own clip: not in continuous mode, where the
+        segment it falls in may be minutes away."""
+        return recording and self.config.record.mode == "events"
 
     def _sync_recorder(self) -> None:
         """Continuous segments follow the mode: a disarmed device records nothing."""

@@ -61,7 +61,7 @@ class FragmentRing:
     def mux(self, packet: Any, t: float) -> list[Fragment]:
         """Mux one packet of the frame shown at `t`; return the fragments it completed."""
         if packet.is_keyframe:
-            self._gops.append(Fragment(bytearray(), self.frames, 0, t))
+            self._gops.append(Fragment(bytearray(), 0, t))
         elif not self._gops:
             return []  # a stream joined mid-interval: nothing decodes before its first keyframe
         self._gops[-1].frames += 1

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 @dataclass
 class Fragment:
     data: bytearray  # moof + mdat
-    first_frame: int  # stream frame number of its keyframe
     frames: int = 0
     first_t: float = 0.0  # frame time of its keyframe
 
