@@ -16,7 +16,6 @@ from device.scenarios.spec import Actor, Scene
 from device.scenarios.sprites import ASPECT, Sprite, make, paste
 from device.scenarios.truth import ActorTruth, FrameTruth, GroundTruth, TruthEvent
 
-NOISE_TILES = 2
 NOISE_MARGIN = 32
 # An alerting actor counts as "clearly in view" once a fifth of the frame tall and off the street
 # (its feet below the kerb), i.e. on the lawn, path or porch.
@@ -38,29 +37,35 @@ class NoiseTile:
     def __init__(self, pos: np.ndarray, neg: np.ndarray) -> None:
         self.pos, self.neg = pos, neg
 
+    def negated(self) -> NoiseTile:
+        """The same noise with its sign flipped, sharing this tile's memory."""
+        return NoiseTile(self.neg, self.pos)
+
     @functools.cached_property
     def signed(self) -> np.ndarray:  # int8
         return cv2.subtract(self.pos, self.neg, dtype=cv2.CV_8S)
 
 
 def _noise_bank(shape: tuple[int, int], sigma: float, seed: int) -> list[NoiseTile]:
+    """One tile of noise and its negation. Each frame takes one of the two at a random offset:
+    with a single form, consecutive frames would often be shifted copies of each other's noise
+    (which registration would lock onto); the negation costs no memory and correlates negatively,
+    where a second tile would cost 6 MB at 720p."""
     rng = np.random.default_rng(seed)
     height, width = shape[0] + NOISE_MARGIN, shape[1] + NOISE_MARGIN
-    bank = []
-    for _ in range(NOISE_TILES):
-        pos = np.empty((height, width, 3), np.uint8)
-        neg = np.empty((height, width, 3), np.uint8)
-        # A band of rows at a time: a whole 720p tile in float64 would be 24 MB at once, and the
-        # C allocator keeps such peaks as resident memory long after they are freed.
-        for top in range(0, height, 64):
-            band = rng.standard_normal((min(64, height - top), width, 3), dtype=np.float32)
-            band *= sigma
-            np.clip(np.round(band, out=band), -127, 127, out=band)
-            rows = slice(top, top + len(band))
-            np.maximum(band, 0, out=pos[rows], casting="unsafe")
-            np.maximum(-band, 0, out=neg[rows], casting="unsafe")
-        bank.append(NoiseTile(pos, neg))
-    return bank
+    pos = np.empty((height, width, 3), np.uint8)
+    neg = np.empty((height, width, 3), np.uint8)
+    # A band of rows at a time: a whole 720p tile in float64 would be 24 MB at once, and the
+    # C allocator keeps such peaks as resident memory long after they are freed.
+    for top in range(0, height, 64):
+        band = rng.standard_normal((min(64, height - top), width, 3), dtype=np.float32)
+        band *= sigma
+        np.clip(np.round(band, out=band), -127, 127, out=band)
+        rows = slice(top, top + len(band))
+        np.maximum(band, 0, out=pos[rows], casting="unsafe")
+        np.maximum(-band, 0, out=neg[rows], casting="unsafe")
+    tile = NoiseTile(pos, neg)
+    return [tile, tile.negated()]
 
 
 def noise_factor(gain: float, infrared: bool) -> float:
@@ -151,7 +156,8 @@ class Scenario:
         if ir:  # the IR cut filter is out: a grey picture, noise and all
             frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         frame = effects.shake(frame, scene.effects, t, rng)
-        tile = self._bank()[int(rng.integers(NOISE_TILES))]
+        bank = self._bank()
+        tile = bank[int(rng.integers(len(bank)))]
         dy, dx = (int(v) for v in rng.integers(0, NOISE_MARGIN, 2))
         window = (slice(dy, dy + self.height), slice(dx, dx + self.width))
         factor = noise_factor(gain, ir)
