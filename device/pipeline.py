@@ -24,7 +24,7 @@ from motion.events import EventTracker
 from motion.types import EventUpdate, MotionResult
 
 log = logging.getLogger(__name__)
-LOSSLESS_SLACK = 2
+LOSSLESS_SLACK = 1
 
 
 @dataclass
@@ -53,10 +53,11 @@ class Pipeline:
         self.source, self.detector, self.tracker, self.pacer = source, detector, tracker, pacer
         self.on_analysed, self.on_record = on_analysed, on_record
         self.duration = duration
+        if lossless:  # waiting instead of dropping, a little slack is enough; more is only memory
+            analysis_queue = min(analysis_queue, LOSSLESS_SLACK)
+            record_queue = min(record_queue, LOSSLESS_SLACK)
         self.analysis_q: DropQueue[Frame] = DropQueue(analysis_queue, lossless)
-        # Waiting instead of dropping, a few frames of slack are enough; more would only be memory.
-        record_slack = min(record_queue, LOSSLESS_SLACK) if lossless else record_queue
-        self.record_q: DropQueue[Frame] = DropQueue(record_slack, lossless)
+        self.record_q: DropQueue[Frame] = DropQueue(record_queue, lossless)
         self.stats = PipelineStats()
         self.stop_requested = threading.Event()
         self.error: BaseException | None = None
