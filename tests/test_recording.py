@@ -180,15 +180,22 @@ def test_retention_by_age_size_and_free_space_never_a_kept_clip(tmp_path: Path) 
     assert old == [second.id, third.id]
     assert [c.id for c in index.clips()] == [first.id]
     assert not (tmp_path / second.file).exists()
+    # Clips long enough that three of them pass the smallest quota (1 MiB).
     clips, _ = record(
-        tmp_path / "b", [(3.0, 4.0), (13.0, 14.0), (23.0, 24.0)], 34.0, post_seconds=1.0
+        tmp_path / "b", [(3.0, 6.0), (22.0, 25.0), (41.0, 44.0)], 56.0, post_seconds=8.0
     )
     index = EventIndex(tmp_path / "b" / "index.sqlite")
     rows = index.clips()
-    quota = rows[-1].bytes + rows[-2].bytes  # room for the newest two
-    assert enforce(index, tmp_path / "b", StorageConfig(max_bytes=max(quota, 1024**2)), 0.0) == (
-        [rows[0].id] if quota >= 1024**2 else [r.id for r in rows[: len(rows) - 1]]
-    )
+    # Room for the newest two (the quota cannot go below 1 MiB): oldest go first until it fits.
+    limit = max(rows[-1].bytes + rows[-2].bytes, 1024**2)
+    total, expected = sum(r.bytes for r in rows), []
+    for row in rows:
+        if total <= limit:
+            break
+        expected.append(row.id)
+        total -= row.bytes
+    assert rows[-1].bytes + rows[-2].bytes <= limit < sum(r.bytes for r in rows), "clips too small"
+    assert enforce(index, tmp_path / "b", StorageConfig(max_bytes=limit), 0.0) == expected
     free = enforce(index, tmp_path / "b", StorageConfig(min_free_bytes=1 << 60), 0.0)
     assert index.clips() == [] and set(free) | {rows[0].id} >= {r.id for r in rows}
 
@@ -266,13 +273,13 @@ def test_after_a_full_disk_recording_tries_again_a_minute_later(tmp_path: Path) 
         (320, 240), clips.append,
     )  # fmt: skip
     recorder.start()
-    events = {5.0: "full", 30.0: "too-soon", 70.0: "again"}  # each 3 s long
+    events = {5.0: "full", 30.0: "too-soon", 85.0: "again"}  # each 3 s long
     limits = resource.getrlimit(resource.RLIMIT_FSIZE)
     previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails instead of killing
     states = {}
     try:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, limits[1]))
-        while (frame := source.read()) is not None and frame.t < 85.0:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (150_000, limits[1]))  # less than a clip
+        while (frame := source.read()) is not None and frame.t < 100.0:
             if frame.t == 20.0:  # room again
                 resource.setrlimit(resource.RLIMIT_FSIZE, limits)
             recorder.push(frame)

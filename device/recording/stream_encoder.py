@@ -13,6 +13,8 @@ import numpy as np
 from device.recording.fragment_ring import FragmentRing
 from device.recording.fragments import Fragment
 
+MIN_QUANTISER = 20
+
 
 class StreamEncoder:
     """H.264 (libx264) into fragmented MP4, one fragment per keyframe interval, in memory."""
@@ -41,6 +43,9 @@ class StreamEncoder:
             "keyint_min": str(keyframe_frames),
             "sc_threshold": "0",  # keyframes on the clock only, so fragments are one interval long
             "threads": "2",  # a Pi has 4 cores; each encoder thread holds frames in memory
+            # libx264 keeps motion-cost tables for every quantiser it may use, 0.6 MB each at
+            # 720p; below 20 a camera's picture looks no better, it only takes more disk.
+            "qmin": str(MIN_QUANTISER),
         }
         self._stream = stream
         self._times: deque[float] = deque()  # frame times of frames in the encoder, in order
