@@ -278,7 +278,7 @@ class Device:
         except OSError as exc:
             log.error("snapshot not saved: %s", exc, extra={"event_id": alert_id})
             return
-        self.uplink.send_snapshot(snap.jpeg)
+        self.uplink.send_snapshot(snap.jpeg, snap.picture)
 
     def _clip_done(self, clip: ClipInfo) -> None:
         for event_id in clip.event_ids or (None,):  # a continuous segment may hold no event
@@ -306,7 +306,8 @@ class Device:
             if frame is None:
                 return {"ok": False, "error": "no frame yet"}
             if self.recorder is not None:
-                self.uplink.send_snapshot(self.recorder.jpeg(frame.main))
+                snap = self.recorder.snapshot(frame.main)
+                self.uplink.send_snapshot(snap.jpeg, snap.picture)
             return {"ok": True, "error": None}
         if name == "motion":
             return self.update_motion({k: v for k, v in args.items() if k != "request_id"})

@@ -110,3 +110,9 @@ def test_shrink_jpeg_fits_or_gives_up() -> None:
     assert fitted is not None and len(fitted) <= 20_000
     assert shrink_jpeg(b"not a jpeg at all" * 100, 100) is None
     assert shrink_jpeg(big, 10) is None  # nothing fits ten bytes
+    # Given the picture the JPEG shows, it re-encodes that instead of decoding the JPEG.
+    grey = np.full((480, 640, 3), 90, np.uint8)
+    from_picture = shrink_jpeg(big, 20_000, grey)
+    assert from_picture is not None and len(from_picture) <= 20_000
+    decoded = cv2.imdecode(np.frombuffer(from_picture, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape == grey.shape and abs(float(decoded.mean()) - 90) < 2

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import paho.mqtt.client as mqtt
 
 from config import DoorbellConfig
@@ -173,11 +174,13 @@ class Uplink:
     def set_motion(self, on: bool) -> None:
         self._publish(self.topics.motion, "ON" if on else "OFF", retain=True)
 
-    def send_snapshot(self, jpeg: bytes) -> None:
+    def send_snapshot(self, jpeg: bytes, picture: np.ndarray | None = None) -> None:
+        """Publish a JPEG, re-encoded smaller if it is over the broker's limit (from `picture`,
+        the image it shows, when the caller still has it)."""
         limit = self.config.uplink.max_payload_bytes
         if self._e2e.enabled:
             limit -= AGE_OVERHEAD
-        fitted = shrink_jpeg(jpeg, limit)
+        fitted = shrink_jpeg(jpeg, limit, picture)
         if fitted is None:
             log.warning("snapshot left out: %d bytes cannot be made to fit %d", len(jpeg), limit)
             return
