@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyrage
-from pyrage import x25519
+if TYPE_CHECKING:
+    from pyrage import x25519
+
+# pyrage is imported where it is used: a device without recipients never loads it (1 MB resident).
 
 
 class E2EError(Exception):
@@ -18,8 +21,12 @@ class E2EError(Exception):
 
 
 def parse_recipients(recipients: Sequence[str]) -> list[x25519.Recipient]:
+    if not recipients:
+        return []
+    import pyrage
+
     try:
-        return [x25519.Recipient.from_str(r.strip()) for r in recipients]
+        return [pyrage.x25519.Recipient.from_str(r.strip()) for r in recipients]
     except pyrage.RecipientError as exc:
         raise E2EError(f"bad age recipient: {exc}") from None
 
@@ -38,6 +45,8 @@ class AgeEncryptor:
     def encrypt(self, data: bytes) -> bytes:
         if not self._recipients:
             return data
+        import pyrage
+
         return bytes(pyrage.encrypt(data, self._recipients))
 
     def encrypt_file(self, source: Path, target: Path) -> None:
@@ -46,6 +55,8 @@ class AgeEncryptor:
         if not self._recipients:
             target.write_bytes(source.read_bytes())
             return
+        import pyrage
+
         pyrage.encrypt_file(str(source), str(target), self._recipients)
 
 
@@ -57,13 +68,15 @@ def encrypt_for_recipients(data: bytes, recipients: Sequence[str]) -> bytes:
 
 def read_identities(identity_file: Path) -> list[x25519.Identity]:
     """`AGE-SECRET-KEY-1...` lines as written by `age-keygen`; comments and blanks skipped."""
+    import pyrage
+
     identities = []
     for line in identity_file.read_text().splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         try:
-            identities.append(x25519.Identity.from_str(line))
+            identities.append(pyrage.x25519.Identity.from_str(line))
         except pyrage.IdentityError as exc:
             raise E2EError(f"{identity_file}: bad age identity: {exc}") from None
     if not identities:
@@ -78,6 +91,8 @@ def is_age_file(path: Path) -> bool:
 
 def decrypt_file(path: Path, identity_file: Path) -> bytes:
     """Plaintext of an age-encrypted file (e.g. an at-rest clip for `doorbell clips export`)."""
+    import pyrage
+
     identities = read_identities(identity_file)
     try:
         return bytes(pyrage.decrypt(path.read_bytes(), identities))
