@@ -156,6 +156,17 @@ def test_a_slow_consumer_does_not_slow_capture_and_drops_are_counted() -> None:
     assert pipeline.stats.recorded + pipeline.record_q.dropped + len(pipeline.record_q) >= 44
 
 
+def drain(server: socket.socket) -> None:
+    server.setblocking(False)
+    try:
+        while True:
+            server.recv(64)
+    except BlockingIOError:
+        pass
+    finally:
+        server.settimeout(0.1)
+
+
 def test_watchdog_is_fed_only_while_frames_flow(tmp_path: Path) -> None:
     path = tmp_path / "notify.sock"
     server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -177,7 +188,13 @@ def test_watchdog_is_fed_only_while_frames_flow(tmp_path: Path) -> None:
     try:
         assert pings(0.6) >= 4
         flowing.clear()
-        time.sleep(0.15)
+        # A ping decided on before the clear may still be in flight; once the watchdog has
+        # withheld one, every later decision sees the stall, so drain and count from there.
+        deadline = time.monotonic() + 5
+        while dog.withheld == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert dog.withheld >= 1
+        drain(server)
         assert pings(0.6) == 0
         assert dog.withheld >= 4
         flowing.set()
