@@ -150,7 +150,7 @@ def test_a_slow_consumer_does_not_slow_capture_and_drops_are_counted() -> None:
     captured_in = time.monotonic() - began
     pipeline.stop_requested.set()
     pipeline.join(10)
-    assert pipeline.stats.frames == 45 - 1 or pipeline.stats.frames >= 44
+    assert pipeline.stats.frames >= 44
     assert captured_in < 4.0
     assert pipeline.record_q.dropped > 20
     assert pipeline.stats.recorded + pipeline.record_q.dropped + len(pipeline.record_q) >= 44
@@ -250,7 +250,10 @@ def test_the_device_stops_feeding_the_watchdog_while_its_camera_stalls(tmp_path:
         runner.join(30)
         server.close()
     assert received[0][1] == b"READY=1"
-    pings = [at for at, what in received if what == b"WATCHDOG=1"]
+    # READY is sent as the camera starts: the scenario's clock counts from there, not from when
+    # the test started the thread (setting up can take a while on a busy machine).
+    ready_at = received[0][0]
+    pings = [at - ready_at for at, what in received if what == b"WATCHDOG=1"]
     # Frames flow for ~2 s, stall for 4 s (pings stop 1 s into it), then flow again.
     assert any(at < 2.0 for at in pings)
     assert not any(3.6 < at < 5.8 for at in pings), pings
