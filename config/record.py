@@ -24,6 +24,16 @@ class RecordConfig(Section):
     snapshot_quality: int = Field(85, ge=10, le=100)
     thumbnail_width: int = Field(160, ge=32, le=640)
 
+    def keyframe_frames(self, fps: float) -> int:
+        """Frames from one keyframe to the next at `fps`: the length of a fragment."""
+        return max(1, round(self.keyframe_seconds * fps))
+
+    @property
+    def ring_seconds(self) -> float:
+        """Encoded video kept for pre-roll: one keyframe interval more than `pre_seconds`, so the
+        keyframe at or before an event's start minus `pre_seconds` is still there."""
+        return self.pre_seconds + self.keyframe_seconds
+
 
 class StorageConfig(Section):
     max_age_days: float = Field(30.0, gt=0.0, le=3650.0)

@@ -176,8 +176,7 @@ class Recorder:
             height, width = frame.main.shape[:2]
             self._stream = StreamEncoder(
                 self.fps, (width, height), self.record.bitrate, self.record.preset,
-                max(1, round(self.record.keyframe_seconds * self.fps)),
-                self.record.pre_seconds + self.record.keyframe_seconds,
+                self.record.keyframe_frames(self.fps), self.record.ring_seconds,
             )  # fmt: skip
         self._wall_offset = frame.wall - frame.t
         main = frame.main if self._camera_encodes else self.mask.apply(frame.main)

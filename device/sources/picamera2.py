@@ -121,8 +121,8 @@ class Picamera2Source(Source):
         self._mask = mask  # from now on burned into main before the encoder sees it
         stream = Picamera2Stream(
             self.picam, self.fps, record.bitrate,
-            keyframe_frames=max(1, round(record.keyframe_seconds * self.fps)),
-            ring_seconds=record.pre_seconds + record.keyframe_seconds,
+            keyframe_frames=record.keyframe_frames(self.fps),
+            ring_seconds=record.ring_seconds,
             frame_time=lambda sensor_us: self._time_of(sensor_us * 1000),
         )  # fmt: skip
         stream.start()
