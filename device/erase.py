@@ -21,13 +21,13 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from config import DoorbellConfig
+from config.data_dir import DataDir
 from uplink.mqtt_link import InsecureBrokerError, configure_client, refuse_insecure
 from uplink.topics import Topics
 
 log = logging.getLogger(__name__)
 
 SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
-CONTROL_SOCKET = "control.sock"
 
 
 class DeviceRunningError(Exception):
@@ -51,7 +51,7 @@ class ErasureReport:
 
 
 def device_running(data_dir: Path) -> bool:
-    path = data_dir / CONTROL_SOCKET
+    path = DataDir(data_dir).control_socket
     if not path.exists():
         return False
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:

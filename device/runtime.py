@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config import DoorbellConfig
-from config.device import Mode, ModeBehaviour
+from config.device import MODES, Mode, ModeBehaviour
 from config.live import merge_reload
 from config.motion import MotionConfig
 from device.alerts import Alerts
@@ -43,7 +43,6 @@ from uplink.uplink import Uplink
 
 log = logging.getLogger(__name__)
 
-MODES: tuple[Mode, ...] = ("disarmed", "home", "away")
 REQUESTS_POLL_SECONDS = 10.0
 
 
@@ -71,7 +70,7 @@ class Device:
         self.data_dir = config.device.data_dir
         refuse_insecure(config.mqtt, config.uplink.allow_insecure)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.modes = ModeStore(self.data_dir / "mode.json")
+        self.modes = ModeStore(config.device.data.mode)
         stored = None if mode_from_flag else self.modes.load()
         self.mode: Mode = stored or config.device.mode
         self.started_monotonic = time.monotonic()
@@ -82,7 +81,7 @@ class Device:
         self.requests: FootageRequests | None = None
         self.pipeline: Pipeline | None = None
         self.button = DoorbellButton(config.button, self.press)
-        self.control = ControlServer(self.data_dir / "control.sock", self._control_request)
+        self.control = ControlServer(config.device.data.control_socket, self._control_request)
         self.notifier = notifier or Notifier()
         self.watchdog = Watchdog(self.notifier, self.frames_flowing)
         self._active: dict[int, ActiveMotion] = {}  # id(MotionEvent) -> its alert

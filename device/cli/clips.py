@@ -17,11 +17,11 @@ from uplink.messages import iso_utc
 
 
 def _index(loaded: LoadedConfig) -> EventIndex:
-    data_dir = loaded.config.device.data_dir
-    if not (data_dir / "index.sqlite").exists():
-        click.echo(f"doorbell: no recordings in {data_dir}", err=True)
+    files = loaded.config.device.data
+    if not files.index.exists():
+        click.echo(f"doorbell: no recordings in {files.root}", err=True)
         raise SystemExit(1)
-    return EventIndex(data_dir / "index.sqlite")
+    return EventIndex(files.index)
 
 
 def _clip(index: EventIndex, clip_id: str) -> ClipRow:

@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from config.data_dir import DataDir
 from config.privacy import PrivacyConfig
 from config.record import RecordConfig, StorageConfig
 from device.frame import Frame
@@ -80,10 +81,11 @@ class Recorder:
         self.mask = PrivacyMask(privacy.masks)
         # At rest: a finished clip is kept only as age ciphertext to the owner's keys.
         self.at_rest = AgeEncryptor(privacy.e2e.recipients if privacy.e2e.at_rest else [])
-        self.clips_dir = data_dir / "clips"
-        self.snapshots_dir = data_dir / "snapshots"
+        files = DataDir(data_dir)
+        self.clips_dir = files.clips
+        self.snapshots_dir = files.snapshots
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.index = EventIndex(data_dir / "index.sqlite")
+        self.index = EventIndex(files.index)
         self._lock = threading.Lock()
         self._stream: EncodedStream | None = None
         self._camera_encodes = False  # the camera encodes (and masks) the main stream itself

@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from config.data_dir import DataDir
 from uplink.e2e import AgeEncryptor, is_age_file
 from uplink.requests.clips import ClipLike
 from uplink.requests.models import FootageRequest, SharedClip
 from uplink.requests.store import RequestStore
 from uplink.requests.uploader import HttpUploader, UploadError
-
-OUTGOING_DIR = "outgoing"
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ class ShareJob:
         self.store = store
 
     def workdir(self, request_id: str) -> Path:
-        return self.data_dir / OUTGOING_DIR / request_id
+        return DataDir(self.data_dir).outgoing / request_id
 
     def run(self, request: FootageRequest, clips: Sequence[ClipLike]) -> list[SharedClip]:
         """Uploads what is not uploaded yet; raises UploadError when a file does not go."""

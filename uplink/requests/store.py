@@ -9,9 +9,8 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from config.data_dir import DataDir
 from uplink.requests.models import FootageRequest, SharedClip, StoredRequest
-
-FILE_NAME = "requests.sqlite"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (request_id TEXT PRIMARY KEY, at REAL NOT NULL);
@@ -50,7 +49,7 @@ class RequestStore:
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> RequestStore:
-        return cls(data_dir / FILE_NAME)
+        return cls(DataDir(data_dir).requests)
 
     def close(self) -> None:
         with self._lock:
