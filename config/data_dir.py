@@ -61,6 +61,24 @@ class DataDir:
         """Bundles being uploaded for an approved footage request, one folder per request."""
         return self.root / "outgoing"
 
+    # -- the files of one event or clip (at rest encrypted, each is this name plus ".age") -------
+    def clip(self, clip_id: str) -> Path:
+        return self.clips / f"{clip_id}.mp4"
+
+    def snapshot(self, event_id: str) -> Path:
+        return self.snapshots / f"{event_id}.jpg"
+
+    def thumbnail(self, event_id: str) -> Path:
+        return self.snapshots / f"{event_id}.thumb.jpg"
+
+    def share(self, request_id: str) -> Path:
+        """The files being sent for one footage request (removed once sent or given up)."""
+        return self.outgoing / request_id
+
+    def share_record(self, request_id: str) -> Path:
+        """Which clips a share holds and until when it may be sent (uplink.requests.share)."""
+        return self.share(request_id) / "share.json"
+
     def relative(self, path: Path) -> str:
         """How the index stores a file: relative to the data dir, so the dir can move."""
         return str(path.relative_to(self.root))
