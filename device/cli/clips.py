@@ -12,6 +12,7 @@ import click
 from config import LoadedConfig
 from device.cli.options import config_options, fail
 from device.storage.index import ClipRow, EventIndex
+from device.storage.retention import Retention
 from uplink.e2e import E2EError, decrypt_file, is_age_file
 from uplink.messages import iso_utc
 
@@ -108,9 +109,9 @@ def keep_cmd(loaded: LoadedConfig, clip_id: str, undo: bool) -> None:
 @config_options
 @click.argument("clip_id")
 def delete_cmd(loaded: LoadedConfig, clip_id: str) -> None:
-    """Delete a clip (its event stays in the history)."""
+    """Delete a clip with its events' snapshots, thumbnails and history, and any copy of it
+    waiting to be shared."""
     index = _index(loaded)
     clip = _clip(index, clip_id)
-    (loaded.config.device.data_dir / clip.file).unlink(missing_ok=True)
-    index.delete_clip(clip_id)
+    Retention(index, loaded.config.device.data, loaded.config.storage).delete_clip(clip)
     click.echo(f"deleted {clip_id}")

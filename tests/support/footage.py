@@ -138,7 +138,8 @@ class PutServer:
     """A real HTTP server on loopback that stores PUT bodies; it can cut `fail_first` uploads
     (after `fail_after` good ones) off mid-body: reads half, drops the connection, no answer."""
 
-    def __init__(self, fail_first: int = 0, fail_after: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, fail_after: int = 0, status: int = 200) -> None:
+        self.status = status  # what a PUT that is not cut gets (403: refused for good)
         self.received: list[Received] = []
         self.cut: list[str] = []
         self.fail_first = fail_first
@@ -163,7 +164,7 @@ class PutServer:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with outer._lock:
                     outer.received.append(Received(self.path, headers, body))
-                self.send_response(200)
+                self.send_response(outer.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
