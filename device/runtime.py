@@ -27,6 +27,7 @@ from device.mode_store import ModeStore
 from device.pacing import Pacer
 from device.pipeline import Pipeline
 from device.recording.clip import ClipInfo
+from device.recording.picamera2_stream import camera_stream
 from device.recording.recorder import Recorder
 from device.run_summary import RunSummary, summary_of
 from device.sources import open_source
@@ -111,7 +112,7 @@ class Device:
         self.recorder.start()
         if self.config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
             self.recorder.use_camera_stream(
-                self.source.encoded_stream(self.config.record, self.recorder.mask)
+                camera_stream(self.source, self.config.record, self.recorder.mask)
             )
         self._sync_recorder()
         self.requests = FootageRequests(self.config, self.data_dir, self.recorder.index)
