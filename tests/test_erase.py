@@ -155,3 +155,28 @@ def test_unreachable_broker_still_erases_locally_and_says_so(tmp_path: Path) -> 
     result = erase(data_dir, "mqtt://127.0.0.1:9", "--yes")
     assert result.exit_code == 1 and "could not clear the broker" in result.output
     assert not (data_dir / "clips").exists() and rows(data_dir / "requests.sqlite") == 0
+
+
+def test_erase_removes_links_and_never_touches_what_they_point_at(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    fill_device(data_dir)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "photo.jpg").write_bytes(b"not the device's")
+    theirs = outside / "theirs.sqlite"
+    with sqlite3.connect(theirs) as db:
+        db.execute("CREATE TABLE t (x)")
+        db.execute("INSERT INTO t VALUES (1)")
+    db.close()
+    (data_dir / "stolen.sqlite").symlink_to(theirs)
+    (data_dir / "stolen.sqlite-wal").write_bytes(b"")  # a companion of the link: goes with it
+    (data_dir / "clips" / "photo.jpg").symlink_to(outside / "photo.jpg")
+    (data_dir / "snapshots" / "album").symlink_to(outside, target_is_directory=True)
+    (data_dir / "library").symlink_to(outside, target_is_directory=True)
+    result = erase(data_dir, "mqtt://127.0.0.1:9", "--yes", "--local-only")
+    assert result.exit_code == 0, result.output
+    left = sorted(p.relative_to(data_dir).as_posix() for p in data_dir.iterdir())
+    assert left == ["index.sqlite", "outbox.sqlite", "requests.sqlite"], left
+    assert rows(theirs) == 1  # the link's target was neither emptied nor deleted
+    assert sorted(p.name for p in outside.iterdir()) == ["photo.jpg", "theirs.sqlite"]
+    assert (outside / "photo.jpg").read_bytes() == b"not the device's"
