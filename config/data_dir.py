@@ -36,6 +36,16 @@ class DataDir:
         """The hash-chained audit log of requests and decisions."""
         return self.root / "audit.jsonl"
 
+    @property
+    def replay_guard(self) -> Path:
+        """Digests of request ids and command nonces already taken; kept through `erase`."""
+        return self.root / "replay-guard.sqlite"
+
+    @property
+    def kept_by_erase(self) -> tuple[Path, ...]:
+        """Files `doorbell erase` leaves in place: they hold nothing of the owner's."""
+        return (self.replay_guard,)
+
     # -- small state files ------------------------------------------------------------------------
     @property
     def mode(self) -> Path:

@@ -8,8 +8,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from config.uplink import CommandsConfig
-from uplink.command_auth import CommandGate, CommandRefused, NonceStore, signed_command
+from uplink.command_auth import CommandGate, CommandRefused, signed_command
 from uplink.rate_limit import RateLimit
+from uplink.replay_guard import ReplayGuard
 from uplink.requests.signing import public_key_b64
 
 NOW = 1_790_000_000.0
@@ -22,7 +23,7 @@ def owner() -> Ed25519PrivateKey:
 
 def gate(tmp_path: Path, owner: Ed25519PrivateKey, **config: object) -> CommandGate:
     cfg = CommandsConfig.model_validate({"owner_keys": [public_key_b64(owner)], **config})
-    return CommandGate("porch", cfg, NonceStore(tmp_path / "nonces.sqlite"), lambda: NOW)
+    return CommandGate("porch", cfg, ReplayGuard(tmp_path / "replay.sqlite"), lambda: NOW)
 
 
 def test_signed_command_is_taken_once(tmp_path: Path, owner: Ed25519PrivateKey) -> None:
@@ -85,7 +86,7 @@ def test_unsigned_list_is_explicit(tmp_path: Path, owner: Ed25519PrivateKey) -> 
 
 def test_no_owner_key_means_no_signed_command(tmp_path: Path, owner: Ed25519PrivateKey) -> None:
     cfg = CommandsConfig()
-    g = CommandGate("porch", cfg, NonceStore(tmp_path / "n.sqlite"), lambda: NOW)
+    g = CommandGate("porch", cfg, ReplayGuard(tmp_path / "n.sqlite"), lambda: NOW)
     body = signed_command({"request_id": "r1", "mode": "home"}, "porch", owner, NOW)
     with pytest.raises(CommandRefused, match="no owner key"):
         g.check("mode", body)

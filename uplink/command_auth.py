@@ -6,8 +6,8 @@ when it is signed by a key in `uplink.commands.owner_keys` (Ed25519, the canonic
 
 - `device_id`: this device (a command signed for the porch is refused by the garage),
 - `issued_at`: when it was signed, within `max_skew_seconds` of the device's clock,
-- `nonce`: never seen before; seen nonces are kept until their `issued_at` is out of the window,
-  on disk, so a restart does not reopen the window for a replay.
+- `nonce`: never seen before; seen nonces are kept (`uplink.replay_guard`) until their
+  `issued_at` is out of the window, on disk, so a restart does not reopen it for a replay.
 
 Commands named in `uplink.commands.unsigned` (Home Assistant's mode select and snapshot button
 cannot sign) are taken without a signature; the list is empty by default. Footage requests and
@@ -19,15 +19,13 @@ at every start.
 from __future__ import annotations
 
 import secrets
-import sqlite3
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from config.uplink import CommandsConfig
+from uplink.replay_guard import ReplayGuard
 from uplink.requests.signing import (
     KeyRing,
     SignatureError,
@@ -43,6 +41,7 @@ if TYPE_CHECKING:  # cryptography is loaded only where a key is used
 SELF_SIGNED = frozenset({"footage_request", "footage_decision"})
 # Under the owner's signature, not part of any command's own arguments.
 AUTH_FIELDS = ("device_id", "issued_at", "nonce", "key_id", "signature")
+NONCE = "command-nonce"  # the kind of id ReplayGuard keeps for commands
 
 
 class CommandRefused(Exception):
@@ -55,40 +54,17 @@ class Authorised:
     signer: str  # key id of the owner's key, "unsigned" (allowed by config), or "self-signed"
 
 
-class NonceStore:
-    """Nonces of accepted commands, kept while a replay of them could still be in the window."""
-
-    def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("CREATE TABLE IF NOT EXISTS nonce (value TEXT PRIMARY KEY, t REAL)")
-
-    def claim(self, nonce: str, issued_at: float, forget_before: float) -> bool:
-        """Record `nonce`; False if it was already there."""
-        with self._lock:
-            self._db.execute("DELETE FROM nonce WHERE t < ?", (forget_before,))
-            try:
-                self._db.execute("INSERT INTO nonce VALUES (?, ?)", (nonce, issued_at))
-            except sqlite3.IntegrityError:
-                return False
-            return True
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
 class CommandGate:
     def __init__(
         self,
         device_id: str,
         config: CommandsConfig,
-        nonces: NonceStore,
+        taken: ReplayGuard,
         clock: Callable[[], float],
     ) -> None:
         self.device_id = device_id
         self.config = config
-        self.nonces = nonces
+        self.taken = taken
         self.clock = clock
         self.owner = KeyRing(config.owner_keys)
 
@@ -117,7 +93,9 @@ class CommandGate:
         nonce = body.get("nonce")
         if not isinstance(nonce, str) or not 16 <= len(nonce) <= 128:
             raise CommandRefused("nonce must be a string of 16 to 128 characters")
-        if not self.nonces.claim(nonce, issued_at, forget_before=now - 2 * skew):
+        # Nonces older than the window are refused by time already; no need to keep them.
+        self.taken.forget(NONCE, before=now - 2 * skew)
+        if not self.taken.claim(NONCE, nonce, issued_at):
             raise CommandRefused("replayed: this nonce was already used")
         return Authorised({k: v for k, v in body.items() if k not in AUTH_FIELDS}, signer)
 
