@@ -12,6 +12,7 @@ import http.client
 import ipaddress
 import logging
 import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,16 +41,54 @@ class UploadResult:
     status: int
 
 
-def _public_host(host: str, port: int) -> bool:
+Lookup = Callable[[str, int], list[str]]
+
+
+def system_lookup(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    return [str(info[4][0]) for info in infos]
+
+
+def resolve(host: str, port: int, public_only: bool, lookup: Lookup = system_lookup) -> str:
+    """The one address an upload connects to, looked up once.
+
+    Checking a name and then letting the connection look it up again lets a name that answers a
+    public address first and a LAN address second (DNS rebinding) through; so the address that
+    was checked is the address connected to. Every address the name has must be public.
+    """
     try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+        addresses = lookup(host, port)
     except OSError:
-        return True  # cannot tell; the connection attempt will fail on its own
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            return False
-    return True
+        raise UploadError("upload host cannot be resolved", permanent=True) from None
+    if not addresses:
+        raise UploadError("upload host cannot be resolved", permanent=True)
+    if public_only and not all(ipaddress.ip_address(a).is_global for a in addresses):
+        raise UploadError("upload host is not a public address", permanent=True)
+    return addresses[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Plain HTTP to an address already checked; `Host:` still names the URL's host."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS to an address already checked, with the URL's host name for SNI and the certificate."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)
 
 
 class HttpUploader:
@@ -60,12 +99,14 @@ class HttpUploader:
         backoff: float = 2.0,
         allow_insecure: bool = False,
         sleep: Callable[[float], None] = time.sleep,
+        lookup: Lookup = system_lookup,
     ) -> None:
         self.attempts = attempts
         self.timeout = timeout
         self.backoff = backoff
         self.allow_insecure = allow_insecure
         self.sleep = sleep
+        self.lookup = lookup
 
     def check_target(self, url: str) -> None:
         """Refuse what should never receive footage: plain http, or (unless allowed) a host on
@@ -77,8 +118,7 @@ class HttpUploader:
             return
         if parts.scheme != "https":
             raise UploadError("upload URL must be https://", permanent=True)
-        if not _public_host(parts.hostname, parts.port or 443):
-            raise UploadError("upload host is not a public address", permanent=True)
+        resolve(parts.hostname, parts.port or 443, public_only=True, lookup=self.lookup)
 
     def put(
         self, url: str, path: Path, sha256_hex: str, headers: Mapping[str, str] | None = None
@@ -108,11 +148,11 @@ class HttpUploader:
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
-        conn: http.client.HTTPConnection
-        if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=self.timeout)
-        else:
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+        default_port = 443 if parts.scheme == "https" else 80
+        port = parts.port or default_port
+        address = resolve(parts.hostname, port, not self.allow_insecure, self.lookup)
+        pinned = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+        conn = pinned(parts.hostname, parts.port, address, self.timeout)
         size = path.stat().st_size
         try:
             conn.putrequest("PUT", target, skip_accept_encoding=True)
