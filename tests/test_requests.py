@@ -206,6 +206,10 @@ REFUSALS: dict[str, tuple[Any, str]] = {
     ),
     "not JSON": (lambda d, u: b"{not json", "not JSON"),
     "deep nesting": (lambda d, u: b"[" * 10_000, "not JSON"),
+    "nested 500 levels": (
+        lambda d, u: b'{"reason": ' + b"[" * 500 + b"]" * 500 + b"}",
+        "nested deeper than",
+    ),
     "header injection": (
         lambda d, u: d.request(u, upload={"url": u, "headers": {"x-a": "1\r\nHost: evil"}}),
         "malformed: upload.headers",

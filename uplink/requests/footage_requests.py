@@ -48,6 +48,22 @@ class Refusal(Exception):
 SEEN_REQUEST = "footage-request"  # the kind of id ReplayGuard keeps for requests
 CLOCK_SKEW_SECONDS = 300.0  # a requester's clock may run this far ahead of ours
 
+MAX_DEPTH = 8  # a request is 3 levels deep; the audit and pydantic recurse over what they get
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest in `value`, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = list(item.values()) if isinstance(item, dict) else item
+        if isinstance(children, list) and children:
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                return level
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
 
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
@@ -242,6 +258,8 @@ class FootageRequests:
                 raise Refusal("malformed: not JSON") from None
         if not isinstance(raw, dict):
             raise Refusal("malformed: not a JSON object")
+        if _depth(raw) > MAX_DEPTH:  # before anything (the audit too) walks it recursively
+            raise Refusal(f"malformed: nested deeper than {MAX_DEPTH} levels")
         return raw
 
     def _verify(self, ring: KeyRing, body: dict[str, Any]) -> str:
