@@ -57,6 +57,16 @@ class DataDir:
         """The local control socket of a running device (`doorbell mode`, `status`, `press`)."""
         return self.root / "control.sock"
 
+    @property
+    def broker_login(self) -> Path:
+        """The embedded broker's account (user name and password), made on first start, 0600."""
+        return self.root / "broker-login.json"
+
+    @property
+    def broker_passwords(self) -> Path:
+        """The embedded broker's password file: the same account, its password hashed (Argon2)."""
+        return self.root / "broker-passwd"
+
     # -- folders of media -------------------------------------------------------------------------
     @property
     def clips(self) -> Path:
