@@ -99,6 +99,12 @@ class RequestsConfig(Section):
     upload_backoff_seconds: float = Field(
         2.0, ge=0.0, le=600.0, description="first wait between attempts, doubled each time"
     )
+    upload_proxy: str | None = Field(
+        None,
+        pattern=r"^http://[A-Za-z0-9.:\[\]-]+:[0-9]{1,5}$",
+        description="http://HOST:PORT of a proxy taking CONNECT: uploads go through it, so the "
+        "requester sees the proxy's address instead of the home's",
+    )
     allow_insecure_upload: bool = Field(
         False,
         description="accept http:// and loopback/private upload hosts (testing only; "

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.connect_proxy import ConnectProxy
 from tests.support.footage import DeviceFactory, Footage, PutServer, decode_frames, write_footage
 from uplink.requests import result_payload
 from uplink.requests.uploader import HttpUploader, UploadError
@@ -209,3 +210,25 @@ def test_rebinding_name_is_refused_and_the_checked_address_is_the_one_connected(
     assert lookups == ["uploads.example"]
     [got] = server.received
     assert got.headers["host"] == f"uploads.example:{server.port}"
+
+
+def test_upload_through_the_owners_proxy_tunnels_to_the_checked_address(
+    tmp_path: Path,
+) -> None:
+    """With requests.upload_proxy the requester's server sees the proxy, not the home; the
+    tunnel still goes to the address that was checked, with the URL's host name on top."""
+    proxy, server = ConnectProxy(), PutServer()
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\1" * 1000)
+    try:
+        uploader = HttpUploader(
+            allow_insecure=True, lookup=lambda h, p: ["127.0.0.1"], proxy=proxy.url, attempts=1
+        )
+        url = f"http://uploads.example:{server.port}/c"
+        uploader.put(url, clip, hashlib.sha256(clip.read_bytes()).hexdigest())
+    finally:
+        proxy.close()
+        server.close()
+    assert proxy.tunnels == [f"127.0.0.1:{server.port}"]
+    [got] = server.received
+    assert got.headers["host"] == f"uploads.example:{server.port}" and got.body == b"\1" * 1000

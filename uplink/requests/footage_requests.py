@@ -110,6 +110,7 @@ class FootageRequests:
             timeout=cfg.upload_timeout_seconds,
             backoff=cfg.upload_backoff_seconds,
             allow_insecure=cfg.allow_insecure_upload,
+            proxy=cfg.upload_proxy,
         )
         self.audit = audit or AuditLog.in_dir(data_dir, clock)
         self.store = RequestStore.in_dir(data_dir)

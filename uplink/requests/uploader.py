@@ -67,28 +67,51 @@ def resolve(host: str, port: int, public_only: bool, lookup: Lookup = system_loo
     return addresses[0]
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Plain HTTP to an address already checked; `Host:` still names the URL's host."""
+@dataclass(frozen=True)
+class Route:
+    """Where an upload's connection goes: the checked address, perhaps through a proxy."""
 
-    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
+    address: str
+    port: int
+    proxy: tuple[str, int] | None  # an HTTP proxy that takes CONNECT
+
+    def open(self, timeout: float | None) -> socket.socket:
+        if self.proxy is None:
+            return socket.create_connection((self.address, self.port), timeout)
+        sock = socket.create_connection(self.proxy, timeout)
+        target = f"[{self.address}]" if ":" in self.address else self.address
+        sock.sendall(
+            f"CONNECT {target}:{self.port} HTTP/1.1\r\nHost: {target}:{self.port}\r\n\r\n".encode()
+        )
+        answer = http.client.HTTPResponse(sock, method="CONNECT")
+        answer.begin()
+        if answer.status != 200:
+            sock.close()
+            raise OSError(f"the upload proxy refused the tunnel: {answer.status}")
+        return sock
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Plain HTTP along a checked route; `Host:` still names the URL's host."""
+
+    def __init__(self, host: str, port: int | None, route: Route, timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
-        self.address = address
+        self.route = route
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.route.open(self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """TLS to an address already checked, with the URL's host name for SNI and the certificate."""
+    """TLS along a checked route, with the URL's host name for SNI and the certificate."""
 
-    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
+    def __init__(self, host: str, port: int | None, route: Route, timeout: float) -> None:
         self.tls = ssl.create_default_context()
         super().__init__(host, port, timeout=timeout, context=self.tls)
-        self.address = address
+        self.route = route
 
     def connect(self) -> None:
-        raw = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)
+        self.sock = self.tls.wrap_socket(self.route.open(self.timeout), server_hostname=self.host)
 
 
 class HttpUploader:
@@ -100,6 +123,7 @@ class HttpUploader:
         allow_insecure: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         lookup: Lookup = system_lookup,
+        proxy: str | None = None,
     ) -> None:
         self.attempts = attempts
         self.timeout = timeout
@@ -107,6 +131,8 @@ class HttpUploader:
         self.allow_insecure = allow_insecure
         self.sleep = sleep
         self.lookup = lookup
+        parts = urlsplit(proxy) if proxy else None
+        self.proxy = (parts.hostname or "", parts.port or 8080) if parts else None
 
     def check_target(self, url: str) -> None:
         """Refuse what should never receive footage: plain http, or (unless allowed) a host on
@@ -151,8 +177,9 @@ class HttpUploader:
         default_port = 443 if parts.scheme == "https" else 80
         port = parts.port or default_port
         address = resolve(parts.hostname, port, not self.allow_insecure, self.lookup)
+        route = Route(address, port, self.proxy)
         pinned = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-        conn = pinned(parts.hostname, parts.port, address, self.timeout)
+        conn = pinned(parts.hostname, parts.port, route, self.timeout)
         size = path.stat().st_size
         try:
             conn.putrequest("PUT", target, skip_accept_encoding=True)
