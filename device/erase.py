@@ -127,8 +127,11 @@ def erase_files(data_dir: Path) -> ErasureReport:
     report = ErasureReport()
     if not data_dir.is_dir():
         return report
+    kept = {p.name for p in DataDir(data_dir).kept_by_erase}
     for entry in sorted(data_dir.iterdir()):
         database = _sqlite_companion(entry)
+        if entry.name.removesuffix("-wal").removesuffix("-shm") in kept:
+            continue
         if entry.is_symlink():  # removed, never followed: what it points at is not the device's
             entry.unlink()
             report.files[entry.name] = 1
