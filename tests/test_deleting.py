@@ -5,6 +5,7 @@ ciphertext at rest too; a share that cannot go on leaves nothing behind."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -134,13 +135,14 @@ def test_a_share_that_cannot_go_on_leaves_no_copies(tmp_path: Path) -> None:
     assert [c.id for c in index.clips()] == [clip.id]
 
 
+def at_rest(identity: x25519.Identity) -> dict[str, Any]:
+    return {"e2e": {"recipients": [str(identity.to_public())], "at_rest": True}}
+
+
 def test_at_rest_snapshots_and_thumbnails_are_ciphertext(tmp_path: Path) -> None:
     identity = x25519.Identity.generate()
-    privacy = PrivacyConfig.model_validate(
-        {"e2e": {"recipients": [str(identity.to_public())], "at_rest": True}}
-    )
     data = tmp_path / "data"
-    record(data, {"visit": (5.0, 8.0)}, privacy)
+    record(data, {"visit": (5.0, 8.0)}, PrivacyConfig.model_validate(at_rest(identity)))
     assert files_under(data / "snapshots") == ["visit.jpg.age", "visit.thumb.jpg.age"]
     index = EventIndex(DataDir(data).index)
     (event,) = index.events_between(0, 2 * T0)
@@ -152,3 +154,28 @@ def test_at_rest_snapshots_and_thumbnails_are_ciphertext(tmp_path: Path) -> None
         assert sealed.startswith(b"age-encryption.org/v1")
         picture = cv2.imdecode(np.frombuffer(decrypt(sealed, [identity]), np.uint8), 1)
         assert picture.shape[1] == width
+
+
+def test_files_encrypted_at_rest_are_shared_as_they_are_under_their_age_names(
+    tmp_path: Path,
+) -> None:
+    identity = x25519.Identity.generate()
+    data = tmp_path / "data"
+    record(data, {"visit": (5.0, 8.0)}, PrivacyConfig.model_validate(at_rest(identity)))
+    index = EventIndex(DataDir(data).index)
+    (clip,) = index.clips()
+    device = Device(data, [], {"privacy": at_rest(identity)}, policy="share_all")
+    device.core.close()
+    requests = FootageRequests(device.config, data, index, clock=device.clock)
+    server = PutServer()
+    try:
+        reply = requests.handle_request(device.request(server.url()))
+    finally:
+        server.close()
+        requests.close()
+    assert reply.decision == "shared", reply
+    assert {r.path: r.body for r in server.received} == {
+        f"/upload/{clip.id}.mp4.age": (data / clip.file).read_bytes(),
+        f"/upload/{clip.id}.jpg.age": (data / "snapshots" / "visit.jpg.age").read_bytes(),
+    }
+    assert not (data / "outgoing" / "req-1").exists()  # sent: no copies left
