@@ -26,6 +26,7 @@ from device.memory import release_freed_memory
 from device.mode_store import ModeStore
 from device.pacing import Pacer
 from device.pipeline import Pipeline
+from device.policy import Actions, MotionEnded, MotionStarted, Policy, Ring
 from device.recording.clip import ClipInfo
 from device.recording.recorder import Recorder
 from device.run_summary import RunSummary, summary_of
@@ -96,8 +97,8 @@ class Device:
         return behaviour
 
     @property
-    def recording_on(self) -> bool:
-        return self.behaviour.record and self.config.record.mode != "off"
+    def policy(self) -> Policy:
+        return Policy(self.behaviour, self.config.record.mode)
 
     # -- life cycle ------------------------------------------------------------------------------
     def run(self, stop: threading.Event | None = None) -> RunSummary:
@@ -197,17 +198,17 @@ class Device:
                 log.info("something arrived and stayed: %s", update.event.box.as_list())
 
     def _motion_started(self, event: MotionEvent, frame: Frame) -> None:
-        if not self.behaviour.motion_alerts:
+        act = self.policy.decide(MotionStarted())
+        if not act.alert:
             return
         offset = frame.wall - frame.t
-        recording = self.recording_on
         alert = self.alerts.start(
             "motion",
             offset + event.start_t,
             score=event.peak_score,
             boxes=[b.as_list() for b in event.peak_boxes],
             zones=sorted(event.zones),
-            recording=self._clip_follows(recording),
+            recording=act.clip_follows,
         )
         self._active[id(event)] = ActiveMotion(event, alert.id, frame)
         log.info("motion started, score %.1f%%", event.peak_score, extra={"event_id": alert.id})
@@ -215,15 +216,16 @@ class Device:
             f"ALERT motion {alert.id} at {event.start_t:.2f} s "
             f"score {event.peak_score:.1f}% zones {','.join(sorted(event.zones)) or '-'}"
         )
-        self.uplink.set_motion(True)
-        if recording and self.recorder is not None:
+        self._set_motion(act)
+        if act.record and self.recorder is not None:
             self.recorder.event_started(alert.id, "motion", event.start_t, offset + event.start_t)
-        if self.behaviour.snapshots:
+        if act.snapshot:
             self._snapshot(alert.id, frame)
 
     def _motion_ended(self, event: MotionEvent, frame: Frame) -> None:
         active = self._active.pop(id(event), None)
-        if active is None:
+        act = self.policy.decide(MotionEnded(active is not None, bool(self._active)))
+        if active is None or not act.alert:
             return
         offset = frame.wall - frame.t
         zones = sorted(event.zones)
@@ -231,13 +233,12 @@ class Device:
             "motion ended after %.1f s", event.end_t - event.start_t,
             extra={"event_id": active.alert_id},
         )  # fmt: skip
-        if not self._active:
-            self.uplink.set_motion(False)
-        if self.recording_on and self.recorder is not None:
+        self._set_motion(act)
+        if act.record and self.recorder is not None:
             self.recorder.event_ended(
                 active.alert_id, event.end_t, offset + event.end_t, event.peak_score, zones
             )
-        if self.behaviour.snapshots:
+        if act.snapshot:
             self._snapshot(active.alert_id, active.peak)
         self.alerts.end(
             active.alert_id,
@@ -246,6 +247,10 @@ class Device:
             boxes=[b.as_list() for b in event.peak_boxes],
             zones=zones,
         )
+
+    def _set_motion(self, act: Actions) -> None:
+        if act.motion is not None:
+            self.uplink.set_motion(act.motion)
 
     # -- the button: any thread -----------------------------------------------------------------
     def press(self) -> str | None:
@@ -256,14 +261,14 @@ class Device:
             wall, t = time.time(), 0.0
         else:
             wall, t = frame.wall, frame.t
-        recording = self.recording_on and frame is not None
-        alert = self.alerts.start("ring", wall, recording=self._clip_follows(recording))
+        act = self.policy.decide(Ring(has_frame=frame is not None))
+        alert = self.alerts.start("ring", wall, recording=act.clip_follows)
         self.echo(f"RING {alert.id} at {t:.2f} s")
         log.info("doorbell pressed", extra={"event_id": alert.id})
-        if recording and self.recorder is not None:
+        if act.record and self.recorder is not None:
             self.recorder.event_started(alert.id, "ring", t, wall)
             self.recorder.event_ended(alert.id, t, wall, 0.0, [])
-        if frame is not None and self.behaviour.snapshots:
+        if act.snapshot and frame is not None:
             self._snapshot(alert.id, frame)
         self.alerts.end(alert.id, wall)
         return alert.id
@@ -336,15 +341,9 @@ class Device:
         log.info("mode is now %s", self.mode)
         return {"ok": True, "error": None, "mode": self.mode}
 
-    def _clip_follows(self, recording: bool) -> bool:
-        """Whether an event's `end` waits for its own clip: not in continuous mode, where the
-        segment it falls in may be minutes away."""
-        return recording and self.config.record.mode == "events"
-
     def _sync_recorder(self) -> None:
-        """Continuous segments follow the mode: a disarmed device records nothing."""
         if self.recorder is not None:
-            self.recorder.continuous = self.recording_on and self.config.record.mode == "continuous"
+            self.recorder.continuous = self.policy.continuous
 
     def update_motion(self, changes: dict[str, Any]) -> dict[str, Any]:
         try:
