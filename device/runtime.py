@@ -14,12 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from config import DoorbellConfig
-from config.device import MODES, Mode, ModeBehaviour
+from config.device import Mode, ModeBehaviour
 from config.live import merge_reload
 from config.motion import MotionConfig
 from device.alerts import Alerts
 from device.button import DoorbellButton
+from device.commands import CommandRegistry, Handler
 from device.control import ControlServer
 from device.frame import Frame
 from device.memory import release_freed_memory
@@ -36,10 +39,19 @@ from device.telemetry import Telemetry, telemetry_of
 from motion.detector import MotionDetector
 from motion.events import EventTracker
 from motion.types import EventUpdate, MotionEvent, MotionResult
+from uplink.commands import (
+    CommandReply,
+    ModeCommand,
+    MotionCommand,
+    PingCommand,
+    PressCommand,
+    SnapshotCommand,
+    StatusCommand,
+)
 from uplink.messages import EventMessage
 from uplink.mqtt_link import refuse_insecure
 from uplink.requests import FootageRequests, result_payload
-from uplink.requests.commands import dispatch
+from uplink.requests.commands import FootageDecisionBody, FootageRequestBody, SignedBody
 from uplink.uplink import Uplink
 
 log = logging.getLogger(__name__)
@@ -76,13 +88,15 @@ class Device:
         self.mode: Mode = stored or config.device.mode
         self.started_monotonic = time.monotonic()
         self.source = open_source(config.camera)
-        self.uplink = Uplink(config, self.data_dir, on_command=self.handle_command)
+        self.commands = CommandRegistry(self._command_handlers())
+        self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
         self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
         self.recorder: Recorder | None = None
         self.requests: FootageRequests | None = None
         self.pipeline: Pipeline | None = None
         self.button = DoorbellButton(config.button, self.press)
-        self.control = ControlServer(config.device.data.control_socket, self._control_request)
+        control_socket = config.device.data.control_socket
+        self.control = ControlServer(control_socket, self.commands.control_request)
         self.notifier = notifier or Notifier()
         self.watchdog = Watchdog(self.notifier, self.frames_flowing)
         self._active: dict[int, ActiveMotion] = {}  # id(MotionEvent) -> its alert
@@ -297,62 +311,55 @@ class Device:
         if message.type == "ring" and message.state == "start":
             self.uplink.send_ring(message)
 
-    # -- commands: MQTT, control socket ---------------------------------------------------------
-    def handle_command(self, name: str, body: Any) -> dict[str, Any]:
-        """Carry out a validated command; the reply says what happened."""
-        args = body if isinstance(body, dict) else body.model_dump(exclude_none=True)
-        if name == "mode":
-            return self.set_mode(args.get("mode"))
-        if name == "press":
-            return {"ok": True, "error": None, "event_id": self.press()}
-        if name == "snapshot":
-            frame = self._last_frame
-            if frame is None:
-                return {"ok": False, "error": "no frame yet"}
-            if self.recorder is not None:
-                snap = self.recorder.snapshot(frame.main)
-                self.uplink.send_snapshot(snap.jpeg, snap.picture)
-            return {"ok": True, "error": None}
-        if name == "motion":
-            return self.update_motion({k: v for k, v in args.items() if k != "request_id"})
-        if name in ("footage_request", "footage_decision"):
-            if self.requests is None:
-                return {"ok": False, "error": "not ready"}
-            return dispatch(self.requests, name, body).model_dump(mode="json")
-        if name == "status":
-            return {"ok": True, "error": None, **self.telemetry().model_dump()}
-        if name == "ping":
-            return {"ok": True, "error": None}
-        return {"ok": False, "error": f"unknown command {name!r}"}
+    # -- commands: MQTT and the control socket, through one registry -----------------------------
+    def _command_handlers(self) -> dict[type[BaseModel], Handler]:
+        return {
+            ModeCommand: lambda body: self.set_mode(body.mode),
+            PressCommand: lambda body: CommandReply.success(event_id=self.press()),
+            SnapshotCommand: lambda body: self.send_snapshot(),
+            MotionCommand: lambda body: self.update_motion(body.model_dump(exclude={"request_id"})),
+            FootageRequestBody: lambda body: self._footage(body, decision=False),
+            FootageDecisionBody: lambda body: self._footage(body, decision=True),
+            StatusCommand: lambda body: CommandReply.success(**self.telemetry().model_dump()),
+            PingCommand: lambda body: CommandReply.success(),
+        }
 
-    def _control_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        name = request.get("cmd")
-        if not isinstance(name, str):
-            return {"ok": False, "error": "missing 'cmd'"}
-        return self.handle_command(name, request)
+    def _footage(self, body: SignedBody, decision: bool) -> CommandReply:
+        if self.requests is None:
+            return CommandReply.failure("not ready")
+        requests = self.requests
+        handle = requests.handle_decision if decision else requests.handle_request
+        return CommandReply.model_validate(handle(body.root).model_dump(mode="json"))
 
-    def set_mode(self, mode: object) -> dict[str, Any]:
-        if mode not in MODES:
-            return {"ok": False, "error": f"unknown mode {mode!r} (allowed: {', '.join(MODES)})"}
+    def send_snapshot(self) -> CommandReply:
+        frame = self._last_frame
+        if frame is None:
+            return CommandReply.failure("no frame yet")
+        if self.recorder is not None:
+            snap = self.recorder.snapshot(frame.main)
+            self.uplink.send_snapshot(snap.jpeg, snap.picture)
+        return CommandReply.success()
+
+    def set_mode(self, mode: Mode) -> CommandReply:
         self.mode = mode
         self.modes.save(self.mode)
         self._sync_recorder()
         self.uplink.publish_mode(self.mode)
         log.info("mode is now %s", self.mode)
-        return {"ok": True, "error": None, "mode": self.mode}
+        return CommandReply.success(mode=self.mode)
 
     def _sync_recorder(self) -> None:
         if self.recorder is not None:
             self.recorder.continuous = self.policy.continuous
 
-    def update_motion(self, changes: dict[str, Any]) -> dict[str, Any]:
+    def update_motion(self, changes: dict[str, Any]) -> CommandReply:
         try:
             merged = self.config.motion.model_dump() | changes
             motion = MotionConfig.model_validate(merged)
         except ValueError as exc:
-            return {"ok": False, "error": str(exc).splitlines()[0]}
+            return CommandReply.failure(str(exc).splitlines()[0])
         self._apply_motion(motion)
-        return {"ok": True, "error": None}
+        return CommandReply.success()
 
     def _apply_motion(self, motion: MotionConfig) -> None:
         self.config = self.config.model_copy(update={"motion": motion})

@@ -19,6 +19,7 @@ from gpiozero.pins.mock import MockFactory
 from config import load_config
 from config.device import ButtonConfig
 from device.button import DoorbellButton
+from device.control import send
 from device.frame import Frame
 from device.pacing import Pacer
 from device.pipeline import Pipeline
@@ -48,6 +49,12 @@ def test_mode_set_over_the_control_socket_survives_a_restart(
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "mode: home"
         assert sub.wait_for(lambda ms: any(m.payload == b"home" for m in ms))
+        # `cmd` names the command; it is not one of the motion settings
+        socket_path = data / "control.sock"
+        assert send(socket_path, {"cmd": "motion", "threshold": 30}) == {"ok": True, "error": None}
+        refused = send(socket_path, {"cmd": "motion", "threshold": 999})
+        assert not refused["ok"] and refused["error"].startswith("threshold:"), refused
+        assert send(socket_path, {"cmd": "reboot"})["error"] == "unknown command 'reboot'"
         bad = doorbell("press", "--data-dir", str(tmp_path / "elsewhere"))
         assert bad.returncode == 1 and "no device is running" in bad.stderr
         dev.signal(signal.SIGTERM)
