@@ -18,7 +18,8 @@ from uplink.commands import LOCAL_COMMANDS, CommandError, CommandReply, answer, 
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any], CommandReply]  # takes an instance of its command's model
+# Takes an instance of its command's model; None: the answer is published later (on MQTT).
+Handler = Callable[[Any], CommandReply | None]
 
 
 class CommandRegistry:
@@ -32,7 +33,7 @@ class CommandRegistry:
             name: (model, handlers[model]) for name, model in LOCAL_COMMANDS.items()
         }
 
-    def dispatch(self, name: str, body: BaseModel) -> CommandReply:
+    def dispatch(self, name: str, body: BaseModel) -> CommandReply | None:
         """Carry out one validated command; the reply says what happened."""
         entry = self.commands.get(name)
         if entry is None:
@@ -54,6 +55,7 @@ class CommandRegistry:
         except CommandError as exc:
             reply = CommandReply.failure(str(exc), exc.request_id)
         else:
-            reply = answer(self.dispatch, command)
+            # an answer given later goes out on MQTT; the socket hears that it was accepted
+            reply = answer(self.dispatch, command) or CommandReply.success()
         exclude = None if "request_id" in request else {"request_id"}
         return reply.model_dump(mode="json", exclude=exclude)

@@ -12,13 +12,13 @@ import paho.mqtt.client as mqtt
 from click.testing import CliRunner
 
 from config import DoorbellConfig
-from device.audit import AuditLog
 from device.cli import cli
 from device.storage.index import EventIndex
 from tests.support.broker import MosquittoBroker
 from tests.support.footage import T0, ListIndex, Signer, make_clip, request_body
 from uplink.outbox import Outbox
 from uplink.requests import FootageRequests
+from uplink.requests.audit import AuditLog
 
 DEVICE = "porch"
 RETAINED = {

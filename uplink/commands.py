@@ -125,8 +125,9 @@ class CommandReply(BaseModel):
         return self.model_dump_json().encode()
 
 
-# The device's side: run one validated command (body: an instance of its model), answer it.
-Dispatch = Callable[[str, BaseModel], CommandReply]
+# The device's side: run one validated command (body: an instance of its model), answer it;
+# None when the answer is published later (a footage request's upload).
+Dispatch = Callable[[str, BaseModel], CommandReply | None]
 
 
 class CommandError(Exception):
@@ -192,9 +193,11 @@ def validate_command(
     return ParsedCommand(name, request_id, body)
 
 
-def answer(dispatch: Dispatch | None, command: ParsedCommand) -> CommandReply:
+def answer(dispatch: Dispatch | None, command: ParsedCommand) -> CommandReply | None:
     """Run one validated command; the reply echoes the command's request_id."""
     if dispatch is None:
         return CommandReply.failure("this device takes no commands", command.request_id)
     reply = dispatch(command.name, command.body)
+    if reply is None:
+        return None
     return reply.model_copy(update={"request_id": command.request_id or reply.request_id})

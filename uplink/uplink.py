@@ -258,6 +258,7 @@ class Uplink:
                 log.exception("command %r failed", name)
 
     def _answer(self, name: str, payload: bytes) -> None:
+        reply: CommandReply | None
         try:
             command = parse_command(name, payload, self.config.uplink.max_command_bytes)
         except CommandError as exc:
@@ -265,6 +266,8 @@ class Uplink:
             reply = CommandReply.failure(str(exc), exc.request_id)
         else:
             reply = answer(self.dispatch, command)
-            if not reply.ok:
+            if reply is not None and not reply.ok:
                 log.info("command %r answered with an error: %s", name, reply.error)
+        if reply is None:  # the device publishes the answer later (send_result)
+            return
         self._publish(self.topics.command_result(name), reply.payload(), content_type=JSON)
