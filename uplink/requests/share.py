@@ -138,6 +138,3 @@ class ShareJob:
             self.encryptor.encrypt_file(source, partial)
             partial.replace(target)
         return OutgoingFile(target.name, target, file_sha256(target))
-
-    def discard(self, request_id: str) -> None:
-        shutil.rmtree(self.workdir(request_id), ignore_errors=True)
