@@ -18,8 +18,8 @@ from pathlib import Path
 from config import DoorbellConfig
 from uplink.commands import CommandReply
 from uplink.requests import ClipIndex, FootageRequests, RequestReply, result_payload
+from uplink.requests.clips import PendingUpload
 from uplink.requests.commands import SignedBody
-from uplink.requests.footage_requests import PendingUpload
 from uplink.uplink import Uplink
 
 log = logging.getLogger(__name__)

@@ -121,9 +121,10 @@ def test_sighup_with_a_bad_config_keeps_the_old_one(
         dev.wait_output("config reload failed")
         assert "motion.threshhold: unknown key" in dev.stderr
         assert dev.proc.poll() is None
-        conf.write_text("motion:\n  threshold: 40\n")
+        conf.write_text("motion:\n  threshold: 40\nruntime:\n  record_queue: 30\n")
         dev.signal(signal.SIGHUP)
         dev.wait_output("config reloaded")
+        dev.wait_output("restart to apply: runtime.record_queue")  # read once, at start
         dev.signal(signal.SIGTERM)
         assert dev.wait() == 0
     finally:

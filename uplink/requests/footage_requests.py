@@ -16,7 +16,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,13 @@ from config import DoorbellConfig
 from uplink.e2e import AgeEncryptor
 from uplink.messages import iso_utc
 from uplink.requests.audit import AuditLog
-from uplink.requests.clips import ClipIndex, ClipLike, clips_in_window
+from uplink.requests.clips import (
+    ClipIndex,
+    ClipLike,
+    PendingUpload,
+    clips_in_window,
+    planned_clips,
+)
 from uplink.requests.models import (
     REQUEST_ID_PATTERN,
     Decision,
@@ -59,21 +64,6 @@ def _safe_id(raw: Any) -> str | None:
     if isinstance(value, str) and re.match(REQUEST_ID_PATTERN, value):
         return value
     return None
-
-
-def _planned(clips: Sequence[ClipLike]) -> list[SharedClip]:
-    return [
-        SharedClip(id=str(c.id), seconds=c.seconds, bytes=c.bytes, sha256=c.sha256) for c in clips
-    ]
-
-
-@dataclass(frozen=True)
-class PendingUpload:
-    """A request claimed for sharing whose clips are still to be uploaded."""
-
-    request: FootageRequest
-    clips: tuple[ClipLike, ...]
-    reply_to: str  # the command whose result topic is told the outcome
 
 
 def result_payload(reply: RequestReply) -> bytes:
@@ -313,7 +303,7 @@ class FootageRequests:
         self, request: FootageRequest, clips: Sequence[ClipLike], reply_to: str
     ) -> PendingUpload:
         """Record which clips a claimed request will share; the upload is still to come."""
-        planned = _planned(clips)
+        planned = planned_clips(clips)
         self.store.update(request.request_id, "sharing", decided_at=self.clock(), clips=planned)
         return PendingUpload(request, tuple(clips), reply_to)
 
@@ -327,7 +317,7 @@ class FootageRequests:
     def upload(self, job: PendingUpload) -> RequestReply:
         """Send a claimed request's clips; the reply says `shared` or `upload_failed`."""
         request, clips, request_id = job.request, job.clips, job.request.request_id
-        planned = _planned(clips)
+        planned = planned_clips(clips)
         try:
             shared = self.share.run(request, clips)
         except UploadError as exc:
