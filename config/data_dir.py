@@ -36,6 +36,16 @@ class DataDir:
         """The hash-chained audit log of requests and decisions."""
         return self.root / "audit.jsonl"
 
+    @property
+    def replay_guard(self) -> Path:
+        """Digests of request ids and command nonces already taken; kept through `erase`."""
+        return self.root / "replay-guard.sqlite"
+
+    @property
+    def kept_by_erase(self) -> tuple[Path, ...]:
+        """Files `doorbell erase` leaves in place: they hold nothing of the owner's."""
+        return (self.replay_guard,)
+
     # -- small state files ------------------------------------------------------------------------
     @property
     def mode(self) -> Path:
@@ -46,6 +56,16 @@ class DataDir:
     def control_socket(self) -> Path:
         """The local control socket of a running device (`doorbell mode`, `status`, `press`)."""
         return self.root / "control.sock"
+
+    @property
+    def broker_login(self) -> Path:
+        """The embedded broker's account (user name and password), made on first start, 0600."""
+        return self.root / "broker-login.json"
+
+    @property
+    def broker_passwords(self) -> Path:
+        """The embedded broker's password file: the same account, its password hashed (Argon2)."""
+        return self.root / "broker-passwd"
 
     # -- folders of media -------------------------------------------------------------------------
     @property

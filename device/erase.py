@@ -103,7 +103,10 @@ def erase_files(data_dir: Path) -> ErasureReport:
     report = ErasureReport()
     if not data_dir.is_dir():
         return report
+    kept = {p.name for p in DataDir(data_dir).kept_by_erase}
     for entry in sorted(data_dir.iterdir()):
+        if entry.name.removesuffix("-wal").removesuffix("-shm") in kept:
+            continue
         if entry.is_file() and _is_sqlite(entry):
             for table, n in empty_database(entry).items():
                 report.rows[f"{entry.name}:{table}"] = n

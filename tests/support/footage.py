@@ -117,9 +117,11 @@ def request_body(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "request_id": request_id,
+        "audience": "porch-cam",
         "requester": {"kind": "police", "name": "Metro PD", "case": "2026-1187"},
         "window": {"start": iso(start), "end": iso(end)},
         "reason": "burglary on the street",
+        "issued_at": iso(start),
         "expires": iso(expires),
         "upload": {"url": url, "method": "PUT", "headers": {}},
     }
@@ -248,6 +250,7 @@ class Device:
         return FootageRequests(self.config, self.data_dir, self.index, clock=self.clock)
 
     def request(self, url: str, request_id: str = "req-1", **extra: Any) -> dict[str, Any]:
+        extra = {"audience": self.config.device.id, **extra}
         body = request_body(request_id, T0 - 3600, T0 - 600, T0 + 3600, url, **extra)
         return self.requester.sign(body)
 

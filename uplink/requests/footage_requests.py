@@ -22,9 +22,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from config import DoorbellConfig
+from config.data_dir import DataDir
 from uplink.e2e import AgeEncryptor
-from uplink.messages import iso_utc
-from uplink.requests.audit import AuditLog
+from uplink.replay_guard import ReplayGuard
+from uplink.requests.audit import AuditLog, request_entry
 from uplink.requests.clips import (
     ClipIndex,
     ClipLike,
@@ -51,6 +52,26 @@ log = logging.getLogger(__name__)
 
 class Refusal(Exception):
     """Why a request or decision is refused; nothing else happens."""
+
+
+SEEN_REQUEST = "footage-request"  # the kind of id ReplayGuard keeps for requests
+CLOCK_SKEW_SECONDS = 300.0  # a requester's clock may run this far ahead of ours
+
+MAX_DEPTH = 8  # a request is 3 levels deep; the audit and pydantic recurse over what they get
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest in `value`, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = list(item.values()) if isinstance(item, dict) else item
+        if isinstance(children, list) and children:
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                return level
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -101,13 +122,17 @@ class FootageRequests:
             timeout=cfg.upload_timeout_seconds,
             backoff=cfg.upload_backoff_seconds,
             allow_insecure=cfg.allow_insecure_upload,
+            proxy=cfg.upload_proxy,
         )
         self.audit = audit or AuditLog.in_dir(data_dir, clock)
         self.store = RequestStore.in_dir(data_dir)
+        self.seen = ReplayGuard(DataDir(data_dir).replay_guard)
+        self.device_id = config.device.id
         self.share = ShareJob(data_dir, self.encryptor, self.uploader, self.store)
 
     def close(self) -> None:
         self.store.close()
+        self.seen.close()
 
     # --- incoming commands ---------------------------------------------------------------
     def handle_request(self, raw: dict[str, Any] | bytes | str) -> RequestReply | None:
@@ -119,9 +144,11 @@ class FootageRequests:
             key_id = self._verify(self.trusted, body)
             request = FootageRequest.model_validate(body)
             now = self.clock()
-            if not self.store.mark_seen(request.request_id, now):
-                raise Refusal("replayed: this request_id was seen before")
             self._check_request(request, now)
+            # Claimed only once the signature and the checks pass: garbage sent under a real
+            # request's id cannot burn it, and a refused request can be sent again mended.
+            if not self.seen.claim(SEEN_REQUEST, request.request_id, now):
+                raise Refusal("replayed: this request_id was seen before")
         except Refusal as exc:
             return self._refuse("request_refused", body, str(exc))
         except ValidationError as exc:
@@ -257,6 +284,8 @@ class FootageRequests:
                 raise Refusal("malformed: not JSON") from None
         if not isinstance(raw, dict):
             raise Refusal("malformed: not a JSON object")
+        if _depth(raw) > MAX_DEPTH:  # before anything (the audit too) walks it recursively
+            raise Refusal(f"malformed: nested deeper than {MAX_DEPTH} levels")
         return raw
 
     def _verify(self, ring: KeyRing, body: dict[str, Any]) -> str:
@@ -266,12 +295,19 @@ class FootageRequests:
             raise Refusal(str(exc)) from None
 
     def _check_request(self, request: FootageRequest, now: float) -> None:
+        if request.audience != self.device_id and request.audience not in self.cfg.groups:
+            raise Refusal("addressed to another device")
         if request.expires.timestamp() <= now:
             raise Refusal("expired")
+        issued, expires = request.issued_at.timestamp(), request.expires.timestamp()
+        if issued > now + CLOCK_SKEW_SECONDS:
+            raise Refusal("issued_at is in the future")
+        if expires - issued > self.cfg.max_expiry_hours * 3600:
+            raise Refusal(f"expires more than {self.cfg.max_expiry_hours:g} hours after issued_at")
         window = request.window
         if window.end_wall - window.start_wall > self.cfg.max_window_hours * 3600:
             raise Refusal(f"window longer than {self.cfg.max_window_hours:g} hours")
-        if window.start_wall > now:
+        if window.end_wall > now:
             raise Refusal("window is in the future")
         try:
             self.uploader.check_target(request.upload.url)
@@ -357,24 +393,7 @@ class FootageRequests:
         )
 
     def _stored_reply(self, stored: StoredRequest) -> RequestReply:
-        decision: Decision = {
-            "pending": "pending_review",
-            "sharing": "upload_failed",
-            "upload_failed": "upload_failed",
-            "shared": "shared",
-            "declined": "declined",
-            "expired": "expired",
-        }[stored.state]  # type: ignore[assignment]
-        ok = decision != "upload_failed"
-        clips = stored.clips if decision == "shared" else []
-        return RequestReply(
-            request_id=stored.request.request_id,
-            ok=ok,
-            error=stored.error if not ok else None,
-            decision=decision,
-            clips=clips,
-            encrypted=self.encryptor.enabled and bool(clips),
-        )
+        return stored.reply(encrypted=self.encryptor.enabled)
 
     def _refuse(self, kind: str, body: Any, reason: str) -> RequestReply:
         request_id = _safe_id(body)
@@ -383,15 +402,4 @@ class FootageRequests:
         return RequestReply(request_id=request_id, ok=False, error=reason, decision="refused")
 
     def _audit(self, kind: str, request: FootageRequest, by: str, **extra: Any) -> None:
-        data: dict[str, Any] = {
-            "request_id": request.request_id,
-            "requester": request.requester.model_dump(),
-            "window": {
-                "start": iso_utc(request.window.start_wall),
-                "end": iso_utc(request.window.end_wall),
-            },
-            "reason": request.reason,
-            "by": by,
-        }
-        data.update(extra)
-        self.audit.append(kind, data)
+        self.audit.append(kind, request_entry(request, by, **extra))

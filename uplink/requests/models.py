@@ -65,9 +65,11 @@ class FootageRequest(_Strict):
     """`cmd/footage_request`, signed by a key in `requests.trusted_keys`."""
 
     request_id: RequestId = Field(pattern=REQUEST_ID_PATTERN)
+    audience: str = Field(min_length=1, max_length=64, description="a device id or group id")
     requester: Requester
     window: Window
     reason: str = Field(min_length=1, max_length=1000)
+    issued_at: AwareDatetime
     expires: AwareDatetime
     upload: UploadTarget
     key_id: str | None = Field(None, max_length=128)
@@ -125,3 +127,25 @@ class StoredRequest(_Strict):
     decided_at: datetime | None = None
     clips: list[SharedClip] = Field(default_factory=list)
     error: str | None = None
+
+    def reply(self, encrypted: bool) -> RequestReply:
+        """The reply this request's state stands for (a share still going counts as failed
+        until it is done: that is what a restart would find)."""
+        decision: Decision = {
+            "pending": "pending_review",
+            "sharing": "upload_failed",
+            "upload_failed": "upload_failed",
+            "shared": "shared",
+            "declined": "declined",
+            "expired": "expired",
+        }[self.state]  # type: ignore[assignment]
+        ok = decision != "upload_failed"
+        clips = self.clips if decision == "shared" else []
+        return RequestReply(
+            request_id=self.request.request_id,
+            ok=ok,
+            error=self.error if not ok else None,
+            decision=decision,
+            clips=clips,
+            encrypted=encrypted and bool(clips),
+        )

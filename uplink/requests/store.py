@@ -13,7 +13,6 @@ from config.data_dir import DataDir
 from uplink.requests.models import FootageRequest, SharedClip, StoredRequest
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS seen (request_id TEXT PRIMARY KEY, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS requests (
     request_id TEXT PRIMARY KEY,
     body TEXT NOT NULL,
@@ -54,14 +53,6 @@ class RequestStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-    def mark_seen(self, request_id: str, at: float) -> bool:
-        """True the first time an id is seen, False for a replay."""
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT OR IGNORE INTO seen (request_id, at) VALUES (?, ?)", (request_id, at)
-            )
-            return cur.rowcount == 1
 
     def add(self, request: FootageRequest, state: str, received_at: float, deadline: float) -> None:
         with self._lock:
