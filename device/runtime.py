@@ -97,7 +97,7 @@ class Device:
         clock: Clock = SYSTEM,
     ) -> None:
         """`source` is open already (see `open_device`)."""
-        self.config, self.source, self.duration, self.echo = config, source, duration, echo
+        self.config, self.source = config, source
         self.clock = clock
         self._reload = reload
         self.data_dir = config.device.data_dir
