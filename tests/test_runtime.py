@@ -55,6 +55,11 @@ def test_mode_set_over_the_control_socket_survives_a_restart(
         refused = send(socket_path, {"cmd": "motion", "threshold": 999})
         assert not refused["ok"] and refused["error"].startswith("threshold:"), refused
         assert send(socket_path, {"cmd": "reboot"})["error"] == "unknown command 'reboot'"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as raw:
+            raw.connect(str(socket_path))
+            raw.sendall(b"[1]\n")
+            answer = json.loads(raw.makefile().readline())
+        assert answer == {"ok": False, "error": "bad request: a request is a JSON object"}
         bad = doorbell("press", "--data-dir", str(tmp_path / "elsewhere"))
         assert bad.returncode == 1 and "no device is running" in bad.stderr
         dev.signal(signal.SIGTERM)
