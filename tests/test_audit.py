@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from device.audit import AuditLog
 from device.cli import cli
+from uplink.requests.audit import AuditLog
 
 
 def filled(tmp_path: Path, n: int = 5) -> AuditLog:
@@ -60,7 +60,7 @@ def test_edited_entry_is_found(tmp_path: Path) -> None:
 
 
 def test_rehashed_edit_breaks_the_next_link(tmp_path: Path) -> None:
-    from device.audit import entry_hash
+    from uplink.requests.audit import entry_hash
 
     log = filled(tmp_path)
     entries = lines(log)

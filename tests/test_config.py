@@ -146,6 +146,15 @@ def test_a_reload_applies_live_sections_and_names_the_rest() -> None:
     merged, restart = merge_reload(running, new)
     assert merged.motion.threshold == 40 and merged.button.pin is None
     assert restart == ["button"]
+    # runtime: what is read when used applies, what is read at start is named
+    new = load_config(
+        sets=["runtime.stall_seconds=9", "runtime.record_queue=30", "runtime.log_level=DEBUG"],
+        environ={},
+    ).config
+    merged, restart = merge_reload(running, new)
+    assert merged.runtime.stall_seconds == 9
+    assert (merged.runtime.record_queue, merged.runtime.log_level) == (15, "INFO")
+    assert restart == ["runtime.log_level", "runtime.record_queue"]
 
 
 def test_file_search_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,7 @@
 Events and rings go through the durable outbox (on disk before they are published, deleted on
 PUBACK, replayed after outages and restarts, in order). Retained state (motion, mode, snapshot)
 and telemetry go straight to paho: only the latest value matters. Commands are parsed and carried
-out on a worker thread, never on paho's network thread.
+out on a worker thread, never on paho's network thread, by the `Dispatch` the device hands in.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import paho.mqtt.client as mqtt
 
 from config import DoorbellConfig
 from config.data_dir import DataDir
-from uplink.commands import CommandError, parse_command, result_payload
+from uplink.commands import CommandError, CommandReply, Dispatch, answer, parse_command
 from uplink.discovery import discovery_message
 from uplink.e2e import AgeEncryptor
 from uplink.embedded_broker import EmbeddedBroker, broker_answers
@@ -53,12 +53,12 @@ class Uplink:
         self,
         config: DoorbellConfig,
         data_dir: Path,
-        on_command: Callable[[str, Any], Any] | None = None,
+        dispatch: Dispatch | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.data_dir = data_dir
-        self.on_command = on_command
+        self.dispatch = dispatch
         self._e2e = AgeEncryptor(config.privacy.e2e.recipients)
         self.clock = clock
         self.topics = Topics(config.base_topic)
@@ -258,33 +258,16 @@ class Uplink:
                 log.exception("command %r failed", name)
 
     def _answer(self, name: str, payload: bytes) -> None:
-        result_topic = self.topics.command_result(name)
+        reply: CommandReply | None
         try:
             command = parse_command(name, payload, self.config.uplink.max_command_bytes)
         except CommandError as exc:
             log.warning("command %r refused: %s", name[:64], exc)
-            self._publish(result_topic, result_payload(exc.request_id, False, str(exc)))
-            return
-        request_id = command.request_id
-        if name == "ping":
-            self._publish(result_topic, result_payload(request_id, True, None), content_type=JSON)
-            return
-        if self.on_command is None:
-            reply: Any = {"ok": False, "error": "this device takes no commands"}
+            reply = CommandReply.failure(str(exc), exc.request_id)
         else:
-            try:
-                reply = self.on_command(name, command.body)
-            except Exception as exc:
-                log.exception("command %r raised", name)
-                reply = {"ok": False, "error": f"failed: {exc}".splitlines()[0][:200]}
-        if not isinstance(reply, dict):
-            dump = getattr(reply, "model_dump", None)
-            reply = dump(mode="json") if dump else {"ok": bool(reply), "error": None}
-        extra = {k: v for k, v in reply.items() if k not in ("ok", "error", "request_id")}
-        if request_id is None and isinstance(reply.get("request_id"), str):
-            request_id = reply["request_id"]
-        ok = bool(reply.get("ok"))
-        error = reply.get("error")
-        if not ok:
-            log.info("command %r answered with an error: %s", name, error)
-        self._publish(result_topic, result_payload(request_id, ok, error, extra), content_type=JSON)
+            reply = answer(self.dispatch, command)
+            if reply is not None and not reply.ok:
+                log.info("command %r answered with an error: %s", name, reply.error)
+        if reply is None:  # the device publishes the answer later (send_result)
+            return
+        self._publish(self.topics.command_result(name), reply.payload(), content_type=JSON)

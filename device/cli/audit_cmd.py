@@ -7,8 +7,8 @@ import json
 import click
 
 from config import LoadedConfig
-from device.audit import AuditLog
 from device.cli.options import config_options
+from uplink.requests.audit import AuditLog
 
 
 @click.group("audit")

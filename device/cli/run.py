@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 import threading
-from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -17,7 +16,7 @@ import click
 from config import ConfigError, DoorbellConfig, LoadedConfig
 from device.cli.options import config_options, fail
 from device.logs import setup_logging
-from device.runtime import Device
+from device.runtime import Device, open_device
 from device.sources import SourceError
 from uplink.mqtt_link import InsecureBrokerError
 
@@ -48,10 +47,7 @@ def _with_run_flags(config: DoorbellConfig, speed: str | None, loop: bool | None
 def _progress(device: Device, stop: threading.Event, duration: float | None) -> None:
     """A status line on a terminal: frames, speed, events."""
     while not stop.wait(0.5):
-        pipeline = device.pipeline
-        if pipeline is None:
-            continue
-        frames = pipeline.stats.frames
+        frames = device.pipeline.stats.frames
         video = frames / device.source.fps
         done = f" {100 * video / duration:5.1f}%" if duration else ""
         click.echo(
@@ -67,7 +63,7 @@ def _keyboard(device: Device, stop: threading.Event) -> None:
     for _line in sys.stdin:
         if stop.is_set():
             return
-        device.press()
+        device.reactions.press()
 
 
 @click.command("run")
@@ -97,7 +93,7 @@ def run(
             raise ValueError("; ".join(exc.lines)) from None
 
     try:
-        device = Device(
+        device = open_device(
             config,
             duration=duration,
             echo=click.echo,
@@ -119,12 +115,8 @@ def run(
     if sys.stdin.isatty():
         click.echo("press Enter to ring the doorbell", err=True)
         threading.Thread(target=_keyboard, args=(device, stop), daemon=True).start()
-    try:
-        summary = device.run(stop)
-    except SourceError as exc:  # the camera could not be opened
-        fail(str(exc))
+    summary = device.run(stop)
     stop.set()
     click.echo(summary.line())
     if summary_json is not None:
-        document = {**asdict(summary), "speed": round(summary.speed, 2)}
-        summary_json.write_text(json.dumps(document, indent=2) + "\n")
+        summary_json.write_text(json.dumps(summary.to_json(), indent=2) + "\n")

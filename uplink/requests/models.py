@@ -127,3 +127,25 @@ class StoredRequest(_Strict):
     decided_at: datetime | None = None
     clips: list[SharedClip] = Field(default_factory=list)
     error: str | None = None
+
+    def reply(self, encrypted: bool) -> RequestReply:
+        """The reply this request's state stands for (a share still going counts as failed
+        until it is done: that is what a restart would find)."""
+        decision: Decision = {
+            "pending": "pending_review",
+            "sharing": "upload_failed",
+            "upload_failed": "upload_failed",
+            "shared": "shared",
+            "declined": "declined",
+            "expired": "expired",
+        }[self.state]  # type: ignore[assignment]
+        ok = decision != "upload_failed"
+        clips = self.clips if decision == "shared" else []
+        return RequestReply(
+            request_id=self.request.request_id,
+            ok=ok,
+            error=self.error if not ok else None,
+            decision=decision,
+            clips=clips,
+            encrypted=encrypted and bool(clips),
+        )

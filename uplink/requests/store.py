@@ -145,12 +145,3 @@ class RequestStore:
                 "INSERT OR IGNORE INTO uploaded (request_id, name) VALUES (?, ?)",
                 (request_id, name),
             )
-
-    def erase_all(self) -> int:
-        """Forget every request (for `doorbell erase`); the number of requests removed."""
-        with self._lock:
-            (count,) = self._db.execute("SELECT COUNT(*) FROM requests").fetchone()
-            self._db.executescript("DELETE FROM requests; DELETE FROM uploaded;")
-            self._db.execute("VACUUM")
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return int(count)

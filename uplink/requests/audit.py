@@ -21,6 +21,7 @@ from typing import Any
 
 from config.data_dir import DataDir
 from uplink.messages import iso_utc
+from uplink.requests.models import FootageRequest
 
 GENESIS = "0" * 64
 
@@ -106,6 +107,22 @@ class AuditLog:
                     return AuditCheck(False, count, number, "content does not match its hash")
                 prev_hash, count = entry["hash"], count + 1
         return AuditCheck(ok=True, entries=count)
+
+
+def request_entry(request: FootageRequest, by: str, **extra: Any) -> dict[str, Any]:
+    """What an entry about a request records: who asked, for what window and why, who acted."""
+    data: dict[str, Any] = {
+        "request_id": request.request_id,
+        "requester": request.requester.model_dump(),
+        "window": {
+            "start": iso_utc(request.window.start_wall),
+            "end": iso_utc(request.window.end_wall),
+        },
+        "reason": request.reason,
+        "by": by,
+    }
+    data.update(extra)
+    return data
 
 
 def _last_line(f: Any) -> bytes:
