@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from uplink.commands import LOCAL_COMMANDS, CommandError, CommandReply, answer, parse_local
+from uplink.requests.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,15 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Any], CommandReply | None]
 
 
+# Commands whose acceptance is written to the audit log (the owner can see who changed what).
+CHANGES_STATE = frozenset({"mode", "motion"})
+
+
 class CommandRegistry:
-    def __init__(self, handlers: Mapping[type[BaseModel], Handler]) -> None:
+    def __init__(
+        self, handlers: Mapping[type[BaseModel], Handler], audit: AuditLog | None = None
+    ) -> None:
+        self.audit = audit
         models = set(LOCAL_COMMANDS.values())
         if set(handlers) != models:
             missing = sorted(m.__name__ for m in models - set(handlers))
@@ -33,8 +41,9 @@ class CommandRegistry:
             name: (model, handlers[model]) for name, model in LOCAL_COMMANDS.items()
         }
 
-    def dispatch(self, name: str, body: BaseModel) -> CommandReply | None:
-        """Carry out one validated command; the reply says what happened."""
+    def dispatch(self, name: str, body: BaseModel, by: str = "local") -> CommandReply | None:
+        """Carry out one validated command for `by`; the reply says what happened. A change of
+        state (mode, motion settings) is audited with who asked for it."""
         entry = self.commands.get(name)
         if entry is None:
             return CommandReply.failure(f"unknown command {name[:64]!r}")
@@ -42,10 +51,14 @@ class CommandRegistry:
         if not isinstance(body, model):
             return CommandReply.failure(f"{name}: expected a {model.__name__}")
         try:
-            return handler(body)
+            reply = handler(body)
         except Exception as exc:  # one failing command must not end command handling
             log.exception("command %r raised", name)
             return CommandReply.failure(f"failed: {exc}".splitlines()[0][:200])
+        if reply is not None and reply.ok and name in CHANGES_STATE and self.audit is not None:
+            fields = body.model_dump(mode="json", exclude={"request_id"})
+            self.audit.append("command", {"command": name, "by": by, "fields": fields})
+        return reply
 
     def control_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """One control-socket request, `{"cmd": <name>, ...fields}`, answered as a JSON object

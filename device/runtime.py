@@ -58,6 +58,7 @@ from uplink.commands import (
 )
 from uplink.messages import EventMessage
 from uplink.mqtt_link import refuse_insecure
+from uplink.requests.audit import AuditLog
 from uplink.requests.commands import FootageDecisionBody, FootageRequestBody
 from uplink.uplink import Uplink
 
@@ -106,7 +107,9 @@ class Device:
         self.modes = ModeStore(config.device.data.mode)
         self.mode: Mode = (None if mode_from_flag else self.modes.load()) or config.device.mode
         self.started_monotonic = clock.monotonic()
-        self.commands = CommandRegistry(self._command_handlers())
+        self.commands = CommandRegistry(
+            self._command_handlers(), AuditLog.in_dir(self.data_dir, clock.wall)
+        )
         self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
         self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
         self.recorder = Recorder(

@@ -141,7 +141,11 @@ def test_commands_round_trip_and_bad_ones_change_nothing(
 ) -> None:
     device = Device()
     registry = device.registry()
-    uplink = Uplink(uplink_config(mosquitto.port, tmp_path), tmp_path, registry.dispatch)
+    # Unsigned on purpose: this is about parsing and the registry; signatures have their own tests.
+    config = uplink_config(
+        mosquitto.port, tmp_path, commands={"unsigned": ["mode", "snapshot", "motion", "ping"]}
+    )
+    uplink = Uplink(config, tmp_path, registry.dispatch)
     sub = SessionSubscriber(mosquitto.port, ["doorbell/porch/cmd/+/result"], "commander")
     uplink.start()
     try:

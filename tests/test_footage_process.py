@@ -30,6 +30,7 @@ def test_share_all_uploads_the_clip_in_the_window_and_answers(
         "--camera", "synthetic:walk_up_ring", "--speed", "4", "--loop",
         "--set", "requests.policy=share_all", "--set", f"requests.trusted_keys=[{signer.public}]",
         "--set", "requests.allow_insecure_upload=true",  # the test server speaks plain HTTP
+        "--set", "uplink.commands.unsigned=[mode]",  # the mode change below comes unsigned
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 40

@@ -125,9 +125,13 @@ class CommandReply(BaseModel):
         return self.model_dump_json().encode()
 
 
-# The device's side: run one validated command (body: an instance of its model), answer it;
-# None when the answer is published later (a footage request's upload).
-Dispatch = Callable[[str, BaseModel], CommandReply | None]
+# The device's side: run one validated command (body: an instance of its model) for whoever sent
+# it (`by`: "local", "unsigned" or "owner-key:<id>"), answer it; None when the answer is
+# published later (a footage request's upload).
+Dispatch = Callable[[str, BaseModel, str], CommandReply | None]
+# Between reading a command and validating it: who may send it; its fields without the proof
+# (a signature), and who sent it. Raises CommandError.
+Authorise = Callable[[str, dict[str, Any]], tuple[dict[str, Any], str]]
 
 
 class CommandError(Exception):
@@ -143,6 +147,7 @@ class ParsedCommand:
     name: str
     request_id: str | None
     body: BaseModel
+    by: str = "local"  # who sent it: "local" (the control socket), "unsigned", "owner-key:<id>"
 
 
 def _request_id(data: object) -> str | None:
@@ -153,15 +158,27 @@ def _request_id(data: object) -> str | None:
     return None
 
 
-def parse_command(name: str, payload: bytes, max_bytes: int = MAX_COMMAND_BYTES) -> ParsedCommand:
-    """Validate one MQTT command; raises CommandError with a one-line reason."""
+def parse_command(
+    name: str,
+    payload: bytes,
+    max_bytes: int = MAX_COMMAND_BYTES,
+    authorise: Authorise | None = None,
+) -> ParsedCommand:
+    """Validate one MQTT command, after `authorise` says who may send it; raises CommandError
+    with a one-line reason."""
     if len(payload) > max_bytes:
         raise CommandError(f"command too large: {len(payload)} bytes > {max_bytes}")
     try:
         data = json.loads(payload)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise CommandError(f"body is not JSON: {str(exc).splitlines()[0][:120]}") from None
-    return validate_command(name, data, COMMANDS)
+    if authorise is None or name not in COMMANDS or not isinstance(data, dict):
+        return validate_command(name, data, COMMANDS)
+    try:
+        fields, by = authorise(name, data)
+    except CommandError as exc:
+        raise CommandError(str(exc), _request_id(data)) from None
+    return validate_command(name, fields, COMMANDS, by)
 
 
 def parse_local(request: dict[str, Any]) -> ParsedCommand:
@@ -176,7 +193,7 @@ def parse_local(request: dict[str, Any]) -> ParsedCommand:
 
 
 def validate_command(
-    name: str, data: object, commands: dict[str, type[BaseModel]]
+    name: str, data: object, commands: dict[str, type[BaseModel]], by: str = "local"
 ) -> ParsedCommand:
     request_id = _request_id(data)
     model = commands.get(name)
@@ -190,14 +207,14 @@ def validate_command(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise CommandError(f"{where}: {first['msg']}", request_id) from None
-    return ParsedCommand(name, request_id, body)
+    return ParsedCommand(name, request_id, body, by)
 
 
 def answer(dispatch: Dispatch | None, command: ParsedCommand) -> CommandReply | None:
     """Run one validated command; the reply echoes the command's request_id."""
     if dispatch is None:
         return CommandReply.failure("this device takes no commands", command.request_id)
-    reply = dispatch(command.name, command.body)
+    reply = dispatch(command.name, command.body, command.by)
     if reply is None:
         return None
     return reply.model_copy(update={"request_id": command.request_id or reply.request_id})

@@ -12,13 +12,14 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from config.uplink import MqttConfig
 from uplink.topics import Topics
 
 log = logging.getLogger(__name__)
 
-MessageHandler = Callable[[str, bytes], None]
+MessageHandler = Callable[[str, bytes, bool], None]  # topic, payload, retained
 
 
 class InsecureBrokerError(Exception):
@@ -178,7 +179,13 @@ class MqttLink:
         log.info("connected to broker %s", self.url)
         client.publish(self.topics.status, "online", qos=1, retain=True)
         for topic, qos in self.subscriptions:
-            client.subscribe(topic, qos)
+            if self.protocol == "5":
+                # Keep the publisher's retain flag on live messages too, so a retained command
+                # can be told apart (and ignored) whenever it arrives, not only at subscribe.
+                options = SubscribeOptions(qos=qos, retainAsPublished=True)
+                client.subscribe(topic, options=options)
+            else:
+                client.subscribe(topic, qos)
         self.connected.set()
         self.ever_connected = True
         if self.on_connected:
@@ -201,7 +208,7 @@ class MqttLink:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if self.on_message:
-            self.on_message(message.topic, bytes(message.payload))
+            self.on_message(message.topic, bytes(message.payload), bool(message.retain))
 
     def _on_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any

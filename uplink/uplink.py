@@ -23,6 +23,7 @@ import paho.mqtt.client as mqtt
 
 from config import DoorbellConfig
 from config.data_dir import DataDir
+from uplink.command_auth import CommandGate
 from uplink.commands import CommandError, CommandReply, Dispatch, answer, parse_command
 from uplink.discovery import discovery_message
 from uplink.e2e import AgeEncryptor
@@ -32,6 +33,8 @@ from uplink.messages import EventMessage
 from uplink.mqtt_link import MqttLink
 from uplink.outbox import Outbox, OutboxRow
 from uplink.outbox_sender import OutboxSender
+from uplink.rate_limit import RateLimit
+from uplink.replay_guard import ReplayGuard
 from uplink.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,7 @@ class UplinkStats:
     backlog: int = 0  # alerts in the outbox, not yet acknowledged by the broker
     dropped: int = 0  # alerts dropped to keep the outbox within its bounds (ever, persisted)
     sent: int = 0  # alerts acknowledged by the broker since start
+    commands_dropped: int = 0  # commands over the per-topic rate limit or the queue's bound
 
 
 class Uplink:
@@ -73,7 +77,13 @@ class Uplink:
             synchronous=cfg.synchronous.upper(),
         )
         self.sender = OutboxSender(self.outbox, self, cfg.rate_per_second, window=cfg.inflight)
-        self._commands: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=256)
+        commands = config.uplink.commands
+        self.gate = CommandGate(
+            config.device.id, commands, ReplayGuard(DataDir(data_dir).replay_guard), clock
+        )
+        self.limit = RateLimit(commands.per_minute, clock)
+        self._queue_full = 0
+        self._commands: queue.Queue[tuple[str, bytes, bool] | None] = queue.Queue(maxsize=256)
         self._worker = threading.Thread(target=self._run_commands, name="commands", daemon=True)
         self._ha_status = f"{config.uplink.discovery_prefix}/status"
         self._stats = UplinkStats()
@@ -97,6 +107,7 @@ class Uplink:
         self._stats.backlog = self.outbox.backlog
         self._stats.dropped = self.outbox.dropped
         self._stats.sent = self.sender.acked
+        self._stats.commands_dropped = self.limit.dropped + self._queue_full
         return self._stats
 
     def start(self) -> None:
@@ -232,7 +243,7 @@ class Uplink:
         self.publish_discovery()
         self.sender.on_connected()
 
-    def _on_message(self, topic: str, payload: bytes) -> None:
+    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if topic == self._ha_status:
             if payload.strip().lower() == b"online":
                 self.publish_discovery()
@@ -240,10 +251,15 @@ class Uplink:
         prefix = self.topics.command("")
         if not topic.startswith(prefix):
             return
+        name = topic[len(prefix) :]
+        # Per topic, before anything is parsed or written: a flood of junk on one command
+        # costs a counter, and cannot crowd the owner's commands out of the queue.
+        if not self.limit.allow(name[:64]):
+            return
         try:
-            self._commands.put_nowait((topic[len(prefix) :], payload))
+            self._commands.put_nowait((name, payload, retained))
         except queue.Full:
-            log.warning("command on %s dropped: too many commands waiting", topic)
+            self._queue_full += 1
 
     # -- the command worker ---------------------------------------------------------------------
     def _run_commands(self) -> None:
@@ -251,16 +267,20 @@ class Uplink:
             item = self._commands.get()
             if item is None:
                 return
-            name, payload = item
+            name, payload, retained = item
             try:
-                self._answer(name, payload)
+                self._answer(name, payload, retained)
             except Exception:  # one bad command must not end command handling
                 log.exception("command %r failed", name)
 
-    def _answer(self, name: str, payload: bytes) -> None:
+    def _answer(self, name: str, payload: bytes, retained: bool = False) -> None:
         reply: CommandReply | None
+
+        def authorise(name: str, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+            return self.gate.authorise(name, body, retained)
+
         try:
-            command = parse_command(name, payload, self.config.uplink.max_command_bytes)
+            command = parse_command(name, payload, self.config.uplink.max_command_bytes, authorise)
         except CommandError as exc:
             log.warning("command %r refused: %s", name[:64], exc)
             reply = CommandReply.failure(str(exc), exc.request_id)
@@ -269,5 +289,7 @@ class Uplink:
             if reply is not None and not reply.ok:
                 log.info("command %r answered with an error: %s", name, reply.error)
         if reply is None:  # the device publishes the answer later (send_result)
+            return
+        if retained:  # answering would only repeat the refusal at every reconnect
             return
         self._publish(self.topics.command_result(name), reply.payload(), content_type=JSON)
