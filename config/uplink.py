@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from config.base import FilePath, Section, Switch
 
@@ -29,6 +31,18 @@ class MqttConfig(Section):
     username: str | None = None
     password: SecretStr | None = None
     password_file: FilePath | None = None
+
+    @field_validator("ca_file", "cert_file", "key_file", "password_file")
+    @classmethod
+    def _a_readable_file(cls, path: Path | None) -> Path | None:
+        # checked with the config (`config check` too), not when the first connect fails
+        if path is None:
+            return None
+        if not path.is_file():
+            raise ValueError(f"no such file: {path}")
+        if not os.access(path, os.R_OK):
+            raise ValueError(f"cannot read {path}")
+        return path
 
     def is_loopback(self) -> bool:
         if self.host == "localhost":
