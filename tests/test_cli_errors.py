@@ -161,3 +161,8 @@ def test_real_processes_print_no_traceback(tmp_path: Path) -> None:
         proc = doorbell(*args, timeout=60)
         assert proc.returncode == 2, (args, proc.stderr)
         assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_an_unknown_key_with_brackets_is_one_line() -> None:
+    """Found by tests/test_cli_fuzz.py: `[` in a key was taken for a pydantic tag and dropped."""
+    one_line(invoke("config", "check", "--set", "[=1"), "--set [=1: [: unknown key")
