@@ -38,10 +38,12 @@ class MqttConfig(Section):
         # checked with the config (`config check` too), not when the first connect fails
         if path is None:
             return None
+        # undecodable bytes from argv arrive as surrogates, which pydantic cannot put in a message
+        shown = str(path).encode("utf-8", "backslashreplace").decode("utf-8")
         if not path.is_file():
-            raise ValueError(f"no such file: {path}")
+            raise ValueError(f"no such file: {shown}")
         if not os.access(path, os.R_OK):
-            raise ValueError(f"cannot read {path}")
+            raise ValueError(f"cannot read {shown}")
         return path
 
     def is_loopback(self) -> bool:

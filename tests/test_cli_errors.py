@@ -4,6 +4,7 @@ and no traceback; outputs are checked before the work starts."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -40,12 +41,12 @@ def run_args(tmp_path: Path, *extra: str) -> list[str]:
 def test_a_data_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     afile = tmp_path / "data"
     afile.write_text("")
-    one_line(invoke(*run_args(tmp_path, "--data-dir", str(afile))), f"--data-dir {afile}")
+    one_line(invoke(*run_args(tmp_path, "--data-dir", str(afile))), f"data dir {afile}")
 
 
 def test_a_read_only_data_dir_is_refused_before_the_device_starts(tmp_path: Path) -> None:
     for data in (READ_ONLY, READ_ONLY / "doorbell"):
-        one_line(invoke(*run_args(tmp_path, "--data-dir", str(data))), f"--data-dir {data}")
+        one_line(invoke(*run_args(tmp_path, "--data-dir", str(data))), f"data dir {data}")
 
 
 def test_a_config_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
@@ -166,3 +167,9 @@ def test_real_processes_print_no_traceback(tmp_path: Path) -> None:
 def test_an_unknown_key_with_brackets_is_one_line() -> None:
     """Found by tests/test_cli_fuzz.py: `[` in a key was taken for a pydantic tag and dropped."""
     one_line(invoke("config", "check", "--set", "[=1"), "--set [=1: [: unknown key")
+
+
+def test_a_path_of_undecodable_bytes_is_one_line() -> None:
+    """Found by tests/test_cli_fuzz.py: argv bytes that are not UTF-8 crashed the message."""
+    odd = os.fsdecode(b"/tmp/\x80-ca.pem")
+    one_line(invoke("config", "check", "--set", f"mqtt.ca_file={odd}"), "no such file")

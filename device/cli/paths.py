@@ -16,13 +16,13 @@ def _reason(exc: OSError) -> str:
 def check_data_dir(root: Path) -> None:
     """The data directory exists (or can be made) and can be written."""
     if root.exists() and not root.is_dir():
-        fail(f"--data-dir {root}: is not a directory")
+        fail(f"data dir {root}: is not a directory (--data-dir, device.data_dir)")
     try:
         root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=root):
             pass
     except OSError as exc:
-        fail(f"--data-dir {root}: cannot write there: {_reason(exc)}")
+        fail(f"data dir {root}: cannot write there: {_reason(exc)}")
 
 
 def check_output_file(path: Path, option: str, *, force: bool = True) -> None:
