@@ -91,6 +91,14 @@ def read_file(path: Path) -> Layer:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise LayerError([f"{name}:1: cannot read config file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise LayerError(
+            [
+                f"{name}:{line}: (file): not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+                "save the file as UTF-8"
+            ]
+        ) from None
     try:
         node = yaml.compose(text, Loader=Yaml12Loader)
     except yaml.YAMLError as exc:

@@ -87,6 +87,10 @@ def test_specific_refusals() -> None:
     assert info.value.request_id == "r9"
     with pytest.raises(CommandError, match="mode"):
         parse_command("mode", b'{"request_id": "r", "mode": "party"}')
+    with pytest.raises(CommandError, match="threshold"):  # strict: a boolean is not a number
+        parse_command("motion", b'{"request_id": "r", "threshold": true}')
+    with pytest.raises(CommandError, match="min_frames"):
+        parse_command("motion", b'{"request_id": "r", "min_frames": "3"}')
     with pytest.raises(CommandError, match="blur"):
         parse_command("motion", b'{"request_id": "r", "blur": 7}')  # not whitelisted
     assert isinstance(parse_command("mode", b'{"request_id":"r","mode":"away"}').body, ModeCommand)

@@ -51,7 +51,7 @@ def test_discovery_names_only_topics_the_device_uses(
         assert {"binary_sensor", "event", "image", "select", "sensor"} <= platforms
         assert cmps["motion"]["device_class"] == "motion"
         assert cmps["ring"]["device_class"] == "doorbell"
-        assert cmps["ring"]["event_types"] == ["press"]
+        assert cmps["ring"]["event_types"] == ["ring"]
         assert cmps["mode"]["options"] == ["disarmed", "home", "away"]
         assert all(
             c["entity_category"] == "diagnostic" for c in cmps.values() if c["p"] == "sensor"

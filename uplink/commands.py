@@ -34,7 +34,8 @@ MAX_COMMAND_BYTES = 16 * 1024
 
 
 class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict, like the config: `{"threshold": true}` is not 1, `"3"` is not 3.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     request_id: str = Field(min_length=1, max_length=128)
 

@@ -7,6 +7,7 @@ Assistant announces `online` on `<prefix>/status` (it forgets non-retained confi
 from __future__ import annotations
 
 import json
+import re
 from importlib import metadata
 from typing import Any
 
@@ -32,6 +33,11 @@ def software_version() -> str:
         return "unknown"
 
 
+def _slug(text: str) -> str:
+    """What Home Assistant allows in an entity id: a device id may hold capitals and dashes."""
+    return re.sub(r"[^a-z0-9_]", "_", text.lower())
+
+
 def discovery_topic(prefix: str, device_id: str) -> str:
     return f"{prefix}/device/{device_id}/config"
 
@@ -52,9 +58,10 @@ def discovery_payload(device_id: str, topics: Topics) -> dict[str, Any]:
             "p": "event",
             "name": "Doorbell",
             "device_class": "doorbell",
-            "event_types": ["press"],
+            # Home Assistant's doorbell event type; the topic carries only rings ("type": "ring")
+            "event_types": ["ring"],
             "state_topic": topics.ring,
-            "value_template": '{{ {"event_type": "press"} | to_json }}',
+            "value_template": '{{ {"event_type": "ring"} | to_json }}',
         },
         "snapshot": {
             "p": "image",
@@ -90,7 +97,8 @@ def discovery_payload(device_id: str, topics: Topics) -> dict[str, Any]:
         cmps[key] = sensor
     for key, cmp in cmps.items():
         cmp["unique_id"] = f"{uid}_{key}"
-        cmp["object_id"] = f"{uid}_{key}"
+        # the full entity id Home Assistant gives it first (object_id is retired in 2026.4)
+        cmp["default_entity_id"] = f"{cmp['p']}.{_slug(uid)}_{key}"
     return {
         "dev": {
             "ids": [uid],

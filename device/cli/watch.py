@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ from config import LoadedConfig
 from device.cli.options import config_options
 from uplink.mqtt_link import configure_client
 from uplink.topics import Topics
+
+CONNECT_ATTEMPTS = 3
+RETRY_SECONDS = 1.0  # then 2 s: a broker that is starting gets a moment
 
 
 def describe(kind: str, device: str, payload: bytes) -> str | None:
@@ -58,19 +62,22 @@ def watch(
     explicit_id = loaded.origin_of(("device", "id")).kind != "default"
     base = config.uplink.base_topic.replace("{device_id}", config.device.id if explicit_id else "+")
     topics = Topics(base)
-    wanted = [topics.event, topics.ring, topics.status, topics.motion]
+    # A ring's `start` comes on `event` as well as on `ring`: `event` alone gives one line each.
+    wanted = [topics.event, topics.status, topics.motion]
     if save_snapshots:
         save_snapshots.mkdir(parents=True, exist_ok=True)
         wanted.append(topics.snapshot)
     alerts = 0
     done = threading.Event()
+    refused: list[str] = []
     mq = config.mqtt
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     configure_client(client, mq)
 
     def on_connect(c: mqtt.Client, u: Any, f: Any, reason: Any, p: Any) -> None:
-        if reason.is_failure:
-            click.echo(f"watch: broker refused: {reason}", err=True)
+        if reason.is_failure:  # bad credentials, not authorised: retrying will not help
+            refused.append(str(reason))
+            done.set()
             return
         c.subscribe([(t, 1) for t in wanted])
         click.echo(f"watching {base} on {mq.host}:{mq.port}", err=True)
@@ -92,14 +99,14 @@ def watch(
             line = describe(kind, device, bytes(msg.payload))
             if line:
                 click.echo(line)
-        if kind in ("event", "ring") and b'"start"' in msg.payload:
+        if kind == "event" and b'"start"' in msg.payload:
             alerts += 1
             if count is not None and alerts >= count:
                 done.set()
 
     client.on_connect = on_connect
     client.on_message = on_message
-    client.connect_async(mq.host, mq.port)
+    _connect(client, mq.host, mq.port)
     client.loop_start()
     try:
         done.wait(timeout)
@@ -108,3 +115,26 @@ def watch(
     finally:
         client.loop_stop()
         client.disconnect()
+    if refused:
+        click.echo(
+            f"watch: broker {mq.host}:{mq.port} refused the connection: {refused[0]}", err=True
+        )
+        raise SystemExit(1)
+
+
+def _connect(client: mqtt.Client, host: str, port: int) -> None:
+    """The first connection, tried CONNECT_ATTEMPTS times; then a line saying why and exit 1.
+    (Once connected, paho reconnects by itself after an outage.)"""
+    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        try:
+            client.connect(host, port)
+            return
+        except (OSError, ValueError) as exc:  # refused, unreachable, no such host, TLS
+            reason = str(exc) or type(exc).__name__
+            if attempt == CONNECT_ATTEMPTS:
+                click.echo(
+                    f"watch: cannot connect to {host}:{port} after {attempt} attempts: {reason}",
+                    err=True,
+                )
+                raise SystemExit(1) from None
+            time.sleep(RETRY_SECONDS * attempt)
