@@ -35,7 +35,7 @@ from device.memory import release_freed_memory
 from device.mode_store import ModeStore
 from device.pacing import Pacer
 from device.pipeline import Pipeline
-from device.policy import Policy
+from device.policy import ModeEntered, Policy, SnapshotAsked
 from device.reactions import Reactions
 from device.recording.clip import ClipInfo
 from device.recording.picamera2_stream import camera_stream
@@ -241,6 +241,8 @@ class Device:
         }
 
     def send_snapshot(self) -> CommandReply:
+        if not self.policy.decide(SnapshotAsked()).snapshot:
+            return CommandReply.failure(f"snapshots are off in mode {self.mode}")
         frame = self.reactions.last_frame
         if frame is None:
             return CommandReply.failure("no frame yet")
@@ -251,6 +253,9 @@ class Device:
     def set_mode(self, mode: Mode) -> CommandReply:
         self.mode = mode
         self.modes.save(self.mode)
+        frame = self.reactions.last_frame
+        if frame is not None and self.policy.decide(ModeEntered()).stop_recording:
+            self.recorder.cut(frame.t)
         self._sync_recorder()
         self.uplink.publish_mode(self.mode)
         log.info("mode is now %s", self.mode)
