@@ -164,6 +164,7 @@ class Device:
         self._sync_recorder()
         self.uplink.start()
         self.uplink.publish_mode(self.mode)
+        self._publish_motion_settings()
         self.control.start()
         self.button.start()
         began = self.clock.monotonic()
@@ -267,7 +268,12 @@ class Device:
         except ValueError as exc:
             return CommandReply.failure(str(exc).splitlines()[0])
         self._apply_motion(motion)
+        self._publish_motion_settings()
         return CommandReply.success()
+
+    def _publish_motion_settings(self) -> None:
+        names = [n for n in MotionCommand.model_fields if n != "request_id"]
+        self.uplink.publish_motion_settings({n: getattr(self.config.motion, n) for n in names})
 
     def _apply_motion(self, motion: MotionConfig) -> None:
         self.config = self.config.model_copy(update={"motion": motion})
@@ -283,6 +289,7 @@ class Device:
             return
         if new.motion != self.config.motion:
             self._apply_motion(new.motion)
+            self._publish_motion_settings()
         self.config, restart_needed = merge_reload(self.config, new)
         self._sync_recorder()
         log.info(

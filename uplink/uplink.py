@@ -86,6 +86,10 @@ class Uplink:
         self._commands: queue.Queue[tuple[str, bytes, bool] | None] = queue.Queue(maxsize=256)
         self._worker = threading.Thread(target=self._run_commands, name="commands", daemon=True)
         self._ha_status = f"{config.uplink.discovery_prefix}/status"
+        # Every retained state as last set: published again after each reconnect, since a broker
+        # that restarted without persistence has forgotten it (Home Assistant would show unknown).
+        self._retained: dict[str, tuple[bytes | str, str | None]] = {}
+        self._retained_lock = threading.Lock()
         self._stats = UplinkStats()
 
     @property
@@ -182,8 +186,13 @@ class Uplink:
                 topic, payload, qos=1, retain=retain, content_type=content_type, expiry=expiry
             )
 
+    def _retain(self, topic: str, payload: bytes | str, content_type: str | None = None) -> None:
+        with self._retained_lock:
+            self._retained[topic] = (payload, content_type)
+        self._publish(topic, payload, retain=True, content_type=content_type)
+
     def set_motion(self, on: bool) -> None:
-        self._publish(self.topics.motion, "ON" if on else "OFF", retain=True)
+        self._retain(self.topics.motion, "ON" if on else "OFF")
 
     def send_snapshot(self, jpeg: bytes, picture: np.ndarray | None = None) -> None:
         """Publish a JPEG, re-encoded smaller if it is over the broker's limit (from `picture`,
@@ -196,12 +205,9 @@ class Uplink:
             log.warning("snapshot left out: %d bytes cannot be made to fit %d", len(jpeg), limit)
             return
         if self._e2e.enabled:  # only the owner's phones can look
-            self._publish(
-                self.topics.snapshot, self._e2e.encrypt(fitted), retain=True,
-                content_type="application/age",
-            )  # fmt: skip
+            self._retain(self.topics.snapshot, self._e2e.encrypt(fitted), "application/age")
             return
-        self._publish(self.topics.snapshot, fitted, retain=True, content_type="image/jpeg")
+        self._retain(self.topics.snapshot, fitted, "image/jpeg")
 
     def send_result(self, name: str, payload: bytes) -> None:
         """A command's result published later (footage requests decided or shared afterwards)."""
@@ -214,13 +220,24 @@ class Uplink:
         )
 
     def publish_mode(self, mode: str) -> None:
-        self._publish(self.topics.mode, mode, retain=True)
+        self._retain(self.topics.mode, mode)
+
+    def publish_motion_settings(self, settings: dict[str, Any]) -> None:
+        """What `cmd/motion` can change, as it is now: a change shows, whoever made it."""
+        self._retain(self.topics.motion_settings, json.dumps(settings, sort_keys=True), JSON)
+
+    def publish_audit_head(self, head: str) -> None:
+        """The audit log's last hash: a copy off the device, so a cut tail is detected."""
+        self._retain(self.topics.audit_head, head)
 
     def publish_discovery(self) -> None:
         if not self.config.uplink.homeassistant:
             return
         topic, payload = discovery_message(
-            self.config.uplink.discovery_prefix, self.config.device.id, self.topics
+            self.config.uplink.discovery_prefix,
+            self.config.device.id,
+            self.topics,
+            self.config.uplink.commands.unsigned,
         )
         self._publish(topic, payload, retain=True, content_type=JSON)
 
@@ -241,6 +258,10 @@ class Uplink:
     # -- paho's network thread: hand over, never wait ------------------------------------------
     def _on_connected(self) -> None:
         self.publish_discovery()
+        with self._retained_lock:
+            retained = list(self._retained.items())
+        for topic, (payload, content_type) in retained:
+            self._publish(topic, payload, retain=True, content_type=content_type)
         self.sender.on_connected()
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
