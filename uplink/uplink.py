@@ -133,6 +133,7 @@ class Uplink:
             self.topics,
             allow_insecure=self.config.uplink.allow_insecure,
             protocol=protocol,
+            max_incoming_bytes=self.config.uplink.max_incoming_bytes,
         )
         if self.config.uplink.homeassistant:
             link.subscriptions.append((self._ha_status, 1))
