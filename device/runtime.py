@@ -107,10 +107,11 @@ class Device:
         self.modes = ModeStore(config.device.data.mode)
         self.mode: Mode = (None if mode_from_flag else self.modes.load()) or config.device.mode
         self.started_monotonic = clock.monotonic()
-        self.commands = CommandRegistry(
-            self._command_handlers(), AuditLog.in_dir(self.data_dir, clock.wall)
-        )
+        self.audit = AuditLog.in_dir(self.data_dir, clock.wall, config.audit.max_bytes)
+        self.commands = CommandRegistry(self._command_handlers(), self.audit)
         self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
+        # Each entry's hash goes out at once: a copy off the device that a cut tail cannot reach.
+        self.audit.on_append = self.uplink.publish_audit_head
         self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
         self.recorder = Recorder(
             config.record, config.storage, config.privacy, self.data_dir,
@@ -123,7 +124,9 @@ class Device:
         self.reactions = Reactions(
             lambda: self.policy, self.alerts, self.recorder, self.uplink, echo, clock.wall
         )
-        self.footage = FootageService(config, self.data_dir, self.recorder.index, self.uplink)
+        self.footage = FootageService(
+            config, self.data_dir, self.recorder.index, self.uplink, self.audit
+        )
         self.pipeline = Pipeline(
             source,
             MotionDetector(config.motion, source.lores_size),
