@@ -56,6 +56,7 @@ from uplink.commands import (
     SnapshotCommand,
     StatusCommand,
 )
+from uplink.embedded_broker import EmbeddedBroker, start_embedded
 from uplink.messages import EventMessage
 from uplink.mqtt_link import refuse_insecure
 from uplink.requests.audit import AuditLog
@@ -74,16 +75,33 @@ def open_device(
     notifier: Notifier | None = None,
     clock: Clock = SYSTEM,
 ) -> Device:
-    """Build a device ready to run: refuses an insecure broker, opens the camera, then builds
-    every collaborator. Raises SourceError or InsecureBrokerError."""
+    """Build a device ready to run: refuses an insecure broker, starts the embedded one if asked
+    for, opens the camera, then builds every collaborator. Raises SourceError,
+    InsecureBrokerError or BrokerError."""
     refuse_insecure(config.mqtt, config.uplink.allow_insecure)
-    source = open_source(config.camera)
-    source.open()
+    embedded = start_embedded(config)
     try:
-        return Device(config, source, duration, echo, reload, mode_from_flag, notifier, clock)
+        source = open_source(config.camera)
+        source.open()
+        try:
+            device = Device(
+                embedded.config, source, duration, echo, reload, mode_from_flag, notifier, clock
+            )
+        except BaseException:
+            source.close()
+            raise
     except BaseException:
-        source.close()
+        if embedded.broker is not None:
+            embedded.broker.stop()
         raise
+    device.broker = embedded.broker
+    if embedded.login is not None:  # made just now: the owner sees it once, never in a log
+        echo(
+            f"embedded broker on {config.mqtt.host}:{config.mqtt.port}: user "
+            f"{embedded.login.username}, password {embedded.login.password} "
+            f"(kept in {config.device.data.broker_login}, readable by this account only)"
+        )
+    return device
 
 
 class Device:
@@ -145,6 +163,7 @@ class Device:
         self.control = ControlServer(
             config.device.data.control_socket, self.commands.control_request
         )
+        self.broker: EmbeddedBroker | None = None  # open_device starts it when asked for
         self.notifier = notifier or Notifier()
         self.watchdog = Watchdog(self.notifier, self.frames_flowing, clock.monotonic)
         self._fps_mark = (self.started_monotonic, 0)
@@ -212,6 +231,8 @@ class Device:
         self.source.close()
         self.footage.stop(seconds)
         self.uplink.stop(seconds)
+        if self.broker is not None:
+            self.broker.stop()
 
     def request_reload(self) -> None:
         self._reload_requested.set()

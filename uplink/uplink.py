@@ -27,7 +27,6 @@ from uplink.command_auth import CommandGate
 from uplink.commands import CommandError, CommandReply, Dispatch, answer, parse_command
 from uplink.discovery import discovery_message
 from uplink.e2e import AgeEncryptor
-from uplink.embedded_broker import EmbeddedBroker, broker_answers
 from uplink.jpeg_shrink import shrink_jpeg
 from uplink.messages import EventMessage
 from uplink.mqtt_link import MqttLink
@@ -66,7 +65,6 @@ class Uplink:
         self._e2e = AgeEncryptor(config.privacy.e2e.recipients)
         self.clock = clock
         self.topics = Topics(config.base_topic)
-        self.broker: EmbeddedBroker | None = None
         self.link: MqttLink | None = None
         cfg = config.uplink.outbox
         self.outbox = Outbox(
@@ -115,24 +113,11 @@ class Uplink:
         return self._stats
 
     def start(self) -> None:
-        mqtt_cfg = self.config.mqtt
-        protocol = None
-        if mqtt_cfg.embedded and mqtt_cfg.is_loopback():
-            if broker_answers(mqtt_cfg.host, mqtt_cfg.port):
-                log.info(
-                    "embedded: using the broker answering on %s:%d", mqtt_cfg.host, mqtt_cfg.port
-                )
-            else:
-                self.broker = EmbeddedBroker(mqtt_cfg.host, mqtt_cfg.port)
-                self.broker.start()
-                protocol = "3.1.1"  # amqtt speaks MQTT 3.1.1 only
-                log.info("embedded: started amqtt on %s:%d", mqtt_cfg.host, mqtt_cfg.port)
         link = MqttLink(
-            mqtt_cfg,
+            self.config.mqtt,
             self.config.device.id,
             self.topics,
             allow_insecure=self.config.uplink.allow_insecure,
-            protocol=protocol,
             max_incoming_bytes=self.config.uplink.max_incoming_bytes,
         )
         if self.config.uplink.homeassistant:
@@ -253,8 +238,6 @@ class Uplink:
             self.link.stop(timeout)
         # the outbox stays open: stats still answer, and an alert raised after stop is kept on
         # disk for the next start
-        if self.broker is not None:
-            self.broker.stop()
 
     # -- paho's network thread: hand over, never wait ------------------------------------------
     def _on_connected(self) -> None:

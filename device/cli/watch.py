@@ -13,6 +13,7 @@ import paho.mqtt.client as mqtt
 
 from config import LoadedConfig
 from device.cli.options import config_options
+from uplink.broker_login import client_settings
 from uplink.mqtt_link import configure_client
 from uplink.topics import Topics
 
@@ -70,7 +71,7 @@ def watch(
     alerts = 0
     done = threading.Event()
     refused: list[str] = []
-    mq = config.mqtt
+    mq = client_settings(config)  # with the embedded broker's account, read from the data dir
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     configure_client(client, mq)
 
