@@ -35,6 +35,7 @@ from uplink.requests.clips import (
 )
 from uplink.requests.models import (
     REQUEST_ID_PATTERN,
+    UPLOAD_FAILED,
     Decision,
     FootageDecision,
     FootageRequest,
@@ -362,7 +363,7 @@ class FootageRequests:
         except UploadError as exc:
             self.store.update(request_id, "upload_failed", clips=planned, error=str(exc))
             self._audit("upload_failed", request, by="device", error=str(exc))
-            return self._reply(request_id, "upload_failed", ok=False, error=str(exc))
+            return self._reply(request_id, "upload_failed", ok=False, error=UPLOAD_FAILED)
         self.store.update(request_id, "shared", clips=shared)
         self._audit(
             "request_shared",
