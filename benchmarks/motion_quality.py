@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config.motion import MotionConfig
 from device.scenarios import list_scenarios, load_scenario
-from motion.baselines import MeanSquaredDifference, Mog2Detector
+from motion.baselines import MeanSquaredDifference, SubtractorDetector
 from motion.detector import MotionDetector
 from motion.events import EventTracker
 from motion.scoring import Score, Span, score
@@ -37,7 +37,7 @@ Make = Callable[[MotionConfig, tuple[int, int]], Any]
 DETECTORS: dict[str, Make] = {
     "ours": lambda cfg, size: MotionDetector(cfg, size),
     "picamera2-msd": lambda cfg, size: MeanSquaredDifference(7.0),
-    "mog2": lambda cfg, size: Mog2Detector(1.0),
+    "mog2": lambda cfg, size: SubtractorDetector(cfg, size),
 }
 
 SWEEP: dict[str, list[Any]] = {

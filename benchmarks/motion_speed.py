@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config.motion import MotionConfig
 from device.scenarios import load_scenario
-from motion.baselines import Mog2Detector
+from motion.baselines import SubtractorDetector
 from motion.detector import MotionDetector
 
 ANALYSIS = (320, 240)
@@ -70,7 +70,7 @@ def compare(label: str, inputs: list[np.ndarray], cfg: MotionConfig) -> None:
     mog_runs: list[float] = []
     for _ in range(ROUNDS):
         ours_det = MotionDetector(cfg, ANALYSIS)
-        mog_det = Mog2Detector(size=ANALYSIS)
+        mog_det = SubtractorDetector(cfg, ANALYSIS)
         a, b = interleaved_ms(ours_det.process, mog_det.process, inputs)
         ours_runs.append(a)
         mog_runs.append(b)

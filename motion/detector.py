@@ -12,19 +12,24 @@ with a soft outline in the frame is a blur at the lens (an insect) and does not 
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
 from config.motion import MotionConfig
 from motion.lighting import LightingModel
-from motion.noise import NoiseEstimator
+from motion.noise import FULL_LIGHT, NoiseEstimator
 from motion.outline import gradient, is_ghost, rim
+from motion.restless import RestlessModel
+from motion.shake import ShakeEstimator
 from motion.types import Box, MotionResult
 from motion.zones import rasterise, watched
 
 # An opening by 3x3 (drops specks: rain, snow) followed by a 7x7 dilation (joins a body's
 # pieces) is one 3x3 erosion and one 9x9 dilation: rectangles compose.
 _SPECK = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+_NEAR = _SPECK
 _OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
 ABSORB_BLOCK = 8  # px: stationary objects are absorbed block by block
 # A region keeps its in-focus verdict this many frames while it stays where it was: the same
@@ -39,6 +44,7 @@ GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
 GHOST_MIN_EDGE = 10.0
+ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clean the sensor
 
 
 def _downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -52,6 +58,22 @@ def _downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if image.shape[1::-1] == size:
         return image
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _apart(current: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """How far each pixel is from the background's range in its 3x3 neighbourhood (0 inside
+    it): a leaf or an edge moved by a pixel (wind, a camera jittering) is not a change of scene,
+    while something new is outside its surroundings' range."""
+    above = cv2.subtract(current, cv2.dilate(reference, _NEAR))
+    below = cv2.subtract(cv2.erode(reference, _NEAR), current)
+    return cv2.max(above, below)
+
+
+def _exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) -> np.ndarray:
+    """Where the difference exceeds the threshold (255) or, given, each pixel's own."""
+    if needed is None:
+        return cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)[1]
+    return cv2.compare(diff, needed, cv2.CMP_GT)
 
 
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -96,6 +118,8 @@ class MotionDetector:
         self._still = np.ones((height, width), np.uint8)  # reused: where the background learns
         self._lighting = LightingModel(size, cfg.lighting_block, cfg.lighting_residual)
         self._noise = NoiseEstimator(cfg.noise_k, cfg.threshold, cfg.threshold_max)
+        self._restless = RestlessModel(size)
+        self._shake = ShakeEstimator(size)
         self._min_blob = max(1, int(width * height * cfg.min_blob / 100.0))
         self._min_trigger_px = width * height * cfg.min_area / 100.0
         self._background: np.ndarray | None = None
@@ -115,13 +139,27 @@ class MotionDetector:
         self._settle_until = -1.0
         self._verdicts.clear()
         self._lighting.reset()
+        self._restless.reset()
 
     @property
     def state_bytes(self) -> int:
         arrays = [self._since, self._watched, self._still, *(z.mask for z in self.zones)]
         if self._background is not None:
             arrays.append(self._background)
-        return sum(a.nbytes for a in arrays) + self._lighting.state_bytes
+        return (
+            sum(a.nbytes for a in arrays) + self._lighting.state_bytes + self._restless.state_bytes
+        )
+
+    def _dimming(self) -> float:
+        """How much darker than full light the picture is (1: not at all), by which every
+        contrast measured in levels (an outline's sharpness) is lower too."""
+        return min(1.0, self._noise.brightness / FULL_LIGHT)
+
+    def _active_level(self) -> float:
+        """Mean frame-to-frame change (levels) above which a place counts as changing: twice
+        what the measured noise gives (|difference of two noisy frames| averages 1.13 sigma)."""
+        sigma = self._noise.sigma
+        return max(ACTIVE_MIN, 2.0 * sigma) if sigma is not None else ACTIVE_MIN
 
     def process(self, luma: np.ndarray, t: float) -> MotionResult:
         cfg = self.cfg
@@ -149,10 +187,20 @@ class MotionDetector:
             # What the gain map missed (clipped whites, edges between lit and unlit blocks) is
             # learned fast for a moment, and nothing counts as motion meanwhile.
             cv2.accumulateWeighted(current, background, 0.3)
+            self._restless.skip(current, t)
             return MotionResult(t, 0.0, False, self._noise.threshold, lighting=True)
-        diff = cv2.absdiff(current, cv2.convertScaleAbs(background))
+        reference = cv2.convertScaleAbs(background)
+        diff = _apart(current, reference)
         threshold = self._noise.threshold
-        _, changed = cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)
+        needed = self._restless.thresholds(threshold)
+        changed = _exceeding(diff, threshold, needed)
+        if self._shake.suspected(changed):
+            shift = self._shake.shift(current, reference)
+            if shift is not None:
+                reference = self._shake.moved(reference, shift)
+                diff = _apart(current, reference)
+                changed = _exceeding(diff, threshold, needed)
+        self._restless.update(current, diff, t, self._active_level())
         cv2.erode(changed, _SPECK, dst=changed)
         cv2.dilate(changed, _OPEN_AND_JOIN, dst=changed)
         if not self._everywhere:
@@ -187,7 +235,10 @@ class MotionDetector:
 
         still = self._learn_mask(boxes)
         if self._frames % 4 == 0:  # the noise level moves slowly; a quarter of frames is plenty
-            self._noise.update(diff, still.view(bool))
+            # (the plain difference: the noise model is of |N(0, sigma)|, not of a distance
+            # from a neighbourhood's range)
+            plain = cv2.absdiff(current, reference)
+            self._noise.update(plain, still.view(bool), float(cv2.mean(reference)[0]))
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every other frame is enough.
         stationary = self._absorb(changed, current, background, t) if self._frames % 2 else ()
@@ -243,7 +294,8 @@ class MotionDetector:
     ) -> bool:
         """Something close to the lens is a blur with a soft outline; anyone at the door is in
         focus, with a crisp one."""
-        limit = self.cfg.min_sharpness
+        # Sharpness is a contrast: in a darker picture every outline is softer by as much.
+        limit = self.cfg.min_sharpness * self._dimming()
         x, y, w, h = box
         if limit <= 0 or w < 3 or h < 3:
             return False
@@ -282,7 +334,8 @@ class MotionDetector:
             diff[window],
             self._noise.threshold,
             GHOST_RATIO,
-            GHOST_MIN_EDGE,
+            # an outline's crispness scales with the light, as every contrast does
+            GHOST_MIN_EDGE * self._dimming(),
         )
 
     def _take_in(
@@ -308,7 +361,8 @@ class MotionDetector:
         width, height = self.size
         still = self._still
         still.fill(1)
-        for box in boxes:
+        if boxes:
+            box = functools.reduce(Box.union, boxes)
             x, y = int(box.x * width), int(box.y * height)
             still[y : y + int(box.h * height) + 1, x : x + int(box.w * width) + 1] = 0
         return still
