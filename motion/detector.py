@@ -38,7 +38,7 @@ RECHECK_FRAMES = 4
 # A region that has stayed changed this long is checked (every GHOST_EVERY frames) for being a
 # ghost: an outline GHOST_RATIO times sharper in the background than in the frame. A ghost is
 # taken into the background at once instead of after absorb_seconds.
-GHOST_SECONDS = 1.0
+GHOST_SECONDS = 0.8
 GHOST_EVERY = 4
 GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,

@@ -35,13 +35,18 @@ YOUNG_SECONDS = 1.0
 # Frame-to-frame change is measured over at least this long: at 60 fps a swaying tree changes
 # little between consecutive frames, yet no less than at 15.
 STEP_SECONDS = 0.2
+LEARN_EVERY = 2  # frames: the spread moves over seconds, every other frame is plenty
 _NEIGHBOURS = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 
 
 def _rms(diff: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     """Root mean square of a uint8 difference per block (float32): a few leaves catching the
-    sun now and then raise it as they raise a pixel's variance; the mean would not show them."""
-    square = cv2.multiply(diff, diff, dtype=cv2.CV_16U)
+    sun now and then raise it as they raise a pixel's variance; the mean would not show them.
+    (Squared after a 2x2 average: a quarter of the work, and a speck of light still counts.)"""
+    half = cv2.resize(
+        diff, (grid[0] * BLOCK // 2, grid[1] * BLOCK // 2), interpolation=cv2.INTER_AREA
+    )
+    square = cv2.multiply(half, half, dtype=cv2.CV_16U)
     return cv2.sqrt(cv2.resize(square, grid, interpolation=cv2.INTER_AREA).astype(np.float32))
 
 
@@ -57,7 +62,13 @@ class RestlessModel:
         self._learned = 0.0  # seconds of frames learned: the model's age
         self._previous_t = 0.0
         self._t: float | None = None
-        self._thresholds = np.empty(size[::-1], np.uint8)  # reused
+        self._calls = 0
+        # K x the neighbourhood's spread (grid), its maximum, and the per-pixel threshold made
+        # from it for `_floor`: kept until the spread is learned again.
+        self._needed: np.ndarray | None = None
+        self._needed_max = 0.0
+        self._floor = -1.0
+        self._thresholds = np.empty(size[::-1], np.uint8)
 
     @property
     def state_bytes(self) -> int:
@@ -66,6 +77,7 @@ class RestlessModel:
 
     def reset(self) -> None:
         self.spread.fill(0.0)
+        self._needed = None
         self._previous = None
         self._learned = 0.0
         self._t = None
@@ -85,6 +97,10 @@ class RestlessModel:
         difference from the background;
         `active_level`: the mean frame-to-frame change (levels) above which a block counts as
         changing, a little above what noise alone gives."""
+        self._calls += 1
+        if self._calls % LEARN_EVERY and self._previous is not None:
+            return
+        self._needed = None
         previous = self._previous
         if previous is None or t - self._previous_t >= STEP_SECONDS:
             self._previous, self._previous_t = current, t
@@ -109,9 +125,17 @@ class RestlessModel:
     def thresholds(self, floor: float) -> np.ndarray | None:
         """Per-pixel threshold (uint8, lores size): the larger of `floor` and K times the
         neighbourhood's spread; None where the floor holds everywhere (the usual frame)."""
-        needed = cv2.dilate(self.spread, _NEIGHBOURS) * np.float32(K)
-        if float(needed.max()) <= floor:
+        if self._needed is None:
+            self._needed = cv2.dilate(self.spread, _NEIGHBOURS) * np.float32(K)
+            self._needed_max = float(self._needed.max())
+            self._floor = -1.0
+        if self._needed_max <= floor:
             return None
-        np.maximum(needed, np.float32(floor), out=needed)
-        small = np.minimum(needed, 255.0).astype(np.uint8)
-        return cv2.resize(small, self.size, dst=self._thresholds, interpolation=cv2.INTER_NEAREST)
+        if floor != self._floor:  # made again only when the spread or the floor moved
+            self._floor = floor
+            small = np.minimum(np.maximum(self._needed, np.float32(floor)), 255.0)
+            cv2.resize(
+                small.astype(np.uint8), self.size, dst=self._thresholds,
+                interpolation=cv2.INTER_NEAREST,
+            )  # fmt: skip
+        return self._thresholds

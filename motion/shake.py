@@ -30,6 +30,8 @@ class ShakeEstimator:
 
     def suspected(self, changed: np.ndarray) -> bool:
         """Has most of the frame changed (edges everywhere), as a shaken picture does?"""
+        if cv2.countNonZero(changed) < changed.size * CELL_SHARE * SPREAD_CELLS / 16:
+            return False  # (the usual frame: too little changed for it, checked at a glance)
         cells = cv2.resize(changed, GRID, interpolation=cv2.INTER_AREA)
         return int(np.count_nonzero(cells > 255 * CELL_SHARE)) >= SPREAD_CELLS
 
