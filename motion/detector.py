@@ -20,7 +20,7 @@ import numpy as np
 from config.motion import MotionConfig
 from motion.lighting import LightingModel
 from motion.noise import FULL_LIGHT, NoiseEstimator
-from motion.outline import gradient, is_ghost, rim
+from motion.outline import area, gradient, is_ghost, rim
 from motion.restless import RestlessModel
 from motion.shake import ShakeEstimator
 from motion.types import Box, MotionResult
@@ -95,10 +95,10 @@ def _blocks(box: tuple[int, int, int, int]) -> tuple[slice, slice]:
     )
 
 
-def _soft(image: np.ndarray, where: np.ndarray, limit: float) -> bool:
+def _soft(image: np.ndarray, where: np.ndarray, limit: float, gain: float) -> bool:
     """Is the patch soft where `where` is set: fewer than 10 % of those pixels have a gradient
     of `limit` levels per px or more (the 90th percentile is below `limit`)."""
-    magnitude = gradient(image)
+    magnitude = gradient(image, gain)
     _, sharp = cv2.threshold(magnitude, limit - 0.5, 255, cv2.THRESH_BINARY)
     total = cv2.countNonZero(where)
     return total > 0 and cv2.countNonZero(cv2.bitwise_and(sharp, where)) < 0.1 * total
@@ -237,8 +237,11 @@ class MotionDetector:
         if self._frames % 4 == 0:  # the noise level moves slowly; a quarter of frames is plenty
             # (the plain difference: the noise model is of |N(0, sigma)|, not of a distance
             # from a neighbourhood's range)
+            # (and not where leaves keep moving: their sway is not the sensor's noise)
             plain = cv2.absdiff(current, reference)
-            self._noise.update(plain, still.view(bool), float(cv2.mean(reference)[0]))
+            calm = self._restless.calm(threshold)
+            where = still.view(bool) if calm is None else still.view(bool) & calm
+            self._noise.update(plain, where, float(cv2.mean(reference)[0]))
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every other frame is enough.
         stationary = self._absorb(changed, current, background, t) if self._frames % 2 else ()
@@ -294,12 +297,15 @@ class MotionDetector:
     ) -> bool:
         """Something close to the lens is a blur with a soft outline; anyone at the door is in
         focus, with a crisp one."""
-        # Sharpness is a contrast: in a darker picture every outline is softer by as much.
-        limit = self.cfg.min_sharpness * self._dimming()
+        limit = self.cfg.min_sharpness
         x, y, w, h = box
         if limit <= 0 or w < 3 or h < 3:
             return False
-        return _soft(current[y : y + h, x : x + w], rim(contour, box), limit)
+        # Sharpness is a contrast: in a darker picture every outline is softer by as much, so
+        # it is judged as if in full light. A blur is soft all over: a visitor whose outline
+        # the noise of a dark night frays still has a crisp coat, face or zip inside it.
+        patch, inside, gain = current[y : y + h, x : x + w], area(contour, box), 1 / self._dimming()
+        return _soft(patch, rim(inside), limit, gain) and _soft(patch, inside, limit, gain)
 
     def _drop_ghosts(
         self,

@@ -29,8 +29,8 @@ K = 4.0  # the change that counts, in units of a place's usual spread (RMS): 4 s
 RISE_SECONDS = 10.0
 # ... and where quiet, decays with this one (a lull in the wind does not forget the tree).
 FALL_SECONDS = 20.0
-# A young model (its first second) learns as a running mean instead: a tree that moves from
-# the first frame on is known after that second.
+# A young model (its first seconds) holds the largest spread seen instead: a tree that moves
+# from the first frame on, while its sway grows, is known within those seconds.
 YOUNG_SECONDS = 1.0
 # Frame-to-frame change is measured over at least this long: at 60 fps a swaying tree changes
 # little between consecutive frames, yet no less than at 15.
@@ -98,7 +98,8 @@ class RestlessModel:
         `active_level`: the mean frame-to-frame change (levels) above which a block counts as
         changing, a little above what noise alone gives."""
         self._calls += 1
-        if self._calls % LEARN_EVERY and self._previous is not None:
+        young = self._learned < YOUNG_SECONDS
+        if self._calls % LEARN_EVERY and self._previous is not None and not young:
             return
         self._needed = None
         previous = self._previous
@@ -112,11 +113,14 @@ class RestlessModel:
         grid = self.grid
         moved = _rms(cv2.absdiff(current, previous), grid)
         far = _rms(diff, grid)
-        young = dt / self._learned if self._learned <= YOUNG_SECONDS else 0.0
-        rise = min(1.0, max(young, dt / RISE_SECONDS))
-        fall = min(1.0, dt / FALL_SECONDS)
         spread = self.spread
         active = moved > active_level
+        if young:
+            # Hold the largest: a sway that has only just begun grows for a while.
+            np.maximum(spread, far, out=spread, where=active)
+            return
+        rise = min(1.0, dt / RISE_SECONDS)
+        fall = min(1.0, dt / FALL_SECONDS)
         # Quiet blocks only decay: a parcel that stays is far from the background but still.
         target = np.where(active, far, np.minimum(far, spread))
         rate = np.where(active, np.float32(rise), np.float32(fall))
@@ -139,3 +143,10 @@ class RestlessModel:
                 interpolation=cv2.INTER_NEAREST,
             )  # fmt: skip
         return self._thresholds
+
+    def calm(self, floor: float) -> np.ndarray | None:
+        """Where the floor alone decides (bool, lores size): no place that keeps moving. None
+        when that is everywhere."""
+        if self.thresholds(floor) is None:
+            return None
+        return self._thresholds <= np.uint8(min(255.0, floor))

@@ -18,6 +18,37 @@ import numpy as np
 from device.scenarios.sprites import make, paste
 
 LORES = (320, 240)
+Polygon = tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class Footage:
+    """A real clip (tests/data) and the zones that say what it shows: in a `quiet` zone
+    nothing should raise an event (every event there is a false alarm)."""
+
+    file: str
+    zones: dict[str, Polygon]
+    quiet: tuple[str, ...] = ()
+
+
+# The trees along the left edge of the highway, above the fence; the overlay's date and clock
+# in the top-left corner, and the road below the overlays.
+FOOTAGE = (
+    Footage(
+        "highway-trees.avi",
+        {"trees": ((0.0, 0.0), (0.5, 0.0), (0.3, 0.35), (0.0, 0.45))},
+        quiet=("trees",),
+    ),
+    Footage(
+        "highway-overlay.avi",
+        {
+            "clock": ((0.0, 0.0), (0.3, 0.0), (0.3, 0.16), (0.0, 0.16)),
+            "road": ((0.0, 0.18), (1.0, 0.18), (1.0, 1.0), (0.0, 1.0)),
+        },
+    ),
+)
+# The stress loop's foliage: the trees of highway-trees.avi (lores px), above the fence.
+TREES = (0, 0, 140, 95)
 
 
 def read_luma(path: Path, size: tuple[int, int] = LORES) -> tuple[list[np.ndarray], float]:
