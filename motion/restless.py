@@ -22,7 +22,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-BLOCK = 4  # px of the lores frame per block side
+BLOCK = 4  # px of the lores frame per block side (_rms halves twice)
 K = 4.0  # the change that counts, in units of a place's usual spread (RMS): 4 sigma
 # While active, the spread follows the frame's difference with this time constant (a visitor
 # moving about in one place for a few seconds is not learned as foliage) ...
@@ -35,19 +35,19 @@ YOUNG_SECONDS = 1.0
 # Frame-to-frame change is measured over at least this long: at 60 fps a swaying tree changes
 # little between consecutive frames, yet no less than at 15.
 STEP_SECONDS = 0.2
-LEARN_EVERY = 2  # frames: the spread moves over seconds, every other frame is plenty
+LEARN_EVERY = 4  # frames: the spread moves over seconds, every fourth frame is plenty
 _NEIGHBOURS = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 
 
 def _rms(diff: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     """Root mean square of a uint8 difference per block (float32): a few leaves catching the
     sun now and then raise it as they raise a pixel's variance; the mean would not show them.
-    (Squared after a 2x2 average: a quarter of the work, and a speck of light still counts.)"""
-    half = cv2.resize(
-        diff, (grid[0] * BLOCK // 2, grid[1] * BLOCK // 2), interpolation=cv2.INTER_AREA
-    )
-    square = cv2.multiply(half, half, dtype=cv2.CV_16U)
-    return cv2.sqrt(cv2.resize(square, grid, interpolation=cv2.INTER_AREA).astype(np.float32))
+    (Squared after a 2x2 average, and averaged down by halves: OpenCV's area resize is fast
+    for exact halves, and a speck of light still counts.)"""
+    half = cv2.resize(diff, (grid[0] * 2, grid[1] * 2), interpolation=cv2.INTER_AREA)
+    square = half.astype(np.float32)
+    cv2.multiply(square, square, dst=square)
+    return cv2.sqrt(cv2.resize(square, grid, interpolation=cv2.INTER_AREA))
 
 
 class RestlessModel:
