@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from config.motion import MotionConfig
+from motion.difference import RangeDifference
 from motion.lighting import LightingModel
 from motion.noise import FULL_LIGHT, NoiseEstimator
 from motion.outline import area, gradient, is_ghost, rim
@@ -29,7 +30,6 @@ from motion.zones import rasterise, watched
 # An opening by 3x3 (drops specks: rain, snow) followed by a 7x7 dilation (joins a body's
 # pieces) is one 3x3 erosion and one 9x9 dilation: rectangles compose.
 _SPECK = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-_NEAR = _SPECK
 _OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
 ABSORB_BLOCK = 8  # px: stationary objects are absorbed block by block
 # A region keeps its in-focus verdict this many frames while it stays where it was: the same
@@ -58,15 +58,6 @@ def _downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if image.shape[1::-1] == size:
         return image
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
-def _apart(current: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """How far each pixel is from the background's range in its 3x3 neighbourhood (0 inside
-    it): a leaf or an edge moved by a pixel (wind, a camera jittering) is not a change of scene,
-    while something new is outside its surroundings' range."""
-    above = cv2.subtract(current, cv2.dilate(reference, _NEAR))
-    below = cv2.subtract(cv2.erode(reference, _NEAR), current)
-    return cv2.max(above, below)
 
 
 def _exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) -> np.ndarray:
@@ -120,6 +111,7 @@ class MotionDetector:
         self._noise = NoiseEstimator(cfg.noise_k, cfg.threshold, cfg.threshold_max)
         self._restless = RestlessModel(size)
         self._shake = ShakeEstimator(size)
+        self._apart = RangeDifference()
         self._min_blob = max(1, int(width * height * cfg.min_blob / 100.0))
         self._min_trigger_px = width * height * cfg.min_area / 100.0
         self._background: np.ndarray | None = None
@@ -140,6 +132,7 @@ class MotionDetector:
         self._verdicts.clear()
         self._lighting.reset()
         self._restless.reset()
+        self._apart.forget()
 
     @property
     def state_bytes(self) -> int:
@@ -178,8 +171,10 @@ class MotionDetector:
         # Light settles at once: the compensated background becomes the background.
         if light.gain_map is not None:
             cv2.multiply(background, light.gain_map, dst=background)
+            self._apart.forget()
         elif light.gain != 1.0:
             np.multiply(background, np.float32(light.gain), out=background)
+            self._apart.forget()
         lighting = light.lit_share >= 0.5 and abs(light.global_gain - 1.0) >= 0.08
         if lighting:
             self._settle_until = t + cfg.settle_seconds
@@ -190,7 +185,7 @@ class MotionDetector:
             self._restless.skip(current, t)
             return MotionResult(t, 0.0, False, self._noise.threshold, lighting=True)
         reference = cv2.convertScaleAbs(background)
-        diff = _apart(current, reference)
+        diff = self._apart(current, reference, reuse=self._frames % 2 == 0)
         threshold = self._noise.threshold
         needed = self._restless.thresholds(threshold)
         changed = _exceeding(diff, threshold, needed)
@@ -198,7 +193,7 @@ class MotionDetector:
             shift = self._shake.shift(current, reference)
             if shift is not None:
                 reference = self._shake.moved(reference, shift)
-                diff = _apart(current, reference)
+                diff = self._apart.once(current, reference)
                 changed = _exceeding(diff, threshold, needed)
         self._restless.update(current, diff, t, self._active_level())
         cv2.erode(changed, _SPECK, dst=changed)
@@ -376,7 +371,7 @@ class MotionDetector:
     def _absorb(
         self, changed: np.ndarray, current: np.ndarray, background: np.ndarray, t: float
     ) -> tuple[Box, ...]:
-        share = cv2.resize(changed, self._grid, interpolation=cv2.INTER_AREA)
+        share = _downscale(changed, self._grid)  # by exact halves: OpenCV's fast path
         moving = share > 127
         since = self._since
         since[~moving] = np.inf

@@ -44,7 +44,7 @@ def _rms(diff: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     sun now and then raise it as they raise a pixel's variance; the mean would not show them.
     (Squared after a 2x2 average, and averaged down by halves: OpenCV's area resize is fast
     for exact halves, and a speck of light still counts.)"""
-    half = cv2.resize(diff, (grid[0] * 2, grid[1] * 2), interpolation=cv2.INTER_AREA)
+    half = cv2.resize(diff, (diff.shape[1] // 2, diff.shape[0] // 2), interpolation=cv2.INTER_AREA)
     square = half.astype(np.float32)
     cv2.multiply(square, square, dst=square)
     return cv2.sqrt(cv2.resize(square, grid, interpolation=cv2.INTER_AREA))

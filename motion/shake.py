@@ -32,8 +32,15 @@ class ShakeEstimator:
         """Has most of the frame changed (edges everywhere), as a shaken picture does?"""
         if cv2.countNonZero(changed) < changed.size * CELL_SHARE * SPREAD_CELLS / 16:
             return False  # (the usual frame: too little changed for it, checked at a glance)
-        cells = cv2.resize(changed, GRID, interpolation=cv2.INTER_AREA)
-        return int(np.count_nonzero(cells > 255 * CELL_SHARE)) >= SPREAD_CELLS
+        height, width = changed.shape
+        h, w = height // GRID[1], width // GRID[0]
+        least = CELL_SHARE * h * w
+        cells = sum(
+            cv2.countNonZero(changed[y : y + h, x : x + w]) > least
+            for y in range(0, h * GRID[1], h)
+            for x in range(0, w * GRID[0], w)
+        )
+        return cells >= SPREAD_CELLS
 
     def shift(self, current: np.ndarray, background: np.ndarray) -> tuple[float, float] | None:
         """The frame's shift (dx, dy) in px relative to the background (uint8 both), or None
