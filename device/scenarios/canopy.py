@@ -35,15 +35,18 @@ class Canopy:
         image[:] = np.array((45, 105, 60), np.float32)
         image += shade[..., None]
         image[gaps] = SKY
-        self.image = np.clip(image, 0, 255).astype(np.uint8)
         cover = np.full(shape, 255, np.uint8)
         points = np.array([(x * (width - 1), y * (height - 1)) for x, y in CLEARING], np.int32)
         cv2.fillPoly(cover, [points], 0)
-        self.alpha = cv2.GaussianBlur(cover, (0, 0), max(1.0, width / 160)).astype(np.float32)
-        self.alpha *= np.float32(1 / 255)
-        # Each part's phase of the sway, smooth across the picture (radians).
-        self._phase = texture(rng, shape, max(8, width // 8), 2.0)
-        self._phase_y = texture(rng, shape, max(8, width // 8), 2.0)
+        alpha = cv2.GaussianBlur(cover, (0, 0), max(1.0, width / 160))
+        # leaves and their cover in one BGRA image: displaced in one pass
+        self.image = cv2.merge([*cv2.split(np.clip(image, 0, 255).astype(np.uint8)), alpha])
+        # Each part's phase of the sway, smooth across the picture (radians): worked out on a
+        # grid an eighth of the size and enlarged, as smooth and 64 times cheaper.
+        coarse = (max(2, height // 8), max(2, width // 8))
+        self._phase = texture(rng, coarse, max(2, width // 64), 2.0)
+        self._phase_y = texture(rng, coarse, max(2, width // 64), 2.0)
+        self._size = (width, height)
         self._grid_x, self._grid_y = np.meshgrid(
             np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)
         )
@@ -54,7 +57,14 @@ class Canopy:
         angle = np.float32(2 * math.pi * t / period)
         dx = np.sin(self._phase + angle) * np.float32(amount * gust)
         dy = np.cos(self._phase_y + angle * np.float32(1.3)) * np.float32(0.4 * amount * gust)
-        map_x, map_y = self._grid_x + dx, self._grid_y + dy
-        layer = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        alpha = cv2.remap(self.alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        frame[:] = cv2.blendLinear(layer, frame, alpha, 1.0 - alpha)
+        map_x = cv2.add(self._grid_x, cv2.resize(dx, self._size, interpolation=cv2.INTER_LINEAR))
+        map_y = cv2.add(self._grid_y, cv2.resize(dy, self._size, interpolation=cv2.INTER_LINEAR))
+        # fixed-point maps: several times faster to remap with, 1/32 px is fine enough
+        fixed, fraction = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
+        layer = cv2.remap(
+            self.image, fixed, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
+        weight = cv2.extractChannel(layer, 3).astype(np.float32)
+        weight *= np.float32(1 / 255)
+        leaves = cv2.cvtColor(layer, cv2.COLOR_BGRA2BGR)
+        frame[:] = cv2.blendLinear(leaves, frame, weight, 1.0 - weight)
