@@ -1,13 +1,17 @@
 """Frame differencing against a lighting-compensated, noise-aware background, on lores luma.
 
-Per frame: blur; compensate the background for changes of light (motion.lighting); absolute
-difference; threshold at k times the estimated noise (within configured bounds); an opening to
-drop rain and snow streaks, a dilation to join a body's pieces; regions above a minimum size; the
-changed share of each zone. The background learns only outside moving regions, and takes in a
-block that has stayed changed for `absorb_seconds` (a parcel, a parked bike), reporting it once.
-A region whose outline is in the background rather than in the frame is a ghost (someone in view
-at start-up or while the light changed, something that left) and is taken in at once; a region
-with a soft outline in the frame is a blur at the lens (an insect) and does not count.
+Per frame: blur; compensate the background for changes of light (motion.lighting); the distance
+from the background's 3x3 range (motion.difference), against the background moved by the
+camera's shift when most of the frame changed at once (motion.shake); threshold per pixel at
+the larger of k times the estimated noise (within configured bounds, the lower one scaled with
+the brightness) and what the place's own restlessness needs (motion.restless: leaves); an
+opening to drop rain and snow streaks, a dilation to join a body's pieces; regions above a
+minimum size; the changed share of each zone. The background learns only outside moving
+regions, and takes in a block that has stayed changed for `absorb_seconds` (a parcel, a parked
+bike), reporting it once. A region whose outline is in the background rather than in the frame
+is a ghost (someone in view at start-up or while the light changed, something that left) and is
+taken in at once; a region soft on its outline and inside is a blur at the lens (an insect) and
+does not count. docs/motion.md has the whole story.
 """
 
 from __future__ import annotations

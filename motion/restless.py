@@ -93,10 +93,10 @@ class RestlessModel:
         t: float,
         active_level: float,
     ) -> None:
-        """Learn from one frame. `current`: blurred lores luma (uint8); `diff`: its absolute
-        difference from the background;
-        `active_level`: the mean frame-to-frame change (levels) above which a block counts as
-        changing, a little above what noise alone gives."""
+        """Learn from one frame (every LEARN_EVERY-th; every one while young). `current`:
+        blurred lores luma (uint8); `diff`: its difference from the background; `active_level`:
+        the frame-to-frame change (RMS, levels) above which a block counts as changing, a
+        little above what noise alone gives."""
         self._calls += 1
         young = self._learned < YOUNG_SECONDS
         if self._calls % LEARN_EVERY and self._previous is not None and not young:
