@@ -90,11 +90,9 @@ def _blocks(box: tuple[int, int, int, int]) -> tuple[slice, slice]:
     )
 
 
-def _soft(image: np.ndarray, where: np.ndarray, limit: float, gain: float) -> bool:
-    """Is the patch soft where `where` is set: fewer than 10 % of those pixels have a gradient
-    of `limit` levels per px or more (the 90th percentile is below `limit`)."""
-    magnitude = gradient(image, gain)
-    _, sharp = cv2.threshold(magnitude, limit - 0.5, 255, cv2.THRESH_BINARY)
+def _soft(sharp: np.ndarray, where: np.ndarray) -> bool:
+    """Is a patch soft where `where` is set: fewer than 10 % of those pixels are `sharp` (have
+    a gradient of at least the limit: the 90th percentile is below it)?"""
     total = cv2.countNonZero(where)
     return total > 0 and cv2.countNonZero(cv2.bitwise_and(sharp, where)) < 0.1 * total
 
@@ -303,8 +301,10 @@ class MotionDetector:
         # Sharpness is a contrast: in a darker picture every outline is softer by as much, so
         # it is judged as if in full light. A blur is soft all over: a visitor whose outline
         # the noise of a dark night frays still has a crisp coat, face or zip inside it.
-        patch, inside, gain = current[y : y + h, x : x + w], area(contour, box), 1 / self._dimming()
-        return _soft(patch, rim(inside), limit, gain) and _soft(patch, inside, limit, gain)
+        magnitude = gradient(current[y : y + h, x : x + w], 1 / self._dimming())
+        _, sharp = cv2.threshold(magnitude, limit - 0.5, 255, cv2.THRESH_BINARY)
+        inside = area(contour, box)
+        return _soft(sharp, rim(inside)) and _soft(sharp, inside)
 
     def _drop_ghosts(
         self,
