@@ -135,9 +135,12 @@ class RestlessModel:
             self._floor = -1.0
         if self._needed_max <= floor:
             return None
-        if floor != self._floor:  # made again only when the spread or the floor moved
-            self._floor = floor
-            small = np.minimum(np.maximum(self._needed, np.float32(floor)), 255.0)
+        # Made again only when the spread or the floor moved by a whole level: differences
+        # are whole levels, so `diff > floor` and `diff > int(floor)` are the same test.
+        level = float(int(floor))
+        if level != self._floor:
+            self._floor = level
+            small = np.minimum(np.maximum(self._needed, np.float32(level)), 255.0)
             cv2.resize(
                 small.astype(np.uint8), self.size, dst=self._thresholds,
                 interpolation=cv2.INTER_NEAREST,
