@@ -176,7 +176,7 @@ class MotionDetector:
             self._apart.forget()
         elif light.gain != 1.0:
             np.multiply(background, np.float32(light.gain), out=background)
-            self._apart.forget()
+            self._apart.scale(light.gain)
         lighting = light.lit_share >= 0.5 and abs(light.global_gain - 1.0) >= 0.08
         if lighting:
             self._settle_until = t + cfg.settle_seconds

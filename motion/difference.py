@@ -19,8 +19,18 @@ class RangeDifference:
         self._range: tuple[np.ndarray, np.ndarray] | None = None
 
     def forget(self) -> None:
-        """The background changed at once (light compensated, scene forgotten)."""
+        """The background changed at once (light compensated unevenly, scene forgotten)."""
         self._range = None
+
+    def scale(self, gain: float) -> None:
+        """The background was multiplied by one gain: so are its neighbourhood's maximum and
+        minimum (a gain keeps the order of levels), at a fraction of measuring them again."""
+        if self._range is not None:
+            high, low = self._range
+            self._range = (
+                cv2.convertScaleAbs(high, alpha=gain),
+                cv2.convertScaleAbs(low, alpha=gain),
+            )
 
     def __call__(self, current: np.ndarray, reference: np.ndarray, reuse: bool) -> np.ndarray:
         """`reference`: the background (uint8); `reuse`: the range from the last call may do."""

@@ -33,14 +33,11 @@ class ShakeEstimator:
         if cv2.countNonZero(changed) < changed.size * CELL_SHARE * SPREAD_CELLS / 16:
             return False  # (the usual frame: too little changed for it, checked at a glance)
         height, width = changed.shape
-        h, w = height // GRID[1], width // GRID[0]
-        least = CELL_SHARE * h * w
-        cells = sum(
-            cv2.countNonZero(changed[y : y + h, x : x + w]) > least
-            for y in range(0, h * GRID[1], h)
-            for x in range(0, w * GRID[0], w)
-        )
-        return cells >= SPREAD_CELLS
+        # Area means by two exact halves first (OpenCV's fast path), then the last step.
+        quarter = cv2.resize(changed, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+        quarter = cv2.resize(quarter, (width // 4, height // 4), interpolation=cv2.INTER_AREA)
+        cells = cv2.resize(quarter, GRID, interpolation=cv2.INTER_AREA)
+        return int(np.count_nonzero(cells > 255 * CELL_SHARE)) >= SPREAD_CELLS
 
     def shift(self, current: np.ndarray, background: np.ndarray) -> tuple[float, float] | None:
         """The frame's shift (dx, dy) in px relative to the background (uint8 both), or None
