@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from config import DoorbellConfig
+from config import DoorbellConfig, LoadedConfig
 from config.device import Mode, ModeBehaviour
 from config.live import merge_reload
 from config.motion import MotionConfig
@@ -33,6 +33,7 @@ from device.counters import Counters
 from device.footage import FootageService
 from device.memory import release_freed_memory
 from device.mode_store import ModeStore
+from device.owner_actions import OwnerActions
 from device.pacing import Pacer
 from device.pipeline import Pipeline
 from device.policy import Policy
@@ -45,13 +46,18 @@ from device.sources import open_source
 from device.sources.base import Source
 from device.systemd import Notifier, Watchdog
 from device.telemetry import Telemetry
+from device.web.server import WebServer
 from motion.detector import MotionDetector
 from motion.events import EventTracker
 from uplink.commands import (
+    ClipDeleteCommand,
+    ClipKeepCommand,
     CommandReply,
+    FootageReviewCommand,
     ModeCommand,
     MotionCommand,
     PingCommand,
+    PolygonsCommand,
     PressCommand,
     SnapshotCommand,
     StatusCommand,
@@ -72,6 +78,7 @@ def open_device(
     mode_from_flag: bool = False,
     notifier: Notifier | None = None,
     clock: Clock = SYSTEM,
+    loaded: LoadedConfig | None = None,
 ) -> Device:
     """Build a device ready to run: refuses an insecure broker, opens the camera, then builds
     every collaborator. Raises SourceError or InsecureBrokerError."""
@@ -79,7 +86,9 @@ def open_device(
     source = open_source(config.camera)
     source.open()
     try:
-        return Device(config, source, duration, echo, reload, mode_from_flag, notifier, clock)
+        return Device(
+            config, source, duration, echo, reload, mode_from_flag, notifier, clock, loaded
+        )
     except BaseException:
         source.close()
         raise
@@ -96,8 +105,10 @@ class Device:
         mode_from_flag: bool = False,
         notifier: Notifier | None = None,
         clock: Clock = SYSTEM,
+        loaded: LoadedConfig | None = None,
     ) -> None:
-        """`source` is open already (see `open_device`)."""
+        """`source` is open already (see `open_device`); `loaded`: the file the config came
+        from (the local page saves zones and masks there) and the origin of each value."""
         self.config, self.source = config, source
         self.clock = clock
         self._reload = reload
@@ -106,6 +117,7 @@ class Device:
         self.modes = ModeStore(config.device.data.mode)
         self.mode: Mode = (None if mode_from_flag else self.modes.load()) or config.device.mode
         self.started_monotonic = clock.monotonic()
+        self.owner = OwnerActions(self, loaded)  # clips, zones, reviews (the local page)
         self.commands = CommandRegistry(self._command_handlers())
         self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
         self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
@@ -144,6 +156,7 @@ class Device:
         self._fps_mark = (self.started_monotonic, 0)
         self._reload_requested = threading.Event()
         self._stop = threading.Event()
+        self.web = WebServer(self, config.web) if config.web.listen else None  # refuses early
 
     @property
     def behaviour(self) -> ModeBehaviour:
@@ -171,6 +184,8 @@ class Device:
             self.watchdog.start()
         self.footage.start(self._stop)
         threading.Thread(target=self._telemetry_loop, name="telemetry", daemon=True).start()
+        if self.web is not None:
+            self.web.start()
         log.info("running in mode %s; camera %s", self.mode, self.config.camera.source)
         try:
             while self.pipeline.running and not self._stop.is_set():
@@ -194,6 +209,8 @@ class Device:
         """Finish the clip, flush the outbox as far as the broker allows, say offline."""
         self._stop.set()
         seconds = self.config.runtime.shutdown_seconds
+        if self.web is not None:
+            self.web.stop()
         self.pipeline.stop_requested.set()
         self.pipeline.join(seconds)
         self.watchdog.stop()
@@ -235,6 +252,10 @@ class Device:
             FootageDecisionBody: lambda body: self.footage.handle_decision(body),
             StatusCommand: lambda body: CommandReply.success(**self.telemetry().model_dump()),
             PingCommand: lambda body: CommandReply.success(),
+            ClipKeepCommand: self.owner.keep_clip,
+            ClipDeleteCommand: self.owner.delete_clip,
+            PolygonsCommand: self.owner.set_polygons,
+            FootageReviewCommand: self.owner.review_request,
         }
 
     def send_snapshot(self) -> CommandReply:
@@ -258,10 +279,10 @@ class Device:
             motion = MotionConfig.model_validate(self.config.motion.model_dump() | changes)
         except ValueError as exc:
             return CommandReply.failure(str(exc).splitlines()[0])
-        self._apply_motion(motion)
+        self.apply_motion(motion)
         return CommandReply.success()
 
-    def _apply_motion(self, motion: MotionConfig) -> None:
+    def apply_motion(self, motion: MotionConfig) -> None:
         self.config = self.config.model_copy(update={"motion": motion})
         self.pipeline.replace_detector(MotionDetector(motion, self.source.lores_size), motion)
 
@@ -274,7 +295,7 @@ class Device:
             log.error("config reload failed, keeping the running config: %s", exc)
             return
         if new.motion != self.config.motion:
-            self._apply_motion(new.motion)
+            self.apply_motion(new.motion)
         self.config, restart_needed = merge_reload(self.config, new)
         self._sync_recorder()
         log.info(

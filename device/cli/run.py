@@ -18,6 +18,7 @@ from device.cli.options import config_options, fail
 from device.logs import setup_logging
 from device.runtime import Device, open_device
 from device.sources import SourceError
+from device.web.server import WebRefused
 from uplink.mqtt_link import InsecureBrokerError
 
 
@@ -99,8 +100,9 @@ def run(
             echo=click.echo,
             reload=reload,
             mode_from_flag=loaded.origin_of(("device", "mode")).kind == "flag",
+            loaded=loaded,
         )
-    except (SourceError, InsecureBrokerError) as exc:
+    except (SourceError, InsecureBrokerError, WebRefused) as exc:
         fail(str(exc))
     stop = threading.Event()
 
