@@ -22,10 +22,10 @@ def _default_listen() -> str | None:
 
 
 def split_listen(listen: str) -> tuple[str, int]:
-    """`HOST:PORT` or `[IPv6]:PORT` as (host, port)."""
+    """`HOST:PORT` or `[IPv6]:PORT` as (host, port); port 0: any free one (tests)."""
     host, sep, port = listen.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{listen!r} is not HOST:PORT (a port 1-65535)")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"{listen!r} is not HOST:PORT (a port 0-65535)")
     return host.strip("[]"), int(port)
 
 

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from device.web import routes_manage, routes_view
 from device.web.context import PageContext
-from device.web.pages import CONTEXT, ctx, local_target, render, wants_json
+from device.web.pages import CONTEXT, SESSION, ctx, local_target, render, wants_json
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "doorbell_session"
@@ -30,10 +30,10 @@ CSP = (
 async def security(request: web.Request, handler: Handler) -> web.StreamResponse:
     context = ctx(request)
     session = context.sessions.get(request.cookies.get(COOKIE))
-    request["session"] = session
+    request[SESSION] = session
     if session is None and not request.path.startswith(OPEN_PATHS):
         if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
-            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
+            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='/')}")
         raise web.HTTPUnauthorized(text="log in first")
     if request.method not in ("GET", "HEAD"):
         origin = request.headers.get("Origin")
