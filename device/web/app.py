@@ -50,7 +50,7 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
         return response
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Referrer-Policy", "same-origin")  # no-referrer: Origin null
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
