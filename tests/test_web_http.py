@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import requests
 import yaml
+from pyrage import x25519
 
 from config import load_config
 from device.web.server import WebRefused
@@ -303,3 +304,38 @@ def test_the_page_is_unreachable_once_the_device_stops(tmp_path: Path) -> None:
         assert PageClient(url).get("/login").status_code == 200
     with pytest.raises(requests.ConnectionError):
         requests.get(url + "/login", timeout=5)
+
+
+def test_a_clip_encrypted_at_rest_says_so(tmp_path: Path) -> None:
+    recipient = str(x25519.Identity.generate().to_public())
+    e2e = {"e2e": {"recipients": [recipient], "at_rest": True}}
+    with page_device(tmp_path, privacy=e2e) as page:
+        client = PageClient(page.url)
+        client.login()
+        event_id = page.ring()
+        clip_id = page.clip_of(event_id)
+        shown = client.get(f"/clips/{clip_id}")
+        assert shown.status_code == 200 and "encrypted at rest" in shown.text
+        assert "<video" not in shown.text
+        video = client.get(f"/clips/{clip_id}/video.mp4")
+        assert video.status_code == 409 and "encrypted" in video.text
+        assert client.get(f"/events/{event_id}/thumb.jpg").status_code == 409
+        assert "encrypted" in client.get("/events").text
+
+
+def test_the_live_picture_is_masked_even_when_nothing_records(tmp_path: Path) -> None:
+    """With recording off no encoder masks frames in place: the page masks its own copy."""
+    with page_device(tmp_path, record={"mode": "off"}) as page:
+        client = PageClient(page.url)
+        client.login()
+        corner = {"name": "street", "points": [[0.5, 0.5], [1, 0.5], [1, 1], [0.5, 1]]}
+        assert client.change_json("/zones", {"kind": "privacy_masks", "polygons": [corner]}).ok
+        seq = int(client.get("/live.jpg").headers["X-Frame-Seq"])
+        fresh = wait_until(
+            lambda: (r := client.get("/live.jpg")) and int(r.headers["X-Frame-Seq"]) > seq and r,
+            what="a picture taken after the save",
+        )
+        image = cv2.imdecode(np.frombuffer(fresh.content, np.uint8), cv2.IMREAD_GRAYSCALE)
+        h, w = image.shape
+        assert image[h // 2 + 5 :, w // 2 + 5 :].max() < 20
+        assert image[5 : h // 2 - 5, 5 : w // 2 - 5].mean() > 20
