@@ -25,7 +25,8 @@ from tests.support.process import doorbell
 from tests.support.web_page import PASSWORD, PageClient, PageDevice, page_device, wait_until
 
 GET_ROUTES = [
-    "/live", "/live.jpg", "/api/health", "/events", "/events/stream", "/events/x/thumb.jpg",
+    "/live", "/live.jpg", "/live/video.mp4", "/live/codec", "/api/health", "/events",
+    "/events/stream", "/events/x/thumb.jpg",
     "/clips/x", "/clips/x/video.mp4", "/clips/x/download", "/zones", "/requests", "/settings",
 ]  # fmt: skip
 POST_ROUTES = [
@@ -124,6 +125,21 @@ def test_live_picture_and_health(client: PageClient, page: PageDevice) -> None:
     health = client.get("/api/health").json()
     assert health["broker_connected"] is False and health["fps"] >= 0
     assert set(health) >= {"outbox_backlog", "disk_used_pct", "dropped_camera", "recording"}
+
+
+def test_live_video_is_the_recorders_own_fragments(client: PageClient, page: PageDevice) -> None:
+    codec = client.get("/live/codec")
+    assert codec.status_code == 200 and codec.json()["codec"].startswith("avc1.")
+    with client.http.get(page.url + "/live/video.mp4", stream=True, timeout=10) as video:
+        assert video.headers["Content-Type"] == "video/mp4"
+        received = b""
+        for chunk in video.iter_content(chunk_size=None):
+            received += chunk
+            if received.count(b"moof") >= 2:
+                break
+    stream = page.device.recorder.cutter.stream
+    assert stream is not None and received.startswith(stream.init_segment)
+    assert received[4:8] == b"ftyp" and b"mdat" in received
 
 
 def test_events_list_filters_and_refuses_bad_filters(client: PageClient, page: PageDevice) -> None:
@@ -339,3 +355,5 @@ def test_the_live_picture_is_masked_even_when_nothing_records(tmp_path: Path) ->
         h, w = image.shape
         assert image[h // 2 + 5 :, w // 2 + 5 :].max() < 20
         assert image[5 : h // 2 - 5, 5 : w // 2 - 5].mean() > 20
+        assert client.get("/live/codec").status_code == 503  # no encoder: pictures only
+        assert client.get("/live/video.mp4").status_code == 503

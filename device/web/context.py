@@ -24,6 +24,7 @@ from device.recording.recorder import Recorder
 from device.web.auth import LoginLimiter, PasswordFile, Sessions
 from device.web.event_feed import EventFeed
 from device.web.live import LivePicture
+from device.web.live_video import LiveVideo
 from uplink.commands import LOCAL_COMMANDS, CommandError, CommandReply, validate_command
 from uplink.requests.audit import AuditLog
 from uplink.uplink import Uplink
@@ -63,6 +64,7 @@ class PageContext:
             config.live_fps,
             monotonic,
         )
+        self.video = LiveVideo(lambda: device.recorder.cutter.stream)
         self.feed = EventFeed(device.recorder.index)
         # Owner changes join the request log: one tamper-evident record of what the owner did.
         self.audit = AuditLog(files.audit, device.clock.wall)

@@ -35,7 +35,7 @@ async def live_page(request: web.Request) -> web.Response:
     device = ctx(request).device
     return render(
         request, "live.html", modes=MODES, mode=device.mode,
-        refresh_ms=int(1000 / ctx(request).config.live_fps),
+        refresh_ms=int(1000 / ctx(request).config.live_fps), jpeg_only="jpeg" in request.query,
     )  # fmt: skip
 
 
@@ -47,6 +47,17 @@ async def live_jpeg(request: web.Request) -> web.Response:
     return web.Response(
         body=picture.jpeg, content_type="image/jpeg", headers={"X-Frame-Seq": str(picture.seq)}
     )
+
+
+async def live_video(request: web.Request) -> web.StreamResponse:
+    return await ctx(request).video.serve(request)
+
+
+async def live_codec(request: web.Request) -> web.Response:
+    codec = ctx(request).video.codec()
+    if codec is None:
+        raise web.HTTPServiceUnavailable(text="no encoded stream (recording is off)")
+    return web.json_response({"codec": codec})
 
 
 async def health(request: web.Request) -> web.Response:
@@ -196,6 +207,8 @@ async def clip_delete(request: web.Request) -> web.Response:
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/live", live_page)
     router.add_get("/live.jpg", live_jpeg)
+    router.add_get("/live/video.mp4", live_video)
+    router.add_get("/live/codec", live_codec)
     router.add_get("/api/health", health)
     router.add_post("/mode", set_mode)
     router.add_get("/events", events_page)

@@ -1,17 +1,78 @@
-// The live picture: fetch the next JPEG only once the last one has arrived, so a slow
-// connection gets fewer pictures instead of a queue of them.
+// The live view: the recorder's own fragmented MP4 through Media Source Extensions when the
+// browser can play it, else (or when it stops) a JPEG refresh that fetches the next picture only
+// once the last one has arrived, so a slow connection gets fewer pictures instead of a queue.
 (function () {
   "use strict";
   var img = document.getElementById("live");
+  var video = document.getElementById("live-video");
+  var kind = document.getElementById("live-kind");
   var every = parseInt(img.dataset.refreshMs, 10) || 500;
-  var n = 0;
+  var n = 0, refreshing = false, timer = null;
+
   function next() {
+    if (!refreshing) { return; }
     var probe = new Image();
-    probe.onload = function () { img.src = probe.src; setTimeout(next, every); };
-    probe.onerror = function () { setTimeout(next, Math.max(every, 2000)); };
+    probe.onload = function () { img.src = probe.src; timer = setTimeout(next, every); };
+    probe.onerror = function () { timer = setTimeout(next, Math.max(every, 2000)); };
     probe.src = "/live.jpg?n=" + (n++);
   }
-  setTimeout(next, every);
+  function pictures() {
+    if (refreshing) { return; }
+    refreshing = true;
+    video.hidden = true; img.hidden = false;
+    if (img.dataset.video === "try") { kind.textContent = "Picture refresh"; }
+    timer = setTimeout(next, every);
+  }
+  function liveVideo(type) {
+    var source = new MediaSource();
+    var queue = [], buffer = null, failed = false;
+    function fail() { if (!failed) { failed = true; pictures(); } }
+    function pump() { if (buffer && !buffer.updating && queue.length) { buffer.appendBuffer(queue.shift()); } }
+    video.src = URL.createObjectURL(source);
+    source.addEventListener("sourceopen", function () {
+      buffer = source.addSourceBuffer(type);
+      buffer.addEventListener("error", fail);
+      buffer.addEventListener("updateend", function () {
+        var b = buffer.buffered;
+        if (b.length) {
+          var end = b.end(b.length - 1);
+          if (video.currentTime < b.start(0) || end - video.currentTime > 3) { video.currentTime = Math.max(b.start(0), end - 0.3); }
+          if (end - b.start(0) > 30) { buffer.remove(b.start(0), end - 10); return; }
+        }
+        pump();
+      });
+      fetch("/live/video.mp4", {credentials: "same-origin"}).then(function (r) {
+        if (!r.ok || !r.body) { throw new Error("no live video"); }
+        var reader = r.body.getReader();
+        function read() {
+          return reader.read().then(function (part) {
+            if (part.done) { fail(); return; }
+            queue.push(part.value); pump(); return read();
+          });
+        }
+        return read();
+      }).catch(fail);
+    });
+    video.addEventListener("playing", function () {
+      refreshing = false; clearTimeout(timer);
+      img.hidden = true; video.hidden = false;
+      kind.innerHTML = 'Live video (<a href="/live?jpeg=1">picture refresh instead</a>)';
+    });
+    video.play().catch(function () {});
+  }
+  function tryVideo() {
+    if (img.dataset.video !== "try" || !window.MediaSource) { return false; }
+    fetch("/live/codec", {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (info) {
+        var type = info && 'video/mp4; codecs="' + info.codec + '"';
+        if (type && MediaSource.isTypeSupported(type)) { liveVideo(type); } else { pictures(); }
+      })
+      .catch(pictures);
+    return true;
+  }
+  pictures();  // pictures until the video plays
+  tryVideo();
 
   function show(h) {
     var set = function (key, text) {
