@@ -2,8 +2,9 @@
 
 1. Device CPU (the whole process: camera, analysis, recording, page server) over `--seconds` of
    real time at the defaults, with no viewer and then with one live viewer: a separate process
-   that does what live.js does (next /live.jpg once the last one arrived, every 1/live_fps s;
-   /api/health every 2 s) and keeps /events/stream open. Goal: within 5 points of a core.
+   that does what live.js does, /api/health every 2 s and /events/stream open, and either the
+   picture refresh (next /live.jpg once the last one arrived, every 1/live_fps s) or the live
+   video (/live/video.mp4, the recorder's fragments). Goal: within 5 points of a core.
 2. Event to row: headless Chromium (Debian's) on /events; a ring through the registry; time
    until its row is in the page, `--rings` times. Goal: under 1 s.
 """
@@ -24,7 +25,7 @@ from tests.support.web_page import PASSWORD, PageDevice, page_device
 
 VIEWER = r"""
 import sys, threading, time, requests
-url, password, fps = sys.argv[1], sys.argv[2], float(sys.argv[3])
+url, password, fps, video = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4] == "video"
 s = requests.Session()
 s.post(url + "/login", data={"password": password, "next": "/live"}, allow_redirects=False)
 def stream():
@@ -32,9 +33,16 @@ def stream():
         for _ in r.iter_lines():
             pass
 threading.Thread(target=stream, daemon=True).start()
+def live_video():
+    with s.get(url + "/live/video.mp4", stream=True) as r:
+        for _ in r.iter_content(chunk_size=None):
+            pass
+if video:
+    threading.Thread(target=live_video, daemon=True).start()
 last_health = 0.0
 while True:
-    s.get(url + "/live.jpg")
+    if not video:
+        s.get(url + "/live.jpg")
     if time.monotonic() - last_health > 2:
         s.get(url + "/api/health"); last_health = time.monotonic()
     time.sleep(1 / fps)
@@ -48,13 +56,12 @@ def cpu_percent(seconds: float) -> float:
     return 100.0 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
 
 
-def measure_cpu(running: PageDevice, seconds: float) -> tuple[float, float, int]:
+def measure_cpu(running: PageDevice, seconds: float, kind: str) -> tuple[float, int]:
+    """CPU with one viewer of `kind` (pictures | video), and the JPEGs made meanwhile."""
     web = running.device.web
     assert web is not None
-    time.sleep(2.0)  # settle after start
-    idle = cpu_percent(seconds)
     fps = running.device.config.web.live_fps
-    viewer = subprocess.Popen([sys.executable, "-c", VIEWER, running.url, PASSWORD, str(fps)])
+    viewer = subprocess.Popen([sys.executable, "-c", VIEWER, running.url, PASSWORD, str(fps), kind])
     try:
         time.sleep(2.0)
         encoded = web.context.live.encoded
@@ -63,7 +70,7 @@ def measure_cpu(running: PageDevice, seconds: float) -> tuple[float, float, int]
     finally:
         viewer.kill()
         viewer.wait()
-    return idle, watched, encoded
+    return watched, encoded
 
 
 def measure_rows(running: PageDevice, rings: int) -> list[float]:
@@ -102,10 +109,14 @@ def main() -> None:
         source = running.device.source
         print(f"camera {source.width}x{source.height}@{source.fps:g}, web.live_fps "
               f"{running.device.config.web.live_fps:g}, {opts.seconds:g} s each")  # fmt: skip
-        idle, watched, encoded = measure_cpu(running, opts.seconds)
-        print(f"device CPU, no viewer:  {idle:5.1f} % of a core")
-        print(f"device CPU, one viewer: {watched:5.1f} % of a core (+{watched - idle:.1f} points; "
-              f"{encoded / opts.seconds:.1f} JPEGs/s)")  # fmt: skip
+        time.sleep(2.0)  # settle after start
+        idle = cpu_percent(opts.seconds)
+        print(f"device CPU, no viewer:            {idle:5.1f} % of a core")
+        for kind in ("pictures", "video"):
+            watched, encoded = measure_cpu(running, opts.seconds, kind)
+            rate = encoded / opts.seconds
+            print(f"device CPU, one viewer ({kind:>8}): {watched:5.1f} % of a core "
+                  f"(+{watched - idle:.1f} points; {rate:.1f} JPEGs/s)")  # fmt: skip
         delays = measure_rows(running, opts.rings)
         p50, worst = 1000 * statistics.median(delays), 1000 * max(delays)
         print(
