@@ -62,8 +62,8 @@ def test_the_owner_uses_every_page_in_a_real_browser(tmp_path: Path, browser_pag
         finally:
             server.close()
     assert sorted(p.name for p in shots.iterdir()) == [
-        "clip.png", "events.png", "live.png", "login.png", "phone-events.png", "requests.png",
-        "settings.png", "zones.png",
+        "clip.png", "events.png", "live-masks.png", "live.png", "login.png", "phone-events.png",
+        "requests.png", "settings.png", "zones.png",
     ]  # fmt: skip
 
 
@@ -149,6 +149,10 @@ def _walk(p: Page, running: PageDevice, shots: Path, server: PutServer) -> None:
     ih, iw = image.shape
     assert image[ih // 10 : ih * 4 // 10, iw // 10 : iw * 4 // 10].max() < 20
     assert running.device.config.privacy.masks[0].name == "neighbour"
+    p.goto(url + "/live?jpeg=1")
+    p.get_by_label("Show motion zones (blue) and privacy masks (outlined)").check()
+    p.wait_for_selector("#live-overlay", state="visible")
+    p.screenshot(path=str(shots / "live-masks.png"))
 
     # -- requests: one queued, approved with its clip -------------------------------------------
     now = time.time()

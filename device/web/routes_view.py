@@ -33,8 +33,12 @@ def _id(request: web.Request) -> str:
 # -- live --------------------------------------------------------------------------------------
 async def live_page(request: web.Request) -> web.Response:
     device = ctx(request).device
+    polygons = {
+        "motion_zones": [z.model_dump(mode="json") for z in device.config.motion.zones],
+        "privacy_masks": [m.model_dump(mode="json") for m in device.config.privacy.masks],
+    }
     return render(
-        request, "live.html", modes=MODES, mode=device.mode,
+        request, "live.html", modes=MODES, mode=device.mode, polygons=polygons,
         refresh_ms=int(1000 / ctx(request).config.live_fps), jpeg_only="jpeg" in request.query,
     )  # fmt: skip
 

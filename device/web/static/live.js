@@ -71,6 +71,30 @@
       .catch(pictures);
     return true;
   }
+  // Zones and masks drawn over the picture, on request.
+  var overlay = document.getElementById("live-overlay");
+  var toggle = document.getElementById("show-zones");
+  var shapes = JSON.parse(document.getElementById("polygons").textContent);
+  function drawOverlay() {
+    var shown = video.hidden ? img : video;
+    overlay.hidden = !toggle.checked;
+    if (!toggle.checked) { return; }
+    var w = overlay.width = shown.clientWidth, h = overlay.height = shown.clientHeight;
+    overlay.style.width = w + "px"; overlay.style.height = h + "px";
+    var g = overlay.getContext("2d");
+    g.lineWidth = 2;
+    function path(p) {
+      g.beginPath();
+      p.points.forEach(function (pt, i) { (i ? g.lineTo : g.moveTo).call(g, pt[0] * w, pt[1] * h); });
+      g.closePath();
+    }
+    shapes.motion_zones.forEach(function (p) { path(p); g.fillStyle = "rgba(11,95,255,0.2)"; g.fill(); g.strokeStyle = "#0b5fff"; g.stroke(); });
+    shapes.privacy_masks.forEach(function (p) { path(p); g.strokeStyle = "#ffcc00"; g.stroke(); });
+  }
+  toggle.addEventListener("change", drawOverlay);
+  window.addEventListener("resize", drawOverlay);
+  video.addEventListener("playing", drawOverlay);
+
   pictures();  // pictures until the video plays
   tryVideo();
 
