@@ -40,7 +40,7 @@ case "$cmd" in
     bootstrap demo
     exec "$VENV/bin/doorbell" run "$@" ;;
   test)
-    apt_install mosquitto age
+    apt_install mosquitto age chromium  # chromium: the page's browser tests (Playwright drives it)
     bootstrap dev,demo
     "$VENV/bin/ruff" check device motion uplink config tests benchmarks
     "$VENV/bin/ruff" format --check device motion uplink config tests benchmarks

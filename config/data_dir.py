@@ -72,6 +72,11 @@ class DataDir:
         """The embedded broker's password file: the same account, its password hashed (Argon2)."""
         return self.root / "broker-passwd"
 
+    @property
+    def web_password(self) -> Path:
+        """The local page's password, Argon2-hashed, 0600 (`doorbell web set-password`)."""
+        return self.root / "web-password"
+
     # -- folders of media -------------------------------------------------------------------------
     @property
     def clips(self) -> Path:

@@ -9,6 +9,7 @@ from config.motion import MotionConfig
 from config.privacy import AuditConfig, PrivacyConfig, RequestsConfig
 from config.record import RecordConfig, StorageConfig
 from config.uplink import MqttConfig, UplinkConfig
+from config.web import WebConfig
 
 
 class DoorbellConfig(Section):
@@ -25,6 +26,7 @@ class DoorbellConfig(Section):
     runtime: RuntimeConfig = RuntimeConfig()
     button: ButtonConfig = ButtonConfig()
     modes: ModesConfig = ModesConfig()
+    web: WebConfig = WebConfig()
 
     @property
     def base_topic(self) -> str:

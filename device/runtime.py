@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from config import DoorbellConfig
+from config import DoorbellConfig, LoadedConfig
 from config.device import Mode, ModeBehaviour
 from config.live import merge_reload
 from config.motion import MotionConfig
@@ -33,6 +33,7 @@ from device.counters import Counters
 from device.footage import FootageService
 from device.memory import release_freed_memory
 from device.mode_store import ModeStore
+from device.owner_actions import OwnerActions
 from device.pacing import Pacer
 from device.pipeline import Pipeline
 from device.policy import ModeEntered, Policy, SnapshotAsked
@@ -45,13 +46,18 @@ from device.sources import open_source
 from device.sources.base import Source
 from device.systemd import Notifier, Watchdog
 from device.telemetry import Telemetry
+from device.web.server import WebServer
 from motion.detector import MotionDetector
 from motion.events import EventTracker
 from uplink.commands import (
+    ClipDeleteCommand,
+    ClipKeepCommand,
     CommandReply,
+    FootageReviewCommand,
     ModeCommand,
     MotionCommand,
     PingCommand,
+    PolygonsCommand,
     PressCommand,
     SnapshotCommand,
     StatusCommand,
@@ -74,6 +80,7 @@ def open_device(
     mode_from_flag: bool = False,
     notifier: Notifier | None = None,
     clock: Clock = SYSTEM,
+    loaded: LoadedConfig | None = None,
 ) -> Device:
     """Build a device ready to run: refuses an insecure broker, starts the embedded one if asked
     for, opens the camera, then builds every collaborator. Raises SourceError,
@@ -85,8 +92,9 @@ def open_device(
         source.open()
         try:
             device = Device(
-                embedded.config, source, duration, echo, reload, mode_from_flag, notifier, clock
-            )
+                embedded.config, source, duration, echo, reload, mode_from_flag, notifier, clock,
+                loaded,
+            )  # fmt: skip
         except BaseException:
             source.close()
             raise
@@ -115,8 +123,10 @@ class Device:
         mode_from_flag: bool = False,
         notifier: Notifier | None = None,
         clock: Clock = SYSTEM,
+        loaded: LoadedConfig | None = None,
     ) -> None:
-        """`source` is open already (see `open_device`)."""
+        """`source` is open already (see `open_device`); `loaded`: the file the config came
+        from (the local page saves zones and masks there) and the origin of each value."""
         self.config, self.source = config, source
         self.clock = clock
         self._reload = reload
@@ -126,6 +136,7 @@ class Device:
         self.mode: Mode = (None if mode_from_flag else self.modes.load()) or config.device.mode
         self.started_monotonic = clock.monotonic()
         self.audit = AuditLog.in_dir(self.data_dir, clock.wall, config.audit.max_bytes)
+        self.owner = OwnerActions(self, loaded)  # clips, zones, reviews (the local page)
         self.commands = CommandRegistry(self._command_handlers(), self.audit)
         self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
         # Each entry's hash goes out at once: a copy off the device that a cut tail cannot reach.
@@ -169,6 +180,7 @@ class Device:
         self._fps_mark = (self.started_monotonic, 0)
         self._reload_requested = threading.Event()
         self._stop = threading.Event()
+        self.web = WebServer(self, config.web) if config.web.listen else None  # refuses early
 
     @property
     def behaviour(self) -> ModeBehaviour:
@@ -197,6 +209,8 @@ class Device:
             self.watchdog.start()
         self.footage.start(self._stop)
         threading.Thread(target=self._telemetry_loop, name="telemetry", daemon=True).start()
+        if self.web is not None:
+            self.web.start()
         log.info("running in mode %s; camera %s", self.mode, self.config.camera.source)
         try:
             while self.pipeline.running and not self._stop.is_set():
@@ -220,6 +234,8 @@ class Device:
         """Finish the clip, flush the outbox as far as the broker allows, say offline."""
         self._stop.set()
         seconds = self.config.runtime.shutdown_seconds
+        if self.web is not None:
+            self.web.stop()
         self.pipeline.stop_requested.set()
         self.pipeline.join(seconds)
         self.watchdog.stop()
@@ -263,6 +279,10 @@ class Device:
             FootageDecisionBody: lambda body: self.footage.handle_decision(body),
             StatusCommand: lambda body: CommandReply.success(**self.telemetry().model_dump()),
             PingCommand: lambda body: CommandReply.success(),
+            ClipKeepCommand: self.owner.keep_clip,
+            ClipDeleteCommand: self.owner.delete_clip,
+            PolygonsCommand: self.owner.set_polygons,
+            FootageReviewCommand: self.owner.review_request,
         }
 
     def send_snapshot(self) -> CommandReply:
@@ -291,17 +311,18 @@ class Device:
             motion = MotionConfig.model_validate(self.config.motion.model_dump() | changes)
         except ValueError as exc:
             return CommandReply.failure(str(exc).splitlines()[0])
-        self._apply_motion(motion)
-        self._publish_motion_settings()
+        self.apply_motion(motion)
         return CommandReply.success()
 
     def _publish_motion_settings(self) -> None:
         names = [n for n in MotionCommand.model_fields if n != "request_id"]
         self.uplink.publish_motion_settings({n: getattr(self.config.motion, n) for n in names})
 
-    def _apply_motion(self, motion: MotionConfig) -> None:
+    def apply_motion(self, motion: MotionConfig) -> None:
+        """New motion settings, at once (a command, a reload, zones drawn on the page)."""
         self.config = self.config.model_copy(update={"motion": motion})
         self.pipeline.replace_detector(MotionDetector(motion, self.source.lores_size), motion)
+        self._publish_motion_settings()
 
     def _apply_reload(self) -> None:
         if self._reload is None:
@@ -312,8 +333,7 @@ class Device:
             log.error("config reload failed, keeping the running config: %s", exc)
             return
         if new.motion != self.config.motion:
-            self._apply_motion(new.motion)
-            self._publish_motion_settings()
+            self.apply_motion(new.motion)
         self.config, restart_needed = merge_reload(self.config, new)
         self._sync_recorder()
         log.info(

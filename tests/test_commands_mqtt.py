@@ -20,11 +20,15 @@ from tests.support.uplink_helpers import SessionSubscriber, uplink_config
 from uplink.commands import (
     COMMANDS,
     MAX_COMMAND_BYTES,
+    ClipDeleteCommand,
+    ClipKeepCommand,
     CommandError,
     CommandReply,
+    FootageReviewCommand,
     ModeCommand,
     MotionCommand,
     PingCommand,
+    PolygonsCommand,
     PressCommand,
     SnapshotCommand,
     StatusCommand,
@@ -127,6 +131,10 @@ class Device:
                 StatusCommand: self.handler("status", ok),
                 FootageRequestBody: self.handler("footage_request", ok),
                 FootageDecisionBody: self.handler("footage_decision", None),
+                ClipKeepCommand: self.handler("clip_keep", ok),
+                ClipDeleteCommand: self.handler("clip_delete", ok),
+                PolygonsCommand: self.handler("polygons", ok),
+                FootageReviewCommand: self.handler("footage_review", ok),
             }
         )
 
@@ -220,7 +228,9 @@ def test_commands_round_trip_and_bad_ones_change_nothing(
 def test_every_command_has_a_handler_and_the_socket_shares_the_registry() -> None:
     device = Device()
     handlers = dict(device.registry().commands)
-    assert set(handlers) == {"press", "status", *COMMANDS}
+    local = {"clip_keep", "clip_delete", "polygons", "footage_review"}  # the owner's page
+    assert set(handlers) == {"press", "status", *local, *COMMANDS}
+    assert not local & set(COMMANDS)  # not taken over MQTT
     partial = {model: handler for model, handler in handlers.values() if model is not PingCommand}
     with pytest.raises(ValueError, match="PingCommand"):
         CommandRegistry(partial)

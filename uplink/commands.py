@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -26,6 +26,7 @@ from pydantic import (
     model_serializer,
 )
 
+from config.base import NamedPolygon
 from config.device import Mode
 from config.motion import MotionConfig
 from uplink.requests.commands import COMMANDS as FOOTAGE_COMMANDS
@@ -58,6 +59,35 @@ class PressCommand(Command):
 
 class StatusCommand(Command):
     """The device's telemetry, now (control socket only)."""
+
+
+class ClipKeepCommand(Command):
+    """Protect a clip from retention, or let it go again (the local page; `doorbell clips`)."""
+
+    clip_id: str = Field(min_length=1, max_length=128)
+    keep: bool = True
+
+
+class ClipDeleteCommand(Command):
+    """Delete a clip with its events' pictures (the local page; `doorbell clips delete`)."""
+
+    clip_id: str = Field(min_length=1, max_length=128)
+
+
+class PolygonsCommand(Command):
+    """Replace the privacy masks or the motion zones: saved to the config file, applied at once."""
+
+    kind: Literal["privacy_masks", "motion_zones"]
+    polygons: list[NamedPolygon] = Field(max_length=32)
+
+
+class FootageReviewCommand(Command):
+    """The owner's decision on a queued footage request, made on the local page (a signed one
+    arrives as `footage_decision`)."""
+
+    footage_request: str = Field(min_length=1, max_length=128)
+    approve: bool
+    clips: list[str] | None = Field(None, max_length=1000, description="None: every match")
 
 
 def _bounded(name: str) -> Any:
@@ -98,6 +128,11 @@ LOCAL_COMMANDS: dict[str, type[BaseModel]] = {
     **COMMANDS,
     "press": PressCommand,
     "status": StatusCommand,
+    # the local page's actions (device/web), also open to the control socket
+    "clip_keep": ClipKeepCommand,
+    "clip_delete": ClipDeleteCommand,
+    "polygons": PolygonsCommand,
+    "footage_review": FootageReviewCommand,
 }
 # The control socket's requests carry no request_id of their own.
 LOCAL_REQUEST_ID = "local"

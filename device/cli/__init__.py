@@ -16,6 +16,7 @@ from device.cli.run import run
 from device.cli.scenario import scenario_group
 from device.cli.service import service
 from device.cli.watch import watch
+from device.cli.web_cmd import web_group
 from device.version import VERSION
 
 
@@ -39,6 +40,7 @@ cli.add_command(requests_group)
 cli.add_command(audit_group)
 cli.add_command(erase)
 cli.add_command(owner_group)
+cli.add_command(web_group)
 
 
 def main() -> None:

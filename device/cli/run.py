@@ -22,6 +22,7 @@ from device.data_dir_lock import DataDirInUse, DataDirLock
 from device.logs import setup_logging
 from device.runtime import Device, open_device
 from device.sources import SourceError
+from device.web.server import WebRefused
 from uplink.embedded_broker import BrokerError
 from uplink.mqtt_link import InsecureBrokerError
 
@@ -133,8 +134,9 @@ def _run_device(
             echo=click.echo,
             reload=reload,
             mode_from_flag=loaded.origin_of(("device", "mode")).kind == "flag",
+            loaded=loaded,
         )
-    except (SourceError, InsecureBrokerError, BrokerError) as exc:
+    except (SourceError, InsecureBrokerError, BrokerError, WebRefused) as exc:
         fail(str(exc))
     stop = threading.Event()
 

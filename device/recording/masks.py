@@ -18,18 +18,24 @@ class PrivacyMask:
     def __bool__(self) -> bool:
         return bool(self.masks)
 
+    def replace(self, masks: list[NamedPolygon]) -> None:
+        """New masks from any thread (the local page): the next image is masked by them."""
+        self.masks = list(masks)
+        self._cache = {}  # after the masks: a raster made from the old ones lands in the old dict
+
     def _hidden(self, width: int, height: int) -> np.ndarray:
         key = (width, height)
-        if key not in self._cache:
+        cache, masks = self._cache, self.masks  # in this order, see replace()
+        if key not in cache:
             hidden = np.zeros((height, width), np.uint8)
             scale = np.array([width, height], dtype=np.float64)
-            for mask in self.masks:
+            for mask in masks:
                 points = np.round(np.array(mask.points) * scale).astype(np.int32)
                 cv2.fillPoly(hidden, [points], 255)
                 # Cover the edge pixels too: a mask hides at least what it says, never less.
                 cv2.polylines(hidden, [points], True, 255, thickness=2)
-            self._cache[key] = hidden.astype(bool)
-        return self._cache[key]
+            cache[key] = hidden.astype(bool)
+        return cache[key]
 
     def apply(self, image: np.ndarray) -> np.ndarray:
         """Black out the masked areas in place (black stays black: applying twice is harmless)."""

@@ -128,16 +128,28 @@ class EventIndex:
             "start_wall <= ? AND COALESCE(end_wall, start_wall) >= ?", (end_wall, start_wall)
         )
 
+    def latest_events(
+        self, limit: int, since: float = 0.0, until: float = 1e18, kind: str | None = None
+    ) -> list[EventRow]:
+        """Newest first: at most `limit` events that started in [since, until), of one type."""
+        where = "start_wall >= ? AND start_wall < ?"
+        args: tuple[object, ...] = (since, until)
+        if kind is not None:
+            where, args = f"{where} AND type = ?", (*args, kind)
+        return self._events(where, args, f"start_wall DESC LIMIT {int(limit)}")
+
     def events_of_clip(self, clip_id: str) -> list[EventRow]:
         return self._events("clip_id = ?", (clip_id,))
 
     def events_without_clip(self, ended_before: float) -> list[EventRow]:
         return self._events("clip_id IS NULL AND end_wall < ?", (ended_before,))
 
-    def _events(self, where: str, args: tuple[object, ...]) -> list[EventRow]:
+    def _events(
+        self, where: str, args: tuple[object, ...], order: str = "start_wall"
+    ) -> list[EventRow]:
         rows = self._run(
             "SELECT id, type, start_wall, end_wall, score, zones, clip_id, snapshot, thumbnail "
-            f"FROM events WHERE {where} ORDER BY start_wall",
+            f"FROM events WHERE {where} ORDER BY {order}",
             args,
         ).fetchall()
         return [EventRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), *r[6:]) for r in rows]

@@ -186,6 +186,14 @@ class FootageRequests:
         claimed = self._claim(request_id, clips, by, "footage_decision")
         return claimed if isinstance(claimed, RequestReply) else self.upload(claimed)
 
+    def approve_on_device(
+        self, request_id: str, clips: Sequence[str] | None = None, by: str = "device"
+    ) -> RequestReply | None:
+        """An approval made on the running device (its local page): the upload goes to the
+        uploads worker like an app's decision. None: claimed, the worker answers."""
+        claimed = self._claim(request_id, clips, by, "footage_decision")
+        return claimed if isinstance(claimed, RequestReply) else self._upload_or_defer(claimed)
+
     def _claim(
         self, request_id: str, clips: Sequence[str] | None, by: str, reply_to: str
     ) -> RequestReply | PendingUpload:

@@ -1,0 +1,136 @@
+"""A real device with its local page, running in this process on a synthetic camera, and an
+HTTP client for the page (real sockets, real threads)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from config import load_config
+from config.data_dir import DataDir
+from device.runtime import Device, open_device
+from device.web.auth import PasswordFile
+from uplink.commands import LOCAL_COMMANDS, CommandReply, validate_command
+
+PASSWORD = "correct horse battery"
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or condition}")
+
+
+@dataclass
+class PageDevice:
+    device: Device
+    url: str
+    config_file: Path
+    data: DataDir
+
+    def command(self, name: str, **fields: Any) -> CommandReply | None:
+        """A command through the device's one registry (as MQTT or the socket would send it)."""
+        body = validate_command(name, {"request_id": "test", **fields}, LOCAL_COMMANDS).body
+        return self.device.commands.dispatch(name, body)
+
+    def ring(self) -> str:
+        reply = self.command("press")
+        assert reply is not None and reply.ok
+        return str(reply.model_extra["event_id"])  # type: ignore[index]
+
+    def clip_of(self, event_id: str, timeout: float = 20.0) -> str:
+        index = self.device.recorder.index
+
+        def done() -> str | None:
+            events = index.events_between(0, 1e18)
+            clip_id = next((e.clip_id for e in events if e.id == event_id), None)
+            clip = index.get_clip(clip_id) if clip_id else None
+            return clip_id if clip is not None and clip.state == "complete" else None
+
+        return str(wait_until(done, timeout, f"the clip of {event_id}"))
+
+
+def write_config(path: Path, data: Path, **sections: dict[str, Any]) -> None:
+    raw: dict[str, Any] = {
+        "device": {"id": "webtest", "data_dir": str(data)},
+        "mqtt": {"port": 1, "embedded": False},  # no broker: alerts wait in the outbox
+        "web": {"listen": "127.0.0.1:0"},
+        "record": {"pre_seconds": 1.0, "post_seconds": 1.0},
+        "runtime": {"watchdog": False, "shutdown_seconds": 0.5},
+    }
+    for name, values in sections.items():
+        raw[name] = {**raw.get(name, {}), **values}
+    path.write_text(yaml.safe_dump(raw))
+
+
+@contextmanager
+def page_device(
+    tmp_path: Path, password: str | None = PASSWORD, **sections: dict[str, Any]
+) -> Iterator[PageDevice]:
+    data = tmp_path / "data"
+    config_file = tmp_path / "doorbell.yaml"
+    write_config(config_file, data, **sections)
+    if password is not None:
+        PasswordFile(DataDir(data).web_password).set(password)
+    loaded = load_config(config_file, environ={})
+    device = open_device(loaded.config, echo=lambda line: None, loaded=loaded)
+    stop = threading.Event()
+    thread = threading.Thread(target=device.run, args=(stop,), name="device")
+    thread.start()
+    try:
+        assert device.web is not None
+        wait_until(lambda: device.web and device.web.url, what="the page to listen")
+        wait_until(lambda: device.reactions.last_frame is not None, what="a first frame")
+        yield PageDevice(device, device.web.url, config_file, DataDir(data))
+    finally:
+        stop.set()
+        thread.join(30)
+        assert not thread.is_alive()
+
+
+class PageClient:
+    """The page over HTTP, as a browser would use it (cookies; CSRF from the page)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = requests.Session()
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.get(self.url + path, allow_redirects=False, timeout=10, **kw)
+
+    def post(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.post(self.url + path, allow_redirects=False, timeout=10, **kw)
+
+    def login(self, password: str = PASSWORD) -> requests.Response:
+        return self.post("/login", data={"password": password, "next": "/live"})
+
+    def csrf(self) -> str:
+        page = self.get("/live", headers={"Accept": "text/html"}).text
+        match = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        assert match, page[:300]
+        return match.group(1)
+
+    def change(self, path: str, data: dict[str, Any], csrf: str | None = None) -> requests.Response:
+        """A form post with the page's CSRF token."""
+        return self.post(path, data={**data, "csrf": csrf or self.csrf()})
+
+    def change_json(self, path: str, body: dict[str, Any]) -> requests.Response:
+        return self.post(
+            path,
+            data=json.dumps(body),
+            headers={"Content-Type": "application/json", "X-CSRF-Token": self.csrf()},
+        )
