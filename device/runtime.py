@@ -40,6 +40,7 @@ from device.reactions import Reactions
 from device.recording.clip import ClipInfo
 from device.recording.picamera2_stream import camera_stream
 from device.recording.recorder import Recorder
+from device.recovery import close_crashed_events
 from device.run_summary import RunSummary
 from device.sources import open_source
 from device.sources.base import Source
@@ -160,9 +161,13 @@ class Device:
     # -- life cycle ------------------------------------------------------------------------------
     def run(self, stop: threading.Event | None = None) -> RunSummary:
         self._stop = stop or threading.Event()
-        self.recorder.start()
+        repaired = self.recorder.start()
         self._sync_recorder()
         self.uplink.start()
+        close_crashed_events(
+            self.recorder.index, repaired, self.alerts, self.uplink.set_motion,
+            clip_follows=self.config.record.mode == "events",
+        )  # fmt: skip
         self.uplink.publish_mode(self.mode)
         self.control.start()
         self.button.start()
