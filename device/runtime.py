@@ -294,7 +294,7 @@ class Device:
     def counters(self) -> Counters:
         """Everything the device counts, now: telemetry and the run summary both format this."""
         pipeline, outbox = self.pipeline, self.uplink.stats
-        frames = pipeline.stats.frames
+        frames, recorder = pipeline.stats.frames, self.recorder.status()
         return Counters(
             frames=frames,
             seconds_of_video=frames / self.source.fps,
@@ -309,7 +309,8 @@ class Device:
             sent=outbox.sent,
             events=self.alerts.count,
             clips=self.alerts.clips,
-            recording=self.recorder.status().state,
+            recording=recorder.state,
+            recording_failed=recorder.failure,
         )
 
     def telemetry(self) -> Telemetry:
