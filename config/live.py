@@ -14,7 +14,8 @@ from config.schema import DoorbellConfig
 
 LIVE_SECTIONS = ("modes", "motion", "runtime")
 RESTART_SECTIONS = (
-    "device", "camera", "mqtt", "uplink", "record", "storage", "privacy", "requests", "button",
+    "device", "camera", "mqtt", "uplink", "record", "storage", "privacy", "requests", "audit",
+    "button",
 )  # fmt: skip
 # Of the live `runtime` section, what is nevertheless read only once, at start.
 RUNTIME_AT_START = ("log_level", "log_format", "watchdog", "analysis_queue", "record_queue")

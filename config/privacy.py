@@ -110,3 +110,14 @@ class RequestsConfig(Section):
         description="accept http:// and loopback/private upload hosts (testing only; "
         "otherwise https:// to a public host)",
     )
+
+
+class AuditConfig(Section):
+    """`audit:` the hash-chained log of requests, decisions and the owner's commands."""
+
+    max_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=64 * 1024,
+        le=1024 * 1024 * 1024,
+        description="disk the audit log may use; the oldest of its four segments goes first",
+    )

@@ -40,7 +40,7 @@ class Origin:
     """Where a value came from: `default`, `file`, `env` or `flag`, with a place to point at."""
 
     kind: str
-    where: str = ""  # "path/to/file.yaml:12", "DOORBELL__MQTT__HOST", "--set motion.threshold=3"
+    where: str = ""  # "path/to/file.yaml:12", "DOORBELL__MQTT__HOST", "--set motion.threshold"
     line: int | None = None
     mapping: bool = False  # a section header: points at a line, but sets no value by itself
 
@@ -161,7 +161,8 @@ def read_flags(assignments: list[str], shortcuts: dict[str, Any] | None = None) 
             raise LayerError([f"--set {item}: (flag): expected KEY.PATH=VALUE"])
         key = tuple(dotted.split("."))
         _assign(layer.values, key, _parse_scalar(raw))
-        layer.origins[key] = Origin("flag", f"--set {item}")
+        # the key, never the value: a value may be a secret (mqtt.password), even misspelt
+        layer.origins[key] = Origin("flag", f"--set {dotted}")
     for dotted, value in (shortcuts or {}).items():
         key = tuple(dotted.split("."))
         _assign(layer.values, key, value)

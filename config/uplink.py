@@ -101,6 +101,12 @@ class UplinkConfig(Section):
     allow_insecure: Switch = Field(False, description="allow plain mqtt:// to a non-loopback host")
     max_payload_bytes: int = Field(128 * 1024, ge=1024, le=256 * 1024 * 1024)
     telemetry_seconds: float = Field(60.0, ge=1.0, le=86_400.0)
+    max_incoming_bytes: int = Field(
+        256 * 1024,
+        ge=16 * 1024,
+        le=16 * 1024 * 1024,
+        description="MQTT 5 Maximum Packet Size: the broker sends nothing larger",
+    )
     max_command_bytes: int = Field(
         16 * 1024, ge=256, le=1024 * 1024, description="larger command bodies are refused"
     )

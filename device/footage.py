@@ -18,6 +18,7 @@ from pathlib import Path
 from config import DoorbellConfig
 from uplink.commands import CommandReply
 from uplink.requests import ClipIndex, FootageRequests, RequestReply, result_payload
+from uplink.requests.audit import AuditLog
 from uplink.requests.clips import PendingUpload
 from uplink.requests.commands import SignedBody
 from uplink.uplink import Uplink
@@ -34,13 +35,22 @@ def command_reply(reply: RequestReply | None) -> CommandReply | None:
 
 class FootageService:
     def __init__(
-        self, config: DoorbellConfig, data_dir: Path, index: ClipIndex, uplink: Uplink
+        self,
+        config: DoorbellConfig,
+        data_dir: Path,
+        index: ClipIndex,
+        uplink: Uplink,
+        audit: AuditLog,
     ) -> None:
         # Unbounded but small: one entry per approved request, and a claimed request that is
         # never uploaded (a crash) is retried at the next start.
         self._uploads: queue.Queue[PendingUpload | None] = queue.Queue()
-        self.requests = FootageRequests(config, data_dir, index, upload_later=self._uploads.put)
+        self.requests = FootageRequests(
+            config, data_dir, index, audit=audit, upload_later=self._uploads.put
+        )
         self.uplink = uplink
+        self.audit = audit
+        self._head: str | None = None  # the audit head last published
         self._threads = [
             threading.Thread(target=self._upload, name="uploads", daemon=True),
             threading.Thread(target=self._poll, name="footage-requests", daemon=True),
@@ -65,6 +75,7 @@ class FootageService:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout)
+        self.requests.close()  # writes the refusals counted in the last minute
 
     def _publish(self, reply: RequestReply, name: str = "footage_request") -> None:
         self.uplink.send_result(name, result_payload(reply))
@@ -79,9 +90,19 @@ class FootageService:
     def _poll(self) -> None:
         for reply in self.requests.retry_uploads():  # queued for the upload worker
             self._publish(reply)
+        self._publish_audit_head()
         while not self._stop.wait(POLL_SECONDS):
             try:
                 for reply in self.requests.poll():
                     self._publish(reply)
+                self._publish_audit_head()
             except Exception:  # a broken request must not stop the device
                 log.exception("footage request poll failed")
+
+    def _publish_audit_head(self) -> None:
+        """Entries the device writes publish their head at once (AuditLog.on_append); this
+        catches those `doorbell requests` wrote from another process."""
+        head = self.audit.head()
+        if head is not None and head != self._head:
+            self._head = head
+            self.uplink.publish_audit_head(head)

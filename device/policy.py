@@ -36,7 +36,17 @@ class Ring:
     has_frame: bool  # the camera has delivered a picture to go with the ring
 
 
-Event = MotionStarted | MotionEnded | Stationary | Ring
+@dataclass(frozen=True)
+class SnapshotAsked:
+    """Someone asked for a picture now (`cmd/snapshot`)."""
+
+
+@dataclass(frozen=True)
+class ModeEntered:
+    """The device has just entered this policy's mode."""
+
+
+Event = MotionStarted | MotionEnded | Stationary | Ring | SnapshotAsked | ModeEntered
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class Actions:
     snapshot: bool = False  # save and publish a snapshot
     clip_follows: bool = False  # the alert's `end` waits for its own clip
     motion: bool | None = None  # set the retained motion state ON/OFF; None leaves it
+    stop_recording: bool = False  # end the open clip now, with no post-roll after it
 
 
 NOTHING = Actions()
@@ -98,4 +109,8 @@ class Policy:
                 snapshot=event.has_frame and self.behaviour.snapshots,
                 clip_follows=self._clip_follows(record),
             )
+        if isinstance(event, SnapshotAsked):  # a picture on demand follows the mode too
+            return Actions(snapshot=self.behaviour.snapshots)
+        if isinstance(event, ModeEntered):  # disarming ends the clip at that moment
+            return Actions(stop_recording=not self.recording)
         return NOTHING

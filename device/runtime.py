@@ -35,7 +35,7 @@ from device.memory import release_freed_memory
 from device.mode_store import ModeStore
 from device.pacing import Pacer
 from device.pipeline import Pipeline
-from device.policy import Policy
+from device.policy import ModeEntered, Policy, SnapshotAsked
 from device.reactions import Reactions
 from device.recording.clip import ClipInfo
 from device.recording.picamera2_stream import camera_stream
@@ -57,6 +57,7 @@ from uplink.commands import (
     SnapshotCommand,
     StatusCommand,
 )
+from uplink.embedded_broker import EmbeddedBroker, start_embedded
 from uplink.messages import EventMessage
 from uplink.mqtt_link import refuse_insecure
 from uplink.requests.audit import AuditLog
@@ -75,16 +76,33 @@ def open_device(
     notifier: Notifier | None = None,
     clock: Clock = SYSTEM,
 ) -> Device:
-    """Build a device ready to run: refuses an insecure broker, opens the camera, then builds
-    every collaborator. Raises SourceError or InsecureBrokerError."""
+    """Build a device ready to run: refuses an insecure broker, starts the embedded one if asked
+    for, opens the camera, then builds every collaborator. Raises SourceError,
+    InsecureBrokerError or BrokerError."""
     refuse_insecure(config.mqtt, config.uplink.allow_insecure)
-    source = open_source(config.camera)
-    source.open()
+    embedded = start_embedded(config)
     try:
-        return Device(config, source, duration, echo, reload, mode_from_flag, notifier, clock)
+        source = open_source(config.camera)
+        source.open()
+        try:
+            device = Device(
+                embedded.config, source, duration, echo, reload, mode_from_flag, notifier, clock
+            )
+        except BaseException:
+            source.close()
+            raise
     except BaseException:
-        source.close()
+        if embedded.broker is not None:
+            embedded.broker.stop()
         raise
+    device.broker = embedded.broker
+    if embedded.login is not None:  # made just now: the owner sees it once, never in a log
+        echo(
+            f"embedded broker on {config.mqtt.host}:{config.mqtt.port}: user "
+            f"{embedded.login.username}, password {embedded.login.password} "
+            f"(kept in {config.device.data.broker_login}, readable by this account only)"
+        )
+    return device
 
 
 class Device:
@@ -108,10 +126,11 @@ class Device:
         self.modes = ModeStore(config.device.data.mode)
         self.mode: Mode = (None if mode_from_flag else self.modes.load()) or config.device.mode
         self.started_monotonic = clock.monotonic()
-        self.commands = CommandRegistry(
-            self._command_handlers(), AuditLog.in_dir(self.data_dir, clock.wall)
-        )
+        self.audit = AuditLog.in_dir(self.data_dir, clock.wall, config.audit.max_bytes)
+        self.commands = CommandRegistry(self._command_handlers(), self.audit)
         self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
+        # Each entry's hash goes out at once: a copy off the device that a cut tail cannot reach.
+        self.audit.on_append = self.uplink.publish_audit_head
         self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
         self.recorder = Recorder(
             config.record, config.storage, config.privacy, self.data_dir,
@@ -124,7 +143,9 @@ class Device:
         self.reactions = Reactions(
             lambda: self.policy, self.alerts, self.recorder, self.uplink, echo, clock.wall
         )
-        self.footage = FootageService(config, self.data_dir, self.recorder.index, self.uplink)
+        self.footage = FootageService(
+            config, self.data_dir, self.recorder.index, self.uplink, self.audit
+        )
         self.pipeline = Pipeline(
             source,
             MotionDetector(config.motion, source.lores_size),
@@ -143,6 +164,7 @@ class Device:
         self.control = ControlServer(
             config.device.data.control_socket, self.commands.control_request
         )
+        self.broker: EmbeddedBroker | None = None  # open_device starts it when asked for
         self.notifier = notifier or Notifier()
         self.watchdog = Watchdog(self.notifier, self.frames_flowing, clock.monotonic)
         self._fps_mark = (self.started_monotonic, 0)
@@ -169,6 +191,7 @@ class Device:
             clip_follows=self.config.record.mode == "events",
         )  # fmt: skip
         self.uplink.publish_mode(self.mode)
+        self._publish_motion_settings()
         self.control.start()
         self.button.start()
         began = self.clock.monotonic()
@@ -213,6 +236,8 @@ class Device:
         self.source.close()
         self.footage.stop(seconds)
         self.uplink.stop(seconds)
+        if self.broker is not None:
+            self.broker.stop()
 
     def request_reload(self) -> None:
         self._reload_requested.set()
@@ -246,6 +271,8 @@ class Device:
         }
 
     def send_snapshot(self) -> CommandReply:
+        if not self.policy.decide(SnapshotAsked()).snapshot:
+            return CommandReply.failure(f"snapshots are off in mode {self.mode}")
         frame = self.reactions.last_frame
         if frame is None:
             return CommandReply.failure("no frame yet")
@@ -256,6 +283,9 @@ class Device:
     def set_mode(self, mode: Mode) -> CommandReply:
         self.mode = mode
         self.modes.save(self.mode)
+        frame = self.reactions.last_frame
+        if frame is not None and self.policy.decide(ModeEntered()).stop_recording:
+            self.recorder.cut(frame.t)
         self._sync_recorder()
         self.uplink.publish_mode(self.mode)
         log.info("mode is now %s", self.mode)
@@ -267,7 +297,12 @@ class Device:
         except ValueError as exc:
             return CommandReply.failure(str(exc).splitlines()[0])
         self._apply_motion(motion)
+        self._publish_motion_settings()
         return CommandReply.success()
+
+    def _publish_motion_settings(self) -> None:
+        names = [n for n in MotionCommand.model_fields if n != "request_id"]
+        self.uplink.publish_motion_settings({n: getattr(self.config.motion, n) for n in names})
 
     def _apply_motion(self, motion: MotionConfig) -> None:
         self.config = self.config.model_copy(update={"motion": motion})
@@ -283,6 +318,7 @@ class Device:
             return
         if new.motion != self.config.motion:
             self._apply_motion(new.motion)
+            self._publish_motion_settings()
         self.config, restart_needed = merge_reload(self.config, new)
         self._sync_recorder()
         log.info(

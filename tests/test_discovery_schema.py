@@ -17,13 +17,16 @@ from uplink.messages import EventMessage
 from uplink.topics import Topics
 
 
-def payload(device_id: str = "porch") -> dict[str, Any]:
-    return discovery_payload(device_id, Topics(f"doorbell/{device_id}"))
+def payload(device_id: str = "porch", unsigned: tuple[str, ...] = ("mode",)) -> dict[str, Any]:
+    return discovery_payload(device_id, Topics(f"doorbell/{device_id}"), unsigned)
 
 
+@pytest.mark.parametrize("unsigned", [(), ("mode", "snapshot")])
 @pytest.mark.parametrize("device_id", ["porch", "Back-Door_2"])
-def test_every_component_is_valid_and_has_its_full_entity_id(device_id: str) -> None:
-    message = payload(device_id)
+def test_every_component_is_valid_and_has_its_full_entity_id(
+    device_id: str, unsigned: tuple[str, ...]
+) -> None:
+    message = payload(device_id, unsigned)
     entities = validate_device_discovery(message)
     assert set(entities) == set(message["cmps"])
     slug = device_id.lower().replace("-", "_")
@@ -70,3 +73,14 @@ def test_the_schema_refuses_what_home_assistant_does_not_document(change: Any, n
     change(message["cmps"])
     with pytest.raises((ValidationError, ValueError), match=needle):
         validate_device_discovery(message)
+
+
+def test_home_assistant_is_offered_only_the_commands_it_may_send_unsigned() -> None:
+    locked = payload(unsigned=())["cmps"]
+    assert not [c for c in locked.values() if "command_topic" in c]  # nothing to command with
+    assert locked["mode"]["p"] == "sensor"  # the mode still shows
+    opened = payload(unsigned=("mode", "snapshot"))["cmps"]
+    assert opened["mode"]["p"] == "select"
+    assert opened["mode"]["command_topic"] == "doorbell/porch/cmd/mode"
+    assert opened["take_snapshot"]["command_topic"] == "doorbell/porch/cmd/snapshot"
+    assert "take_snapshot" not in payload(unsigned=("mode",))["cmps"]

@@ -158,3 +158,29 @@ def _load(path: Path) -> Ed25519PrivateKey:
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     assert isinstance(key, Ed25519PrivateKey)
     return key
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_huge_payloads_never_reach_the_device(
+    mosquitto: MosquittoBroker, device: DoorbellProcess
+) -> None:
+    """Two 150 MB publishes on its command topics: the broker keeps them from the device (MQTT 5
+    Maximum Packet Size), which stays far under the unit's MemoryMax=300M and answers on."""
+    stranger = Stranger(mosquitto.port)
+    ready(stranger)
+    huge = b"x" * (150 * 1024 * 1024)
+    for name in ("footage_request", "mode"):
+        info = stranger.sub.client.publish(f"{BASE}/cmd/{name}", huge, qos=1)
+        info.wait_for_publish(60)
+    del huge
+    stranger.send("ping", {"request_id": "still-here"})
+    assert stranger.answer("still-here", timeout=60)["ok"] is True
+    assert device.proc.poll() is None
+    assert peak_rss_mb(device.proc.pid) < 300
+    stranger.sub.close()

@@ -12,16 +12,19 @@ from config.device import MODES, ModesConfig
 from device.policy import (
     Actions,
     Event,
+    ModeEntered,
     MotionEnded,
     MotionStarted,
     Policy,
     RecordMode,
     Ring,
+    SnapshotAsked,
     Stationary,
 )
 
 NOTHING = Actions()
 A, R, S, C = "alert", "record", "snapshot", "clip_follows"
+STOP = "stop_recording"
 
 
 def acts(*flags: str, motion: bool | None = None) -> Actions:
@@ -35,6 +38,8 @@ END_UNALERTED = MotionEnded(alerted=False, others_open=False)
 RING = Ring(has_frame=True)
 RING_BLIND = Ring(has_frame=False)
 STATIONARY = Stationary()
+SNAPSHOT = SnapshotAsked()
+ENTERED = ModeEntered()
 
 EVENTS: list[tuple[str, Event]] = [
     ("start", START),
@@ -44,6 +49,8 @@ EVENTS: list[tuple[str, Event]] = [
     ("ring", RING),
     ("ring-blind", RING_BLIND),
     ("stationary", STATIONARY),
+    ("snapshot", SNAPSHOT),
+    ("entered", ENTERED),
 ]
 
 # mode -> record mode -> event name -> actions; the default `modes:` section.
@@ -57,6 +64,8 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A),  # a ring is never muted, but a disarmed device keeps no footage
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "snapshot": NOTHING,  # no picture on demand either
+            "entered": acts(STOP),  # disarming ends the open clip at once
         }
         for record_mode in ("events", "continuous", "off")
     },
@@ -69,6 +78,8 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, R, S, C),
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "snapshot": acts(S),
+            "entered": NOTHING,  # it records: the clip goes on
         },
         "continuous": {
             "start": NOTHING,
@@ -78,6 +89,8 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, R, S),  # the segment holding the ring may end minutes later
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "snapshot": acts(S),
+            "entered": NOTHING,  # it records: the clip goes on
         },
         "off": {
             "start": NOTHING,
@@ -87,6 +100,8 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, S),
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "snapshot": acts(S),
+            "entered": acts(STOP),  # record mode off: nothing records
         },
     },
     "away": {
@@ -98,6 +113,8 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, R, S, C),
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "snapshot": acts(S),
+            "entered": NOTHING,  # it records: the clip goes on
         },
         "continuous": {
             "start": acts(A, R, S, motion=True),
@@ -107,6 +124,8 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, R, S),
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "snapshot": acts(S),
+            "entered": NOTHING,  # it records: the clip goes on
         },
         "off": {
             "start": acts(A, S, motion=True),
@@ -116,6 +135,8 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, S),
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "snapshot": acts(S),
+            "entered": acts(STOP),  # record mode off: nothing records
         },
     },
 }

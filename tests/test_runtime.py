@@ -390,3 +390,38 @@ def test_only_an_armed_device_sends_motion_alerts_through_the_real_pipeline(
     else:
         assert events == [] and b"ON" not in motion and summary.events == 0
         assert device.pipeline.stats.analysed == summary.frames  # it did look at every frame
+
+
+def test_disarming_mid_event_ends_the_clip_there_and_snapshots_follow_the_mode(
+    tmp_path: Path,
+) -> None:
+    """The owner disarms while a visitor is still in view: the clip ends at that moment (within
+    the keyframe under way), not post_seconds after the visitor leaves; a snapshot asked for
+    while disarmed is refused."""
+    config = load_config(
+        sets=[
+            "device.id=rt", f"device.data_dir={tmp_path / 'data'}", "mqtt.port=1",
+            "mqtt.embedded=false", "camera.speed=max", "record.post_seconds=5",
+        ],
+        environ={},
+    ).config  # fmt: skip
+    cut: list[float] = []
+
+    def on_line(line: str) -> None:  # the analysis thread, as the alert is raised
+        if line.startswith("ALERT") and not cut:
+            frame = device.reactions.last_frame
+            assert frame is not None
+            cut.append(frame.t)
+            assert device.set_mode("disarmed").ok
+
+    device = open_device(config, duration=30.0, echo=on_line, mode_from_flag=True)
+    summary = device.run()
+    assert cut and summary.events >= 1
+    assert not device.send_snapshot().ok
+    assert "snapshots are off in mode disarmed" in (device.send_snapshot().error or "")
+    (row,) = EventIndex(tmp_path / "data" / "index.sqlite").clips()
+    start_wall = device.source.start_wall  # a simulated frame's wall time: start_wall + t
+    assert start_wall is not None
+    clip_end_t = row.end_wall - start_wall
+    keyframe = config.record.keyframe_seconds
+    assert cut[0] - 1e-6 <= clip_end_t <= cut[0] + keyframe + 1e-6, (cut, clip_end_t)

@@ -65,3 +65,40 @@ def test_each_ring_is_one_line_and_count_counts_rings(
         if watcher.poll() is None:
             watcher.kill()
             watcher.wait()
+
+
+def test_what_strangers_publish_reaches_the_terminal_escaped(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    """Anyone on the broker can publish on a device's topics: an escape sequence (clear screen,
+    retitle the terminal), a second line or a payload that is not an event is printed as text."""
+    from tests.support.subscriber import Subscriber
+
+    out, err = tmp_path / "watch.out", tmp_path / "watch.err"
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "device", "watch", "--broker", mosquitto.url, "--device-id", "wt",
+         "--count", "1", "--timeout", "60"],
+        stdout=out.open("w"), stderr=err.open("w"), stdin=subprocess.DEVNULL, env=dict(os.environ),
+    )  # fmt: skip
+    publisher = Subscriber(mosquitto.port, ["x/never"])
+    try:
+        wait_for_text(err, "watching doorbell/wt")
+        nasty = "\x1b[2J\x1b]0;owned\x07\nFAKE: disarmed"
+        publisher.client.publish("doorbell/wt/status", nasty, qos=1)
+        publisher.client.publish("doorbell/wt/event", b"[1, 2]", qos=1)
+        publisher.client.publish(
+            "doorbell/wt/event",
+            '{"type": "motion\\u001b[31m", "state": "start", "id": "x\\u001b]0;t\\u0007"}',
+            qos=1,
+        )
+        assert watcher.wait(60) == 0, err.read_text()
+    finally:
+        publisher.close()
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
+    text = out.read_text()
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b[2J" in text
+    lines = text.splitlines()
+    assert len(lines) == 3, lines  # the newline in the status did not start a line of its own

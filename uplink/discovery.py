@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from importlib import metadata
 from typing import Any
 
@@ -42,7 +43,12 @@ def discovery_topic(prefix: str, device_id: str) -> str:
     return f"{prefix}/device/{device_id}/config"
 
 
-def discovery_payload(device_id: str, topics: Topics) -> dict[str, Any]:
+def discovery_payload(
+    device_id: str, topics: Topics, unsigned: Collection[str] = ()
+) -> dict[str, Any]:
+    """Home Assistant cannot sign commands: it is offered only those listed in
+    `uplink.commands.unsigned` (a mode select for `mode`, a button for `snapshot`); without them
+    the mode is a read-only sensor."""
     version = software_version()
     uid = f"doorbell_{device_id}"
     cmps: dict[str, dict[str, Any]] = {
@@ -69,7 +75,9 @@ def discovery_payload(device_id: str, topics: Topics) -> dict[str, Any]:
             "image_topic": topics.snapshot,
             "content_type": "image/jpeg",
         },
-        "mode": {
+    }
+    if "mode" in unsigned:
+        cmps["mode"] = {
             "p": "select",
             "name": "Mode",
             "options": list(MODES),
@@ -79,8 +87,22 @@ def discovery_payload(device_id: str, topics: Topics) -> dict[str, Any]:
             "command_template": (
                 '{"request_id": "ha-{{ now().timestamp() }}", "mode": "{{ value }}"}'
             ),
-        },
-    }
+        }
+    else:
+        cmps["mode"] = {
+            "p": "sensor",
+            "name": "Mode",
+            "device_class": "enum",
+            "options": list(MODES),
+            "state_topic": topics.mode,
+        }
+    if "snapshot" in unsigned:
+        cmps["take_snapshot"] = {
+            "p": "button",
+            "name": "Take snapshot",
+            "command_topic": topics.command("snapshot"),
+            "command_template": '{"request_id": "ha-{{ now().timestamp() }}"}',
+        }
     for key, (name, unit, device_class) in DIAGNOSTICS.items():
         sensor: dict[str, Any] = {
             "p": "sensor",
@@ -116,6 +138,8 @@ def discovery_payload(device_id: str, topics: Topics) -> dict[str, Any]:
     }
 
 
-def discovery_message(prefix: str, device_id: str, topics: Topics) -> tuple[str, bytes]:
-    payload = json.dumps(discovery_payload(device_id, topics)).encode()
+def discovery_message(
+    prefix: str, device_id: str, topics: Topics, unsigned: Collection[str] = ()
+) -> tuple[str, bytes]:
+    payload = json.dumps(discovery_payload(device_id, topics, unsigned)).encode()
     return discovery_topic(prefix, device_id), payload

@@ -81,6 +81,7 @@ class MqttLink:
         allow_insecure: bool = False,
         protocol: str | None = None,
         connack_seconds: float = 10.0,
+        max_incoming_bytes: int | None = None,
     ) -> None:
         refuse_insecure(cfg, allow_insecure)
         self.cfg = cfg
@@ -100,6 +101,7 @@ class MqttLink:
         self._swap = threading.Lock()  # stop() and the 3.1.1 fallback both replace/stop the client
         # Some 3.1.1-only brokers (amqtt) misread a version 5 CONNECT and never answer it.
         self.connack_seconds = connack_seconds
+        self.max_incoming_bytes = max_incoming_bytes
         self._connack_timer: threading.Timer | None = None
         self._said_no_answer = False
         self.client = self._new_client()
@@ -153,7 +155,15 @@ class MqttLink:
         return f"{'mqtts' if self.cfg.tls else 'mqtt'}://{self.cfg.host}:{self.cfg.port}"
 
     def start(self) -> None:
-        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive)
+        properties = None
+        if self.protocol == "5" and self.max_incoming_bytes:
+            # MQTT 5: the broker must not send us a larger packet at all. Anyone may publish on
+            # our command topics; without this, two 150 MB payloads took the device to 800 MB.
+            properties = Properties(PacketTypes.CONNECT)
+            properties.MaximumPacketSize = self.max_incoming_bytes
+        self.client.connect_async(
+            self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive, properties=properties
+        )
         self.client.loop_start()
 
     def publish(

@@ -27,7 +27,6 @@ from uplink.command_auth import CommandGate
 from uplink.commands import CommandError, CommandReply, Dispatch, answer, parse_command
 from uplink.discovery import discovery_message
 from uplink.e2e import AgeEncryptor
-from uplink.embedded_broker import EmbeddedBroker, broker_answers
 from uplink.jpeg_shrink import shrink_jpeg
 from uplink.messages import EventMessage
 from uplink.mqtt_link import MqttLink
@@ -66,7 +65,6 @@ class Uplink:
         self._e2e = AgeEncryptor(config.privacy.e2e.recipients)
         self.clock = clock
         self.topics = Topics(config.base_topic)
-        self.broker: EmbeddedBroker | None = None
         self.link: MqttLink | None = None
         cfg = config.uplink.outbox
         self.outbox = Outbox(
@@ -86,6 +84,10 @@ class Uplink:
         self._commands: queue.Queue[tuple[str, bytes, bool] | None] = queue.Queue(maxsize=256)
         self._worker = threading.Thread(target=self._run_commands, name="commands", daemon=True)
         self._ha_status = f"{config.uplink.discovery_prefix}/status"
+        # Every retained state as last set: published again after each reconnect, since a broker
+        # that restarted without persistence has forgotten it (Home Assistant would show unknown).
+        self._retained: dict[str, tuple[bytes | str, str | None]] = {}
+        self._retained_lock = threading.Lock()
         self._stats = UplinkStats()
 
     @property
@@ -111,24 +113,12 @@ class Uplink:
         return self._stats
 
     def start(self) -> None:
-        mqtt_cfg = self.config.mqtt
-        protocol = None
-        if mqtt_cfg.embedded and mqtt_cfg.is_loopback():
-            if broker_answers(mqtt_cfg.host, mqtt_cfg.port):
-                log.info(
-                    "embedded: using the broker answering on %s:%d", mqtt_cfg.host, mqtt_cfg.port
-                )
-            else:
-                self.broker = EmbeddedBroker(mqtt_cfg.host, mqtt_cfg.port)
-                self.broker.start()
-                protocol = "3.1.1"  # amqtt speaks MQTT 3.1.1 only
-                log.info("embedded: started amqtt on %s:%d", mqtt_cfg.host, mqtt_cfg.port)
         link = MqttLink(
-            mqtt_cfg,
+            self.config.mqtt,
             self.config.device.id,
             self.topics,
             allow_insecure=self.config.uplink.allow_insecure,
-            protocol=protocol,
+            max_incoming_bytes=self.config.uplink.max_incoming_bytes,
         )
         if self.config.uplink.homeassistant:
             link.subscriptions.append((self._ha_status, 1))
@@ -182,8 +172,13 @@ class Uplink:
                 topic, payload, qos=1, retain=retain, content_type=content_type, expiry=expiry
             )
 
+    def _retain(self, topic: str, payload: bytes | str, content_type: str | None = None) -> None:
+        with self._retained_lock:
+            self._retained[topic] = (payload, content_type)
+        self._publish(topic, payload, retain=True, content_type=content_type)
+
     def set_motion(self, on: bool) -> None:
-        self._publish(self.topics.motion, "ON" if on else "OFF", retain=True)
+        self._retain(self.topics.motion, "ON" if on else "OFF")
 
     def send_snapshot(self, jpeg: bytes, picture: np.ndarray | None = None) -> None:
         """Publish a JPEG, re-encoded smaller if it is over the broker's limit (from `picture`,
@@ -196,12 +191,9 @@ class Uplink:
             log.warning("snapshot left out: %d bytes cannot be made to fit %d", len(jpeg), limit)
             return
         if self._e2e.enabled:  # only the owner's phones can look
-            self._publish(
-                self.topics.snapshot, self._e2e.encrypt(fitted), retain=True,
-                content_type="application/age",
-            )  # fmt: skip
+            self._retain(self.topics.snapshot, self._e2e.encrypt(fitted), "application/age")
             return
-        self._publish(self.topics.snapshot, fitted, retain=True, content_type="image/jpeg")
+        self._retain(self.topics.snapshot, fitted, "image/jpeg")
 
     def send_result(self, name: str, payload: bytes) -> None:
         """A command's result published later (footage requests decided or shared afterwards)."""
@@ -214,13 +206,24 @@ class Uplink:
         )
 
     def publish_mode(self, mode: str) -> None:
-        self._publish(self.topics.mode, mode, retain=True)
+        self._retain(self.topics.mode, mode)
+
+    def publish_motion_settings(self, settings: dict[str, Any]) -> None:
+        """What `cmd/motion` can change, as it is now: a change shows, whoever made it."""
+        self._retain(self.topics.motion_settings, json.dumps(settings, sort_keys=True), JSON)
+
+    def publish_audit_head(self, head: str) -> None:
+        """The audit log's last hash: a copy off the device, so a cut tail is detected."""
+        self._retain(self.topics.audit_head, head)
 
     def publish_discovery(self) -> None:
         if not self.config.uplink.homeassistant:
             return
         topic, payload = discovery_message(
-            self.config.uplink.discovery_prefix, self.config.device.id, self.topics
+            self.config.uplink.discovery_prefix,
+            self.config.device.id,
+            self.topics,
+            self.config.uplink.commands.unsigned,
         )
         self._publish(topic, payload, retain=True, content_type=JSON)
 
@@ -235,12 +238,14 @@ class Uplink:
             self.link.stop(timeout)
         # the outbox stays open: stats still answer, and an alert raised after stop is kept on
         # disk for the next start
-        if self.broker is not None:
-            self.broker.stop()
 
     # -- paho's network thread: hand over, never wait ------------------------------------------
     def _on_connected(self) -> None:
         self.publish_discovery()
+        with self._retained_lock:
+            retained = list(self._retained.items())
+        for topic, (payload, content_type) in retained:
+            self._publish(topic, payload, retain=True, content_type=content_type)
         self.sender.on_connected()
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:

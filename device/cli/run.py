@@ -22,6 +22,7 @@ from device.data_dir_lock import DataDirInUse, DataDirLock
 from device.logs import setup_logging
 from device.runtime import Device, open_device
 from device.sources import SourceError
+from uplink.embedded_broker import BrokerError
 from uplink.mqtt_link import InsecureBrokerError
 
 
@@ -133,7 +134,7 @@ def _run_device(
             reload=reload,
             mode_from_flag=loaded.origin_of(("device", "mode")).kind == "flag",
         )
-    except (SourceError, InsecureBrokerError) as exc:
+    except (SourceError, InsecureBrokerError, BrokerError) as exc:
         fail(str(exc))
     stop = threading.Event()
 

@@ -13,6 +13,7 @@ import paho.mqtt.client as mqtt
 
 from config import LoadedConfig
 from device.cli.options import config_options
+from uplink.broker_login import client_settings
 from uplink.mqtt_link import configure_client
 from uplink.topics import Topics
 
@@ -20,8 +21,19 @@ CONNECT_ATTEMPTS = 3
 RETRY_SECONDS = 1.0  # then 2 s: a broker that is starting gets a moment
 
 
+def printable(text: str) -> str:
+    """Anyone on the broker writes what we print: escape sequences and control characters are
+    shown as escapes, never sent to the owner's terminal (and a line stays one line)."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 def describe(kind: str, device: str, payload: bytes) -> str | None:
     """A one-line, human description of a message, or None for messages not worth a line."""
+    line = _describe(kind, device, payload)
+    return None if line is None else printable(line)
+
+
+def _describe(kind: str, device: str, payload: bytes) -> str | None:
     text = payload.decode("utf-8", "replace")
     if kind in ("status", "motion"):
         return f"{device}: {kind} {text}"
@@ -29,8 +41,10 @@ def describe(kind: str, device: str, payload: bytes) -> str | None:
         return None
     try:
         event = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return f"{device}: {kind} (not JSON: {text[:60]!r})"
+    if not isinstance(event, dict):
+        return f"{device}: {kind} (not an event: {text[:60]!r})"
     what = event.get("type", kind)
     state = event.get("state", "")
     if state == "start":
@@ -38,7 +52,11 @@ def describe(kind: str, device: str, payload: bytes) -> str | None:
         head = f"{event.get('start')} {device}: {what.upper()}"
         return f"{head} score {event.get('score')} zones {zones} id {event.get('id')}"
     clip = event.get("clip")
-    clip_text = f"clip {clip['file']} ({clip['seconds']} s)" if clip else "no clip"
+    clip_text = (
+        f"clip {clip.get('file')} ({clip.get('seconds')} s)"
+        if isinstance(clip, dict)
+        else "no clip"
+    )
     return f"{event.get('end')} {device}: {what} ended, {clip_text} id {event.get('id')}"
 
 
@@ -70,7 +88,7 @@ def watch(
     alerts = 0
     done = threading.Event()
     refused: list[str] = []
-    mq = config.mqtt
+    mq = client_settings(config)  # with the embedded broker's account, read from the data dir
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     configure_client(client, mq)
 

@@ -25,7 +25,7 @@ from config import DoorbellConfig
 from config.data_dir import DataDir
 from uplink.e2e import AgeEncryptor
 from uplink.replay_guard import ReplayGuard
-from uplink.requests.audit import AuditLog, request_entry
+from uplink.requests.audit import AuditLog, RefusalTally, request_entry
 from uplink.requests.clips import (
     ClipIndex,
     ClipLike,
@@ -35,6 +35,7 @@ from uplink.requests.clips import (
 )
 from uplink.requests.models import (
     REQUEST_ID_PATTERN,
+    UPLOAD_FAILED,
     Decision,
     FootageDecision,
     FootageRequest,
@@ -124,13 +125,15 @@ class FootageRequests:
             allow_insecure=cfg.allow_insecure_upload,
             proxy=cfg.upload_proxy,
         )
-        self.audit = audit or AuditLog.in_dir(data_dir, clock)
+        self.audit = audit or AuditLog.in_dir(data_dir, clock, config.audit.max_bytes)
+        self.refusals = RefusalTally(self.audit, clock)
         self.store = RequestStore.in_dir(data_dir)
         self.seen = ReplayGuard(DataDir(data_dir).replay_guard)
         self.device_id = config.device.id
         self.share = ShareJob(data_dir, self.encryptor, self.uploader, self.store)
 
     def close(self) -> None:
+        self.refusals.flush(force=True)
         self.store.close()
         self.seen.close()
 
@@ -249,6 +252,7 @@ class FootageRequests:
         reply not published yet (including decisions made with `doorbell requests` in another
         process). Publish each with `result_payload` on `cmd/footage_request/result`."""
         self.expire()
+        self.refusals.flush()
         replies = []
         for stored in self.store.unannounced():
             replies.append(self._stored_reply(stored))
@@ -359,7 +363,7 @@ class FootageRequests:
         except UploadError as exc:
             self.store.update(request_id, "upload_failed", clips=planned, error=str(exc))
             self._audit("upload_failed", request, by="device", error=str(exc))
-            return self._reply(request_id, "upload_failed", ok=False, error=str(exc))
+            return self._reply(request_id, "upload_failed", ok=False, error=UPLOAD_FAILED)
         self.store.update(request_id, "shared", clips=shared)
         self._audit(
             "request_shared",
@@ -398,7 +402,7 @@ class FootageRequests:
     def _refuse(self, kind: str, body: Any, reason: str) -> RequestReply:
         request_id = _safe_id(body)
         log.warning("footage %s %s: %s", kind.split("_")[0], request_id or "(no id)", reason)
-        self.audit.append(kind, {"request_id": request_id, "reason": reason})
+        self.refusals.add(kind, reason)
         return RequestReply(request_id=request_id, ok=False, error=reason, decision="refused")
 
     def _audit(self, kind: str, request: FootageRequest, by: str, **extra: Any) -> None:

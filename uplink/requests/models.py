@@ -98,6 +98,12 @@ Decision = Literal[
 ]
 
 
+# What a requester is told when an upload does not go: nothing of why. A connection error's text
+# ("Connection refused" to 192.168.1.20:8080) would make the device a port scanner of the owner's
+# LAN for whoever writes the upload URL; the owner sees the reason (`doorbell requests show`).
+UPLOAD_FAILED = "upload failed; the device will try again until the request expires"
+
+
 class SharedClip(_Strict):
     id: str
     seconds: float
@@ -144,7 +150,7 @@ class StoredRequest(_Strict):
         return RequestReply(
             request_id=self.request.request_id,
             ok=ok,
-            error=self.error if not ok else None,
+            error=UPLOAD_FAILED if not ok else None,
             decision=decision,
             clips=clips,
             encrypted=encrypted and bool(clips),
