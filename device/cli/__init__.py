@@ -45,7 +45,7 @@ class DoorbellGroup(click.Group):
         except click.ClickException as exc:
             say(exc.format_message(), exc.exit_code)
         except click.Abort:
-            say("aborted", 1)
+            say("Aborted.", 1)
         sys.exit(code if isinstance(code, int) else 0)
 
 
