@@ -80,9 +80,9 @@ def open_device(
     for, opens the camera, then builds every collaborator. Raises SourceError,
     InsecureBrokerError or BrokerError."""
     refuse_insecure(config.mqtt, config.uplink.allow_insecure)
+    source = open_source(config.camera)  # a camera it does not know is said before anything runs
     embedded = start_embedded(config)
     try:
-        source = open_source(config.camera)
         source.open()
         try:
             device = Device(

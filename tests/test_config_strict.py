@@ -75,7 +75,7 @@ def test_a_boolean_from_a_flag_is_still_not_a_number() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(None, ["motion.threshold=true"], environ={})
     assert caught.value.lines == [
-        "--set motion.threshold=true: motion.threshold: Input should be a valid integer"
+        "--set motion.threshold: motion.threshold: Input should be a valid integer"
         " (allowed: integer >= 1 and <= 255)"
     ]
 
