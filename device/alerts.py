@@ -132,6 +132,10 @@ class Alerts:
         for alert in leftovers:
             self.publish(self._message(alert, "end"))
 
+    def end_after_crash(self, alert: Alert) -> None:
+        """The `end` of an alert a crash left open, rebuilt from the index (device.recovery)."""
+        self.publish(self._message(alert, "end"))
+
     def _message(self, alert: Alert, state: Literal["start", "end"]) -> EventMessage:
         return EventMessage(
             id=alert.id,

@@ -22,3 +22,4 @@ class Counters:
     events: int  # alerts raised (motion and rings)
     clips: int  # clips completed
     recording: str  # the recorder's state: ok, off, disk_full...
+    recording_failed: str | None  # why clips could not be written this run, if ever (it sticks)

@@ -22,6 +22,8 @@ class RunSummary:
     outbox_dropped: int
     broker: str
     connected: bool
+    recording: str  # the recorder's state at the end: ok, off, disk_full
+    recording_failed: str | None  # why clips could not be written during the run, if ever
     started_at: float = 0.0  # wall-clock time of frame t = 0
 
     @classmethod
@@ -46,6 +48,8 @@ class RunSummary:
             outbox_dropped=counters.outbox_dropped,
             broker=broker,
             connected=connected,
+            recording=counters.recording,
+            recording_failed=counters.recording_failed,
             started_at=started_at,
         )
 
@@ -54,7 +58,7 @@ class RunSummary:
         return self.seconds_of_video / self.wall_seconds if self.wall_seconds > 0 else 0.0
 
     def line(self) -> str:
-        return (
+        line = (
             f"doorbell: {self.frames} frames ({self.seconds_of_video:.1f} s of video) in "
             f"{self.wall_seconds:.1f} s ({self.speed:.1f}x real time); {self.events} events, "
             f"{self.clips} clips; dropped: {self.dropped_camera} by camera, "
@@ -62,6 +66,9 @@ class RunSummary:
             f"outbox backlog {self.outbox_backlog}; "
             f"broker {self.broker} {'connected' if self.connected else 'unreachable'}"
         )
+        if self.recording_failed:  # `0 clips` alone reads like a quiet day, not a full card
+            line += f"; recording failed: disk full ({self.recording_failed})"
+        return line
 
     def to_json(self) -> dict[str, Any]:
         """The `--summary-json` document: every field, and the speed."""

@@ -41,6 +41,7 @@ from device.reactions import Reactions
 from device.recording.clip import ClipInfo
 from device.recording.picamera2_stream import camera_stream
 from device.recording.recorder import Recorder
+from device.recovery import close_crashed_events
 from device.run_summary import RunSummary
 from device.sources import open_source
 from device.sources.base import Source
@@ -194,9 +195,13 @@ class Device:
     # -- life cycle ------------------------------------------------------------------------------
     def run(self, stop: threading.Event | None = None) -> RunSummary:
         self._stop = stop or threading.Event()
-        self.recorder.start()
+        repaired = self.recorder.start()
         self._sync_recorder()
         self.uplink.start()
+        close_crashed_events(
+            self.recorder.index, repaired, self.alerts, self.uplink.set_motion,
+            clip_follows=self.config.record.mode == "events",
+        )  # fmt: skip
         self.uplink.publish_mode(self.mode)
         self._publish_motion_settings()
         self.control.start()
@@ -345,7 +350,7 @@ class Device:
     def counters(self) -> Counters:
         """Everything the device counts, now: telemetry and the run summary both format this."""
         pipeline, outbox = self.pipeline, self.uplink.stats
-        frames = pipeline.stats.frames
+        frames, recorder = pipeline.stats.frames, self.recorder.status()
         return Counters(
             frames=frames,
             seconds_of_video=frames / self.source.fps,
@@ -360,7 +365,8 @@ class Device:
             sent=outbox.sent,
             events=self.alerts.count,
             clips=self.alerts.clips,
-            recording=self.recorder.status().state,
+            recording=recorder.state,
+            recording_failed=recorder.failure,
         )
 
     def telemetry(self) -> Telemetry:

@@ -173,3 +173,38 @@ def test_a_path_of_undecodable_bytes_is_one_line() -> None:
     """Found by tests/test_cli_fuzz.py: argv bytes that are not UTF-8 crashed the message."""
     odd = os.fsdecode(b"/tmp/\x80-ca.pem")
     one_line(invoke("config", "check", "--set", f"mqtt.ca_file={odd}"), "no such file")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle", "command"),
+    [
+        (["run", "--speed", "fast"], "--speed: 'fast'", "doorbell run"),
+        (["run", "--sped", "3"], "No such option '--sped'", "doorbell run"),
+        (["run", "--log-format", "xml"], "'xml' is not one of", "doorbell run"),
+        (["nosuch"], "No such command 'nosuch'", "doorbell"),
+        (["clips", "export"], "Missing argument 'CLIP_ID'", "doorbell clips export"),
+        (["clips", "list", "extra"], "unexpected extra argument", "doorbell clips list"),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_command_help(
+    args: list[str], needle: str, command: str
+) -> None:
+    line = one_line(invoke(*args), needle)
+    assert line.startswith("doorbell: ") and line.endswith(f"({command} -h for help)"), line
+
+
+def test_help_and_version_still_work() -> None:
+    for args in (["-h"], ["--help"], ["run", "-h"], ["clips", "export", "--help"]):
+        result = invoke(*args)
+        assert result.exit_code == 0 and result.stdout.startswith("Usage: doorbell"), args
+    version = invoke("--version")
+    assert version.exit_code == 0 and version.stdout.startswith("doorbell, version ")
+
+
+def test_a_real_process_says_a_usage_error_in_one_line() -> None:
+    proc = doorbell("run", "--speed", "fast", timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        "doorbell: Invalid value for --speed: 'fast' (allowed: a number > 0, or max) "
+        "(doorbell run -h for help)"
+    ]

@@ -29,6 +29,7 @@ DISTINCT = Counters(
     events=19,
     clips=23,
     recording="disk_full",
+    recording_failed="File too large",
 )
 
 
@@ -51,7 +52,7 @@ def test_run_summary_formats_every_counter_under_its_own_name() -> None:
     shared = {f.name for f in dataclasses.fields(Counters)} & set(document)
     assert shared == {
         "frames", "seconds_of_video", "dropped_camera", "dropped_analysis", "dropped_recording",
-        "outbox_backlog", "outbox_dropped", "events", "clips",
+        "outbox_backlog", "outbox_dropped", "events", "clips", "recording", "recording_failed",
     }  # fmt: skip
     for name in shared:
         assert document[name] == getattr(DISTINCT, name), name
@@ -60,8 +61,11 @@ def test_run_summary_formats_every_counter_under_its_own_name() -> None:
     assert summary.line() == (
         "doorbell: 101 frames (6.7 s of video) in 2.0 s (3.4x real time); 19 events, 23 clips; "
         "dropped: 3 by camera, 5 by analysis, 7 by recording; outbox backlog 11; "
-        "broker mqtt://127.0.0.1:1883 unreachable"
+        "broker mqtt://127.0.0.1:1883 unreachable; recording failed: disk full (File too large)"
     )
+    recorded = dataclasses.replace(DISTINCT, recording="ok", recording_failed=None)
+    line = RunSummary.of(recorded, 2.0, "mqtt://127.0.0.1:1883", True, 0.0).line()
+    assert line.endswith("broker mqtt://127.0.0.1:1883 connected"), line
 
 
 def test_device_counters_read_each_count_from_its_own_place(tmp_path: Path) -> None:
@@ -96,3 +100,4 @@ def test_device_counters_read_each_count_from_its_own_place(tmp_path: Path) -> N
     assert (counters.queue_analysis, counters.queue_recording) == (0, 1)
     assert (counters.outbox_backlog, counters.outbox_dropped, counters.sent) == (10, 2, 4)
     assert (counters.events, counters.clips, counters.recording) == (6, 1, "ok")
+    assert counters.recording_failed is None

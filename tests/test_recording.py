@@ -264,16 +264,21 @@ def _small_files() -> None:  # in the child: a 1 MB file size limit, like a full
 
 def test_a_full_disk_stops_recording_but_not_alerts(mosquitto, subscribe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sub = subscribe("doorbell/full/event")
+    summary = tmp_path / "summary.json"
     proc = subprocess.run(
         [sys.executable, "-m", "device", "run", "--broker", mosquitto.url, "--device-id", "full",
          "--data-dir", str(tmp_path / "data"), "--camera", "synthetic:walk_up_ring",
-         "--speed", "max", "--set", "record.bitrate=4000000"],
+         "--speed", "max", "--set", "record.bitrate=4000000", "--summary-json", str(summary)],
         capture_output=True, text=True, timeout=120, preexec_fn=_small_files, check=False,
         env={**os.environ},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "recording stopped: cannot write clips" in proc.stderr
     assert "Traceback" not in proc.stderr
+    # the summary says so too: `0 clips` and exit 0 alone read like a quiet day
+    assert proc.stdout.rstrip().endswith("; recording failed: disk full (File too large)")
+    document = json.loads(summary.read_text())
+    assert document["recording_failed"] == "File too large" and document["clips"] == 0
     assert sub.wait_for(lambda ms: len(ms) >= 2, timeout=10)
     events = [json.loads(m.payload) for m in sub.messages]
     assert {e["state"] for e in events} == {"start", "end"}

@@ -42,7 +42,10 @@ def test_run_publishes_alerts_and_writes_clips(
     status = [m.payload for m in sub.on(f"{base}/status")]
     assert status[0] == b"online" and status[-1] == b"offline"
     motion = [m.payload for m in sub.on(f"{base}/motion")]
-    assert motion[:2] == [b"ON", b"OFF"], motion
+    # OFF at start (nothing moves yet, whatever a crash left), then ON and OFF around an alert
+    assert motion[0] == b"OFF" and b"ON" in motion, motion
+    on = motion.index(b"ON")
+    assert set(motion[:on]) == {b"OFF"} and motion[on + 1] == b"OFF", motion
 
     events = [json.loads(m.payload) for m in sub.on(f"{base}/event")]
     starts = [e for e in events if e["state"] == "start"]
@@ -111,7 +114,7 @@ def test_summary_json_is_the_run_summary_of_the_run(tmp_path: Path) -> None:
     assert set(summary) == {
         "frames", "seconds_of_video", "wall_seconds", "events", "clips", "dropped_camera",
         "dropped_analysis", "dropped_recording", "outbox_backlog", "outbox_dropped", "broker",
-        "connected", "started_at", "speed",
+        "connected", "started_at", "speed", "recording", "recording_failed",
     }  # fmt: skip
     # 30 s at 15 fps, a tenth of it lost by the camera and counted there
     assert summary["frames"] + summary["dropped_camera"] == 450
@@ -124,6 +127,8 @@ def test_summary_json_is_the_run_summary_of_the_run(tmp_path: Path) -> None:
     assert summary["outbox_backlog"] == 2 * summary["events"]
     assert summary["outbox_dropped"] == 0 and summary["connected"] is False
     assert summary["broker"] == f"mqtt://127.0.0.1:{port}"
+    assert (summary["recording"], summary["recording_failed"]) == ("ok", None)
+    assert "recording failed" not in proc.stdout
     assert summary["speed"] == round(summary["seconds_of_video"] / summary["wall_seconds"], 2)
     last = proc.stdout.splitlines()[-1]
     assert f"{summary['frames']} frames" in last and f"{summary['events']} events" in last

@@ -103,6 +103,11 @@ def test_sigterm_mid_event_finishes_the_clip_and_says_offline(
         frames = sum(1 for _ in container.decode(video=0))
     assert frames >= 15 * 3  # at least the pre-roll, decodable to the end
     assert not list(data.glob("clips/*.partial"))
+    # the pipeline ends open events at a stop: nothing is left open in the index for the next
+    # start to take for a crash and announce again (device/recovery.py)
+    index = EventIndex(data / "index.sqlite")
+    assert index.open_events() == [] and index.get_event(ends[0]["id"]) is not None
+    index.close()
     retained = Subscriber(mosquitto.port, ["doorbell/rt/status"])
     try:
         assert retained.wait_for(lambda ms: bool(ms))

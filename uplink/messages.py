@@ -21,6 +21,8 @@ class ClipRef(BaseModel):
     seconds: float
     bytes: int
     sha256: str
+    # `damaged`: cut short by a crash and repaired at the next start (it plays, but ends early)
+    state: Literal["complete", "damaged"] = "complete"
 
 
 class EventMessage(BaseModel):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any, NoReturn
+
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from device.cli.analyze import analyze_cmd
 from device.cli.audit_cmd import audit_group
@@ -19,8 +23,39 @@ from device.cli.watch import watch
 from device.cli.web_cmd import web_group
 from device.version import VERSION
 
+PROG = "doorbell"
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class DoorbellGroup(click.Group):
+    """Every mistake on the command line is one line and exit 2, said here for every command:
+    click's own Usage/Try/Error block is three lines and names `--help` only."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("standalone_mode", True) is False:  # the caller handles what is raised
+            return super().main(*args, **kwargs)
+        kwargs.update(standalone_mode=False, prog_name=PROG)
+        try:
+            # -h and --version end in click's Exit: with standalone_mode off it returns the code
+            code = super().main(*args, **kwargs)
+        except NoArgsIsHelpError as exc:  # `doorbell` alone, or a group alone: its help
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else PROG
+            say(f"{exc.format_message()} ({command} -h for help)", exc.exit_code)
+        except click.ClickException as exc:
+            say(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            say("Aborted.", 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def say(message: str, code: int) -> NoReturn:
+    click.echo(f"{PROG}: {' '.join(message.split())}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=DoorbellGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(VERSION, prog_name="doorbell")
 def cli() -> None:
     """Edge video doorbell: motion alerts over MQTT, clips with pre-roll, privacy by design."""
@@ -44,4 +79,4 @@ cli.add_command(web_group)
 
 
 def main() -> None:
-    cli(prog_name="doorbell")
+    cli(prog_name=PROG)

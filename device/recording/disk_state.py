@@ -16,6 +16,9 @@ DISK_RETRY_SECONDS = 60.0  # a full card: how long before writing a clip is trie
 class DiskState:
     def __init__(self, off: bool, make_room: Callable[[], list[str]]) -> None:
         self.state = "off" if off else "ok"
+        # Why a clip could not be written, the last time it could not: kept after writing works
+        # again, so the run summary can say that recording failed during the run.
+        self.failure: str | None = None
         self.make_room = make_room
         self._retry_at = 0.0  # frame time after which a full disk is tried again
 
@@ -29,6 +32,7 @@ class DiskState:
             exc, DISK_RETRY_SECONDS,
         )  # fmt: skip
         self.state = "disk_full"
+        self.failure = exc.strerror or str(exc)
         self._retry_at = t + DISK_RETRY_SECONDS
         self.make_room()
 

@@ -41,6 +41,7 @@ class RecorderStatus:
     state: str  # ok | off | disk_full
     ring_bytes: int
     clips: int
+    failure: str | None  # why clips could not be written this run (the last time), if ever
 
 
 class Recorder:
@@ -133,6 +134,7 @@ class Recorder:
             state=self.disk.state,
             ring_bytes=stream.ring_bytes if stream else 0,
             clips=self.cutter.clips_written,
+            failure=self.disk.failure,
         )
 
     # -- the recording thread ---------------------------------------------------------------------

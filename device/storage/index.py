@@ -141,6 +141,14 @@ class EventIndex:
     def events_of_clip(self, clip_id: str) -> list[EventRow]:
         return self._events("clip_id = ?", (clip_id,))
 
+    def get_event(self, event_id: str) -> EventRow | None:
+        rows = self._events("id = ?", (event_id,))
+        return rows[0] if rows else None
+
+    def open_events(self) -> list[EventRow]:
+        """Events that never got an end: at start, only a crash leaves these."""
+        return self._events("end_wall IS NULL", ())
+
     def events_without_clip(self, ended_before: float) -> list[EventRow]:
         return self._events("clip_id IS NULL AND end_wall < ?", (ended_before,))
 

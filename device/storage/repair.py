@@ -24,6 +24,8 @@ class RepairReport:
     kept_damaged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     missing_rows: list[str] = field(default_factory=list)
+    # events whose clip was still being written at the crash (kept damaged or deleted above)
+    cut_short_events: list[str] = field(default_factory=list)
 
 
 def decodable_frames(path: Path) -> tuple[int, float]:
@@ -42,6 +44,7 @@ def decodable_frames(path: Path) -> tuple[int, float]:
 def repair(index: EventIndex, data_dir: Path, fps: float) -> RepairReport:
     report = RepairReport()
     for clip in index.clips(state="recording"):
+        report.cut_short_events += [e.id for e in index.events_of_clip(clip.id)]
         final = data_dir / clip.file
         partial = final.with_name(final.name + PARTIAL)
         source = partial if partial.exists() else final

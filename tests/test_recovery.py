@@ -1,0 +1,109 @@
+"""A crash mid-event, then a restart: what was open is closed, so no consumer waits forever."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from device.alerts import Alerts
+from device.recovery import close_crashed_events
+from device.storage.index import EventIndex
+from device.storage.repair import repair
+from tests.support.process import DoorbellProcess
+from tests.support.subscriber import Received
+from uplink.messages import EventMessage
+
+DEVICE = "crash"
+EVENT, MOTION = f"doorbell/{DEVICE}/event", f"doorbell/{DEVICE}/motion"
+
+
+def events(messages: list[Received]) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(m.payload) for m in messages if m.topic == EVENT]
+
+
+def ended(messages: list[Received]) -> set[str]:
+    return {e["id"] for e in events(messages) if e["state"] == "end"}
+
+
+def wait_until(condition, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_sigkill_mid_event_then_restart_closes_it(mosquitto, subscribe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    args = ["--broker", mosquitto.url, "--device-id", DEVICE, "--data-dir", str(data)]
+    sub = subscribe(EVENT, MOTION)
+    crashed = DoorbellProcess(tmp_path / "p1", *args, "--camera", "synthetic:walk_up_ring",
+                              "--speed", "3")  # fmt: skip
+    try:
+        assert sub.wait_for(lambda ms: any(e["state"] == "start" for e in events(ms)), 60), (
+            crashed.stderr
+        )
+        assert sub.wait_for(lambda ms: [m.payload for m in ms if m.topic == MOTION][-1:] == [b"ON"])
+        # some of its clip on disk, so the restart has something to repair
+        assert wait_until(
+            lambda: any(p.stat().st_size > 100_000 for p in data.glob("clips/*.partial"))
+        ), crashed.stderr
+        crashed.kill()  # SIGKILL: no shutdown, no `end`, motion stays ON on the broker
+    finally:
+        crashed.kill()
+    started = {e["id"]: e for e in events(sub.messages) if e["state"] == "start"}
+    assert not [e for e in events(sub.messages) if e["state"] == "end"]
+    before = len(sub.messages)
+
+    # disarmed, so the restarted device raises no alert (nor motion ON) of its own
+    restarted = DoorbellProcess(tmp_path / "p2", *args, "--camera", "synthetic:walk_up_ring",
+                                "--set", "device.mode=disarmed", "--loop")  # fmt: skip
+    try:
+        assert sub.wait_for(lambda ms: ended(ms) >= set(started), 60), restarted.stderr
+        assert sub.wait_for(lambda ms: b"OFF" in [m.payload for m in ms[before:]], 10), (
+            "motion OFF not published at start"
+        )
+        assert restarted.proc.poll() is None  # said while running, not at exit
+        late = subscribe(MOTION)  # a consumer that connects now sees the retained state
+        assert late.wait_for(lambda ms: len(ms) == 1, 10)
+        assert late.messages[0].payload == b"OFF" and late.messages[0].retain
+    finally:
+        restarted.kill()
+
+    ends = [e for e in events(sub.messages) if e["state"] == "end"]
+    assert sorted(e["id"] for e in ends) == sorted(started)  # one end each, the same ids
+    index = EventIndex(data / "index.sqlite")
+    for end in ends:
+        start = started[end["id"]]
+        assert (end["type"], end["start"]) == (start["type"], start["start"])
+        assert end["end"] is not None and end["end"] >= end["start"]
+        if end["clip"] is not None:
+            assert end["clip"]["state"] == "damaged"
+            assert (data / end["clip"]["file"]).exists()
+        row = index.get_event(end["id"])
+        assert row is not None and row.end_wall is not None
+    motion = next(e for e in ends if e["type"] == "motion")
+    assert motion["clip"] is not None and motion["clip"]["state"] == "damaged"
+    assert "closed" in restarted.stderr and "Traceback" not in restarted.stderr
+
+
+def test_an_ended_event_whose_clip_was_cut_short_gets_its_end(tmp_path: Path) -> None:
+    """`record.mode: events`: an `end` waits for the clip, so a crash in the post-roll left the
+    event ended in the index but never announced; in continuous mode its `end` went already."""
+    for clip_follows, expected in ((True, ["ring"]), (False, [])):
+        data = tmp_path / str(clip_follows)
+        (data / "clips").mkdir(parents=True)
+        index = EventIndex(data / "index.sqlite")
+        index.add_event("ring", "ring", 1_764_000_000.0)
+        index.end_event("ring", 1_764_000_000.0, 0.0, [])
+        index.add_clip("clip", ["ring"], "clips/clip.mp4", 1_763_999_997.0)  # no frame written
+        published: list[EventMessage] = []
+        motion: list[bool] = []
+        report = repair(index, data, 15.0)
+        alerts = Alerts("dev", published.append, data)
+        close_crashed_events(index, report, alerts, motion.append, clip_follows)
+        assert [m.id for m in published] == expected and motion == [False]
+        assert all(m.state == "end" and m.clip is None for m in published)
+        index.close()
