@@ -58,7 +58,8 @@ bootstrap() {  # $1 = extras, e.g. "demo" or "dev,demo"
     # The OS's python (not a pyenv/conda one) so that system site packages are the OS's.
     python=/usr/bin/python3
     apt_install python3-venv python3-numpy
-    if is_pi; then apt_install python3-picamera2; fi  # the OS's camera stack, never pip's
+    # The OS's camera stack and GPIO, never pip's (pip's picamera2 would compile python-prctl).
+    if is_pi; then apt_install python3-picamera2 python3-gpiozero python3-lgpio; fi
     check_os_numpy
     pip_flags=(--only-binary=:all: -c "constraints/$PI_PATH.txt")
   elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
@@ -67,7 +68,6 @@ bootstrap() {  # $1 = extras, e.g. "demo" or "dev,demo"
   if [ ! -x "$VENV/bin/python" ]; then
     if [ -n "$PI_PATH" ]; then "$python" -m venv --system-site-packages "$VENV"; else "$python" -m venv "$VENV"; fi
   fi
-  # On a Pi, gpiozero/lgpio come from the OS too (python3-gpiozero, python3-lgpio on Raspberry Pi OS).
   local stamp="$VENV/.installed-$extras${PI_PATH:+-$PI_PATH}"
   if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || { [ -n "$PI_PATH" ] && [ "constraints/$PI_PATH.txt" -nt "$stamp" ]; }; then
     "$VENV/bin/pip" install -q --upgrade pip
