@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
 from config.base import Section
+from config.data_dir import DataDir
 
 Mode = Literal["disarmed", "home", "away"]
+# Every other place that lists the modes (commands, discovery, the CLI) derives them from here.
+MODES: tuple[Mode, ...] = get_args(Mode)
 
 
 def _default_device_id() -> str:
@@ -37,6 +40,11 @@ class DeviceConfig(Section):
     )
     data_dir: Path = Field(default_factory=_default_data_dir)
     mode: Mode = "away"
+
+    @property
+    def data(self) -> DataDir:
+        """The named files under `data_dir`."""
+        return DataDir(self.data_dir)
 
 
 class RuntimeConfig(Section):

@@ -57,6 +57,9 @@ class PrivacyConfig(Section):
     e2e: E2EConfig = E2EConfig()
 
 
+GroupId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class RequestsConfig(Section):
     policy: Literal["share_all", "review", "decline", "unsubscribed"] = Field(
         "review", description="what to do with a valid footage request"
@@ -70,6 +73,14 @@ class RequestsConfig(Section):
         default_factory=list,
         max_length=16,
         description="base64 raw Ed25519 public keys of the owner's app (signs decisions)",
+    )
+    groups: list[GroupId] = Field(
+        default_factory=list,
+        max_length=16,
+        description="group ids a request may name as its audience besides this device's id",
+    )
+    max_expiry_hours: float = Field(
+        72.0, gt=0.0, le=24.0 * 31, description="refuse requests valid longer after issued_at"
     )
     review_hours: float = Field(
         72.0, gt=0.0, le=24.0 * 90, description="undecided requests expire after this"
@@ -87,6 +98,12 @@ class RequestsConfig(Section):
     )
     upload_backoff_seconds: float = Field(
         2.0, ge=0.0, le=600.0, description="first wait between attempts, doubled each time"
+    )
+    upload_proxy: str | None = Field(
+        None,
+        pattern=r"^http://[A-Za-z0-9.:\[\]-]+:[0-9]{1,5}$",
+        description="http://HOST:PORT of a proxy taking CONNECT: uploads go through it, so the "
+        "requester sees the proxy's address instead of the home's",
     )
     allow_insecure_upload: bool = Field(
         False,

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 
 from config.base import Section
+from config.privacy import Ed25519Key
 
 
 class MqttConfig(Section):
@@ -49,6 +50,32 @@ class OutboxConfig(Section):
     )
 
 
+# Every command the device answers on `<base>/cmd/<name>` and its control socket (docs/mqtt.md).
+CommandName = Literal[
+    "mode", "motion", "snapshot", "press", "status", "ping", "footage_request", "footage_decision"
+]
+
+
+class CommandsConfig(Section):
+    """Who may command the device over MQTT (uplink/command_auth.py, docs/security.md)."""
+
+    owner_keys: list[Ed25519Key] = Field(
+        default_factory=list,
+        max_length=16,
+        description="base64 raw Ed25519 public keys whose signed commands are obeyed",
+    )
+    unsigned: list[CommandName] = Field(
+        default_factory=list,
+        description="commands taken without a signature, e.g. [mode, snapshot] for Home Assistant",
+    )
+    max_skew_seconds: float = Field(
+        300.0, ge=10.0, le=3600.0, description="a signed command's issued_at, at most this far off"
+    )
+    per_minute: int = Field(
+        30, ge=1, le=6000, description="commands taken per topic per minute; more are dropped"
+    )
+
+
 class UplinkConfig(Section):
     base_topic: str = Field(
         "doorbell/{device_id}", min_length=1, max_length=128, pattern=r"^[^#+]+$"
@@ -62,3 +89,4 @@ class UplinkConfig(Section):
     homeassistant: bool = True
     discovery_prefix: str = Field("homeassistant", min_length=1, pattern=r"^[^#+]+$")
     outbox: OutboxConfig = OutboxConfig()
+    commands: CommandsConfig = CommandsConfig()

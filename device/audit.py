@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from config.data_dir import DataDir
 from uplink.messages import iso_utc
 
 GENESIS = "0" * 64
-FILE_NAME = "audit.jsonl"
 
 
 def _canonical(obj: dict[str, Any]) -> bytes:
@@ -51,7 +51,7 @@ class AuditLog:
 
     @classmethod
     def in_dir(cls, data_dir: Path, clock: Callable[[], float] = time.time) -> AuditLog:
-        return cls(data_dir / FILE_NAME, clock)
+        return cls(DataDir(data_dir).audit, clock)
 
     def append(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         self.path.parent.mkdir(parents=True, exist_ok=True)

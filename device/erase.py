@@ -9,6 +9,7 @@ retained topic of the device, and on its Home Assistant discovery topic, deletes
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sqlite3
 import threading
@@ -21,13 +22,13 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from config import DoorbellConfig
+from config.data_dir import DataDir
 from uplink.mqtt_link import InsecureBrokerError, configure_client, refuse_insecure
 from uplink.topics import Topics
 
 log = logging.getLogger(__name__)
 
 SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
-CONTROL_SOCKET = "control.sock"
 
 
 class DeviceRunningError(Exception):
@@ -51,7 +52,7 @@ class ErasureReport:
 
 
 def device_running(data_dir: Path) -> bool:
-    path = data_dir / CONTROL_SOCKET
+    path = DataDir(data_dir).control_socket
     if not path.exists():
         return False
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -67,9 +68,32 @@ def _is_sqlite(path: Path) -> bool:
     return path.suffix in SQLITE_SUFFIXES
 
 
-def _sqlite_companion(path: Path) -> bool:
-    # WAL and shared-memory files of a database are folded back in by its own VACUUM/checkpoint
-    return any(path.name.endswith(s + x) for s in SQLITE_SUFFIXES for x in ("-wal", "-shm"))
+def _sqlite_companion(path: Path) -> Path | None:
+    """The database a WAL or shared-memory file belongs to (None for other files)."""
+    for suffix in SQLITE_SUFFIXES:
+        for extra in ("-wal", "-shm"):
+            if path.name.endswith(suffix + extra):
+                return path.with_name(path.name.removesuffix(extra))
+    return None
+
+
+def _remove_tree(folder: Path) -> int:
+    """Delete a folder and what is in it, never following a link (a link is removed, whatever
+    it points at stays); returns how many files (and links) went."""
+    count = 0
+    for top, dirs, files in os.walk(folder, topdown=False, followlinks=False):
+        for name in files:
+            (Path(top) / name).unlink()
+            count += 1
+        for name in dirs:  # os.walk lists links to folders here, without entering them
+            path = Path(top) / name
+            if path.is_symlink():
+                path.unlink()
+                count += 1
+            else:
+                path.rmdir()
+    folder.rmdir()
+    return count
 
 
 def empty_database(path: Path) -> dict[str, int]:
@@ -103,21 +127,22 @@ def erase_files(data_dir: Path) -> ErasureReport:
     report = ErasureReport()
     if not data_dir.is_dir():
         return report
+    kept = {p.name for p in DataDir(data_dir).kept_by_erase}
     for entry in sorted(data_dir.iterdir()):
-        if entry.is_file() and _is_sqlite(entry):
+        database = _sqlite_companion(entry)
+        if entry.name.removesuffix("-wal").removesuffix("-shm") in kept:
+            continue
+        if entry.is_symlink():  # removed, never followed: what it points at is not the device's
+            entry.unlink()
+            report.files[entry.name] = 1
+        elif entry.is_file() and _is_sqlite(entry):
             for table, n in empty_database(entry).items():
                 report.rows[f"{entry.name}:{table}"] = n
-        elif entry.is_dir() and not entry.is_symlink():
-            count = 0
-            for item in sorted(entry.rglob("*"), reverse=True):  # children before parents
-                if item.is_dir() and not item.is_symlink():
-                    item.rmdir()
-                else:
-                    item.unlink()
-                    count += 1
-            entry.rmdir()
-            report.files[entry.name + "/"] = count
-        elif not _sqlite_companion(entry):
+        elif entry.is_dir():
+            report.files[entry.name + "/"] = _remove_tree(entry)
+        elif database is not None and database.is_file() and not database.is_symlink():
+            continue  # folded back into its database by the VACUUM and checkpoint
+        elif entry.exists():  # (a companion may have gone with its database's checkpoint)
             entry.unlink()
             report.files[entry.name] = 1
     return report

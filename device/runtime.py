@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config import DoorbellConfig
-from config.device import Mode, ModeBehaviour
+from config.device import MODES, Mode, ModeBehaviour
 from config.live import merge_reload
 from config.motion import MotionConfig
 from device.alerts import Alerts
@@ -27,6 +27,7 @@ from device.mode_store import ModeStore
 from device.pacing import Pacer
 from device.pipeline import Pipeline
 from device.recording.clip import ClipInfo
+from device.recording.picamera2_stream import camera_stream
 from device.recording.recorder import Recorder
 from device.run_summary import RunSummary, summary_of
 from device.sources import open_source
@@ -43,7 +44,6 @@ from uplink.uplink import Uplink
 
 log = logging.getLogger(__name__)
 
-MODES: tuple[Mode, ...] = ("disarmed", "home", "away")
 REQUESTS_POLL_SECONDS = 10.0
 
 
@@ -71,7 +71,7 @@ class Device:
         self.data_dir = config.device.data_dir
         refuse_insecure(config.mqtt, config.uplink.allow_insecure)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.modes = ModeStore(self.data_dir / "mode.json")
+        self.modes = ModeStore(config.device.data.mode)
         stored = None if mode_from_flag else self.modes.load()
         self.mode: Mode = stored or config.device.mode
         self.started_monotonic = time.monotonic()
@@ -82,7 +82,7 @@ class Device:
         self.requests: FootageRequests | None = None
         self.pipeline: Pipeline | None = None
         self.button = DoorbellButton(config.button, self.press)
-        self.control = ControlServer(self.data_dir / "control.sock", self._control_request)
+        self.control = ControlServer(config.device.data.control_socket, self._control_request)
         self.notifier = notifier or Notifier()
         self.watchdog = Watchdog(self.notifier, self.frames_flowing)
         self._active: dict[int, ActiveMotion] = {}  # id(MotionEvent) -> its alert
@@ -112,7 +112,7 @@ class Device:
         self.recorder.start()
         if self.config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
             self.recorder.use_camera_stream(
-                self.source.encoded_stream(self.config.record, self.recorder.mask)
+                camera_stream(self.source, self.config.record, self.recorder.mask)
             )
         self._sync_recorder()
         self.requests = FootageRequests(self.config, self.data_dir, self.recorder.index)

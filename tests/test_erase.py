@@ -73,7 +73,9 @@ def fill_device(data_dir: Path) -> None:
         }
     )
     core = FootageRequests(config, data_dir, ListIndex(clips), clock=lambda: T0)
-    body = request_body("req-1", T0 - 3600, T0 - 600, T0 + 3600, "http://127.0.0.1:9/{name}")
+    body = request_body(
+        "req-1", T0 - 3600, T0 - 600, T0 + 3600, "http://127.0.0.1:9/{name}", audience=DEVICE
+    )
     assert core.handle_request(requester.sign(body)).decision == "pending_review"
     core.close()
     assert AuditLog.in_dir(data_dir).verify().entries >= 2
@@ -120,8 +122,11 @@ def test_erase_leaves_only_empty_schemas_and_no_retained_topics(
     assert f"cleared retained topic homeassistant/device/{DEVICE}/config" in result.output
 
     left = sorted(p.relative_to(data_dir).as_posix() for p in data_dir.rglob("*"))
-    assert left == ["index.sqlite", "outbox.sqlite", "requests.sqlite"], left
-    assert all(rows(data_dir / name) == 0 for name in left)
+    # The digests of requests already taken stay: they hold nothing of the owner's, and a
+    # request captured before the erase must not be answered with footage recorded after it.
+    kept = ["replay-guard.sqlite"]
+    assert left == sorted(["index.sqlite", "outbox.sqlite", "requests.sqlite", *kept]), left
+    assert all(rows(data_dir / name) == 0 for name in left if name not in kept)
     assert retained_now(mosquitto.port, everything) == NEIGHBOUR  # the neighbour's stays
 
 
@@ -155,3 +160,52 @@ def test_unreachable_broker_still_erases_locally_and_says_so(tmp_path: Path) -> 
     result = erase(data_dir, "mqtt://127.0.0.1:9", "--yes")
     assert result.exit_code == 1 and "could not clear the broker" in result.output
     assert not (data_dir / "clips").exists() and rows(data_dir / "requests.sqlite") == 0
+
+
+def test_erase_removes_links_and_never_touches_what_they_point_at(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    fill_device(data_dir)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "photo.jpg").write_bytes(b"not the device's")
+    theirs = outside / "theirs.sqlite"
+    with sqlite3.connect(theirs) as db:
+        db.execute("CREATE TABLE t (x)")
+        db.execute("INSERT INTO t VALUES (1)")
+    db.close()
+    (data_dir / "stolen.sqlite").symlink_to(theirs)
+    (data_dir / "stolen.sqlite-wal").write_bytes(b"")  # a companion of the link: goes with it
+    (data_dir / "clips" / "photo.jpg").symlink_to(outside / "photo.jpg")
+    (data_dir / "snapshots" / "album").symlink_to(outside, target_is_directory=True)
+    (data_dir / "library").symlink_to(outside, target_is_directory=True)
+    result = erase(data_dir, "mqtt://127.0.0.1:9", "--yes", "--local-only")
+    assert result.exit_code == 0, result.output
+    left = sorted(p.relative_to(data_dir).as_posix() for p in data_dir.iterdir())
+    assert left == ["index.sqlite", "outbox.sqlite", "replay-guard.sqlite", "requests.sqlite"]
+    assert rows(theirs) == 1  # the link's target was neither emptied nor deleted
+    assert sorted(p.name for p in outside.iterdir()) == ["photo.jpg", "theirs.sqlite"]
+    assert (outside / "photo.jpg").read_bytes() == b"not the device's"
+
+
+def test_a_request_replayed_after_erase_is_refused(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    requester = Signer()
+    config = DoorbellConfig.model_validate(
+        {
+            "device": {"id": DEVICE},
+            "requests": {"trusted_keys": [requester.public], "allow_insecure_upload": True},
+        }
+    )
+    body = requester.sign(
+        request_body("req-1", T0 - 3600, T0 - 600, T0 + 3600, "http://127.0.0.1:9/{name}",
+                     audience=DEVICE)
+    )  # fmt: skip
+    core = FootageRequests(config, data_dir, ListIndex([]), clock=lambda: T0)
+    assert core.handle_request(body).decision == "pending_review"
+    core.close()
+    assert erase(data_dir, "mqtt://127.0.0.1:9", "--yes", "--local-only").exit_code == 0
+    core = FootageRequests(config, data_dir, ListIndex([]), clock=lambda: T0 + 60)
+    reply = core.handle_request(body)
+    core.close()
+    assert reply.decision == "refused" and reply.error is not None and "replayed" in reply.error

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from tests.support.broker import MosquittoBroker
-from tests.support.footage import PutServer, Signer, request_body
+from tests.support.footage import PutServer, Signer, iso, request_body
 from tests.support.process import DoorbellProcess, doorbell
 from tests.support.subscriber import Subscriber
 
@@ -37,10 +37,13 @@ def test_share_all_uploads_the_clip_in_the_window_and_answers(
                 break
             time.sleep(0.5)
         assert rows, dev.stderr
+        # At 4x, frame time runs ahead of the wall clock, and a window must end in the past.
+        while time.time() <= rows[0]["end_wall"]:
+            time.sleep(0.2)
+        now = time.time()
         body = signer.sign(
-            # At 4x, frame time runs ahead of the wall clock: the window reaches into the future.
-            request_body("case-1187", began - 60, time.time() + 300, time.time() + 600,
-                         server.url("/upload/{name}"))
+            request_body("case-1187", began - 60, now, now + 600, server.url("/upload/{name}"),
+                         audience="fe", issued_at=iso(now))
         )  # fmt: skip
         publisher = Subscriber(mosquitto.port, ["doorbell/fe/status"])
         publisher.client.publish("doorbell/fe/cmd/footage_request", json.dumps(body), qos=1)

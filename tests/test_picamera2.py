@@ -26,7 +26,7 @@ from config.schema import DoorbellConfig
 from device.recording import recorder as recorder_module
 from device.recording.clip import ClipInfo
 from device.recording.masks import PrivacyMask
-from device.recording.picamera2_stream import has_picture
+from device.recording.picamera2_stream import camera_stream, has_picture
 from device.runtime import Device
 from device.sources import SourceError, open_source
 from device.sources import picamera2 as picamera2_module
@@ -128,7 +128,7 @@ def test_every_encoded_frame_lands_in_a_fragment_even_with_headers_apart(
     monkeypatch.setattr(camera_class, "speed", 8.0)
     camera = CameraConfig(source="picamera2", width=320, height=240, fps=15)
     with Picamera2Source(camera) as source:
-        stream = source.encoded_stream(RecordConfig(pre_seconds=30), PrivacyMask([]))
+        stream = camera_stream(source, RecordConfig(pre_seconds=30), PrivacyMask([]))
         assert stream is not None
         (encoder,) = camera_class.made[0].encoders_started
         encoder.split_headers = split_headers

@@ -17,6 +17,7 @@ import numpy as np
 
 from config.base import NamedPolygon
 from config.camera import CameraConfig
+from config.data_dir import DataDir
 from config.privacy import PrivacyConfig
 from config.record import RecordConfig, StorageConfig
 from device.recording.clip import ClipInfo
@@ -24,11 +25,15 @@ from device.recording.recorder import Recorder
 from device.recording.stream_encoder import StreamEncoder
 from device.sources import open_source
 from device.storage.index import EventIndex
-from device.storage.retention import enforce
+from device.storage.retention import Retention
 from tests.support.process import DoorbellProcess, doorbell
 
 FPS = 15.0
 MASK = NamedPolygon(name="neighbour", points=[(0.0, 0.0), (0.3, 0.0), (0.3, 0.4), (0.0, 0.4)])
+
+
+def enforce(index: EventIndex, data_dir: Path, cfg: StorageConfig, now: float) -> list[str]:
+    return Retention(index, DataDir(data_dir), cfg).enforce(now)
 
 
 def record(tmp_path: Path, events: list[tuple[float, float]], seconds: float, **cfg: object):  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ from tests.support.footage import (
     Footage,
     PutServer,
     Signer,
+    iso,
     request_body,
     write_footage,
 )
@@ -184,8 +185,31 @@ REFUSALS: dict[str, tuple[Any, str]] = {
         lambda d, u: d.requester.sign(request_body("req-1", T0 - 90_000, T0 - 600, T0 + 60, u)),
         "window longer",
     ),
+    "for another device": (lambda d, u: d.request(u, audience="garage"), "another device"),
+    "ten-year expiry": (
+        lambda d, u: d.requester.sign(
+            request_body(
+                "req-1", T0 - 3600, T0 - 600, T0 + 10 * 365 * 86400, u, audience=d.config.device.id
+            )
+        ),
+        "expires more than 72 hours after issued_at",
+    ),
+    "window ends in the future": (
+        lambda d, u: d.requester.sign(
+            request_body("req-1", T0 - 3600, T0 + 600, T0 + 3600, u, audience=d.config.device.id)
+        ),
+        "window is in the future",
+    ),
+    "issued in the future": (
+        lambda d, u: d.request(u, issued_at=iso(T0 + 3600)),
+        "issued_at is in the future",
+    ),
     "not JSON": (lambda d, u: b"{not json", "not JSON"),
     "deep nesting": (lambda d, u: b"[" * 10_000, "not JSON"),
+    "nested 500 levels": (
+        lambda d, u: b'{"reason": ' + b"[" * 500 + b"]" * 500 + b"}",
+        "nested deeper than",
+    ),
     "header injection": (
         lambda d, u: d.request(u, upload={"url": u, "headers": {"x-a": "1\r\nHost: evil"}}),
         "malformed: upload.headers",

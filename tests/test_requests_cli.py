@@ -21,7 +21,7 @@ def queued(tmp_path: Path) -> tuple[Path, FootageRequests]:
     requester = Signer()
     config = DoorbellConfig.model_validate(
         {
-            "device": {"id": "porch", "data_dir": str(tmp_path)},
+            "device": {"id": "porch-cam", "data_dir": str(tmp_path)},
             "requests": {"trusted_keys": [requester.public], "allow_insecure_upload": True},
         }
     )
@@ -88,7 +88,10 @@ def test_show_and_approve_with_the_real_clip_index(tmp_path: Path) -> None:
     index.close()
     requester, server = Signer(), PutServer()
     config = DoorbellConfig.model_validate(
-        {"requests": {"trusted_keys": [requester.public], "allow_insecure_upload": True}}
+        {
+            "device": {"id": "porch-cam"},
+            "requests": {"trusted_keys": [requester.public], "allow_insecure_upload": True},
+        }
     )
     core = FootageRequests(config, tmp_path, None, clock=time.time)
     body = request_body("req-x", now - 3600, now - 600, now + 3600, server.url())

@@ -23,7 +23,10 @@ FIELDS = ["request_id", "requester", "window", "reason", "expires", "upload", "k
 
 def core_for(tmp_path: Path, signer: Signer) -> FootageRequests:
     config = DoorbellConfig.model_validate(
-        {"requests": {"trusted_keys": [signer.public], "policy": "share_all"}}
+        {
+            "device": {"id": "porch-cam"},
+            "requests": {"trusted_keys": [signer.public], "policy": "share_all"},
+        }
     )
     return FootageRequests(config, tmp_path, ListIndex([]), clock=lambda: T0)
 

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.connect_proxy import ConnectProxy
 from tests.support.footage import DeviceFactory, Footage, PutServer, decode_frames, write_footage
 from uplink.requests import result_payload
+from uplink.requests.uploader import HttpUploader, UploadError
 
 
 def sha(data: bytes) -> str:
@@ -171,3 +173,62 @@ def test_nothing_sent_names_the_device_owner_or_place(
         if len(secret) >= 6:
             for blob in binary:
                 assert secret.encode() not in blob, f"{secret!r} leaked"
+
+
+def test_rebinding_name_is_refused_and_the_checked_address_is_the_one_connected(
+    tmp_path: Path,
+) -> None:
+    """A name answering a public address and then a LAN one must not get footage through."""
+    rebinding = {"cdn.example": ["93.184.215.14", "127.0.0.1"]}
+    uploader = HttpUploader(lookup=lambda host, port: rebinding[host])
+    with pytest.raises(UploadError, match="not a public address"):
+        uploader.check_target("https://cdn.example/put")
+    with pytest.raises(UploadError, match="cannot be resolved"):
+        HttpUploader(lookup=lambda host, port: []).check_target("https://nowhere.example/")
+
+    def no_such_host(host: str, port: int) -> list[str]:
+        raise socket.gaierror("Name or service not known")
+
+    with pytest.raises(UploadError, match="cannot be resolved"):
+        HttpUploader(lookup=no_such_host).check_target("https://nowhere.example/")
+
+    # The connection goes to the address looked up once, with the URL's own host name.
+    lookups: list[str] = []
+
+    def once(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    server = PutServer()
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\0" * 100)
+    try:
+        pinned = HttpUploader(allow_insecure=True, lookup=once, attempts=1)
+        pinned.put(f"http://uploads.example:{server.port}/c", clip, hashlib.sha256(b"").hexdigest())
+    finally:
+        server.close()
+    assert lookups == ["uploads.example"]
+    [got] = server.received
+    assert got.headers["host"] == f"uploads.example:{server.port}"
+
+
+def test_upload_through_the_owners_proxy_tunnels_to_the_checked_address(
+    tmp_path: Path,
+) -> None:
+    """With requests.upload_proxy the requester's server sees the proxy, not the home; the
+    tunnel still goes to the address that was checked, with the URL's host name on top."""
+    proxy, server = ConnectProxy(), PutServer()
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\1" * 1000)
+    try:
+        uploader = HttpUploader(
+            allow_insecure=True, lookup=lambda h, p: ["127.0.0.1"], proxy=proxy.url, attempts=1
+        )
+        url = f"http://uploads.example:{server.port}/c"
+        uploader.put(url, clip, hashlib.sha256(clip.read_bytes()).hexdigest())
+    finally:
+        proxy.close()
+        server.close()
+    assert proxy.tunnels == [f"127.0.0.1:{server.port}"]
+    [got] = server.received
+    assert got.headers["host"] == f"uploads.example:{server.port}" and got.body == b"\1" * 1000

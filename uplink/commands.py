@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -21,6 +21,7 @@ from pydantic import (
     model_serializer,
 )
 
+from config.device import Mode
 from config.motion import MotionConfig
 from uplink.requests.commands import COMMANDS as FOOTAGE_COMMANDS
 
@@ -34,7 +35,7 @@ class Command(BaseModel):
 
 
 class ModeCommand(Command):
-    mode: Literal["disarmed", "home", "away"]
+    mode: Mode
 
 
 class SnapshotCommand(Command):

@@ -10,6 +10,7 @@ import json
 from importlib import metadata
 from typing import Any
 
+from config.device import MODES
 from uplink.topics import Topics
 
 # telemetry key -> (name, unit, device_class)
@@ -22,7 +23,6 @@ DIAGNOSTICS: dict[str, tuple[str, str | None, str | None]] = {
     "cpu_temp_c": ("CPU temperature", "°C", "temperature"),
     "uptime_s": ("Uptime", "s", "duration"),
 }
-MODES = ("disarmed", "home", "away")
 
 
 def software_version() -> str:

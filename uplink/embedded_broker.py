@@ -1,4 +1,5 @@
-"""The zero-setup broker behind `--broker embedded`: reuse one on loopback, else run amqtt."""
+"""The zero-setup broker behind `--broker embedded`: amqtt in the device's process, on loopback,
+with one account (uplink.broker_login) and no anonymous access."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import logging
 import socket
 import threading
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -22,13 +24,24 @@ def broker_answers(host: str, port: int, timeout: float = 0.5) -> bool:
 class EmbeddedBroker:
     """amqtt (MQTT 3.1.1 only) on its own asyncio loop in a daemon thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 1883, password_file: Path | None = None
+    ) -> None:
         self.host, self.port = host, port
+        self.password_file = password_file  # None: anonymous clients allowed (tests only)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._broker: Any = None
         self._thread: threading.Thread | None = None
 
     def start(self, timeout: float = 10.0) -> None:
+        if broker_answers(self.host, self.port):
+            # Something else listens there: talking to it would hand our alerts (and our
+            # password) to whoever started it.
+            raise RuntimeError(
+                f"cannot start the embedded broker: {self.host}:{self.port} is taken by another "
+                f"program; point --broker at that broker (mqtt://{self.host}:{self.port}) or set "
+                "mqtt.port to a free port"
+            )
         try:
             from amqtt.broker import Broker
         except ImportError:
@@ -41,11 +54,14 @@ class EmbeddedBroker:
             logging.getLogger(name).setLevel(logging.CRITICAL)
         ready = threading.Event()
         errors: list[BaseException] = []
+        auth: dict[str, Any] = (
+            {"amqtt.plugins.authentication.FileAuthPlugin": {"password_file": self.password_file}}
+            if self.password_file
+            else {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}
+        )
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
-            },
+            "plugins": auth,
         }
 
         def serve() -> None:

@@ -22,6 +22,7 @@ import numpy as np
 import paho.mqtt.client as mqtt
 
 from config import DoorbellConfig
+from config.data_dir import DataDir
 from uplink.commands import CommandError, parse_command, result_payload
 from uplink.discovery import discovery_message
 from uplink.e2e import AgeEncryptor
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 AGE_OVERHEAD = 1024  # bytes an age header and MAC add, at most, for a few recipients
 
 JSON = "application/json"
-OUTBOX_FILE = "outbox.sqlite"
 
 
 @dataclass
@@ -66,7 +66,7 @@ class Uplink:
         self.link: MqttLink | None = None
         cfg = config.uplink.outbox
         self.outbox = Outbox(
-            data_dir / OUTBOX_FILE,
+            DataDir(data_dir).outbox,
             cfg.max_messages,
             cfg.max_age_hours,
             clock=clock,

@@ -12,16 +12,17 @@ import click
 from config import LoadedConfig
 from device.cli.options import config_options, fail
 from device.storage.index import ClipRow, EventIndex
+from device.storage.retention import Retention
 from uplink.e2e import E2EError, decrypt_file, is_age_file
 from uplink.messages import iso_utc
 
 
 def _index(loaded: LoadedConfig) -> EventIndex:
-    data_dir = loaded.config.device.data_dir
-    if not (data_dir / "index.sqlite").exists():
-        click.echo(f"doorbell: no recordings in {data_dir}", err=True)
+    files = loaded.config.device.data
+    if not files.index.exists():
+        click.echo(f"doorbell: no recordings in {files.root}", err=True)
         raise SystemExit(1)
-    return EventIndex(data_dir / "index.sqlite")
+    return EventIndex(files.index)
 
 
 def _clip(index: EventIndex, clip_id: str) -> ClipRow:
@@ -108,9 +109,9 @@ def keep_cmd(loaded: LoadedConfig, clip_id: str, undo: bool) -> None:
 @config_options
 @click.argument("clip_id")
 def delete_cmd(loaded: LoadedConfig, clip_id: str) -> None:
-    """Delete a clip (its event stays in the history)."""
+    """Delete a clip with its events' snapshots, thumbnails and history, and any copy of it
+    waiting to be shared."""
     index = _index(loaded)
     clip = _clip(index, clip_id)
-    (loaded.config.device.data_dir / clip.file).unlink(missing_ok=True)
-    index.delete_clip(clip_id)
+    Retention(index, loaded.config.device.data, loaded.config.storage).delete_clip(clip)
     click.echo(f"deleted {clip_id}")

@@ -8,12 +8,13 @@ from typing import Any
 import click
 
 from config import LoadedConfig
+from config.device import MODES
 from device.cli.options import config_options
 from device.control import ControlError, send
 
 
 def _ask(loaded: LoadedConfig, request: dict[str, Any]) -> dict[str, Any]:
-    path = loaded.config.device.data_dir / "control.sock"
+    path = loaded.config.device.data.control_socket
     try:
         reply = send(path, request)
     except ControlError as exc:
@@ -27,7 +28,7 @@ def _ask(loaded: LoadedConfig, request: dict[str, Any]) -> dict[str, Any]:
 
 @click.command("mode")
 @config_options
-@click.argument("mode", type=click.Choice(["disarmed", "home", "away"]))
+@click.argument("mode", type=click.Choice(MODES))
 def mode(loaded: LoadedConfig, mode: str) -> None:
     """Set the running device's mode (it is remembered across restarts)."""
     reply = _ask(loaded, {"cmd": "mode", "mode": mode})

@@ -21,7 +21,7 @@ from uplink.requests.clips import ClipIndex
 
 
 def _open_index(loaded: LoadedConfig) -> Any:
-    return EventIndex(loaded.config.device.data_dir / "index.sqlite")
+    return EventIndex(loaded.config.device.data.index)
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -85,6 +86,7 @@ def run(
     summary_json: Path | None,
 ) -> None:
     """Run the device: camera -> motion -> recorder -> MQTT alerts. Enter on a terminal rings."""
+    os.umask(0o077)  # footage, snapshots and databases are for the device's own account alone
     config = _with_run_flags(loaded.config, speed, loop)
     setup_logging(config.runtime.log_level, log_format or config.runtime.log_format)
 

@@ -30,6 +30,9 @@ RestartSec=5
 WatchdogSec={watchdog}
 TimeoutStopSec=30
 StateDirectory=doorbell
+# Private storage: the data dir 0700 and every file the device writes 0600.
+StateDirectoryMode=0700
+UMask=0077
 ConfigurationDirectory=doorbell
 # Hardening: the device needs its data dir, the camera and the network, nothing else.
 NoNewPrivileges=true

@@ -18,10 +18,33 @@ from typing import Any
 import av
 import numpy as np
 
-from device.recording.fragment_ring import FragmentRing
+from config.record import RecordConfig
+from device.recording.fragment_ring import EncodedStream, FragmentRing
 from device.recording.fragments import Fragment
+from device.recording.masks import PrivacyMask
+from device.sources.base import Source
+from device.sources.faults import FaultySource
+from device.sources.picamera2 import Picamera2Source
 
 MICROSECOND = Fraction(1, 1_000_000)
+
+
+def camera_stream(source: Source, record: RecordConfig, mask: PrivacyMask) -> EncodedStream | None:
+    """For the Pi camera: burn the masks into its main stream, start picamera2's encoder on it
+    and return what it encodes, for the recorder to cut clips from. For any other source, None:
+    the recorder encodes the frames itself."""
+    camera = source.inner if isinstance(source, FaultySource) else source
+    if not isinstance(camera, Picamera2Source) or camera.picam is None:
+        return None
+    camera.burn_in(mask.apply)  # before the encoder sees a frame
+    stream = Picamera2Stream(
+        camera.picam, camera.fps, record.bitrate,
+        keyframe_frames=record.keyframe_frames(camera.fps),
+        ring_seconds=record.ring_seconds,
+        frame_time=lambda sensor_us: camera.frame_time(sensor_us * 1000),
+    )  # fmt: skip
+    stream.start()
+    return stream
 
 
 class Picamera2Stream:

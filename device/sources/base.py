@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from device.frame import Frame
-
-if TYPE_CHECKING:
-    from config.record import RecordConfig
-    from device.recording.fragment_ring import EncodedStream
-    from device.recording.masks import PrivacyMask
 
 
 @dataclass
@@ -28,6 +22,8 @@ class SourceError(Exception):
 
 class Source(ABC):
     """A camera, a file or a generator. `read()` returns the next frame, or None at the end.
+    Sources deliver frames and know nothing of recording (a camera that encodes is wired to the
+    recorder by `device.recording.picamera2_stream.camera_stream`).
 
     Sources do not pace themselves to the wall clock: `device.pacing` does that, so the same
     source can run in real time or as fast as the machine allows.
@@ -52,12 +48,6 @@ class Source(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
-
-    def encoded_stream(self, record: RecordConfig, mask: PrivacyMask) -> EncodedStream | None:
-        """A camera that encodes its main stream itself starts that here, masks burned in before
-        encoding; the recorder then cuts clips from it. Others return None (the recorder
-        encodes)."""
-        return None
 
     def set_start_wall(self, wall: float) -> None:
         """Pin frame time 0 to this wall-clock time (just before the first frame is read)."""

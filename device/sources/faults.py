@@ -10,18 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from config.camera import FaultsConfig
 from device.frame import Frame
 from device.sources.base import Source, SourceError
-
-if TYPE_CHECKING:
-    from config.record import RecordConfig
-    from device.recording.fragment_ring import EncodedStream
-    from device.recording.masks import PrivacyMask
 
 
 class SourceDisconnected(SourceError):
@@ -77,9 +71,6 @@ class FaultySource(Source):
 
     def set_start_wall(self, wall: float) -> None:
         self.inner.set_start_wall(wall)
-
-    def encoded_stream(self, record: RecordConfig, mask: PrivacyMask) -> EncodedStream | None:
-        return self.inner.encoded_stream(record, mask)
 
     def close(self) -> None:
         self.inner.close()

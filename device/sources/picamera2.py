@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 
 from config.camera import CameraConfig
 from device.frame import Frame
 from device.sources.base import Source, SourceError
 from device.sources.faults import SourceDisconnected
-
-if TYPE_CHECKING:
-    from config.record import RecordConfig
-    from device.recording.fragment_ring import EncodedStream
-    from device.recording.masks import PrivacyMask
 
 log = logging.getLogger(__name__)
 STALL_SECONDS = 2.0
@@ -42,7 +40,7 @@ class Picamera2Source(Source):
         self.picam: Any = None
         self._seq = 0
         self._t0_ns: int | None = None  # sensor timestamp of frame time 0
-        self._mask: PrivacyMask | None = None
+        self._burn_in: Callable[[np.ndarray], object] | None = None
 
     def open(self) -> None:
         try:
@@ -76,21 +74,28 @@ class Picamera2Source(Source):
         cannot be applied the whole picture is blacked out: what is under a mask is never stored.
         """
         try:
-            self._time_of(request.get_metadata().get("SensorTimestamp"))
+            self.frame_time(request.get_metadata().get("SensorTimestamp"))
         except Exception:
             log.exception("picamera2: frame without a usable SensorTimestamp")
-        if not self._mask:
+        if self._burn_in is None:
             return
         from picamera2 import MappedArray
 
         with MappedArray(request, "main") as mapped:
             try:
-                self._mask.apply(mapped.array)
+                self._burn_in(mapped.array)
             except Exception:
                 log.exception("picamera2: privacy mask failed; frame blacked out")
                 mapped.array[...] = 0
 
-    def _time_of(self, sensor_ns: int | None) -> float:
+    def burn_in(self, paint: Callable[[np.ndarray], object]) -> None:
+        """From now on `paint` (the privacy masks) changes every main frame in place on
+        picamera2's camera thread, before its encoders or `read` see it."""
+        self._burn_in = paint
+
+    def frame_time(self, sensor_ns: int | None) -> float:
+        """Frame time of a sensor timestamp (ns): 0 at the first frame. picamera2's encoder
+        counts the same clock, so what it encodes lines up with the frames read."""
         if sensor_ns is None:
             sensor_ns = time.monotonic_ns()
         if self._t0_ns is None:
@@ -105,7 +110,7 @@ class Picamera2Source(Source):
         try:
             main = request.make_array("main")
             lores_yuv = request.make_array("lores")
-            t = self._time_of(request.get_metadata().get("SensorTimestamp"))
+            t = self.frame_time(request.get_metadata().get("SensorTimestamp"))
         finally:
             request.release()
         height = self.lores_size[1]
@@ -114,19 +119,6 @@ class Picamera2Source(Source):
         self._seq += 1
         self.stats.frames += 1
         return frame
-
-    def encoded_stream(self, record: RecordConfig, mask: PrivacyMask) -> EncodedStream | None:
-        from device.recording.picamera2_stream import Picamera2Stream
-
-        self._mask = mask  # from now on burned into main before the encoder sees it
-        stream = Picamera2Stream(
-            self.picam, self.fps, record.bitrate,
-            keyframe_frames=record.keyframe_frames(self.fps),
-            ring_seconds=record.ring_seconds,
-            frame_time=lambda sensor_us: self._time_of(sensor_us * 1000),
-        )  # fmt: skip
-        stream.start()
-        return stream
 
     def close(self) -> None:
         if self.picam is not None:

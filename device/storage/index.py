@@ -115,13 +115,27 @@ class EventIndex:
         )
 
     def events_between(self, start_wall: float, end_wall: float) -> list[EventRow]:
+        return self._events(
+            "start_wall <= ? AND COALESCE(end_wall, start_wall) >= ?", (end_wall, start_wall)
+        )
+
+    def events_of_clip(self, clip_id: str) -> list[EventRow]:
+        return self._events("clip_id = ?", (clip_id,))
+
+    def events_without_clip(self, ended_before: float) -> list[EventRow]:
+        return self._events("clip_id IS NULL AND end_wall < ?", (ended_before,))
+
+    def _events(self, where: str, args: tuple[object, ...]) -> list[EventRow]:
         rows = self._run(
             "SELECT id, type, start_wall, end_wall, score, zones, clip_id, snapshot, thumbnail "
-            "FROM events WHERE start_wall <= ? AND COALESCE(end_wall, start_wall) >= ? "
-            "ORDER BY start_wall",
-            (end_wall, start_wall),
+            f"FROM events WHERE {where} ORDER BY start_wall",
+            args,
         ).fetchall()
         return [EventRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), *r[6:]) for r in rows]
+
+    def delete_events(self, event_ids: list[str]) -> None:
+        with self._lock:
+            self._db.executemany("DELETE FROM events WHERE id = ?", [(e,) for e in event_ids])
 
     # -- clips ------------------------------------------------------------------------------------
     def add_clip(self, clip_id: str, event_ids: list[str], file: str, start_wall: float) -> None:
@@ -178,11 +192,6 @@ class EventIndex:
             self._db.execute("UPDATE events SET clip_id = NULL WHERE clip_id = ?", (clip_id,))
             self._db.execute("DELETE FROM clips WHERE id = ?", (clip_id,))
             self._db.execute("COMMIT")
-
-    def erase_all(self) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM clips")
-            self._db.execute("DELETE FROM events")
 
     def close(self) -> None:
         with self._lock:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import av
 
+from config.data_dir import DataDir
 from device.storage.index import EventIndex
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def repair(index: EventIndex, data_dir: Path, fps: float) -> RepairReport:
             index.delete_clip(clip.id)
             report.missing_rows.append(clip.id)
     known = {(data_dir / c.file).name for c in index.clips()}
-    for leftover in (data_dir / "clips").glob(f"*{PARTIAL}"):
+    for leftover in DataDir(data_dir).clips.glob(f"*{PARTIAL}"):
         if leftover.name.removesuffix(PARTIAL) not in known:
             leftover.unlink()
             report.deleted.append(leftover.name)

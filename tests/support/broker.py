@@ -25,7 +25,9 @@ def find_mosquitto() -> str | None:
 class MosquittoBroker:
     """Start, stop and restart a mosquitto process; the port stays the same across restarts."""
 
-    def __init__(self, workdir: Path, port: int | None = None, extra_config: str = "") -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, extra_config: str = "", anonymous: bool = True
+    ) -> None:
         exe = find_mosquitto()
         if exe is None:
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
@@ -33,6 +35,7 @@ class MosquittoBroker:
         self.workdir = workdir
         self.port = port or free_port()
         self.extra_config = extra_config
+        self.anonymous = anonymous
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "mosquitto.log"
 
@@ -45,7 +48,7 @@ class MosquittoBroker:
         conf = self.workdir / "mosquitto.conf"
         lines = [
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            f"allow_anonymous {'true' if self.anonymous else 'false'}",
             "persistence true",
             f"persistence_location {self.workdir}/",
             "log_dest stdout",

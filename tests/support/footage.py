@@ -117,9 +117,11 @@ def request_body(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "request_id": request_id,
+        "audience": "porch-cam",
         "requester": {"kind": "police", "name": "Metro PD", "case": "2026-1187"},
         "window": {"start": iso(start), "end": iso(end)},
         "reason": "burglary on the street",
+        "issued_at": iso(start),
         "expires": iso(expires),
         "upload": {"url": url, "method": "PUT", "headers": {}},
     }
@@ -138,7 +140,8 @@ class PutServer:
     """A real HTTP server on loopback that stores PUT bodies; it can cut `fail_first` uploads
     (after `fail_after` good ones) off mid-body: reads half, drops the connection, no answer."""
 
-    def __init__(self, fail_first: int = 0, fail_after: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, fail_after: int = 0, status: int = 200) -> None:
+        self.status = status  # what a PUT that is not cut gets (403: refused for good)
         self.received: list[Received] = []
         self.cut: list[str] = []
         self.fail_first = fail_first
@@ -163,7 +166,7 @@ class PutServer:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with outer._lock:
                     outer.received.append(Received(self.path, headers, body))
-                self.send_response(200)
+                self.send_response(outer.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -240,6 +243,7 @@ class Device:
         return FootageRequests(self.config, self.data_dir, self.index, clock=self.clock)
 
     def request(self, url: str, request_id: str = "req-1", **extra: Any) -> dict[str, Any]:
+        extra = {"audience": self.config.device.id, **extra}
         body = request_body(request_id, T0 - 3600, T0 - 600, T0 + 3600, url, **extra)
         return self.requester.sign(body)
 

@@ -18,9 +18,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from config import DoorbellConfig
+from config.data_dir import DataDir
 from device.audit import AuditLog
 from uplink.e2e import AgeEncryptor
 from uplink.messages import iso_utc
+from uplink.replay_guard import ReplayGuard
 from uplink.requests.clips import ClipIndex, ClipLike, clips_in_window
 from uplink.requests.models import (
     REQUEST_ID_PATTERN,
@@ -41,6 +43,26 @@ log = logging.getLogger(__name__)
 
 class Refusal(Exception):
     """Why a request or decision is refused; nothing else happens."""
+
+
+SEEN_REQUEST = "footage-request"  # the kind of id ReplayGuard keeps for requests
+CLOCK_SKEW_SECONDS = 300.0  # a requester's clock may run this far ahead of ours
+
+MAX_DEPTH = 8  # a request is 3 levels deep; the audit and pydantic recurse over what they get
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest in `value`, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = list(item.values()) if isinstance(item, dict) else item
+        if isinstance(children, list) and children:
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                return level
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -88,13 +110,17 @@ class FootageRequests:
             timeout=cfg.upload_timeout_seconds,
             backoff=cfg.upload_backoff_seconds,
             allow_insecure=cfg.allow_insecure_upload,
+            proxy=cfg.upload_proxy,
         )
         self.audit = audit or AuditLog.in_dir(data_dir, clock)
         self.store = RequestStore.in_dir(data_dir)
+        self.seen = ReplayGuard(DataDir(data_dir).replay_guard)
+        self.device_id = config.device.id
         self.share = ShareJob(data_dir, self.encryptor, self.uploader, self.store)
 
     def close(self) -> None:
         self.store.close()
+        self.seen.close()
 
     # --- incoming commands ---------------------------------------------------------------
     def handle_request(self, raw: dict[str, Any] | bytes | str) -> RequestReply:
@@ -105,9 +131,11 @@ class FootageRequests:
             key_id = self._verify(self.trusted, body)
             request = FootageRequest.model_validate(body)
             now = self.clock()
-            if not self.store.mark_seen(request.request_id, now):
-                raise Refusal("replayed: this request_id was seen before")
             self._check_request(request, now)
+            # Claimed only once the signature and the checks pass: garbage sent under a real
+            # request's id cannot burn it, and a refused request can be sent again mended.
+            if not self.seen.claim(SEEN_REQUEST, request.request_id, now):
+                raise Refusal("replayed: this request_id was seen before")
         except Refusal as exc:
             return self._refuse("request_refused", body, str(exc))
         except ValidationError as exc:
@@ -231,6 +259,8 @@ class FootageRequests:
                 raise Refusal("malformed: not JSON") from None
         if not isinstance(raw, dict):
             raise Refusal("malformed: not a JSON object")
+        if _depth(raw) > MAX_DEPTH:  # before anything (the audit too) walks it recursively
+            raise Refusal(f"malformed: nested deeper than {MAX_DEPTH} levels")
         return raw
 
     def _verify(self, ring: KeyRing, body: dict[str, Any]) -> str:
@@ -240,12 +270,19 @@ class FootageRequests:
             raise Refusal(str(exc)) from None
 
     def _check_request(self, request: FootageRequest, now: float) -> None:
+        if request.audience != self.device_id and request.audience not in self.cfg.groups:
+            raise Refusal("addressed to another device")
         if request.expires.timestamp() <= now:
             raise Refusal("expired")
+        issued, expires = request.issued_at.timestamp(), request.expires.timestamp()
+        if issued > now + CLOCK_SKEW_SECONDS:
+            raise Refusal("issued_at is in the future")
+        if expires - issued > self.cfg.max_expiry_hours * 3600:
+            raise Refusal(f"expires more than {self.cfg.max_expiry_hours:g} hours after issued_at")
         window = request.window
         if window.end_wall - window.start_wall > self.cfg.max_window_hours * 3600:
             raise Refusal(f"window longer than {self.cfg.max_window_hours:g} hours")
-        if window.start_wall > now:
+        if window.end_wall > now:
             raise Refusal("window is in the future")
         try:
             self.uploader.check_target(request.upload.url)

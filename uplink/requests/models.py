@@ -65,9 +65,11 @@ class FootageRequest(_Strict):
     """`cmd/footage_request`, signed by a key in `requests.trusted_keys`."""
 
     request_id: RequestId = Field(pattern=REQUEST_ID_PATTERN)
+    audience: str = Field(min_length=1, max_length=64, description="a device id or group id")
     requester: Requester
     window: Window
     reason: str = Field(min_length=1, max_length=1000)
+    issued_at: AwareDatetime
     expires: AwareDatetime
     upload: UploadTarget
     key_id: str | None = Field(None, max_length=128)

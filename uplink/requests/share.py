@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from pydantic import BaseModel
+
+from config.data_dir import DataDir
 from uplink.e2e import AgeEncryptor, is_age_file
 from uplink.requests.clips import ClipLike
 from uplink.requests.models import FootageRequest, SharedClip
 from uplink.requests.store import RequestStore
 from uplink.requests.uploader import HttpUploader, UploadError
-
-OUTGOING_DIR = "outgoing"
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,26 @@ def shared_clip(data_dir: Path, clip: ClipLike) -> SharedClip:
     )
 
 
+class ShareRecord(BaseModel):
+    """Written first into a share's folder, so retention knows which clips the folder copies
+    (a deleted clip takes its copies with it) and when nobody can take it any more."""
+
+    request_id: str
+    clip_ids: list[str]
+    expires: float  # wall time: the presigned URL is dead after it
+
+
 def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
     # tar records the file owner's user name: the device's account says nothing to a requester
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     info.mode = 0o644
     return info
+
+
+def _sent_name(name: str, source: Path) -> str:
+    # Stored encrypted at rest: it goes as it is, and its name says what it is.
+    return f"{name}.age" if is_age_file(source) else name
 
 
 class ShareJob:
@@ -78,10 +93,23 @@ class ShareJob:
         self.store = store
 
     def workdir(self, request_id: str) -> Path:
-        return self.data_dir / OUTGOING_DIR / request_id
+        return DataDir(self.data_dir).share(request_id)
 
     def run(self, request: FootageRequest, clips: Sequence[ClipLike]) -> list[SharedClip]:
-        """Uploads what is not uploaded yet; raises UploadError when a file does not go."""
+        """Uploads what is not uploaded yet; raises UploadError when a file does not go. The
+        folder of copies goes once everything is sent or the share cannot succeed (a
+        permanent error); after a passing failure it stays for the retry (retention drops it
+        once the request has expired)."""
+        try:
+            shared = self._send(request, clips)
+        except UploadError as exc:
+            if exc.permanent:
+                shutil.rmtree(self.workdir(request.request_id), ignore_errors=True)
+            raise
+        shutil.rmtree(self.workdir(request.request_id), ignore_errors=True)
+        return shared
+
+    def _send(self, request: FootageRequest, clips: Sequence[ClipLike]) -> list[SharedClip]:
         shared = [shared_clip(self.data_dir, clip) for clip in clips]
         per_file = "{name}" in request.upload.url
         files = self._prepare(request, clips, shared, per_file)
@@ -94,7 +122,6 @@ class ShareJob:
                 url = url.replace("{name}", quote(item.name, safe=""))
             self.uploader.put(url, item.path, item.sha256, request.upload.headers)
             self.store.mark_uploaded(request.request_id, item.name)
-        shutil.rmtree(self.workdir(request.request_id), ignore_errors=True)
         return shared
 
     def _prepare(
@@ -105,15 +132,22 @@ class ShareJob:
         per_file: bool,
     ) -> list[OutgoingFile]:
         work = self.workdir(request.request_id)
-        work.mkdir(parents=True, exist_ok=True)
+        work.mkdir(mode=0o700, parents=True, exist_ok=True)
+        record = ShareRecord(
+            request_id=request.request_id,
+            clip_ids=[str(clip.id) for clip in clips],
+            expires=request.expires.timestamp(),
+        )
+        DataDir(self.data_dir).share_record(request.request_id).write_text(record.model_dump_json())
         plain: list[tuple[str, Path]] = []
         for clip in clips:
             source = self.data_dir / clip.file
             if not source.is_file():
                 raise UploadError(f"clip {clip.id} is no longer on the device", permanent=True)
-            plain.append((f"{clip.id}{source.suffix or '.mp4'}", source))
-            if clip.snapshot and (self.data_dir / clip.snapshot).is_file():
-                plain.append((f"{clip.id}.jpg", self.data_dir / clip.snapshot))
+            plain.append((_sent_name(f"{clip.id}.mp4", source), source))
+            snapshot = self.data_dir / clip.snapshot if clip.snapshot else None
+            if snapshot is not None and snapshot.is_file():
+                plain.append((_sent_name(f"{clip.id}.jpg", snapshot), snapshot))
         if per_file:
             return [self._outgoing(work, name, source) for name, source in plain]
         bundle = work / "bundle.tar"
@@ -139,6 +173,3 @@ class ShareJob:
             self.encryptor.encrypt_file(source, partial)
             partial.replace(target)
         return OutgoingFile(target.name, target, file_sha256(target))
-
-    def discard(self, request_id: str) -> None:
-        shutil.rmtree(self.workdir(request_id), ignore_errors=True)

@@ -9,12 +9,10 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from config.data_dir import DataDir
 from uplink.requests.models import FootageRequest, SharedClip, StoredRequest
 
-FILE_NAME = "requests.sqlite"
-
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS seen (request_id TEXT PRIMARY KEY, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS requests (
     request_id TEXT PRIMARY KEY,
     body TEXT NOT NULL,
@@ -50,19 +48,11 @@ class RequestStore:
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> RequestStore:
-        return cls(data_dir / FILE_NAME)
+        return cls(DataDir(data_dir).requests)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-    def mark_seen(self, request_id: str, at: float) -> bool:
-        """True the first time an id is seen, False for a replay."""
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT OR IGNORE INTO seen (request_id, at) VALUES (?, ?)", (request_id, at)
-            )
-            return cur.rowcount == 1
 
     def add(self, request: FootageRequest, state: str, received_at: float, deadline: float) -> None:
         with self._lock:
@@ -160,7 +150,7 @@ class RequestStore:
         """Forget every request (for `doorbell erase`); the number of requests removed."""
         with self._lock:
             (count,) = self._db.execute("SELECT COUNT(*) FROM requests").fetchone()
-            self._db.executescript("DELETE FROM requests; DELETE FROM uploaded; DELETE FROM seen;")
+            self._db.executescript("DELETE FROM requests; DELETE FROM uploaded;")
             self._db.execute("VACUUM")
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return int(count)

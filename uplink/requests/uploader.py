@@ -12,6 +12,7 @@ import http.client
 import ipaddress
 import logging
 import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,16 +41,77 @@ class UploadResult:
     status: int
 
 
-def _public_host(host: str, port: int) -> bool:
+Lookup = Callable[[str, int], list[str]]
+
+
+def system_lookup(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    return [str(info[4][0]) for info in infos]
+
+
+def resolve(host: str, port: int, public_only: bool, lookup: Lookup = system_lookup) -> str:
+    """The one address an upload connects to, looked up once.
+
+    Checking a name and then letting the connection look it up again lets a name that answers a
+    public address first and a LAN address second (DNS rebinding) through; so the address that
+    was checked is the address connected to. Every address the name has must be public.
+    """
     try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+        addresses = lookup(host, port)
     except OSError:
-        return True  # cannot tell; the connection attempt will fail on its own
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            return False
-    return True
+        raise UploadError("upload host cannot be resolved", permanent=True) from None
+    if not addresses:
+        raise UploadError("upload host cannot be resolved", permanent=True)
+    if public_only and not all(ipaddress.ip_address(a).is_global for a in addresses):
+        raise UploadError("upload host is not a public address", permanent=True)
+    return addresses[0]
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where an upload's connection goes: the checked address, perhaps through a proxy."""
+
+    address: str
+    port: int
+    proxy: tuple[str, int] | None  # an HTTP proxy that takes CONNECT
+
+    def open(self, timeout: float | None) -> socket.socket:
+        if self.proxy is None:
+            return socket.create_connection((self.address, self.port), timeout)
+        sock = socket.create_connection(self.proxy, timeout)
+        target = f"[{self.address}]" if ":" in self.address else self.address
+        sock.sendall(
+            f"CONNECT {target}:{self.port} HTTP/1.1\r\nHost: {target}:{self.port}\r\n\r\n".encode()
+        )
+        answer = http.client.HTTPResponse(sock, method="CONNECT")
+        answer.begin()
+        if answer.status != 200:
+            sock.close()
+            raise OSError(f"the upload proxy refused the tunnel: {answer.status}")
+        return sock
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Plain HTTP along a checked route; `Host:` still names the URL's host."""
+
+    def __init__(self, host: str, port: int | None, route: Route, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.route = route
+
+    def connect(self) -> None:
+        self.sock = self.route.open(self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS along a checked route, with the URL's host name for SNI and the certificate."""
+
+    def __init__(self, host: str, port: int | None, route: Route, timeout: float) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.route = route
+
+    def connect(self) -> None:
+        self.sock = self.tls.wrap_socket(self.route.open(self.timeout), server_hostname=self.host)
 
 
 class HttpUploader:
@@ -60,12 +122,17 @@ class HttpUploader:
         backoff: float = 2.0,
         allow_insecure: bool = False,
         sleep: Callable[[float], None] = time.sleep,
+        lookup: Lookup = system_lookup,
+        proxy: str | None = None,
     ) -> None:
         self.attempts = attempts
         self.timeout = timeout
         self.backoff = backoff
         self.allow_insecure = allow_insecure
         self.sleep = sleep
+        self.lookup = lookup
+        parts = urlsplit(proxy) if proxy else None
+        self.proxy = (parts.hostname or "", parts.port or 8080) if parts else None
 
     def check_target(self, url: str) -> None:
         """Refuse what should never receive footage: plain http, or (unless allowed) a host on
@@ -77,8 +144,7 @@ class HttpUploader:
             return
         if parts.scheme != "https":
             raise UploadError("upload URL must be https://", permanent=True)
-        if not _public_host(parts.hostname, parts.port or 443):
-            raise UploadError("upload host is not a public address", permanent=True)
+        resolve(parts.hostname, parts.port or 443, public_only=True, lookup=self.lookup)
 
     def put(
         self, url: str, path: Path, sha256_hex: str, headers: Mapping[str, str] | None = None
@@ -108,11 +174,12 @@ class HttpUploader:
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
-        conn: http.client.HTTPConnection
-        if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=self.timeout)
-        else:
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+        default_port = 443 if parts.scheme == "https" else 80
+        port = parts.port or default_port
+        address = resolve(parts.hostname, port, not self.allow_insecure, self.lookup)
+        route = Route(address, port, self.proxy)
+        pinned = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+        conn = pinned(parts.hostname, parts.port, route, self.timeout)
         size = path.stat().st_size
         try:
             conn.putrequest("PUT", target, skip_accept_encoding=True)

@@ -1,0 +1,199 @@
+"""Clips cut from the encoded stream: from the keyframe `pre_seconds` before an event to
+`post_seconds` after the last event it holds ends (or `max_seconds`); in continuous mode,
+back-to-back segments of `segment_minutes`.
+
+`push` runs on the recording thread; `event_started`/`event_ended` come from other threads and
+only touch shared state under the lock. A clip's row is in the index from the moment its file
+is opened (see `device.storage.index`).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from config.data_dir import DataDir
+from config.record import RecordConfig
+from device.recording.at_rest import AtRest
+from device.recording.clip import ClipInfo
+from device.recording.clip_file import ClipFile
+from device.recording.disk_state import DiskState
+from device.recording.fragment_ring import EncodedStream
+from device.recording.fragments import Fragment
+from device.storage.index import EventIndex
+
+
+@dataclass
+class _OpenClip:
+    file: ClipFile
+    clip_id: str
+    events: dict[str, float | None]  # event id -> its end time (None while it goes on)
+    start_wall: float
+    segment: bool = False  # continuous mode: ends on the clock, not with its events
+
+
+class ClipCutter:
+    def __init__(
+        self,
+        record: RecordConfig,
+        fps: float,
+        files: DataDir,
+        index: EventIndex,
+        disk: DiskState,
+        at_rest: AtRest,
+        on_clip: Callable[[ClipInfo], None],
+    ) -> None:
+        self.record, self.fps, self.files, self.index = record, fps, files, index
+        self.disk, self.at_rest, self.on_clip = disk, at_rest, on_clip
+        self.stream: EncodedStream | None = None
+        self.continuous = record.mode == "continuous"  # the device turns it off when disarmed
+        self.clips_written = 0
+        self._lock = threading.Lock()
+        self._open: _OpenClip | None = None
+        self._wanted: dict[str, tuple[float, float]] = {}  # new events: id -> (t, wall)
+        self._ended_early: dict[str, float] = {}  # new events that ended before they were seen
+        self._wall_offset = 0.0  # a frame's wall time minus its frame time
+
+    @property
+    def recording(self) -> bool:
+        return self._open is not None
+
+    # -- other threads ----------------------------------------------------------------------------
+    def event_started(self, event_id: str, t: float, wall: float) -> None:
+        with self._lock:
+            self._wanted[event_id] = (t, wall)
+
+    def event_ended(self, event_id: str, t: float) -> None:
+        with self._lock:
+            if self._open is not None and event_id in self._open.events:
+                self._open.events[event_id] = t
+            elif event_id in self._wanted:  # ended before the recording thread saw it start
+                self._ended_early[event_id] = t
+
+    # -- the recording thread ---------------------------------------------------------------------
+    def push(self, fragments: list[Fragment], wall_offset: float) -> None:
+        """What the stream completed with the latest frame; then new events get their clip."""
+        self._wall_offset = wall_offset
+        for fragment in fragments:
+            self._append(fragment)
+        if self.stream is None or not self.stream.ring:
+            return  # nothing to cut a clip from yet: new events wait for the first fragment
+        with self._lock:
+            wanted, self._wanted = self._wanted, {}
+            ended_early, self._ended_early = self._ended_early, {}
+        for event_id, (t, wall) in wanted.items():
+            self._join_or_open(event_id, t, wall, ended_early.get(event_id))
+
+    def close(self) -> None:
+        """Finish the open clip with what has been encoded (SIGTERM)."""
+        if self.stream is not None:
+            for fragment in self.stream.close():
+                self._append(fragment, check=False)
+            self.stream = None
+        self._finish()
+
+    def _join_or_open(self, event_id: str, t: float, wall: float, ended: float | None) -> None:
+        if self._open is not None:
+            self._open.events[event_id] = ended
+            self.index.link_event(self._open.clip_id, event_id)
+            return
+        assert self.stream is not None
+        ring = list(self.stream.ring)
+        # From the keyframe at or before t - pre_seconds (or the oldest the ring still has).
+        first = 0
+        for i, fragment in enumerate(ring):
+            if fragment.first_t <= t - self.record.pre_seconds:
+                first = i
+        start_wall = wall - (t - ring[first].first_t)
+        if self._start_clip(event_id, {event_id: ended}, ring[first], start_wall):
+            for fragment in ring[first:]:
+                self._append(fragment, check=False)
+
+    def _start_clip(
+        self,
+        clip_id: str,
+        events: dict[str, float | None],
+        first: Fragment,
+        start_wall: float,
+        segment: bool = False,
+    ) -> bool:
+        """Open `clips/<clip_id>.mp4` from `first` and index it; False when the disk is full."""
+        if not self.disk.may_write(first.first_t):
+            return False
+        assert self.stream is not None
+        path = self.files.clip(clip_id)
+        try:
+            clip = ClipFile(path, self.stream.init_segment, first)
+        except OSError as exc:
+            self.disk.full(exc, first.first_t)
+            return False
+        self._open = _OpenClip(clip, clip_id, events, start_wall, segment)
+        self.index.add_clip(clip_id, list(events), self.files.relative(path), start_wall)
+        self.disk.wrote()
+        return True
+
+    def _append(self, fragment: Fragment, check: bool = True) -> None:
+        if self._open is None and self.continuous and check:
+            # Continuous mode: the next segment starts with this fragment (no gap, no overlap).
+            start_wall = fragment.first_t + self._wall_offset
+            self._start_clip(f"segment-{uuid.uuid4()}", {}, fragment, start_wall, segment=True)
+        open_clip = self._open
+        if open_clip is None:
+            return
+        try:
+            open_clip.file.append(fragment)
+        except OSError as exc:
+            self._abandon(exc, fragment.first_t)
+            return
+        if check and self._done(open_clip, fragment):
+            self._finish()
+
+    def _done(self, open_clip: _OpenClip, fragment: Fragment) -> bool:
+        with self._lock:
+            ends = list(open_clip.events.values())
+        end_of_fragment = fragment.first_t + fragment.frames / self.fps
+        length = end_of_fragment - open_clip.file.first_t
+        all_ended = all(end is not None for end in ends)
+        last_end = max((e for e in ends if e is not None), default=0.0)
+        events_done = all_ended and end_of_fragment >= last_end + self.record.post_seconds
+        if open_clip.segment:  # on the clock; or, once turned off, like an event clip
+            return length >= self.record.segment_minutes * 60 or (
+                not self.continuous and events_done
+            )
+        return events_done or length >= self.record.max_seconds
+
+    def _abandon(self, exc: OSError, t: float) -> None:
+        """A write failed: the clip and its row go, the disk is full."""
+        open_clip, self._open = self._open, None
+        assert open_clip is not None
+        open_clip.file.abandon()
+        self.index.delete_clip(open_clip.clip_id)
+        self.disk.full(exc, t)
+
+    def _finish(self) -> None:
+        open_clip = self._open
+        if open_clip is None:
+            return
+        clip = open_clip.file
+        try:
+            sha256 = clip.finish()
+        except OSError as exc:
+            self._abandon(exc, clip.first_t + clip.frames / self.fps)
+            return
+        self._open = None
+        seconds = clip.frames / self.fps
+        path, size = clip.path, clip.bytes
+        if self.at_rest.enabled:
+            path, size, sha256 = self.at_rest.seal(path)
+        self.index.finish_clip(
+            open_clip.clip_id, self.files.relative(path), open_clip.start_wall + seconds,
+            seconds, clip.frames, size, sha256,
+        )  # fmt: skip
+        self.clips_written += 1
+        self.on_clip(
+            ClipInfo(
+                tuple(open_clip.events), path, clip.first_t, seconds, clip.frames, size, sha256
+            )
+        )
