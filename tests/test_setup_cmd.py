@@ -51,7 +51,7 @@ def test_setup_checks_camera_and_broker_then_writes_config_and_unit(
     assert (config.mqtt.host, config.mqtt.port, config.mqtt.embedded) == (
         "127.0.0.1", mosquitto.port, False,
     )  # fmt: skip
-    assert config.requests.owner_keys == [key]
+    assert config.uplink.commands.owner_keys == [key]
     snapshot = cv2.imread(str(tmp_path / "data" / "setup-snapshot.jpg"))
     assert snapshot is not None and snapshot.shape == (480, 640, 3)
     unit = (tmp_path / "units" / "doorbell.service").read_text()
@@ -65,13 +65,15 @@ def test_setup_keeps_what_the_config_already_says(
     config_file = tmp_path / "etc" / "doorbell.yaml"
     config_file.parent.mkdir()
     first = owner_key()
-    config_file.write_text(f"motion:\n  threshold: 31\nrequests:\n  owner_keys: [{first}]\n")
+    config_file.write_text(
+        f"motion:\n  threshold: 31\nuplink:\n  commands:\n    owner_keys: [{first}]\n"
+    )
     config_file.chmod(0o644)
     done = doorbell(*setup_args(tmp_path, mosquitto.url, "--no-service"))
     assert done.returncode == 0, done.stderr
     config = load_config(config_file, environ={}).config
     assert config.motion.threshold == 31
-    assert config.requests.owner_keys == [first]  # the key the config had serves as the owner's
+    assert config.uplink.commands.owner_keys == [first]
     assert stat.S_IMODE(config_file.stat().st_mode) == 0o600
     assert not (tmp_path / "units").exists()
 
@@ -87,7 +89,7 @@ def test_setup_asks_when_not_told(tmp_path: Path, mosquitto: MosquittoBroker) ->
     assert done.returncode == 0, done.stderr
     config = load_config(config_file, environ={}).config
     assert (config.device.id, config.camera.source) == ("hall", "synthetic:walk_up_ring")
-    assert config.requests.owner_keys == []
+    assert config.uplink.commands.owner_keys == []
     assert "no owner key yet" in done.stdout
 
 
@@ -127,7 +129,7 @@ def test_setup_uses_broker_credentials(
     [
         (["--device-id", "front door"], "device.id"),
         (["--broker", "http://example.com"], "--broker"),
-        (["--owner-key", "not-a-key"], "owner_keys"),
+        (["--owner-key", "not-a-key"], "uplink.commands.owner_keys"),
         (["--camera", "file:/no/such.mp4"], "no such file"),
         (["--camera", "picamera2"], "picamera2 needs Raspberry Pi OS"),
         (["--broker", f"mqtt://127.0.0.1:{free_port()}"], "cannot connect"),

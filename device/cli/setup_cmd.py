@@ -84,9 +84,11 @@ def answers_to_values(
         "camera": {"source": camera},
         "mqtt": mqtt_values,
     }
-    if owner_key:
-        keys = list(existing.get("requests", {}).get("owner_keys", []) or [])
-        answers["requests"] = {"owner_keys": keys + ([owner_key] if owner_key not in keys else [])}
+    if owner_key:  # the owner's command key (`doorbell owner new-key` prints one)
+        commands = (existing.get("uplink") or {}).get("commands") or {}
+        keys = list(commands.get("owner_keys") or [])
+        keys += [owner_key] if owner_key not in keys else []
+        answers["uplink"] = {"commands": {"owner_keys": keys}}
     return merge(existing, answers)
 
 
@@ -210,7 +212,7 @@ def ask(value: str | None, prompt: str, yes: bool, default: str | None = None, *
 @click.option("--username", help="Broker user name.")
 @click.option("--password", help="Broker password (asked without echo if --username is given).")
 @click.option("--camera", help="picamera2 | synthetic[:SCENARIO] | file:PATH | opencv:INDEX_OR_URL")
-@click.option("--owner-key", help="The owner's app's Ed25519 public key (base64); signs decisions.")
+@click.option("--owner-key", help="The owner's Ed25519 public key (base64) for signed commands.")
 @click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
     default=DEFAULT_CONFIG, show_default=True, help="Config file to write.",
@@ -259,7 +261,7 @@ def setup(
     camera = ask(camera, "Camera", yes, old["camera"].get("source") or "picamera2")
     if owner_key is None and not yes:
         owner_key = click.prompt(
-            "Owner key (base64 Ed25519 public key of your app; empty: none yet)",
+            "Owner key (base64 Ed25519 public key, see doorbell owner new-key; empty: none yet)",
             default="", show_default=False,
         )  # fmt: skip
     staging = config_path.with_name(f".{config_path.name}.setup-{os.getpid()}")
@@ -285,9 +287,10 @@ def setup(
     finally:
         staging.unlink(missing_ok=True)
     click.echo(f"wrote {config_path} (mode 0600)")
-    if not config.requests.owner_keys:
+    if not config.uplink.commands.owner_keys:
         click.echo(
-            "no owner key yet: footage requests cannot be decided from the app until one is set"
+            "no owner key yet: signed commands are refused until one is in "
+            "uplink.commands.owner_keys (doorbell owner new-key)"
         )
     if service:  # creates the service's user if missing, so the files can be given to it after
         ctx.invoke(
