@@ -152,3 +152,15 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     assert not (tmp_path / "etc" / "doorbell.yaml").exists()
     assert list((tmp_path / "etc").iterdir()) == []  # no staging file left behind
     assert not (tmp_path / "units").exists()
+
+
+def test_an_unwritable_config_path_is_one_line_exit_2(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    args = setup_args(tmp_path, mosquitto.url)
+    args[args.index("--config") + 1] = str(tmp_path / "a-file" / "doorbell.yaml")
+    done = doorbell(*args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"doorbell: cannot write {tmp_path}/a-file")

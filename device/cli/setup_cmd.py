@@ -283,9 +283,10 @@ def setup(
     except (SetupError, SourceError) as exc:
         fail(str(exc))
     except OSError as exc:
-        fail(f"cannot write {config_path}: {exc.strerror or exc} (run as root?)")
+        fail(f"cannot write {exc.filename or config_path}: {exc.strerror or exc} (run as root?)")
     finally:
-        staging.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # gone already, or its folder never could be made
+            staging.unlink()
     click.echo(f"wrote {config_path} (mode 0600)")
     if not config.uplink.commands.owner_keys:
         click.echo(
