@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
 
 class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, values are re-checked on set."""
+    """Base of every config section: unknown keys are errors, values are re-checked on set.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    Strict: a boolean is not a number and text is not an integer (`threshold: true` would
+    otherwise become 1, `min_frames: "3"` 3). Numbers from `--set` and the environment arrive as
+    numbers already (they are parsed as YAML scalars). The few types that must come from text are
+    loosened one by one below."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
-Point = tuple[
-    Annotated[float, Field(ge=0.0, le=1.0)],
-    Annotated[float, Field(ge=0.0, le=1.0)],
+_LAX = Strict(False)
+
+Switch = Annotated[bool, _LAX]
+"""true/false; also the YAML 1.1 words on/off/yes/no, which the docs promise a boolean takes."""
+
+FilePath = Annotated[Path, _LAX]
+"""A path, written as text in YAML, the environment or a flag."""
+
+Point = Annotated[
+    tuple[
+        Annotated[float, Field(ge=0.0, le=1.0)],
+        Annotated[float, Field(ge=0.0, le=1.0)],
+    ],
+    _LAX,  # YAML and JSON give [x, y] as a list; the coordinates themselves stay strict
 ]
 
 

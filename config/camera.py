@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from config.base import Section
+from config.base import Section, Switch
 
 
 class FaultsConfig(Section):
@@ -47,7 +47,7 @@ class CameraConfig(Section):
     speed: Annotated[float, Field(gt=0.0, le=1000.0)] | Literal["max"] = Field(
         1.0, description="file/synthetic replay speed: a factor, or max"
     )
-    loop: bool = False
+    loop: Switch = False
     exposure_us: int | None = Field(None, ge=10, le=1_000_000, description="picamera2 only")
     reopen_max_seconds: float = Field(30.0, ge=0.5, le=600.0)
     faults: FaultsConfig = FaultsConfig()

@@ -53,6 +53,11 @@ class DataDir:
         return self.root / "mode.json"
 
     @property
+    def lock(self) -> Path:
+        """Held (flock) by the running device: one device per data dir; holds its PID."""
+        return self.root / "doorbell.lock"
+
+    @property
     def control_socket(self) -> Path:
         """The local control socket of a running device (`doorbell mode`, `status`, `press`)."""
         return self.root / "control.sock"

@@ -9,7 +9,7 @@ from typing import Literal, get_args
 
 from pydantic import Field
 
-from config.base import Section
+from config.base import FilePath, Section, Switch
 from config.data_dir import DataDir
 
 Mode = Literal["disarmed", "home", "away"]
@@ -38,7 +38,7 @@ class DeviceConfig(Section):
     id: str = Field(
         default_factory=_default_device_id, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"
     )
-    data_dir: Path = Field(default_factory=_default_data_dir)
+    data_dir: FilePath = Field(default_factory=_default_data_dir)
     mode: Mode = "away"
 
     @property
@@ -51,7 +51,7 @@ class RuntimeConfig(Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["plain", "json"] = "plain"
     shutdown_seconds: float = Field(10.0, ge=0.5, le=300.0)
-    watchdog: bool = True
+    watchdog: Switch = True
     stall_seconds: float = Field(
         5.0, ge=0.5, le=600.0, description="no frame for this long: the camera counts as stalled"
     )
@@ -67,9 +67,9 @@ class ButtonConfig(Section):
 
 
 class ModeBehaviour(Section):
-    motion_alerts: bool = True
-    record: bool = True
-    snapshots: bool = True
+    motion_alerts: Switch = True
+    record: Switch = True
+    snapshots: Switch = True
 
 
 class ModesConfig(Section):

@@ -108,7 +108,12 @@ def format_errors(
 ) -> list[str]:
     lines = []
     for err in exc.errors():
-        loc: Key = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        # pydantic puts union/validator tags such as `function-after[...]` in the path; an unknown
+        # key is the user's own text, whatever it holds, and is always last
+        raw = tuple(err["loc"])
+        user_key = raw[-1:] if err["type"] == "extra_forbidden" else ()
+        rest = raw[: len(raw) - len(user_key)]
+        loc: Key = tuple(p for p in rest if not (isinstance(p, str) and "[" in p)) + user_key
         dotted = ".".join(str(p) for p in loc) or "(top)"
         where = _where(loc, origins, fallback)
         if err["type"] == "extra_forbidden":

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from config.base import NamedPolygon, Section
+from config.base import NamedPolygon, Section, Switch
 
 _AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
 
@@ -47,7 +47,7 @@ class E2EConfig(Section):
         description="age X25519 public keys (age1...); when set, everything that leaves the "
         "device (uploads, MQTT snapshots) is encrypted to them",
     )
-    at_rest: bool = Field(False, description="also store clips encrypted on the device")
+    at_rest: Switch = Field(False, description="also store clips encrypted on the device")
 
 
 class PrivacyConfig(Section):
@@ -105,8 +105,19 @@ class RequestsConfig(Section):
         description="http://HOST:PORT of a proxy taking CONNECT: uploads go through it, so the "
         "requester sees the proxy's address instead of the home's",
     )
-    allow_insecure_upload: bool = Field(
+    allow_insecure_upload: Switch = Field(
         False,
         description="accept http:// and loopback/private upload hosts (testing only; "
         "otherwise https:// to a public host)",
+    )
+
+
+class AuditConfig(Section):
+    """`audit:` the hash-chained log of requests, decisions and the owner's commands."""
+
+    max_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=64 * 1024,
+        le=1024 * 1024 * 1024,
+        description="disk the audit log may use; the oldest of its four segments goes first",
     )

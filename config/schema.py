@@ -6,7 +6,7 @@ from config.base import Section
 from config.camera import CameraConfig
 from config.device import ButtonConfig, DeviceConfig, ModesConfig, RuntimeConfig
 from config.motion import MotionConfig
-from config.privacy import PrivacyConfig, RequestsConfig
+from config.privacy import AuditConfig, PrivacyConfig, RequestsConfig
 from config.record import RecordConfig, StorageConfig
 from config.uplink import MqttConfig, UplinkConfig
 
@@ -21,6 +21,7 @@ class DoorbellConfig(Section):
     mqtt: MqttConfig = MqttConfig()
     uplink: UplinkConfig = UplinkConfig()
     requests: RequestsConfig = RequestsConfig()
+    audit: AuditConfig = AuditConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     button: ButtonConfig = ButtonConfig()
     modes: ModesConfig = ModesConfig()

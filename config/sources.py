@@ -40,7 +40,7 @@ class Origin:
     """Where a value came from: `default`, `file`, `env` or `flag`, with a place to point at."""
 
     kind: str
-    where: str = ""  # "path/to/file.yaml:12", "DOORBELL__MQTT__HOST", "--set motion.threshold=3"
+    where: str = ""  # "path/to/file.yaml:12", "DOORBELL__MQTT__HOST", "--set motion.threshold"
     line: int | None = None
     mapping: bool = False  # a section header: points at a line, but sets no value by itself
 
@@ -91,6 +91,14 @@ def read_file(path: Path) -> Layer:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise LayerError([f"{name}:1: cannot read config file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise LayerError(
+            [
+                f"{name}:{line}: (file): not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+                "save the file as UTF-8"
+            ]
+        ) from None
     try:
         node = yaml.compose(text, Loader=Yaml12Loader)
     except yaml.YAMLError as exc:
@@ -153,7 +161,8 @@ def read_flags(assignments: list[str], shortcuts: dict[str, Any] | None = None) 
             raise LayerError([f"--set {item}: (flag): expected KEY.PATH=VALUE"])
         key = tuple(dotted.split("."))
         _assign(layer.values, key, _parse_scalar(raw))
-        layer.origins[key] = Origin("flag", f"--set {item}")
+        # the key, never the value: a value may be a secret (mqtt.password), even misspelt
+        layer.origins[key] = Origin("flag", f"--set {dotted}")
     for dotted, value in (shortcuts or {}).items():
         key = tuple(dotted.split("."))
         _assign(layer.values, key, value)

@@ -3,31 +3,49 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
-from config.base import Section
+from config.base import FilePath, Section, Switch
 from config.privacy import Ed25519Key
 
 
 class MqttConfig(Section):
     host: str = Field("127.0.0.1", min_length=1, max_length=253)
     port: int = Field(1883, ge=1, le=65535)
-    tls: bool = False
-    embedded: bool = Field(
+    tls: Switch = False
+    embedded: Switch = Field(
         True, description="if nothing answers on a loopback host:port, start amqtt there"
     )
-    protocol: Literal["5", "3.1.1"] = "5"
+    protocol: Literal["auto", "5", "3.1.1"] = Field(
+        "auto",
+        description="MQTT version; auto: 5, falling back to 3.1.1 if the broker speaks only that",
+    )
     keepalive: int = Field(60, ge=30, le=1200, description="seconds; AWS IoT accepts 30-1200")
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
+    ca_file: FilePath | None = None
+    cert_file: FilePath | None = None
+    key_file: FilePath | None = None
     alpn: list[str] = Field(default_factory=list, description='e.g. ["x-amzn-mqtt-ca"] on 443')
     username: str | None = None
     password: SecretStr | None = None
-    password_file: Path | None = None
+    password_file: FilePath | None = None
+
+    @field_validator("ca_file", "cert_file", "key_file", "password_file")
+    @classmethod
+    def _a_readable_file(cls, path: Path | None) -> Path | None:
+        # checked with the config (`config check` too), not when the first connect fails
+        if path is None:
+            return None
+        # undecodable bytes from argv arrive as surrogates, which pydantic cannot put in a message
+        shown = str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+        if not path.is_file():
+            raise ValueError(f"no such file: {shown}")
+        if not os.access(path, os.R_OK):
+            raise ValueError(f"cannot read {shown}")
+        return path
 
     def is_loopback(self) -> bool:
         if self.host == "localhost":
@@ -80,13 +98,19 @@ class UplinkConfig(Section):
     base_topic: str = Field(
         "doorbell/{device_id}", min_length=1, max_length=128, pattern=r"^[^#+]+$"
     )
-    allow_insecure: bool = Field(False, description="allow plain mqtt:// to a non-loopback host")
+    allow_insecure: Switch = Field(False, description="allow plain mqtt:// to a non-loopback host")
     max_payload_bytes: int = Field(128 * 1024, ge=1024, le=256 * 1024 * 1024)
     telemetry_seconds: float = Field(60.0, ge=1.0, le=86_400.0)
+    max_incoming_bytes: int = Field(
+        256 * 1024,
+        ge=16 * 1024,
+        le=16 * 1024 * 1024,
+        description="MQTT 5 Maximum Packet Size: the broker sends nothing larger",
+    )
     max_command_bytes: int = Field(
         16 * 1024, ge=256, le=1024 * 1024, description="larger command bodies are refused"
     )
-    homeassistant: bool = True
+    homeassistant: Switch = True
     discovery_prefix: str = Field("homeassistant", min_length=1, pattern=r"^[^#+]+$")
     outbox: OutboxConfig = OutboxConfig()
     commands: CommandsConfig = CommandsConfig()

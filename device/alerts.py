@@ -101,6 +101,11 @@ class Alerts:
             self.publish(self._message(alert, "end"))
 
     def clip_done(self, clip: ClipInfo) -> None:
+        for event_id in clip.event_ids or (None,):  # a continuous segment may hold no event
+            log.info(
+                "clip %s: %.1f s, %d bytes", clip.path.name, clip.seconds, clip.bytes,
+                extra={"event_id": event_id} if event_id else {},
+            )  # fmt: skip
         ref = ClipRef(
             file=str(clip.path.relative_to(self.data_dir)),
             seconds=round(clip.seconds, 3),

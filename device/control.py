@@ -1,5 +1,8 @@
 """The local control socket: `doorbell mode`, `doorbell press` and `doorbell status` talk here.
 
+The server only moves JSON lines; the device's `CommandRegistry.control_request` answers them,
+the same registry MQTT commands go through.
+
 One JSON object per line each way, over a Unix socket in the data dir (mode 0600: only the
 device's own user may command it).
 """
@@ -16,6 +19,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from uplink.commands import CommandReply
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +47,8 @@ class ControlServer:
                         raise ValueError("a request is a JSON object")
                     reply = handler(request)
                 except ValueError as exc:
-                    reply = {"ok": False, "error": f"bad request: {exc}"}
+                    refused = CommandReply.failure(f"bad request: {exc}")
+                    reply = refused.model_dump(mode="json", exclude={"request_id"})
                 self.wfile.write(json.dumps(reply).encode() + b"\n")
 
         with contextlib.suppress(FileNotFoundError):

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from config.motion import MotionConfig
 from device.frame import Frame
@@ -33,7 +33,7 @@ class PipelineStats:
     analysed: int = 0
     recorded: int = 0
     last_frame_t: float = 0.0
-    last_frame_monotonic: float = field(default_factory=time.monotonic)
+    last_frame_monotonic: float = 0.0  # on the pipeline's clock; the start counts as a frame
 
 
 class Pipeline:
@@ -49,7 +49,9 @@ class Pipeline:
         record_queue: int,
         duration: float | None = None,
         lossless: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`clock`: the host's monotonic clock (injected); frames carry their own time."""
         self.source, self.detector, self.tracker, self.pacer = source, detector, tracker, pacer
         self.on_analysed, self.on_record = on_analysed, on_record
         self.duration = duration
@@ -58,7 +60,8 @@ class Pipeline:
             record_queue = min(record_queue, LOSSLESS_SLACK)
         self.analysis_q: DropQueue[Frame] = DropQueue(analysis_queue, lossless)
         self.record_q: DropQueue[Frame] = DropQueue(record_queue, lossless)
-        self.stats = PipelineStats()
+        self.clock = clock
+        self.stats = PipelineStats(last_frame_monotonic=clock())
         self.stop_requested = threading.Event()
         self.error: BaseException | None = None
         self._threads = [
@@ -81,13 +84,14 @@ class Pipeline:
         return run
 
     def start(self) -> None:
+        self.stats.last_frame_monotonic = self.clock()  # a stall is counted from the start
         for thread in self._threads:
             thread.start()
 
     def join(self, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else self.clock() + timeout
         for thread in self._threads:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            left = None if deadline is None else max(0.0, deadline - self.clock())
             thread.join(left)
         return not any(t.is_alive() for t in self._threads)
 
@@ -116,7 +120,7 @@ class Pipeline:
                     self.pacer.wait(frame.t)
                 self.stats.frames += 1
                 self.stats.last_frame_t = frame.t
-                self.stats.last_frame_monotonic = time.monotonic()
+                self.stats.last_frame_monotonic = self.clock()
                 self.analysis_q.put(frame)
                 self.record_q.put(frame)
         finally:

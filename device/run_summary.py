@@ -1,12 +1,11 @@
-"""What a run did, printed as one line at exit and written as JSON for CI."""
+"""What a run did, printed as one line at exit and written as JSON for CI (`--summary-json`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass
+from typing import Any
 
-if TYPE_CHECKING:
-    from device.runtime import Device
+from device.counters import Counters
 
 
 @dataclass
@@ -25,6 +24,31 @@ class RunSummary:
     connected: bool
     started_at: float = 0.0  # wall-clock time of frame t = 0
 
+    @classmethod
+    def of(
+        cls,
+        counters: Counters,
+        wall_seconds: float,
+        broker: str,
+        connected: bool,
+        started_at: float,
+    ) -> RunSummary:
+        return cls(
+            frames=counters.frames,
+            seconds_of_video=counters.seconds_of_video,
+            wall_seconds=wall_seconds,
+            events=counters.events,
+            clips=counters.clips,
+            dropped_camera=counters.dropped_camera,
+            dropped_analysis=counters.dropped_analysis,
+            dropped_recording=counters.dropped_recording,
+            outbox_backlog=counters.outbox_backlog,
+            outbox_dropped=counters.outbox_dropped,
+            broker=broker,
+            connected=connected,
+            started_at=started_at,
+        )
+
     @property
     def speed(self) -> float:
         return self.seconds_of_video / self.wall_seconds if self.wall_seconds > 0 else 0.0
@@ -39,22 +63,6 @@ class RunSummary:
             f"broker {self.broker} {'connected' if self.connected else 'unreachable'}"
         )
 
-
-def summary_of(device: Device, wall_seconds: float) -> RunSummary:
-    pipeline = device.pipeline
-    frames = pipeline.stats.frames if pipeline else 0
-    return RunSummary(
-        frames=frames,
-        seconds_of_video=frames / device.source.fps,
-        wall_seconds=wall_seconds,
-        events=device.alerts.count,
-        clips=device.alerts.clips,
-        dropped_camera=device.source.stats.dropped,
-        dropped_analysis=pipeline.analysis_q.dropped if pipeline else 0,
-        dropped_recording=pipeline.record_q.dropped if pipeline else 0,
-        outbox_backlog=device.uplink.stats.backlog,
-        outbox_dropped=device.uplink.stats.dropped,
-        broker=device.uplink.url,
-        connected=device.uplink.ever_connected,
-        started_at=device.source.start_wall,
-    )
+    def to_json(self) -> dict[str, Any]:
+        """The `--summary-json` document: every field, and the speed."""
+        return {**asdict(self), "speed": round(self.speed, 2)}

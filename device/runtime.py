@@ -1,93 +1,172 @@
-"""A running device: builds source, detector, recorder and uplink from the config and runs them.
+"""A running device: every collaborator built before it runs, and what an event means in the
+current mode carried out.
 
-Threads: capture, analysis and recording (device.pipeline), paho's network thread (uplink),
-telemetry, the watchdog, the control socket and, on a Pi, gpiozero's button thread. This module
-is the glue: it decides what an event means in the current mode.
+`open_device` is the builder: it opens the camera first (so a bad source fails before anything
+else starts), then `Device` constructs source-sized parts (recorder, pipeline, footage requests)
+and the rest; `run()` only starts threads. The mode rules live in `device.policy`, the commands in
+`device.commands`; this module wires them to the recorder, alerts and uplink.
+
+Threads: capture, analysis and recording (device.pipeline), paho's network thread and the command
+worker (uplink), footage uploads, telemetry, the requests poll, the watchdog, the control socket
+and, on a Pi, gpiozero's button thread. See docs/architecture.md.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from config import DoorbellConfig
-from config.device import MODES, Mode, ModeBehaviour
+from config.device import Mode, ModeBehaviour
 from config.live import merge_reload
 from config.motion import MotionConfig
 from device.alerts import Alerts
 from device.button import DoorbellButton
+from device.clock import SYSTEM, Clock
+from device.commands import CommandRegistry, Handler
 from device.control import ControlServer
-from device.frame import Frame
+from device.counters import Counters
+from device.footage import FootageService
 from device.memory import release_freed_memory
 from device.mode_store import ModeStore
 from device.pacing import Pacer
 from device.pipeline import Pipeline
+from device.policy import ModeEntered, Policy, SnapshotAsked
+from device.reactions import Reactions
 from device.recording.clip import ClipInfo
 from device.recording.picamera2_stream import camera_stream
 from device.recording.recorder import Recorder
-from device.run_summary import RunSummary, summary_of
+from device.run_summary import RunSummary
 from device.sources import open_source
+from device.sources.base import Source
 from device.systemd import Notifier, Watchdog
-from device.telemetry import Telemetry, telemetry_of
+from device.telemetry import Telemetry
 from motion.detector import MotionDetector
 from motion.events import EventTracker
-from motion.types import EventUpdate, MotionEvent, MotionResult
+from uplink.commands import (
+    CommandReply,
+    ModeCommand,
+    MotionCommand,
+    PingCommand,
+    PressCommand,
+    SnapshotCommand,
+    StatusCommand,
+)
+from uplink.embedded_broker import EmbeddedBroker, start_embedded
 from uplink.messages import EventMessage
 from uplink.mqtt_link import refuse_insecure
-from uplink.requests import FootageRequests, result_payload
-from uplink.requests.commands import dispatch
+from uplink.requests.audit import AuditLog
+from uplink.requests.commands import FootageDecisionBody, FootageRequestBody
 from uplink.uplink import Uplink
 
 log = logging.getLogger(__name__)
 
-REQUESTS_POLL_SECONDS = 10.0
 
-
-@dataclass
-class ActiveMotion:
-    event: MotionEvent
-    alert_id: str
-    peak: Frame  # the frame at the event's highest score so far
+def open_device(
+    config: DoorbellConfig,
+    duration: float | None = None,
+    echo: Callable[[str], None] = print,
+    reload: Callable[[], DoorbellConfig] | None = None,
+    mode_from_flag: bool = False,
+    notifier: Notifier | None = None,
+    clock: Clock = SYSTEM,
+) -> Device:
+    """Build a device ready to run: refuses an insecure broker, starts the embedded one if asked
+    for, opens the camera, then builds every collaborator. Raises SourceError,
+    InsecureBrokerError or BrokerError."""
+    refuse_insecure(config.mqtt, config.uplink.allow_insecure)
+    source = open_source(config.camera)  # a camera it does not know is said before anything runs
+    embedded = start_embedded(config)
+    try:
+        source.open()
+        try:
+            device = Device(
+                embedded.config, source, duration, echo, reload, mode_from_flag, notifier, clock
+            )
+        except BaseException:
+            source.close()
+            raise
+    except BaseException:
+        if embedded.broker is not None:
+            embedded.broker.stop()
+        raise
+    device.broker = embedded.broker
+    if embedded.login is not None:  # made just now: the owner sees it once, never in a log
+        echo(
+            f"embedded broker on {config.mqtt.host}:{config.mqtt.port}: user "
+            f"{embedded.login.username}, password {embedded.login.password} "
+            f"(kept in {config.device.data.broker_login}, readable by this account only)"
+        )
+    return device
 
 
 class Device:
     def __init__(
         self,
         config: DoorbellConfig,
+        source: Source,
         duration: float | None = None,
         echo: Callable[[str], None] = print,
         reload: Callable[[], DoorbellConfig] | None = None,
         mode_from_flag: bool = False,
         notifier: Notifier | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
-        self.config = config
-        self.duration = duration
-        self.echo = echo
+        """`source` is open already (see `open_device`)."""
+        self.config, self.source = config, source
+        self.clock = clock
         self._reload = reload
         self.data_dir = config.device.data_dir
-        refuse_insecure(config.mqtt, config.uplink.allow_insecure)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.modes = ModeStore(config.device.data.mode)
-        stored = None if mode_from_flag else self.modes.load()
-        self.mode: Mode = stored or config.device.mode
-        self.started_monotonic = time.monotonic()
-        self.source = open_source(config.camera)
-        self.uplink = Uplink(config, self.data_dir, on_command=self.handle_command)
+        self.mode: Mode = (None if mode_from_flag else self.modes.load()) or config.device.mode
+        self.started_monotonic = clock.monotonic()
+        self.audit = AuditLog.in_dir(self.data_dir, clock.wall, config.audit.max_bytes)
+        self.commands = CommandRegistry(self._command_handlers(), self.audit)
+        self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
+        # Each entry's hash goes out at once: a copy off the device that a cut tail cannot reach.
+        self.audit.on_append = self.uplink.publish_audit_head
         self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
-        self.recorder: Recorder | None = None
-        self.requests: FootageRequests | None = None
-        self.pipeline: Pipeline | None = None
-        self.button = DoorbellButton(config.button, self.press)
-        self.control = ControlServer(config.device.data.control_socket, self._control_request)
+        self.recorder = Recorder(
+            config.record, config.storage, config.privacy, self.data_dir,
+            source.fps, (source.width, source.height), self._clip_done,
+        )  # fmt: skip
+        if config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
+            self.recorder.use_camera_stream(
+                camera_stream(source, config.record, self.recorder.mask)
+            )
+        self.reactions = Reactions(
+            lambda: self.policy, self.alerts, self.recorder, self.uplink, echo, clock.wall
+        )
+        self.footage = FootageService(
+            config, self.data_dir, self.recorder.index, self.uplink, self.audit
+        )
+        self.pipeline = Pipeline(
+            source,
+            MotionDetector(config.motion, source.lores_size),
+            EventTracker(config.motion),
+            Pacer(config.camera.speed),
+            self.reactions.on_analysed,
+            self.recorder.push,
+            config.runtime.analysis_queue,
+            config.runtime.record_queue,
+            duration,
+            # A simulation at full speed has no camera to outrun: analyse and record every frame.
+            lossless=not source.live and config.camera.speed == "max",
+            clock=clock.monotonic,
+        )
+        self.button = DoorbellButton(config.button, self.reactions.press)
+        self.control = ControlServer(
+            config.device.data.control_socket, self.commands.control_request
+        )
+        self.broker: EmbeddedBroker | None = None  # open_device starts it when asked for
         self.notifier = notifier or Notifier()
-        self.watchdog = Watchdog(self.notifier, self.frames_flowing)
-        self._active: dict[int, ActiveMotion] = {}  # id(MotionEvent) -> its alert
-        self._last_frame: Frame | None = None
-        self._fps_mark = (time.monotonic(), 0)
+        self.watchdog = Watchdog(self.notifier, self.frames_flowing, clock.monotonic)
+        self._fps_mark = (self.started_monotonic, 0)
         self._reload_requested = threading.Event()
         self._stop = threading.Event()
 
@@ -97,52 +176,27 @@ class Device:
         return behaviour
 
     @property
-    def recording_on(self) -> bool:
-        return self.behaviour.record and self.config.record.mode != "off"
+    def policy(self) -> Policy:
+        return Policy(self.behaviour, self.config.record.mode)
 
     # -- life cycle ------------------------------------------------------------------------------
     def run(self, stop: threading.Event | None = None) -> RunSummary:
         self._stop = stop or threading.Event()
-        self.source.open()
-        size = (self.source.width, self.source.height)
-        self.recorder = Recorder(
-            self.config.record, self.config.storage, self.config.privacy,
-            self.data_dir, self.source.fps, size, self._clip_done,
-        )  # fmt: skip
         self.recorder.start()
-        if self.config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
-            self.recorder.use_camera_stream(
-                camera_stream(self.source, self.config.record, self.recorder.mask)
-            )
         self._sync_recorder()
-        self.requests = FootageRequests(self.config, self.data_dir, self.recorder.index)
         self.uplink.start()
         self.uplink.publish_mode(self.mode)
-        motion = self.config.motion
-        self.pipeline = Pipeline(
-            self.source,
-            MotionDetector(motion, self.source.lores_size),
-            EventTracker(motion),
-            Pacer(self.config.camera.speed),
-            self._on_analysed,
-            self.recorder.push,
-            self.config.runtime.analysis_queue,
-            self.config.runtime.record_queue,
-            self.duration,
-            # A simulation at full speed has no camera to outrun: analyse and record every frame.
-            lossless=not self.source.live and self.config.camera.speed == "max",
-        )
+        self._publish_motion_settings()
         self.control.start()
         self.button.start()
-        began = time.monotonic()
-        self.source.set_start_wall(time.time())  # a simulated frame's wall time is when it is shown
+        began = self.clock.monotonic()
+        self.source.set_start_wall(self.clock.wall())  # a simulated frame's wall time: when shown
         self.pipeline.start()
         self.notifier.notify("READY=1")
         if self.config.runtime.watchdog:
             self.watchdog.start()
-        telemetry = threading.Thread(target=self._telemetry_loop, name="telemetry", daemon=True)
-        telemetry.start()
-        threading.Thread(target=self._requests_loop, name="footage-requests", daemon=True).start()
+        self.footage.start(self._stop)
+        threading.Thread(target=self._telemetry_loop, name="telemetry", daemon=True).start()
         log.info("running in mode %s; camera %s", self.mode, self.config.camera.source)
         try:
             while self.pipeline.running and not self._stop.is_set():
@@ -154,14 +208,20 @@ class Device:
         finally:
             self.notifier.notify("STOPPING=1")
             self._shutdown()
-        return self.summary(time.monotonic() - began)
+        return RunSummary.of(
+            self.counters(),
+            self.clock.monotonic() - began,
+            broker=self.uplink.url,
+            connected=self.uplink.ever_connected,
+            started_at=self.source.start_wall,
+        )
 
     def _shutdown(self) -> None:
         """Finish the clip, flush the outbox as far as the broker allows, say offline."""
-        assert self.pipeline is not None and self.recorder is not None
         self._stop.set()
+        seconds = self.config.runtime.shutdown_seconds
         self.pipeline.stop_requested.set()
-        self.pipeline.join(self.config.runtime.shutdown_seconds)
+        self.pipeline.join(seconds)
         self.watchdog.stop()
         self.button.stop()
         self.control.stop()
@@ -169,123 +229,19 @@ class Device:
         self.alerts.flush()
         self.uplink.set_motion(False)
         self.source.close()
-        self.uplink.stop(self.config.runtime.shutdown_seconds)
-
-    def summary(self, wall_seconds: float) -> RunSummary:
-        return summary_of(self, wall_seconds)
+        self.footage.stop(seconds)
+        self.uplink.stop(seconds)
+        if self.broker is not None:
+            self.broker.stop()
 
     def request_reload(self) -> None:
         self._reload_requested.set()
 
     def frames_flowing(self) -> bool:
-        if self.pipeline is None:
-            return False
         stall = max(self.config.runtime.stall_seconds, 3.0 / self.source.fps)
-        return time.monotonic() - self.pipeline.stats.last_frame_monotonic < stall
-
-    # -- analysis thread ------------------------------------------------------------------------
-    def _on_analysed(self, updates: list[EventUpdate], result: MotionResult, frame: Frame) -> None:
-        self._last_frame = frame
-        for active in self._active.values():
-            if active.event.peak_seq == frame.seq:
-                active.peak = frame  # a reference, not a copy: frames are never written to
-        for update in updates:
-            if update.kind == "start":
-                self._motion_started(update.event, frame)
-            elif update.kind == "end":
-                self._motion_ended(update.event, frame)
-            elif update.kind == "stationary" and update.event.box is not None:
-                log.info("something arrived and stayed: %s", update.event.box.as_list())
-
-    def _motion_started(self, event: MotionEvent, frame: Frame) -> None:
-        if not self.behaviour.motion_alerts:
-            return
-        offset = frame.wall - frame.t
-        recording = self.recording_on
-        alert = self.alerts.start(
-            "motion",
-            offset + event.start_t,
-            score=event.peak_score,
-            boxes=[b.as_list() for b in event.peak_boxes],
-            zones=sorted(event.zones),
-            recording=self._clip_follows(recording),
-        )
-        self._active[id(event)] = ActiveMotion(event, alert.id, frame)
-        log.info("motion started, score %.1f%%", event.peak_score, extra={"event_id": alert.id})
-        self.echo(
-            f"ALERT motion {alert.id} at {event.start_t:.2f} s "
-            f"score {event.peak_score:.1f}% zones {','.join(sorted(event.zones)) or '-'}"
-        )
-        self.uplink.set_motion(True)
-        if recording and self.recorder is not None:
-            self.recorder.event_started(alert.id, "motion", event.start_t, offset + event.start_t)
-        if self.behaviour.snapshots:
-            self._snapshot(alert.id, frame)
-
-    def _motion_ended(self, event: MotionEvent, frame: Frame) -> None:
-        active = self._active.pop(id(event), None)
-        if active is None:
-            return
-        offset = frame.wall - frame.t
-        zones = sorted(event.zones)
-        log.info(
-            "motion ended after %.1f s", event.end_t - event.start_t,
-            extra={"event_id": active.alert_id},
-        )  # fmt: skip
-        if not self._active:
-            self.uplink.set_motion(False)
-        if self.recording_on and self.recorder is not None:
-            self.recorder.event_ended(
-                active.alert_id, event.end_t, offset + event.end_t, event.peak_score, zones
-            )
-        if self.behaviour.snapshots:
-            self._snapshot(active.alert_id, active.peak)
-        self.alerts.end(
-            active.alert_id,
-            offset + event.end_t,
-            score=event.peak_score,
-            boxes=[b.as_list() for b in event.peak_boxes],
-            zones=zones,
-        )
-
-    # -- the button: any thread -----------------------------------------------------------------
-    def press(self) -> str | None:
-        """A ring: its own event, muted by no mode; records and snapshots where the mode allows."""
-        frame = self._last_frame
-        if frame is None:
-            log.warning("button pressed before the first frame; ring sent without a picture")
-            wall, t = time.time(), 0.0
-        else:
-            wall, t = frame.wall, frame.t
-        recording = self.recording_on and frame is not None
-        alert = self.alerts.start("ring", wall, recording=self._clip_follows(recording))
-        self.echo(f"RING {alert.id} at {t:.2f} s")
-        log.info("doorbell pressed", extra={"event_id": alert.id})
-        if recording and self.recorder is not None:
-            self.recorder.event_started(alert.id, "ring", t, wall)
-            self.recorder.event_ended(alert.id, t, wall, 0.0, [])
-        if frame is not None and self.behaviour.snapshots:
-            self._snapshot(alert.id, frame)
-        self.alerts.end(alert.id, wall)
-        return alert.id
-
-    # -- recording and uplink -------------------------------------------------------------------
-    def _snapshot(self, alert_id: str, frame: Frame) -> None:
-        if self.recorder is None:
-            return
-        try:
-            snap = self.recorder.save_snapshot(alert_id, frame.main)
-        except OSError as exc:
-            log.error("snapshot not saved: %s", exc, extra={"event_id": alert_id})
-            return
-        self.uplink.send_snapshot(snap.jpeg, snap.picture)
+        return self.clock.monotonic() - self.pipeline.stats.last_frame_monotonic < stall
 
     def _clip_done(self, clip: ClipInfo) -> None:
-        for event_id in clip.event_ids or (None,):  # a continuous segment may hold no event
-            log.info(
-                "clip %s: %.1f s, %d bytes", clip.path.name, clip.seconds, clip.bytes,
-                extra={"event_id": event_id} if event_id else {},
-            )  # fmt: skip
         self.alerts.clip_done(clip)
 
     def _publish_event(self, message: EventMessage) -> None:
@@ -293,73 +249,59 @@ class Device:
         if message.type == "ring" and message.state == "start":
             self.uplink.send_ring(message)
 
-    # -- commands: MQTT, control socket ---------------------------------------------------------
-    def handle_command(self, name: str, body: Any) -> dict[str, Any]:
-        """Carry out a validated command; the reply says what happened."""
-        args = body if isinstance(body, dict) else body.model_dump(exclude_none=True)
-        if name == "mode":
-            return self.set_mode(args.get("mode"))
-        if name == "press":
-            return {"ok": True, "error": None, "event_id": self.press()}
-        if name == "snapshot":
-            frame = self._last_frame
-            if frame is None:
-                return {"ok": False, "error": "no frame yet"}
-            if self.recorder is not None:
-                snap = self.recorder.snapshot(frame.main)
-                self.uplink.send_snapshot(snap.jpeg, snap.picture)
-            return {"ok": True, "error": None}
-        if name == "motion":
-            return self.update_motion({k: v for k, v in args.items() if k != "request_id"})
-        if name in ("footage_request", "footage_decision"):
-            if self.requests is None:
-                return {"ok": False, "error": "not ready"}
-            return dispatch(self.requests, name, body).model_dump(mode="json")
-        if name == "status":
-            return {"ok": True, "error": None, **self.telemetry().model_dump()}
-        if name == "ping":
-            return {"ok": True, "error": None}
-        return {"ok": False, "error": f"unknown command {name!r}"}
+    def _sync_recorder(self) -> None:
+        self.recorder.continuous = self.policy.continuous
 
-    def _control_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        name = request.get("cmd")
-        if not isinstance(name, str):
-            return {"ok": False, "error": "missing 'cmd'"}
-        return self.handle_command(name, request)
+    # -- commands: MQTT and the control socket, through one registry -----------------------------
+    def _command_handlers(self) -> dict[type[BaseModel], Handler]:
+        return {
+            ModeCommand: lambda body: self.set_mode(body.mode),
+            PressCommand: lambda body: CommandReply.success(event_id=self.reactions.press()),
+            SnapshotCommand: lambda body: self.send_snapshot(),
+            MotionCommand: lambda body: self.update_motion(body.model_dump(exclude={"request_id"})),
+            FootageRequestBody: lambda body: self.footage.handle_request(body),
+            FootageDecisionBody: lambda body: self.footage.handle_decision(body),
+            StatusCommand: lambda body: CommandReply.success(**self.telemetry().model_dump()),
+            PingCommand: lambda body: CommandReply.success(),
+        }
 
-    def set_mode(self, mode: object) -> dict[str, Any]:
-        if mode not in MODES:
-            return {"ok": False, "error": f"unknown mode {mode!r} (allowed: {', '.join(MODES)})"}
+    def send_snapshot(self) -> CommandReply:
+        if not self.policy.decide(SnapshotAsked()).snapshot:
+            return CommandReply.failure(f"snapshots are off in mode {self.mode}")
+        frame = self.reactions.last_frame
+        if frame is None:
+            return CommandReply.failure("no frame yet")
+        snap = self.recorder.snapshot(frame.main)
+        self.uplink.send_snapshot(snap.jpeg, snap.picture)
+        return CommandReply.success()
+
+    def set_mode(self, mode: Mode) -> CommandReply:
         self.mode = mode
         self.modes.save(self.mode)
+        frame = self.reactions.last_frame
+        if frame is not None and self.policy.decide(ModeEntered()).stop_recording:
+            self.recorder.cut(frame.t)
         self._sync_recorder()
         self.uplink.publish_mode(self.mode)
         log.info("mode is now %s", self.mode)
-        return {"ok": True, "error": None, "mode": self.mode}
+        return CommandReply.success(mode=self.mode)
 
-    def _clip_follows(self, recording: bool) -> bool:
-        """Whether an event's `end` waits for its own clip: not in continuous mode, where the
-        segment it falls in may be minutes away."""
-        return recording and self.config.record.mode == "events"
-
-    def _sync_recorder(self) -> None:
-        """Continuous segments follow the mode: a disarmed device records nothing."""
-        if self.recorder is not None:
-            self.recorder.continuous = self.recording_on and self.config.record.mode == "continuous"
-
-    def update_motion(self, changes: dict[str, Any]) -> dict[str, Any]:
+    def update_motion(self, changes: dict[str, Any]) -> CommandReply:
         try:
-            merged = self.config.motion.model_dump() | changes
-            motion = MotionConfig.model_validate(merged)
+            motion = MotionConfig.model_validate(self.config.motion.model_dump() | changes)
         except ValueError as exc:
-            return {"ok": False, "error": str(exc).splitlines()[0]}
+            return CommandReply.failure(str(exc).splitlines()[0])
         self._apply_motion(motion)
-        return {"ok": True, "error": None}
+        self._publish_motion_settings()
+        return CommandReply.success()
+
+    def _publish_motion_settings(self) -> None:
+        names = [n for n in MotionCommand.model_fields if n != "request_id"]
+        self.uplink.publish_motion_settings({n: getattr(self.config.motion, n) for n in names})
 
     def _apply_motion(self, motion: MotionConfig) -> None:
         self.config = self.config.model_copy(update={"motion": motion})
-        if self.pipeline is not None:
-            self.pipeline.replace_detector(MotionDetector(motion, self.source.lores_size), motion)
+        self.pipeline.replace_detector(MotionDetector(motion, self.source.lores_size), motion)
 
     def _apply_reload(self) -> None:
         if self._reload is None:
@@ -371,6 +313,7 @@ class Device:
             return
         if new.motion != self.config.motion:
             self._apply_motion(new.motion)
+            self._publish_motion_settings()
         self.config, restart_needed = merge_reload(self.config, new)
         self._sync_recorder()
         log.info(
@@ -378,32 +321,38 @@ class Device:
             f"; restart to apply: {', '.join(restart_needed)}" if restart_needed else "",
         )
 
-    # -- telemetry -------------------------------------------------------------------------------
+    # -- counters and telemetry ------------------------------------------------------------------
+    def counters(self) -> Counters:
+        """Everything the device counts, now: telemetry and the run summary both format this."""
+        pipeline, outbox = self.pipeline, self.uplink.stats
+        frames = pipeline.stats.frames
+        return Counters(
+            frames=frames,
+            seconds_of_video=frames / self.source.fps,
+            fps=self.fps_now(),
+            dropped_camera=self.source.stats.dropped,
+            dropped_analysis=pipeline.analysis_q.dropped,
+            dropped_recording=pipeline.record_q.dropped,
+            queue_analysis=len(pipeline.analysis_q),
+            queue_recording=len(pipeline.record_q),
+            outbox_backlog=outbox.backlog,
+            outbox_dropped=outbox.dropped,
+            sent=outbox.sent,
+            events=self.alerts.count,
+            clips=self.alerts.clips,
+            recording=self.recorder.status().state,
+        )
+
     def telemetry(self) -> Telemetry:
-        return telemetry_of(self)
+        uptime = self.clock.monotonic() - self.started_monotonic
+        return Telemetry.of(self.counters(), self.mode, uptime, self.data_dir)
 
     def fps_now(self) -> float:
         """Frames per second since the last time anyone asked."""
-        pipeline = self.pipeline
-        if pipeline is None:
-            return 0.0
-        now, frames = time.monotonic(), pipeline.stats.frames
+        now, frames = self.clock.monotonic(), self.pipeline.stats.frames
         last_at, last_frames = self._fps_mark
         self._fps_mark = (now, frames)
         return (frames - last_frames) / (now - last_at) if now > last_at else 0.0
-
-    def _requests_loop(self) -> None:
-        """Expire undecided requests, retry interrupted uploads, and publish decisions made with
-        `doorbell requests` from another process."""
-        assert self.requests is not None
-        for reply in self.requests.retry_uploads():
-            self.uplink.send_result("footage_request", result_payload(reply))
-        while not self._stop.wait(REQUESTS_POLL_SECONDS):
-            try:
-                for reply in self.requests.poll():
-                    self.uplink.send_result("footage_request", result_payload(reply))
-            except Exception:  # a broken request must not stop the device
-                log.exception("footage request poll failed")
 
     def _telemetry_loop(self) -> None:
         while not self._stop.wait(self.config.uplink.telemetry_seconds):

@@ -1,24 +1,33 @@
 """Frame differencing against a lighting-compensated, noise-aware background, on lores luma.
 
-Per frame: blur; compensate the background for changes of light (motion.lighting); absolute
-difference; threshold at k times the estimated noise (within configured bounds); an opening to
-drop rain and snow streaks, a dilation to join a body's pieces; regions above a minimum size; the
-changed share of each zone. The background learns only outside moving regions, and takes in a
-block that has stayed changed for `absorb_seconds` (a parcel, a parked bike), reporting it once.
-A region whose outline is in the background rather than in the frame is a ghost (someone in view
-at start-up or while the light changed, something that left) and is taken in at once; a region
-with a soft outline in the frame is a blur at the lens (an insect) and does not count.
+Per frame: blur; compensate the background for changes of light (motion.lighting); the distance
+from the background's 3x3 range (motion.difference), against the background moved by the
+camera's shift when most of the frame changed at once (motion.shake); threshold per pixel at
+the larger of k times the estimated noise (within configured bounds, the lower one scaled with
+the brightness) and what the place's own restlessness needs (motion.restless: leaves); an
+opening to drop rain and snow streaks, a dilation to join a body's pieces; regions above a
+minimum size; the changed share of each zone. The background learns only outside moving
+regions, and takes in a block that has stayed changed for `absorb_seconds` (a parcel, a parked
+bike), reporting it once. A region whose outline is in the background rather than in the frame
+is a ghost (someone in view at start-up or while the light changed, something that left) and is
+taken in at once; a region soft on its outline and inside is a blur at the lens (an insect) and
+does not count. docs/motion.md has the whole story.
 """
 
 from __future__ import annotations
+
+import functools
 
 import cv2
 import numpy as np
 
 from config.motion import MotionConfig
+from motion.difference import RangeDifference
 from motion.lighting import LightingModel
-from motion.noise import NoiseEstimator
-from motion.outline import gradient, is_ghost, rim
+from motion.noise import FULL_LIGHT, NoiseEstimator
+from motion.outline import area, gradient, is_ghost, rim
+from motion.restless import RestlessModel
+from motion.shake import ShakeEstimator
 from motion.types import Box, MotionResult
 from motion.zones import rasterise, watched
 
@@ -33,12 +42,13 @@ RECHECK_FRAMES = 4
 # A region that has stayed changed this long is checked (every GHOST_EVERY frames) for being a
 # ghost: an outline GHOST_RATIO times sharper in the background than in the frame. A ghost is
 # taken into the background at once instead of after absorb_seconds.
-GHOST_SECONDS = 1.0
+GHOST_SECONDS = 0.8
 GHOST_EVERY = 4
 GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
 GHOST_MIN_EDGE = 10.0
+ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clean the sensor
 
 
 def _downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -52,6 +62,13 @@ def _downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if image.shape[1::-1] == size:
         return image
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) -> np.ndarray:
+    """Where the difference exceeds the threshold (255) or, given, each pixel's own."""
+    if needed is None:
+        return cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)[1]
+    return cv2.compare(diff, needed, cv2.CMP_GT)
 
 
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -73,11 +90,9 @@ def _blocks(box: tuple[int, int, int, int]) -> tuple[slice, slice]:
     )
 
 
-def _soft(image: np.ndarray, where: np.ndarray, limit: float) -> bool:
-    """Is the patch soft where `where` is set: fewer than 10 % of those pixels have a gradient
-    of `limit` levels per px or more (the 90th percentile is below `limit`)."""
-    magnitude = gradient(image)
-    _, sharp = cv2.threshold(magnitude, limit - 0.5, 255, cv2.THRESH_BINARY)
+def _soft(sharp: np.ndarray, where: np.ndarray) -> bool:
+    """Is a patch soft where `where` is set: fewer than 10 % of those pixels are `sharp` (have
+    a gradient of at least the limit: the 90th percentile is below it)?"""
     total = cv2.countNonZero(where)
     return total > 0 and cv2.countNonZero(cv2.bitwise_and(sharp, where)) < 0.1 * total
 
@@ -96,6 +111,9 @@ class MotionDetector:
         self._still = np.ones((height, width), np.uint8)  # reused: where the background learns
         self._lighting = LightingModel(size, cfg.lighting_block, cfg.lighting_residual)
         self._noise = NoiseEstimator(cfg.noise_k, cfg.threshold, cfg.threshold_max)
+        self._restless = RestlessModel(size)
+        self._shake = ShakeEstimator(size)
+        self._apart = RangeDifference()
         self._min_blob = max(1, int(width * height * cfg.min_blob / 100.0))
         self._min_trigger_px = width * height * cfg.min_area / 100.0
         self._background: np.ndarray | None = None
@@ -115,13 +133,28 @@ class MotionDetector:
         self._settle_until = -1.0
         self._verdicts.clear()
         self._lighting.reset()
+        self._restless.reset()
+        self._apart.forget()
 
     @property
     def state_bytes(self) -> int:
         arrays = [self._since, self._watched, self._still, *(z.mask for z in self.zones)]
         if self._background is not None:
             arrays.append(self._background)
-        return sum(a.nbytes for a in arrays) + self._lighting.state_bytes
+        return (
+            sum(a.nbytes for a in arrays) + self._lighting.state_bytes + self._restless.state_bytes
+        )
+
+    def _dimming(self) -> float:
+        """How much darker than full light the picture is (1: not at all), by which every
+        contrast measured in levels (an outline's sharpness) is lower too."""
+        return min(1.0, self._noise.brightness / FULL_LIGHT)
+
+    def _active_level(self) -> float:
+        """Mean frame-to-frame change (levels) above which a place counts as changing: twice
+        what the measured noise gives (|difference of two noisy frames| averages 1.13 sigma)."""
+        sigma = self._noise.sigma
+        return max(ACTIVE_MIN, 2.0 * sigma) if sigma is not None else ACTIVE_MIN
 
     def process(self, luma: np.ndarray, t: float) -> MotionResult:
         cfg = self.cfg
@@ -140,8 +173,10 @@ class MotionDetector:
         # Light settles at once: the compensated background becomes the background.
         if light.gain_map is not None:
             cv2.multiply(background, light.gain_map, dst=background)
+            self._apart.forget()
         elif light.gain != 1.0:
             np.multiply(background, np.float32(light.gain), out=background)
+            self._apart.scale(light.gain)
         lighting = light.lit_share >= 0.5 and abs(light.global_gain - 1.0) >= 0.08
         if lighting:
             self._settle_until = t + cfg.settle_seconds
@@ -149,10 +184,20 @@ class MotionDetector:
             # What the gain map missed (clipped whites, edges between lit and unlit blocks) is
             # learned fast for a moment, and nothing counts as motion meanwhile.
             cv2.accumulateWeighted(current, background, 0.3)
+            self._restless.skip(current, t)
             return MotionResult(t, 0.0, False, self._noise.threshold, lighting=True)
-        diff = cv2.absdiff(current, cv2.convertScaleAbs(background))
+        reference = cv2.convertScaleAbs(background)
+        diff = self._apart(current, reference, reuse=self._frames % 2 == 0)
         threshold = self._noise.threshold
-        _, changed = cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)
+        needed = self._restless.thresholds(threshold)
+        changed = _exceeding(diff, threshold, needed)
+        if self._shake.suspected(changed):
+            shift = self._shake.shift(current, reference)
+            if shift is not None:
+                reference = self._shake.moved(reference, shift)
+                diff = self._apart.once(current, reference)
+                changed = _exceeding(diff, threshold, needed)
+        self._restless.update(current, diff, t, self._active_level())
         cv2.erode(changed, _SPECK, dst=changed)
         cv2.dilate(changed, _OPEN_AND_JOIN, dst=changed)
         if not self._everywhere:
@@ -187,7 +232,13 @@ class MotionDetector:
 
         still = self._learn_mask(boxes)
         if self._frames % 4 == 0:  # the noise level moves slowly; a quarter of frames is plenty
-            self._noise.update(diff, still.view(bool))
+            # (the plain difference: the noise model is of |N(0, sigma)|, not of a distance
+            # from a neighbourhood's range)
+            # (and not where leaves keep moving: their sway is not the sensor's noise)
+            plain = cv2.absdiff(current, reference)
+            calm = self._restless.calm(threshold)
+            where = still.view(bool) if calm is None else still.view(bool) & calm
+            self._noise.update(plain, where, float(cv2.mean(reference)[0]))
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every other frame is enough.
         stationary = self._absorb(changed, current, background, t) if self._frames % 2 else ()
@@ -247,7 +298,13 @@ class MotionDetector:
         x, y, w, h = box
         if limit <= 0 or w < 3 or h < 3:
             return False
-        return _soft(current[y : y + h, x : x + w], rim(contour, box), limit)
+        # Sharpness is a contrast: in a darker picture every outline is softer by as much, so
+        # it is judged as if in full light. A blur is soft all over: a visitor whose outline
+        # the noise of a dark night frays still has a crisp coat, face or zip inside it.
+        magnitude = gradient(current[y : y + h, x : x + w], 1 / self._dimming())
+        _, sharp = cv2.threshold(magnitude, limit - 0.5, 255, cv2.THRESH_BINARY)
+        inside = area(contour, box)
+        return _soft(sharp, rim(inside)) and _soft(sharp, inside)
 
     def _drop_ghosts(
         self,
@@ -282,7 +339,8 @@ class MotionDetector:
             diff[window],
             self._noise.threshold,
             GHOST_RATIO,
-            GHOST_MIN_EDGE,
+            # an outline's crispness scales with the light, as every contrast does
+            GHOST_MIN_EDGE * self._dimming(),
         )
 
     def _take_in(
@@ -308,7 +366,8 @@ class MotionDetector:
         width, height = self.size
         still = self._still
         still.fill(1)
-        for box in boxes:
+        if boxes:
+            box = functools.reduce(Box.union, boxes)
             x, y = int(box.x * width), int(box.y * height)
             still[y : y + int(box.h * height) + 1, x : x + int(box.w * width) + 1] = 0
         return still
@@ -316,7 +375,7 @@ class MotionDetector:
     def _absorb(
         self, changed: np.ndarray, current: np.ndarray, background: np.ndarray, t: float
     ) -> tuple[Box, ...]:
-        share = cv2.resize(changed, self._grid, interpolation=cv2.INTER_AREA)
+        share = _downscale(changed, self._grid)  # by exact halves: OpenCV's fast path
         moving = share > 127
         since = self._since
         since[~moving] = np.inf

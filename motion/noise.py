@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
+# Brightness (mean luma) at and above which the configured lower bound applies in full. In a
+# darker picture everything a change of scene brings scales down with the light (a coat that
+# differs by 40 levels in daylight differs by 10 at a quarter of it), and so does the lower
+# bound, down to MIN_LOW levels; the noise-following part (k x sigma) is measured as it is.
+FULL_LIGHT = 100.0
+MIN_LOW = 6.0
+
 
 class NoiseEstimator:
     """A slow moving average of the robust spread (MAD) of the frame difference where nothing
-    moves; the threshold is `k` times that, within the configured bounds."""
+    moves; the threshold is `k` times that, within the configured bounds, the lower one scaled
+    with the picture's brightness."""
 
     def __init__(self, k: float, low: float, high: float, alpha: float = 0.05) -> None:
         self.k, self.low, self.high, self.alpha = k, low, high, alpha
         self.sigma: float | None = None
+        self.brightness = FULL_LIGHT
 
-    def update(self, diff: np.ndarray, still: np.ndarray) -> None:
-        """`diff`: absolute difference image; `still`: boolean mask of pixels without motion."""
+    def update(self, diff: np.ndarray, still: np.ndarray, brightness: float) -> None:
+        """`diff`: absolute difference image; `still`: boolean mask of pixels without motion;
+        `brightness`: the background's mean luma."""
+        self.brightness = brightness
         sample = diff[::4, ::4][still[::4, ::4]]
         if sample.size < 64:
             return
@@ -26,6 +37,7 @@ class NoiseEstimator:
 
     @property
     def threshold(self) -> float:
+        low = max(min(self.low, MIN_LOW), self.low * min(1.0, self.brightness / FULL_LIGHT))
         if self.sigma is None:
-            return self.low
-        return min(self.high, max(self.low, self.k * self.sigma))
+            return low
+        return min(self.high, max(low, self.k * self.sigma))

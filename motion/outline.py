@@ -17,20 +17,29 @@ _EDGE = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _AROUND = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 
 
-def rim(contour: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The band just inside a region's contour (uint8, 255 in the band, box-sized): where the
-    object's own outline lies, inside the dilation that joined its pieces."""
+def area(contour: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """A region filled (uint8, 255 inside, box-sized)."""
     x, y, w, h = box
     region = np.zeros((h, w), np.uint8)
     cv2.drawContours(region, [contour], -1, 255, thickness=cv2.FILLED, offset=(-x, -y))
+    return region
+
+
+def rim(region: np.ndarray) -> np.ndarray:
+    """The band just inside a filled region's contour (uint8, 255 in the band): where the
+    object's own outline lies, inside the dilation that joined its pieces."""
     return cv2.subtract(region, cv2.erode(region, _RIM))
 
 
-def gradient(image: np.ndarray) -> np.ndarray:
-    """Gradient magnitude in levels per px (uint8): |dx| + |dy| of a 3x3 Sobel, over 8."""
+def gradient(image: np.ndarray, gain: float = 1.0) -> np.ndarray:
+    """Gradient magnitude in levels per px (uint8): |dx| + |dy| of a 3x3 Sobel, over 8; times
+    `gain` before rounding (a dim picture's outlines, brought to full light)."""
     gx = cv2.Sobel(image, cv2.CV_16S, 1, 0, ksize=3)
     gy = cv2.Sobel(image, cv2.CV_16S, 0, 1, ksize=3)
-    return cv2.addWeighted(cv2.convertScaleAbs(gx), 0.125, cv2.convertScaleAbs(gy), 0.125, 0)
+    weight = 0.125 * gain
+    return cv2.addWeighted(
+        cv2.convertScaleAbs(gx), weight, cv2.convertScaleAbs(gy), weight, 0, dtype=cv2.CV_8U
+    )
 
 
 def edges(image: np.ndarray, where: np.ndarray) -> float:

@@ -1,9 +1,12 @@
-"""What the detector returns and what an event is: plain data, no behaviour."""
+"""What a detector is, what it returns and what an event is: plain data, no behaviour."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +66,14 @@ class EventUpdate:
 
     kind: Literal["start", "end", "stationary"]
     event: MotionEvent
+
+
+class Detector(Protocol):
+    """Lores luma frames and their times in, one MotionResult per frame out: ours
+    (motion.detector.MotionDetector) and the baselines (motion.baselines) alike."""
+
+    def process(self, luma: np.ndarray, t: float) -> MotionResult: ...
+
+    def reset(self) -> None:
+        """Forget the scene (the camera was pointed elsewhere)."""
+        ...

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from device.audit import AuditLog
 from device.cli import cli
+from uplink.requests.audit import AuditLog
 
 
 def filled(tmp_path: Path, n: int = 5) -> AuditLog:
@@ -60,7 +60,7 @@ def test_edited_entry_is_found(tmp_path: Path) -> None:
 
 
 def test_rehashed_edit_breaks_the_next_link(tmp_path: Path) -> None:
-    from device.audit import entry_hash
+    from uplink.requests.audit import entry_hash
 
     log = filled(tmp_path)
     entries = lines(log)
@@ -88,10 +88,10 @@ def test_garbage_line_is_found(tmp_path: Path) -> None:
     assert log.verify().first_bad == 6
 
 
-def _append_many(path: str, tag: str) -> None:
-    log = AuditLog(Path(path))
-    for i in range(50):
-        log.append("request_received", {"request_id": f"{tag}-{i}"})
+def _append_many(path: str, tag: str, max_bytes: int = 16 << 20, n: int = 50) -> None:
+    log = AuditLog(Path(path), max_bytes=max_bytes)
+    for i in range(n):
+        log.append("request_received", {"request_id": f"{tag}-{i}", "pad": "x" * 100})
 
 
 def test_appends_from_two_processes_keep_one_chain(tmp_path: Path) -> None:
@@ -107,6 +107,23 @@ def test_appends_from_two_processes_keep_one_chain(tmp_path: Path) -> None:
     assert (check.ok, check.entries) == (True, 100)
 
 
+def test_two_processes_rotating_at_once_keep_one_chain(tmp_path: Path) -> None:
+    path = str(tmp_path / "audit.jsonl")
+    ctx = multiprocessing.get_context("spawn")
+    args = [(path, tag, 256 * 1024, 600) for tag in ("cli", "device")]
+    procs = [ctx.Process(target=_append_many, args=a) for a in args]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    log = AuditLog(Path(path), max_bytes=256 * 1024)
+    assert log.segments()  # it did rotate, while both wrote
+    check = log.verify(head=log.head())
+    assert check.ok, check
+    assert list(log.entries())[-1]["seq"] == 1200
+
+
 def test_empty_log_verifies(tmp_path: Path) -> None:
     assert run(tmp_path, "audit", "verify") == (0, "audit log intact: 0 entries\n")
 
@@ -115,3 +132,55 @@ def test_empty_log_verifies(tmp_path: Path) -> None:
 def test_list_of_nothing(tmp_path: Path, args: list[str]) -> None:
     code, out = run(tmp_path, *args)
     assert code == 0 and out in ("no entries\n", "")
+
+
+def test_rotation_keeps_one_chain_across_segments_and_bounds_the_disk(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl", max_bytes=64 * 1024)
+    for i in range(2000):  # ~300 KB of entries through a 64 KB budget
+        log.append("request_received", {"request_id": f"req-{i}", "reason": "x" * 60})
+    sizes = [p.stat().st_size for p in log.files()]
+    assert len(log.segments()) == 3 and sum(sizes) <= 64 * 1024 + 4096
+    check = log.verify(head=log.head())
+    assert check.ok, check
+    entries = list(log.entries())
+    assert entries[-1]["seq"] == 2000 and entries[0]["seq"] > 1  # the oldest went first
+    assert [e["seq"] for e in entries] == list(range(entries[0]["seq"], 2001))
+    # an edit inside an older segment is still found
+    oldest = log.segments()[0]
+    text = oldest.read_text().splitlines()
+    text[3] = text[3].replace("req-", "REQ-")
+    oldest.write_text("\n".join(text) + "\n")
+    assert log.verify().reason == "content does not match its hash"
+
+
+def test_a_cut_tail_is_found_against_the_published_head(tmp_path: Path) -> None:
+    log = filled(tmp_path, 6)
+    head = log.head()
+    assert head is not None
+    assert run(tmp_path, "audit", "verify", "--head", head)[0] == 0
+    kept = log.path.read_text().splitlines()[:4]  # the last two entries cut off
+    log.path.write_text("\n".join(kept) + "\n")
+    assert log.verify().ok  # what is left still chains...
+    code, out = run(tmp_path, "audit", "verify", "--head", head)
+    assert code == 1 and "CUT" in out  # ...but no longer reaches the head published off-device
+
+
+def test_a_junk_request_flood_grows_the_audit_log_by_a_bounded_amount(tmp_path: Path) -> None:
+    from config import DoorbellConfig
+    from tests.support.footage import ListIndex, Signer
+    from uplink.requests import FootageRequests
+
+    now = [1_790_000_000.0]
+    config = DoorbellConfig.model_validate(
+        {"requests": {"trusted_keys": [Signer().public]}, "device": {"data_dir": str(tmp_path)}}
+    )
+    core = FootageRequests(config, tmp_path, ListIndex([]), clock=lambda: now[0])
+    for i in range(5000):  # 5,000 junk requests over ~8 minutes
+        core.handle_request(b'{"request_id": "junk-%d", "x": 1}' % i)
+        now[0] += 0.1
+        if i % 100 == 0:
+            core.poll()
+    core.close()
+    entries = list(AuditLog.in_dir(tmp_path).entries())
+    assert len(entries) <= 10  # one a minute, with the counts
+    assert sum(e["data"]["total"] for e in entries) == 5000

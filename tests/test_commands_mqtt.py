@@ -14,17 +14,23 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from config.motion import MotionConfig
+from device.commands import CommandRegistry
 from tests.support.broker import MosquittoBroker
 from tests.support.uplink_helpers import SessionSubscriber, uplink_config
 from uplink.commands import (
     COMMANDS,
     MAX_COMMAND_BYTES,
     CommandError,
+    CommandReply,
     ModeCommand,
     MotionCommand,
+    PingCommand,
+    PressCommand,
+    SnapshotCommand,
+    StatusCommand,
     parse_command,
 )
-from uplink.requests.commands import SignedBody
+from uplink.requests.commands import FootageDecisionBody, FootageRequestBody, SignedBody
 from uplink.uplink import Uplink
 
 json_values = st.recursive(
@@ -81,6 +87,10 @@ def test_specific_refusals() -> None:
     assert info.value.request_id == "r9"
     with pytest.raises(CommandError, match="mode"):
         parse_command("mode", b'{"request_id": "r", "mode": "party"}')
+    with pytest.raises(CommandError, match="threshold"):  # strict: a boolean is not a number
+        parse_command("motion", b'{"request_id": "r", "threshold": true}')
+    with pytest.raises(CommandError, match="min_frames"):
+        parse_command("motion", b'{"request_id": "r", "min_frames": "3"}')
     with pytest.raises(CommandError, match="blur"):
         parse_command("motion", b'{"request_id": "r", "blur": 7}')  # not whitelisted
     assert isinstance(parse_command("mode", b'{"request_id":"r","mode":"away"}').body, ModeCommand)
@@ -89,36 +99,65 @@ def test_specific_refusals() -> None:
 
 
 class Device:
-    """Stands for Device.handle_command: same signature, records what reached it."""
+    """Stands for the device's handlers behind the real registry: records what reached them."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
         self.thread_names: list[str] = []
 
-    def handle_command(self, name: str, body: Any) -> dict[str, Any]:
-        self.calls.append((name, body))
-        self.thread_names.append(threading.current_thread().name)
-        if name == "mode":
-            return {"ok": True, "error": None, "mode": body.mode}
-        if name == "snapshot":
-            return {"ok": False, "error": "no frame yet"}
-        if name == "motion":
-            return {"ok": True, "error": None}
-        raise RuntimeError("boom")
+    def handler(self, name: str, reply: CommandReply | None) -> Any:
+        def handle(body: Any) -> CommandReply:
+            self.calls.append((name, body))
+            self.thread_names.append(threading.current_thread().name)
+            if reply is None:
+                raise RuntimeError("boom")
+            return reply.model_copy(update={"mode": body.mode}) if name == "mode" else reply
+
+        return handle
+
+    def registry(self) -> CommandRegistry:
+        ok = CommandReply.success()
+        return CommandRegistry(
+            {
+                ModeCommand: self.handler("mode", ok),
+                SnapshotCommand: self.handler("snapshot", CommandReply.failure("no frame yet")),
+                MotionCommand: self.handler("motion", ok),
+                PingCommand: self.handler("ping", ok),
+                PressCommand: self.handler("press", ok),
+                StatusCommand: self.handler("status", ok),
+                FootageRequestBody: self.handler("footage_request", ok),
+                FootageDecisionBody: self.handler("footage_decision", None),
+            }
+        )
+
+
+WARM = b'{"request_id": "warm"}'
+
+
+def answers(sub: SessionSubscriber) -> list[tuple[str, dict[str, Any]]]:
+    """The results received so far, without those of the warm-up pings."""
+    decoded = [(topic, json.loads(payload)) for topic, payload in list(sub.payloads)]
+    return [(topic, data) for topic, data in decoded if data.get("request_id") != "warm"]
 
 
 def test_commands_round_trip_and_bad_ones_change_nothing(
     mosquitto: MosquittoBroker, tmp_path: Path
 ) -> None:
     device = Device()
-    uplink = Uplink(uplink_config(mosquitto.port, tmp_path), tmp_path, device.handle_command)
+    registry = device.registry()
+    # Unsigned on purpose: this is about parsing and the registry; signatures have their own tests.
+    config = uplink_config(
+        mosquitto.port, tmp_path, commands={"unsigned": ["mode", "snapshot", "motion", "ping"]}
+    )
+    uplink = Uplink(config, tmp_path, registry.dispatch)
     sub = SessionSubscriber(mosquitto.port, ["doorbell/porch/cmd/+/result"], "commander")
     uplink.start()
     try:
+        # The uplink subscribes right after CONNACK: ping until a ping is answered.
         deadline = time.monotonic() + 10
-        while not uplink.connected and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)  # its subscription is sent right after CONNACK
+        while not sub.payloads and time.monotonic() < deadline:
+            sub.client.publish("doorbell/porch/cmd/ping", WARM, qos=1)
+            sub.wait_for_messages(1, 0.2)
         sends = [
             ("mode", b'{"request_id": "m1", "mode": "home"}'),
             ("snapshot", b'{"request_id": "s1"}'),
@@ -134,10 +173,12 @@ def test_commands_round_trip_and_bad_ones_change_nothing(
         ]
         for name, body in sends:
             sub.client.publish(f"doorbell/porch/cmd/{name}", body, qos=1)
-        assert sub.wait_for_messages(len(sends), 10), sub.payloads
+        deadline = time.monotonic() + 10
+        while len(answers(sub)) < len(sends) and time.monotonic() < deadline:
+            sub.wait_for_messages(len(sub.payloads) + 1, 0.5)
+        assert len(answers(sub)) == len(sends), sub.payloads
         results = {}
-        for topic, payload in sub.payloads:
-            data = json.loads(payload)
+        for topic, data in answers(sub):
             assert set(data) >= {"request_id", "ok", "error"}
             results[(topic.split("/")[3], data["request_id"])] = data
         assert results[("mode", "m1")] == {
@@ -157,7 +198,9 @@ def test_commands_round_trip_and_bad_ones_change_nothing(
         assert results[("footage_decision", "fd1")]["error"].startswith("failed: boom")
         assert results[("ping", "p2")]["ok"] is True  # still answering after all of that
         # only valid commands reached the device, as validated models, on the worker thread
-        assert [n for n, _ in device.calls] == ["mode", "snapshot", "motion", "footage_decision"]
+        device.calls = [(n, b) for n, b in device.calls if getattr(b, "request_id", "") != "warm"]
+        reached = [n for n, _ in device.calls]
+        assert reached == ["mode", "snapshot", "motion", "ping", "footage_decision", "ping"]
         # validated, and only what was sent: merging it into the settings changes just that
         assert isinstance(device.calls[0][1], ModeCommand)
         motion = device.calls[2][1]
@@ -167,8 +210,24 @@ def test_commands_round_trip_and_bad_ones_change_nothing(
         changes = {k: v for k, v in dumped.items() if k != "request_id"}
         merged = MotionConfig.model_validate(MotionConfig().model_dump() | changes)
         assert merged.threshold == 30 and merged.min_frames == MotionConfig().min_frames
-        assert isinstance(device.calls[3][1], SignedBody)  # footage bodies stay untouched
+        assert isinstance(device.calls[4][1], SignedBody)  # footage bodies stay untouched
         assert set(device.thread_names) == {"commands"}
     finally:
         uplink.stop(2.0)
         sub.close()
+
+
+def test_every_command_has_a_handler_and_the_socket_shares_the_registry() -> None:
+    device = Device()
+    handlers = dict(device.registry().commands)
+    assert set(handlers) == {"press", "status", *COMMANDS}
+    partial = {model: handler for model, handler in handlers.values() if model is not PingCommand}
+    with pytest.raises(ValueError, match="PingCommand"):
+        CommandRegistry(partial)
+    registry = device.registry()
+    assert registry.control_request({"mode": "home"}) == {"ok": False, "error": "missing 'cmd'"}
+    reply = registry.control_request({"cmd": "mode", "mode": "home"})
+    assert reply == {"ok": True, "error": None, "mode": "home"}  # no request_id was sent
+    assert registry.control_request({"cmd": "ping", "request_id": "p"})["request_id"] == "p"
+    assert registry.control_request({"cmd": "motion", "threshold": 30})["ok"] is True
+    assert device.calls[-1][1].model_dump(exclude={"request_id"}) == {"threshold": 30}

@@ -146,6 +146,15 @@ def test_a_reload_applies_live_sections_and_names_the_rest() -> None:
     merged, restart = merge_reload(running, new)
     assert merged.motion.threshold == 40 and merged.button.pin is None
     assert restart == ["button"]
+    # runtime: what is read when used applies, what is read at start is named
+    new = load_config(
+        sets=["runtime.stall_seconds=9", "runtime.record_queue=30", "runtime.log_level=DEBUG"],
+        environ={},
+    ).config
+    merged, restart = merge_reload(running, new)
+    assert merged.runtime.stall_seconds == 9
+    assert (merged.runtime.record_queue, merged.runtime.log_level) == (15, "INFO")
+    assert restart == ["runtime.log_level", "runtime.record_queue"]
 
 
 def test_file_search_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -183,18 +192,33 @@ def test_show_marks_origins_and_redacts_secrets(tmp_path: Path) -> None:
             str(path),
             "--set",
             "motion.threshold=33",
+            "--set",
+            "mqtt.password=hunter3-from-a-flag",
+            "--set",
+            "mqtt.pasword=hunter4-misspelt",
             "--broker",
             "mqtt://127.0.0.1:1999",
         ],
         env={"DOORBELL__MOTION__BLUR": "9"},
     )
+    assert result.exit_code == 2, result.output  # the misspelt key, said without its value
+    assert "mqtt.pasword: unknown key" in result.output
+    assert "hunter" not in result.output
+    result = CliRunner().invoke(
+        cli,
+        [
+            "config", "show", "--config", str(path), "--set", "motion.threshold=33",
+            "--set", "mqtt.password=hunter3-from-a-flag", "--broker", "mqtt://127.0.0.1:1999",
+        ],
+        env={"DOORBELL__MOTION__BLUR": "9"},
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "hunter2" not in result.output
+    assert "hunter" not in result.output  # neither the file's password nor the flag's
     shown = yaml.safe_load(result.output)
     assert shown["mqtt"]["password"] == "**********"
     assert shown["mqtt"]["port"] == 1999
     lines = {ln.strip().split(":")[0]: ln for ln in result.output.splitlines()}
-    assert lines["threshold"].endswith("# flag: --set motion.threshold=33")
+    assert lines["threshold"].endswith("# flag: --set motion.threshold")
     assert lines["blur"].endswith("# env: DOORBELL__MOTION__BLUR")
     assert lines["username"].endswith(f"# file: {path}:3")
     assert lines["min_area"].endswith("# default")

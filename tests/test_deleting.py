@@ -179,3 +179,15 @@ def test_files_encrypted_at_rest_are_shared_as_they_are_under_their_age_names(
         f"/upload/{clip.id}.jpg.age": (data / "snapshots" / "visit.jpg.age").read_bytes(),
     }
     assert not (data / "outgoing" / "req-1").exists()  # sent: no copies left
+
+
+def test_a_corrupt_index_is_set_aside_and_the_device_starts_fresh(tmp_path: Path) -> None:
+    from device.storage.index import EventIndex
+
+    path = tmp_path / "index.sqlite"
+    path.write_bytes(b"this is not a database, it is a bad copy" * 100)
+    index = EventIndex(path)
+    index.add_event("ev-1", "motion", 1.0)
+    index.close()
+    aside = [p.name for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+    assert len(aside) == 1 and aside[0].startswith("index.sqlite.corrupt-")

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from config import DoorbellConfig
 from tests.support.footage import DeviceFactory, Footage, PutServer, decode_frames, write_footage
-from uplink.e2e import AgeEncryptor, E2EError, decrypt_file, encrypt_for_recipients
+from uplink.e2e import AgeEncryptor, E2EError, decrypt_file
 
 AGE = shutil.which("age") or "/usr/bin/age"
 AGE_KEYGEN = shutil.which("age-keygen") or "/usr/bin/age-keygen"
@@ -80,12 +80,12 @@ def test_snapshot_payload_helper_round_trips_with_the_age_cli(tmp_path: Path) ->
     identity = tmp_path / "owner.key"
     recipient = keygen(identity)
     jpeg = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
-    sealed = encrypt_for_recipients(jpeg, [recipient])
+    sealed = AgeEncryptor([recipient]).encrypt(jpeg)
     assert sealed != jpeg and jpeg[:64] not in sealed
     (tmp_path / "snap.age").write_bytes(sealed)
     age_decrypt(identity, tmp_path / "snap.age", tmp_path / "snap.jpg")
     assert (tmp_path / "snap.jpg").read_bytes() == jpeg
-    assert encrypt_for_recipients(jpeg, []) == jpeg  # no recipients: nothing to do
+    assert AgeEncryptor([]).encrypt(jpeg) == jpeg  # no recipients: nothing to do
 
 
 def test_decrypt_file_reads_what_the_age_cli_wrote(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-import time
+import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,13 @@ import paho.mqtt.client as mqtt
 from click.testing import CliRunner
 
 from config import DoorbellConfig
-from device.audit import AuditLog
 from device.cli import cli
 from device.storage.index import EventIndex
 from tests.support.broker import MosquittoBroker
 from tests.support.footage import T0, ListIndex, Signer, make_clip, request_body
 from uplink.outbox import Outbox
 from uplink.requests import FootageRequests
+from uplink.requests.audit import AuditLog
 
 DEVICE = "porch"
 RETAINED = {
@@ -43,18 +44,26 @@ def publish_retained(port: int, messages: dict[str, bytes]) -> None:
 
 
 def retained_now(port: int, topics: list[str]) -> dict[str, bytes]:
+    """What the broker keeps retained on `topics` now. The broker sends retained messages as it
+    handles the SUBSCRIBE, before a message this client publishes afterwards: once that marker
+    is back, every retained one has arrived."""
     got: dict[str, bytes] = {}
+    marker = f"test/marker/{uuid.uuid4().hex}"
+    done = threading.Event()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
 
     def on_message(c: Any, u: Any, m: mqtt.MQTTMessage) -> None:
-        if m.retain:
+        if m.topic == marker:
+            done.set()
+        elif m.retain:
             got[m.topic] = bytes(m.payload)
 
     client.on_message = on_message
     client.connect("127.0.0.1", port)
     client.loop_start()
-    client.subscribe([(t, 1) for t in topics])
-    time.sleep(0.7)
+    client.subscribe([(t, 1) for t in [*topics, marker]])
+    client.publish(marker, b"end", qos=1)
+    assert done.wait(10), "the broker did not echo the marker"
     client.disconnect()
     client.loop_stop()
     return got

@@ -45,6 +45,7 @@ def record(tmp_path: Path, events: list[tuple[float, float]], seconds: float, **
     privacy = PrivacyConfig(masks=[MASK]) if cfg.pop("masked", False) else PrivacyConfig()
     recipient = cfg.pop("at_rest_to", None)
     continuous_until = cfg.pop("continuous_until", None)  # then disarmed
+    cut_at = cfg.pop("cut_at", None)  # the device disarmed at this frame time
     if recipient:
         privacy = PrivacyConfig.model_validate(
             {"e2e": {"recipients": [recipient], "at_rest": True}}
@@ -66,6 +67,9 @@ def record(tmp_path: Path, events: list[tuple[float, float]], seconds: float, **
     while (frame := source.read()) is not None and frame.t < seconds:
         if continuous_until is not None and frame.t >= continuous_until:
             recorder.continuous = False
+        if cut_at is not None and frame.t >= cut_at:
+            recorder.cut(frame.t)
+            cut_at = None
         recorder.push(frame)
         for i, (start, end) in enumerate(pending):
             if abs(frame.t - start) < 1e-6:
@@ -129,6 +133,15 @@ def test_overlapping_events_share_one_clip_and_max_seconds_splits(tmp_path: Path
     assert len(clips) == 1 and set(clips[0].event_ids) == {"e0", "e1"}
     long_clips, _ = record(tmp_path / "long", [(4.0, 24.0)], 29.0, max_seconds=8.0)
     assert long_clips and all(c.seconds <= 8.0 + 1.0 for c in long_clips)
+
+
+def test_disarming_ends_the_open_clip_at_once_without_post_roll(tmp_path: Path) -> None:
+    """A visitor still in view when the owner disarms is not recorded on to max_seconds."""
+    clips, _ = record(tmp_path, [(10.0, 60.0)], 30.0, cut_at=14.2, max_seconds=120)
+    (clip,) = clips
+    end = clip.start_t + clip.seconds
+    assert 14.2 <= end <= 14.2 + 1.0 + 1e-6  # within the keyframe interval under way
+    assert len(decode(clip.path)) == clip.frames
 
 
 def test_continuous_mode_writes_back_to_back_segments_and_links_events(tmp_path: Path) -> None:

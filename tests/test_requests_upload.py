@@ -232,3 +232,22 @@ def test_upload_through_the_owners_proxy_tunnels_to_the_checked_address(
     assert proxy.tunnels == [f"127.0.0.1:{server.port}"]
     [got] = server.received
     assert got.headers["host"] == f"uploads.example:{server.port}" and got.body == b"\1" * 1000
+
+
+def test_a_requester_learns_nothing_of_the_owners_network_from_a_failed_upload(
+    make_device: DeviceFactory,
+) -> None:
+    """An upload URL aimed at a closed port: the requester hears only that it failed; the owner
+    sees why. Otherwise connection errors would map the home's LAN for whoever writes URLs."""
+    from tests.support.broker import free_port
+
+    port = free_port()  # nothing listens there
+    dev = make_device(policy="share_all", upload_attempts=1)
+    reply = dev.core.handle_request(dev.request(f"http://127.0.0.1:{port}/u/{{name}}"))
+    assert (reply.ok, reply.decision) == (False, "upload_failed")
+    text = result_payload(reply).decode()
+    assert str(port) not in text and "refused" not in text.lower() and "127.0.0.1" not in text
+    later = dev.core.poll() + [dev.core.get("req-1").reply(encrypted=False)]  # type: ignore[union-attr]
+    assert all(str(port) not in (r.error or "") for r in later)
+    stored = dev.core.get("req-1")
+    assert stored is not None and "refused" in (stored.error or "").lower()  # for the owner

@@ -159,3 +159,39 @@ def test_backlog_at_start_is_replayed_at_the_configured_rate(
     finally:
         second.stop(2.0)
         watcher.close()
+
+
+def test_every_retained_state_is_published_again_after_the_broker_forgot_it(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    """A broker restarted without its persistence file has no retained messages left: mode,
+    motion, motion settings, snapshot and the audit head come back when the device reconnects
+    (Home Assistant's mode select would otherwise show unknown)."""
+    config = uplink_config(mosquitto.port, tmp_path / "d")
+    uplink = Uplink(config, tmp_path / "d")
+    uplink.start()
+    try:
+        assert uplink.link is not None and uplink.link.connected.wait(10)
+        uplink.publish_mode("home")
+        uplink.set_motion(False)
+        uplink.publish_motion_settings({"threshold": 30})
+        uplink.publish_audit_head("ab" * 32)
+        mosquitto.stop()
+        for stored in mosquitto.workdir.glob("*.db"):
+            stored.unlink()  # the broker comes back knowing nothing
+        mosquitto.start()
+        wanted = {
+            "doorbell/porch/mode": b"home",
+            "doorbell/porch/motion": b"OFF",
+            "doorbell/porch/settings/motion": b'{"threshold": 30}',
+            "doorbell/porch/audit/head": b"ab" * 32,
+        }
+        # A new client sees only what is retained on the broker now.
+        watcher = SessionSubscriber(mosquitto.port, list(wanted), "fresh-ha")
+        try:
+            assert watcher.wait_for_messages(len(wanted), 20), watcher.payloads
+            assert dict(watcher.payloads) == wanted
+        finally:
+            watcher.close()
+    finally:
+        uplink.stop(2)

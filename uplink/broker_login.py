@@ -13,7 +13,11 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from config import DoorbellConfig
 from config.data_dir import DataDir
+from config.uplink import MqttConfig
 
 USERNAME = "doorbell"
 
@@ -60,3 +64,30 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as out:
         out.write(text)
     os.replace(tmp, path)
+
+
+def uses_embedded(config: DoorbellConfig) -> bool:
+    mqtt = config.mqtt
+    return mqtt.embedded and mqtt.is_loopback()
+
+
+def with_login(mqtt: MqttConfig, login: BrokerLogin) -> MqttConfig:
+    """`mqtt` with the embedded broker's account (and the only version amqtt speaks)."""
+    return mqtt.model_copy(
+        update={
+            "username": login.username,
+            "password": SecretStr(login.password),
+            "password_file": None,
+            "protocol": "3.1.1",
+        }
+    )
+
+
+def client_settings(config: DoorbellConfig) -> MqttConfig:
+    """How a client on this machine (`watch`, `owner send`, `erase`) reaches the broker: with the
+    embedded broker's account when that is the broker and no account is configured."""
+    if uses_embedded(config) and not config.mqtt.username:
+        login = BrokerLogin.load(config.device.data)
+        if login is not None:
+            return with_login(config.mqtt, login)
+    return config.mqtt

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from config.uplink import CommandsConfig
+from uplink.commands import CommandError
 from uplink.replay_guard import ReplayGuard
 from uplink.requests.signing import (
     KeyRing,
@@ -44,14 +45,14 @@ AUTH_FIELDS = ("device_id", "issued_at", "nonce", "key_id", "signature")
 NONCE = "command-nonce"  # the kind of id ReplayGuard keeps for commands
 
 
-class CommandRefused(Exception):
+class CommandRefused(CommandError):
     """The command is not taken; the message says why, in words safe to send back."""
 
 
 @dataclass(frozen=True)
 class Authorised:
     body: dict[str, Any]  # the command's own arguments, the signature's fields removed
-    signer: str  # key id of the owner's key, "unsigned" (allowed by config), or "self-signed"
+    signer: str  # "owner-key:<key id>", "unsigned" (allowed by config), or "self-signed"
 
 
 class CommandGate:
@@ -97,7 +98,15 @@ class CommandGate:
         self.taken.forget(NONCE, before=now - 2 * skew)
         if not self.taken.claim(NONCE, nonce, issued_at):
             raise CommandRefused("replayed: this nonce was already used")
-        return Authorised({k: v for k, v in body.items() if k not in AUTH_FIELDS}, signer)
+        fields = {k: v for k, v in body.items() if k not in AUTH_FIELDS}
+        return Authorised(fields, f"owner-key:{signer}")
+
+    def authorise(
+        self, name: str, body: dict[str, Any], retained: bool = False
+    ) -> tuple[dict[str, Any], str]:
+        """`uplink.commands.Authorise`: the command's own fields, and who sent it."""
+        taken = self.check(name, body, retained)
+        return taken.body, taken.signer
 
 
 def _timestamp(value: object) -> float:

@@ -1,14 +1,19 @@
-"""Remote commands: one pydantic model per command, and the parser that turns a raw MQTT payload
-into a validated body or a one-line reason why not.
+"""Commands: every command's name and pydantic model (the one list of them), the one reply model,
+and the parser that turns a raw MQTT payload or a control-socket request into a validated body or
+a one-line reason why not.
 
-Bounds for `motion` come from `config.motion.MotionConfig`, so a command can never set what the
-config file could not. Footage requests register their own (signed, untouched) bodies through
+MQTT (`Uplink`) and the control socket both hand a parsed command to the same `Dispatch`
+callable, which the device provides (`device.commands.CommandRegistry`): this package knows the
+commands' shapes, the device their effects. Bounds for `motion` come from
+`config.motion.MotionConfig`, so a command can never set what the config file could not.
+Footage requests register their own (signed, untouched) bodies through
 `uplink.requests.commands.COMMANDS`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +34,8 @@ MAX_COMMAND_BYTES = 16 * 1024
 
 
 class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict, like the config: `{"threshold": true}` is not 1, `"3"` is not 3.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     request_id: str = Field(min_length=1, max_length=128)
 
@@ -43,7 +49,15 @@ class SnapshotCommand(Command):
 
 
 class PingCommand(Command):
-    pass
+    """Proves commands get through to the device."""
+
+
+class PressCommand(Command):
+    """Ring the doorbell (control socket only)."""
+
+
+class StatusCommand(Command):
+    """The device's telemetry, now (control socket only)."""
 
 
 def _bounded(name: str) -> Any:
@@ -71,6 +85,7 @@ class MotionCommand(Command):
         return {k: v for k, v in handler(self).items() if v is not None}
 
 
+# What MQTT accepts on `<base>/cmd/<name>` (docs/mqtt.md)...
 COMMANDS: dict[str, type[BaseModel]] = {
     "mode": ModeCommand,
     "snapshot": SnapshotCommand,
@@ -78,6 +93,46 @@ COMMANDS: dict[str, type[BaseModel]] = {
     "ping": PingCommand,
     **FOOTAGE_COMMANDS,
 }
+# ...and what the local control socket accepts besides (`doorbell press`, `doorbell status`).
+LOCAL_COMMANDS: dict[str, type[BaseModel]] = {
+    **COMMANDS,
+    "press": PressCommand,
+    "status": StatusCommand,
+}
+# The control socket's requests carry no request_id of their own.
+LOCAL_REQUEST_ID = "local"
+
+
+class CommandReply(BaseModel):
+    """Every command's answer: `{"request_id", "ok", "error"}` plus the command's own fields
+    (`mode`, `event_id`, the telemetry of `status`, a footage request's decision...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    request_id: str | None = None
+    ok: bool
+    error: str | None = None
+
+    @classmethod
+    def success(cls, **fields: Any) -> CommandReply:
+        return cls(ok=True, error=None, **fields)
+
+    @classmethod
+    def failure(cls, error: str, request_id: str | None = None) -> CommandReply:
+        return cls(request_id=request_id, ok=False, error=error)
+
+    def payload(self) -> bytes:
+        """As published on `cmd/<name>/result` and written to the control socket."""
+        return self.model_dump_json().encode()
+
+
+# The device's side: run one validated command (body: an instance of its model) for whoever sent
+# it (`by`: "local", "unsigned" or "owner-key:<id>"), answer it; None when the answer is
+# published later (a footage request's upload).
+Dispatch = Callable[[str, BaseModel, str], CommandReply | None]
+# Between reading a command and validating it: who may send it; its fields without the proof
+# (a signature), and who sent it. Raises CommandError.
+Authorise = Callable[[str, dict[str, Any]], tuple[dict[str, Any], str]]
 
 
 class CommandError(Exception):
@@ -93,6 +148,7 @@ class ParsedCommand:
     name: str
     request_id: str | None
     body: BaseModel
+    by: str = "local"  # who sent it: "local" (the control socket), "unsigned", "owner-key:<id>"
 
 
 def _request_id(data: object) -> str | None:
@@ -103,16 +159,45 @@ def _request_id(data: object) -> str | None:
     return None
 
 
-def parse_command(name: str, payload: bytes, max_bytes: int = MAX_COMMAND_BYTES) -> ParsedCommand:
-    """Validate one command; raises CommandError with a one-line reason."""
+def parse_command(
+    name: str,
+    payload: bytes,
+    max_bytes: int = MAX_COMMAND_BYTES,
+    authorise: Authorise | None = None,
+) -> ParsedCommand:
+    """Validate one MQTT command, after `authorise` says who may send it; raises CommandError
+    with a one-line reason."""
     if len(payload) > max_bytes:
         raise CommandError(f"command too large: {len(payload)} bytes > {max_bytes}")
     try:
         data = json.loads(payload)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise CommandError(f"body is not JSON: {str(exc).splitlines()[0][:120]}") from None
+    if authorise is None or name not in COMMANDS or not isinstance(data, dict):
+        return validate_command(name, data, COMMANDS)
+    try:
+        fields, by = authorise(name, data)
+    except CommandError as exc:
+        raise CommandError(str(exc), _request_id(data)) from None
+    return validate_command(name, fields, COMMANDS, by)
+
+
+def parse_local(request: dict[str, Any]) -> ParsedCommand:
+    """Validate one control-socket request, `{"cmd": <name>, ...the command's fields}`: the
+    `cmd` key names the command and is not one of its fields."""
+    name = request.get("cmd")
+    if not isinstance(name, str):
+        raise CommandError("missing 'cmd'", _request_id(request))
+    fields = {k: v for k, v in request.items() if k != "cmd"}
+    fields.setdefault("request_id", LOCAL_REQUEST_ID)
+    return validate_command(name, fields, LOCAL_COMMANDS)
+
+
+def validate_command(
+    name: str, data: object, commands: dict[str, type[BaseModel]], by: str = "local"
+) -> ParsedCommand:
     request_id = _request_id(data)
-    model = COMMANDS.get(name)
+    model = commands.get(name)
     if model is None:
         raise CommandError(f"unknown command {name[:64]!r}", request_id)
     if not isinstance(data, dict):
@@ -123,13 +208,14 @@ def parse_command(name: str, payload: bytes, max_bytes: int = MAX_COMMAND_BYTES)
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise CommandError(f"{where}: {first['msg']}", request_id) from None
-    return ParsedCommand(name, request_id, body)
+    return ParsedCommand(name, request_id, body, by)
 
 
-def result_payload(
-    request_id: str | None, ok: bool, error: str | None, extra: dict[str, Any] | None = None
-) -> bytes:
-    """`{"request_id", "ok", "error", ...}` as published on `cmd/<name>/result`."""
-    out: dict[str, Any] = dict(extra or {})
-    out.update(request_id=request_id, ok=ok, error=error)
-    return json.dumps(out, default=str).encode()
+def answer(dispatch: Dispatch | None, command: ParsedCommand) -> CommandReply | None:
+    """Run one validated command; the reply echoes the command's request_id."""
+    if dispatch is None:
+        return CommandReply.failure("this device takes no commands", command.request_id)
+    reply = dispatch(command.name, command.body, command.by)
+    if reply is None:
+        return None
+    return reply.model_copy(update={"request_id": command.request_id or reply.request_id})

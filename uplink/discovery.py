@@ -7,6 +7,8 @@ Assistant announces `online` on `<prefix>/status` (it forgets non-retained confi
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Collection
 from importlib import metadata
 from typing import Any
 
@@ -32,11 +34,21 @@ def software_version() -> str:
         return "unknown"
 
 
+def _slug(text: str) -> str:
+    """What Home Assistant allows in an entity id: a device id may hold capitals and dashes."""
+    return re.sub(r"[^a-z0-9_]", "_", text.lower())
+
+
 def discovery_topic(prefix: str, device_id: str) -> str:
     return f"{prefix}/device/{device_id}/config"
 
 
-def discovery_payload(device_id: str, topics: Topics) -> dict[str, Any]:
+def discovery_payload(
+    device_id: str, topics: Topics, unsigned: Collection[str] = ()
+) -> dict[str, Any]:
+    """Home Assistant cannot sign commands: it is offered only those listed in
+    `uplink.commands.unsigned` (a mode select for `mode`, a button for `snapshot`); without them
+    the mode is a read-only sensor."""
     version = software_version()
     uid = f"doorbell_{device_id}"
     cmps: dict[str, dict[str, Any]] = {
@@ -52,9 +64,10 @@ def discovery_payload(device_id: str, topics: Topics) -> dict[str, Any]:
             "p": "event",
             "name": "Doorbell",
             "device_class": "doorbell",
-            "event_types": ["press"],
+            # Home Assistant's doorbell event type; the topic carries only rings ("type": "ring")
+            "event_types": ["ring"],
             "state_topic": topics.ring,
-            "value_template": '{{ {"event_type": "press"} | to_json }}',
+            "value_template": '{{ {"event_type": "ring"} | to_json }}',
         },
         "snapshot": {
             "p": "image",
@@ -62,7 +75,9 @@ def discovery_payload(device_id: str, topics: Topics) -> dict[str, Any]:
             "image_topic": topics.snapshot,
             "content_type": "image/jpeg",
         },
-        "mode": {
+    }
+    if "mode" in unsigned:
+        cmps["mode"] = {
             "p": "select",
             "name": "Mode",
             "options": list(MODES),
@@ -72,8 +87,22 @@ def discovery_payload(device_id: str, topics: Topics) -> dict[str, Any]:
             "command_template": (
                 '{"request_id": "ha-{{ now().timestamp() }}", "mode": "{{ value }}"}'
             ),
-        },
-    }
+        }
+    else:
+        cmps["mode"] = {
+            "p": "sensor",
+            "name": "Mode",
+            "device_class": "enum",
+            "options": list(MODES),
+            "state_topic": topics.mode,
+        }
+    if "snapshot" in unsigned:
+        cmps["take_snapshot"] = {
+            "p": "button",
+            "name": "Take snapshot",
+            "command_topic": topics.command("snapshot"),
+            "command_template": '{"request_id": "ha-{{ now().timestamp() }}"}',
+        }
     for key, (name, unit, device_class) in DIAGNOSTICS.items():
         sensor: dict[str, Any] = {
             "p": "sensor",
@@ -90,7 +119,8 @@ def discovery_payload(device_id: str, topics: Topics) -> dict[str, Any]:
         cmps[key] = sensor
     for key, cmp in cmps.items():
         cmp["unique_id"] = f"{uid}_{key}"
-        cmp["object_id"] = f"{uid}_{key}"
+        # the full entity id Home Assistant gives it first (object_id is retired in 2026.4)
+        cmp["default_entity_id"] = f"{cmp['p']}.{_slug(uid)}_{key}"
     return {
         "dev": {
             "ids": [uid],
@@ -108,6 +138,8 @@ def discovery_payload(device_id: str, topics: Topics) -> dict[str, Any]:
     }
 
 
-def discovery_message(prefix: str, device_id: str, topics: Topics) -> tuple[str, bytes]:
-    payload = json.dumps(discovery_payload(device_id, topics)).encode()
+def discovery_message(
+    prefix: str, device_id: str, topics: Topics, unsigned: Collection[str] = ()
+) -> tuple[str, bytes]:
+    payload = json.dumps(discovery_payload(device_id, topics, unsigned)).encode()
     return discovery_topic(prefix, device_id), payload

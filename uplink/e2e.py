@@ -60,12 +60,6 @@ class AgeEncryptor:
         pyrage.encrypt_file(str(source), str(target), self._recipients)
 
 
-def encrypt_for_recipients(data: bytes, recipients: Sequence[str]) -> bytes:
-    """age ciphertext of `data` for `privacy.e2e.recipients`; `data` unchanged when the list is
-    empty. For the uplink: call on every snapshot/thumbnail payload before publishing."""
-    return AgeEncryptor(recipients).encrypt(data)
-
-
 def read_identities(identity_file: Path) -> list[x25519.Identity]:
     """`AGE-SECRET-KEY-1...` lines as written by `age-keygen`; comments and blanks skipped."""
     import pyrage

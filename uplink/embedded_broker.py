@@ -7,8 +7,12 @@ import asyncio
 import logging
 import socket
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from config import DoorbellConfig
+from uplink.broker_login import BrokerLogin, uses_embedded, with_login
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +23,10 @@ def broker_answers(host: str, port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+class BrokerError(RuntimeError):
+    """The embedded broker cannot start; the message says why, in one line."""
 
 
 class EmbeddedBroker:
@@ -37,7 +45,7 @@ class EmbeddedBroker:
         if broker_answers(self.host, self.port):
             # Something else listens there: talking to it would hand our alerts (and our
             # password) to whoever started it.
-            raise RuntimeError(
+            raise BrokerError(
                 f"cannot start the embedded broker: {self.host}:{self.port} is taken by another "
                 f"program; point --broker at that broker (mqtt://{self.host}:{self.port}) or set "
                 "mqtt.port to a free port"
@@ -45,7 +53,7 @@ class EmbeddedBroker:
         try:
             from amqtt.broker import Broker
         except ImportError:
-            raise RuntimeError(
+            raise BrokerError(
                 "the embedded broker needs amqtt (pip install 'doorbell[demo]'), "
                 "or point --broker at one: mqtt://HOST:PORT"
             ) from None
@@ -83,7 +91,7 @@ class EmbeddedBroker:
         self._thread.start()
         ready.wait(timeout)
         if errors:
-            raise RuntimeError(f"embedded broker failed to start: {errors[0]}")
+            raise BrokerError(f"embedded broker failed to start: {errors[0]}")
 
     def stop(self) -> None:
         loop, broker = self._loop, self._broker
@@ -96,3 +104,24 @@ class EmbeddedBroker:
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+@dataclass(frozen=True)
+class EmbeddedStart:
+    broker: EmbeddedBroker | None  # None: the config names another broker
+    config: DoorbellConfig  # with the embedded broker's account, when it runs
+    login: BrokerLogin | None  # made on this start: to be shown to the owner once
+
+
+def start_embedded(config: DoorbellConfig) -> EmbeddedStart:
+    """Start the embedded broker when the config asks for it (`mqtt.embedded` on a loopback
+    host), with its account; raises BrokerError when it cannot (its port taken, amqtt missing)."""
+    if not uses_embedded(config):
+        return EmbeddedStart(None, config, None)
+    files = config.device.data
+    login = BrokerLogin.load_or_create(files)
+    broker = EmbeddedBroker(config.mqtt.host, config.mqtt.port, files.broker_passwords)
+    broker.start()
+    log.info("embedded: started amqtt on %s:%d", config.mqtt.host, config.mqtt.port)
+    effective = config.model_copy(update={"mqtt": with_login(config.mqtt, login)})
+    return EmbeddedStart(broker, effective, login if login.created else None)

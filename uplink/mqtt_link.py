@@ -12,13 +12,20 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from config.uplink import MqttConfig
 from uplink.topics import Topics
 
 log = logging.getLogger(__name__)
 
-MessageHandler = Callable[[str, bytes], None]
+MessageHandler = Callable[[str, bytes, bool], None]  # topic, payload, retained
+
+# `mqtt.protocol` -> paho's constant; "auto" starts with 5 (see MqttLink)
+PAHO_VERSIONS = {"5": mqtt.MQTTv5, "3.1.1": mqtt.MQTTv311}
+# CONNACK "Unsupported protocol version": 0x84 in MQTT 5, and paho's reading of a 3.1.1
+# broker's return code 1 (unacceptable protocol level) when it sent a version 5 CONNECT.
+UNSUPPORTED_PROTOCOL = 0x84
 
 
 class InsecureBrokerError(Exception):
@@ -60,7 +67,10 @@ def refuse_insecure(cfg: MqttConfig, allow_insecure: bool) -> None:
 
 class MqttLink:
     """Connects in the background (the device runs while the broker is away), reconnects with
-    backoff from 1 s to 2 min, keeps `status` retained `online`, with `offline` as the last will."""
+    backoff from 1 s to 2 min, keeps `status` retained `online`, with `offline` as the last will.
+
+    `mqtt.protocol: auto` connects with MQTT 5 and, if the broker refuses that version (Azure IoT
+    Hub, aedes) or never answers it (amqtt), connects again with 3.1.1 and says so once."""
 
     def __init__(
         self,
@@ -70,11 +80,16 @@ class MqttLink:
         *,
         allow_insecure: bool = False,
         protocol: str | None = None,
+        connack_seconds: float = 10.0,
+        max_incoming_bytes: int | None = None,
     ) -> None:
         refuse_insecure(cfg, allow_insecure)
         self.cfg = cfg
         self.topics = topics
-        self.protocol = protocol or cfg.protocol
+        self.client_id = client_id
+        requested = protocol or cfg.protocol
+        self.pinned = requested != "auto"
+        self.protocol = requested if self.pinned else "5"  # the version in use now
         self.connected = threading.Event()
         self.ever_connected = False
         self.on_message: MessageHandler | None = None
@@ -83,19 +98,31 @@ class MqttLink:
         self.subscriptions: list[tuple[str, int]] = [(topics.commands, 1)]
         self._was_unreachable = False
         self._stopping = False
-        version = mqtt.MQTTv5 if self.protocol == "5" else mqtt.MQTTv311
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version
+        self._swap = threading.Lock()  # stop() and the 3.1.1 fallback both replace/stop the client
+        # Some 3.1.1-only brokers (amqtt) misread a version 5 CONNECT and never answer it.
+        self.connack_seconds = connack_seconds
+        self.max_incoming_bytes = max_incoming_bytes
+        self._connack_timer: threading.Timer | None = None
+        self._said_no_answer = False
+        self.client = self._new_client()
+
+    def _new_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=PAHO_VERSIONS[self.protocol],
         )
-        self.client.reconnect_delay_set(1, 120)
-        self.client.max_queued_messages_set(0)
-        self.client.will_set(topics.status, "offline", qos=1, retain=True)
-        self._configure_auth()
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_connect_fail = self._on_connect_fail
-        self.client.on_message = self._on_message
-        self.client.on_publish = self._on_publish
+        client.reconnect_delay_set(1, 120)
+        client.max_queued_messages_set(0)
+        client.will_set(self.topics.status, "offline", qos=1, retain=True)
+        configure_client(client, self.cfg)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_socket_open = self._on_socket_open
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        return client
 
     def _tls_context(self) -> ssl.SSLContext:
         return tls_context(self.cfg)
@@ -123,15 +150,20 @@ class MqttLink:
         except OSError:
             return None  # plainly unreachable: said already
 
-    def _configure_auth(self) -> None:
-        configure_client(self.client, self.cfg)
-
     @property
     def url(self) -> str:
         return f"{'mqtts' if self.cfg.tls else 'mqtt'}://{self.cfg.host}:{self.cfg.port}"
 
     def start(self) -> None:
-        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive)
+        properties = None
+        if self.protocol == "5" and self.max_incoming_bytes:
+            # MQTT 5: the broker must not send us a larger packet at all. Anyone may publish on
+            # our command topics; without this, two 150 MB payloads took the device to 800 MB.
+            properties = Properties(PacketTypes.CONNECT)
+            properties.MaximumPacketSize = self.max_incoming_bytes
+        self.client.connect_async(
+            self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive, properties=properties
+        )
         self.client.loop_start()
 
     def publish(
@@ -161,28 +193,84 @@ class MqttLink:
                 info.wait_for_publish(timeout)
             except (RuntimeError, ValueError) as exc:
                 log.warning("could not publish offline: %s", exc)
-        self._stopping = True
-        self.client.disconnect()
-        self.client.loop_stop()
+        with self._swap:
+            self._stopping = True
+            self._cancel_connack_timer()
+            self.client.disconnect()
+            self.client.loop_stop()
 
     # paho callbacks run on paho's network thread
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
     ) -> None:
+        self._cancel_connack_timer()
         if reason.is_failure:
+            if reason.value == UNSUPPORTED_PROTOCOL and not self.pinned and self.protocol == "5":
+                self._fall_back("speaks only MQTT 3.1.1")
+                return
             log.warning("broker %s refused the connection: %s", self.url, reason)
             return
         if self._was_unreachable:
             log.info("broker %s reachable again", self.url)
         self._was_unreachable = False
+        self._said_no_answer = False
         log.info("connected to broker %s", self.url)
         client.publish(self.topics.status, "online", qos=1, retain=True)
         for topic, qos in self.subscriptions:
-            client.subscribe(topic, qos)
+            if self.protocol == "5":
+                # Keep the publisher's retain flag on live messages too, so a retained command
+                # can be told apart (and ignored) whenever it arrives, not only at subscribe.
+                options = SubscribeOptions(qos=qos, retainAsPublished=True)
+                client.subscribe(topic, options=options)
+            else:
+                client.subscribe(topic, qos)
         self.connected.set()
         self.ever_connected = True
         if self.on_connected:
             self.on_connected()
+
+    def _fall_back(self, why: str) -> None:
+        """The broker does not take MQTT 5: connect again with 3.1.1, on a fresh client (paho
+        fixes a client's version when it is made). Not on paho's thread: it stops that thread."""
+        log.warning(
+            "broker %s %s; connecting with MQTT 3.1.1 (set mqtt.protocol to pin a version)",
+            self.url,
+            why,
+        )
+        self.protocol = "3.1.1"
+        threading.Thread(target=self._reconnect_311, name="mqtt-fallback", daemon=True).start()
+
+    def _reconnect_311(self) -> None:
+        with self._swap:
+            if self._stopping:
+                return
+            self.client.disconnect()
+            self.client.loop_stop()
+            self.client = self._new_client()
+            self.start()
+
+    def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        """The CONNECT is about to go out: expect its CONNACK within `connack_seconds`."""
+        self._cancel_connack_timer()
+        timer = threading.Timer(self.connack_seconds, self._no_connack)
+        timer.daemon = True
+        self._connack_timer = timer
+        timer.start()
+
+    def _cancel_connack_timer(self) -> None:
+        timer, self._connack_timer = self._connack_timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def _no_connack(self) -> None:
+        if self.connected.is_set() or self._stopping:
+            return
+        wait = f"did not answer an MQTT {self.protocol} connect in {self.connack_seconds:g} s"
+        if not self.pinned and self.protocol == "5":
+            self._fall_back(wait)
+        elif not self._said_no_answer:
+            self._said_no_answer = True
+            log.warning("broker %s %s; still waiting", self.url, wait)
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
@@ -201,7 +289,7 @@ class MqttLink:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if self.on_message:
-            self.on_message(message.topic, bytes(message.payload))
+            self.on_message(message.topic, bytes(message.payload), bool(message.retain))
 
     def _on_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from uplink.sqlite_file import open_sqlite
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -58,11 +60,17 @@ class Outbox:
         self.clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a row reported as added is on disk even if the power goes a moment later
-        self._db.execute(f"PRAGMA synchronous={synchronous}")
-        self._db.executescript(SCHEMA)
+
+        def setup(db: sqlite3.Connection) -> None:
+            db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a row reported as added is on disk even if the power goes a moment later
+            db.execute(f"PRAGMA synchronous={synchronous}")
+            db.executescript(SCHEMA)
+
+        # a corrupt outbox is set aside (said at ERROR): the device starts with an empty one
+        self._db = open_sqlite(
+            path, setup, isolation_level=None, check_same_thread=False, timeout=10
+        )
 
     # -- writing ----------------------------------------------------------------------------------
     def add(self, topic: str, payload: bytes | str, content_type: str | None = None) -> int:

@@ -98,10 +98,6 @@ class OutboxSender:
         with self._wake:
             self._wake.notify_all()
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._inflight)
-
     # -- the thread -----------------------------------------------------------------------------
     def _run(self) -> None:
         next_paced = 0.0

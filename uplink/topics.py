@@ -37,6 +37,14 @@ class Topics:
     def mode(self) -> str:
         return f"{self.base}/mode"
 
+    @property
+    def motion_settings(self) -> str:
+        return f"{self.base}/settings/motion"
+
+    @property
+    def audit_head(self) -> str:
+        return f"{self.base}/audit/head"
+
     def command(self, name: str) -> str:
         return f"{self.base}/cmd/{name}"
 

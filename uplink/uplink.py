@@ -3,7 +3,7 @@
 Events and rings go through the durable outbox (on disk before they are published, deleted on
 PUBACK, replayed after outages and restarts, in order). Retained state (motion, mode, snapshot)
 and telemetry go straight to paho: only the latest value matters. Commands are parsed and carried
-out on a worker thread, never on paho's network thread.
+out on a worker thread, never on paho's network thread, by the `Dispatch` the device hands in.
 """
 
 from __future__ import annotations
@@ -23,15 +23,17 @@ import paho.mqtt.client as mqtt
 
 from config import DoorbellConfig
 from config.data_dir import DataDir
-from uplink.commands import CommandError, parse_command, result_payload
+from uplink.command_auth import CommandGate
+from uplink.commands import CommandError, CommandReply, Dispatch, answer, parse_command
 from uplink.discovery import discovery_message
 from uplink.e2e import AgeEncryptor
-from uplink.embedded_broker import EmbeddedBroker, broker_answers
 from uplink.jpeg_shrink import shrink_jpeg
 from uplink.messages import EventMessage
 from uplink.mqtt_link import MqttLink
 from uplink.outbox import Outbox, OutboxRow
 from uplink.outbox_sender import OutboxSender
+from uplink.rate_limit import RateLimit
+from uplink.replay_guard import ReplayGuard
 from uplink.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class UplinkStats:
     backlog: int = 0  # alerts in the outbox, not yet acknowledged by the broker
     dropped: int = 0  # alerts dropped to keep the outbox within its bounds (ever, persisted)
     sent: int = 0  # alerts acknowledged by the broker since start
+    commands_dropped: int = 0  # commands over the per-topic rate limit or the queue's bound
 
 
 class Uplink:
@@ -53,16 +56,15 @@ class Uplink:
         self,
         config: DoorbellConfig,
         data_dir: Path,
-        on_command: Callable[[str, Any], Any] | None = None,
+        dispatch: Dispatch | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.data_dir = data_dir
-        self.on_command = on_command
+        self.dispatch = dispatch
         self._e2e = AgeEncryptor(config.privacy.e2e.recipients)
         self.clock = clock
         self.topics = Topics(config.base_topic)
-        self.broker: EmbeddedBroker | None = None
         self.link: MqttLink | None = None
         cfg = config.uplink.outbox
         self.outbox = Outbox(
@@ -73,9 +75,19 @@ class Uplink:
             synchronous=cfg.synchronous.upper(),
         )
         self.sender = OutboxSender(self.outbox, self, cfg.rate_per_second, window=cfg.inflight)
-        self._commands: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=256)
+        commands = config.uplink.commands
+        self.gate = CommandGate(
+            config.device.id, commands, ReplayGuard(DataDir(data_dir).replay_guard), clock
+        )
+        self.limit = RateLimit(commands.per_minute, clock)
+        self._queue_full = 0
+        self._commands: queue.Queue[tuple[str, bytes, bool] | None] = queue.Queue(maxsize=256)
         self._worker = threading.Thread(target=self._run_commands, name="commands", daemon=True)
         self._ha_status = f"{config.uplink.discovery_prefix}/status"
+        # Every retained state as last set: published again after each reconnect, since a broker
+        # that restarted without persistence has forgotten it (Home Assistant would show unknown).
+        self._retained: dict[str, tuple[bytes | str, str | None]] = {}
+        self._retained_lock = threading.Lock()
         self._stats = UplinkStats()
 
     @property
@@ -97,27 +109,16 @@ class Uplink:
         self._stats.backlog = self.outbox.backlog
         self._stats.dropped = self.outbox.dropped
         self._stats.sent = self.sender.acked
+        self._stats.commands_dropped = self.limit.dropped + self._queue_full
         return self._stats
 
     def start(self) -> None:
-        mqtt_cfg = self.config.mqtt
-        protocol = None
-        if mqtt_cfg.embedded and mqtt_cfg.is_loopback():
-            if broker_answers(mqtt_cfg.host, mqtt_cfg.port):
-                log.info(
-                    "embedded: using the broker answering on %s:%d", mqtt_cfg.host, mqtt_cfg.port
-                )
-            else:
-                self.broker = EmbeddedBroker(mqtt_cfg.host, mqtt_cfg.port)
-                self.broker.start()
-                protocol = "3.1.1"  # amqtt speaks MQTT 3.1.1 only
-                log.info("embedded: started amqtt on %s:%d", mqtt_cfg.host, mqtt_cfg.port)
         link = MqttLink(
-            mqtt_cfg,
+            self.config.mqtt,
             self.config.device.id,
             self.topics,
             allow_insecure=self.config.uplink.allow_insecure,
-            protocol=protocol,
+            max_incoming_bytes=self.config.uplink.max_incoming_bytes,
         )
         if self.config.uplink.homeassistant:
             link.subscriptions.append((self._ha_status, 1))
@@ -171,8 +172,13 @@ class Uplink:
                 topic, payload, qos=1, retain=retain, content_type=content_type, expiry=expiry
             )
 
+    def _retain(self, topic: str, payload: bytes | str, content_type: str | None = None) -> None:
+        with self._retained_lock:
+            self._retained[topic] = (payload, content_type)
+        self._publish(topic, payload, retain=True, content_type=content_type)
+
     def set_motion(self, on: bool) -> None:
-        self._publish(self.topics.motion, "ON" if on else "OFF", retain=True)
+        self._retain(self.topics.motion, "ON" if on else "OFF")
 
     def send_snapshot(self, jpeg: bytes, picture: np.ndarray | None = None) -> None:
         """Publish a JPEG, re-encoded smaller if it is over the broker's limit (from `picture`,
@@ -185,12 +191,9 @@ class Uplink:
             log.warning("snapshot left out: %d bytes cannot be made to fit %d", len(jpeg), limit)
             return
         if self._e2e.enabled:  # only the owner's phones can look
-            self._publish(
-                self.topics.snapshot, self._e2e.encrypt(fitted), retain=True,
-                content_type="application/age",
-            )  # fmt: skip
+            self._retain(self.topics.snapshot, self._e2e.encrypt(fitted), "application/age")
             return
-        self._publish(self.topics.snapshot, fitted, retain=True, content_type="image/jpeg")
+        self._retain(self.topics.snapshot, fitted, "image/jpeg")
 
     def send_result(self, name: str, payload: bytes) -> None:
         """A command's result published later (footage requests decided or shared afterwards)."""
@@ -203,13 +206,24 @@ class Uplink:
         )
 
     def publish_mode(self, mode: str) -> None:
-        self._publish(self.topics.mode, mode, retain=True)
+        self._retain(self.topics.mode, mode)
+
+    def publish_motion_settings(self, settings: dict[str, Any]) -> None:
+        """What `cmd/motion` can change, as it is now: a change shows, whoever made it."""
+        self._retain(self.topics.motion_settings, json.dumps(settings, sort_keys=True), JSON)
+
+    def publish_audit_head(self, head: str) -> None:
+        """The audit log's last hash: a copy off the device, so a cut tail is detected."""
+        self._retain(self.topics.audit_head, head)
 
     def publish_discovery(self) -> None:
         if not self.config.uplink.homeassistant:
             return
         topic, payload = discovery_message(
-            self.config.uplink.discovery_prefix, self.config.device.id, self.topics
+            self.config.uplink.discovery_prefix,
+            self.config.device.id,
+            self.topics,
+            self.config.uplink.commands.unsigned,
         )
         self._publish(topic, payload, retain=True, content_type=JSON)
 
@@ -224,15 +238,17 @@ class Uplink:
             self.link.stop(timeout)
         # the outbox stays open: stats still answer, and an alert raised after stop is kept on
         # disk for the next start
-        if self.broker is not None:
-            self.broker.stop()
 
     # -- paho's network thread: hand over, never wait ------------------------------------------
     def _on_connected(self) -> None:
         self.publish_discovery()
+        with self._retained_lock:
+            retained = list(self._retained.items())
+        for topic, (payload, content_type) in retained:
+            self._publish(topic, payload, retain=True, content_type=content_type)
         self.sender.on_connected()
 
-    def _on_message(self, topic: str, payload: bytes) -> None:
+    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if topic == self._ha_status:
             if payload.strip().lower() == b"online":
                 self.publish_discovery()
@@ -240,10 +256,15 @@ class Uplink:
         prefix = self.topics.command("")
         if not topic.startswith(prefix):
             return
+        name = topic[len(prefix) :]
+        # Per topic, before anything is parsed or written: a flood of junk on one command
+        # costs a counter, and cannot crowd the owner's commands out of the queue.
+        if not self.limit.allow(name[:64]):
+            return
         try:
-            self._commands.put_nowait((topic[len(prefix) :], payload))
+            self._commands.put_nowait((name, payload, retained))
         except queue.Full:
-            log.warning("command on %s dropped: too many commands waiting", topic)
+            self._queue_full += 1
 
     # -- the command worker ---------------------------------------------------------------------
     def _run_commands(self) -> None:
@@ -251,40 +272,29 @@ class Uplink:
             item = self._commands.get()
             if item is None:
                 return
-            name, payload = item
+            name, payload, retained = item
             try:
-                self._answer(name, payload)
+                self._answer(name, payload, retained)
             except Exception:  # one bad command must not end command handling
                 log.exception("command %r failed", name)
 
-    def _answer(self, name: str, payload: bytes) -> None:
-        result_topic = self.topics.command_result(name)
+    def _answer(self, name: str, payload: bytes, retained: bool = False) -> None:
+        reply: CommandReply | None
+
+        def authorise(name: str, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+            return self.gate.authorise(name, body, retained)
+
         try:
-            command = parse_command(name, payload, self.config.uplink.max_command_bytes)
+            command = parse_command(name, payload, self.config.uplink.max_command_bytes, authorise)
         except CommandError as exc:
             log.warning("command %r refused: %s", name[:64], exc)
-            self._publish(result_topic, result_payload(exc.request_id, False, str(exc)))
-            return
-        request_id = command.request_id
-        if name == "ping":
-            self._publish(result_topic, result_payload(request_id, True, None), content_type=JSON)
-            return
-        if self.on_command is None:
-            reply: Any = {"ok": False, "error": "this device takes no commands"}
+            reply = CommandReply.failure(str(exc), exc.request_id)
         else:
-            try:
-                reply = self.on_command(name, command.body)
-            except Exception as exc:
-                log.exception("command %r raised", name)
-                reply = {"ok": False, "error": f"failed: {exc}".splitlines()[0][:200]}
-        if not isinstance(reply, dict):
-            dump = getattr(reply, "model_dump", None)
-            reply = dump(mode="json") if dump else {"ok": bool(reply), "error": None}
-        extra = {k: v for k, v in reply.items() if k not in ("ok", "error", "request_id")}
-        if request_id is None and isinstance(reply.get("request_id"), str):
-            request_id = reply["request_id"]
-        ok = bool(reply.get("ok"))
-        error = reply.get("error")
-        if not ok:
-            log.info("command %r answered with an error: %s", name, error)
-        self._publish(result_topic, result_payload(request_id, ok, error, extra), content_type=JSON)
+            reply = answer(self.dispatch, command)
+            if reply is not None and not reply.ok:
+                log.info("command %r answered with an error: %s", name, reply.error)
+        if reply is None:  # the device publishes the answer later (send_result)
+            return
+        if retained:  # answering would only repeat the refusal at every reconnect
+            return
+        self._publish(self.topics.command_result(name), reply.payload(), content_type=JSON)

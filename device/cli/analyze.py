@@ -15,6 +15,7 @@ from config import LoadedConfig
 from config.motion import MotionConfig
 from device.analysis import Analysis, analyze
 from device.cli.options import config_options, fail
+from device.cli.paths import check_output_file
 from device.frame import Frame
 from device.mp4_writer import Mp4Writer
 from device.sources import SourceError, open_source
@@ -115,6 +116,12 @@ def analyze_cmd(
 ) -> None:
     """Run the motion detector over VIDEO (a file or synthetic:NAME) as fast as possible."""
     config = loaded.config
+    if json_out not in (None, "-"):
+        check_output_file(Path(json_out), "--json")
+    if plot is not None:
+        check_output_file(plot, "--plot")
+    if annotate is not None:  # PyAV opens the file only with the first packet: ask now
+        check_output_file(annotate, "--annotate")
     try:
         camera = config.camera.model_copy(update={"source": _camera_spec(video), "speed": "max"})
         source = open_source(camera, start_wall=0.0)
@@ -124,11 +131,6 @@ def analyze_cmd(
     callbacks: list[Any] = []
     annotator = None
     if annotate is not None:
-        try:  # PyAV opens the file only with the first packet: ask now
-            annotate.open("wb").close()
-        except OSError as exc:
-            source.close()
-            fail(f"cannot write {annotate}: {exc.strerror or exc}")
         annotator = Annotator(annotate, source.fps, (source.width, source.height), config.motion)
         callbacks.append(annotator)
     total = round(duration * source.fps) if duration else getattr(source, "frame_count", None)

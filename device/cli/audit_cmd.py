@@ -7,8 +7,8 @@ import json
 import click
 
 from config import LoadedConfig
-from device.audit import AuditLog
 from device.cli.options import config_options
+from uplink.requests.audit import AuditLog
 
 
 @click.group("audit")
@@ -44,12 +44,20 @@ def list_entries(loaded: LoadedConfig, as_json: bool) -> None:
 
 @audit_group.command("verify")
 @config_options
-def verify(loaded: LoadedConfig) -> None:
+@click.option(
+    "--head",
+    metavar="HASH",
+    help="The head hash published on <base>/audit/head: the log must still reach it.",
+)
+def verify(loaded: LoadedConfig, head: str | None) -> None:
     """Exit 0 if the hash chain is intact, 1 naming the first entry that was changed."""
-    check = AuditLog.in_dir(loaded.config.device.data_dir).verify()
+    check = AuditLog.in_dir(loaded.config.device.data_dir).verify(head)
     if check.ok:
         click.echo(f"audit log intact: {check.entries} entries")
         return
+    if check.first_bad is None:
+        click.echo(f"audit log CUT: {check.reason} ({check.entries} entries verify)", err=True)
+        raise SystemExit(1)
     click.echo(
         f"audit log TAMPERED at line {check.first_bad}: {check.reason} "
         f"({check.entries} entries before it verify)",

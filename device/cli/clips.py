@@ -6,11 +6,13 @@ import json
 import shutil
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
 
 from config import LoadedConfig
 from device.cli.options import config_options, fail
+from device.cli.paths import check_output_file
 from device.storage.index import ClipRow, EventIndex
 from device.storage.retention import Retention
 from uplink.e2e import E2EError, decrypt_file, is_age_file
@@ -32,6 +34,11 @@ def _clip(index: EventIndex, clip_id: str) -> ClipRow:
     return clip
 
 
+def _rounded(row: dict[str, Any]) -> dict[str, Any]:
+    """Times to the millisecond: 4.533 s, not 4.5333559999999995."""
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
+
+
 @click.group("clips")
 def clips_group() -> None:
     """List, export, keep or delete recorded clips."""
@@ -44,7 +51,7 @@ def list_cmd(loaded: LoadedConfig, as_json: bool) -> None:
     """Every clip, oldest first."""
     rows = _index(loaded).clips()
     if as_json:
-        click.echo(json.dumps([asdict(r) for r in rows], indent=2))
+        click.echo(json.dumps([_rounded(asdict(r)) for r in rows], indent=2))
         return
     width = max([36, *(len(r.id) for r in rows)])  # an event's UUID, or a longer segment id
     click.echo(
@@ -62,7 +69,7 @@ def list_cmd(loaded: LoadedConfig, as_json: bool) -> None:
 @click.argument("clip_id")
 def show_cmd(loaded: LoadedConfig, clip_id: str) -> None:
     """One clip's details, as JSON."""
-    click.echo(json.dumps(asdict(_clip(_index(loaded), clip_id)), indent=2))
+    click.echo(json.dumps(_rounded(asdict(_clip(_index(loaded), clip_id))), indent=2))
 
 
 @clips_group.command("export")
@@ -73,20 +80,28 @@ def show_cmd(loaded: LoadedConfig, clip_id: str) -> None:
     "--identity", type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="age identity file: decrypt a clip stored encrypted (privacy.e2e.at_rest).",
 )  # fmt: skip
-def export_cmd(loaded: LoadedConfig, clip_id: str, dest: Path, identity: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Overwrite DEST if it exists.")
+def export_cmd(
+    loaded: LoadedConfig, clip_id: str, dest: Path, identity: Path | None, force: bool
+) -> None:
     """Copy a clip out of the device (DEST may be a folder), decrypting it with --identity."""
     clip = _clip(_index(loaded), clip_id)
     source = loaded.config.device.data_dir / clip.file
+    if not source.is_file():
+        fail(f"clip {clip_id!r}: its file {source} is missing")
     encrypted = is_age_file(source)
     name = source.name.removesuffix(".age") if encrypted and identity else source.name
     target = dest / name if dest.is_dir() else dest
-    if encrypted and identity is not None:
-        try:
+    check_output_file(target, "DEST", force=force)
+    try:
+        if encrypted and identity is not None:
             target.write_bytes(decrypt_file(source, identity))
-        except E2EError as exc:
-            fail(str(exc))
-    else:
-        shutil.copyfile(source, target)
+        else:
+            shutil.copyfile(source, target)
+    except E2EError as exc:
+        fail(str(exc))
+    except OSError as exc:  # a disk that fills up while copying
+        fail(f"DEST {target}: {exc.strerror or exc}")
     click.echo(
         f"exported {target}"
         + (" (still encrypted: give --identity)" if encrypted and not identity else "")

@@ -22,10 +22,13 @@ def config_group() -> None:
 
 @config_group.command("check")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
-def check(path: Path | None) -> None:
+@click.option(
+    "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a key, as `run` takes it."
+)
+def check(path: Path | None, sets: tuple[str, ...]) -> None:
     """Exit 0 if the configuration is valid; else one line per error and exit 2."""
     try:
-        loaded = load_config(path)
+        loaded = load_config(path, list(sets))
     except ConfigError as exc:
         fail_config(exc.lines)
     click.echo(f"{loaded.file or '(defaults)'}: ok")

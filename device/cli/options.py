@@ -22,18 +22,31 @@ def broker_settings(url: str) -> dict[str, Any]:
             "mqtt.tls": False,
             "mqtt.embedded": True,
         }
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+    allowed = "allowed: embedded, mqtt://HOST[:PORT], mqtts://HOST[:PORT]"
+    try:
+        parts = urlsplit(url)
+        hostname, port = parts.hostname, parts.port
+    except ValueError as exc:  # an unclosed [IPv6 bracket, a port that is not a number
+        raise click.BadParameter(f"{url!r}: {exc} ({allowed})", param_hint="--broker") from None
+    if parts.scheme not in ("mqtt", "mqtts") or not hostname:
+        raise click.BadParameter(f"{url!r} ({allowed})", param_hint="--broker")
+    if parts.username is not None or parts.password is not None:
+        # a password on the command line is visible to every user of the machine (ps)
         raise click.BadParameter(
-            f"{url!r} (allowed: embedded, mqtt://HOST[:PORT], mqtts://HOST[:PORT])",
+            f"{url!r}: no credentials in the URL; set mqtt.username and mqtt.password_file",
             param_hint="--broker",
         )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise click.BadParameter(
+            f"{url!r}: an MQTT broker has no path or query ({allowed})", param_hint="--broker"
+        )
     tls = parts.scheme == "mqtts"
-    try:
-        port = parts.port or (8883 if tls else 1883)
-    except ValueError:
-        raise click.BadParameter(f"{url!r}: bad port", param_hint="--broker") from None
-    return {"mqtt.host": parts.hostname, "mqtt.port": port, "mqtt.tls": tls, "mqtt.embedded": False}
+    return {
+        "mqtt.host": hostname,
+        "mqtt.port": port or (8883 if tls else 1883),
+        "mqtt.tls": tls,
+        "mqtt.embedded": False,
+    }
 
 
 def fail(message: str) -> NoReturn:

@@ -22,6 +22,7 @@ import paho.mqtt.client as mqtt
 from config import LoadedConfig
 from config.uplink import CommandName
 from device.cli.options import config_options, fail
+from uplink.broker_login import client_settings
 from uplink.command_auth import signed_command
 from uplink.mqtt_link import configure_client
 from uplink.requests.signing import public_key_b64
@@ -105,7 +106,8 @@ def send(
     answer: dict[str, Any] = {}
     got = threading.Event()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    configure_client(client, config.mqtt)
+    mq = client_settings(config)
+    configure_client(client, mq)
 
     def on_connect(c: mqtt.Client, u: Any, f: Any, reason: Any, p: Any) -> None:
         if reason.is_failure:
@@ -128,9 +130,9 @@ def send(
 
     client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
     try:
-        client.connect(config.mqtt.host, config.mqtt.port)
+        client.connect(mq.host, mq.port)
     except OSError as exc:
-        click.echo(f"doorbell: cannot reach {config.mqtt.host}:{config.mqtt.port}: {exc}", err=True)
+        click.echo(f"doorbell: cannot reach {mq.host}:{mq.port}: {exc}", err=True)
         raise SystemExit(1) from None
     client.loop_start()
     try:

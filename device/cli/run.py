@@ -7,51 +7,58 @@ import os
 import signal
 import sys
 import threading
-from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from config import ConfigError, DoorbellConfig, LoadedConfig
+from config.camera import CameraConfig
 from device.cli.options import config_options, fail
+from device.cli.paths import check_data_dir, check_output_file
+from device.data_dir_lock import DataDirInUse, DataDirLock
 from device.logs import setup_logging
-from device.runtime import Device
+from device.runtime import Device, open_device
 from device.sources import SourceError
+from uplink.embedded_broker import BrokerError
 from uplink.mqtt_link import InsecureBrokerError
 
 
-def _speed(value: str | None) -> float | str | None:
-    if value is None or value == "max":
+def _speed(value: str) -> float | str:
+    if value == "max":
         return value
     try:
-        speed = float(value)
+        return float(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} (allowed: a number > 0, or max)") from None
-    if speed <= 0:
-        raise click.BadParameter(f"{value!r} (allowed: a number > 0, or max)")
-    return speed
+        raise click.BadParameter(
+            f"{value!r} (allowed: a number > 0, or max)", param_hint="--speed"
+        ) from None
 
 
 def _with_run_flags(config: DoorbellConfig, speed: str | None, loop: bool | None) -> DoorbellConfig:
+    """`--speed` and `--loop` over the camera section, checked by its model (bounds, finite)."""
     updates: dict[str, Any] = {}
     if speed is not None:
         updates["speed"] = _speed(speed)
     if loop is not None:
         updates["loop"] = loop
     if updates:
-        config.camera = config.camera.model_copy(update=updates)
+        try:
+            config.camera = CameraConfig.model_validate(config.camera.model_dump() | updates)
+        except ValidationError as exc:
+            allowed = "a number > 0 and <= 1000, or max"
+            raise click.BadParameter(
+                f"{speed!r}: {exc.errors()[0]['msg']} (allowed: {allowed})", param_hint="--speed"
+            ) from None
     return config
 
 
 def _progress(device: Device, stop: threading.Event, duration: float | None) -> None:
     """A status line on a terminal: frames, speed, events."""
     while not stop.wait(0.5):
-        pipeline = device.pipeline
-        if pipeline is None:
-            continue
-        frames = pipeline.stats.frames
+        frames = device.pipeline.stats.frames
         video = frames / device.source.fps
         done = f" {100 * video / duration:5.1f}%" if duration else ""
         click.echo(
@@ -67,7 +74,7 @@ def _keyboard(device: Device, stop: threading.Event) -> None:
     for _line in sys.stdin:
         if stop.is_set():
             return
-        device.press()
+        device.reactions.press()
 
 
 @click.command("run")
@@ -88,6 +95,29 @@ def run(
     """Run the device: camera -> motion -> recorder -> MQTT alerts. Enter on a terminal rings."""
     os.umask(0o077)  # footage, snapshots and databases are for the device's own account alone
     config = _with_run_flags(loaded.config, speed, loop)
+    check_data_dir(config.device.data_dir)
+    if summary_json is not None:
+        check_output_file(summary_json, "--summary-json")
+    lock = DataDirLock(config.device.data.lock)
+    try:
+        lock.acquire()
+    except DataDirInUse as exc:
+        fail(str(exc))
+    try:
+        _run_device(loaded, config, duration, speed, loop, log_format, summary_json)
+    finally:
+        lock.release()
+
+
+def _run_device(
+    loaded: LoadedConfig,
+    config: DoorbellConfig,
+    duration: float | None,
+    speed: str | None,
+    loop: bool | None,
+    log_format: str | None,
+    summary_json: Path | None,
+) -> None:
     setup_logging(config.runtime.log_level, log_format or config.runtime.log_format)
 
     def reload() -> DoorbellConfig:
@@ -97,14 +127,14 @@ def run(
             raise ValueError("; ".join(exc.lines)) from None
 
     try:
-        device = Device(
+        device = open_device(
             config,
             duration=duration,
             echo=click.echo,
             reload=reload,
             mode_from_flag=loaded.origin_of(("device", "mode")).kind == "flag",
         )
-    except (SourceError, InsecureBrokerError) as exc:
+    except (SourceError, InsecureBrokerError, BrokerError) as exc:
         fail(str(exc))
     stop = threading.Event()
 
@@ -119,12 +149,8 @@ def run(
     if sys.stdin.isatty():
         click.echo("press Enter to ring the doorbell", err=True)
         threading.Thread(target=_keyboard, args=(device, stop), daemon=True).start()
-    try:
-        summary = device.run(stop)
-    except SourceError as exc:  # the camera could not be opened
-        fail(str(exc))
+    summary = device.run(stop)
     stop.set()
     click.echo(summary.line())
     if summary_json is not None:
-        document = {**asdict(summary), "speed": round(summary.speed, 2)}
-        summary_json.write_text(json.dumps(document, indent=2) + "\n")
+        summary_json.write_text(json.dumps(summary.to_json(), indent=2) + "\n")

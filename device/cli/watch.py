@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,27 @@ import paho.mqtt.client as mqtt
 
 from config import LoadedConfig
 from device.cli.options import config_options
+from uplink.broker_login import client_settings
 from uplink.mqtt_link import configure_client
 from uplink.topics import Topics
+
+CONNECT_ATTEMPTS = 3
+RETRY_SECONDS = 1.0  # then 2 s: a broker that is starting gets a moment
+
+
+def printable(text: str) -> str:
+    """Anyone on the broker writes what we print: escape sequences and control characters are
+    shown as escapes, never sent to the owner's terminal (and a line stays one line)."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def describe(kind: str, device: str, payload: bytes) -> str | None:
     """A one-line, human description of a message, or None for messages not worth a line."""
+    line = _describe(kind, device, payload)
+    return None if line is None else printable(line)
+
+
+def _describe(kind: str, device: str, payload: bytes) -> str | None:
     text = payload.decode("utf-8", "replace")
     if kind in ("status", "motion"):
         return f"{device}: {kind} {text}"
@@ -25,8 +41,10 @@ def describe(kind: str, device: str, payload: bytes) -> str | None:
         return None
     try:
         event = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return f"{device}: {kind} (not JSON: {text[:60]!r})"
+    if not isinstance(event, dict):
+        return f"{device}: {kind} (not an event: {text[:60]!r})"
     what = event.get("type", kind)
     state = event.get("state", "")
     if state == "start":
@@ -34,7 +52,11 @@ def describe(kind: str, device: str, payload: bytes) -> str | None:
         head = f"{event.get('start')} {device}: {what.upper()}"
         return f"{head} score {event.get('score')} zones {zones} id {event.get('id')}"
     clip = event.get("clip")
-    clip_text = f"clip {clip['file']} ({clip['seconds']} s)" if clip else "no clip"
+    clip_text = (
+        f"clip {clip.get('file')} ({clip.get('seconds')} s)"
+        if isinstance(clip, dict)
+        else "no clip"
+    )
     return f"{event.get('end')} {device}: {what} ended, {clip_text} id {event.get('id')}"
 
 
@@ -58,19 +80,22 @@ def watch(
     explicit_id = loaded.origin_of(("device", "id")).kind != "default"
     base = config.uplink.base_topic.replace("{device_id}", config.device.id if explicit_id else "+")
     topics = Topics(base)
-    wanted = [topics.event, topics.ring, topics.status, topics.motion]
+    # A ring's `start` comes on `event` as well as on `ring`: `event` alone gives one line each.
+    wanted = [topics.event, topics.status, topics.motion]
     if save_snapshots:
         save_snapshots.mkdir(parents=True, exist_ok=True)
         wanted.append(topics.snapshot)
     alerts = 0
     done = threading.Event()
-    mq = config.mqtt
+    refused: list[str] = []
+    mq = client_settings(config)  # with the embedded broker's account, read from the data dir
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     configure_client(client, mq)
 
     def on_connect(c: mqtt.Client, u: Any, f: Any, reason: Any, p: Any) -> None:
-        if reason.is_failure:
-            click.echo(f"watch: broker refused: {reason}", err=True)
+        if reason.is_failure:  # bad credentials, not authorised: retrying will not help
+            refused.append(str(reason))
+            done.set()
             return
         c.subscribe([(t, 1) for t in wanted])
         click.echo(f"watching {base} on {mq.host}:{mq.port}", err=True)
@@ -92,14 +117,14 @@ def watch(
             line = describe(kind, device, bytes(msg.payload))
             if line:
                 click.echo(line)
-        if kind in ("event", "ring") and b'"start"' in msg.payload:
+        if kind == "event" and b'"start"' in msg.payload:
             alerts += 1
             if count is not None and alerts >= count:
                 done.set()
 
     client.on_connect = on_connect
     client.on_message = on_message
-    client.connect_async(mq.host, mq.port)
+    _connect(client, mq.host, mq.port)
     client.loop_start()
     try:
         done.wait(timeout)
@@ -108,3 +133,26 @@ def watch(
     finally:
         client.loop_stop()
         client.disconnect()
+    if refused:
+        click.echo(
+            f"watch: broker {mq.host}:{mq.port} refused the connection: {refused[0]}", err=True
+        )
+        raise SystemExit(1)
+
+
+def _connect(client: mqtt.Client, host: str, port: int) -> None:
+    """The first connection, tried CONNECT_ATTEMPTS times; then a line saying why and exit 1.
+    (Once connected, paho reconnects by itself after an outage.)"""
+    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        try:
+            client.connect(host, port)
+            return
+        except (OSError, ValueError) as exc:  # refused, unreachable, no such host, TLS
+            reason = str(exc) or type(exc).__name__
+            if attempt == CONNECT_ATTEMPTS:
+                click.echo(
+                    f"watch: cannot connect to {host}:{port} after {attempt} attempts: {reason}",
+                    err=True,
+                )
+                raise SystemExit(1) from None
+            time.sleep(RETRY_SECONDS * attempt)

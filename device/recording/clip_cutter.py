@@ -55,6 +55,7 @@ class ClipCutter:
         self._wanted: dict[str, tuple[float, float]] = {}  # new events: id -> (t, wall)
         self._ended_early: dict[str, float] = {}  # new events that ended before they were seen
         self._wall_offset = 0.0  # a frame's wall time minus its frame time
+        self._cut_at: float | None = None  # frame time after which the open clip must not run
 
     @property
     def recording(self) -> bool:
@@ -71,6 +72,14 @@ class ClipCutter:
                 self._open.events[event_id] = t
             elif event_id in self._wanted:  # ended before the recording thread saw it start
                 self._ended_early[event_id] = t
+
+    def cut(self, t: float) -> None:
+        """Recording stops now (the device was disarmed): the open clip ends with the fragment
+        under way at frame time `t`, with no post-roll after it, and waiting events get none."""
+        with self._lock:
+            self._cut_at = t
+            self._wanted.clear()
+            self._ended_early.clear()
 
     # -- the recording thread ---------------------------------------------------------------------
     def push(self, fragments: list[Fragment], wall_offset: float) -> None:
@@ -135,6 +144,13 @@ class ClipCutter:
         return True
 
     def _append(self, fragment: Fragment, check: bool = True) -> None:
+        with self._lock:
+            cut_at = self._cut_at
+            if cut_at is not None and (self._open is None or fragment.first_t >= cut_at):
+                self._cut_at = None
+        if cut_at is not None and fragment.first_t >= cut_at:
+            self._finish()  # before this fragment: it was recorded after the cut
+            return
         if self._open is None and self.continuous and check:
             # Continuous mode: the next segment starts with this fragment (no gap, no overlap).
             start_wall = fragment.first_t + self._wall_offset

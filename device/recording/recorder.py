@@ -108,6 +108,10 @@ class Recorder:
         self.index.end_event(event_id, wall, score, zones)
         self.cutter.event_ended(event_id, t)
 
+    def cut(self, t: float) -> None:
+        """Stop recording at frame time `t`: the open clip ends there, without post-roll."""
+        self.cutter.cut(t)
+
     def snapshot(self, image: np.ndarray) -> Snapshot:
         """A JPEG with the masks burned in, not stored (`cmd/snapshot`); `image` is left as it
         was."""

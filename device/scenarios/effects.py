@@ -11,7 +11,7 @@ from device.scenarios.porch import Region
 from device.scenarios.spec import Effect
 
 
-def _active(effect: Effect, t: float) -> bool:
+def active(effect: Effect, t: float) -> bool:
     return t >= effect.start and (effect.end is None or t < effect.end)
 
 
@@ -27,19 +27,19 @@ def global_gain(effects: list[Effect], t: float) -> float:
     """Brightness factor of the whole scene (porch light, dusk, auto-exposure)."""
     gain = 1.0
     for e in effects:
-        if e.kind == "light_step" and _active(e, t):
+        if e.kind == "light_step" and active(e, t):
             gain *= e.gain
         elif e.kind == "ramp":
             gain *= 1.0 + (e.gain - 1.0) * _progress(e, t)
-        elif e.kind == "exposure_drift" and _active(e, t):
+        elif e.kind == "exposure_drift" and active(e, t):
             gain *= 1.0 + 0.01 * e.amount * math.sin(2 * math.pi * (t - e.start) / e.period)
-        elif e.kind == "ir_switch" and _active(e, t):
+        elif e.kind == "ir_switch" and active(e, t):
             gain *= e.gain
     return gain
 
 
 def infrared(effects: list[Effect], t: float, night: bool) -> bool:
-    return night or any(e.kind == "ir_switch" and _active(e, t) for e in effects)
+    return night or any(e.kind == "ir_switch" and active(e, t) for e in effects)
 
 
 def gain_map(effects: list[Effect], t: float, size: tuple[int, int]) -> np.ndarray | None:
@@ -47,7 +47,7 @@ def gain_map(effects: list[Effect], t: float, size: tuple[int, int]) -> np.ndarr
     width, height = 64, 48
     out = None
     for e in effects:
-        if not _active(e, t) or e.kind not in ("cloud", "headlights"):
+        if not active(e, t) or e.kind not in ("cloud", "headlights"):
             continue
         phase = ((t - e.start) % e.period) / e.period
         xx = np.linspace(0, 1, width, dtype=np.float32)[None, :]
@@ -73,7 +73,7 @@ def weather(
     frame to frame), drawn in place."""
     height, width = frame.shape[:2]
     for e in effects:
-        if not _active(e, t) or e.kind not in ("rain", "snow"):
+        if not active(e, t) or e.kind not in ("rain", "snow"):
             continue
         count = int(40 * e.amount)
         if e.kind == "rain":
@@ -98,7 +98,7 @@ def sway(
 ) -> None:
     """Wind in the bush: its leaves shift back and forth by up to `amount` px."""
     for e in effects:
-        if e.kind != "foliage" or not _active(e, t):
+        if e.kind != "foliage" or not active(e, t):
             continue
         dx = e.amount * math.sin(2 * math.pi * (t - e.start) / e.period)
         dy = 0.3 * e.amount * math.sin(2 * math.pi * (t - e.start) / (0.7 * e.period))
@@ -114,15 +114,33 @@ def shake(
     frame: np.ndarray, effects: list[Effect], t: float, rng: np.random.Generator
 ) -> np.ndarray:
     for e in effects:
-        if e.kind != "shake" or not _active(e, t):
+        if e.kind not in ("shake", "jitter") or not active(e, t):
             continue
-        # A knock or a gust: the whole picture jumps by 1 px up to `amount` px, any direction.
-        distance = rng.uniform(min(1.0, e.amount), e.amount)
-        angle = rng.uniform(0.0, 2 * math.pi)
-        dx, dy = distance * math.cos(angle), distance * math.sin(angle)
+        if e.kind == "shake":
+            # A knock or a gust: the whole picture jumps by 1 px up to `amount` px, any way.
+            distance = rng.uniform(min(1.0, e.amount), e.amount)
+            angle = rng.uniform(0.0, 2 * math.pi)
+            dx, dy = distance * math.cos(angle), distance * math.sin(angle)
+        else:
+            # A cheap mount in the wind: every frame a little off, up to `amount` px each way.
+            dx, dy = (float(v) for v in rng.uniform(-e.amount, e.amount, 2))
         height, width = frame.shape[:2]
         return cv2.warpAffine(
             frame, np.array([[1, 0, dx], [0, 1, dy]], np.float32), (width, height),
             borderMode=cv2.BORDER_REPLICATE,
         )  # fmt: skip
+    return frame
+
+
+def compression(frame: np.ndarray, effects: list[Effect], t: float) -> np.ndarray:
+    """A cheap camera's encoder: JPEG at quality `amount` (8x8 blocks, ringing at edges)."""
+    for e in effects:
+        if e.kind != "compression" or not active(e, t):
+            continue
+        quality = int(max(1, min(100, e.amount)))
+        ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        flags = cv2.IMREAD_GRAYSCALE if frame.ndim == 2 else cv2.IMREAD_COLOR
+        decoded = cv2.imdecode(data, flags) if ok else None
+        if decoded is not None:
+            return np.asarray(decoded, np.uint8)
     return frame

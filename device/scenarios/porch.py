@@ -18,9 +18,7 @@ class Region:
     h: int
 
 
-def _texture(
-    rng: np.random.Generator, shape: tuple[int, int], scale: int, amp: float
-) -> np.ndarray:
+def texture(rng: np.random.Generator, shape: tuple[int, int], scale: int, amp: float) -> np.ndarray:
     """Smooth random texture (float32, mean 0) at a spatial scale of about `scale` px."""
     small = rng.normal(0, 1, (max(2, shape[0] // scale), max(2, shape[1] // scale)))
     big = cv2.resize(small.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
@@ -31,8 +29,8 @@ def porch(width: int, height: int, seed: int) -> tuple[np.ndarray, Region]:
     """The background image (BGR uint8) and where its bush is (for the foliage effect)."""
     rng = np.random.default_rng(seed)
     img = np.zeros((height, width, 3), np.float32)
-    fine = _texture(rng, (height, width), 3, 10.0)
-    coarse = _texture(rng, (height, width), 24, 12.0)
+    fine = texture(rng, (height, width), 3, 10.0)
+    coarse = texture(rng, (height, width), 24, 12.0)
 
     def fill(y0: float, y1: float, colour: tuple[int, int, int], texture: np.ndarray) -> None:
         rows = slice(int(y0 * height), int(y1 * height))
@@ -74,7 +72,7 @@ def porch(width: int, height: int, seed: int) -> tuple[np.ndarray, Region]:
     img[:, door : door + 4] = (230, 230, 230)
     # A bush on the lawn, left of the path.
     bush = Region(int(0.14 * width), int(0.36 * height), int(0.16 * width), int(0.18 * height))
-    leaves = _texture(rng, (bush.h, bush.w), 2, 35.0)
+    leaves = texture(rng, (bush.h, bush.w), 2, 35.0)
     cy, cx = bush.h / 2, bush.w / 2
     yy, xx = np.mgrid[0 : bush.h, 0 : bush.w]
     inside = ((yy - cy) / (bush.h / 2)) ** 2 + ((xx - cx) / (bush.w / 2)) ** 2 <= 1

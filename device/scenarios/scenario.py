@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from device.scenarios import effects
+from device.scenarios.canopy import Canopy
 from device.scenarios.porch import Region, porch
 from device.scenarios.spec import Actor, Scene
 from device.scenarios.sprites import ASPECT, Sprite, make, paste
@@ -98,6 +99,7 @@ class Scenario:
             for i, a in enumerate(scene.actors)
         }
         self._noise: list[NoiseTile] | None = None
+        self._leaves: Canopy | None = None
 
     # -- where things are -------------------------------------------------------------------------
     def _local_time(self, actor: Actor, t: float) -> float:
@@ -140,6 +142,8 @@ class Scenario:
         scene, t = self.scene, seq / self.fps
         frame = self.background.copy()
         effects.sway(frame, self.background, self.bush, scene.effects, t)
+        for leaves in (e for e in scene.effects if e.kind == "leaves" and effects.active(e, t)):
+            self._canopy().draw(frame, t, leaves.amount, leaves.period)
         # Back to front: the lower an actor's feet, the nearer it is.
         placed = [(box, a) for a in scene.actors if (box := self.actor_box(a, t)) is not None]
         for box, actor in sorted(placed, key=lambda p: p[0][1] + p[0][3]):
@@ -170,11 +174,18 @@ class Scenario:
         else:
             noise = tile.signed[window][..., 0] if ir else tile.signed[window]
             frame = cv2.addWeighted(frame, 1.0, noise, factor, 0.0, dtype=cv2.CV_8U)
+        frame = effects.compression(frame, scene.effects, t)
         luma = frame if ir else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         lores = cv2.resize(luma, self.lores_size, interpolation=cv2.INTER_AREA)
         if ir:
             frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
         return frame, lores
+
+    def _canopy(self) -> Canopy:
+        """The scenario's leaves, made when first needed."""
+        if self._leaves is None:
+            self._leaves = Canopy(self.width, self.height, self.seed)
+        return self._leaves
 
     def _bank(self) -> list[NoiseTile]:
         """The scenario's noise frames, made when first needed."""

@@ -39,12 +39,13 @@ class Actor(Spec):
 class Effect(Spec):
     kind: Literal[
         "light_step", "ramp", "exposure_drift", "ir_switch", "rain", "snow", "foliage",
-        "shake", "cloud", "headlights",
+        "shake", "cloud", "headlights", "leaves", "jitter", "compression",
     ]  # fmt: skip
     start: float = Field(0.0, ge=0.0)
     end: float | None = Field(None, ge=0.0)
     gain: float = Field(1.0, gt=0.0, le=10.0)  # light_step, ramp (final gain), cloud (shade)
-    amount: float = Field(1.0, ge=0.0, le=100.0)  # streak count scale, sway/shake pixels, ...
+    # streak count scale, sway/shake/jitter pixels, compression: JPEG quality (1-100), ...
+    amount: float = Field(1.0, ge=0.0, le=100.0)
     period: float = Field(2.0, gt=0.0, le=600.0)  # seconds: sway, drift, sweep
 
 

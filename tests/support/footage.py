@@ -18,8 +18,8 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from config import DoorbellConfig
-from device.audit import AuditLog
 from uplink.requests import FootageRequests
+from uplink.requests.audit import AuditLog
 from uplink.requests.signing import public_key_b64, sign_body
 
 
@@ -138,10 +138,17 @@ class Received:
 
 class PutServer:
     """A real HTTP server on loopback that stores PUT bodies; it can cut `fail_first` uploads
-    (after `fail_after` good ones) off mid-body: reads half, drops the connection, no answer."""
+    (after `fail_after` good ones) off mid-body: reads half, drops the connection, no answer.
+    With `hold`, every PUT waits (after setting `arrived`) until the test sets `release`."""
 
-    def __init__(self, fail_first: int = 0, fail_after: int = 0, status: int = 200) -> None:
+    def __init__(
+        self, fail_first: int = 0, fail_after: int = 0, hold: bool = False, status: int = 200
+    ) -> None:
         self.status = status  # what a PUT that is not cut gets (403: refused for good)
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
         self.received: list[Received] = []
         self.cut: list[str] = []
         self.fail_first = fail_first
@@ -151,6 +158,8 @@ class PutServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_PUT(self) -> None:
+                outer.arrived.set()
+                outer.release.wait(60)
                 length = int(self.headers["Content-Length"])
                 with outer._lock:
                     fail = outer.fail_first > 0 and len(outer.received) >= outer.fail_after
@@ -184,6 +193,7 @@ class PutServer:
         return f"http://127.0.0.1:{self.port}{template}"
 
     def close(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 

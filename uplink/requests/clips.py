@@ -1,9 +1,13 @@
-"""What footage requests need from the clip index (device/storage's EventIndex satisfies it)."""
+"""What footage requests need from the clip index (device/storage's EventIndex satisfies it),
+and the clips a claimed request is to share."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+from uplink.requests.models import FootageRequest, SharedClip
 
 SHAREABLE_STATES = ("complete", "damaged")
 
@@ -43,3 +47,19 @@ def clips_in_window(index: ClipIndex, start_wall: float, end_wall: float) -> lis
         and clip.end_wall <= end_wall
         and clip.state in SHAREABLE_STATES
     ]
+
+
+def planned_clips(clips: Sequence[ClipLike]) -> list[SharedClip]:
+    """What a share will send, as the reply and the store describe it."""
+    return [
+        SharedClip(id=str(c.id), seconds=c.seconds, bytes=c.bytes, sha256=c.sha256) for c in clips
+    ]
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """A request claimed for sharing whose clips are still to be uploaded."""
+
+    request: FootageRequest
+    clips: tuple[ClipLike, ...]
+    reply_to: str  # the command whose result topic is told the outcome

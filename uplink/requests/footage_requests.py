@@ -3,6 +3,10 @@ owner, shared (only clips inside the window), audited, and answered with an allo
 
 Plain class, no MQTT: the runtime passes command bodies in and publishes the replies it gets back
 (`result_payload`), so everything here is testable without a broker.
+
+A decision to share only claims the request (state `sharing`, the clips chosen): the upload is a
+`PendingUpload`, run at once in the caller's thread (the CLI) or, given `upload_later`, handed to
+the device's upload worker, so a slow upload never holds up the command that approved it.
 """
 
 from __future__ import annotations
@@ -19,13 +23,19 @@ from pydantic import ValidationError
 
 from config import DoorbellConfig
 from config.data_dir import DataDir
-from device.audit import AuditLog
 from uplink.e2e import AgeEncryptor
-from uplink.messages import iso_utc
 from uplink.replay_guard import ReplayGuard
-from uplink.requests.clips import ClipIndex, ClipLike, clips_in_window
+from uplink.requests.audit import AuditLog, RefusalTally, request_entry
+from uplink.requests.clips import (
+    ClipIndex,
+    ClipLike,
+    PendingUpload,
+    clips_in_window,
+    planned_clips,
+)
 from uplink.requests.models import (
     REQUEST_ID_PATTERN,
+    UPLOAD_FAILED,
     Decision,
     FootageDecision,
     FootageRequest,
@@ -93,11 +103,14 @@ class FootageRequests:
         audit: AuditLog | None = None,
         clock: Callable[[], float] = time.time,
         publishes_replies: bool = True,
+        upload_later: Callable[[PendingUpload], None] | None = None,
     ) -> None:
         """`publishes_replies=False` for the CLI: its decisions are published later by the
-        device's `poll()`, which sees them as not announced yet."""
+        device's `poll()`, which sees them as not announced yet. `upload_later`: where claimed
+        uploads go (the device's upload worker); without it they run in the calling thread."""
         cfg = config.requests
         self.publishes_replies = publishes_replies
+        self.upload_later = upload_later
         self.cfg = cfg
         self.data_dir = data_dir
         self.index = index
@@ -112,19 +125,22 @@ class FootageRequests:
             allow_insecure=cfg.allow_insecure_upload,
             proxy=cfg.upload_proxy,
         )
-        self.audit = audit or AuditLog.in_dir(data_dir, clock)
+        self.audit = audit or AuditLog.in_dir(data_dir, clock, config.audit.max_bytes)
+        self.refusals = RefusalTally(self.audit, clock)
         self.store = RequestStore.in_dir(data_dir)
         self.seen = ReplayGuard(DataDir(data_dir).replay_guard)
         self.device_id = config.device.id
         self.share = ShareJob(data_dir, self.encryptor, self.uploader, self.store)
 
     def close(self) -> None:
+        self.refusals.flush(force=True)
         self.store.close()
         self.seen.close()
 
     # --- incoming commands ---------------------------------------------------------------
-    def handle_request(self, raw: dict[str, Any] | bytes | str) -> RequestReply:
-        """`cmd/footage_request`: verify, then apply `requests.policy`."""
+    def handle_request(self, raw: dict[str, Any] | bytes | str) -> RequestReply | None:
+        """`cmd/footage_request`: verify, then apply `requests.policy`. None: the reply comes
+        from the upload worker once the clips are sent."""
         body: Any = raw
         try:
             body = self._parse(raw)
@@ -142,8 +158,9 @@ class FootageRequests:
             return self._refuse("request_refused", body, _first_error(exc))
         return self._apply_policy(request, key_id, now)
 
-    def handle_decision(self, raw: dict[str, Any] | bytes | str) -> RequestReply:
-        """`cmd/footage_decision` from the owner's app."""
+    def handle_decision(self, raw: dict[str, Any] | bytes | str) -> RequestReply | None:
+        """`cmd/footage_decision` from the owner's app. None: the reply comes from the upload
+        worker once the clips are sent."""
         body: Any = raw
         try:
             body = self._parse(raw)
@@ -158,12 +175,21 @@ class FootageRequests:
         by = f"owner-key:{key_id}"
         if decision.decision == "decline":
             return self.decline(decision.request_id, by=by)
-        return self.approve(decision.request_id, decision.clips, by=by)
+        claimed = self._claim(decision.request_id, decision.clips, by, "footage_decision")
+        return claimed if isinstance(claimed, RequestReply) else self._upload_or_defer(claimed)
 
     # --- the owner's decisions (CLI and app) ----------------------------------------------
     def approve(
         self, request_id: str, clips: Sequence[str] | None = None, by: str = "device"
     ) -> RequestReply:
+        """Share now, in this thread (the CLI)."""
+        claimed = self._claim(request_id, clips, by, "footage_decision")
+        return claimed if isinstance(claimed, RequestReply) else self.upload(claimed)
+
+    def _claim(
+        self, request_id: str, clips: Sequence[str] | None, by: str, reply_to: str
+    ) -> RequestReply | PendingUpload:
+        """An approval: the request is claimed for sharing, or the refusal to reply."""
         stored = self.store.get(request_id)
         if stored is None:
             return self._refuse("decision_refused", {"request_id": request_id}, "unknown request")
@@ -182,7 +208,7 @@ class FootageRequests:
             reason = f"not pending (it is {stored.state})"
             return self._refuse("decision_refused", {"request_id": request_id}, reason)
         self._audit("request_approved", stored.request, by=by, clips=[str(c.id) for c in chosen])
-        return self._share(stored.request, chosen[: self.cfg.max_clips])
+        return self._plan(stored.request, chosen[: self.cfg.max_clips], reply_to)
 
     def decline(self, request_id: str, by: str = "device") -> RequestReply:
         stored = self.store.get(request_id)
@@ -216,7 +242,9 @@ class FootageRequests:
             if self.store.claim(request_id, ("sharing", "upload_failed"), "sharing"):
                 ids = {c.id for c in stored.clips}
                 chosen = [c for c in self.matching_clips(request_id) if str(c.id) in ids]
-                replies.append(self._share(stored.request, chosen))
+                reply = self._upload_or_defer(self._plan(stored.request, chosen, "footage_request"))
+                if reply is not None:
+                    replies.append(reply)
         return replies
 
     def poll(self) -> list[RequestReply]:
@@ -224,6 +252,7 @@ class FootageRequests:
         reply not published yet (including decisions made with `doorbell requests` in another
         process). Publish each with `result_payload` on `cmd/footage_request/result`."""
         self.expire()
+        self.refusals.flush()
         replies = []
         for stored in self.store.unannounced():
             replies.append(self._stored_reply(stored))
@@ -289,7 +318,9 @@ class FootageRequests:
         except UploadError as exc:
             raise Refusal(f"upload target refused: {exc}") from None
 
-    def _apply_policy(self, request: FootageRequest, key_id: str, now: float) -> RequestReply:
+    def _apply_policy(
+        self, request: FootageRequest, key_id: str, now: float
+    ) -> RequestReply | None:
         policy = self.cfg.policy
         self._audit("request_received", request, by=f"requester-key:{key_id}", policy=policy)
         if policy == "unsubscribed":
@@ -306,22 +337,33 @@ class FootageRequests:
             return self._reply(request.request_id, "pending_review")
         chosen = self.matching_clips(request.request_id)[: self.cfg.max_clips]
         self._audit("request_approved", request, by="policy", clips=[str(c.id) for c in chosen])
-        return self._share(request, chosen)
+        return self._upload_or_defer(self._plan(request, chosen, "footage_request"))
 
-    def _share(self, request: FootageRequest, clips: Sequence[ClipLike]) -> RequestReply:
-        request_id = request.request_id
-        now = self.clock()
-        planned = [
-            SharedClip(id=str(c.id), seconds=c.seconds, bytes=c.bytes, sha256=c.sha256)
-            for c in clips
-        ]
-        self.store.update(request_id, "sharing", decided_at=now, clips=planned)
+    def _plan(
+        self, request: FootageRequest, clips: Sequence[ClipLike], reply_to: str
+    ) -> PendingUpload:
+        """Record which clips a claimed request will share; the upload is still to come."""
+        planned = planned_clips(clips)
+        self.store.update(request.request_id, "sharing", decided_at=self.clock(), clips=planned)
+        return PendingUpload(request, tuple(clips), reply_to)
+
+    def _upload_or_defer(self, job: PendingUpload) -> RequestReply | None:
+        if self.upload_later is None:
+            return self.upload(job)
+        self.store.set_announced(job.request.request_id, True)  # the worker will answer it
+        self.upload_later(job)
+        return None
+
+    def upload(self, job: PendingUpload) -> RequestReply:
+        """Send a claimed request's clips; the reply says `shared` or `upload_failed`."""
+        request, clips, request_id = job.request, job.clips, job.request.request_id
+        planned = planned_clips(clips)
         try:
             shared = self.share.run(request, clips)
         except UploadError as exc:
             self.store.update(request_id, "upload_failed", clips=planned, error=str(exc))
             self._audit("upload_failed", request, by="device", error=str(exc))
-            return self._reply(request_id, "upload_failed", ok=False, error=str(exc))
+            return self._reply(request_id, "upload_failed", ok=False, error=UPLOAD_FAILED)
         self.store.update(request_id, "shared", clips=shared)
         self._audit(
             "request_shared",
@@ -355,41 +397,13 @@ class FootageRequests:
         )
 
     def _stored_reply(self, stored: StoredRequest) -> RequestReply:
-        decision: Decision = {
-            "pending": "pending_review",
-            "sharing": "upload_failed",
-            "upload_failed": "upload_failed",
-            "shared": "shared",
-            "declined": "declined",
-            "expired": "expired",
-        }[stored.state]  # type: ignore[assignment]
-        ok = decision != "upload_failed"
-        clips = stored.clips if decision == "shared" else []
-        return RequestReply(
-            request_id=stored.request.request_id,
-            ok=ok,
-            error=stored.error if not ok else None,
-            decision=decision,
-            clips=clips,
-            encrypted=self.encryptor.enabled and bool(clips),
-        )
+        return stored.reply(encrypted=self.encryptor.enabled)
 
     def _refuse(self, kind: str, body: Any, reason: str) -> RequestReply:
         request_id = _safe_id(body)
         log.warning("footage %s %s: %s", kind.split("_")[0], request_id or "(no id)", reason)
-        self.audit.append(kind, {"request_id": request_id, "reason": reason})
+        self.refusals.add(kind, reason)
         return RequestReply(request_id=request_id, ok=False, error=reason, decision="refused")
 
     def _audit(self, kind: str, request: FootageRequest, by: str, **extra: Any) -> None:
-        data: dict[str, Any] = {
-            "request_id": request.request_id,
-            "requester": request.requester.model_dump(),
-            "window": {
-                "start": iso_utc(request.window.start_wall),
-                "end": iso_utc(request.window.end_wall),
-            },
-            "reason": request.reason,
-            "by": by,
-        }
-        data.update(extra)
-        self.audit.append(kind, data)
+        self.audit.append(kind, request_entry(request, by, **extra))

@@ -98,6 +98,12 @@ Decision = Literal[
 ]
 
 
+# What a requester is told when an upload does not go: nothing of why. A connection error's text
+# ("Connection refused" to 192.168.1.20:8080) would make the device a port scanner of the owner's
+# LAN for whoever writes the upload URL; the owner sees the reason (`doorbell requests show`).
+UPLOAD_FAILED = "upload failed; the device will try again until the request expires"
+
+
 class SharedClip(_Strict):
     id: str
     seconds: float
@@ -127,3 +133,25 @@ class StoredRequest(_Strict):
     decided_at: datetime | None = None
     clips: list[SharedClip] = Field(default_factory=list)
     error: str | None = None
+
+    def reply(self, encrypted: bool) -> RequestReply:
+        """The reply this request's state stands for (a share still going counts as failed
+        until it is done: that is what a restart would find)."""
+        decision: Decision = {
+            "pending": "pending_review",
+            "sharing": "upload_failed",
+            "upload_failed": "upload_failed",
+            "shared": "shared",
+            "declined": "declined",
+            "expired": "expired",
+        }[self.state]  # type: ignore[assignment]
+        ok = decision != "upload_failed"
+        clips = self.clips if decision == "shared" else []
+        return RequestReply(
+            request_id=self.request.request_id,
+            ok=ok,
+            error=UPLOAD_FAILED if not ok else None,
+            decision=decision,
+            clips=clips,
+            encrypted=encrypted and bool(clips),
+        )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from config.data_dir import DataDir
 from uplink.requests.models import FootageRequest, SharedClip, StoredRequest
+from uplink.sqlite_file import open_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -36,15 +37,18 @@ def _dt(wall: float | None) -> datetime | None:
     return None if wall is None else datetime.fromtimestamp(wall, UTC)
 
 
+def _setup(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.executescript(_SCHEMA)
+
+
 class RequestStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_sqlite(path, _setup, check_same_thread=False, isolation_level=None)
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> RequestStore:
@@ -145,12 +149,3 @@ class RequestStore:
                 "INSERT OR IGNORE INTO uploaded (request_id, name) VALUES (?, ?)",
                 (request_id, name),
             )
-
-    def erase_all(self) -> int:
-        """Forget every request (for `doorbell erase`); the number of requests removed."""
-        with self._lock:
-            (count,) = self._db.execute("SELECT COUNT(*) FROM requests").fetchone()
-            self._db.executescript("DELETE FROM requests; DELETE FROM uploaded;")
-            self._db.execute("VACUUM")
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return int(count)

@@ -1,5 +1,6 @@
 """A signed footage request to a running device over MQTT: shared per the owner's policy,
-uploaded to a real HTTP server on loopback, answered on the result topic."""
+uploaded to a real HTTP server on loopback, answered on the result topic; the upload runs on its
+own worker, so commands are answered while it is still going."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from tests.support.footage import PutServer, Signer, iso, request_body
 from tests.support.process import DoorbellProcess, doorbell
 from tests.support.subscriber import Subscriber
 
+MODE_HOME = b'{"request_id": "m1", "mode": "home"}'
+
 
 def test_share_all_uploads_the_clip_in_the_window_and_answers(
     mosquitto: MosquittoBroker, subscribe: object, tmp_path: Path
 ) -> None:
-    signer, server = Signer(), PutServer()
-    sub: Subscriber = subscribe("doorbell/fe/cmd/footage_request/result")  # type: ignore[operator]
+    signer, server = Signer(), PutServer(hold=True)  # each upload hangs until released
+    sub: Subscriber = subscribe("doorbell/fe/cmd/+/result")  # type: ignore[operator]
     data = tmp_path / "data"
     began = time.time()
     dev = DoorbellProcess(
@@ -27,6 +30,7 @@ def test_share_all_uploads_the_clip_in_the_window_and_answers(
         "--camera", "synthetic:walk_up_ring", "--speed", "4", "--loop",
         "--set", "requests.policy=share_all", "--set", f"requests.trusted_keys=[{signer.public}]",
         "--set", "requests.allow_insecure_upload=true",  # the test server speaks plain HTTP
+        "--set", "uplink.commands.unsigned=[mode]",  # the mode change below comes unsigned
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 40
@@ -47,8 +51,17 @@ def test_share_all_uploads_the_clip_in_the_window_and_answers(
         )  # fmt: skip
         publisher = Subscriber(mosquitto.port, ["doorbell/fe/status"])
         publisher.client.publish("doorbell/fe/cmd/footage_request", json.dumps(body), qos=1)
-        assert sub.wait_for(lambda ms: bool(ms), timeout=30), dev.stderr
-        reply = json.loads(sub.messages[0].payload)
+        assert server.arrived.wait(30), dev.stderr  # the upload has begun, and hangs
+        # A mode change is answered while the upload is still hanging: it does not wait behind it.
+        publisher.client.publish("doorbell/fe/cmd/mode", MODE_HOME, qos=1)
+        assert sub.wait_for(lambda ms: bool(ms), timeout=20), dev.stderr
+        assert sub.messages[0].topic == "doorbell/fe/cmd/mode/result"
+        assert json.loads(sub.messages[0].payload)["mode"] == "home"
+        assert not server.received  # still inside the first PUT
+        server.release.set()
+        assert sub.wait_for(lambda ms: len(ms) >= 2, timeout=30), dev.stderr
+        assert sub.messages[1].topic == "doorbell/fe/cmd/footage_request/result"
+        reply = json.loads(sub.messages[1].payload)
         publisher.close()
         dev.signal(signal.SIGTERM)
         assert dev.wait() == 0

@@ -1,4 +1,4 @@
-"""End to end: a real `doorbell run` process, a real mosquitto, a real subscriber, real H.264."""
+"""A real `doorbell run` process, a real mosquitto, a real subscriber, real H.264."""
 
 from __future__ import annotations
 
@@ -96,3 +96,35 @@ def test_unknown_camera_is_one_line_exit_2(tmp_path: Path) -> None:
     proc = doorbell("run", "--camera", "webcam", "--data-dir", str(tmp_path))
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "allowed:" in proc.stderr
+
+
+def test_summary_json_is_the_run_summary_of_the_run(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens: every alert stays in the outbox
+    out = tmp_path / "summary.json"
+    proc = doorbell(
+        "run", "--speed", "max", "--duration", "30", "--broker", f"mqtt://127.0.0.1:{port}",
+        "--data-dir", str(tmp_path / "data"), "--set", "camera.faults.drop_percent=10",
+        "--summary-json", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(out.read_text())
+    assert set(summary) == {
+        "frames", "seconds_of_video", "wall_seconds", "events", "clips", "dropped_camera",
+        "dropped_analysis", "dropped_recording", "outbox_backlog", "outbox_dropped", "broker",
+        "connected", "started_at", "speed",
+    }  # fmt: skip
+    # 30 s at 15 fps, a tenth of it lost by the camera and counted there
+    assert summary["frames"] + summary["dropped_camera"] == 450
+    assert 20 <= summary["dropped_camera"] <= 80
+    assert summary["seconds_of_video"] == summary["frames"] / 15
+    # at --speed max nothing is skipped: analysis and recording wait instead of dropping
+    assert summary["dropped_analysis"] == summary["dropped_recording"] == 0
+    assert summary["events"] >= 1 and summary["clips"] >= 1
+    # each motion alert is two messages (start, end), all still waiting for the broker
+    assert summary["outbox_backlog"] == 2 * summary["events"]
+    assert summary["outbox_dropped"] == 0 and summary["connected"] is False
+    assert summary["broker"] == f"mqtt://127.0.0.1:{port}"
+    assert summary["speed"] == round(summary["seconds_of_video"] / summary["wall_seconds"], 2)
+    last = proc.stdout.splitlines()[-1]
+    assert f"{summary['frames']} frames" in last and f"{summary['events']} events" in last
+    assert f"outbox backlog {summary['outbox_backlog']}" in last

@@ -1,0 +1,155 @@
+"""Places that keep moving in place: leaves, water, a flag, a flickering light.
+
+Per block of the lores frame the model keeps `spread`: how far from the background the block
+usually is while it keeps changing (the root mean square of the difference, in levels: a pixel's
+standard deviation, as a Gaussian background model keeps it). A block learns it only while it is
+active, i.e. while the frame itself changes there (measured over STEP_SECONDS): foliage swaying
+back and forth is active all the time and so raises its spread within seconds. While the model
+is young (its first second) it learns as a running mean, so a tree that moves from the very
+first frame and covers most of it is known at once. Something that arrived and stays (a parcel,
+a visitor standing at the door) differs from the background but no longer changes: its spread
+does not rise, so it stays motion until the detector absorbs it. Where a block is quiet its
+spread decays slowly, so the next gust finds the tree still known.
+
+The change a pixel needs to count as motion is then `K` times the spread of its neighbourhood
+(3x3 blocks: a texture sways alike next door), and at least the noise threshold. A visitor who
+walks into a quiet place shows at once; one who walks into the foliage shows where they differ
+from it by more than the foliage differs from itself.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+BLOCK = 4  # px of the lores frame per block side (_rms halves twice)
+K = 4.0  # the change that counts, in units of a place's usual spread (RMS): 4 sigma
+# While active, the spread follows the frame's difference with this time constant (a visitor
+# moving about in one place for a few seconds is not learned as foliage) ...
+RISE_SECONDS = 10.0
+# ... and where quiet, decays with this one (a lull in the wind does not forget the tree).
+FALL_SECONDS = 20.0
+# A young model (its first seconds) holds the largest spread seen instead: a tree that moves
+# from the first frame on, while its sway grows, is known within those seconds.
+YOUNG_SECONDS = 1.0
+# Frame-to-frame change is measured over at least this long: at 60 fps a swaying tree changes
+# little between consecutive frames, yet no less than at 15.
+STEP_SECONDS = 0.2
+LEARN_EVERY = 4  # frames: the spread moves over seconds, every fourth frame is plenty
+_NEIGHBOURS = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+
+
+def _rms(diff: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """Root mean square of a uint8 difference per block (float32): a few leaves catching the
+    sun now and then raise it as they raise a pixel's variance; the mean would not show them.
+    (Squared after a 2x2 average, and averaged down by halves: OpenCV's area resize is fast
+    for exact halves, and a speck of light still counts.)"""
+    half = cv2.resize(diff, (diff.shape[1] // 2, diff.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    square = half.astype(np.float32)
+    cv2.multiply(square, square, dst=square)
+    return cv2.sqrt(cv2.resize(square, grid, interpolation=cv2.INTER_AREA))
+
+
+class RestlessModel:
+    """Per-block spread of the difference from the background where the frame keeps changing."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        width, height = size
+        self.size = size
+        self.grid = (max(1, width // BLOCK), max(1, height // BLOCK))
+        self.spread = np.zeros(self.grid[::-1], np.float32)
+        self._previous: np.ndarray | None = None
+        self._learned = 0.0  # seconds of frames learned: the model's age
+        self._previous_t = 0.0
+        self._t: float | None = None
+        self._calls = 0
+        # K x the neighbourhood's spread (grid), its maximum, and the per-pixel threshold made
+        # from it for `_floor`: kept until the spread is learned again.
+        self._needed: np.ndarray | None = None
+        self._needed_max = 0.0
+        self._floor = -1.0
+        self._thresholds = np.empty(size[::-1], np.uint8)
+
+    @property
+    def state_bytes(self) -> int:
+        extra = 0 if self._previous is None else self._previous.nbytes
+        return self.spread.nbytes + self._thresholds.nbytes + extra
+
+    def reset(self) -> None:
+        self.spread.fill(0.0)
+        self._needed = None
+        self._previous = None
+        self._learned = 0.0
+        self._t = None
+
+    def skip(self, current: np.ndarray, t: float) -> None:
+        """A frame not learned from (the light is settling): the next one is compared to it."""
+        self._previous, self._previous_t, self._t = current, t, t
+
+    def update(
+        self,
+        current: np.ndarray,
+        diff: np.ndarray,
+        t: float,
+        active_level: float,
+    ) -> None:
+        """Learn from one frame (every LEARN_EVERY-th; every one while young). `current`:
+        blurred lores luma (uint8); `diff`: its difference from the background; `active_level`:
+        the frame-to-frame change (RMS, levels) above which a block counts as changing, a
+        little above what noise alone gives."""
+        self._calls += 1
+        young = self._learned < YOUNG_SECONDS
+        if self._calls % LEARN_EVERY and self._previous is not None and not young:
+            return
+        self._needed = None
+        previous = self._previous
+        if previous is None or t - self._previous_t >= STEP_SECONDS:
+            self._previous, self._previous_t = current, t
+        dt = 0.0 if self._t is None else max(0.0, t - self._t)
+        self._t = t
+        if previous is None or dt <= 0.0:
+            return
+        self._learned += dt
+        grid = self.grid
+        moved = _rms(cv2.absdiff(current, previous), grid)
+        far = _rms(diff, grid)
+        spread = self.spread
+        active = moved > active_level
+        if young:
+            # Hold the largest: a sway that has only just begun grows for a while.
+            np.maximum(spread, far, out=spread, where=active)
+            return
+        rise = min(1.0, dt / RISE_SECONDS)
+        fall = min(1.0, dt / FALL_SECONDS)
+        # Quiet blocks only decay: a parcel that stays is far from the background but still.
+        target = np.where(active, far, np.minimum(far, spread))
+        rate = np.where(active, np.float32(rise), np.float32(fall))
+        spread += rate * (target - spread)
+
+    def thresholds(self, floor: float) -> np.ndarray | None:
+        """Per-pixel threshold (uint8, lores size): the larger of `floor` and K times the
+        neighbourhood's spread; None where the floor holds everywhere (the usual frame)."""
+        if self._needed is None:
+            self._needed = cv2.dilate(self.spread, _NEIGHBOURS) * np.float32(K)
+            self._needed_max = float(self._needed.max())
+            self._floor = -1.0
+        if self._needed_max <= floor:
+            return None
+        # Made again only when the spread or the floor moved by a whole level: differences
+        # are whole levels, so `diff > floor` and `diff > int(floor)` are the same test.
+        level = float(int(floor))
+        if level != self._floor:
+            self._floor = level
+            small = np.minimum(np.maximum(self._needed, np.float32(level)), 255.0)
+            cv2.resize(
+                small.astype(np.uint8), self.size, dst=self._thresholds,
+                interpolation=cv2.INTER_NEAREST,
+            )  # fmt: skip
+        return self._thresholds
+
+    def calm(self, floor: float) -> np.ndarray | None:
+        """Where the floor alone decides (bool, lores size): no place that keeps moving. None
+        when that is everywhere."""
+        if self.thresholds(floor) is None:
+            return None
+        return self._thresholds <= np.uint8(min(255.0, floor))

@@ -1,0 +1,113 @@
+"""Imports run device -> (motion, uplink) -> config, never back, never in a circle.
+
+Read from the source with `ast` (every import, also those inside functions and under
+TYPE_CHECKING), so a layering break fails here before anyone has to notice it in review.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("device", "motion", "uplink", "config")
+# What each top-level package may import from the project (itself included).
+ALLOWED = {
+    "device": {"device", "motion", "uplink", "config"},
+    "motion": {"motion", "config"},
+    "uplink": {"uplink", "config"},
+    "config": {"config"},
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def project_modules() -> dict[str, Path]:
+    return {
+        module_name(path): path
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+
+
+def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The project modules `path` imports (`from a.b import c` is `a.b.c` when that is a module)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{alias.name}" for alias in node.names]
+            names = [n if n in modules else node.module for n in names]
+        else:
+            continue
+        found.update(n for n in names if n.split(".")[0] in PACKAGES)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = project_modules()
+    return {name: imports_of(path, modules) for name, path in modules.items()}
+
+
+def layering_breaks(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(
+        f"{source} imports {target}"
+        for source, targets in graph.items()
+        for target in targets
+        if target.split(".")[0] not in ALLOWED[source.split(".")[0]]
+    )
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in graph.get(node, ()):
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_imports_follow_the_layers() -> None:
+    assert layering_breaks(import_graph()) == []
+
+
+def test_no_module_imports_itself_in_a_circle() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_the_checks_see_a_break() -> None:
+    graph = {"uplink.a": {"device.b"}, "device.b": {"uplink.a"}, "config.c": set()}
+    assert layering_breaks(graph) == ["uplink.a imports device.b"]
+    assert cycles(graph) == [["device.b", "uplink.a"]]

@@ -1,0 +1,59 @@
+"""The detector on real footage (tests/data, see its README): a zone on moving trees raises
+nothing, the road raises events; and real foliage that fills the frame and never stops moving
+(the stress loop) stays quiet while a visitor walking into it fires at once, in full light and
+at a quarter of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.base import NamedPolygon
+from config.camera import CameraConfig
+from config.motion import MotionConfig
+from device.analysis import analyze
+from device.scenarios.footage import FOOTAGE, TREES, read_luma, stress_loop
+from device.sources import open_source
+from motion.detector import MotionDetector
+from motion.events import EventTracker
+from motion.types import MotionEvent
+
+DATA = Path(__file__).parent / "data"
+
+
+def events_in(file: str, zone: str | None) -> list[MotionEvent]:
+    """Our events over a real clip, read as `doorbell analyze` reads a file."""
+    footage = next(f for f in FOOTAGE if f.file == file)
+    zones = [] if zone is None else [NamedPolygon(name=zone, points=list(footage.zones[zone]))]
+    with open_source(CameraConfig(source=f"file:{DATA / file}")) as source:
+        return analyze(source, MotionConfig(zones=zones)).events
+
+
+def test_a_zone_on_trees_in_the_wind_raises_nothing_and_the_road_raises_events() -> None:
+    assert events_in("highway-trees.avi", "trees") == []
+    cars = events_in("highway-trees.avi", None)
+    assert cars and all(e.end_seq > e.start_seq for e in cars)
+
+
+def test_the_overlay_clock_is_kept_out_by_a_zone_on_the_road() -> None:
+    road = events_in("highway-overlay.avi", "road")
+    assert road and all(e.zones == {"road"} for e in road)
+
+
+@pytest.mark.parametrize("gain", [1.0, 0.25], ids=["daylight", "quarter-light"])
+def test_real_foliage_filling_the_frame_stays_quiet_and_a_visitor_fires_at_once(
+    gain: float,
+) -> None:
+    trees, _ = read_luma(DATA / "highway-trees.avi")
+    loop = stress_loop(trees, TREES, 30.0, gain=gain, exposure=3.5, visitor_at=20.0)
+    assert loop.visitor is not None
+    first, _ = loop.visitor
+    cfg = MotionConfig()
+    detector, tracker = MotionDetector(cfg, (320, 240)), EventTracker(cfg)
+    starts = []
+    for seq, frame in enumerate(loop.frames):
+        result = detector.process(frame, seq / loop.fps)
+        starts += [u.event.start_seq for u in tracker.update(result, seq) if u.kind == "start"]
+    assert len(starts) == 1, (starts, loop.visitor)
+    assert first <= starts[0] <= first + 3

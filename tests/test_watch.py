@@ -1,0 +1,104 @@
+"""`doorbell watch`: one line per ring, `--count` counts rings not messages, and a broker it cannot
+reach is an error with the reason (exit 1), not silence and exit 0."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from config.data_dir import DataDir
+from tests.support.broker import MosquittoBroker, free_port
+from tests.support.process import DoorbellProcess, doorbell
+
+
+def test_a_broker_that_cannot_be_reached_is_an_error_with_the_reason() -> None:
+    port = free_port()  # nothing listens there
+    proc = doorbell("watch", "--broker", f"mqtt://127.0.0.1:{port}", "--timeout", "60", timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"cannot connect to 127.0.0.1:{port}" in lines[0] and "refused" in lines[0], lines[0]
+
+
+def wait_for_text(path: Path, needle: str, count: int = 1, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while path.read_text().count(needle) < count:
+        assert time.monotonic() < deadline, path.read_text()
+        time.sleep(0.05)
+
+
+def test_each_ring_is_one_line_and_count_counts_rings(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    device = DoorbellProcess(
+        tmp_path / "device", "--broker", mosquitto.url, "--device-id", "wt",
+        "--data-dir", str(data), "--speed", "1",
+    )  # fmt: skip
+    out, err = tmp_path / "watch.out", tmp_path / "watch.err"
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "device", "watch", "--broker", mosquitto.url, "--device-id", "wt",
+         "--count", "2", "--timeout", "90"],
+        stdout=out.open("w"), stderr=err.open("w"), stdin=subprocess.DEVNULL, env=dict(os.environ),
+    )  # fmt: skip
+    try:
+        device.wait_for(DataDir(data).control_socket)
+        wait_for_text(err, "watching doorbell/wt")
+        first = doorbell("press", "--data-dir", str(data))
+        assert first.returncode == 0, first.stderr
+        wait_for_text(out, "RING")
+        second = doorbell("press", "--data-dir", str(data))
+        assert second.returncode == 0, second.stderr
+        assert watcher.wait(60) == 0, err.read_text()
+        rings = [line for line in out.read_text().splitlines() if "RING" in line]
+        ids = [first.stdout.split()[-1], second.stdout.split()[-1]]
+        assert len(rings) == 2, rings
+        assert [ring.split()[-1] for ring in rings] == ids
+        device.signal(signal.SIGTERM)
+        assert device.wait() == 0
+    finally:
+        device.kill()
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
+
+
+def test_what_strangers_publish_reaches_the_terminal_escaped(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    """Anyone on the broker can publish on a device's topics: an escape sequence (clear screen,
+    retitle the terminal), a second line or a payload that is not an event is printed as text."""
+    from tests.support.subscriber import Subscriber
+
+    out, err = tmp_path / "watch.out", tmp_path / "watch.err"
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "device", "watch", "--broker", mosquitto.url, "--device-id", "wt",
+         "--count", "1", "--timeout", "60"],
+        stdout=out.open("w"), stderr=err.open("w"), stdin=subprocess.DEVNULL, env=dict(os.environ),
+    )  # fmt: skip
+    publisher = Subscriber(mosquitto.port, ["x/never"])
+    try:
+        wait_for_text(err, "watching doorbell/wt")
+        nasty = "\x1b[2J\x1b]0;owned\x07\nFAKE: disarmed"
+        publisher.client.publish("doorbell/wt/status", nasty, qos=1)
+        publisher.client.publish("doorbell/wt/event", b"[1, 2]", qos=1)
+        publisher.client.publish(
+            "doorbell/wt/event",
+            '{"type": "motion\\u001b[31m", "state": "start", "id": "x\\u001b]0;t\\u0007"}',
+            qos=1,
+        )
+        assert watcher.wait(60) == 0, err.read_text()
+    finally:
+        publisher.close()
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
+    text = out.read_text()
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b[2J" in text
+    lines = text.splitlines()
+    assert len(lines) == 3, lines  # the newline in the status did not start a line of its own
