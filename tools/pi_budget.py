@@ -55,7 +55,7 @@ DEVICE = (
     + """
 import pytest
 from config import DoorbellConfig
-from device.runtime import Device
+from device.runtime import open_device
 picamera2_standin.install(pytest.MonkeyPatch())
 picamera2_standin.Picamera2.speed = 2.0
 config = DoorbellConfig.model_validate({
@@ -64,7 +64,7 @@ config = DoorbellConfig.model_validate({
     "camera": {"source": "picamera2", "width": 1280, "height": 720, "fps": 15,
                "lores_width": 320, "lores_height": 240},
 })
-summary = Device(config, duration=float(sys.argv[3]), echo=lambda line: None).run()
+summary = open_device(config, duration=float(sys.argv[3]), echo=lambda line: None).run()
 print(summary.line(), file=sys.stderr)
 """
 )
