@@ -2,10 +2,15 @@
 # One entry point for people and CI on a fresh Debian 12 / Raspberry Pi OS machine.
 #   ./dev.sh run [doorbell run flags...]   install into .venv, start the device on embedded defaults
 #   ./dev.sh test [pytest args...]         install into .venv (+ mosquitto), lint, type-check, test
+#   ./dev.sh install                       install only (what `run` does before it starts)
+#   ./dev.sh arm64-smoke [bookworm|trixie] the project on an emulated arm64 Debian (slow; root)
+# The Raspberry Pi path (taken on a Pi, or anywhere with `--pi-path RELEASE` or
+# DOORBELL_PI_PATH=RELEASE): the venv is made by the OS's python3 with system site packages, so the
+# OS's python3-picamera2 is importable, and pip installs against constraints/RELEASE.txt, which pins
+# numpy to the one the OS's compiled packages were built against. Nothing is compiled (wheels only).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-VENV=.venv
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
   echo "dev.sh: need root to run: $*" >&2; return 1; fi; }
 
@@ -19,33 +24,78 @@ apt_install() {
 
 is_pi() { grep -qs "Raspberry Pi" /proc/device-tree/model; }
 
-bootstrap() {  # $1 = extras, e.g. "demo" or "dev,demo"
-  if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then apt_install python3-venv; fi
-  if [ ! -x "$VENV/bin/python" ]; then
-    # On a Pi, picamera2 comes from Debian (python3-picamera2), so the venv must see system packages.
-    if is_pi; then python3 -m venv --system-site-packages "$VENV"; else python3 -m venv "$VENV"; fi
+os_codename() { (. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}"); }
+
+PI_PATH="${DOORBELL_PI_PATH:-}"
+if [ "${1:-}" = "--pi-path" ]; then PI_PATH="${2:-}"; shift 2 || { echo "dev.sh: --pi-path needs a release" >&2; exit 2; }; fi
+if [ -z "$PI_PATH" ] && is_pi; then
+  PI_PATH="$(os_codename)"
+  [ -f "constraints/$PI_PATH.txt" ] || {
+    echo "dev.sh: Raspberry Pi OS '$PI_PATH' is not supported (supported: $(cd constraints && ls -- *.txt | sed 's/\.txt$//' | tr '\n' ' '))" >&2
+    exit 2; }
+fi
+if [ -n "$PI_PATH" ] && [ ! -f "constraints/$PI_PATH.txt" ]; then
+  echo "dev.sh: no constraints/$PI_PATH.txt (releases: $(cd constraints && ls -- *.txt | sed 's/\.txt$//' | tr '\n' ' '))" >&2
+  exit 2
+fi
+if [ -n "$PI_PATH" ] && ! is_pi; then VENV="${DOORBELL_VENV:-.venv-pi-$PI_PATH}"; else VENV="${DOORBELL_VENV:-.venv}"; fi
+
+# The numpy that the OS's compiled Python packages (picamera2's simplejpeg, python3-opencv, ...)
+# were built against; the constraints file must pin exactly this one.
+check_os_numpy() {
+  local constraints="constraints/$PI_PATH.txt" pinned os_numpy
+  pinned="$(sed -n 's/^numpy==\([^ ]*\).*/\1/p' "$constraints")"
+  os_numpy="$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')"
+  if [ "$pinned" != "$os_numpy" ]; then
+    echo "dev.sh: the OS has numpy $os_numpy but $constraints pins numpy==$pinned; installing would shadow the OS's numpy (run on $PI_PATH, or fix $constraints)" >&2
+    exit 2
   fi
-  local extras="$1"; is_pi && extras="$extras,pi"
-  local stamp="$VENV/.installed-$extras"
-  if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
+}
+
+bootstrap() {  # $1 = extras, e.g. "demo" or "dev,demo"
+  local extras="$1" python=python3 pip_flags=()
+  if [ -n "$PI_PATH" ]; then
+    # The OS's python (not a pyenv/conda one) so that system site packages are the OS's.
+    python=/usr/bin/python3
+    apt_install python3-venv python3-numpy
+    # The OS's camera stack and GPIO, never pip's (pip's picamera2 would compile python-prctl).
+    if is_pi; then apt_install python3-picamera2 python3-gpiozero python3-lgpio; fi
+    check_os_numpy
+    pip_flags=(--only-binary=:all: -c "constraints/$PI_PATH.txt")
+  elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    apt_install python3-venv
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    if [ -n "$PI_PATH" ]; then "$python" -m venv --system-site-packages "$VENV"; else "$python" -m venv "$VENV"; fi
+  fi
+  local stamp="$VENV/.installed-$extras${PI_PATH:+-$PI_PATH}"
+  if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || { [ -n "$PI_PATH" ] && [ "constraints/$PI_PATH.txt" -nt "$stamp" ]; }; then
     "$VENV/bin/pip" install -q --upgrade pip
-    "$VENV/bin/pip" install -q -e ".[$extras]"
+    "$VENV/bin/pip" install -q "${pip_flags[@]}" -e ".[$extras]"
     touch "$stamp"
   fi
 }
 
 cmd="${1:-}"; shift || true
 case "$cmd" in
+  install)
+    bootstrap demo
+    echo "dev.sh: installed into $VENV${PI_PATH:+ (Raspberry Pi path: $PI_PATH)}" >&2 ;;
   run)
     bootstrap demo
     exec "$VENV/bin/doorbell" run "$@" ;;
   test)
-    apt_install mosquitto age chromium  # chromium: the page's browser tests (Playwright drives it)
+    # chromium: the page's browser tests (Playwright drives it); python3-numpy/python3-opencv/
+    # python3-venv: tests/test_pi_install.py builds the Pi-style venv with Debian's python against
+    # Debian's compiled OpenCV.
+    apt_install mosquitto age chromium python3-venv python3-numpy python3-opencv
     bootstrap dev,demo
     "$VENV/bin/ruff" check device motion uplink config tests benchmarks
     "$VENV/bin/ruff" format --check device motion uplink config tests benchmarks
     "$VENV/bin/mypy" device motion uplink config
     exec "$VENV/bin/pytest" "$@" ;;
+  arm64-smoke)
+    exec tools/arm64-smoke "$@" ;;
   *)
-    echo "usage: ./dev.sh run [doorbell run flags] | ./dev.sh test [pytest args]" >&2; exit 2 ;;
+    echo "usage: ./dev.sh [--pi-path bookworm|trixie] run [doorbell run flags] | test [pytest args] | install | arm64-smoke [release]" >&2; exit 2 ;;
 esac

@@ -19,6 +19,7 @@ from device.cli.requests_cmd import requests_group
 from device.cli.run import run
 from device.cli.scenario import scenario_group
 from device.cli.service import service
+from device.cli.setup_cmd import setup
 from device.cli.watch import watch
 from device.cli.web_cmd import web_group
 from device.version import VERSION
@@ -70,6 +71,7 @@ cli.add_command(status)
 cli.add_command(run)
 cli.add_command(scenario_group)
 cli.add_command(service)
+cli.add_command(setup)
 cli.add_command(watch)
 cli.add_command(requests_group)
 cli.add_command(audit_group)
