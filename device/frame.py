@@ -74,8 +74,19 @@ def planes(yuv: np.ndarray, width: int | None = None) -> tuple[np.ndarray, ...]:
 
 
 def lores_of(yuv: np.ndarray, size: tuple[int, int], width: int | None = None) -> np.ndarray:
-    """The analysis image: the Y plane scaled down to `size` (width, height), no colour work."""
-    return cv2.resize(planes(yuv, width)[0], size, interpolation=cv2.INTER_AREA)
+    """The analysis image: the Y plane scaled down to `size` (width, height), no colour work.
+
+    An area average, as a camera's lores stream is. By a whole factor OpenCV's area resize is a
+    plain box filter; by any other (768x576 to 320x240 is 2.4) it costs five times as much, so
+    there the box filter goes to the nearest whole factor and a linear resize does the rest
+    (0.1 ms instead of 0.65 ms a frame at 768x576; within a level of the exact area average)."""
+    luma = planes(yuv, width)[0]
+    (height, full_width), (lores_w, lores_h) = luma.shape, size
+    kx, ky = full_width // lores_w, height // lores_h
+    if (full_width % lores_w == 0 and height % lores_h == 0) or min(kx, ky) < 2:
+        return cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+    boxed = cv2.resize(luma, (full_width // kx, height // ky), interpolation=cv2.INTER_AREA)
+    return cv2.resize(boxed, size, interpolation=cv2.INTER_LINEAR)
 
 
 def black_out(yuv: np.ndarray) -> np.ndarray:
