@@ -63,8 +63,9 @@ class OpenCvSource(Source):
         if self.target.isdigit():
             return OpenCvCapture(int(self.target), self.camera)
         if "://" in self.target:
-            return PyAvCapture(self.target, (OPEN_TIMEOUT_MS / 1000, READ_TIMEOUT_MS / 1000))
-        return PyAvCapture(self.target, None)
+            timeouts = (OPEN_TIMEOUT_MS / 1000, READ_TIMEOUT_MS / 1000)
+            return PyAvCapture(self.target, timeouts, self.live)
+        return PyAvCapture(self.target, None, self.live)
 
     def open(self) -> None:
         self._closed.clear()
