@@ -28,7 +28,10 @@ class PyAvCapture:
         """`timeouts`: (open, read) seconds for a network stream, so a stalled one ends."""
         self.target = target
         try:
-            self._container: Any = av.open(target, timeout=timeouts)
+            # RTSP over TCP, as OpenCV's FFmpeg capture asks for it: over UDP a lost packet
+            # is a smeared picture, and a doorbell's Wi-Fi loses packets.
+            options = {"rtsp_transport": "tcp"} if target.startswith("rtsp") else {}
+            self._container: Any = av.open(target, timeout=timeouts, options=options)
         except (av.FFmpegError, OSError) as exc:
             raise SourceError(f"cannot open video {target!r} ({exc})") from None
         if not self._container.streams.video:

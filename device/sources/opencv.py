@@ -1,5 +1,5 @@
-"""Video capture: a V4L2 camera index (OpenCV), an RTSP/HTTP URL or a video file (`file:PATH`),
-both decoded by PyAV straight to I420 (`device.sources.captures`).
+"""Video capture: an RTSP/HTTP URL or a video file (`file:PATH`) decoded by PyAV straight to
+I420, or a V4L2 camera index through OpenCV (`device.sources.captures`).
 
 A stream that stops delivering is reopened with backoff (1 s doubling to
 `camera.reopen_max_seconds`); each reopen is counted in `stats.reopens`. A network stream that
