@@ -6,9 +6,13 @@ Runs the real `doorbell run` against a local mosquitto and prints:
   3. a real-time run at 15 fps (640x480 analysis source, 1280x720 recording): CPU share of one
      core for the whole device, frames dropped;
   4. alert latency in that real-time run: from the first frame in which the visitor is in view
-     (the scenario's ground truth) to the subscriber receiving the event, p50 / p95.
+     (the scenario's ground truth) to the subscriber receiving the event, p50 / p95;
+  5. against Debian's `motion` on the same file, recording on in both, at 768x576, 640x480 and
+     1280x720: CPU per frame and peak RSS of each (`benchmarks/against_motion.py`; installs
+     motion with apt-get when missing, and says so).
 
 Usage: python benchmarks/pipeline.py [--minutes 10] [--realtime-seconds 120]
+       [--compare-seconds 30] [--only-compare]
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.against_motion import compare  # noqa: E402
 from config.motion import MotionConfig  # noqa: E402
 from device.scenarios import load_scenario  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
@@ -57,12 +62,18 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--realtime-seconds", type=float, default=220.0)
     parser.add_argument("--scenario", default="synthetic:ten_visits")
+    parser.add_argument("--compare-seconds", type=float, default=30.0)
+    parser.add_argument("--only-compare", action="store_true", help="Only the Motion comparison.")
     opts = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="doorbell-bench-"))
     broker = MosquittoBroker(work / "broker")
     broker.start()
     common = ["--broker", broker.url, "--device-id", "bench", "--log-level", "WARNING"]
     try:
+        sizes = [(768, 576), (640, 480), (1280, 720)]
+        compare(run_device, common, sizes, opts.compare_seconds)
+        if opts.only_compare:
+            return
         duration = str(opts.minutes * 60)
         summary, wall, cpu, rss = run_device(
             [*common, "--camera", opts.scenario, "--speed", "max", "--duration", duration,

@@ -32,6 +32,7 @@ from device.sources import SourceError, open_source
 from device.sources import picamera2 as picamera2_module
 from device.sources.faults import SourceDisconnected
 from device.sources.picamera2 import OFF_PI, Picamera2Source
+from device.sources.synthetic import SyntheticSource
 from device.storage.index import EventIndex
 from motion.events import MotionEvent
 from tests.support import picamera2_standin
@@ -70,15 +71,15 @@ def test_picamera2_source_reads_main_and_lores_of_one_request(
     frames = [source.read() for _ in range(3)]
     source.close()
     (cam,) = camera_class.made
-    assert cam.config["main"] == {"size": (1280, 720), "format": "RGB888"}
+    assert cam.config["main"] == {"size": (1280, 720), "format": "YUV420"}
     assert cam.config["lores"] == {"size": (320, 240), "format": "YUV420"}
     assert cam.config["controls"] == {"FrameRate": 15}
     assert cam.calls == ["set_controls {'ExposureTime': 10000}", "start", "stop", "close"]
     first = frames[0]
-    assert first is not None and first.main.shape == (720, 1280, 3)
+    assert first is not None and first.main.shape == (720 * 3 // 2, 1280)  # I420, as it comes
     assert first.lores.shape == (240, 320)  # the Y plane only, not the chroma below it
     # Main and lores are one moment: the lores is the main's luma, scaled down.
-    luma = cv2.resize(cv2.cvtColor(first.main, cv2.COLOR_BGR2GRAY), (320, 240))
+    luma = cv2.resize(first.main[:720], (320, 240), interpolation=cv2.INTER_AREA)
     assert np.abs(luma.astype(int) - first.lores.astype(int)).mean() < 6
     # Frame times are the sensor's: 0 at the first frame, then whole frame intervals apart.
     times = [f.t for f in frames if f is not None]
@@ -89,17 +90,22 @@ def test_picamera2_source_reads_main_and_lores_of_one_request(
     )
 
 
-def test_lores_rows_padded_to_64_bytes_are_cut_to_the_picture(
+def test_main_and_lores_rows_padded_to_64_bytes_are_cut_to_the_picture(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     picamera2_standin.install(monkeypatch)
     camera = CameraConfig(
-        source="picamera2", width=320, height=240, lores_width=300, lores_height=200
-    )
+        source="picamera2", width=360, height=240, lores_width=300, lores_height=200
+    )  # rows of 384 bytes for main, 320 for lores
     with Picamera2Source(camera) as source:
         frame = source.read()
     assert frame is not None and frame.lores.shape == (200, 300)
-    luma = cv2.resize(cv2.cvtColor(frame.main, cv2.COLOR_BGR2GRAY), (300, 200))
+    assert frame.main.shape == (360, 360) and (frame.width, frame.height) == (360, 240)
+    reference = SyntheticSource("walk_up_ring", camera).read()  # the stand-in's first picture
+    assert reference is not None
+    # Luma and both chroma planes line up with the picture, no padding in them.
+    assert np.abs(frame.bgr().astype(int) - reference.bgr().astype(int)).mean() < 2
+    luma = cv2.resize(frame.main[:240], (300, 200), interpolation=cv2.INTER_AREA)
     assert np.abs(luma.astype(int) - frame.lores.astype(int)).mean() < 6
 
 

@@ -224,4 +224,4 @@ def test_a_network_stream_that_stalls_is_cut_by_the_read_timeout_and_reopened(
     assert stalled and len(served) == 2
     assert stream.stats.reopens == 1 and sleeps == [1.0]
     assert len(frames) == 70 and [f.seq for f in frames] == list(range(70))
-    assert frames[-1].main.shape == (120, 160, 3)
+    assert frames[-1].main.shape == (180, 160)  # I420

@@ -25,7 +25,9 @@ def test_frame_clock_is_seq_over_fps_from_a_start_wall_reset_before_the_first_re
     assert [f.t for f in frames if f] == [0.0, 1 / 15, 2 / 15]
     assert [f.wall for f in frames if f] == [5000.0, 5000.0 + 1 / 15, 5000.0 + 2 / 15]
     first = frames[0]
-    assert first is not None and first.main.shape == (480, 640, 3) and first.main.dtype == np.uint8
+    assert (
+        first is not None and first.main.shape == (720, 640) and first.main.dtype == np.uint8
+    )  # I420
     assert first.lores.shape == (240, 320) and first.lores.dtype == np.uint8
 
 
@@ -40,7 +42,7 @@ def test_camera_sizes_and_frame_rate_override_the_scenario() -> None:
     assert source.frame_count == 35 * 10  # type: ignore[attr-defined]
     frame = source.read()
     assert frame is not None
-    assert frame.main.shape == (720, 1280, 3) and frame.lores.shape == (120, 160)
+    assert frame.main.shape == (1080, 1280) and frame.lores.shape == (120, 160)
     # Ground truth is normalised, so it holds at any size: the courier is still found.
     truth = source.scenario.truth  # type: ignore[attr-defined]
     assert truth.alerts and truth.alerts[0].name == "courier"
@@ -87,7 +89,7 @@ def test_a_scenario_file_and_unknown_names_as_a_camera(tmp_path: Path) -> None:
     source = open_source(CameraConfig(source=f"synthetic:{scene}"), start_wall=0.0)
     source.open()
     frame = source.read()
-    assert frame is not None and frame.main.shape == (120, 160, 3)
+    assert frame is not None and frame.main.shape == (180, 160)
     with pytest.raises(SourceError, match="unknown scenario 'nope'"):
         open_source(CameraConfig(source="synthetic:nope"))
     with pytest.raises(SourceError, match="cannot read scenario"):

@@ -44,7 +44,7 @@ class Annotator:
         ]
 
     def __call__(self, frame: Frame, result: MotionResult, tracker: EventTracker) -> None:
-        image = frame.main.copy()
+        image = frame.bgr()
         width, height = self.size
         for name, points in self.zones:
             cv2.polylines(image, [points], True, (255, 200, 0), 2)

@@ -118,7 +118,7 @@ def check_camera(config: DoorbellConfig, snapshot: Path) -> tuple[int, int]:
     with source:
         while image is None and time.monotonic() < deadline:
             frame = source.read()
-            image = frame.main if frame is not None else None
+            image = frame.bgr() if frame is not None else None
     if image is None:
         raise SetupError(
             f"camera {config.camera.source!r} gave no frame in {FIRST_FRAME_SECONDS:g} s"

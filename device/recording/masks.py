@@ -6,14 +6,16 @@ import cv2
 import numpy as np
 
 from config.base import NamedPolygon
+from device.frame import BLACK_Y, NEUTRAL_CHROMA, planes
 
 
 class PrivacyMask:
-    """Rasterised once per image size; applying it is one multiply-free masked copy."""
+    """Rasterised once per image size; applying it is one masked copy per plane."""
 
     def __init__(self, masks: list[NamedPolygon]) -> None:
         self.masks = masks
         self._cache: dict[tuple[int, int], np.ndarray] = {}
+        self._chroma_cache: dict[tuple[int, int], np.ndarray] = {}
 
     def __bool__(self) -> bool:
         return bool(self.masks)
@@ -37,8 +39,29 @@ class PrivacyMask:
             cache[key] = hidden.astype(bool)
         return cache[key]
 
+    def _hidden_chroma(self, width: int, height: int) -> np.ndarray:
+        """A chroma sample covers 2x2 pixels: it is hidden if any of them is."""
+        key = (width, height)
+        if key not in self._chroma_cache:
+            hidden = self._hidden(width, height)
+            quads = hidden.reshape(height // 2, 2, width // 2, 2)
+            self._chroma_cache[key] = np.any(quads, axis=(1, 3))
+        return self._chroma_cache[key]
+
     def apply(self, image: np.ndarray) -> np.ndarray:
-        """Black out the masked areas in place (black stays black: applying twice is harmless)."""
+        """Black out the masked areas of a BGR (or grey) image in place (black stays black:
+        applying twice is harmless)."""
         if self.masks:
             image[self._hidden(image.shape[1], image.shape[0])] = 0
         return image
+
+    def apply_i420(self, yuv: np.ndarray, width: int | None = None) -> np.ndarray:
+        """Black out the masked areas of an I420 picture in place, in all three planes (rows
+        padded beyond `width`, as picamera2 gives them, are left alone)."""
+        if self.masks:
+            y, u, v = planes(yuv, width)
+            y[self._hidden(y.shape[1], y.shape[0])] = BLACK_Y
+            chroma = self._hidden_chroma(y.shape[1], y.shape[0])
+            u[chroma] = NEUTRAL_CHROMA
+            v[chroma] = NEUTRAL_CHROMA
+        return yuv

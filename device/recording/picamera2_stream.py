@@ -36,7 +36,8 @@ def camera_stream(source: Source, record: RecordConfig, mask: PrivacyMask) -> En
     camera = source.inner if isinstance(source, FaultySource) else source
     if not isinstance(camera, Picamera2Source) or camera.picam is None:
         return None
-    camera.burn_in(mask.apply)  # before the encoder sees a frame
+    width = camera.width
+    camera.burn_in(lambda yuv: mask.apply_i420(yuv, width))  # before the encoder sees a frame
     stream = Picamera2Stream(
         camera.picam, camera.fps, record.bitrate,
         keyframe_frames=record.keyframe_frames(camera.fps),
@@ -127,7 +128,7 @@ class Picamera2Stream:
         with self._lock:
             return self._fragments.ring_bytes if self._fragments else 0
 
-    def feed(self, image: np.ndarray, t: float) -> list[Fragment]:
+    def feed(self, yuv: np.ndarray, t: float) -> list[Fragment]:
         """The frame is already encoded by picamera2: hand over what it completed since."""
         with self._lock:
             done, self._done = self._done, []

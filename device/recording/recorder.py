@@ -113,14 +113,14 @@ class Recorder:
         """Stop recording at frame time `t`: the open clip ends there, without post-roll."""
         self.cutter.cut(t)
 
-    def snapshot(self, image: np.ndarray) -> Snapshot:
-        """A JPEG with the masks burned in, not stored (`cmd/snapshot`); `image` is left as it
-        was."""
-        return self.snapshots.take(image)
+    def snapshot(self, yuv: np.ndarray) -> Snapshot:
+        """A JPEG of an I420 picture with the masks burned in, not stored (`cmd/snapshot`);
+        `yuv` is left as it was."""
+        return self.snapshots.take(yuv)
 
-    def save_snapshot(self, event_id: str, image: np.ndarray) -> Snapshot:
-        """JPEG and thumbnail with the masks burned in, stored and indexed."""
-        snap = self.snapshots.save(event_id, image)
+    def save_snapshot(self, event_id: str, yuv: np.ndarray) -> Snapshot:
+        """JPEG and thumbnail of an I420 picture with the masks burned in, stored and indexed."""
+        snap = self.snapshots.save(event_id, yuv)
         assert snap.path is not None and snap.thumbnail_path is not None
         self.index.set_snapshot(
             event_id, self.files.relative(snap.path), self.files.relative(snap.thumbnail_path)
@@ -148,14 +148,13 @@ class Recorder:
             return
         stream = self.cutter.stream
         if stream is None:
-            height, width = frame.main.shape[:2]
             stream = self.cutter.stream = StreamEncoder(
-                self.fps, (width, height), self.record.bitrate, self.record.preset,
+                self.fps, (frame.width, frame.height), self.record.bitrate, self.record.preset,
                 self.record.keyframe_frames(self.fps), self.record.ring_seconds,
             )  # fmt: skip
-        # Masked in place, not copied (2.7 MB a frame at 720p): whatever else shows this frame
+        # Masked in place, not copied (1.4 MB a frame at 720p): whatever else shows this frame
         # (a snapshot) masks it too, and black stays black.
-        main = frame.main if self._camera_encodes else self.mask.apply(frame.main)
+        main = frame.main if self._camera_encodes else self.mask.apply_i420(frame.main)
         self.cutter.push(stream.feed(main, frame.t), frame.wall - frame.t)
 
     def close(self) -> None:

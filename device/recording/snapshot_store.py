@@ -14,6 +14,7 @@ import numpy as np
 
 from config.data_dir import DataDir
 from config.record import RecordConfig
+from device.frame import bgr_of
 from device.recording.at_rest import AtRest
 from device.recording.masks import PrivacyMask
 
@@ -31,15 +32,15 @@ class SnapshotStore:
     def __init__(self, files: DataDir, record: RecordConfig, mask: PrivacyMask, at_rest: AtRest):
         self.files, self.record, self.mask, self.at_rest = files, record, mask, at_rest
 
-    def take(self, image: np.ndarray) -> Snapshot:
-        """A JPEG with the masks burned in, not stored; `image` is left as it was (without masks
-        it is not copied: at 720p a copy is 2.7 MB)."""
-        picture = self.mask.apply(image.copy()) if self.mask.masks else image
+    def take(self, yuv: np.ndarray) -> Snapshot:
+        """A JPEG of an I420 picture with the masks burned in, not stored; `yuv` is left as it
+        was. The one conversion to BGR happens here, only when a snapshot is taken."""
+        picture = self.mask.apply(bgr_of(yuv))
         return Snapshot(self._jpeg(picture), picture)
 
-    def save(self, event_id: str, image: np.ndarray) -> Snapshot:
+    def save(self, event_id: str, yuv: np.ndarray) -> Snapshot:
         """JPEG and thumbnail with the masks burned in, stored (encrypted at rest when asked)."""
-        snap = self.take(image)
+        snap = self.take(yuv)
         width = self.record.thumbnail_width
         height = max(1, round(snap.picture.shape[0] * width / snap.picture.shape[1]))
         small = cv2.resize(snap.picture, (width, height), interpolation=cv2.INTER_AREA)

@@ -7,7 +7,6 @@ from fractions import Fraction
 from typing import Any
 
 import av
-import cv2
 import numpy as np
 
 from device.recording.fragment_ring import FragmentRing
@@ -49,11 +48,6 @@ class StreamEncoder:
         }
         self._stream = stream
         self._times: deque[float] = deque()  # frame times of frames in the encoder, in order
-        # One picture buffer, refilled each time and lent to PyAV without a copy: libx264 copies
-        # what it is given before `encode` returns, and a new 1.4 MB buffer per 720p frame cost
-        # CPU and fragmented memory.
-        width, height = size
-        self._yuv = np.empty((height * 3 // 2, width), np.uint8)  # I420: Y, then U, then V
 
     @property
     def ring(self) -> deque[Fragment]:
@@ -67,10 +61,11 @@ class StreamEncoder:
     def ring_bytes(self) -> int:
         return self._fragments.ring_bytes
 
-    def feed(self, image: np.ndarray, t: float) -> list[Fragment]:
-        """Encode one frame (frame time `t`); return the fragments it completed (usually none)."""
-        cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420, dst=self._yuv)
-        frame = av.VideoFrame.from_numpy_buffer(self._yuv, format="yuv420p")
+    def feed(self, yuv: np.ndarray, t: float) -> list[Fragment]:
+        """Encode one I420 picture (frame time `t`); return the fragments it completed (usually
+        none). The picture is lent to PyAV as it is, no conversion, no copy: libx264 copies what
+        it is given before `encode` returns."""
+        frame = av.VideoFrame.from_numpy_buffer(yuv, format="yuv420p")
         frame.pts = self._fragments.frames + len(self._times)
         self._times.append(t)
         return self._mux(self._stream.encode(frame))

@@ -1,4 +1,5 @@
-"""OpenCV capture: a V4L2 camera index, an RTSP/HTTP URL, or a video file (`file:PATH`).
+"""Video capture: an RTSP/HTTP URL or a video file (`file:PATH`) decoded by PyAV straight to
+I420, or a V4L2 camera index through OpenCV (`device.sources.captures`).
 
 A stream that stops delivering is reopened with backoff (1 s doubling to
 `camera.reopen_max_seconds`); each reopen is counted in `stats.reopens`. A network stream that
@@ -7,7 +8,7 @@ simply ends (or starts over with `camera.loop`).
 
 The capture is read on the capture thread; `close()` may come from another (at shutdown): it
 ends a backoff wait at once, and waits for a read in progress (at most the read timeout) before
-releasing the capture, which OpenCV does not allow during a read.
+releasing the capture, which neither OpenCV nor FFmpeg allows during a read.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import threading
 import time
 from collections.abc import Callable
 
-import cv2
+import numpy as np
 
 from config.camera import CameraConfig
-from device.frame import Frame
+from device.frame import Frame, lores_of
 from device.sources.base import Source, SourceError
+from device.sources.captures import Capture, OpenCvCapture, PyAvCapture
 
 log = logging.getLogger(__name__)
 
@@ -51,64 +53,51 @@ class OpenCvSource(Source):
         self._closed = threading.Event()
         self._lock = threading.Lock()  # held while the capture is read, swapped or released
         self.sleep = sleep or self._closed.wait  # a backoff wait that close() cuts short
-        self._capture: cv2.VideoCapture | None = None
+        self._capture: Capture | None = None
         self._seq = 0
         self._file_seq = 0
         self._t0: float | None = None
         self.frame_count: int | None = None
 
-    def _open_capture(self) -> cv2.VideoCapture:
+    def _open_capture(self) -> Capture:
         if self.target.isdigit():
-            capture = cv2.VideoCapture(int(self.target))
-        elif "://" in self.target:
-            timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS]
-            timeouts += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS]
-            capture = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG, timeouts)
-        else:
-            capture = cv2.VideoCapture(self.target)
-        if not capture.isOpened():
-            raise SourceError(f"cannot open video {self.target!r}")
-        if not self.is_file:
-            if self.camera.width and self.camera.height:
-                capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.camera.width)
-                capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.camera.height)
-            if self.camera.fps:
-                capture.set(cv2.CAP_PROP_FPS, self.camera.fps)
-        return capture
+            return OpenCvCapture(int(self.target), self.camera)
+        if "://" in self.target:
+            timeouts = (OPEN_TIMEOUT_MS / 1000, READ_TIMEOUT_MS / 1000)
+            return PyAvCapture(self.target, timeouts, self.live)
+        return PyAvCapture(self.target, None, self.live)
 
     def open(self) -> None:
         self._closed.clear()
         self._capture = self._open_capture()
-        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        fps = self._capture.fps
         self.fps = self.camera.fps or (fps if 1.0 <= fps <= 120.0 else 15.0)
-        self.width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH))
-        self.height = int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self.width, self.height = self._capture.width, self._capture.height
         if self.is_file:
-            count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
-            self.frame_count = count if count > 0 else None
+            self.frame_count = self._capture.frame_count
 
     def read(self) -> Frame | None:
         if self._capture is None and not self._closed.is_set():
             self.open()
-        ok, image = self._read()
-        if not ok and self.is_file and self.camera.loop and self._file_seq > 0:
-            with self._lock:
+        image = self._read()
+        if image is None and self.is_file and self.camera.loop and self._file_seq > 0:
+            with self._lock:  # from the start: a file reopened is cheaper than one sought
                 if self._capture is not None:
-                    self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                    self._capture.release()
+                    self._capture = self._open_capture()
             self._file_seq = 0
-            ok, image = self._read()
-        if not ok and not self.is_file:
+            image = self._read()
+        if image is None and not self.is_file:
             image = self._reopen()
-            ok = image is not None
-        return self._frame(image) if ok else None
+        return self._frame(image) if image is not None else None
 
-    def _read(self):  # type: ignore[no-untyped-def]
+    def _read(self) -> np.ndarray | None:
         with self._lock:
             if self._capture is None:  # closed
-                return False, None
+                return None
             return self._capture.read()
 
-    def _reopen(self):  # type: ignore[no-untyped-def]
+    def _reopen(self) -> np.ndarray | None:
         """Reopen a stalled or dropped stream with backoff, until it delivers again (or the
         source is closed from another thread: then None, the end of the stream)."""
         delay = 1.0
@@ -131,14 +120,14 @@ class OpenCvSource(Source):
                     self._capture = None
                     capture.release()
                     break
-            ok, image = self._read()
-            if ok:
+            image = self._read()
+            if image is not None:
                 log.info("camera %s is back", self.target)
                 return image
             delay = min(delay * 2, self.camera.reopen_max_seconds)
         return None
 
-    def _frame(self, image) -> Frame:  # type: ignore[no-untyped-def]
+    def _frame(self, image: np.ndarray) -> Frame:
         if self.is_file:
             t = self._seq / self.fps  # a file's own clock: frame number over its frame rate
             wall = self.start_wall + t
@@ -147,9 +136,7 @@ class OpenCvSource(Source):
             if self._t0 is None:
                 self._t0 = now
             t, wall = now - self._t0, time.time()
-        luma = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        lores = cv2.resize(luma, self.lores_size, interpolation=cv2.INTER_AREA)
-        frame = Frame(self._seq, t, wall, image, lores)
+        frame = Frame(self._seq, t, wall, image, lores_of(image, self.lores_size))
         self._seq += 1
         self._file_seq += 1
         self.stats.frames += 1

@@ -1,5 +1,6 @@
-"""The Raspberry Pi camera through picamera2: a main stream to record and a lores Y plane to
-analyse, as picamera2's own motion examples do. Imported only when chosen.
+"""The Raspberry Pi camera through picamera2: a YUV420 main stream to record (I420, taken as it
+comes) and a lores Y plane to analyse, as picamera2's own motion examples do. Imported only when
+chosen.
 
 Frame times come from the sensor's own timestamps, so they match the times picamera2's encoder
 puts on what it encodes (see `device.recording.picamera2_stream`).
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from config.camera import CameraConfig
-from device.frame import Frame
+from device.frame import Frame, black_out, packed
 from device.sources.base import Source, SourceError
 from device.sources.faults import SourceDisconnected
 
@@ -51,7 +52,7 @@ class Picamera2Source(Source):
             # Picamera2() itself fails when no camera is attached (IndexError in picamera2).
             self.picam = Picamera2()
             config = self.picam.create_video_configuration(
-                main={"size": (self.width, self.height), "format": "RGB888"},
+                main={"size": (self.width, self.height), "format": "YUV420"},
                 lores={"size": self.lores_size, "format": "YUV420"},
                 controls={"FrameRate": self.fps},
             )
@@ -86,11 +87,12 @@ class Picamera2Source(Source):
                 self._burn_in(mapped.array)
             except Exception:
                 log.exception("picamera2: privacy mask failed; frame blacked out")
-                mapped.array[...] = 0
+                black_out(mapped.array)
 
     def burn_in(self, paint: Callable[[np.ndarray], object]) -> None:
-        """From now on `paint` (the privacy masks) changes every main frame in place on
-        picamera2's camera thread, before its encoders or `read` see it."""
+        """From now on `paint` (the privacy masks) changes every main frame (YUV420, rows padded
+        to picamera2's stride) in place on picamera2's camera thread, before its encoders or
+        `read` see it."""
         self._burn_in = paint
 
     def frame_time(self, sensor_ns: int | None) -> float:
@@ -108,7 +110,7 @@ class Picamera2Source(Source):
         except TimeoutError:  # the watchdog sees frames stop; the next read tries again
             raise SourceDisconnected(f"picamera2: no frame for {STALL_SECONDS:g} s") from None
         try:
-            main = request.make_array("main")
+            main = packed(request.make_array("main"), self.width)  # rows of `width`, no stride
             lores_yuv = request.make_array("lores")
             t = self.frame_time(request.get_metadata().get("SensorTimestamp"))
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from config.camera import CameraConfig
-from device.frame import Frame
+from device.frame import Frame, i420_of
 from device.scenarios import Scenario, ScenarioError, load_scenario
 from device.sources.base import Source, SourceError
 
@@ -55,7 +55,8 @@ class SyntheticSource(Source):
         t = seq / self.fps
         self._seq += 1
         self.stats.frames += 1
-        return Frame(seq, t, self.start_wall + t, main, lores)
+        # The scene is drawn in BGR; converted once, it travels as a camera's frames do.
+        return Frame(seq, t, self.start_wall + t, i420_of(main), lores)
 
     def close(self) -> None:
         pass

@@ -15,8 +15,9 @@ import numpy as np
 from device.frame import Frame
 
 
-def frame_bgr(frame: Frame) -> np.ndarray:
-    """The one place the page reads a frame's pixels: a BGR image (the main stream today)."""
+def frame_picture(frame: Frame) -> np.ndarray:
+    """The one place the page reads a frame's pixels: the main picture (I420), as the
+    recorder's snapshot path takes it (it masks and converts to JPEG)."""
     return frame.main
 
 
@@ -53,7 +54,7 @@ class LivePicture:
             if frame is None:
                 return current
             if current is None or frame.seq != current.seq:
-                self._current = LiveJpeg(frame.seq, self.masked_jpeg(frame_bgr(frame)))
+                self._current = LiveJpeg(frame.seq, self.masked_jpeg(frame_picture(frame)))
                 self.encoded += 1
             self._made_at = now
             return self._current

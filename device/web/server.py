@@ -5,6 +5,7 @@ password (`doorbell web set-password`); without one, nobody can log in at all.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 
@@ -47,10 +48,9 @@ class WebServer:
     def stop(self, timeout: float = 5.0) -> None:
         loop, stopping = self._loop, self._stopping
         if loop is not None and stopping is not None:
-            try:
+            # RuntimeError: the loop is over already (the page could not listen)
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(stopping.set)
-            except RuntimeError:  # the loop is over already (the page could not listen)
-                pass
         if self._thread.is_alive():
             self._thread.join(timeout)
 

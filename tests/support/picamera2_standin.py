@@ -6,8 +6,9 @@ it to every started encoder, then to `capture_request()`; an encoder calls its o
 `outputframe(frame, keyframe, timestamp)` with microseconds since its first frame and keeps that
 first sensor timestamp in `firsttimestamp`. Frames come from a library scenario (looped); the
 "hardware" H.264 encoder is libx264 through PyAV, Annex B with SPS/PPS before every keyframe, as
-`H264Encoder(repeat=True)` gives. The arrays and metadata keys are picamera2's: main "RGB888" is
-BGR in numpy, lores "YUV420" is the Y plane then U and V, "SensorTimestamp" in nanoseconds.
+`H264Encoder(repeat=True)` gives. The arrays and metadata keys are picamera2's: "RGB888" is BGR
+in numpy, "YUV420" is the Y plane then U and V with rows padded to a 64-byte stride (as on the
+Pi; `make_array` keeps the padding), "SensorTimestamp" in nanoseconds.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 import pytest
 
 from config.camera import CameraConfig
+from device.frame import Frame, packed, planes
 from device.sources.synthetic import SyntheticSource
 
 BOOT_NS = 7_000_000_000_000  # the sensor clock does not start at zero
@@ -127,7 +129,11 @@ class H264Encoder:
         ts = request.metadata["SensorTimestamp"] // 1000
         if self.firsttimestamp is None:
             self.firsttimestamp = ts
-        frame = av.VideoFrame.from_ndarray(request.arrays[stream], format="bgr24")
+        array = request.arrays[stream]
+        if array.ndim == 3:  # RGB888
+            frame = av.VideoFrame.from_ndarray(array, format="bgr24")
+        else:  # YUV420, rows padded: the encoder reads the picture, not the padding
+            frame = av.VideoFrame.from_ndarray(packed(array, self.size[0]), format="yuv420p")
         frame.pts = ts - self.firsttimestamp
         self._output_packets(self._codec.encode(frame))
         self.frames += 1
@@ -210,11 +216,11 @@ class Picamera2:
         while not self._stop.is_set():
             frame = scene.read()
             assert frame is not None
-            stride = (lores_w + 63) // 64 * 64  # rows padded to 64 bytes, as on the Pi
-            yuv = np.full((lores_h * 3 // 2, stride), 128, np.uint8)
-            yuv[:lores_h, :lores_w] = frame.lores
+            lores = np.full((lores_h * 3 // 2, stride_of(lores_w)), 128, np.uint8)
+            lores[:lores_h, :lores_w] = frame.lores
             ts = BOOT_NS + round(frame.t * 1e9)
-            request = CompletedRequest({"main": frame.main, "lores": yuv}, {"SensorTimestamp": ts})
+            main = self._main(frame, width)
+            request = CompletedRequest({"main": main, "lores": lores}, {"SensorTimestamp": ts})
             if self.pre_callback is not None:
                 self.pre_callback(request)
             with self._lock:
@@ -227,6 +233,14 @@ class Picamera2:
             while self.paused.is_set() and not self._stop.is_set():  # a camera that stalls
                 time.sleep(0.05)
             time.sleep(max(0.0, began + frame.t / self.speed - time.monotonic()))
+
+    def _main(self, frame: Frame, width: int) -> np.ndarray:
+        if self.config["main"]["format"] == "RGB888":
+            return frame.bgr()
+        main = np.zeros((frame.main.shape[0], stride_of(width)), np.uint8)
+        for padded, plane in zip(planes(main, width), planes(frame.main), strict=True):
+            padded[...] = plane
+        return main
 
     def capture_request(self, wait: float | None = None) -> CompletedRequest:
         try:
@@ -249,6 +263,10 @@ class Picamera2:
 
     def close(self) -> None:
         self.calls.append("close")
+
+
+def stride_of(width: int) -> int:
+    return (width + 63) // 64 * 64  # rows padded to 64 bytes, as on the Pi
 
 
 def install(monkeypatch: pytest.MonkeyPatch) -> type[Picamera2]:
