@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-USER_TESTS = '''
+USER_TESTS = """
 import json
 
 import paho.mqtt.client as mqtt
@@ -40,7 +40,7 @@ def test_a_scripted_visit(doorbell):
 def test_the_button(doorbell):
     ring = doorbell.press()
     assert doorbell.wait_for_event("ring").id == ring
-'''
+"""
 
 
 def installed_entry_points(site: Path) -> None:
