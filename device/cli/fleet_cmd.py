@@ -20,8 +20,21 @@ from device.scenarios import ScenarioError
 from device.sources import SourceError
 from uplink.mqtt_link import InsecureBrokerError, refuse_insecure
 
+# Locust users that are emulated doorbells, for Locust's distributed mode (needs locust).
+LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfile.py"
+
+
+def _print_locustfile(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(LOCUSTFILE)
+        ctx.exit()
+
 
 @click.command("fleet")
+@click.option(
+    "--locustfile", is_flag=True, expose_value=False, is_eager=True, callback=_print_locustfile,
+    help="Print the path of the shipped locustfile (fleets over many machines) and exit.",
+)  # fmt: skip
 @config_options
 @click.option(
     "--devices", type=click.IntRange(1, 100_000), default=10, show_default=True,
