@@ -43,8 +43,10 @@ from uplink.mqtt_link import refuse_insecure
 log = logging.getLogger(__name__)
 
 # What an emulated device changes from the defaults (a dict given by the caller wins): no
-# watchdog or systemd, no Home Assistant discovery, clips off (a test rarely wants encoding).
+# watchdog or systemd, no Home Assistant discovery, clips off (a test rarely wants encoding), and
+# the broker it is given (never an embedded one of its own).
 EMULATED_DEFAULTS: dict[str, Any] = {
+    "mqtt": {"embedded": False},
     "runtime": {"watchdog": False, "shutdown_seconds": 5.0},
     "uplink": {"homeassistant": False},
     "record": {"mode": "off"},

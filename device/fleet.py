@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,16 +34,31 @@ from uplink.uplink import Uplink
 log = logging.getLogger(__name__)
 
 OnAlert = Callable[[EventMessage], None]
+# paho-mqtt waits on its sockets with select(), which cannot watch a descriptor above 1023; each
+# device holds 3 below that line (its socket and paho's wake-up pair; its 6 SQLite descriptors
+# are kept above it), and the process needs some of its own.
+SELECT_LIMIT = 1024
+PAHO_DESCRIPTORS = 3
+MAX_DEVICES = 300
 
 
 def fleet_config(base: DoorbellConfig, device_id: str, data_dir: Path) -> DoorbellConfig:
-    """One device's config: its own id and data dir; clips off; no Home Assistant discovery (a
-    load test must not fill someone's Home Assistant with hundreds of doorbells)."""
+    """One device's config: its own id and data dir; clips off; the broker given, never one of
+    its own; no Home Assistant discovery (a load test must not fill someone's Home Assistant
+    with hundreds of doorbells); the outbox survives a crash of the process but is not synced to
+    disk for each alert (an emulated device has no power to lose, and hundreds of fsyncs on the
+    replay's one thread would hold up every device behind them)."""
     return base.model_copy(
         update={
             "device": base.device.model_copy(update={"id": device_id, "data_dir": data_dir}),
             "record": base.record.model_copy(update={"mode": "off"}),
-            "uplink": base.uplink.model_copy(update={"homeassistant": False}),
+            "mqtt": base.mqtt.model_copy(update={"embedded": False}),
+            "uplink": base.uplink.model_copy(
+                update={
+                    "homeassistant": False,
+                    "outbox": base.uplink.outbox.model_copy(update={"synchronous": "normal"}),
+                }
+            ),
         }
     )
 
@@ -112,7 +128,17 @@ class Fleet:
         id_prefix: str = "fleet",
         speed: float = 1.0,
     ) -> None:
+        if devices > MAX_DEVICES:
+            raise ValueError(
+                f"at most {MAX_DEVICES} devices in one process (paho-mqtt waits with select(), "
+                "which cannot watch descriptors above 1023): run more processes, or Locust workers"
+            )
         self.scene, self.speed = scene, speed
+        # Hold low descriptors while the devices open their databases, so that the sockets
+        # opened later (release_descriptors, then connect) get numbers select() can watch.
+        self._reserved = [
+            os.open(os.devnull, os.O_RDONLY) for _ in range(devices * PAHO_DESCRIPTORS + 8)
+        ]
         width = len(str(devices))
         self.devices = [
             FleetDevice(
@@ -125,11 +151,21 @@ class Fleet:
         self.offsets = [i * scene.period / devices for i in range(devices)]
         self.start_wall = 0.0
         self.lag = 0.0  # the most the replay fell behind its schedule (host seconds)
+        self.late = 0  # moments shown more than one analysis interval after they were due
+        self.shown = 0
         self.sim_time = 0.0
+
+    def release_descriptors(self) -> None:
+        """Free the low descriptors held since construction: call just before opening sockets
+        (the fleet's own subscriber, then `connect`)."""
+        for fd in self._reserved:
+            os.close(fd)
+        self._reserved = []
 
     def connect(self, timeout: float, stop: threading.Event) -> int:
         """Start every device and wait (up to `timeout`) until all are connected; returns how
         many are."""
+        self.release_descriptors()
         for device in self.devices:
             device.start()
         deadline = time.monotonic() + timeout
@@ -157,6 +193,8 @@ class Fleet:
             if late < 0 and stop.wait(-late):
                 break
             self.lag = max(self.lag, late)
+            self.late += late > step
+            self.shown += 1
             self.sim_time = sim
             moment = self.scene.moments[number % count]
             try:

@@ -64,6 +64,7 @@ def run_fleet(
     rss_built = rss_mb()
     errors: list[str] = []
     try:
+        fleet.release_descriptors()  # the subscriber's socket, too, must be one select() can watch
         if not meter.start():
             errors.append(f"could not subscribe to {events}")
         connected = fleet.connect(CONNECT_SECONDS, stop)
@@ -106,6 +107,8 @@ def run_fleet(
         cpu_seconds=round(time.process_time() - cpu0, 2),
         run_cpu_share=round(cpu_run / run_host, 3) if run_host else None,
         max_lag_seconds=round(max(fleet.lag, 0.0), 3),
+        late_moments=fleet.late,
+        moments_shown=fleet.shown,
         peak_rss_mb=round(rss_mb(), 1),
         rss_per_device_kb=round((rss_mb() - rss0) * 1024 / plan.devices, 1),
         rss_scene_and_devices_mb=round(rss_built - rss0, 1),

@@ -87,6 +87,8 @@ def test_bad_fleet_input_is_one_line_and_exit_2(mqtt_broker: MosquittoBroker) ->
     assert unknown.returncode == 2
     assert len(unknown.stderr.strip().splitlines()) == 1, unknown.stderr
     assert "unknown scenario 'nope'" in unknown.stderr
+    too_many = fleet_cli("--broker", mqtt_broker.url, "--devices", "301")
+    assert too_many.returncode == 2 and "at most 300 devices in one process" in too_many.stderr
     embedded = fleet_cli("--broker", "embedded")
     assert embedded.returncode == 2 and "Traceback" not in embedded.stderr
     assert "a fleet needs a broker" in embedded.stderr
