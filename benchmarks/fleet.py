@@ -2,10 +2,11 @@
 
 Each fleet size runs in its own process pinned to one CPU, at real time (speed 1), analysis at
 1 frame/s, alerts on (away mode), scenario walk_up_ring (a visit every 30 s per device, staggered):
-it is sustained when the replay never falls more than one analysis interval (1 s) behind, the
-process used less than the whole core, and every alert was delivered. Memory per device is the
-peak-RSS slope between two fleet sizes. Then 50 devices for 60 simulated seconds (at 10x): every
-alert delivered, each (id, state) once after de-duplication.
+it is sustained when the process used less than 90 % of the core, 99 % of frames were shown less
+than one analysis interval (1 s) late, and every alert was delivered. (The maximum lag is printed
+too: on a machine shared with other work, single stalls of a second or two come and go.)
+Memory per device is the peak-RSS slope between two fleet sizes. Then 50 devices for 60
+simulated seconds (at 10x): every alert delivered, each (id, state) once after de-duplication.
 
 usage: .venv/bin/python benchmarks/fleet.py [--sizes 100,200,400] [--duration 60]
 Goals: >= 200 devices on one core; every alert delivered.
@@ -54,8 +55,8 @@ def fleet_in_child(
 
 def sustained(s: dict[str, Any]) -> bool:
     return (
-        s["max_lag_seconds"] < 1.0
-        and (s["run_cpu_share"] or 0) < 0.95
+        s["lag_p99_seconds"] < 1.0
+        and (s["run_cpu_share"] or 0) < 0.9
         and s["missing"] == 0
         and not s["errors"]
     )
@@ -64,9 +65,9 @@ def sustained(s: dict[str, Any]) -> bool:
 def line(s: dict[str, Any]) -> str:
     rate = s["alerts_delivered"] / s["run_host_seconds"] if s["run_host_seconds"] else 0
     return (
-        f"{s['devices']:5d} devices: cpu {s['run_cpu_share']:.0%} of one core, max lag "
-        f"{s['max_lag_seconds']:.3f} s ({s['late_moments']} of {s['moments_shown']} frames over "
-        f"1 s late), peak RSS {s['peak_rss_mb']:.0f} MB, "
+        f"{s['devices']:5d} devices: cpu {s['run_cpu_share']:.0%} of one core, lag p99 "
+        f"{s['lag_p99_seconds']:.3f} s max {s['max_lag_seconds']:.3f} s ({s['late_moments']} of "
+        f"{s['moments_shown']} frames over 1 s late), peak RSS {s['peak_rss_mb']:.0f} MB, "
         f"{s['alerts_delivered']} alert messages delivered ({rate:.1f}/s), missing "
         f"{s['missing']}, latency p50 {s['latency_ms']['p50']} ms p99 {s['latency_ms']['p99']} "
         f"ms -> {'sustained' if sustained(s) else 'NOT sustained'}"

@@ -124,6 +124,7 @@ class Doorbell:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lines: list[str] = []  # what the device would print (ALERT/RING lines)
+        self._outages: list[threading.Timer] = []
 
     @property
     def id(self) -> str:
@@ -159,6 +160,8 @@ class Doorbell:
         """Like SIGTERM: open alerts get their `end`, the outbox is flushed as far as the broker
         allows, `offline` is published. Returns the run summary."""
         self._stop.set()
+        for timer in self._outages:  # a link that is to come back after the stop stays down
+            timer.cancel()
         if self._thread is not None:
             self._thread.join(self.config.runtime.shutdown_seconds * 3)
         self.watcher.close()
@@ -215,6 +218,7 @@ class Doorbell:
 
         timer = threading.Timer(seconds, back)
         timer.daemon = True
+        self._outages.append(timer)
         timer.start()
 
     # -- what it published -----------------------------------------------------------------------

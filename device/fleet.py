@@ -151,8 +151,7 @@ class Fleet:
         self.offsets = [i * scene.period / devices for i in range(devices)]
         self.start_wall = 0.0
         self.lag = 0.0  # the most the replay fell behind its schedule (host seconds)
-        self.late = 0  # moments shown more than one analysis interval after they were due
-        self.shown = 0
+        self.lags: list[float] = []  # how late each moment was shown (host seconds)
         self.sim_time = 0.0
 
     def release_descriptors(self) -> None:
@@ -193,8 +192,7 @@ class Fleet:
             if late < 0 and stop.wait(-late):
                 break
             self.lag = max(self.lag, late)
-            self.late += late > step
-            self.shown += 1
+            self.lags.append(max(late, 0.0))
             self.sim_time = sim
             moment = self.scene.moments[number % count]
             try:

@@ -36,7 +36,7 @@ class Second:
 
 
 def percentile(values: list[float], q: float) -> float | None:
-    return round(float(np.percentile(values, q)), 1) if values else None
+    return round(float(np.percentile(values, q)), 3) if values else None
 
 
 class FleetMeter:
