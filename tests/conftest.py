@@ -1,27 +1,23 @@
-"""Shared fixtures: a real mosquitto per test, and a subscriber factory."""
+"""Shared fixtures: a real mosquitto per test (the plugin's `mqtt_broker`, which other projects
+use too), and a subscriber factory."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.support.broker import MosquittoBroker, find_mosquitto
+from tests.support.broker import MosquittoBroker
 from tests.support.subscriber import Subscriber
+
+# The plugin an installed package registers through its entry point, by the same name (so it is
+# not registered twice): the project's tests use the fixtures other projects get.
+pytest_plugins = ["device.pytest_plugin"]
 
 
 @pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    if find_mosquitto() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("mosquitto is missing on CI: ./dev.sh test installs it (apt-get)")
-        pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
-    broker = MosquittoBroker(tmp_path / "broker")
-    broker.start()
-    yield broker
-    broker.stop()
+def mosquitto(mqtt_broker: MosquittoBroker) -> MosquittoBroker:
+    return mqtt_broker
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from device.cli.clips import clips_group
 from device.cli.config_cmd import config_group
 from device.cli.control_cmds import mode, press, status
 from device.cli.erase_cmd import erase
+from device.cli.fleet_cmd import fleet
 from device.cli.owner_cmd import owner_group
 from device.cli.requests_cmd import requests_group
 from device.cli.run import run
@@ -78,6 +79,7 @@ cli.add_command(audit_group)
 cli.add_command(erase)
 cli.add_command(owner_group)
 cli.add_command(web_group)
+cli.add_command(fleet)
 
 
 def main() -> None:
