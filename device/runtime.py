@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -47,7 +47,6 @@ from device.sources import open_source
 from device.sources.base import Source
 from device.systemd import Notifier, Watchdog
 from device.telemetry import Telemetry
-from device.web.server import WebServer
 from motion.detector import MotionDetector
 from motion.events import EventTracker
 from uplink.commands import (
@@ -69,6 +68,9 @@ from uplink.mqtt_link import refuse_insecure
 from uplink.requests.audit import AuditLog
 from uplink.requests.commands import FootageDecisionBody, FootageRequestBody
 from uplink.uplink import Uplink
+
+if TYPE_CHECKING:
+    from device.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +183,14 @@ class Device:
         self._fps_mark = (self.started_monotonic, 0)
         self._reload_requested = threading.Event()
         self._stop = threading.Event()
-        self.web = WebServer(self, config.web) if config.web.listen else None  # refuses early
+        self.web = self._open_page() if config.web.listen else None  # refuses early
+
+    def _open_page(self) -> WebServer:
+        # Imported here, not at the top: aiohttp, Jinja2 and argon2 cost ~14 MB of RSS, which a
+        # device without the page (a Pi's default) should not pay.
+        from device.web.server import WebServer
+
+        return WebServer(self, self.config.web)
 
     @property
     def behaviour(self) -> ModeBehaviour:

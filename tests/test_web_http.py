@@ -19,7 +19,7 @@ import yaml
 from pyrage import x25519
 
 from config import load_config
-from device.web.server import WebRefused
+from device.web import WebRefused
 from tests.support.footage import PutServer, Signer, iso, request_body
 from tests.support.process import doorbell
 from tests.support.web_page import PASSWORD, PageClient, PageDevice, page_device, wait_until

@@ -22,7 +22,7 @@ from device.data_dir_lock import DataDirInUse, DataDirLock
 from device.logs import setup_logging
 from device.runtime import Device, open_device
 from device.sources import SourceError
-from device.web.server import WebRefused
+from device.web import WebRefused
 from uplink.embedded_broker import BrokerError
 from uplink.mqtt_link import InsecureBrokerError
 

@@ -12,14 +12,11 @@ import threading
 from aiohttp import web
 
 from config.web import WebConfig, is_loopback, split_listen
+from device.web import WebRefused
 from device.web.app import make_app
 from device.web.context import PageContext, PageDevice
 
 log = logging.getLogger(__name__)
-
-
-class WebRefused(Exception):
-    """The page may not listen where it was asked to (one line for the user)."""
 
 
 class WebServer:
