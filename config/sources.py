@@ -170,11 +170,12 @@ def read_flags(assignments: list[str], shortcuts: dict[str, Any] | None = None) 
     return layer
 
 
-def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Deep merge of mappings; anything else in `over` replaces what `base` had."""
+def merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge of mappings; anything else in `over` replaces what `base` had (neither is
+    changed)."""
     out = dict(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
             out[key] = merge(out[key], value)
         else:
             out[key] = value

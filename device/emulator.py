@@ -32,6 +32,7 @@ from typing import Any
 
 from config import DoorbellConfig
 from config.device import Mode
+from config.sources import merge
 from device.counters import Counters
 from device.emulated_camera import EmulatedCamera
 from device.event_watch import EventWatcher, Published
@@ -53,17 +54,6 @@ EMULATED_DEFAULTS: dict[str, Any] = {
 }
 
 
-def overlay(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """`over` laid on `base`, nested dicts merged key by key (neither is changed)."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = overlay(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def emulated_config(
     config: DoorbellConfig | Mapping[str, Any] | None = None,
     *,
@@ -77,7 +67,7 @@ def emulated_config(
     values = (
         config.model_dump()
         if isinstance(config, DoorbellConfig)
-        else overlay(EMULATED_DEFAULTS, config or {})
+        else merge(EMULATED_DEFAULTS, config or {})
     )
     extra: dict[str, Any] = {}
     if device_id is not None:
@@ -88,7 +78,7 @@ def emulated_config(
         extra.setdefault("mqtt", {})["host"] = host
     if port is not None:
         extra.setdefault("mqtt", {})["port"] = port
-    return DoorbellConfig.model_validate(overlay(values, extra))
+    return DoorbellConfig.model_validate(merge(values, extra))
 
 
 class Doorbell:

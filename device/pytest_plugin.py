@@ -26,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from device.emulator import Doorbell, overlay
+from config.sources import merge
+from device.emulator import Doorbell
 from device.mosquitto import MosquittoBroker, find_mosquitto
 
 DEFAULT_SPEED = 4.0  # frame time runs 4x the host's: a visit's alert and end come in seconds
@@ -78,9 +79,9 @@ def make_doorbell(
         device_id: str | None = None,
         data_dir: Path | None = None,
     ) -> Doorbell:
-        values = overlay({"camera": {"speed": DEFAULT_SPEED}}, marked_config)
+        values = merge({"camera": {"speed": DEFAULT_SPEED}}, marked_config)
         bell = Doorbell(
-            overlay(values, config or {}),
+            merge(values, config or {}),
             scenario=scenario or marked_scenario,
             device_id=device_id or f"emulated-{len(started) + 1}",
             data_dir=data_dir,
