@@ -14,10 +14,11 @@ from __future__ import annotations
 import threading
 
 from config.camera import CameraConfig
-from device.frame import Frame, i420_of
+from device.frame import Frame
 from device.scenarios import Scenario, ScenarioError, load_scenario
 from device.scenarios.spec import Actor, Effect, Scene, Waypoint
 from device.sources.base import Source, SourceError
+from device.sources.synthetic import scenario_frame
 
 QUIET = "quiet"  # the default: the porch with nobody about, endless
 # A visitor's walk, in seconds from its start: up the path from the street, a wait at the door,
@@ -118,12 +119,9 @@ class EmulatedCamera(Source):
 
     def read(self) -> Frame | None:
         seq = self._seq
-        main, lores = self._scenario.render(seq)
-        t = seq / self.fps
         self._seq += 1
         self.stats.frames += 1
-        # The scene is drawn in BGR; converted once, it travels as a camera's frames do (I420).
-        return Frame(seq, t, self.start_wall + t, i420_of(main), lores)
+        return scenario_frame(self._scenario, seq, seq, self.fps, self.start_wall)
 
     def close(self) -> None:
         pass

@@ -10,6 +10,17 @@ from device.scenarios import Scenario, ScenarioError, load_scenario
 from device.sources.base import Source, SourceError
 
 
+def scenario_frame(
+    scenario: Scenario, seq: int, local: int, fps: float, start_wall: float
+) -> Frame:
+    """Frame `seq` of a scripted camera showing the scenario's frame `local`: t = seq / fps,
+    wall = start_wall + t. The scene is drawn in BGR; converted once here, it travels as a
+    camera's frames do (I420)."""
+    main, lores = scenario.render(local)
+    t = seq / fps
+    return Frame(seq, t, start_wall + t, i420_of(main), lores)
+
+
 class SyntheticSource(Source):
     """Frames from a scenario: t = seq / fps, wall = start_wall + t. Same seed, same frames."""
 
@@ -51,12 +62,9 @@ class SyntheticSource(Source):
         if count is not None and seq >= count and not self.loop:
             return None
         local = seq % count if count else seq
-        main, lores = self.scenario.render(local)
-        t = seq / self.fps
         self._seq += 1
         self.stats.frames += 1
-        # The scene is drawn in BGR; converted once, it travels as a camera's frames do.
-        return Frame(seq, t, self.start_wall + t, i420_of(main), lores)
+        return scenario_frame(self.scenario, seq, local, self.fps, self.start_wall)
 
     def close(self) -> None:
         pass
