@@ -13,7 +13,8 @@ At `--speed max`, CPU per frame is user+sys of the whole run (`wait4`, start-up 
 the frames of its summary. In real time (both programs), it is the CPU the process used
 (`/proc/PID/stat`) between `WARMUP` seconds after the start and the end, over the frames of that
 span at the file's rate (a program that falls behind is flattered, not penalised). Peak RSS is
-the child's `ru_maxrss`.
+the child's own high-water mark (`benchmarks/peak_memory.py`: not `ru_maxrss`, which would
+include this benchmark's own size).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+
+from benchmarks.peak_memory import wait_with_peak
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENE = ROOT / "device" / "scenarios" / "ten_visits.yaml"
@@ -108,9 +111,9 @@ def run_live(command: list[str], seconds: float) -> Usage:
             raise SystemExit(f"{command[0]} exited early ({proc.returncode}): {command}")
         waits[i] = (time.monotonic(), cpu_seconds(proc.pid))
     proc.send_signal(signal.SIGTERM)  # both finish the movie or clip they are writing
-    _, _, usage = os.wait4(proc.pid, 0)
+    _, _, peak = wait_with_peak(proc)
     (t0, cpu0), (t1, cpu1) = waits
-    return Usage(round((t1 - t0) * FPS), cpu1 - cpu0, usage.ru_maxrss / 1024)
+    return Usage(round((t1 - t0) * FPS), cpu1 - cpu0, peak)
 
 
 def cpu_seconds(pid: int) -> float:

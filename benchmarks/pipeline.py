@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.against_motion import compare  # noqa: E402
+from benchmarks.peak_memory import wait_with_peak  # noqa: E402
 from config.motion import MotionConfig  # noqa: E402
 from device.scenarios import load_scenario  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
@@ -49,12 +49,13 @@ def run_device(args: list[str]) -> tuple[dict, float, float, float]:
             stderr=subprocess.PIPE,
             cwd=ROOT,
         )
-        _, status, usage = os.wait4(proc.pid, 0)
+        code, usage, peak = wait_with_peak(proc)
         wall = time.monotonic() - began
-        if os.waitstatus_to_exitcode(status) != 0:
+        if code != 0:
+            assert proc.stderr is not None
             raise SystemExit(f"doorbell run failed: {proc.stderr.read().decode()[-2000:]}")
         cpu = usage.ru_utime + usage.ru_stime
-        return json.loads(summary.read_text()), wall, cpu, usage.ru_maxrss / 1024
+        return json.loads(summary.read_text()), wall, cpu, peak
 
 
 def main() -> None:

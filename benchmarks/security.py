@@ -15,18 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.peak_memory import status_mb
 from tests.support.broker import MosquittoBroker
 from tests.support.process import DoorbellProcess
 from tests.support.subscriber import Subscriber
 
 FLOOD_SECONDS = 70  # past a minute's end, so the count of refusals is written
-
-
-def rss_mb(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:
@@ -45,7 +39,7 @@ def main() -> None:
             while not sub.messages:  # the device answers commands
                 sub.client.publish("doorbell/bench/cmd/ping", '{"request_id": "w"}', qos=1)
                 sub.wait_for(lambda ms: bool(ms), timeout=0.5)
-            before = rss_mb(dev.proc.pid, "VmRSS")
+            before = status_mb(dev.proc.pid, "VmRSS")
             huge = b"x" * (150 * 1024 * 1024)
             began = time.monotonic()
             for name in ("footage_request", "mode"):
@@ -53,9 +47,10 @@ def main() -> None:
             del huge
             sub.client.publish("doorbell/bench/cmd/ping", '{"request_id": "after"}', qos=1)
             sub.wait_for(lambda ms: any(b'"after"' in m.payload for m in ms), timeout=60)
+            peak = status_mb(dev.proc.pid, "VmHWM")
             print(
                 f"payload flood (2 x 150 MB on cmd/): RSS {before:.0f} MB before, "
-                f"peak {rss_mb(dev.proc.pid, 'VmHWM'):.0f} MB (MemoryMax 300 MB), device answering "
+                f"peak {peak:.0f} MB (MemoryMax 300 MB), device answering "
                 f"{time.monotonic() - began:.1f} s later"
             )
             audit = data / "audit.jsonl"

@@ -5,7 +5,6 @@ this; a test runs it in-process."""
 
 from __future__ import annotations
 
-import resource
 import shutil
 import tempfile
 import threading
@@ -18,6 +17,7 @@ from typing import Any
 from config import DoorbellConfig
 from device.fleet import Fleet
 from device.fleet_meter import FleetMeter, percentile
+from device.memory import peak_rss_mb
 from device.shared_scene import SharedScene
 
 Echo = Callable[[str], None]
@@ -35,10 +35,6 @@ class FleetPlan:
     root: Path | None = None  # devices' data dirs; None: a temporary dir, removed afterwards
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def run_fleet(
     base: DoorbellConfig,
     plan: FleetPlan,
@@ -49,7 +45,7 @@ def run_fleet(
     """Runs the plan; returns the summary (also what `--summary-json` writes). `echo` gets a
     line per second, `progress` (a terminal) a status line rewritten in place."""
     stop = stop or threading.Event()
-    cpu0, began, rss0 = time.process_time(), time.monotonic(), rss_mb()
+    cpu0, began, rss0 = time.process_time(), time.monotonic(), peak_rss_mb()
     scene = SharedScene(plan.scenario, base.motion, base.camera, plan.analysis_fps)
     echo(
         f"fleet: {plan.devices} devices, scenario {scene.name} ({scene.events} visit(s) every "
@@ -61,7 +57,7 @@ def run_fleet(
     events = base.uplink.base_topic.replace("{device_id}", "+") + "/event"
     meter = FleetMeter(base.mqtt, events)
     fleet = Fleet(base, scene, plan.devices, root, meter.alert_raised, plan.id_prefix, plan.speed)
-    rss_built = rss_mb()
+    rss_built = peak_rss_mb()
     errors: list[str] = []
     try:
         fleet.release_descriptors()  # the subscriber's socket, too, must be one select() can watch
@@ -110,8 +106,8 @@ def run_fleet(
         lag_p99_seconds=round(percentile(fleet.lags, 99) or 0.0, 3),
         late_moments=sum(lag > 1.0 / plan.analysis_fps for lag in fleet.lags),
         moments_shown=len(fleet.lags),
-        peak_rss_mb=round(rss_mb(), 1),
-        rss_per_device_kb=round((rss_mb() - rss0) * 1024 / plan.devices, 1),
+        peak_rss_mb=round(peak_rss_mb(), 1),
+        rss_per_device_kb=round((peak_rss_mb() - rss0) * 1024 / plan.devices, 1),
         rss_scene_and_devices_mb=round(rss_built - rss0, 1),
         errors=errors,
     )

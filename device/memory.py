@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import resource
 
 
 def _malloc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
@@ -27,3 +28,16 @@ def release_freed_memory() -> None:
     """Return the allocator's free pages to the system (a no-op off glibc)."""
     if _TRIM is not None:
         _TRIM(0)
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident set in MB: `VmHWM`, as `ru_maxrss` on Linux also counts
+    the high-water mark of whatever process spawned this one (see benchmarks/peak_memory.py)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux; no /proc

@@ -4,10 +4,11 @@ detector's per-frame cost scaled to a Cortex-A53 at 1 GHz by a published per-cor
 
 Memory: `doorbell`'s device with camera.source picamera2 through the stand-in
 (tests/support/picamera2_standin.py) at 1280x720 main + 320x240 lores, recording on, alerts to a
-real mosquitto; each figure is the peak RSS (ru_maxrss) of a fresh child process. The stand-in
-does two things a Pi does not do in the process: it encodes H.264 with libx264 (a Pi Zero 2 W/3/4
-uses the VideoCore's encoder) and it renders the synthetic scene (a Pi gets frames from libcamera
-in dmabuf buffers). Both shares are measured in children of their own and subtracted.
+real mosquitto; each figure is the peak RSS of a fresh child process (its VmHWM, not ru_maxrss:
+see benchmarks/peak_memory.py). The stand-in does two things a Pi does not do in the process: it
+encodes H.264 with libx264 (a Pi Zero 2 W/3/4 uses the VideoCore's encoder) and it renders the
+synthetic scene (a Pi gets frames from libcamera in dmabuf buffers). Both shares are measured in
+children of their own and subtracted.
 
 CPU: the detector on 320x240 lores frames of library scenes, CPU time per frame on one thread;
 scaled by (this machine's single-thread 7-Zip MIPS) / (a Pi Zero 2 W's, published: 835 MIPS at
@@ -33,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.peak_memory import wait_with_peak  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 
 PI_ZERO_2_W_7ZIP_MIPS = 835  # one core at 1 GHz (970 MHz measured), Kaiser (see above)
@@ -138,12 +140,12 @@ def peak_rss_mb(code: str, *args: str) -> float:
         [sys.executable, "-c", "import sys\n" + code, *args], cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
-    _, status, usage = os.wait4(proc.pid, 0)
+    code, _, peak = wait_with_peak(proc)
     assert proc.stderr is not None
     err = proc.stderr.read().decode()
-    if os.waitstatus_to_exitcode(status) != 0:
+    if code != 0:
         raise SystemExit(f"pi_budget: child failed: {err[-2000:]}")
-    return usage.ru_maxrss / 1024
+    return peak
 
 
 def seven_zip_mips() -> float:

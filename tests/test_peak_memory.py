@@ -1,0 +1,38 @@
+"""The benchmarks' peak memory of a child is the child's own, not the benchmark's.
+
+Linux's `ru_maxrss` of a child includes the spawner's high-water mark (fork copies it, exec keeps
+it), so a benchmark that has grown large would report its own size for every program it runs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from benchmarks.peak_memory import status_mb, wait_with_peak
+from device.memory import peak_rss_mb
+
+CHILD_MB = 40
+# The child holds CHILD_MB for a while, so the poll sees it before the child exits.
+CHILD = (
+    f"import time\nbuf = bytearray({CHILD_MB} * 2**20)\n"
+    "buf[::4096] = b'x' * len(buf[::4096])\ntime.sleep(0.5)"
+)
+
+
+def test_a_childs_peak_is_its_own_not_its_spawners() -> None:
+    ballast = bytearray(300 * 2**20)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # this process's high-water mark over 300 MB
+    assert peak_rss_mb() > 300
+    proc = subprocess.Popen([sys.executable, "-c", CHILD])
+    code, usage, peak = wait_with_peak(proc)
+    del ballast
+    assert code == 0
+    assert usage.ru_maxrss / 1024 > 300  # what the child's rusage says: the spawner's size
+    assert CHILD_MB < peak < CHILD_MB + 60  # the child's own: its buffer and an interpreter
+
+
+def test_status_of_a_process_that_has_gone_is_nan() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    assert status_mb(proc.pid, "VmHWM") != status_mb(proc.pid, "VmHWM")
