@@ -1,8 +1,11 @@
-"""A device without the local page does not load the page's libraries.
+"""A device without the local page does not load the page's libraries, nor what only other
+commands or the embedded broker need.
 
-aiohttp, Jinja2 and what they pull in cost ~14 MB of RSS (README's memory budget: <= 150 MB at
-720p); the device imports device/web/server.py only when web.listen is set. Checked in a fresh
-interpreter, since this test process has imported the page already.
+aiohttp, Jinja2 and what they pull in cost ~14 MB of RSS (README's memory budget: <= 120 MB at
+768x576, <= 150 MB at 720p); the device imports device/web/server.py only when web.listen is set.
+The other commands' modules (the fleet, the scenario renderer, the page's password hashing) load
+only when that command runs, and asyncio (~5 MB) only for the embedded broker. Checked in a fresh
+interpreter, since this test process has imported all of them already.
 """
 
 from __future__ import annotations
@@ -14,18 +17,34 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_ONLY = ("aiohttp", "jinja2", "device.web.server")
+NOT_FOR_RUN = (*PAGE_ONLY, "argon2", "asyncio", "device.cli.fleet_cmd", "device.fleet")
+NOT_FOR_RUN += ("device.cli.scenario", "device.cli.web_cmd", "device.emulated_camera")
 
 
-def loaded_after(code: str) -> list[str]:
+def loaded_after(code: str, names: tuple[str, ...] = PAGE_ONLY) -> list[str]:
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    return [name for name in json.loads(out.stdout) if name in PAGE_ONLY]
+    return [name for name in json.loads(out.stdout) if name in names]
 
 
 def test_the_cli_and_runtime_load_without_the_page_libraries() -> None:
     assert loaded_after("import device.cli, device.runtime") == []
+
+
+def test_doorbell_run_loads_only_what_running_needs() -> None:
+    code = "from device.cli import cli\ncli.get_command(None, 'run')\nimport device.runtime"
+    assert loaded_after(code, NOT_FOR_RUN) == []
+
+
+def test_every_command_is_still_there() -> None:
+    # The commands load lazily; `doorbell -h` lists them all, and each one can be loaded.
+    from device.cli import COMMANDS, cli
+
+    for name in COMMANDS:
+        command = cli.get_command(None, name)  # type: ignore[arg-type]
+        assert command is not None and command.name == name
 
 
 def test_the_page_libraries_load_when_the_page_is_built() -> None:

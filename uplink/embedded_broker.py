@@ -3,16 +3,18 @@ with one account (uplink.broker_login) and no anonymous access."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config import DoorbellConfig
 from uplink.broker_login import BrokerLogin, uses_embedded, with_login
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,9 @@ class EmbeddedBroker:
                 f"program; point --broker at that broker (mqtt://{self.host}:{self.port}) or set "
                 "mqtt.port to a free port"
             )
+        # asyncio and amqtt only here: a device on an outside broker does not carry them (~5 MB).
+        import asyncio
+
         try:
             from amqtt.broker import Broker
         except ImportError:
@@ -97,6 +102,8 @@ class EmbeddedBroker:
         loop, broker = self._loop, self._broker
         if loop is None or broker is None:
             return
+        import asyncio  # loaded by start already
+
         try:
             asyncio.run_coroutine_threadsafe(broker.shutdown(), loop).result(timeout=5)
         except Exception as exc:  # shutting down anyway

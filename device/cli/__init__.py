@@ -2,35 +2,54 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any, NoReturn
 
 import click
 from click.exceptions import NoArgsIsHelpError
 
-from device.cli.analyze import analyze_cmd
-from device.cli.audit_cmd import audit_group
-from device.cli.clips import clips_group
-from device.cli.config_cmd import config_group
-from device.cli.control_cmds import mode, press, status
-from device.cli.erase_cmd import erase
-from device.cli.fleet_cmd import fleet
-from device.cli.owner_cmd import owner_group
-from device.cli.requests_cmd import requests_group
-from device.cli.run import run
-from device.cli.scenario import scenario_group
-from device.cli.service import service
-from device.cli.setup_cmd import setup
-from device.cli.watch import watch
-from device.cli.web_cmd import web_group
 from device.version import VERSION
 
 PROG = "doorbell"
+
+# Each command's module is imported when that command runs (or help lists them all), so
+# `doorbell run` does not carry the fleet, the scenario renderer or the page's password hashing
+# in memory: a device's resident size is most of its budget on a Pi.
+COMMANDS = {
+    "analyze": "device.cli.analyze:analyze_cmd",
+    "audit": "device.cli.audit_cmd:audit_group",
+    "clips": "device.cli.clips:clips_group",
+    "config": "device.cli.config_cmd:config_group",
+    "erase": "device.cli.erase_cmd:erase",
+    "fleet": "device.cli.fleet_cmd:fleet",
+    "mode": "device.cli.control_cmds:mode",
+    "owner": "device.cli.owner_cmd:owner_group",
+    "press": "device.cli.control_cmds:press",
+    "requests": "device.cli.requests_cmd:requests_group",
+    "run": "device.cli.run:run",
+    "scenario": "device.cli.scenario:scenario_group",
+    "service": "device.cli.service:service",
+    "setup": "device.cli.setup_cmd:setup",
+    "status": "device.cli.control_cmds:status",
+    "watch": "device.cli.watch:watch",
+    "web": "device.cli.web_cmd:web_group",
+}
 
 
 class DoorbellGroup(click.Group):
     """Every mistake on the command line is one line and exit 2, said here for every command:
     click's own Usage/Try/Error block is three lines and names `--help` only."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, _, attr = COMMANDS[cmd_name].partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("standalone_mode", True) is False:  # the caller handles what is raised
@@ -61,25 +80,6 @@ def say(message: str, code: int) -> NoReturn:
 @click.version_option(VERSION, prog_name="doorbell")
 def cli() -> None:
     """Edge video doorbell: motion alerts over MQTT, clips with pre-roll, privacy by design."""
-
-
-cli.add_command(analyze_cmd)
-cli.add_command(clips_group)
-cli.add_command(config_group)
-cli.add_command(mode)
-cli.add_command(press)
-cli.add_command(status)
-cli.add_command(run)
-cli.add_command(scenario_group)
-cli.add_command(service)
-cli.add_command(setup)
-cli.add_command(watch)
-cli.add_command(requests_group)
-cli.add_command(audit_group)
-cli.add_command(erase)
-cli.add_command(owner_group)
-cli.add_command(web_group)
-cli.add_command(fleet)
 
 
 def main() -> None:
