@@ -41,7 +41,7 @@ def main() -> None:
     for width, height in ((640, 480), (1280, 720)):
         video = frames(width, height)
         encoder = StreamEncoder(
-            15.0, (width, height), cfg.bitrate, cfg.preset,
+            15.0, (width, height), cfg.bitrate, cfg.preset, cfg.encoder_threads,
             round(cfg.keyframe_seconds * 15), cfg.pre_seconds + cfg.keyframe_seconds,
         )  # fmt: skip
         ring_peak = total = 0

@@ -21,6 +21,9 @@ class RecordConfig(Section):
     )
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "ultrafast"
     bitrate: int = Field(1_500_000, ge=100_000, le=20_000_000, description="bits per second")
+    encoder_threads: int = Field(
+        1, ge=1, le=4, description="libx264 threads: more only if one core cannot keep up"
+    )
     snapshot_quality: int = Field(85, ge=10, le=100)
     thumbnail_width: int = Field(160, ge=32, le=640)
 

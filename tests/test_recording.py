@@ -114,7 +114,7 @@ def test_clip_starts_pre_seconds_early_and_ends_post_seconds_late(tmp_path: Path
 def test_encoded_frames_decode_to_the_pictures_given(tmp_path: Path) -> None:
     source = open_source(CameraConfig(source="synthetic:walk_up_ring", width=320, height=240))
     source.open()
-    encoder = StreamEncoder(FPS, (320, 240), 1_500_000, "ultrafast", 15, 4.0)
+    encoder = StreamEncoder(FPS, (320, 240), 1_500_000, "ultrafast", 1, 15, 4.0)
     pictures, data = [], bytearray()
     for _ in range(45):
         frame = source.read()

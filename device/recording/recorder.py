@@ -150,7 +150,8 @@ class Recorder:
         if stream is None:
             stream = self.cutter.stream = StreamEncoder(
                 self.fps, (frame.width, frame.height), self.record.bitrate, self.record.preset,
-                self.record.keyframe_frames(self.fps), self.record.ring_seconds,
+                self.record.encoder_threads, self.record.keyframe_frames(self.fps),
+                self.record.ring_seconds,
             )  # fmt: skip
         # Masked in place, not copied (1.4 MB a frame at 720p): whatever else shows this frame
         # (a snapshot) masks it too, and black stays black.

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class PyAvCapture:
     """A file or RTSP/HTTP stream, decoded to `yuv420p` with the decoder's own threads."""
 
-    def __init__(self, target: str, timeouts: tuple[float, float] | None, live: bool) -> None:
+    def __init__(self, target: str, timeouts: tuple[float, float] | None) -> None:
         """`timeouts`: (open, read) seconds for a network stream, so a stalled one ends."""
         self.target = target
         try:
@@ -38,11 +38,11 @@ class PyAvCapture:
             self._container.close()
             raise SourceError(f"cannot open video {target!r} (no video stream)")
         stream = self._container.streams.video[0]
-        # The decoder's own threads. A file: frame threads too, so decoding keeps pace with the
-        # encoder and detector threads at --speed max (same CPU per frame measured, ~4 MB more
-        # at 768x576). A live stream: slice threads only, as frame threads hold each frame back
-        # by one frame time per thread, and a doorbell's alert is late by as much.
-        stream.thread_type = "SLICE" if live else "AUTO"
+        # The decoder's own threads, slices only. Frame threads (FFmpeg's default) hold each
+        # frame back by one frame time per thread, so a live doorbell's alert is late by as
+        # much; on a file they measured the same CPU per frame and speed (the encoder and the
+        # detector set the pace) and ~5 MB more at 768x576, a context and a picture per thread.
+        stream.thread_type = "SLICE"
         rate = stream.average_rate or stream.guessed_rate
         self.fps = float(rate) if rate else 0.0
         # I420 needs even sides; an odd one is trimmed by the scaler (rare: cameras are even).

@@ -64,8 +64,8 @@ class OpenCvSource(Source):
             return OpenCvCapture(int(self.target), self.camera)
         if "://" in self.target:
             timeouts = (OPEN_TIMEOUT_MS / 1000, READ_TIMEOUT_MS / 1000)
-            return PyAvCapture(self.target, timeouts, self.live)
-        return PyAvCapture(self.target, None, self.live)
+            return PyAvCapture(self.target, timeouts)
+        return PyAvCapture(self.target, None)
 
     def open(self) -> None:
         self._closed.clear()
