@@ -129,6 +129,20 @@ def test_encoded_frames_decode_to_the_pictures_given(tmp_path: Path) -> None:
         assert np.abs(given.astype(int) - got.astype(int)).mean(axis=(0, 1)).max() < 6
 
 
+def x264_options(clip: Path) -> str:
+    """The settings libx264 wrote into the stream it made (its SEI user data)."""
+    data = clip.read_bytes()
+    start = data.index(b"x264 - core")
+    return data[start : data.index(b"\x00", start)].decode()
+
+
+def test_libx264_runs_on_the_threads_configured(tmp_path: Path) -> None:
+    for threads in (1, 2):
+        clips, _ = record(tmp_path / str(threads), [(2.0, 3.0)], 6.0, encoder_threads=threads)
+        options = x264_options(clips[0].path).split()
+        assert f"threads={threads}" in options, options
+
+
 def test_overlapping_events_share_one_clip_and_max_seconds_splits(tmp_path: Path) -> None:
     clips, _ = record(tmp_path, [(5.0, 9.0), (7.0, 12.0)], 25.0)
     assert len(clips) == 1 and set(clips[0].event_ids) == {"e0", "e1"}
