@@ -13,20 +13,10 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from pathlib import Path
+
+from device.memory import status_mb
 
 POLL_SECONDS = 0.02
-
-
-def status_mb(pid: int, field: str) -> float:
-    """A memory field of `/proc/PID/status` (VmRSS, VmHWM, RssAnon...) in MB; NaN if absent."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return float("nan")
 
 
 def wait_with_peak(proc: subprocess.Popen[bytes]) -> tuple[int, os.struct_rusage, float]:
@@ -34,7 +24,7 @@ def wait_with_peak(proc: subprocess.Popen[bytes]) -> tuple[int, os.struct_rusage
     RSS in MB."""
     peak = 0.0
     while True:
-        hwm = status_mb(proc.pid, "VmHWM")  # NaN once the child is a zombie: its memory is gone
+        hwm = status_mb("VmHWM", proc.pid)  # NaN once the child is a zombie: its memory is gone
         if hwm == hwm:
             peak = max(peak, hwm)
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.peak_memory import status_mb
+from device.memory import status_mb
 from tests.support.broker import MosquittoBroker
 from tests.support.process import DoorbellProcess
 from tests.support.subscriber import Subscriber
@@ -39,7 +39,7 @@ def main() -> None:
             while not sub.messages:  # the device answers commands
                 sub.client.publish("doorbell/bench/cmd/ping", '{"request_id": "w"}', qos=1)
                 sub.wait_for(lambda ms: bool(ms), timeout=0.5)
-            before = status_mb(dev.proc.pid, "VmRSS")
+            before = status_mb("VmRSS", dev.proc.pid)
             huge = b"x" * (150 * 1024 * 1024)
             began = time.monotonic()
             for name in ("footage_request", "mode"):
@@ -47,7 +47,7 @@ def main() -> None:
             del huge
             sub.client.publish("doorbell/bench/cmd/ping", '{"request_id": "after"}', qos=1)
             sub.wait_for(lambda ms: any(b'"after"' in m.payload for m in ms), timeout=60)
-            peak = status_mb(dev.proc.pid, "VmHWM")
+            peak = status_mb("VmHWM", dev.proc.pid)
             print(
                 f"payload flood (2 x 150 MB on cmd/): RSS {before:.0f} MB before, "
                 f"peak {peak:.0f} MB (MemoryMax 300 MB), device answering "

@@ -30,14 +30,23 @@ def release_freed_memory() -> None:
         _TRIM(0)
 
 
-def peak_rss_mb() -> float:
-    """This process's own peak resident set in MB: `VmHWM`, as `ru_maxrss` on Linux also counts
-    the high-water mark of whatever process spawned this one (see benchmarks/peak_memory.py)."""
+def status_mb(field: str, pid: int | str = "self") -> float:
+    """A memory field of `/proc/PID/status` (VmRSS, VmHWM, RssAnon...) in MB; NaN where there is
+    none (the process has gone, or no /proc)."""
     try:
-        with open("/proc/self/status") as status:
+        with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux; no /proc
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident set in MB: `VmHWM`, as `ru_maxrss` on Linux also counts
+    the high-water mark of whatever process spawned this one (see benchmarks/peak_memory.py)."""
+    peak = status_mb("VmHWM")
+    if peak == peak:
+        return peak
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # no /proc; kB on Linux

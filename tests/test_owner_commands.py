@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from device.memory import status_mb
 from tests.support.broker import MosquittoBroker
 from tests.support.process import DoorbellProcess, doorbell
 from tests.support.subscriber import Subscriber
@@ -160,13 +161,6 @@ def _load(path: Path) -> Ed25519PrivateKey:
     return key
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmHWM")
-
-
 def test_huge_payloads_never_reach_the_device(
     mosquitto: MosquittoBroker, device: DoorbellProcess
 ) -> None:
@@ -182,5 +176,5 @@ def test_huge_payloads_never_reach_the_device(
     stranger.send("ping", {"request_id": "still-here"})
     assert stranger.answer("still-here", timeout=60)["ok"] is True
     assert device.proc.poll() is None
-    assert peak_rss_mb(device.proc.pid) < 300
+    assert status_mb("VmHWM", device.proc.pid) < 300
     stranger.sub.close()

@@ -9,8 +9,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from benchmarks.peak_memory import status_mb, wait_with_peak
-from device.memory import peak_rss_mb
+from benchmarks.peak_memory import wait_with_peak
+from device.memory import peak_rss_mb, status_mb
 
 CHILD_MB = 40
 # The child holds CHILD_MB for a while, so the poll sees it before the child exits.
@@ -35,4 +35,4 @@ def test_a_childs_peak_is_its_own_not_its_spawners() -> None:
 def test_status_of_a_process_that_has_gone_is_nan() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
-    assert status_mb(proc.pid, "VmHWM") != status_mb(proc.pid, "VmHWM")
+    assert status_mb("VmHWM", proc.pid) != status_mb("VmHWM", proc.pid)
