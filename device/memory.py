@@ -9,14 +9,14 @@ is live; on a 512 MB Pi that matters. `malloc_trim(0)` returns the free pages of
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import resource
 
 
 def _malloc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
-    name = ctypes.util.find_library("c")
+    # The C library the interpreter itself runs on (CDLL(None)): ctypes.util.find_library
+    # would run `ldconfig -p` in a child process at every start to find the same library.
     try:
-        return ctypes.CDLL(name).malloc_trim if name else None
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
         return None
 

@@ -36,3 +36,14 @@ def test_status_of_a_process_that_has_gone_is_nan() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     assert status_mb("VmHWM", proc.pid) != status_mb("VmHWM", proc.pid)
+
+
+def test_the_device_can_give_freed_memory_back_on_glibc() -> None:
+    import platform
+
+    from device import memory
+
+    if platform.libc_ver()[0] != "glibc":
+        return  # musl, macOS: nothing to trim, and release_freed_memory is a no-op
+    assert memory._TRIM is not None
+    memory.release_freed_memory()
