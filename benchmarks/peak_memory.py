@@ -10,6 +10,7 @@ while the program exits is missed).
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import time
@@ -25,7 +26,7 @@ def wait_with_peak(proc: subprocess.Popen[bytes]) -> tuple[int, os.struct_rusage
     peak = 0.0
     while True:
         hwm = status_mb("VmHWM", proc.pid)  # NaN once the child is a zombie: its memory is gone
-        if hwm == hwm:
+        if not math.isnan(hwm):
             peak = max(peak, hwm)
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:

@@ -9,6 +9,7 @@ is live; on a 512 MB Pi that matters. `malloc_trim(0)` returns the free pages of
 from __future__ import annotations
 
 import ctypes
+import math
 import resource
 
 
@@ -47,6 +48,6 @@ def peak_rss_mb() -> float:
     """This process's own peak resident set in MB: `VmHWM`, as `ru_maxrss` on Linux also counts
     the high-water mark of whatever process spawned this one (see benchmarks/peak_memory.py)."""
     peak = status_mb("VmHWM")
-    if peak == peak:
+    if not math.isnan(peak):
         return peak
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # no /proc; kB on Linux
