@@ -9,9 +9,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from device.frame import i420_of
+from device.recording.jpeg_picture import JpegPicture
+from device.recording.masks import PrivacyMask
 from tests.support.broker import MosquittoBroker
 from tests.support.uplink_helpers import SessionSubscriber, uplink_config
-from uplink.jpeg_shrink import shrink_jpeg
+from uplink.jpeg_shrink import DecodedJpeg, shrink_jpeg
 from uplink.uplink import Uplink
 
 CONFIG_TOPIC = "homeassistant/device/porch/config"
@@ -122,8 +125,13 @@ def test_shrink_jpeg_fits_or_gives_up() -> None:
     assert shrink_jpeg(b"not a jpeg at all" * 100, 100) is None
     assert shrink_jpeg(big, 10) is None  # nothing fits ten bytes
     # Given the picture the JPEG shows, it re-encodes that instead of decoding the JPEG.
-    grey = np.full((480, 640, 3), 90, np.uint8)
+    grey = JpegPicture(i420_of(np.full((480, 640, 3), 90, np.uint8)), PrivacyMask([]))
     from_picture = shrink_jpeg(big, 20_000, grey)
     assert from_picture is not None and len(from_picture) <= 20_000
     decoded = cv2.imdecode(np.frombuffer(from_picture, np.uint8), cv2.IMREAD_COLOR)
-    assert decoded.shape == grey.shape and abs(float(decoded.mean()) - 90) < 2
+    assert decoded.shape == (480, 640, 3) and abs(float(decoded.mean()) - 90) < 2
+    # Too big at any quality: made smaller, keeping its shape.
+    smaller = shrink_jpeg(big, 4_000, DecodedJpeg(big))
+    assert smaller is not None and len(smaller) <= 4_000
+    height, width = cv2.imdecode(np.frombuffer(smaller, np.uint8), cv2.IMREAD_COLOR).shape[:2]
+    assert width < 640 and abs(width / height - 640 / 480) < 0.05

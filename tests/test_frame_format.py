@@ -1,5 +1,6 @@
 """Frames travel as I420 from the source to the encoder: what a clip holds is what the camera
-gave, colours included; masks black out all three planes; the lores is the Y plane scaled."""
+gave, colours included; masks black out all three planes; the lores is the Y plane scaled; a
+snapshot's JPEG, made from the planes with no BGR on the way, shows what the clip shows."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+import pytest
 
 from config.base import NamedPolygon
 from config.camera import CameraConfig
@@ -17,6 +19,7 @@ from config.record import RecordConfig, StorageConfig
 from device.frame import i420_of, lores_of
 from device.mp4_writer import Mp4Writer
 from device.recording.clip import ClipInfo
+from device.recording.jpeg_picture import JpegPicture
 from device.recording.masks import PrivacyMask
 from device.recording.recorder import Recorder
 from device.sources import open_source
@@ -98,3 +101,36 @@ def test_the_lores_is_the_y_plane_area_averaged() -> None:
     whole = i420_of(picture)  # whole factors (4 and 3): exactly the area average
     exact = cv2.resize(whole[:720], (320, 240), interpolation=cv2.INTER_AREA)
     assert np.array_equal(lores_of(whole, (320, 240)), exact)
+
+
+def still_picture() -> np.ndarray:
+    """Saturated patches, black and white on mid grey: the ends of every level's range."""
+    picture = np.full((240, 320, 3), 90, np.uint8)
+    for colour, (x, y) in PATCHES.items():
+        picture[y : y + 80, x : x + 80] = colour
+    picture[130:210, 120:200], picture[130:210, 220:300] = 0, 255
+    return picture
+
+
+def test_a_snapshot_jpeg_made_from_i420_shows_the_source_colours_and_levels() -> None:
+    picture = still_picture()
+    yuv = i420_of(picture)
+    given = yuv.copy()
+    jpeg = JpegPicture(yuv, PrivacyMask([])).jpeg(95)
+    # Decoded by OpenCV's own JPEG reader, a different path from the one that made it.
+    shown = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    expected = cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420)  # what the recording shows
+    for x, y in [*PATCHES.values(), (120, 130), (220, 130)]:
+        centre = (slice(y + 25, y + 55), slice(x + 25, x + 55))
+        # Black stays black and white white: JPEG's levels are full range, the frame's video
+        # range; left unstretched, black shows as dark grey and saturated colours fade.
+        assert np.abs(shown[centre].astype(int) - expected[centre]).max() <= 4, (x, y)
+    assert np.array_equal(yuv, given)  # the frame itself is left as it was
+
+
+@pytest.mark.parametrize("width", [160, 33, 7])
+def test_a_smaller_jpeg_keeps_the_picture_shape_at_any_width(width: int) -> None:
+    picture = JpegPicture(i420_of(still_picture()), PrivacyMask([]))
+    shown = cv2.imdecode(np.frombuffer(picture.jpeg(80, width), np.uint8), cv2.IMREAD_COLOR)
+    assert shown.shape == (round(240 * width / 320), width, 3)
+    assert picture.size == (320, 240)

@@ -2,35 +2,68 @@
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
+from typing import Protocol
+
+import simplejpeg
 
 QUALITIES = (80, 65, 50, 35)
+SMALLEST_SIDE = 16  # pixels: a picture smaller than this shows nothing worth sending
 
 
-def shrink_jpeg(jpeg: bytes, max_bytes: int, picture: np.ndarray | None = None) -> bytes | None:
+class Picture(Protocol):
+    """The picture a JPEG shows, kept by whoever made the JPEG, so that a smaller JPEG of it
+    needs no decoding (the device's `JpegPicture`)."""
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels."""
+        ...
+
+    def jpeg(self, quality: int, width: int | None = None) -> bytes:
+        """A JPEG at `quality`, scaled to `width` pixels wide if given."""
+        ...
+
+
+class DecodedJpeg:
+    """A `Picture` decoded from a JPEG, for a JPEG whose maker kept no picture."""
+
+    def __init__(self, jpeg: bytes) -> None:
+        """Raises ValueError if `jpeg` is not one."""
+        self._image = simplejpeg.decode_jpeg(jpeg, colorspace="BGR")
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self._image.shape[1], self._image.shape[0]
+
+    def jpeg(self, quality: int, width: int | None = None) -> bytes:
+        import cv2  # only here: the device's own snapshots never come this way
+
+        image = self._image
+        if width is not None and width != image.shape[1]:
+            height = max(1, round(image.shape[0] * width / image.shape[1]))
+            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        return bytes(
+            simplejpeg.encode_jpeg(image, quality, colorspace="BGR", colorsubsampling="420")
+        )
+
+
+def shrink_jpeg(jpeg: bytes, max_bytes: int, picture: Picture | None = None) -> bytes | None:
     """The JPEG itself if it fits; else a re-encoded one (lower quality, then smaller) that
-    fits; None if it cannot be decoded or nothing fits. `picture`, the image the JPEG shows, spares
+    fits; None if it cannot be decoded or nothing fits. `picture`, what the JPEG shows, spares
     decoding it (at 720p, 2.7 MB more at the moment of an alert)."""
     if len(jpeg) <= max_bytes:
         return jpeg
-    image = (
-        picture
-        if picture is not None
-        else cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    )
-    if image is None:
-        return None
+    if picture is None:
+        try:
+            picture = DecodedJpeg(jpeg)
+        except ValueError:
+            return None
+    width, height = picture.size
     scale = 1.0
-    while min(image.shape[:2]) * scale >= 16:
-        h, w = image.shape[:2]
-        resized = image
-        if scale < 1.0:
-            size = (max(1, int(w * scale)), max(1, int(h * scale)))
-            resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    while min(width, height) * scale >= SMALLEST_SIDE:
         for quality in QUALITIES:
-            ok, data = cv2.imencode(".jpg", resized, [cv2.IMWRITE_JPEG_QUALITY, quality])
-            if ok and len(data) <= max_bytes:
-                return data.tobytes()
+            data = picture.jpeg(quality, None if scale == 1.0 else max(1, int(width * scale)))
+            if len(data) <= max_bytes:
+                return data
         scale *= 0.7
     return None

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import paho.mqtt.client as mqtt
 
 from config import DoorbellConfig
@@ -27,7 +26,7 @@ from uplink.command_auth import CommandGate
 from uplink.commands import CommandError, CommandReply, Dispatch, answer, parse_command
 from uplink.discovery import discovery_message
 from uplink.e2e import AgeEncryptor
-from uplink.jpeg_shrink import shrink_jpeg
+from uplink.jpeg_shrink import Picture, shrink_jpeg
 from uplink.messages import EventMessage
 from uplink.mqtt_link import MqttLink
 from uplink.outbox import Outbox, OutboxRow
@@ -180,7 +179,7 @@ class Uplink:
     def set_motion(self, on: bool) -> None:
         self._retain(self.topics.motion, "ON" if on else "OFF")
 
-    def send_snapshot(self, jpeg: bytes, picture: np.ndarray | None = None) -> None:
+    def send_snapshot(self, jpeg: bytes, picture: Picture | None = None) -> None:
         """Publish a JPEG, re-encoded smaller if it is over the broker's limit (from `picture`,
         the image it shows, when the caller still has it)."""
         limit = self.config.uplink.max_payload_bytes
