@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import cv2
 import simplejpeg
 
 QUALITIES = (80, 65, 50, 35)
@@ -24,6 +25,11 @@ class Picture(Protocol):
         ...
 
 
+def scaled(size: tuple[int, int], width: int) -> tuple[int, int]:
+    """(width, height) of a picture of `size` scaled to `width` pixels wide, keeping its shape."""
+    return width, max(1, round(size[1] * width / size[0]))
+
+
 class DecodedJpeg:
     """A `Picture` decoded from a JPEG, for a JPEG whose maker kept no picture."""
 
@@ -36,12 +42,9 @@ class DecodedJpeg:
         return self._image.shape[1], self._image.shape[0]
 
     def jpeg(self, quality: int, width: int | None = None) -> bytes:
-        import cv2  # only here: the device's own snapshots never come this way
-
         image = self._image
         if width is not None and width != image.shape[1]:
-            height = max(1, round(image.shape[0] * width / image.shape[1]))
-            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+            image = cv2.resize(image, scaled(self.size, width), interpolation=cv2.INTER_AREA)
         return bytes(
             simplejpeg.encode_jpeg(image, quality, colorspace="BGR", colorsubsampling="420")
         )

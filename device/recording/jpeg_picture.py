@@ -14,6 +14,7 @@ import simplejpeg
 
 from device.frame import planes
 from device.recording.masks import PrivacyMask
+from uplink.jpeg_shrink import scaled
 
 LEVELS = np.arange(256, dtype=np.float64)
 # Lookup tables from video-range levels to full range, clipped to 0-255.
@@ -43,7 +44,7 @@ class JpegPicture:
         """A JPEG of the picture, scaled to `width` pixels wide (keeping its shape) if given."""
         y, u, v = planes(self._yuv)
         if width is not None and width != y.shape[1]:
-            height = max(1, round(y.shape[0] * width / y.shape[1]))
+            width, height = scaled(self.size, width)
             y = cv2.resize(y, (width, height), interpolation=cv2.INTER_AREA)
             # libjpeg's 4:2:0 has a chroma sample for each started pair of rows and columns.
             chroma = ((width + 1) // 2, (height + 1) // 2)
