@@ -15,7 +15,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from config import load_config
+from config import DoorbellConfig, load_config
+from device.cli.setup_cmd import check_camera
 from tests.support.broker import MosquittoBroker, free_port
 from tests.support.process import doorbell
 from tests.support.subscriber import Subscriber
@@ -164,3 +165,14 @@ def test_an_unwritable_config_path_is_one_line_exit_2(
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"doorbell: cannot write {tmp_path}/a-file")
+
+
+def test_the_setup_snapshot_has_the_privacy_masks_burned_in(tmp_path: Path) -> None:
+    corner = {"name": "neighbour", "points": [[0, 0], [0.5, 0], [0.5, 0.5], [0, 0.5]]}
+    config = DoorbellConfig.model_validate(
+        {"camera": {"source": "synthetic"}, "privacy": {"masks": [corner]}}
+    )
+    assert check_camera(config, tmp_path / "setup.jpg") == (640, 480)
+    shown = cv2.imread(str(tmp_path / "setup.jpg"))
+    assert shown[4:236, 4:316].max() <= 8  # well inside the mask: black
+    assert shown[250:, 330:].mean() > 40  # the rest is a picture

@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import cv2
-import numpy as np
 import paho.mqtt.client as mqtt
 import yaml
 
@@ -27,6 +25,8 @@ from config import ConfigError, DoorbellConfig, load_config
 from config.sources import Yaml12Loader, merge
 from device.cli.options import broker_settings, fail
 from device.cli.service import install as service_install
+from device.frame import Frame
+from device.recording.jpeg_picture import JpegPicture
 from device.recording.masks import PrivacyMask
 from device.sources import SourceError, open_source
 from uplink.mqtt_link import InsecureBrokerError, configure_client, refuse_insecure
@@ -114,27 +114,24 @@ def check_camera(config: DoorbellConfig, snapshot: Path) -> tuple[int, int]:
     """Open the configured camera, take one frame, save it as a JPEG (privacy masks burned in)."""
     source = open_source(config.camera)
     deadline = time.monotonic() + FIRST_FRAME_SECONDS
-    image: np.ndarray | None = None
+    frame: Frame | None = None
     with source:
-        while image is None and time.monotonic() < deadline:
+        while frame is None and time.monotonic() < deadline:
             frame = source.read()
-            image = frame.bgr() if frame is not None else None
-    if image is None:
+    if frame is None:
         raise SetupError(
             f"camera {config.camera.source!r} gave no frame in {FIRST_FRAME_SECONDS:g} s"
         )
-    mask = PrivacyMask(config.privacy.masks)
-    picture = mask.apply(image.copy()) if config.privacy.masks else image
-    ok, jpeg = cv2.imencode(
-        ".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, config.record.snapshot_quality]
-    )
-    if not ok:
-        raise SetupError("the camera's frame could not be encoded as JPEG")
+    # Made as the device makes its snapshots: from the frame's planes, the masks burned in.
+    picture = JpegPicture(frame.main, PrivacyMask(config.privacy.masks))
+    try:
+        jpeg = picture.jpeg(config.record.snapshot_quality)
+    except ValueError:
+        raise SetupError("the camera's frame could not be encoded as JPEG") from None
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     write_private(snapshot, "")
-    snapshot.write_bytes(jpeg.tobytes())
-    height, width = picture.shape[:2]
-    return width, height
+    snapshot.write_bytes(jpeg)
+    return picture.size
 
 
 def check_broker(config: DoorbellConfig) -> float:

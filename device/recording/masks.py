@@ -48,13 +48,6 @@ class PrivacyMask:
             self._chroma_cache[key] = np.any(quads, axis=(1, 3))
         return self._chroma_cache[key]
 
-    def apply(self, image: np.ndarray) -> np.ndarray:
-        """Black out the masked areas of a BGR (or grey) image in place (black stays black:
-        applying twice is harmless)."""
-        if self.masks:
-            image[self._hidden(image.shape[1], image.shape[0])] = 0
-        return image
-
     def apply_i420(self, yuv: np.ndarray, width: int | None = None) -> np.ndarray:
         """Black out the masked areas of an I420 picture in place, in all three planes (rows
         padded beyond `width`, as picamera2 gives them, are left alone)."""
