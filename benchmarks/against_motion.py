@@ -14,7 +14,9 @@ the frames of its summary. In real time (both programs), it is the CPU the proce
 (`/proc/PID/stat`) between `WARMUP` seconds after the start and the end, over the frames of that
 span at the file's rate (a program that falls behind is flattered, not penalised). Peak RSS is
 the child's own high-water mark (`benchmarks/peak_memory.py`: not `ru_maxrss`, which would
-include this benchmark's own size).
+include this benchmark's own size). Beside each size it prints the floor under our peak
+(`benchmarks/library_floor.py`): the libraries imported, and the same with our decoder and
+encoder on every frame and nothing else.
 """
 
 from __future__ import annotations
@@ -140,6 +142,18 @@ def run_motion(motion: str, video: Path, width: int, height: int, seconds: float
     return usage
 
 
+def floor_mb(*args: str) -> float:
+    """Peak RSS of `benchmarks/library_floor.py ARGS`: the libraries without the device."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / "library_floor.py"), *args],
+        cwd=ROOT, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    code, _, peak = wait_with_peak(proc)
+    if code != 0:
+        raise SystemExit(f"library_floor.py {' '.join(args)} failed ({code})")
+    return peak
+
+
 def count_frames(movie: Path) -> int:
     with av.open(str(movie)) as container:
         stream = container.streams.video[0]
@@ -170,3 +184,7 @@ def compare(
             theirs = run_motion(motion, video, width, height, seconds)
             print(f"  {width}x{height}: doorbell --speed max {fast} ({fast.frames} frames); "
                   f"real time, steady: doorbell {live}; motion {theirs}")  # fmt: skip
+            imports, media = floor_mb("imports"), floor_mb("media", str(video))
+            print(f"    the floor under that peak RSS: the libraries imported {imports:.0f} MB; "
+                  f"with the device's own decoder and encoder on every frame, nothing else "
+                  f"{media:.0f} MB")  # fmt: skip
