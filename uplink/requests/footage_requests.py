@@ -11,9 +11,7 @@ the device's upload worker, so a slow upload never holds up the command that app
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,7 +32,6 @@ from uplink.requests.clips import (
     planned_clips,
 )
 from uplink.requests.models import (
-    REQUEST_ID_PATTERN,
     UPLOAD_FAILED,
     Decision,
     FootageDecision,
@@ -46,46 +43,14 @@ from uplink.requests.models import (
 from uplink.requests.share import ShareJob
 from uplink.requests.signing import KeyRing, SignatureError
 from uplink.requests.store import RequestStore
+from uplink.requests.untrusted_body import Refusal, first_error, parse_body, safe_id
 from uplink.requests.uploader import HttpUploader, UploadError
 
 log = logging.getLogger(__name__)
 
 
-class Refusal(Exception):
-    """Why a request or decision is refused; nothing else happens."""
-
-
 SEEN_REQUEST = "footage-request"  # the kind of id ReplayGuard keeps for requests
 CLOCK_SKEW_SECONDS = 300.0  # a requester's clock may run this far ahead of ours
-
-MAX_DEPTH = 8  # a request is 3 levels deep; the audit and pydantic recurse over what they get
-
-
-def _depth(value: object) -> int:
-    """How deeply lists and objects nest in `value`, without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        children = list(item.values()) if isinstance(item, dict) else item
-        if isinstance(children, list) and children:
-            deepest = max(deepest, level)
-            if level > MAX_DEPTH:
-                return level
-            stack.extend((child, level + 1) for child in children)
-    return deepest
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "body"
-    return f"malformed: {where}: {err['msg']}"
-
-
-def _safe_id(raw: Any) -> str | None:
-    value = raw.get("request_id") if isinstance(raw, dict) else None
-    if isinstance(value, str) and re.match(REQUEST_ID_PATTERN, value):
-        return value
-    return None
 
 
 def result_payload(reply: RequestReply) -> bytes:
@@ -143,7 +108,7 @@ class FootageRequests:
         from the upload worker once the clips are sent."""
         body: Any = raw
         try:
-            body = self._parse(raw)
+            body = parse_body(raw, self.cfg.max_request_bytes)
             key_id = self._verify(self.trusted, body)
             request = FootageRequest.model_validate(body)
             now = self.clock()
@@ -155,7 +120,7 @@ class FootageRequests:
         except Refusal as exc:
             return self._refuse("request_refused", body, str(exc))
         except ValidationError as exc:
-            return self._refuse("request_refused", body, _first_error(exc))
+            return self._refuse("request_refused", body, first_error(exc))
         return self._apply_policy(request, key_id, now)
 
     def handle_decision(self, raw: dict[str, Any] | bytes | str) -> RequestReply | None:
@@ -163,7 +128,7 @@ class FootageRequests:
         worker once the clips are sent."""
         body: Any = raw
         try:
-            body = self._parse(raw)
+            body = parse_body(raw, self.cfg.max_request_bytes)
             key_id = self._verify(self.owners, body)
             decision = FootageDecision.model_validate(body)
             if decision.expires.timestamp() <= self.clock():
@@ -171,7 +136,7 @@ class FootageRequests:
         except Refusal as exc:
             return self._refuse("decision_refused", body, str(exc))
         except ValidationError as exc:
-            return self._refuse("decision_refused", body, _first_error(exc))
+            return self._refuse("decision_refused", body, first_error(exc))
         by = f"owner-key:{key_id}"
         if decision.decision == "decline":
             return self.decline(decision.request_id, by=by)
@@ -285,21 +250,6 @@ class FootageRequests:
         return sorted(clips, key=lambda c: c.start_wall)
 
     # --- inside ---------------------------------------------------------------------------
-    def _parse(self, raw: dict[str, Any] | bytes | str) -> dict[str, Any]:
-        if isinstance(raw, (bytes, str)):
-            size = len(raw.encode() if isinstance(raw, str) else raw)
-            if size > self.cfg.max_request_bytes:
-                raise Refusal(f"too large ({size} bytes)")
-            try:
-                raw = json.loads(raw)
-            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-                raise Refusal("malformed: not JSON") from None
-        if not isinstance(raw, dict):
-            raise Refusal("malformed: not a JSON object")
-        if _depth(raw) > MAX_DEPTH:  # before anything (the audit too) walks it recursively
-            raise Refusal(f"malformed: nested deeper than {MAX_DEPTH} levels")
-        return raw
-
     def _verify(self, ring: KeyRing, body: dict[str, Any]) -> str:
         try:
             return ring.verify(body)
@@ -408,7 +358,7 @@ class FootageRequests:
         return stored.reply(encrypted=self.encryptor.enabled)
 
     def _refuse(self, kind: str, body: Any, reason: str) -> RequestReply:
-        request_id = _safe_id(body)
+        request_id = safe_id(body)
         log.warning("footage %s %s: %s", kind.split("_")[0], request_id or "(no id)", reason)
         self.refusals.add(kind, reason)
         return RequestReply(request_id=request_id, ok=False, error=reason, decision="refused")
