@@ -16,7 +16,14 @@ class Pacer:
     ) -> None:
         self.speed = speed
         self.clock, self.sleep = clock, sleep
-        self._origin: tuple[float, float] | None = None  # (frame t, clock) of the first frame
+        self._origin: tuple[float, float] | None = None  # (frame t, clock) that pins the schedule
+
+    def start(self) -> None:
+        """Frame time 0 is now: pinned when the source's `start_wall` is, so a frame is shown
+        at the wall time it carries. Without it the schedule starts when the first frame is
+        read, late by however long that took (rendering it, the device's own start-up), and
+        every frame after it is shown that much later than its wall time says."""
+        self._origin = (0.0, self.clock())
 
     def wait(self, frame_t: float) -> None:
         """Sleep until the clock has advanced as far as frame time has, divided by speed."""

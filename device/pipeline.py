@@ -85,6 +85,7 @@ class Pipeline:
 
     def start(self) -> None:
         self.stats.last_frame_monotonic = self.clock()  # a stall is counted from the start
+        self.pacer.start()  # frame time 0 is now, as the source's start_wall says
         for thread in self._threads:
             thread.start()
 

@@ -221,7 +221,9 @@ class Device:
         self.control.start()
         self.button.start()
         began = self.clock.monotonic()
-        self.source.set_start_wall(self.clock.wall())  # a simulated frame's wall time: when shown
+        # A simulated frame's wall time: when it is shown (the pipeline's pacer starts its
+        # schedule as it starts, right after this).
+        self.source.set_start_wall(self.clock.wall())
         self.pipeline.start()
         self.notifier.notify("READY=1")
         if self.config.runtime.watchdog:
