@@ -40,12 +40,8 @@ def media(video: str) -> int:
     from device.recording.stream_encoder import StreamEncoder
     from device.sources.captures import PyAvCapture
 
-    record = RecordConfig()
     capture = PyAvCapture(video, None)
-    encoder = StreamEncoder(
-        capture.fps, (capture.width, capture.height), record.bitrate, record.preset,
-        record.encoder_threads, record.keyframe_frames(capture.fps), record.ring_seconds,
-    )  # fmt: skip
+    encoder = StreamEncoder.for_record(RecordConfig(), capture.fps, (capture.width, capture.height))
     frames = 0
     while (yuv := capture.read()) is not None:
         encoder.feed(yuv, frames / capture.fps)

@@ -40,10 +40,7 @@ def main() -> None:
     cfg = RecordConfig()
     for width, height in ((640, 480), (1280, 720)):
         video = frames(width, height)
-        encoder = StreamEncoder(
-            15.0, (width, height), cfg.bitrate, cfg.preset, cfg.encoder_threads,
-            round(cfg.keyframe_seconds * 15), cfg.pre_seconds + cfg.keyframe_seconds,
-        )  # fmt: skip
+        encoder = StreamEncoder.for_record(cfg, 15.0, (width, height))
         ring_peak = total = 0
         cpu0 = time.process_time()
         for frame in video:

@@ -148,11 +148,9 @@ class Recorder:
             return
         stream = self.cutter.stream
         if stream is None:
-            stream = self.cutter.stream = StreamEncoder(
-                self.fps, (frame.width, frame.height), self.record.bitrate, self.record.preset,
-                self.record.encoder_threads, self.record.keyframe_frames(self.fps),
-                self.record.ring_seconds,
-            )  # fmt: skip
+            stream = self.cutter.stream = StreamEncoder.for_record(
+                self.record, self.fps, (frame.width, frame.height)
+            )
         # Masked in place, not copied (1.4 MB a frame at 720p): whatever else shows this frame
         # (a snapshot) masks it too, and black stays black.
         main = frame.main if self._camera_encodes else self.mask.apply_i420(frame.main)

@@ -9,6 +9,7 @@ from typing import Any
 import av
 import numpy as np
 
+from config.record import RecordConfig
 from device.recording.fragment_ring import FragmentRing
 from device.recording.fragments import Fragment
 
@@ -51,6 +52,14 @@ class StreamEncoder:
         }
         self._stream = stream
         self._times: deque[float] = deque()  # frame times of frames in the encoder, in order
+
+    @classmethod
+    def for_record(cls, record: RecordConfig, fps: float, size: tuple[int, int]) -> StreamEncoder:
+        """The encoder as the `record` settings make it, for frames of `size` at `fps`."""
+        return cls(
+            fps, size, record.bitrate, record.preset, record.encoder_threads,
+            record.keyframe_frames(fps), record.ring_seconds,
+        )  # fmt: skip
 
     @property
     def ring(self) -> deque[Fragment]:
