@@ -30,6 +30,7 @@ from config.base import NamedPolygon
 from config.device import Mode
 from config.motion import MotionConfig
 from uplink.requests.commands import COMMANDS as FOOTAGE_COMMANDS
+from uplink.requests.untrusted_body import first_error
 
 MAX_COMMAND_BYTES = 16 * 1024
 
@@ -240,9 +241,7 @@ def validate_command(
     try:
         body = model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise CommandError(f"{where}: {first['msg']}", request_id) from None
+        raise CommandError(first_error(exc), request_id) from None
     return ParsedCommand(name, request_id, body, by)
 
 

@@ -120,7 +120,7 @@ class FootageRequests:
         except Refusal as exc:
             return self._refuse("request_refused", body, str(exc))
         except ValidationError as exc:
-            return self._refuse("request_refused", body, first_error(exc))
+            return self._refuse("request_refused", body, f"malformed: {first_error(exc)}")
         return self._apply_policy(request, key_id, now)
 
     def handle_decision(self, raw: dict[str, Any] | bytes | str) -> RequestReply | None:
@@ -136,7 +136,7 @@ class FootageRequests:
         except Refusal as exc:
             return self._refuse("decision_refused", body, str(exc))
         except ValidationError as exc:
-            return self._refuse("decision_refused", body, first_error(exc))
+            return self._refuse("decision_refused", body, f"malformed: {first_error(exc)}")
         by = f"owner-key:{key_id}"
         if decision.decision == "decline":
             return self.decline(decision.request_id, by=by)

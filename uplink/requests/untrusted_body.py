@@ -54,10 +54,10 @@ def depth(value: object) -> int:
 
 
 def first_error(exc: ValidationError) -> str:
-    """pydantic's first complaint, in one line."""
+    """pydantic's first complaint, in one line: where in the body, and what."""
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"]) or "body"
-    return f"malformed: {where}: {err['msg']}"
+    return f"{where}: {err['msg']}"
 
 
 def safe_id(raw: Any) -> str | None:
