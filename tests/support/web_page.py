@@ -53,13 +53,18 @@ class PageDevice:
         return str(reply.model_extra["event_id"])  # type: ignore[index]
 
     def clip_of(self, event_id: str, timeout: float = 20.0) -> str:
+        """The event's clip once complete and wholly in the past: a clip ends one frame after
+        its last frame's wall time, which can be ahead of the clock for a few milliseconds, and
+        a footage request's window must end in the past (the tests end theirs 10 ms ago)."""
         index = self.device.recorder.index
 
         def done() -> str | None:
             events = index.events_between(0, 1e18)
             clip_id = next((e.clip_id for e in events if e.id == event_id), None)
             clip = index.get_clip(clip_id) if clip_id else None
-            return clip_id if clip is not None and clip.state == "complete" else None
+            if clip is None or clip.state != "complete" or clip.end_wall > time.time() - 0.05:
+                return None
+            return clip_id
 
         return str(wait_until(done, timeout, f"the clip of {event_id}"))
 
