@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from typing import Any, Literal, Union
@@ -121,6 +120,8 @@ def format_errors(
             parent = _unwrap(_strip_optional(found[0]))[0] if found else None
             is_model = isinstance(parent, type) and issubclass(parent, BaseModel)
             known = list(parent.model_fields) if is_model and parent is not None else []
+            import difflib  # here: only a wrong key needs it
+
             close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             lines.append(f"{where}: {dotted}: unknown key{hint} (allowed: {', '.join(known)})")

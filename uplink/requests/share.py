@@ -14,10 +14,10 @@ import hashlib
 import io
 import json
 import shutil
-import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from pydantic import BaseModel
@@ -28,6 +28,9 @@ from uplink.requests.clips import ClipLike
 from uplink.requests.models import FootageRequest, SharedClip
 from uplink.requests.store import RequestStore
 from uplink.requests.uploader import HttpUploader, UploadError
+
+if TYPE_CHECKING:
+    import tarfile
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,8 @@ class ShareJob:
         if not bundle.exists():
             manifest = {"request_id": request.request_id, "clips": [c.model_dump() for c in shared]}
             partial = work / "bundle.tar.partial"
+            import tarfile  # here: a running device packs a bundle seldom, if ever
+
             with tarfile.open(partial, "w") as tar:
                 data = json.dumps(manifest, indent=1).encode()
                 info = tarfile.TarInfo("manifest.json")
