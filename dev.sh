@@ -76,6 +76,13 @@ bootstrap() {  # $1 = extras, e.g. "demo" or "dev,demo"
   fi
 }
 
+# mypy cannot follow setuptools' editable-install finder, so it reads the doorbell.* namespace
+# from a tree of links shaped as installed: $VENV/typecheck/doorbell/device -> ./device, ...
+typecheck_tree() {
+  mkdir -p "$VENV/typecheck/doorbell"
+  for pkg in device motion uplink config; do ln -sfn "$PWD/$pkg" "$VENV/typecheck/doorbell/$pkg"; done
+}
+
 cmd="${1:-}"; shift || true
 case "$cmd" in
   install)
@@ -92,7 +99,8 @@ case "$cmd" in
     bootstrap dev,demo
     "$VENV/bin/ruff" check device motion uplink config tests benchmarks
     "$VENV/bin/ruff" format --check device motion uplink config tests benchmarks
-    "$VENV/bin/mypy" device motion uplink config
+    typecheck_tree
+    MYPYPATH="$VENV/typecheck" "$VENV/bin/mypy" -p doorbell
     exec "$VENV/bin/pytest" "$@" ;;
   arm64-smoke)
     exec tools/arm64-smoke "$@" ;;

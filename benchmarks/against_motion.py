@@ -76,10 +76,22 @@ def render(work: Path, width: int, height: int, seconds: float) -> Path:
     scene.write_text(f"{text.rstrip()}\nwidth: {width}\nheight: {height}\n")
     video = work / f"ten_visits_{width}x{height}.mp4"
     subprocess.run(
-        [sys.executable, "-m", "device", "scenario", "render", str(scene), "-o", str(video),
-         "--duration", str(seconds)],
-        check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "device",
+            "scenario",
+            "render",
+            str(scene),
+            "-o",
+            str(video),
+            "--duration",
+            str(seconds),
+        ],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
     return video
 
 
@@ -92,18 +104,28 @@ def run_ours(
     seconds: float,
 ) -> Usage:
     summary, _, cpu, rss = run_device(
-        [*common, "--camera", f"file:{video}", "--loop", "--speed", speed, "--duration",
-         str(seconds), "--set", "record.mode=continuous", "--data-dir", str(work)]
-    )  # fmt: skip
+        [
+            *common,
+            "--camera",
+            f"file:{video}",
+            "--loop",
+            "--speed",
+            speed,
+            "--duration",
+            str(seconds),
+            "--set",
+            "record.mode=continuous",
+            "--data-dir",
+            str(work),
+        ]
+    )
     return Usage(summary["frames"], cpu, rss)
 
 
 def run_live(command: list[str], seconds: float) -> Usage:
     """Run a real-time program for WARMUP + `seconds`, stop it with SIGTERM; its steady CPU per
     frame and its peak RSS."""
-    proc = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     began = time.monotonic()
     waits = [(WARMUP, 0.0), (WARMUP + seconds, 0.0)]
     for i, (at, _) in enumerate(waits):
@@ -146,8 +168,9 @@ def floor_mb(*args: str) -> float:
     """Peak RSS of `benchmarks/library_floor.py ARGS`: the libraries without the device."""
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "benchmarks" / "library_floor.py"), *args],
-        cwd=ROOT, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
     code, _, peak = wait_with_peak(proc)
     if code != 0:
         raise SystemExit(f"library_floor.py {' '.join(args)} failed ({code})")
@@ -168,23 +191,42 @@ def compare(
 ) -> None:
     motion = ensure_motion()
     version = subprocess.run([motion, "-h"], capture_output=True, text=True).stdout.split("\n")[0]
-    print(f"against {version.split(',')[0]}: ten_visits rendered by `doorbell scenario render`, "
-          f"{FPS} fps H.264, recording every frame in both")  # fmt: skip
+    print(
+        f"against {version.split(',')[0]}: ten_visits rendered by `doorbell scenario render`, "
+        f"{FPS} fps H.264, recording every frame in both"
+    )
     with tempfile.TemporaryDirectory(prefix="against-motion-") as tmp:
         work = Path(tmp)
         for width, height in sizes:
             video = render(work, width, height, 60.0)
             fast = run_ours(run_device, common, video, work / f"a{width}", "max", 4 * seconds)
             live = run_live(
-                [sys.executable, "-m", "device", "run", *common, "--camera", f"file:{video}",
-                 "--loop", "--speed", "1", "--set", "record.mode=continuous",
-                 "--data-dir", str(work / f"b{width}")],
+                [
+                    sys.executable,
+                    "-m",
+                    "device",
+                    "run",
+                    *common,
+                    "--camera",
+                    f"file:{video}",
+                    "--loop",
+                    "--speed",
+                    "1",
+                    "--set",
+                    "record.mode=continuous",
+                    "--data-dir",
+                    str(work / f"b{width}"),
+                ],
                 seconds,
-            )  # fmt: skip
+            )
             theirs = run_motion(motion, video, width, height, seconds)
-            print(f"  {width}x{height}: doorbell --speed max {fast} ({fast.frames} frames); "
-                  f"real time, steady: doorbell {live}; motion {theirs}")  # fmt: skip
+            print(
+                f"  {width}x{height}: doorbell --speed max {fast} ({fast.frames} frames); "
+                f"real time, steady: doorbell {live}; motion {theirs}"
+            )
             imports, media = floor_mb("imports"), floor_mb("media", str(video))
-            print(f"    the floor under that peak RSS: the libraries imported {imports:.0f} MB; "
-                  f"with the device's own decoder and encoder on every frame, nothing else "
-                  f"{media:.0f} MB")  # fmt: skip
+            print(
+                f"    the floor under that peak RSS: the libraries imported {imports:.0f} MB; "
+                f"with the device's own decoder and encoder on every frame, nothing else "
+                f"{media:.0f} MB"
+            )

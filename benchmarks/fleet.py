@@ -26,9 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from device.emulator import emulated_config  # noqa: E402
-from device.fleet_run import FleetPlan, run_fleet  # noqa: E402
-from device.mosquitto import MosquittoBroker  # noqa: E402
+from doorbell.device.emulation.emulator import emulated_config  # noqa: E402
+from doorbell.device.emulation.fleet_run import FleetPlan, run_fleet  # noqa: E402
+from doorbell.device.emulation.mosquitto import MosquittoBroker  # noqa: E402
 
 
 def one(port: int, devices: int, duration: float, speed: float, cpu: int | None) -> None:

@@ -36,9 +36,9 @@ class _Built(pydantic.BaseModel):
 
 def media(video: str) -> int:
     """Decode and encode every frame of `video`; the number of frames."""
-    from config.record import RecordConfig
-    from device.recording.stream_encoder import StreamEncoder
-    from device.sources.captures import PyAvCapture
+    from doorbell.config.record import RecordConfig
+    from doorbell.device.recording.stream_encoder import StreamEncoder
+    from doorbell.device.sources.captures import PyAvCapture
 
     capture = PyAvCapture(video, None)
     encoder = StreamEncoder.for_record(RecordConfig(), capture.fps, (capture.width, capture.height))

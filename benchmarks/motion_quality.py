@@ -32,15 +32,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config.base import NamedPolygon
-from config.motion import MotionConfig
-from device.scenarios import list_scenarios, load_scenario
-from device.scenarios.footage import FOOTAGE, TREES, read_luma, stress_loop
-from motion.baselines import MeanSquaredDifference, SubtractorDetector, subtractors
-from motion.detector import MotionDetector
-from motion.events import EventTracker
-from motion.scoring import Score, Span, score
-from motion.types import Detector
+from benchmarks.baselines import MeanSquaredDifference, SubtractorDetector, subtractors
+from doorbell.config.base import NamedPolygon
+from doorbell.config.motion import MotionConfig
+from doorbell.device.emulation.scenarios import list_scenarios, load_scenario
+from doorbell.device.emulation.scenarios.real_footage import FOOTAGE, TREES, read_luma, stress_loop
+from doorbell.motion.detector import MotionDetector
+from doorbell.motion.events import EventTracker
+from doorbell.motion.scoring import Score, Span, score
+from doorbell.motion.types import Detector
 
 Make = Callable[[MotionConfig, tuple[int, int]], Detector]
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -154,8 +154,10 @@ def real_footage() -> None:
         frames, fps = read_luma(DATA / footage.file)
         clip = Clip(footage.file, "real", fps, frames)
         zones: list[tuple[str, list[NamedPolygon]]] = [("whole frame", [])]
-        zones += [(name, [NamedPolygon(name=name, points=list(points))])
-                  for name, points in footage.zones.items()]  # fmt: skip
+        zones += [
+            (name, [NamedPolygon(name=name, points=list(points))])
+            for name, points in footage.zones.items()
+        ]
         for label, polygons in zones:
             cfg = MotionConfig(zones=polygons)
             cells = []
@@ -176,9 +178,12 @@ def stress() -> None:
         loop = stress_loop(trees, TREES, 70.0, gain=gain, exposure=3.5, visitor_at=50.0)
         assert loop.visitor is not None
         clip = Clip(f"{gain:g}x", "stress", loop.fps, loop.frames, [Span(*loop.visitor)])
-        print(f"{clip.name:<18} {'stress':<12} " + "  ".join(
-            f"{cell(clip.score(make, MotionConfig())):>13}" for make in DETECTORS.values()
-        ))  # fmt: skip
+        print(
+            f"{clip.name:<18} {'stress':<12} "
+            + "  ".join(
+                f"{cell(clip.score(make, MotionConfig())):>13}" for make in DETECTORS.values()
+            )
+        )
 
 
 def sweep(clips: list[Clip]) -> None:

@@ -24,10 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config.motion import MotionConfig
-from device.scenarios import load_scenario
-from device.scenarios.footage import read_luma
-from motion.detector import MotionDetector
+from doorbell.config.motion import MotionConfig
+from doorbell.device.emulation.scenarios import load_scenario
+from doorbell.device.emulation.scenarios.real_footage import read_luma
+from doorbell.motion.detector import MotionDetector
 
 ANALYSIS = (320, 240)
 ROUNDS = 5

@@ -15,7 +15,7 @@ import os
 import subprocess
 import time
 
-from device.memory import status_mb
+from doorbell.device.system.memory import status_mb
 
 POLL_SECONDS = 0.02
 

@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.against_motion import compare  # noqa: E402
 from benchmarks.peak_memory import wait_with_peak  # noqa: E402
-from config.motion import MotionConfig  # noqa: E402
-from device.scenarios import load_scenario  # noqa: E402
+from doorbell.config.motion import MotionConfig  # noqa: E402
+from doorbell.device.emulation.scenarios import load_scenario  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 from tests.support.subscriber import Subscriber  # noqa: E402
 
@@ -80,42 +80,79 @@ def main() -> None:
             return
         duration = str(opts.minutes * 60)
         summary, wall, cpu, rss = run_device(
-            [*common, "--camera", opts.scenario, "--speed", "max", "--duration", duration,
-             "--data-dir", str(work / "d1")]
-        )  # fmt: skip
-        print(f"speed max, 640x480@15, {opts.minutes:.0f} min: {summary['speed']:.1f}x real time "
-              f"({summary['frames']} frames in {wall:.1f} s, {summary['events']} events, "
-              f"{summary['clips']} clips), peak RSS {rss:.0f} MB")  # fmt: skip
+            [
+                *common,
+                "--camera",
+                opts.scenario,
+                "--speed",
+                "max",
+                "--duration",
+                duration,
+                "--data-dir",
+                str(work / "d1"),
+            ]
+        )
+        print(
+            f"speed max, 640x480@15, {opts.minutes:.0f} min: {summary['speed']:.1f}x real time "
+            f"({summary['frames']} frames in {wall:.1f} s, {summary['events']} events, "
+            f"{summary['clips']} clips), peak RSS {rss:.0f} MB"
+        )
         hd = ["--set", "camera.width=1280", "--set", "camera.height=720"]
         summary, wall, cpu, rss = run_device(
-            [*common, *hd, "--camera", opts.scenario, "--speed", "max", "--duration", duration,
-             "--data-dir", str(work / "d2")]
-        )  # fmt: skip
+            [
+                *common,
+                *hd,
+                "--camera",
+                opts.scenario,
+                "--speed",
+                "max",
+                "--duration",
+                duration,
+                "--data-dir",
+                str(work / "d2"),
+            ]
+        )
         print(f"speed max, 1280x720 main: {summary['speed']:.1f}x real time, peak RSS {rss:.0f} MB")
         sub = Subscriber(broker.port, ["doorbell/bench/event"])
         seconds = str(opts.realtime_seconds)
         summary, wall, cpu, rss = run_device(
-            [*common, *hd, "--camera", opts.scenario, "--speed", "1", "--duration", seconds,
-             "--data-dir", str(work / "d3")]
-        )  # fmt: skip
+            [
+                *common,
+                *hd,
+                "--camera",
+                opts.scenario,
+                "--speed",
+                "1",
+                "--duration",
+                seconds,
+                "--data-dir",
+                str(work / "d3"),
+            ]
+        )
         dropped = summary["dropped_camera"] + summary["dropped_analysis"]
         dropped += summary["dropped_recording"]
-        print(f"real time 15 fps, 1280x720 recording: CPU {100 * cpu / wall:.0f} % of one core, "
-              f"frames dropped {dropped}, peak RSS {rss:.0f} MB")  # fmt: skip
+        print(
+            f"real time 15 fps, 1280x720 recording: CPU {100 * cpu / wall:.0f} % of one core, "
+            f"frames dropped {dropped}, peak RSS {rss:.0f} MB"
+        )
         latencies = alert_latencies(sub, opts.scenario, summary["started_at"])
         if latencies:
             p50 = statistics.median(latencies)
             p95 = sorted(latencies)[max(0, round(0.95 * len(latencies)) - 1)]
             budget = 1000 * MotionConfig().min_frames / 15
-            print(f"alert latency over {len(latencies)} visits (truth: visitor in view -> "
-                  f"subscriber): p50 {p50:.0f} ms, p95 {p95:.0f} ms; min_frames alone is "
-                  f"{budget:.0f} ms, so p95 beyond it: {p95 - budget:.0f} ms")  # fmt: skip
+            print(
+                f"alert latency over {len(latencies)} visits (truth: visitor in view -> "
+                f"subscriber): p50 {p50:.0f} ms, p95 {p95:.0f} ms; min_frames alone is "
+                f"{budget:.0f} ms, so p95 beyond it: {p95 - budget:.0f} ms"
+            )
         beyond = processing_latencies(sub)
         if beyond:
             p50 = statistics.median(beyond)
             p95 = sorted(beyond)[max(0, round(0.95 * len(beyond)) - 1)]
-            print(f"processing latency over {len(beyond)} alerts (frame completing min_frames -> "
-                  f"subscriber): p50 {p50:.0f} ms, p95 {p95:.0f} ms")  # fmt: skip
+            print(
+                f"processing latency over {len(beyond)} alerts (frame completing min_frames -> "
+                f"subscriber): p50 {p50:.0f} ms, p95 {p95:.0f} ms"
+            )
         sub.close()
     finally:
         broker.stop()

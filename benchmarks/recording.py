@@ -18,13 +18,13 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config.camera import CameraConfig
-from config.privacy import PrivacyConfig
-from config.record import RecordConfig, StorageConfig
-from device.recording.clip import ClipInfo
-from device.recording.recorder import Recorder
-from device.recording.stream_encoder import StreamEncoder
-from device.sources import open_source
+from doorbell.config.camera import CameraConfig
+from doorbell.config.privacy import PrivacyConfig
+from doorbell.config.record import RecordConfig, StorageConfig
+from doorbell.device.recording.clip import ClipInfo
+from doorbell.device.recording.recorder import Recorder
+from doorbell.device.recording.stream_encoder import StreamEncoder
+from doorbell.device.sources import open_source
 
 SECONDS = 30
 
@@ -53,9 +53,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             done: list[tuple[float, ClipInfo]] = []
             recorder = Recorder(
-                cfg, StorageConfig(), PrivacyConfig(), Path(tmp), 15.0, (width, height),
+                cfg,
+                StorageConfig(),
+                PrivacyConfig(),
+                Path(tmp),
+                15.0,
+                (width, height),
                 lambda clip, sink=done: sink.append((time.perf_counter(), clip)),
-            )  # fmt: skip
+            )
             recorder.start()
             pushed_at = {}
             for frame in video:

@@ -17,9 +17,9 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config.camera import CameraConfig
-from device.scenarios import list_scenarios, load_scenario
-from device.sources import open_source
+from doorbell.config.camera import CameraConfig
+from doorbell.device.emulation.scenarios import list_scenarios, load_scenario
+from doorbell.device.sources import open_source
 
 
 def render_rate(name: str, frames: int) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from device.memory import status_mb
+from doorbell.device.system.memory import status_mb
 from tests.support.broker import MosquittoBroker
 from tests.support.process import DoorbellProcess
 from tests.support.subscriber import Subscriber
@@ -30,10 +30,21 @@ def main() -> None:
         broker.start()
         data = root / "data"
         dev = DoorbellProcess(
-            root / "p", "--broker", broker.url, "--device-id", "bench", "--data-dir", str(data),
-            "--camera", "synthetic", "--speed", "1", "--loop",
-            "--set", "uplink.commands.unsigned=[ping]",
-        )  # fmt: skip
+            root / "p",
+            "--broker",
+            broker.url,
+            "--device-id",
+            "bench",
+            "--data-dir",
+            str(data),
+            "--camera",
+            "synthetic",
+            "--speed",
+            "1",
+            "--loop",
+            "--set",
+            "uplink.commands.unsigned=[ping]",
+        )
         sub = Subscriber(broker.port, ["doorbell/bench/cmd/+/result"])
         try:
             while not sub.messages:  # the device answers commands

@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from doorbell.uplink.uplink import Uplink  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 from tests.support.uplink_helpers import event, uplink_config  # noqa: E402
-from uplink.uplink import Uplink  # noqa: E402
 
 
 def wait_until(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]

@@ -77,9 +77,13 @@ def measure_rows(running: PageDevice, rings: int) -> list[float]:
     from playwright.sync_api import sync_playwright
 
     args = [
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-    ]  # fmt: skip
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
     delays = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=args)
@@ -107,16 +111,20 @@ def main() -> None:
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, page_device(Path(tmp)) as running:
         source = running.device.source
-        print(f"camera {source.width}x{source.height}@{source.fps:g}, web.live_fps "
-              f"{running.device.config.web.live_fps:g}, {opts.seconds:g} s each")  # fmt: skip
+        print(
+            f"camera {source.width}x{source.height}@{source.fps:g}, web.live_fps "
+            f"{running.device.config.web.live_fps:g}, {opts.seconds:g} s each"
+        )
         time.sleep(2.0)  # settle after start
         idle = cpu_percent(opts.seconds)
         print(f"device CPU, no viewer:            {idle:5.1f} % of a core")
         for kind in ("pictures", "video"):
             watched, encoded = measure_cpu(running, opts.seconds, kind)
             rate = encoded / opts.seconds
-            print(f"device CPU, one viewer ({kind:>8}): {watched:5.1f} % of a core "
-                  f"(+{watched - idle:.1f} points; {rate:.1f} JPEGs/s)")  # fmt: skip
+            print(
+                f"device CPU, one viewer ({kind:>8}): {watched:5.1f} % of a core "
+                f"(+{watched - idle:.1f} points; {rate:.1f} JPEGs/s)"
+            )
         delays = measure_rows(running, opts.rings)
         p50, worst = 1000 * statistics.median(delays), 1000 * max(delays)
         print(

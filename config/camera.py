@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from config.base import Section, Switch
+from doorbell.config.base import Section, Switch
 
 
 class FaultsConfig(Section):

@@ -9,8 +9,8 @@ from typing import Literal, get_args
 
 from pydantic import Field
 
-from config.base import FilePath, Section, Switch
-from config.data_dir import DataDir
+from doorbell.config.base import FilePath, Section, Switch
+from doorbell.config.data_dir import DataDir
 
 Mode = Literal["disarmed", "home", "away"]
 # Every other place that lists the modes (commands, discovery, the CLI) derives them from here.

@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 import yaml
 
-from config.base import NamedPolygon
-from config.loader import ConfigError, load_config
-from config.schema import DoorbellConfig
-from config.sources import LayerError, read_file
+from doorbell.config.base import NamedPolygon
+from doorbell.config.loader import ConfigError, load_config
+from doorbell.config.schema import DoorbellConfig
+from doorbell.config.sources import LayerError, read_file
 
 PolygonKind = Literal["privacy_masks", "motion_zones"]
 # Where each list lives in the file.

@@ -10,7 +10,7 @@ import annotated_types
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 
-from config.sources import Key, Origin
+from doorbell.config.sources import Key, Origin
 
 
 def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:

@@ -10,13 +10,22 @@ names each of those it saw change, so the log says what did not apply.
 
 from __future__ import annotations
 
-from config.schema import DoorbellConfig
+from doorbell.config.schema import DoorbellConfig
 
 LIVE_SECTIONS = ("modes", "motion", "runtime")
 RESTART_SECTIONS = (
-    "device", "camera", "mqtt", "uplink", "record", "storage", "privacy", "requests", "audit",
-    "button", "web",
-)  # fmt: skip
+    "device",
+    "camera",
+    "mqtt",
+    "uplink",
+    "record",
+    "storage",
+    "privacy",
+    "requests",
+    "audit",
+    "button",
+    "web",
+)
 # Of the live `runtime` section, what is nevertheless read only once, at start.
 RUNTIME_AT_START = ("log_level", "log_format", "watchdog", "analysis_queue", "record_queue")
 

@@ -10,9 +10,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from config.errors import format_errors
-from config.schema import DoorbellConfig
-from config.sources import Key, Layer, LayerError, Origin, merge, read_env, read_file, read_flags
+from doorbell.config.errors import format_errors
+from doorbell.config.schema import DoorbellConfig
+from doorbell.config.sources import (
+    Key,
+    Layer,
+    LayerError,
+    Origin,
+    merge,
+    read_env,
+    read_file,
+    read_flags,
+)
 
 SEARCH_PATH = (Path("doorbell.yaml"), Path("/etc/doorbell/doorbell.yaml"))
 

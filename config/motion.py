@@ -6,7 +6,7 @@ from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
-from config.base import NamedPolygon, Section
+from doorbell.config.base import NamedPolygon, Section
 
 
 class MotionConfig(Section):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from config.base import Section
+from doorbell.config.base import Section
 
 
 class RecordConfig(Section):

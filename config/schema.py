@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from config.base import Section
-from config.camera import CameraConfig
-from config.device import ButtonConfig, DeviceConfig, ModesConfig, RuntimeConfig
-from config.motion import MotionConfig
-from config.privacy import AuditConfig, PrivacyConfig, RequestsConfig
-from config.record import RecordConfig, StorageConfig
-from config.uplink import MqttConfig, UplinkConfig
-from config.web import WebConfig
+from doorbell.config.base import Section
+from doorbell.config.camera import CameraConfig
+from doorbell.config.device import ButtonConfig, DeviceConfig, ModesConfig, RuntimeConfig
+from doorbell.config.motion import MotionConfig
+from doorbell.config.privacy import AuditConfig, PrivacyConfig, RequestsConfig
+from doorbell.config.record import RecordConfig, StorageConfig
+from doorbell.config.uplink import MqttConfig, UplinkConfig
+from doorbell.config.web import WebConfig
 
 
 class DoorbellConfig(Section):

@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from config.base import FilePath, Section, Switch
-from config.privacy import Ed25519Key
+from doorbell.config.base import FilePath, Section, Switch
+from doorbell.config.privacy import Ed25519Key
 
 
 class MqttConfig(Section):

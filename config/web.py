@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import ConfigDict, Field, field_validator
 
-from config.base import Section
+from doorbell.config.base import Section
 
 PI_MODEL = Path("/proc/device-tree/model")
 

@@ -1,22 +1,6 @@
-"""The device: runtime, camera sources, recording, and the emulated `Doorbell` for tests.
+"""The device: its runtime (`runtime`), camera sources, recording, storage, the local page, its
+glue to the OS (`system`), the command line (`cli`), and what only emulates it (`emulation`).
 
-`from device import Doorbell` is resolved lazily, so importing any other device module does not
-load the whole runtime.
+Installed as `doorbell.device`; the emulated `Doorbell` for other projects' tests is
+`doorbell.device.emulation.Doorbell`.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from device.emulator import Doorbell
-
-__all__ = ["Doorbell"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "Doorbell":
-        from device.emulator import Doorbell
-
-        return Doorbell
-    raise AttributeError(f"module 'device' has no attribute {name!r}")

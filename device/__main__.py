@@ -1,3 +1,3 @@
-from device.cli import main
+from doorbell.device.cli import main
 
 main()

@@ -21,15 +21,15 @@ import functools
 import cv2
 import numpy as np
 
-from config.motion import MotionConfig
-from motion.difference import RangeDifference
-from motion.lighting import LightingModel
-from motion.noise import FULL_LIGHT, NoiseEstimator
-from motion.outline import area, gradient, is_ghost, rim
-from motion.restless import RestlessModel
-from motion.shake import ShakeEstimator
-from motion.types import Box, MotionResult
-from motion.zones import rasterise, watched
+from doorbell.config.motion import MotionConfig
+from doorbell.motion.difference import RangeDifference
+from doorbell.motion.lighting import LightingModel
+from doorbell.motion.noise import FULL_LIGHT, NoiseEstimator
+from doorbell.motion.outline import area, gradient, is_ghost, rim
+from doorbell.motion.restless import RestlessModel
+from doorbell.motion.shake import ShakeEstimator
+from doorbell.motion.types import Box, MotionResult
+from doorbell.motion.zones import rasterise, watched
 
 # An opening by 3x3 (drops specks: rain, snow) followed by a 7x7 dilation (joins a body's
 # pieces) is one 3x3 erosion and one 9x9 dilation: rectangles compose.
@@ -212,9 +212,8 @@ class MotionDetector:
             # than it could change.
             big = self._min_trigger_px
             blurry = [
-                r for r in regions
-                if r[1][2] * r[1][3] >= big and self._judge(r[0], r[1], current)
-            ]  # fmt: skip
+                r for r in regions if r[1][2] * r[1][3] >= big and self._judge(r[0], r[1], current)
+            ]
             if blurry:
                 # A soft outline in the frame may also be a ghost's (its outline is in the
                 # background): that is taken in (checked as often as other ghosts) rather than
@@ -243,9 +242,15 @@ class MotionDetector:
         # Absorption is a matter of seconds: every other frame is enough.
         stationary = self._absorb(changed, current, background, t) if self._frames % 2 else ()
         return MotionResult(
-            t, best, bool(zones), threshold, boxes if zones else (), tuple(zones), lighting,
+            t,
+            best,
+            bool(zones),
+            threshold,
+            boxes if zones else (),
+            tuple(zones),
+            lighting,
             stationary,
-        )  # fmt: skip
+        )
 
     def _zone_shares(self, changed: np.ndarray) -> tuple[float, list[str]]:
         """The largest changed share of any zone, and the zones at or above `min_area`."""

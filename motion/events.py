@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from config.motion import MotionConfig
-from motion.types import EventUpdate, MotionEvent, MotionResult
+from doorbell.config.motion import MotionConfig
+from doorbell.motion.types import EventUpdate, MotionEvent, MotionResult
 
 State = Literal["idle", "active", "cooldown"]
 

@@ -142,9 +142,11 @@ class RestlessModel:
             self._floor = level
             small = np.minimum(np.maximum(self._needed, np.float32(level)), 255.0)
             cv2.resize(
-                small.astype(np.uint8), self.size, dst=self._thresholds,
+                small.astype(np.uint8),
+                self.size,
+                dst=self._thresholds,
                 interpolation=cv2.INTER_NEAREST,
-            )  # fmt: skip
+            )
         return self._thresholds
 
     def calm(self, floor: float) -> np.ndarray | None:

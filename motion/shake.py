@@ -24,8 +24,10 @@ class ShakeEstimator:
         width, height = size
         self.size = size
         # The middle half in each direction: a shift is global, and the middle has no borders.
-        self._window = (slice(height // 4, height // 4 + height // 2),
-                        slice(width // 4, width // 4 + width // 2))  # fmt: skip
+        self._window = (
+            slice(height // 4, height // 4 + height // 2),
+            slice(width // 4, width // 4 + width // 2),
+        )
         self._hanning = cv2.createHanningWindow((width // 2, height // 2), cv2.CV_32F)
 
     def suspected(self, changed: np.ndarray) -> bool:
@@ -57,6 +59,9 @@ class ShakeEstimator:
         width, height = self.size
         matrix = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], np.float32)
         return cv2.warpAffine(
-            background, matrix, (width, height), flags=cv2.INTER_LINEAR,
+            background,
+            matrix,
+            (width, height),
+            flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE,
-        )  # fmt: skip
+        )

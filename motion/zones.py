@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from config.base import NamedPolygon
+from doorbell.config.base import NamedPolygon
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from tests.support.subscriber import Subscriber
 
 # The plugin an installed package registers through its entry point, by the same name (so it is
 # not registered twice): the project's tests use the fixtures other projects get.
-pytest_plugins = ["device.pytest_plugin"]
+pytest_plugins = ["doorbell.device.emulation.pytest_plugin"]
 
 
 @pytest.fixture

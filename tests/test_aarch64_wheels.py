@@ -21,8 +21,11 @@ RUNTIME = {"numpy", "opencv_python_headless", "av", "pydantic_core", "cryptograp
 def run_check(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(CHECK), "--json", *args],
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize("release", ["bookworm", "trixie"])

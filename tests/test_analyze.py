@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 from click.testing import CliRunner
 
-from device.cli import cli
+from doorbell.device.cli import cli
 
 FIELDS = {"source", "fps", "frames", "width", "height", "config", "events", "motion_frames"}
 EVENT_FIELDS = {"start_frame", "end_frame", "start_s", "end_s", "peak_score", "box", "zones"}
@@ -20,9 +20,21 @@ def test_json_has_the_documented_fields_and_finds_the_visitor(tmp_path: Path) ->
     plot = tmp_path / "a.png"
     result = CliRunner().invoke(
         cli,
-        ["analyze", "synthetic", "--duration", "25", "--json", str(out), "--annotate",
-         str(annotated), "--plot", str(plot), "--set", "motion.min_frames=4"],
-    )  # fmt: skip
+        [
+            "analyze",
+            "synthetic",
+            "--duration",
+            "25",
+            "--json",
+            str(out),
+            "--annotate",
+            str(annotated),
+            "--plot",
+            str(plot),
+            "--set",
+            "motion.min_frames=4",
+        ],
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text())
     assert set(doc) == FIELDS
@@ -91,8 +103,8 @@ def test_progress_bar_only_on_a_terminal() -> None:
 
 
 def test_a_real_h264_file_finds_the_visit_in_its_truth(tmp_path: Path) -> None:
-    from device.mp4_writer import Mp4Writer
-    from device.scenarios import load_scenario
+    from doorbell.device.emulation.scenarios import load_scenario
+    from doorbell.device.recording.mp4_writer import Mp4Writer
 
     scenario = load_scenario("walk_up_ring")
     assert scenario.frame_count is not None

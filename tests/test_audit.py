@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from device.cli import cli
-from uplink.requests.audit import AuditLog
+from doorbell.device.cli import cli
+from doorbell.uplink.requests.audit import AuditLog
 
 
 def filled(tmp_path: Path, n: int = 5) -> AuditLog:
@@ -60,7 +60,7 @@ def test_edited_entry_is_found(tmp_path: Path) -> None:
 
 
 def test_rehashed_edit_breaks_the_next_link(tmp_path: Path) -> None:
-    from uplink.requests.audit import entry_hash
+    from doorbell.uplink.requests.audit import entry_hash
 
     log = filled(tmp_path)
     entries = lines(log)
@@ -166,9 +166,9 @@ def test_a_cut_tail_is_found_against_the_published_head(tmp_path: Path) -> None:
 
 
 def test_a_junk_request_flood_grows_the_audit_log_by_a_bounded_amount(tmp_path: Path) -> None:
-    from config import DoorbellConfig
+    from doorbell.config import DoorbellConfig
+    from doorbell.uplink.requests import FootageRequests
     from tests.support.footage import ListIndex, Signer
-    from uplink.requests import FootageRequests
 
     now = [1_790_000_000.0]
     config = DoorbellConfig.model_validate(

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from device.cli import cli
-from device.storage.index import EventIndex
+from doorbell.device.cli import cli
+from doorbell.device.storage.index import EventIndex
 from tests.support.process import doorbell
 
 READ_ONLY = Path("/sys")  # a read-only mount: not even root writes there

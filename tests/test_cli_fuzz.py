@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from config import DoorbellConfig
-from device.cli import cli
+from doorbell.config import DoorbellConfig
+from doorbell.device.cli import cli
 
 MISSING_VIDEO = "file:/nonexistent/doorbell-fuzz.mp4"  # `run` stops at the camera at the latest
 
@@ -118,10 +118,20 @@ def test_any_config_file(content: bytes, command: str) -> None:
         args = {
             "check": ["config", "check", str(path)],
             "show": ["config", "show", "--config", str(path)],
-            "run": ["run", "--config", str(path), *data, "--camera", MISSING_VIDEO,
-                    "--broker", "mqtt://127.0.0.1:9", "--duration", "0.1"],
+            "run": [
+                "run",
+                "--config",
+                str(path),
+                *data,
+                "--camera",
+                MISSING_VIDEO,
+                "--broker",
+                "mqtt://127.0.0.1:9",
+                "--duration",
+                "0.1",
+            ],
             "clips": ["clips", "list", "--json", "--config", str(path), *data],
-        }[command]  # fmt: skip
+        }[command]
         invoke(args, workdir)
 
 
@@ -140,9 +150,17 @@ def test_any_set_flags(sets: list[str], command: str) -> None:
         args = {
             "check": ["config", "check", *flags],
             "show": ["config", "show", *flags],
-            "run": ["run", *flags, "--data-dir", str(workdir / "data"), "--camera", MISSING_VIDEO,
-                    "--broker", "mqtt://127.0.0.1:9"],
-        }[command]  # fmt: skip
+            "run": [
+                "run",
+                *flags,
+                "--data-dir",
+                str(workdir / "data"),
+                "--camera",
+                MISSING_VIDEO,
+                "--broker",
+                "mqtt://127.0.0.1:9",
+            ],
+        }[command]
         invoke(args, workdir)
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from config.uplink import CommandsConfig
-from uplink.command_auth import CommandGate, CommandRefused, signed_command
-from uplink.rate_limit import RateLimit
-from uplink.replay_guard import ReplayGuard
-from uplink.requests.signing import public_key_b64
+from doorbell.config.uplink import CommandsConfig
+from doorbell.uplink.command_auth import CommandGate, CommandRefused, signed_command
+from doorbell.uplink.rate_limit import RateLimit
+from doorbell.uplink.replay_guard import ReplayGuard
+from doorbell.uplink.requests.signing import public_key_b64
 
 NOW = 1_790_000_000.0
 

@@ -13,11 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from config.motion import MotionConfig
-from device.commands import CommandRegistry
-from tests.support.broker import MosquittoBroker
-from tests.support.uplink_helpers import SessionSubscriber, uplink_config
-from uplink.commands import (
+from doorbell.config.motion import MotionConfig
+from doorbell.device.runtime.command_registry import CommandRegistry
+from doorbell.uplink.command_models import (
     COMMANDS,
     MAX_COMMAND_BYTES,
     ClipDeleteCommand,
@@ -34,8 +32,14 @@ from uplink.commands import (
     StatusCommand,
     parse_command,
 )
-from uplink.requests.commands import FootageDecisionBody, FootageRequestBody, SignedBody
-from uplink.uplink import Uplink
+from doorbell.uplink.requests.command_models import (
+    FootageDecisionBody,
+    FootageRequestBody,
+    SignedBody,
+)
+from doorbell.uplink.uplink import Uplink
+from tests.support.broker import MosquittoBroker
+from tests.support.uplink_helpers import SessionSubscriber, uplink_config
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

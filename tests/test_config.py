@@ -10,10 +10,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from config import ConfigError, DoorbellConfig, load_config
-from config.live import LIVE_SECTIONS, RESTART_SECTIONS, merge_reload
-from config.motion import MotionConfig
-from device.cli import cli
+from doorbell.config import ConfigError, DoorbellConfig, load_config
+from doorbell.config.live import LIVE_SECTIONS, RESTART_SECTIONS, merge_reload
+from doorbell.config.motion import MotionConfig
+from doorbell.device.cli import cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "doorbell.example.yaml"
 
@@ -207,11 +207,19 @@ def test_show_marks_origins_and_redacts_secrets(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli,
         [
-            "config", "show", "--config", str(path), "--set", "motion.threshold=33",
-            "--set", "mqtt.password=hunter3-from-a-flag", "--broker", "mqtt://127.0.0.1:1999",
+            "config",
+            "show",
+            "--config",
+            str(path),
+            "--set",
+            "motion.threshold=33",
+            "--set",
+            "mqtt.password=hunter3-from-a-flag",
+            "--broker",
+            "mqtt://127.0.0.1:1999",
         ],
         env={"DOORBELL__MOTION__BLUR": "9"},
-    )  # fmt: skip
+    )
     assert result.exit_code == 0, result.output
     assert "hunter" not in result.output  # neither the file's password nor the flag's
     shown = yaml.safe_load(result.output)

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
-from config import ConfigError, load_config
-from config.motion import MotionConfig
-from device.cli import cli
+from doorbell.config import ConfigError, load_config
+from doorbell.config.motion import MotionConfig
+from doorbell.device.cli import cli
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from config import load_config
-from device.counters import Counters
-from device.run_summary import RunSummary
-from device.runtime import open_device
-from device.telemetry import Telemetry
+from doorbell.config import load_config
+from doorbell.device.runtime.counters import Counters
+from doorbell.device.runtime.device import open_device
+from doorbell.device.runtime.run_summary import RunSummary
+from doorbell.device.runtime.telemetry import Telemetry
 from tests.support.uplink_helpers import event
 
 # Every count different, so a count reported under another's name shows.
@@ -37,10 +37,19 @@ def test_telemetry_formats_every_counter_under_its_own_name(tmp_path: Path) -> N
     telemetry = Telemetry.of(DISTINCT, "away", 12.34, tmp_path).model_dump()
     shared = {f.name for f in dataclasses.fields(Counters)} & set(telemetry)
     assert shared == {
-        "frames", "fps", "dropped_camera", "dropped_analysis", "dropped_recording",
-        "queue_analysis", "queue_recording", "outbox_backlog", "outbox_dropped", "events",
-        "clips", "recording",
-    }  # fmt: skip
+        "frames",
+        "fps",
+        "dropped_camera",
+        "dropped_analysis",
+        "dropped_recording",
+        "queue_analysis",
+        "queue_recording",
+        "outbox_backlog",
+        "outbox_dropped",
+        "events",
+        "clips",
+        "recording",
+    }
     for name in shared:
         assert telemetry[name] == getattr(DISTINCT, name), name
     assert (telemetry["mode"], telemetry["uptime_s"]) == ("away", 12.3)
@@ -51,9 +60,18 @@ def test_run_summary_formats_every_counter_under_its_own_name() -> None:
     document = summary.to_json()
     shared = {f.name for f in dataclasses.fields(Counters)} & set(document)
     assert shared == {
-        "frames", "seconds_of_video", "dropped_camera", "dropped_analysis", "dropped_recording",
-        "outbox_backlog", "outbox_dropped", "events", "clips", "recording", "recording_failed",
-    }  # fmt: skip
+        "frames",
+        "seconds_of_video",
+        "dropped_camera",
+        "dropped_analysis",
+        "dropped_recording",
+        "outbox_backlog",
+        "outbox_dropped",
+        "events",
+        "clips",
+        "recording",
+        "recording_failed",
+    }
     for name in shared:
         assert document[name] == getattr(DISTINCT, name), name
     assert document["speed"] == 3.35  # 6.7 s of video in 2 s
@@ -73,11 +91,13 @@ def test_device_counters_read_each_count_from_its_own_place(tmp_path: Path) -> N
     without threads: each is put to a different value where it is really kept."""
     config = load_config(
         sets=[
-            f"device.data_dir={tmp_path / 'data'}", "mqtt.port=1", "mqtt.embedded=false",
+            f"device.data_dir={tmp_path / 'data'}",
+            "mqtt.port=1",
+            "mqtt.embedded=false",
             "uplink.outbox.max_messages=10",
         ],
         environ={},
-    ).config  # fmt: skip
+    ).config
     device = open_device(config, echo=lambda line: None)
     try:
         for n in range(12):  # no broker: they wait in the outbox, which keeps the newest 10
@@ -95,8 +115,10 @@ def test_device_counters_read_each_count_from_its_own_place(tmp_path: Path) -> N
         device.uplink.outbox.close()
     assert counters.frames == 30 and counters.seconds_of_video == 30 / device.source.fps
     assert (counters.dropped_camera, counters.dropped_analysis, counters.dropped_recording) == (
-        3, 5, 7,
-    )  # fmt: skip
+        3,
+        5,
+        7,
+    )
     assert (counters.queue_analysis, counters.queue_recording) == (0, 1)
     assert (counters.outbox_backlog, counters.outbox_dropped, counters.sent) == (10, 2, 4)
     assert (counters.events, counters.clips, counters.recording) == (6, 1, "ok")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from config.data_dir import DataDir
+from doorbell.config.data_dir import DataDir
 from tests.support.broker import MosquittoBroker
 from tests.support.process import DoorbellProcess, doorbell
 
@@ -29,16 +29,26 @@ def test_a_second_device_on_the_same_data_dir_exits_2_naming_the_first(
         assert f"{data} is in use by another doorbell (PID {first.proc.pid})" in lines[0]
         # another data dir is another device
         other = doorbell(
-            "run", *run_args(mosquitto, tmp_path / "other", "three"), "--duration", "0.5",
-            "--speed", "max", timeout=120,
-        )  # fmt: skip
+            "run",
+            *run_args(mosquitto, tmp_path / "other", "three"),
+            "--duration",
+            "0.5",
+            "--speed",
+            "max",
+            timeout=120,
+        )
         assert other.returncode == 0, other.stderr
         first.signal(signal.SIGKILL)  # the kernel drops the lock with the process
         first.wait()
         again = doorbell(
-            "run", *run_args(mosquitto, data, "one"), "--duration", "0.5", "--speed", "max",
+            "run",
+            *run_args(mosquitto, data, "one"),
+            "--duration",
+            "0.5",
+            "--speed",
+            "max",
             timeout=120,
-        )  # fmt: skip
+        )
         assert again.returncode == 0, again.stderr
     finally:
         first.kill()

@@ -11,18 +11,18 @@ import cv2
 import numpy as np
 from pyrage import decrypt, x25519
 
-from config.camera import CameraConfig
-from config.data_dir import DataDir
-from config.privacy import PrivacyConfig
-from config.record import RecordConfig, StorageConfig
-from device.recording.clip import ClipInfo
-from device.recording.recorder import Recorder
-from device.sources import open_source
-from device.storage.index import EventIndex
-from device.storage.retention import Retention
+from doorbell.config.camera import CameraConfig
+from doorbell.config.data_dir import DataDir
+from doorbell.config.privacy import PrivacyConfig
+from doorbell.config.record import RecordConfig, StorageConfig
+from doorbell.device.recording.clip import ClipInfo
+from doorbell.device.recording.recorder import Recorder
+from doorbell.device.sources import open_source
+from doorbell.device.storage.index import EventIndex
+from doorbell.device.storage.retention import Retention
+from doorbell.uplink.requests import FootageRequests
 from tests.support.footage import T0, Device, PutServer
 from tests.support.process import doorbell
-from uplink.requests import FootageRequests
 
 FPS = 15.0
 DAY = 86400.0
@@ -38,9 +38,15 @@ def record(data: Path, events: dict[str, tuple[float, float]], privacy: PrivacyC
     source.open()
     clips: list[ClipInfo] = []
     recorder = Recorder(
-        RecordConfig(post_seconds=1.0), StorageConfig(), privacy, data, FPS, (320, 240),
-        clips.append, clock=lambda: T0,
-    )  # fmt: skip
+        RecordConfig(post_seconds=1.0),
+        StorageConfig(),
+        privacy,
+        data,
+        FPS,
+        (320, 240),
+        clips.append,
+        clock=lambda: T0,
+    )
     recorder.start()
     base = T0 - 3000
     end = max(e for _, e in events.values()) + 3.0
@@ -147,8 +153,9 @@ def test_at_rest_snapshots_and_thumbnails_are_ciphertext(tmp_path: Path) -> None
     index = EventIndex(DataDir(data).index)
     (event,) = index.events_between(0, 2 * T0)
     assert (event.snapshot, event.thumbnail) == (
-        "snapshots/visit.jpg.age", "snapshots/visit.thumb.jpg.age",
-    )  # fmt: skip
+        "snapshots/visit.jpg.age",
+        "snapshots/visit.thumb.jpg.age",
+    )
     for name, width in (("visit.jpg.age", 320), ("visit.thumb.jpg.age", 160)):
         sealed = (data / "snapshots" / name).read_bytes()
         assert sealed.startswith(b"age-encryption.org/v1")
@@ -182,7 +189,7 @@ def test_files_encrypted_at_rest_are_shared_as_they_are_under_their_age_names(
 
 
 def test_a_corrupt_index_is_set_aside_and_the_device_starts_fresh(tmp_path: Path) -> None:
-    from device.storage.index import EventIndex
+    from doorbell.device.storage.index import EventIndex
 
     path = tmp_path / "index.sqlite"
     path.write_bytes(b"this is not a database, it is a bad copy" * 100)

@@ -9,13 +9,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.frame import i420_of
-from device.recording.jpeg_picture import JpegPicture
-from device.recording.masks import PrivacyMask
+from doorbell.device.recording.jpeg_picture import JpegPicture
+from doorbell.device.recording.masks import PrivacyMask
+from doorbell.device.runtime.frame import i420_of
+from doorbell.uplink.jpeg_shrink import DecodedJpeg, shrink_jpeg
+from doorbell.uplink.uplink import Uplink
 from tests.support.broker import MosquittoBroker
 from tests.support.uplink_helpers import SessionSubscriber, uplink_config
-from uplink.jpeg_shrink import DecodedJpeg, shrink_jpeg
-from uplink.uplink import Uplink
 
 CONFIG_TOPIC = "homeassistant/device/porch/config"
 

@@ -11,10 +11,10 @@ import jinja2
 import pytest
 from pydantic import ValidationError
 
+from doorbell.uplink.discovery import discovery_payload
+from doorbell.uplink.messages import EventMessage
+from doorbell.uplink.topics import Topics
 from tests.support.ha_discovery_schema import validate_device_discovery
-from uplink.discovery import discovery_payload
-from uplink.messages import EventMessage
-from uplink.topics import Topics
 
 
 def payload(device_id: str = "porch", unsigned: tuple[str, ...] = ("mode",)) -> dict[str, Any]:
@@ -42,9 +42,17 @@ def test_the_doorbell_event_type_is_ring_for_what_the_device_publishes() -> None
     assert ring["event_types"] == ["ring"]
     # what the device sends on <base>/ring, through Home Assistant's value_template
     message = EventMessage(
-        id="e1", device="porch", type="ring", state="start", start="2026-11-29T18:00:00.000Z",
-        end=None, score=0.0, boxes=[], zones=[], clip=None,
-    )  # fmt: skip
+        id="e1",
+        device="porch",
+        type="ring",
+        state="start",
+        start="2026-11-29T18:00:00.000Z",
+        end=None,
+        score=0.0,
+        boxes=[],
+        zones=[],
+        clip=None,
+    )
     env = jinja2.Environment(autoescape=False)
     env.filters["to_json"] = json.dumps
     rendered = env.from_string(ring["value_template"]).render(

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from config import DoorbellConfig
+from doorbell.config import DoorbellConfig
+from doorbell.uplink.e2e import AgeEncryptor, E2EError, decrypt_file
 from tests.support.footage import DeviceFactory, Footage, PutServer, decode_frames, write_footage
-from uplink.e2e import AgeEncryptor, E2EError, decrypt_file
 
 AGE = shutil.which("age") or "/usr/bin/age"
 AGE_KEYGEN = shutil.which("age-keygen") or "/usr/bin/age-keygen"

@@ -21,10 +21,19 @@ from tests.support.process import DoorbellProcess, doorbell
 
 def embedded(data: Path, port: int) -> list[str]:
     return [
-        "--data-dir", str(data), "--device-id", "emb", "--camera", "synthetic",
-        "--set", "mqtt.host=127.0.0.1", "--set", f"mqtt.port={port}",
-        "--set", "mqtt.embedded=true",
-    ]  # fmt: skip
+        "--data-dir",
+        str(data),
+        "--device-id",
+        "emb",
+        "--camera",
+        "synthetic",
+        "--set",
+        "mqtt.host=127.0.0.1",
+        "--set",
+        f"mqtt.port={port}",
+        "--set",
+        "mqtt.embedded=true",
+    ]
 
 
 def connack(port: int, user: str | None = None, password: str | None = None) -> Any:
@@ -63,10 +72,21 @@ def test_the_embedded_broker_takes_only_its_own_account(tmp_path: Path) -> None:
         # The owner's tools on this machine find the account in the data dir.
         dev.wait_for(data / "control.sock")
         watcher = subprocess.Popen(
-            [sys.executable, "-m", "device", "watch", *embedded(data, port), "--count", "1",
-             "--timeout", "60"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "device",
+                "watch",
+                *embedded(data, port),
+                "--count",
+                "1",
+                "--timeout",
+                "60",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert watcher.stderr is not None
         assert "watching" in watcher.stderr.readline()  # subscribed: now ring
         assert doorbell("press", "--data-dir", str(data)).returncode == 0

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from config.camera import CameraConfig
-from device import Doorbell
-from device.emulated_camera import EmulatedCamera
-from device.frame import i420_of
-from device.pytest_plugin import MakeDoorbell
-from device.scenarios import load_scenario
+from doorbell.config.camera import CameraConfig
+from doorbell.device.emulation import Doorbell
+from doorbell.device.emulation.camera import EmulatedCamera
+from doorbell.device.emulation.pytest_plugin import MakeDoorbell
+from doorbell.device.emulation.scenarios import load_scenario
+from doorbell.device.runtime.frame import i420_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,8 +111,12 @@ def test_the_readme_example_runs(tmp_path: Path) -> None:
     script = tmp_path / "example.py"
     script.write_text(found.group(1))
     done = subprocess.run(
-        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "motion alert" in done.stdout

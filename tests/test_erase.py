@@ -12,14 +12,14 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from click.testing import CliRunner
 
-from config import DoorbellConfig
-from device.cli import cli
-from device.storage.index import EventIndex
+from doorbell.config import DoorbellConfig
+from doorbell.device.cli import cli
+from doorbell.device.storage.index import EventIndex
+from doorbell.uplink.outbox import Outbox
+from doorbell.uplink.requests import FootageRequests
+from doorbell.uplink.requests.audit import AuditLog
 from tests.support.broker import MosquittoBroker
 from tests.support.footage import T0, ListIndex, Signer, make_clip, request_body
-from uplink.outbox import Outbox
-from uplink.requests import FootageRequests
-from uplink.requests.audit import AuditLog
 
 DEVICE = "porch"
 RETAINED = {
@@ -207,9 +207,10 @@ def test_a_request_replayed_after_erase_is_refused(tmp_path: Path) -> None:
         }
     )
     body = requester.sign(
-        request_body("req-1", T0 - 3600, T0 - 600, T0 + 3600, "http://127.0.0.1:9/{name}",
-                     audience=DEVICE)
-    )  # fmt: skip
+        request_body(
+            "req-1", T0 - 3600, T0 - 600, T0 + 3600, "http://127.0.0.1:9/{name}", audience=DEVICE
+        )
+    )
     core = FootageRequests(config, data_dir, ListIndex([]), clock=lambda: T0)
     assert core.handle_request(body).decision == "pending_review"
     core.close()

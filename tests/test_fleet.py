@@ -9,10 +9,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from device.emulator import emulated_config
-from device.fleet_run import FleetPlan, run_fleet
-from device.mosquitto import MosquittoBroker
-from device.shared_scene import SharedScene
+from doorbell.device.emulation.emulator import emulated_config
+from doorbell.device.emulation.fleet_run import FleetPlan, run_fleet
+from doorbell.device.emulation.mosquitto import MosquittoBroker
+from doorbell.device.emulation.shared_scene import SharedScene
 from tests.support.subscriber import Subscriber
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,8 +63,11 @@ def fleet_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "device", "fleet", *args],
-        capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def test_the_fleet_command_prints_seconds_and_writes_a_summary(
@@ -72,9 +75,19 @@ def test_the_fleet_command_prints_seconds_and_writes_a_summary(
 ) -> None:
     out = tmp_path / "summary.json"
     done = fleet_cli(
-        "--devices", "3", "--broker", mqtt_broker.url, "--scenario", "walk_up_ring",
-        "--duration", "35", "--speed", "20", "--summary-json", str(out),
-    )  # fmt: skip
+        "--devices",
+        "3",
+        "--broker",
+        mqtt_broker.url,
+        "--scenario",
+        "walk_up_ring",
+        "--duration",
+        "35",
+        "--speed",
+        "20",
+        "--summary-json",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(out.read_text())
     assert summary["devices"] == 3 and summary["missing"] == 0 and summary["errors"] == []

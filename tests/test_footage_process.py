@@ -26,12 +26,27 @@ def test_share_all_uploads_the_clip_in_the_window_and_answers(
     data = tmp_path / "data"
     began = time.time()
     dev = DoorbellProcess(
-        tmp_path / "p", "--broker", mosquitto.url, "--device-id", "fe", "--data-dir", str(data),
-        "--camera", "synthetic:walk_up_ring", "--speed", "4", "--loop",
-        "--set", "requests.policy=share_all", "--set", f"requests.trusted_keys=[{signer.public}]",
-        "--set", "requests.allow_insecure_upload=true",  # the test server speaks plain HTTP
-        "--set", "uplink.commands.unsigned=[mode]",  # the mode change below comes unsigned
-    )  # fmt: skip
+        tmp_path / "p",
+        "--broker",
+        mosquitto.url,
+        "--device-id",
+        "fe",
+        "--data-dir",
+        str(data),
+        "--camera",
+        "synthetic:walk_up_ring",
+        "--speed",
+        "4",
+        "--loop",
+        "--set",
+        "requests.policy=share_all",
+        "--set",
+        f"requests.trusted_keys=[{signer.public}]",
+        "--set",
+        "requests.allow_insecure_upload=true",  # the test server speaks plain HTTP
+        "--set",
+        "uplink.commands.unsigned=[mode]",  # the mode change below comes unsigned
+    )
     try:
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
@@ -46,9 +61,16 @@ def test_share_all_uploads_the_clip_in_the_window_and_answers(
             time.sleep(0.2)
         now = time.time()
         body = signer.sign(
-            request_body("case-1187", began - 60, now, now + 600, server.url("/upload/{name}"),
-                         audience="fe", issued_at=iso(now))
-        )  # fmt: skip
+            request_body(
+                "case-1187",
+                began - 60,
+                now,
+                now + 600,
+                server.url("/upload/{name}"),
+                audience="fe",
+                issued_at=iso(now),
+            )
+        )
         publisher = Subscriber(mosquitto.port, ["doorbell/fe/status"])
         publisher.client.publish("doorbell/fe/cmd/footage_request", json.dumps(body), qos=1)
         assert server.arrived.wait(30), dev.stderr  # the upload has begun, and hangs

@@ -12,23 +12,26 @@ import cv2
 import numpy as np
 import pytest
 
-from config.base import NamedPolygon
-from config.camera import CameraConfig
-from config.privacy import PrivacyConfig
-from config.record import RecordConfig, StorageConfig
-from device.frame import i420_of, lores_of
-from device.mp4_writer import Mp4Writer
-from device.recording.clip import ClipInfo
-from device.recording.jpeg_picture import JpegPicture
-from device.recording.masks import PrivacyMask
-from device.recording.recorder import Recorder
-from device.sources import open_source
+from doorbell.config.base import NamedPolygon
+from doorbell.config.camera import CameraConfig
+from doorbell.config.privacy import PrivacyConfig
+from doorbell.config.record import RecordConfig, StorageConfig
+from doorbell.device.recording.clip import ClipInfo
+from doorbell.device.recording.jpeg_picture import JpegPicture
+from doorbell.device.recording.masks import PrivacyMask
+from doorbell.device.recording.mp4_writer import Mp4Writer
+from doorbell.device.recording.recorder import Recorder
+from doorbell.device.runtime.frame import i420_of, lores_of
+from doorbell.device.sources import open_source
 
 FPS = 15.0
 # Saturated patches: a swapped or shifted chroma plane shows at once.
 PATCHES = {
-    (0, 0, 255): (20, 20), (0, 255, 0): (120, 20), (255, 0, 0): (220, 20), (0, 220, 220): (20, 130)
-}  # fmt: skip
+    (0, 0, 255): (20, 20),
+    (0, 255, 0): (120, 20),
+    (255, 0, 0): (220, 20),
+    (0, 220, 220): (20, 130),
+}
 
 
 def coloured_video(path: Path, frames: int) -> list[np.ndarray]:
@@ -56,9 +59,14 @@ def test_a_recorded_file_decodes_to_the_frames_the_source_gave_colours_included(
     source.open()
     clips: list[ClipInfo] = []
     recorder = Recorder(
-        RecordConfig(mode="continuous"), StorageConfig(), PrivacyConfig(), tmp_path / "data",
-        FPS, (320, 240), clips.append,
-    )  # fmt: skip
+        RecordConfig(mode="continuous"),
+        StorageConfig(),
+        PrivacyConfig(),
+        tmp_path / "data",
+        FPS,
+        (320, 240),
+        clips.append,
+    )
     recorder.start()
     given = []
     while (frame := source.read()) is not None:

@@ -1,4 +1,6 @@
-"""Imports run device -> (motion, uplink) -> config, never back, never in a circle.
+"""Imports run device -> (motion, uplink) -> config, never back, never in a circle; the firmware
+never imports its emulation harness; and every import of the project goes through the installed
+namespace (`doorbell.config`, never a bare `config`, which in a user's project is their own).
 
 Read from the source with `ast` (every import, also those inside functions and under
 TYPE_CHECKING), so a layering break fails here before anyone has to notice it in review.
@@ -18,6 +20,11 @@ ALLOWED = {
     "uplink": {"uplink", "config"},
     "config": {"config"},
 }
+HARNESS = "device.emulation"
+# What only the harness and the command line may import from it: the firmware's one door into the
+# emulation is the `synthetic:` camera, which `device.sources.open_source` loads when asked for.
+HARNESS_USERS = ("device.emulation", "device.cli")
+HARNESS_DOORS = {("device.sources", "device.emulation.synthetic_source")}
 
 
 def module_name(path: Path) -> str:
@@ -35,18 +42,26 @@ def project_modules() -> dict[str, Path]:
     }
 
 
-def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
-    """The project modules `path` imports (`from a.b import c` is `a.b.c` when that is a module)."""
-    found: set[str] = set()
+def imported_names(path: Path) -> list[str]:
+    """Every absolute name `path` imports (`from a.b import c` gives `a.b.c`)."""
+    names: list[str] = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+            names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [f"{node.module}.{alias.name}" for alias in node.names]
-            names = [n if n in modules else node.module for n in names]
-        else:
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The project modules `path` imports, named by their folder (`doorbell.device.x` is
+    `device.x`; `from a.b import c` is `a.b.c` when that is a module, else `a.b`)."""
+    found: set[str] = set()
+    for name in imported_names(path):
+        if not name.startswith("doorbell."):
             continue
-        found.update(n for n in names if n.split(".")[0] in PACKAGES)
+        name = name.removeprefix("doorbell.")
+        found.add(name if name in modules else name.rpartition(".")[0])
     return found
 
 
@@ -99,8 +114,36 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def harness_breaks(graph: dict[str, set[str]]) -> list[str]:
+    def within(name: str, package: str) -> bool:
+        return name == package or name.startswith(package + ".")
+
+    return sorted(
+        f"{source} imports {target}"
+        for source, targets in graph.items()
+        for target in targets
+        if within(target, HARNESS)
+        and not any(within(source, user) for user in HARNESS_USERS)
+        and not any(within(source, s) and target == t for s, t in HARNESS_DOORS)
+    )
+
+
 def test_imports_follow_the_layers() -> None:
     assert layering_breaks(import_graph()) == []
+
+
+def test_the_firmware_does_not_import_its_harness() -> None:
+    assert harness_breaks(import_graph()) == []
+
+
+def test_every_project_import_goes_through_the_namespace() -> None:
+    bare = sorted(
+        f"{module} imports {name}"
+        for module, path in project_modules().items()
+        for name in imported_names(path)
+        if name.split(".")[0] in PACKAGES
+    )
+    assert bare == []
 
 
 def test_no_module_imports_itself_in_a_circle() -> None:
@@ -111,3 +154,8 @@ def test_the_checks_see_a_break() -> None:
     graph = {"uplink.a": {"device.b"}, "device.b": {"uplink.a"}, "config.c": set()}
     assert layering_breaks(graph) == ["uplink.a imports device.b"]
     assert cycles(graph) == [["device.b", "uplink.a"]]
+    firmware = {"device.runtime.a": {"device.emulation.b"}, "device.sources": {HARNESS + ".x"}}
+    assert harness_breaks(firmware) == [
+        "device.runtime.a imports device.emulation.b",
+        "device.sources imports device.emulation.x",
+    ]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from device.mosquitto import MosquittoBroker, free_port
+from doorbell.device.emulation.mosquitto import MosquittoBroker, free_port
 from tests.support.subscriber import Subscriber
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,16 +30,23 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 def shipped_locustfile() -> str:
     done = subprocess.run(
         [sys.executable, "-m", "device", "fleet", "--locustfile"],
-        capture_output=True, text=True, env=ENV, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=True,
+    )
     return done.stdout.strip()
 
 
 def locust(*args: str, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "locust", "-f", shipped_locustfile(), *args],
-        cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        cwd=cwd,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_a_master_and_two_workers_run_doorbells_without_failures(
@@ -48,11 +55,29 @@ def test_a_master_and_two_workers_run_doorbells_without_failures(
     watcher = Subscriber(mqtt_broker.port, ["doorbell/+/event"])
     port = free_port()
     master = locust(
-        "--headless", "--master", "--master-bind-port", str(port), "--expect-workers", "2",
-        "-u", str(USERS), "-r", str(USERS), "--run-time", "12s", "--stop-timeout", "10",
-        "--host", mqtt_broker.url, "--doorbell-speed", "10", "--csv", "run", "--only-summary",
+        "--headless",
+        "--master",
+        "--master-bind-port",
+        str(port),
+        "--expect-workers",
+        "2",
+        "-u",
+        str(USERS),
+        "-r",
+        str(USERS),
+        "--run-time",
+        "12s",
+        "--stop-timeout",
+        "10",
+        "--host",
+        mqtt_broker.url,
+        "--doorbell-speed",
+        "10",
+        "--csv",
+        "run",
+        "--only-summary",
         cwd=tmp_path,
-    )  # fmt: skip
+    )
     workers = [locust("--worker", "--master-port", str(port), cwd=tmp_path) for _ in range(2)]
     try:
         out, _ = master.communicate(timeout=120)

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.motion import MotionConfig
-from motion.detector import MotionDetector
-from motion.events import EventTracker
-from motion.scoring import Span, score
-from motion.types import MotionResult
+from doorbell.config.motion import MotionConfig
+from doorbell.motion.detector import MotionDetector
+from doorbell.motion.events import EventTracker
+from doorbell.motion.scoring import Span, score
+from doorbell.motion.types import MotionResult
 
 SIZE = (320, 240)
 FPS = 15.0
@@ -257,9 +257,9 @@ def test_a_visitor_in_view_at_start_up_leaves_no_lasting_ghost() -> None:
     results, updates = run(frames, MotionConfig(event_gap=1.0))
     assert len(starts(updates)) == 1  # the visitor walking off
     assert [u.kind for u in updates if u.kind == "stationary"] == []
-    quiet_from = next(i for i in range(gone, len(results)) if not any(
-        r.motion for r in results[i:]
-    ))  # fmt: skip
+    quiet_from = next(
+        i for i in range(gone, len(results)) if not any(r.motion for r in results[i:])
+    )
     assert quiet_from - gone <= 2 * FPS, quiet_from - gone
 
 

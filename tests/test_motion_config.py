@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError, load_config
-from config.motion import MotionConfig
+from doorbell.config import ConfigError, load_config
+from doorbell.config.motion import MotionConfig
 
 GOOD_ZONE = "    - name: path\n      points: [[0.3, 0.5], [0.7, 0.5], [0.7, 1.0], [0.3, 1.0]]\n"
 
@@ -32,9 +32,17 @@ def errors(tmp_path: Path, text: str) -> list[str]:
         ("[[0.1, 0.1], [0.5], [0.9, 0.9]]", "motion.zones.1.points.1"),
         ("0.5", "valid list"),
     ],
-    ids=["too-few", "x-above-1", "y-below-0", "self-intersecting", "symmetric-bow-tie",
-         "zero-area", "not-a-point", "not-a-list"],
-)  # fmt: skip
+    ids=[
+        "too-few",
+        "x-above-1",
+        "y-below-0",
+        "self-intersecting",
+        "symmetric-bow-tie",
+        "zero-area",
+        "not-a-point",
+        "not-a-list",
+    ],
+)
 def test_a_bad_zone_is_an_error_with_its_key_and_line(
     tmp_path: Path, points: str, needle: str
 ) -> None:

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from config.base import NamedPolygon
-from config.camera import CameraConfig
-from config.motion import MotionConfig
-from device.analysis import analyze
-from device.scenarios.footage import FOOTAGE, TREES, read_luma, stress_loop
-from device.sources import open_source
-from motion.detector import MotionDetector
-from motion.events import EventTracker
-from motion.types import MotionEvent
+from doorbell.config.base import NamedPolygon
+from doorbell.config.camera import CameraConfig
+from doorbell.config.motion import MotionConfig
+from doorbell.device.emulation.scenarios.real_footage import FOOTAGE, TREES, read_luma, stress_loop
+from doorbell.device.runtime.analysis import analyze
+from doorbell.device.sources import open_source
+from doorbell.motion.detector import MotionDetector
+from doorbell.motion.events import EventTracker
+from doorbell.motion.types import MotionEvent
 
 DATA = Path(__file__).parent / "data"
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from config.motion import MotionConfig
-from device.scenarios.canopy import Canopy
+from doorbell.config.motion import MotionConfig
+from doorbell.device.emulation.scenarios.canopy import Canopy
 from tests.test_motion import FPS, SIZE, noisy, person, porch, run, starts
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import statistics
 
-from device.analysis import scenario_spans
-from device.scenarios import list_scenarios, load_scenario
-from motion.scoring import Score, Span, score
+from doorbell.device.emulation.scenario_spans import scenario_spans
+from doorbell.device.emulation.scenarios import list_scenarios, load_scenario
+from doorbell.motion.scoring import Score, Span, score
 
 
 def detected(name: str) -> tuple[Score, list[Span]]:

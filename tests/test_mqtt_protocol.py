@@ -13,11 +13,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
-from config.uplink import MqttConfig
+from doorbell.config.uplink import MqttConfig
+from doorbell.uplink.embedded_broker import EmbeddedBroker
+from doorbell.uplink.mqtt_link import UNSUPPORTED_PROTOCOL, MqttLink
+from doorbell.uplink.topics import Topics
 from tests.support.broker import MosquittoBroker, free_port
-from uplink.embedded_broker import EmbeddedBroker
-from uplink.mqtt_link import UNSUPPORTED_PROTOCOL, MqttLink
-from uplink.topics import Topics
 
 FALLBACK = "connecting with MQTT 3.1.1"
 
@@ -69,7 +69,7 @@ def retained_status(port: int) -> bytes | None:
 def test_auto_falls_back_to_311_once_and_says_so(
     amqtt_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="uplink.mqtt_link")
+    caplog.set_level(logging.INFO, logger="doorbell.uplink.mqtt_link")
     link = link_to(amqtt_port, "auto")
     link.start()
     try:
@@ -84,7 +84,7 @@ def test_auto_falls_back_to_311_once_and_says_so(
 
 
 def test_a_pinned_5_does_not_fall_back(amqtt_port: int, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="uplink.mqtt_link")
+    caplog.set_level(logging.INFO, logger="doorbell.uplink.mqtt_link")
     link = link_to(amqtt_port, "5")
     link.start()
     try:
@@ -99,7 +99,7 @@ def test_a_pinned_5_does_not_fall_back(amqtt_port: int, caplog: pytest.LogCaptur
 def test_auto_stays_on_5_with_a_broker_that_speaks_it(
     mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="uplink.mqtt_link")
+    caplog.set_level(logging.INFO, logger="doorbell.uplink.mqtt_link")
     link = link_to(mosquitto.port, "auto")
     link.start()
     try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from device.erase import empty_database
-from uplink.outbox import Outbox
+from doorbell.device.runtime.erase import empty_database
+from doorbell.uplink.outbox import Outbox
 
 
 class Clock:

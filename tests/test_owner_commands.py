@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from device.memory import status_mb
+from doorbell.device.system.memory import status_mb
+from doorbell.uplink.command_auth import signed_command
+from doorbell.uplink.requests.audit import AuditLog
 from tests.support.broker import MosquittoBroker
 from tests.support.process import DoorbellProcess, doorbell
 from tests.support.subscriber import Subscriber
-from uplink.command_auth import signed_command
-from uplink.requests.audit import AuditLog
 
 BASE = "doorbell/own"
 
@@ -36,11 +36,23 @@ def device(
     mosquitto: MosquittoBroker, tmp_path: Path, owner_key: tuple[Path, str]
 ) -> Iterator[DoorbellProcess]:
     dev = DoorbellProcess(
-        tmp_path / "p", "--broker", mosquitto.url, "--device-id", "own",
-        "--data-dir", str(tmp_path / "data"), "--camera", "synthetic", "--speed", "1", "--loop",
-        "--set", f"uplink.commands.owner_keys=[{owner_key[1]}]",
-        "--set", "uplink.commands.unsigned=[ping]",
-    )  # fmt: skip
+        tmp_path / "p",
+        "--broker",
+        mosquitto.url,
+        "--device-id",
+        "own",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--camera",
+        "synthetic",
+        "--speed",
+        "1",
+        "--loop",
+        "--set",
+        f"uplink.commands.owner_keys=[{owner_key[1]}]",
+        "--set",
+        "uplink.commands.unsigned=[ping]",
+    )
     yield dev
     dev.signal(signal.SIGTERM)
     dev.wait()
@@ -91,9 +103,11 @@ def ready(stranger: Stranger) -> None:
 
 
 def test_only_signed_commands_change_the_device(
-    mosquitto: MosquittoBroker, device: DoorbellProcess, owner_key: tuple[Path, str],
+    mosquitto: MosquittoBroker,
+    device: DoorbellProcess,
+    owner_key: tuple[Path, str],
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     stranger = Stranger(mosquitto.port)
     ready(stranger)
 
@@ -115,9 +129,19 @@ def test_only_signed_commands_change_the_device(
 
     # The owner, through the CLI: accepted, published retained, audited with the key.
     sent = doorbell(
-        "owner", "send", "mode", "mode=home", "--key", str(owner_key[0]),
-        "--broker", mosquitto.url, "--device-id", "own", "--timeout", "20",
-    )  # fmt: skip
+        "owner",
+        "send",
+        "mode",
+        "mode=home",
+        "--key",
+        str(owner_key[0]),
+        "--broker",
+        mosquitto.url,
+        "--device-id",
+        "own",
+        "--timeout",
+        "20",
+    )
     assert sent.returncode == 0, sent.stderr
     assert json.loads(sent.stdout)["mode"] == "home"
     assert stranger.sub.wait_for(lambda ms: any(m.payload == b"home" for m in ms), timeout=10)

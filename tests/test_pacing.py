@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from config import load_config
-from device.frame import Frame
-from device.pacing import Pacer
-from device.pipeline import Pipeline
-from device.sources import open_source
-from device.sources.base import Source
-from motion.detector import MotionDetector
-from motion.events import EventTracker
+from doorbell.config import load_config
+from doorbell.device.runtime.frame import Frame
+from doorbell.device.runtime.pacing import Pacer
+from doorbell.device.runtime.pipeline import Pipeline
+from doorbell.device.sources import open_source
+from doorbell.device.sources.base import Source
+from doorbell.motion.detector import MotionDetector
+from doorbell.motion.events import EventTracker
 
 
 class FakeClock:

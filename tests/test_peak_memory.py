@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from benchmarks.peak_memory import wait_with_peak
-from device.memory import peak_rss_mb, status_mb
+from doorbell.device.system.memory import peak_rss_mb, status_mb
 
 CHILD_MB = 40
 # The child holds CHILD_MB for a while, so the poll sees it before the child exits.
@@ -42,7 +42,7 @@ def test_status_of_a_process_that_has_gone_is_nan() -> None:
 def test_the_device_can_give_freed_memory_back_on_glibc() -> None:
     import platform
 
-    from device import memory
+    from doorbell.device.system import memory
 
     if platform.libc_ver()[0] != "glibc":
         return  # musl, macOS: nothing to trim, and release_freed_memory is a no-op

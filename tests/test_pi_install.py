@@ -32,8 +32,11 @@ def os_compiled_cv2() -> Path | None:
     """Debian's python3-opencv extension module, compiled against Debian's python3-numpy."""
     found = subprocess.run(
         [str(OS_PYTHON), "-c", "import cv2; print(cv2.__file__)"],
-        capture_output=True, text=True, check=False, env={"PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     path = Path(found.stdout.strip()) if found.returncode == 0 else None
     return path if path is not None and path.suffix == ".so" else None
 
@@ -66,8 +69,11 @@ def pi_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pa
     done = subprocess.run(
         [str(ROOT / "dev.sh"), "install"],
         env=clean_env(DOORBELL_PI_PATH=release, DOORBELL_VENV=str(venv)),
-        capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     yield venv, cv2_so
 
@@ -82,8 +88,8 @@ os_cv2 = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(os_cv2)
 sys.modules.pop("cv2", None)
 gray = os_cv2.cvtColor(numpy.full((48, 64, 3), 200, numpy.uint8), os_cv2.COLOR_BGR2GRAY)
-import cv2, device, motion.detector
-from device.cli import cli
+import cv2, doorbell.device, doorbell.motion.detector
+from doorbell.device.cli import cli
 cli(["analyze", "synthetic:walk_up_ring", "--duration", "8", "--json", sys.argv[2]],
     standalone_mode=False)
 report = json.load(open(sys.argv[2]))
@@ -103,8 +109,13 @@ def test_os_compiled_module_and_project_import_together(
     out = tmp_path / "analyze.json"
     done = subprocess.run(
         [str(venv / "bin" / "python"), "-c", TOGETHER, str(cv2_so), str(out)],
-        env=clean_env(), cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
+        env=clean_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     # The venv uses the OS's numpy, not a newer copy of its own.
@@ -131,8 +142,11 @@ def test_dev_sh_refuses_a_release_whose_numpy_is_not_the_os_one(tmp_path: Path) 
     done = subprocess.run(
         [str(ROOT / "dev.sh"), "--pi-path", other, "install"],
         env=clean_env(DOORBELL_VENV=str(venv)),
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "would shadow the OS's numpy" in lines[0], done.stderr
@@ -143,7 +157,10 @@ def test_dev_sh_rejects_an_unknown_release(tmp_path: Path) -> None:
     done = subprocess.run(
         [str(ROOT / "dev.sh"), "--pi-path", "buster", "install"],
         env=clean_env(DOORBELL_VENV=str(tmp_path / "venv")),
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().startswith("dev.sh: no constraints/buster.txt"), done.stderr

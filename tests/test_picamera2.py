@@ -20,21 +20,21 @@ import cv2
 import numpy as np
 import pytest
 
-from config.camera import CameraConfig
-from config.record import RecordConfig
-from config.schema import DoorbellConfig
-from device.recording import recorder as recorder_module
-from device.recording.clip import ClipInfo
-from device.recording.masks import PrivacyMask
-from device.recording.picamera2_stream import camera_stream, has_picture
-from device.runtime import open_device
-from device.sources import SourceError, open_source
-from device.sources import picamera2 as picamera2_module
-from device.sources.faults import SourceDisconnected
-from device.sources.picamera2 import OFF_PI, Picamera2Source
-from device.sources.synthetic import SyntheticSource
-from device.storage.index import EventIndex
-from motion.events import MotionEvent
+from doorbell.config.camera import CameraConfig
+from doorbell.config.record import RecordConfig
+from doorbell.config.schema import DoorbellConfig
+from doorbell.device.emulation.synthetic_source import SyntheticSource
+from doorbell.device.recording import recorder as recorder_module
+from doorbell.device.recording.clip import ClipInfo
+from doorbell.device.recording.masks import PrivacyMask
+from doorbell.device.recording.picamera2_stream import camera_stream, has_picture
+from doorbell.device.runtime.device import open_device
+from doorbell.device.sources import SourceError, open_source
+from doorbell.device.sources import picamera2 as picamera2_module
+from doorbell.device.sources.faults import SourceDisconnected
+from doorbell.device.sources.picamera2 import OFF_PI, Picamera2Source
+from doorbell.device.storage.index import EventIndex
+from doorbell.motion.events import MotionEvent
 from tests.support import picamera2_standin
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from config.device import MODES, ModesConfig
-from device.policy import (
+from doorbell.config.device import MODES, ModesConfig
+from doorbell.device.runtime.policy import (
     Actions,
     Event,
     ModeEntered,

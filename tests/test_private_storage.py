@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from device.cli.service import render_unit
+from doorbell.device.cli.service import render_unit
 from tests.support.broker import MosquittoBroker
 from tests.support.process import doorbell
 
@@ -15,9 +15,20 @@ def test_a_real_run_leaves_the_data_dir_0700_and_its_files_0600(
 ) -> None:
     data = tmp_path / "data"  # the device creates it
     done = doorbell(
-        "run", "--broker", mosquitto.url, "--data-dir", str(data), "--device-id", "private",
-        "--camera", "synthetic:walk_up_ring", "--duration", "20", "--speed", "max",
-    )  # fmt: skip
+        "run",
+        "--broker",
+        mosquitto.url,
+        "--data-dir",
+        str(data),
+        "--device-id",
+        "private",
+        "--camera",
+        "synthetic:walk_up_ring",
+        "--duration",
+        "20",
+        "--speed",
+        "max",
+    )
     assert done.returncode == 0, done.stderr
     written = sorted(data.rglob("*"))
     names = {p.relative_to(data).parts[0] for p in written}

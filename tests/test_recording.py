@@ -15,18 +15,18 @@ import av
 import cv2
 import numpy as np
 
-from config.base import NamedPolygon
-from config.camera import CameraConfig
-from config.data_dir import DataDir
-from config.privacy import PrivacyConfig
-from config.record import RecordConfig, StorageConfig
-from device.frame import i420_of
-from device.recording.clip import ClipInfo
-from device.recording.recorder import Recorder
-from device.recording.stream_encoder import StreamEncoder
-from device.sources import open_source
-from device.storage.index import EventIndex
-from device.storage.retention import Retention
+from doorbell.config.base import NamedPolygon
+from doorbell.config.camera import CameraConfig
+from doorbell.config.data_dir import DataDir
+from doorbell.config.privacy import PrivacyConfig
+from doorbell.config.record import RecordConfig, StorageConfig
+from doorbell.device.recording.clip import ClipInfo
+from doorbell.device.recording.recorder import Recorder
+from doorbell.device.recording.stream_encoder import StreamEncoder
+from doorbell.device.runtime.frame import i420_of
+from doorbell.device.sources import open_source
+from doorbell.device.storage.index import EventIndex
+from doorbell.device.storage.retention import Retention
 from tests.support.process import DoorbellProcess, doorbell
 
 FPS = 15.0
@@ -161,9 +161,13 @@ def test_disarming_ends_the_open_clip_at_once_without_post_roll(tmp_path: Path) 
 
 def test_continuous_mode_writes_back_to_back_segments_and_links_events(tmp_path: Path) -> None:
     clips, _ = record(
-        tmp_path, [(70.0, 75.0)], 150.0, mode="continuous", segment_minutes=1.0,
+        tmp_path,
+        [(70.0, 75.0)],
+        150.0,
+        mode="continuous",
+        segment_minutes=1.0,
         continuous_until=135.2,
-    )  # fmt: skip
+    )
     assert [c.start_t for c in clips] == [0.0, 60.0, 120.0]
     assert [c.seconds for c in clips[:2]] == [60.0, 60.0]
     # Turned off (the device disarmed): the open segment ends at the next keyframe.
@@ -282,12 +286,33 @@ def test_a_full_disk_stops_recording_but_not_alerts(mosquitto, subscribe, tmp_pa
     sub = subscribe("doorbell/full/event")
     summary = tmp_path / "summary.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "device", "run", "--broker", mosquitto.url, "--device-id", "full",
-         "--data-dir", str(tmp_path / "data"), "--camera", "synthetic:walk_up_ring",
-         "--speed", "max", "--set", "record.bitrate=4000000", "--summary-json", str(summary)],
-        capture_output=True, text=True, timeout=120, preexec_fn=_small_files, check=False,
+        [
+            sys.executable,
+            "-m",
+            "device",
+            "run",
+            "--broker",
+            mosquitto.url,
+            "--device-id",
+            "full",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--camera",
+            "synthetic:walk_up_ring",
+            "--speed",
+            "max",
+            "--set",
+            "record.bitrate=4000000",
+            "--summary-json",
+            str(summary),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_small_files,
+        check=False,
         env={**os.environ},
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stderr
     assert "recording stopped: cannot write clips" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -308,9 +333,14 @@ def test_after_a_full_disk_recording_tries_again_a_minute_later(tmp_path: Path) 
     source.open()
     clips: list[ClipInfo] = []
     recorder = Recorder(
-        RecordConfig(bitrate=2_000_000), StorageConfig(), PrivacyConfig(), tmp_path, FPS,
-        (320, 240), clips.append,
-    )  # fmt: skip
+        RecordConfig(bitrate=2_000_000),
+        StorageConfig(),
+        PrivacyConfig(),
+        tmp_path,
+        FPS,
+        (320, 240),
+        clips.append,
+    )
     recorder.start()
     events = {5.0: "full", 30.0: "too-soon", 85.0: "again"}  # each 3 s long
     limits = resource.getrlimit(resource.RLIMIT_FSIZE)

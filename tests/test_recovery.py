@@ -6,13 +6,13 @@ import json
 import time
 from pathlib import Path
 
-from device.alerts import Alerts
-from device.recovery import close_crashed_events
-from device.storage.index import EventIndex
-from device.storage.repair import repair
+from doorbell.device.runtime.alerts import Alerts
+from doorbell.device.runtime.recovery import close_crashed_events
+from doorbell.device.storage.index import EventIndex
+from doorbell.device.storage.repair import repair
+from doorbell.uplink.messages import EventMessage
 from tests.support.process import DoorbellProcess
 from tests.support.subscriber import Received
-from uplink.messages import EventMessage
 
 DEVICE = "crash"
 EVENT, MOTION = f"doorbell/{DEVICE}/event", f"doorbell/{DEVICE}/motion"
@@ -39,8 +39,9 @@ def test_sigkill_mid_event_then_restart_closes_it(mosquitto, subscribe, tmp_path
     data = tmp_path / "data"
     args = ["--broker", mosquitto.url, "--device-id", DEVICE, "--data-dir", str(data)]
     sub = subscribe(EVENT, MOTION)
-    crashed = DoorbellProcess(tmp_path / "p1", *args, "--camera", "synthetic:walk_up_ring",
-                              "--speed", "3")  # fmt: skip
+    crashed = DoorbellProcess(
+        tmp_path / "p1", *args, "--camera", "synthetic:walk_up_ring", "--speed", "3"
+    )
     try:
         assert sub.wait_for(lambda ms: any(e["state"] == "start" for e in events(ms)), 60), (
             crashed.stderr
@@ -58,8 +59,15 @@ def test_sigkill_mid_event_then_restart_closes_it(mosquitto, subscribe, tmp_path
     before = len(sub.messages)
 
     # disarmed, so the restarted device raises no alert (nor motion ON) of its own
-    restarted = DoorbellProcess(tmp_path / "p2", *args, "--camera", "synthetic:walk_up_ring",
-                                "--set", "device.mode=disarmed", "--loop")  # fmt: skip
+    restarted = DoorbellProcess(
+        tmp_path / "p2",
+        *args,
+        "--camera",
+        "synthetic:walk_up_ring",
+        "--set",
+        "device.mode=disarmed",
+        "--loop",
+    )
     try:
         assert sub.wait_for(lambda ms: ended(ms) >= set(started), 60), restarted.stderr
         assert sub.wait_for(lambda ms: b"OFF" in [m.payload for m in ms[before:]], 10), (

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from doorbell.uplink.requests import FootageRequests, RequestReply, result_payload
+from doorbell.uplink.requests.audit import AuditLog
 from tests.support.footage import (
     T0,
     Device,
@@ -21,8 +23,6 @@ from tests.support.footage import (
     request_body,
     write_footage,
 )
-from uplink.requests import FootageRequests, RequestReply, result_payload
-from uplink.requests.audit import AuditLog
 
 
 @pytest.fixture(scope="module")
@@ -304,7 +304,7 @@ def test_reply_model_has_no_room_for_more() -> None:
 def test_registry_model_hands_the_signed_body_through_untouched(
     make_device: Any, server: PutServer
 ) -> None:
-    from uplink.requests.commands import COMMANDS
+    from doorbell.uplink.requests.command_models import COMMANDS
 
     dev = make_device()
     payload = json.dumps(dev.request(server.url())).encode()

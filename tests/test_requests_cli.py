@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from config import DoorbellConfig
-from device.cli import cli
+from doorbell.config import DoorbellConfig
+from doorbell.device.cli import cli
+from doorbell.uplink.requests import FootageRequests
 from tests.support.footage import T0, ListIndex, Signer, request_body
-from uplink.requests import FootageRequests
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_unknown_request_is_a_clear_error(tmp_path: Path) -> None:
 def test_show_and_approve_with_the_real_clip_index(tmp_path: Path) -> None:
     import time
 
-    from device.storage import EventIndex
+    from doorbell.device.storage import EventIndex
     from tests.support.footage import PutServer, make_clip
 
     now = time.time()  # the CLI runs on the real clock
@@ -101,9 +101,14 @@ def test_show_and_approve_with_the_real_clip_index(tmp_path: Path) -> None:
         shown = json.loads(run(tmp_path, "show", "req-x").output)
         assert [c["id"] for c in shown["clips_in_window"]] == ["c-in"]
         result = run(
-            tmp_path, "approve", "req-x", "--clips", "c-in",
-            "--set", "requests.allow_insecure_upload=true",
-        )  # fmt: skip
+            tmp_path,
+            "approve",
+            "req-x",
+            "--clips",
+            "c-in",
+            "--set",
+            "requests.allow_insecure_upload=true",
+        )
     finally:
         server.close()
     assert (result.exit_code, result.output) == (0, "req-x: shared (1 clip(s))\n")

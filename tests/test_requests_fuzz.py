@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config import DoorbellConfig
+from doorbell.config import DoorbellConfig
+from doorbell.uplink.requests import FootageRequests
 from tests.support.footage import T0, ListIndex, Signer, request_body
-from uplink.requests import FootageRequests
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from doorbell.uplink.requests import result_payload
+from doorbell.uplink.requests.uploader import HttpUploader, UploadError
 from tests.support.connect_proxy import ConnectProxy
 from tests.support.footage import DeviceFactory, Footage, PutServer, decode_frames, write_footage
-from uplink.requests import result_payload
-from uplink.requests.uploader import HttpUploader, UploadError
 
 
 def sha(data: bytes) -> str:

@@ -33,9 +33,20 @@ def test_run_publishes_alerts_and_writes_clips(
     base = "doorbell/e2e"
     sub: Subscriber = subscribe(f"{base}/#")  # type: ignore[operator]
     proc = doorbell(
-        "run", "--camera", "synthetic", "--speed", "max", "--duration", "60",
-        "--broker", mosquitto.url, "--device-id", "e2e", "--data-dir", str(tmp_path / "data"),
-    )  # fmt: skip
+        "run",
+        "--camera",
+        "synthetic",
+        "--speed",
+        "max",
+        "--duration",
+        "60",
+        "--broker",
+        mosquitto.url,
+        "--device-id",
+        "e2e",
+        "--data-dir",
+        str(tmp_path / "data"),
+    )
     assert proc.returncode == 0, proc.stderr
     assert sub.wait_for(lambda ms: any(m.payload == b"offline" for m in ms), timeout=10)
 
@@ -76,9 +87,16 @@ def test_run_publishes_alerts_and_writes_clips(
 def test_run_without_broker_keeps_running_and_records(tmp_path: Path) -> None:
     port = free_port()  # nothing listens here
     proc = doorbell(
-        "run", "--speed", "max", "--duration", "45", "--broker", f"mqtt://127.0.0.1:{port}",
-        "--data-dir", str(tmp_path / "data"),
-    )  # fmt: skip
+        "run",
+        "--speed",
+        "max",
+        "--duration",
+        "45",
+        "--broker",
+        f"mqtt://127.0.0.1:{port}",
+        "--data-dir",
+        str(tmp_path / "data"),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "unreachable" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -105,17 +123,40 @@ def test_summary_json_is_the_run_summary_of_the_run(tmp_path: Path) -> None:
     port = free_port()  # nothing listens: every alert stays in the outbox
     out = tmp_path / "summary.json"
     proc = doorbell(
-        "run", "--speed", "max", "--duration", "30", "--broker", f"mqtt://127.0.0.1:{port}",
-        "--data-dir", str(tmp_path / "data"), "--set", "camera.faults.drop_percent=10",
-        "--summary-json", str(out),
-    )  # fmt: skip
+        "run",
+        "--speed",
+        "max",
+        "--duration",
+        "30",
+        "--broker",
+        f"mqtt://127.0.0.1:{port}",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--set",
+        "camera.faults.drop_percent=10",
+        "--summary-json",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(out.read_text())
     assert set(summary) == {
-        "frames", "seconds_of_video", "wall_seconds", "events", "clips", "dropped_camera",
-        "dropped_analysis", "dropped_recording", "outbox_backlog", "outbox_dropped", "broker",
-        "connected", "started_at", "speed", "recording", "recording_failed",
-    }  # fmt: skip
+        "frames",
+        "seconds_of_video",
+        "wall_seconds",
+        "events",
+        "clips",
+        "dropped_camera",
+        "dropped_analysis",
+        "dropped_recording",
+        "outbox_backlog",
+        "outbox_dropped",
+        "broker",
+        "connected",
+        "started_at",
+        "speed",
+        "recording",
+        "recording_failed",
+    }
     # 30 s at 15 fps, a tenth of it lost by the camera and counted there
     assert summary["frames"] + summary["dropped_camera"] == 450
     assert 20 <= summary["dropped_camera"] <= 80

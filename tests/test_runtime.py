@@ -16,19 +16,19 @@ import pytest
 from gpiozero import Device as GpioDevice
 from gpiozero.pins.mock import MockFactory
 
-from config import load_config
-from config.device import ButtonConfig
-from device.button import DoorbellButton
-from device.control import send
-from device.frame import Frame
-from device.pacing import Pacer
-from device.pipeline import Pipeline
-from device.runtime import open_device
-from device.sources import open_source
-from device.storage.index import EventIndex
-from device.systemd import Notifier, Watchdog
-from motion.detector import MotionDetector
-from motion.events import EventTracker
+from doorbell.config import load_config
+from doorbell.config.device import ButtonConfig
+from doorbell.device.runtime.button import DoorbellButton
+from doorbell.device.runtime.control import send
+from doorbell.device.runtime.device import open_device
+from doorbell.device.runtime.frame import Frame
+from doorbell.device.runtime.pacing import Pacer
+from doorbell.device.runtime.pipeline import Pipeline
+from doorbell.device.sources import open_source
+from doorbell.device.storage.index import EventIndex
+from doorbell.device.system.systemd import Notifier, Watchdog
+from doorbell.motion.detector import MotionDetector
+from doorbell.motion.events import EventTracker
 from tests.support.broker import MosquittoBroker
 from tests.support.process import DoorbellProcess, doorbell
 from tests.support.subscriber import Subscriber
@@ -257,12 +257,15 @@ def test_the_device_stops_feeding_the_watchdog_while_its_camera_stalls(tmp_path:
     server.settimeout(0.05)
     config = load_config(
         sets=[
-            f"device.data_dir={tmp_path / 'data'}", "mqtt.port=1", "mqtt.embedded=false",
-            "camera.faults.stall_at=2.0", "camera.faults.stall_seconds=4.0",
+            f"device.data_dir={tmp_path / 'data'}",
+            "mqtt.port=1",
+            "mqtt.embedded=false",
+            "camera.faults.stall_at=2.0",
+            "camera.faults.stall_seconds=4.0",
             "runtime.stall_seconds=1.0",
         ],
         environ={},
-    ).config  # fmt: skip
+    ).config
     notifier = Notifier({"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "400000"})
     device = open_device(config, duration=9.0, echo=lambda line: None, notifier=notifier)
     runner = threading.Thread(target=device.run)
@@ -312,12 +315,18 @@ def test_button_press_rings_in_every_mode_and_disarmed_records_nothing(
     data = tmp_path / "data"
     config = load_config(
         sets=[
-            f"device.mode={mode}", "device.id=rt", f"device.data_dir={data}",
-            f"mqtt.port={mosquitto.port}", "mqtt.embedded=false", "button.pin=17",
-            "button.chime_pin=27", "button.chime_seconds=5", "camera.speed=2",
+            f"device.mode={mode}",
+            "device.id=rt",
+            f"device.data_dir={data}",
+            f"mqtt.port={mosquitto.port}",
+            "mqtt.embedded=false",
+            "button.pin=17",
+            "button.chime_pin=27",
+            "button.chime_seconds=5",
+            "camera.speed=2",
         ],
         environ={},
-    ).config  # fmt: skip
+    ).config
     device = open_device(config, echo=lambda line: None, mode_from_flag=True)
     stop = threading.Event()
     runner = threading.Thread(target=device.run, args=(stop,))
@@ -372,11 +381,15 @@ def test_only_an_armed_device_sends_motion_alerts_through_the_real_pipeline(
     sub: Subscriber = subscribe("doorbell/rt/#")  # type: ignore[operator]
     config = load_config(
         sets=[
-            f"device.mode={mode}", "device.id=rt", f"device.data_dir={tmp_path / 'data'}",
-            f"mqtt.port={mosquitto.port}", "mqtt.embedded=false", "camera.speed=max",
+            f"device.mode={mode}",
+            "device.id=rt",
+            f"device.data_dir={tmp_path / 'data'}",
+            f"mqtt.port={mosquitto.port}",
+            "mqtt.embedded=false",
+            "camera.speed=max",
         ],
         environ={},
-    ).config  # fmt: skip
+    ).config
     # The default porch scene has a visitor at ~10 s of video.
     device = open_device(config, duration=20.0, echo=lambda line: None, mode_from_flag=True)
     summary = device.run()
@@ -400,11 +413,15 @@ def test_disarming_mid_event_ends_the_clip_there_and_snapshots_follow_the_mode(
     while disarmed is refused."""
     config = load_config(
         sets=[
-            "device.id=rt", f"device.data_dir={tmp_path / 'data'}", "mqtt.port=1",
-            "mqtt.embedded=false", "camera.speed=max", "record.post_seconds=5",
+            "device.id=rt",
+            f"device.data_dir={tmp_path / 'data'}",
+            "mqtt.port=1",
+            "mqtt.embedded=false",
+            "camera.speed=max",
+            "record.post_seconds=5",
         ],
         environ={},
-    ).config  # fmt: skip
+    ).config
     cut: list[float] = []
 
     def on_line(line: str) -> None:  # the analysis thread, as the alert is raised

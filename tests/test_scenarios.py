@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from device.cli import cli
-from device.scenarios import Scenario, list_scenarios, load_scenario
-from device.scenarios.spec import Scene
+from doorbell.device.cli import cli
+from doorbell.device.emulation.scenarios import Scenario, list_scenarios, load_scenario
+from doorbell.device.emulation.scenarios.spec import Scene
 
 
 def digest(name: str, seed: int | None, frames: range) -> str:
@@ -206,9 +206,14 @@ def test_boxes_follow_any_path_and_stay_in_the_frame(
 ) -> None:
     path = [{"t": 2.0 * i, "x": x, "y": y, "size": size} for i, (x, y, size) in enumerate(points)]
     scene = Scene.model_validate(
-        {"name": "p", "kind": "visit", "duration": 2.0 * len(points), "fps": 5,
-         "actors": [{"name": "a", "kind": kind, "path": path}]}
-    )  # fmt: skip
+        {
+            "name": "p",
+            "kind": "visit",
+            "duration": 2.0 * len(points),
+            "fps": 5,
+            "actors": [{"name": "a", "kind": kind, "path": path}],
+        }
+    )
     s = Scenario(scene)
     for i, (x, y, size) in enumerate(points):
         (actor,) = s.frame_truth(round(2.0 * i * s.fps)).actors

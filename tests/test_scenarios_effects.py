@@ -8,7 +8,7 @@ import itertools
 import cv2
 import numpy as np
 
-from device.scenarios import Scenario, load_scenario
+from doorbell.device.emulation.scenarios import Scenario, load_scenario
 
 
 def without(name: str, what: str) -> tuple[Scenario, Scenario]:

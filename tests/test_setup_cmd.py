@@ -15,8 +15,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from config import DoorbellConfig, load_config
-from device.cli.setup_cmd import check_camera
+from doorbell.config import DoorbellConfig, load_config
+from doorbell.device.cli.setup_cmd import check_camera
 from tests.support.broker import MosquittoBroker, free_port
 from tests.support.process import doorbell
 from tests.support.subscriber import Subscriber
@@ -29,11 +29,24 @@ def owner_key() -> str:
 
 def setup_args(tmp_path: Path, broker_url: str, *extra: str) -> list[str]:
     return [
-        "setup", "--yes", "--device-id", "porch", "--broker", broker_url,
-        "--camera", "synthetic", "--config", str(tmp_path / "etc" / "doorbell.yaml"),
-        "--data-dir", str(tmp_path / "data"), "--unit-dir", str(tmp_path / "units"),
-        "--user", "root", *extra,
-    ]  # fmt: skip
+        "setup",
+        "--yes",
+        "--device-id",
+        "porch",
+        "--broker",
+        broker_url,
+        "--camera",
+        "synthetic",
+        "--config",
+        str(tmp_path / "etc" / "doorbell.yaml"),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--unit-dir",
+        str(tmp_path / "units"),
+        "--user",
+        "root",
+        *extra,
+    ]
 
 
 def test_setup_checks_camera_and_broker_then_writes_config_and_unit(
@@ -50,8 +63,10 @@ def test_setup_checks_camera_and_broker_then_writes_config_and_unit(
     config = load_config(config_file, environ={}).config  # the loader `doorbell run` uses
     assert config.device.id == "porch" and config.camera.source == "synthetic"
     assert (config.mqtt.host, config.mqtt.port, config.mqtt.embedded) == (
-        "127.0.0.1", mosquitto.port, False,
-    )  # fmt: skip
+        "127.0.0.1",
+        mosquitto.port,
+        False,
+    )
     assert config.uplink.commands.owner_keys == [key]
     snapshot = cv2.imread(str(tmp_path / "data" / "setup-snapshot.jpg"))
     assert snapshot is not None and snapshot.shape == (480, 640, 3)
@@ -83,10 +98,23 @@ def test_setup_asks_when_not_told(tmp_path: Path, mosquitto: MosquittoBroker) ->
     config_file = tmp_path / "doorbell.yaml"
     answers = f"hall\n{mosquitto.url}\n\nsynthetic:walk_up_ring\n\n"
     done = subprocess.run(
-        [sys.executable, "-m", "device", "setup", "--config", str(config_file), "--data-dir",
-         str(tmp_path / "data"), "--no-service"],
-        input=answers, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "device",
+            "setup",
+            "--config",
+            str(config_file),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--no-service",
+        ],
+        input=answers,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     config = load_config(config_file, environ={}).config
     assert (config.device.id, config.camera.source) == ("hall", "synthetic:walk_up_ring")

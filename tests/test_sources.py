@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from config.camera import CameraConfig, FaultsConfig
-from device.mp4_writer import Mp4Writer
-from device.sources import SourceError, open_source
-from device.sources.faults import FaultySource, SourceDisconnected
-from device.sources.opencv import OpenCvSource
+from doorbell.config.camera import CameraConfig, FaultsConfig
+from doorbell.device.recording.mp4_writer import Mp4Writer
+from doorbell.device.sources import SourceError, open_source
+from doorbell.device.sources.faults import FaultySource, SourceDisconnected
+from doorbell.device.sources.opencv import OpenCvSource
 
 
 def short_video(path: Path, frames: int = 30) -> Path:
@@ -208,7 +208,7 @@ def test_a_network_stream_that_stalls_is_cut_by_the_read_timeout_and_reopened(
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Camera)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr("device.sources.opencv.READ_TIMEOUT_MS", 500)
+    monkeypatch.setattr("doorbell.device.sources.opencv.READ_TIMEOUT_MS", 500)
     sleeps: list[float] = []
     url = f"http://127.0.0.1:{server.server_address[1]}/cam.mp4"
     stream = OpenCvSource(url, CameraConfig(), sleep=sleeps.append)

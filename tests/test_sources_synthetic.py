@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from config.camera import CameraConfig, FaultsConfig
-from device.scenarios import Scenario, load_scenario
-from device.sources import SourceError, open_source
-from device.sources.faults import FaultySource
-from device.sources.synthetic import SyntheticSource
+from doorbell.config.camera import CameraConfig, FaultsConfig
+from doorbell.device.emulation.scenarios import Scenario, load_scenario
+from doorbell.device.emulation.synthetic_source import SyntheticSource
+from doorbell.device.sources import SourceError, open_source
+from doorbell.device.sources.faults import FaultySource
 
 
 def test_frame_clock_is_seq_over_fps_from_a_start_wall_reset_before_the_first_read() -> None:
@@ -33,9 +33,13 @@ def test_frame_clock_is_seq_over_fps_from_a_start_wall_reset_before_the_first_re
 
 def test_camera_sizes_and_frame_rate_override_the_scenario() -> None:
     camera = CameraConfig(
-        source="synthetic:package_drop", width=1280, height=720, fps=10,
-        lores_width=160, lores_height=120,
-    )  # fmt: skip
+        source="synthetic:package_drop",
+        width=1280,
+        height=720,
+        fps=10,
+        lores_width=160,
+        lores_height=120,
+    )
     source = open_source(camera, start_wall=0.0)
     source.open()
     assert (source.width, source.height, source.fps) == (1280, 720, 10)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from config.data_dir import DataDir
+from doorbell.config.data_dir import DataDir
+from doorbell.uplink.outbox import Outbox
+from doorbell.uplink.sqlite_file import open_sqlite
 from tests.support.broker import MosquittoBroker
 from tests.support.process import doorbell
-from uplink.outbox import Outbox
-from uplink.sqlite_file import open_sqlite
 
 
 def corrupt_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -83,9 +83,19 @@ def test_a_device_with_a_corrupt_outbox_starts(mosquitto: MosquittoBroker, tmp_p
     data.root.mkdir()
     data.outbox.write_bytes(b"\x00garbage" * 1000)
     proc = doorbell(
-        "run", "--broker", mosquitto.url, "--data-dir", str(data.root), "--device-id", "sq",
-        "--duration", "0.5", "--speed", "max", timeout=120,
-    )  # fmt: skip
+        "run",
+        "--broker",
+        mosquitto.url,
+        "--data-dir",
+        str(data.root),
+        "--device-id",
+        "sq",
+        "--duration",
+        "0.5",
+        "--speed",
+        "max",
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     errors = [ln for ln in proc.stderr.splitlines() if "is corrupt" in ln]
     assert len(errors) == 1 and "ERROR" in errors[0], proc.stderr

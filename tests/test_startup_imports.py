@@ -17,9 +17,19 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE_ONLY = ("aiohttp", "jinja2", "device.web.server")
-NOT_FOR_RUN = (*PAGE_ONLY, "argon2", "asyncio", "device.cli.fleet_cmd", "device.fleet")
-NOT_FOR_RUN += ("device.cli.scenario", "device.cli.web_cmd", "device.emulated_camera")
+PAGE_ONLY = ("aiohttp", "jinja2", "doorbell.device.web.server")
+NOT_FOR_RUN = (
+    *PAGE_ONLY,
+    "argon2",
+    "asyncio",
+    "doorbell.device.cli.fleet_cmd",
+    "doorbell.device.emulation.fleet",
+)
+NOT_FOR_RUN += (
+    "doorbell.device.cli.scenario",
+    "doorbell.device.cli.web_cmd",
+    "doorbell.device.emulation.camera",
+)
 NOT_FOR_RUN += ("tarfile", "difflib")
 
 
@@ -32,17 +42,17 @@ def loaded_after(code: str, names: tuple[str, ...] = PAGE_ONLY) -> list[str]:
 
 
 def test_the_cli_and_runtime_load_without_the_page_libraries() -> None:
-    assert loaded_after("import device.cli, device.runtime") == []
+    assert loaded_after("import doorbell.device.cli, doorbell.device.runtime.device") == []
 
 
 def test_doorbell_run_loads_only_what_running_needs() -> None:
-    code = "from device.cli import cli\ncli.get_command(None, 'run')\nimport device.runtime"
+    code = "from doorbell.device.cli import cli\ncli.get_command(None, 'run')\nimport doorbell.device.runtime.device"
     assert loaded_after(code, NOT_FOR_RUN) == []
 
 
 def test_every_command_is_still_there() -> None:
     # The commands load lazily; `doorbell -h` lists them all, and each one can be loaded.
-    from device.cli import COMMANDS, cli
+    from doorbell.device.cli import COMMANDS, cli
 
     for name in COMMANDS:
         command = cli.get_command(None, name)  # type: ignore[arg-type]
@@ -51,4 +61,4 @@ def test_every_command_is_still_there() -> None:
 
 def test_the_page_libraries_load_when_the_page_is_built() -> None:
     # The other side, so the probe above is known to see these modules when they are loaded.
-    assert loaded_after("import device.web.server") == sorted(PAGE_ONLY)
+    assert loaded_after("import doorbell.device.web.server") == sorted(PAGE_ONLY)

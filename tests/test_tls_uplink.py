@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from doorbell.uplink.uplink import Uplink
 from tests.support.broker import MosquittoBroker, find_mosquitto, free_port
 from tests.support.uplink_helpers import SessionSubscriber, event, uplink_config
-from uplink.uplink import Uplink
 
 Key = ec.EllipticCurvePrivateKey
 
@@ -167,7 +167,7 @@ def test_wrong_ca_is_reported_clearly(
 
 
 def test_plain_mqtt_to_a_remote_host_is_refused(tmp_path: Path) -> None:
-    from uplink.mqtt_link import InsecureBrokerError
+    from doorbell.uplink.mqtt_link import InsecureBrokerError
 
     config = uplink_config(1883, tmp_path, mqtt={"host": "broker.example.com"})
     uplink = Uplink(config, tmp_path)

@@ -11,9 +11,9 @@ import threading
 import time
 from pathlib import Path
 
+from doorbell.uplink.uplink import Uplink
 from tests.support.broker import MosquittoBroker
 from tests.support.uplink_helpers import SessionSubscriber, event, uplink_config
-from uplink.uplink import Uplink
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT_TOPIC = "doorbell/porch/event"

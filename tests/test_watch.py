@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from config.data_dir import DataDir
+from doorbell.config.data_dir import DataDir
 from tests.support.broker import MosquittoBroker, free_port
 from tests.support.process import DoorbellProcess, doorbell
 
@@ -36,15 +36,37 @@ def test_each_ring_is_one_line_and_count_counts_rings(
 ) -> None:
     data = tmp_path / "data"
     device = DoorbellProcess(
-        tmp_path / "device", "--broker", mosquitto.url, "--device-id", "wt",
-        "--data-dir", str(data), "--speed", "1",
-    )  # fmt: skip
+        tmp_path / "device",
+        "--broker",
+        mosquitto.url,
+        "--device-id",
+        "wt",
+        "--data-dir",
+        str(data),
+        "--speed",
+        "1",
+    )
     out, err = tmp_path / "watch.out", tmp_path / "watch.err"
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "device", "watch", "--broker", mosquitto.url, "--device-id", "wt",
-         "--count", "2", "--timeout", "90"],
-        stdout=out.open("w"), stderr=err.open("w"), stdin=subprocess.DEVNULL, env=dict(os.environ),
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "device",
+            "watch",
+            "--broker",
+            mosquitto.url,
+            "--device-id",
+            "wt",
+            "--count",
+            "2",
+            "--timeout",
+            "90",
+        ],
+        stdout=out.open("w"),
+        stderr=err.open("w"),
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
     try:
         device.wait_for(DataDir(data).control_socket)
         wait_for_text(err, "watching doorbell/wt")
@@ -76,10 +98,25 @@ def test_what_strangers_publish_reaches_the_terminal_escaped(
 
     out, err = tmp_path / "watch.out", tmp_path / "watch.err"
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "device", "watch", "--broker", mosquitto.url, "--device-id", "wt",
-         "--count", "1", "--timeout", "60"],
-        stdout=out.open("w"), stderr=err.open("w"), stdin=subprocess.DEVNULL, env=dict(os.environ),
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "device",
+            "watch",
+            "--broker",
+            mosquitto.url,
+            "--device-id",
+            "wt",
+            "--count",
+            "1",
+            "--timeout",
+            "60",
+        ],
+        stdout=out.open("w"),
+        stderr=err.open("w"),
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
     publisher = Subscriber(mosquitto.port, ["x/never"])
     try:
         wait_for_text(err, "watching doorbell/wt")

@@ -19,9 +19,13 @@ from tests.support.web_page import PASSWORD, PageDevice, page_device, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = pytest.mark.skipif(
     shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed (dev.sh test)"
@@ -50,9 +54,10 @@ def test_the_owner_uses_every_page_in_a_real_browser(tmp_path: Path, browser_pag
     shots.mkdir()
     server = PutServer()
     requests_section = {
-        "trusted_keys": [SIGNER.public], "allow_insecure_upload": True,
+        "trusted_keys": [SIGNER.public],
+        "allow_insecure_upload": True,
         "upload_backoff_seconds": 0.0,
-    }  # fmt: skip
+    }
     with page_device(tmp_path, requests=requests_section) as running:
         try:
             _walk(page, running, shots, server)
@@ -62,9 +67,16 @@ def test_the_owner_uses_every_page_in_a_real_browser(tmp_path: Path, browser_pag
         finally:
             server.close()
     assert sorted(p.name for p in shots.iterdir()) == [
-        "clip.png", "events.png", "live-masks.png", "live.png", "login.png", "phone-events.png",
-        "requests.png", "settings.png", "zones.png",
-    ]  # fmt: skip
+        "clip.png",
+        "events.png",
+        "live-masks.png",
+        "live.png",
+        "login.png",
+        "phone-events.png",
+        "requests.png",
+        "settings.png",
+        "zones.png",
+    ]
 
 
 def _walk(p: Page, running: PageDevice, shots: Path, server: PutServer) -> None:
@@ -157,9 +169,14 @@ def _walk(p: Page, running: PageDevice, shots: Path, server: PutServer) -> None:
     # -- requests: one queued, approved with its clip -------------------------------------------
     now = time.time()
     body = request_body(
-        "req-web", now - 600, now - 0.01, now + 3600, server.url(), audience="webtest",
+        "req-web",
+        now - 600,
+        now - 0.01,
+        now + 3600,
+        server.url(),
+        audience="webtest",
         issued_at=iso(now - 5),
-    )  # fmt: skip
+    )
     reply = running.command("footage_request", **SIGNER.sign(body))
     assert reply is not None and (reply.model_extra or {}).get("decision") == "pending_review"
     p.goto(url + "/requests")

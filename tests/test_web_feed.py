@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from device.storage.index import EventIndex
-from device.web import event_feed
-from device.web.event_feed import EventFeed
+from doorbell.device.storage.index import EventIndex
+from doorbell.device.web import event_feed
+from doorbell.device.web.event_feed import EventFeed
 
 
 def test_a_watcher_that_stops_reading_is_dropped_and_the_others_hear_everything(

@@ -18,21 +18,36 @@ import requests
 import yaml
 from pyrage import x25519
 
-from config import load_config
-from device.web import WebRefused
+from doorbell.config import load_config
+from doorbell.device.web import WebRefused
 from tests.support.footage import PutServer, Signer, iso, request_body
 from tests.support.process import doorbell
 from tests.support.web_page import PASSWORD, PageClient, PageDevice, page_device, wait_until
 
 GET_ROUTES = [
-    "/live", "/live.jpg", "/live/video.mp4", "/live/codec", "/api/health", "/events",
-    "/events/stream", "/events/x/thumb.jpg",
-    "/clips/x", "/clips/x/video.mp4", "/clips/x/download", "/zones", "/requests", "/settings",
-]  # fmt: skip
+    "/live",
+    "/live.jpg",
+    "/live/video.mp4",
+    "/live/codec",
+    "/api/health",
+    "/events",
+    "/events/stream",
+    "/events/x/thumb.jpg",
+    "/clips/x",
+    "/clips/x/video.mp4",
+    "/clips/x/download",
+    "/zones",
+    "/requests",
+    "/settings",
+]
 POST_ROUTES = [
-    "/mode", "/clips/x/keep", "/clips/x/delete", "/zones", "/requests/x/approve",
+    "/mode",
+    "/clips/x/keep",
+    "/clips/x/delete",
+    "/zones",
+    "/requests/x/approve",
     "/requests/x/decline",
-]  # fmt: skip
+]
 
 SIGNER = Signer()
 
@@ -43,11 +58,12 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageDevice]:
     with page_device(
         tmp,
         requests={
-            "trusted_keys": [SIGNER.public], "allow_insecure_upload": True,
+            "trusted_keys": [SIGNER.public],
+            "allow_insecure_upload": True,
             "upload_backoff_seconds": 0.0,
         },
         mqtt={"password": "hunter2-secret", "username": "cam"},
-    ) as running:  # fmt: skip
+    ) as running:
         yield running
 
 
@@ -242,9 +258,14 @@ def test_a_request_is_reviewed_approved_and_declined(client: PageClient, page: P
         now = time.time()
         for request_id in ("req-approve", "req-decline"):
             body = request_body(
-                request_id, now - 600, now - 0.01, now + 3600, server.url(), audience="webtest",
+                request_id,
+                now - 600,
+                now - 0.01,
+                now + 3600,
+                server.url(),
+                audience="webtest",
                 issued_at=iso(now - 5),
-            )  # fmt: skip
+            )
             reply = page.command("footage_request", **SIGNER.sign(body))
             assert reply is not None and reply.model_extra["decision"] == "pending_review", reply
         listing = client.get("/requests")
@@ -312,10 +333,22 @@ def _set_password(data: Path, password: str) -> object:
     import sys
 
     return subprocess.run(
-        [sys.executable, "-m", "device", "web", "set-password", "--password-stdin",
-         "--data-dir", str(data)],
-        input=password + "\n", capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "device",
+            "web",
+            "set-password",
+            "--password-stdin",
+            "--data-dir",
+            str(data),
+        ],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def _audit(page: PageDevice) -> list[dict[str, object]]:

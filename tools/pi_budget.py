@@ -42,7 +42,7 @@ LIBCAMERA_BUFFERS = 6  # picamera2's create_video_configuration() default buffer
 
 DEVICE_IMPORTS = """
 import av, cv2, numpy, paho.mqtt.client, pydantic, yaml
-import device.runtime, device.sources.picamera2, device.recording.picamera2_stream
+import doorbell.device.runtime.device, device.sources.picamera2, device.recording.picamera2_stream
 """
 # The stand-in module imports pytest (for its monkeypatch), which a Pi's process does not load.
 IMPORTS = (
@@ -56,8 +56,8 @@ DEVICE = (
     IMPORTS
     + """
 import pytest
-from config import DoorbellConfig
-from device.runtime import open_device
+from doorbell.config import DoorbellConfig
+from doorbell.device.runtime.device import open_device
 picamera2_standin.install(pytest.MonkeyPatch())
 picamera2_standin.Picamera2.speed = 2.0
 config = DoorbellConfig.model_validate({
@@ -99,8 +99,8 @@ frames = [numpy.random.default_rng(i).integers(0, 255, shape, numpy.uint8) for i
 SCENE = (
     IMPORTS
     + """
-from config.camera import CameraConfig
-from device.sources.synthetic import SyntheticSource
+from doorbell.config.camera import CameraConfig
+from doorbell.device.emulation.synthetic_source import SyntheticSource
 camera = CameraConfig(source="synthetic:walk_up_ring", width=1280, height=720, fps=15, loop=True)
 with SyntheticSource("walk_up_ring", camera) as scene:
     for _ in range(int(sys.argv[1])):
@@ -110,10 +110,10 @@ with SyntheticSource("walk_up_ring", camera) as scene:
 
 DETECTOR = """
 import json, statistics, time, cv2
-from config.motion import MotionConfig
-from config.camera import CameraConfig
-from device.sources.synthetic import SyntheticSource
-from motion.detector import MotionDetector
+from doorbell.config.motion import MotionConfig
+from doorbell.config.camera import CameraConfig
+from doorbell.device.emulation.synthetic_source import SyntheticSource
+from doorbell.motion.detector import MotionDetector
 cv2.setNumThreads(1)
 costs = {}
 for name in ("walk_up_ring", "rain", "headlights"):

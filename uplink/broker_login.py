@@ -15,9 +15,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from config import DoorbellConfig
-from config.data_dir import DataDir
-from config.uplink import MqttConfig
+from doorbell.config import DoorbellConfig
+from doorbell.config.data_dir import DataDir
+from doorbell.config.uplink import MqttConfig
 
 USERNAME = "doorbell"
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from config.uplink import CommandsConfig
-from uplink.commands import CommandError
-from uplink.replay_guard import ReplayGuard
-from uplink.requests.signing import (
+from doorbell.config.uplink import CommandsConfig
+from doorbell.uplink.command_models import CommandError
+from doorbell.uplink.replay_guard import ReplayGuard
+from doorbell.uplink.requests.signing import (
     KeyRing,
     SignatureError,
     key_id_of,
@@ -104,7 +104,7 @@ class CommandGate:
     def authorise(
         self, name: str, body: dict[str, Any], retained: bool = False
     ) -> tuple[dict[str, Any], str]:
-        """`uplink.commands.Authorise`: the command's own fields, and who sent it."""
+        """`uplink.command_models.Authorise`: the command's own fields, and who sent it."""
         taken = self.check(name, body, retained)
         return taken.body, taken.signer
 

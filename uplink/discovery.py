@@ -12,8 +12,8 @@ from collections.abc import Collection
 from importlib import metadata
 from typing import Any
 
-from config.device import MODES
-from uplink.topics import Topics
+from doorbell.config.device import MODES
+from doorbell.uplink.topics import Topics
 
 # telemetry key -> (name, unit, device_class)
 DIAGNOSTICS: dict[str, tuple[str, str | None, str | None]] = {

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from config import DoorbellConfig
-from uplink.broker_login import BrokerLogin, uses_embedded, with_login
+from doorbell.config import DoorbellConfig
+from doorbell.uplink.broker_login import BrokerLogin, uses_embedded, with_login
 
 if TYPE_CHECKING:
     import asyncio

@@ -14,8 +14,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from config.uplink import MqttConfig
-from uplink.topics import Topics
+from doorbell.config.uplink import MqttConfig
+from doorbell.uplink.topics import Topics
 
 log = logging.getLogger(__name__)
 

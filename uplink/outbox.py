@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from uplink.sqlite_file import open_sqlite
+from doorbell.uplink.sqlite_file import open_sqlite
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from uplink.outbox import Outbox, OutboxRow
+from doorbell.uplink.outbox import Outbox, OutboxRow
 
 log = logging.getLogger(__name__)
 

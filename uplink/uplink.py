@@ -20,20 +20,26 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from config import DoorbellConfig
-from config.data_dir import DataDir
-from uplink.command_auth import CommandGate
-from uplink.commands import CommandError, CommandReply, Dispatch, answer, parse_command
-from uplink.discovery import discovery_message
-from uplink.e2e import AgeEncryptor
-from uplink.jpeg_shrink import Picture, shrink_jpeg
-from uplink.messages import EventMessage
-from uplink.mqtt_link import MqttLink
-from uplink.outbox import Outbox, OutboxRow
-from uplink.outbox_sender import OutboxSender
-from uplink.rate_limit import RateLimit
-from uplink.replay_guard import ReplayGuard
-from uplink.topics import Topics
+from doorbell.config import DoorbellConfig
+from doorbell.config.data_dir import DataDir
+from doorbell.uplink.command_auth import CommandGate
+from doorbell.uplink.command_models import (
+    CommandError,
+    CommandReply,
+    Dispatch,
+    answer,
+    parse_command,
+)
+from doorbell.uplink.discovery import discovery_message
+from doorbell.uplink.e2e import AgeEncryptor
+from doorbell.uplink.jpeg_shrink import Picture, shrink_jpeg
+from doorbell.uplink.messages import EventMessage
+from doorbell.uplink.mqtt_link import MqttLink
+from doorbell.uplink.outbox import Outbox, OutboxRow
+from doorbell.uplink.outbox_sender import OutboxSender
+from doorbell.uplink.rate_limit import RateLimit
+from doorbell.uplink.replay_guard import ReplayGuard
+from doorbell.uplink.topics import Topics
 
 log = logging.getLogger(__name__)
 AGE_OVERHEAD = 1024  # bytes an age header and MAC add, at most, for a few recipients

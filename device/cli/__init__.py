@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 import click
 from click.exceptions import NoArgsIsHelpError
 
-from device.version import VERSION
+from doorbell.device.version import VERSION
 
 PROG = "doorbell"
 
@@ -17,23 +17,23 @@ PROG = "doorbell"
 # `doorbell run` does not carry the fleet, the scenario renderer or the page's password hashing
 # in memory: a device's resident size is most of its budget on a Pi.
 COMMANDS = {
-    "analyze": "device.cli.analyze:analyze_cmd",
-    "audit": "device.cli.audit_cmd:audit_group",
-    "clips": "device.cli.clips:clips_group",
-    "config": "device.cli.config_cmd:config_group",
-    "erase": "device.cli.erase_cmd:erase",
-    "fleet": "device.cli.fleet_cmd:fleet",
-    "mode": "device.cli.control_cmds:mode",
-    "owner": "device.cli.owner_cmd:owner_group",
-    "press": "device.cli.control_cmds:press",
-    "requests": "device.cli.requests_cmd:requests_group",
-    "run": "device.cli.run:run",
-    "scenario": "device.cli.scenario:scenario_group",
-    "service": "device.cli.service:service",
-    "setup": "device.cli.setup_cmd:setup",
-    "status": "device.cli.control_cmds:status",
-    "watch": "device.cli.watch:watch",
-    "web": "device.cli.web_cmd:web_group",
+    "analyze": "doorbell.device.cli.analyze:analyze_cmd",
+    "audit": "doorbell.device.cli.audit_cmd:audit_group",
+    "clips": "doorbell.device.cli.clips:clips_group",
+    "config": "doorbell.device.cli.config_cmd:config_group",
+    "erase": "doorbell.device.cli.erase_cmd:erase",
+    "fleet": "doorbell.device.cli.fleet_cmd:fleet",
+    "mode": "doorbell.device.cli.control_cmds:mode",
+    "owner": "doorbell.device.cli.owner_cmd:owner_group",
+    "press": "doorbell.device.cli.control_cmds:press",
+    "requests": "doorbell.device.cli.requests_cmd:requests_group",
+    "run": "doorbell.device.cli.run:run",
+    "scenario": "doorbell.device.cli.scenario:scenario_group",
+    "service": "doorbell.device.cli.service:service",
+    "setup": "doorbell.device.cli.setup_cmd:setup",
+    "status": "doorbell.device.cli.control_cmds:status",
+    "watch": "doorbell.device.cli.watch:watch",
+    "web": "doorbell.device.cli.web_cmd:web_group",
 }
 
 

@@ -11,16 +11,16 @@ import click
 import cv2
 import numpy as np
 
-from config import LoadedConfig
-from config.motion import MotionConfig
-from device.analysis import Analysis, analyze
-from device.cli.options import config_options, fail
-from device.cli.paths import check_output_file
-from device.frame import Frame
-from device.mp4_writer import Mp4Writer
-from device.sources import SourceError, open_source
-from motion.events import EventTracker
-from motion.types import MotionResult
+from doorbell.config import LoadedConfig
+from doorbell.config.motion import MotionConfig
+from doorbell.device.cli.options import config_options, fail
+from doorbell.device.cli.paths import check_output_file
+from doorbell.device.recording.mp4_writer import Mp4Writer
+from doorbell.device.runtime.analysis import Analysis, analyze
+from doorbell.device.runtime.frame import Frame
+from doorbell.device.sources import SourceError, open_source
+from doorbell.motion.events import EventTracker
+from doorbell.motion.types import MotionResult
 
 
 def _camera_spec(video: str) -> str:

@@ -6,9 +6,9 @@ import json
 
 import click
 
-from config import LoadedConfig
-from device.cli.options import config_options
-from uplink.requests.audit import AuditLog
+from doorbell.config import LoadedConfig
+from doorbell.device.cli.options import config_options
+from doorbell.uplink.requests.audit import AuditLog
 
 
 @click.group("audit")

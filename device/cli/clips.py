@@ -10,13 +10,13 @@ from typing import Any
 
 import click
 
-from config import LoadedConfig
-from device.cli.options import config_options, fail
-from device.cli.paths import check_output_file
-from device.storage.index import ClipRow, EventIndex
-from device.storage.retention import Retention
-from uplink.e2e import E2EError, decrypt_file, is_age_file
-from uplink.messages import iso_utc
+from doorbell.config import LoadedConfig
+from doorbell.device.cli.options import config_options, fail
+from doorbell.device.cli.paths import check_output_file
+from doorbell.device.storage.index import ClipRow, EventIndex
+from doorbell.device.storage.retention import Retention
+from doorbell.uplink.e2e import E2EError, decrypt_file, is_age_file
+from doorbell.uplink.messages import iso_utc
 
 
 def _index(loaded: LoadedConfig) -> EventIndex:
@@ -77,9 +77,10 @@ def show_cmd(loaded: LoadedConfig, clip_id: str) -> None:
 @click.argument("clip_id")
 @click.argument("dest", type=click.Path(path_type=Path))
 @click.option(
-    "--identity", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    "--identity",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="age identity file: decrypt a clip stored encrypted (privacy.e2e.at_rest).",
-)  # fmt: skip
+)
 @click.option("--force", is_flag=True, help="Overwrite DEST if it exists.")
 def export_cmd(
     loaded: LoadedConfig, clip_id: str, dest: Path, identity: Path | None, force: bool

@@ -10,9 +10,9 @@ import click
 import yaml
 from pydantic import BaseModel, SecretStr
 
-from config import ConfigError, LoadedConfig, load_config
-from config.sources import Key
-from device.cli.options import config_options, fail_config
+from doorbell.config import ConfigError, LoadedConfig, load_config
+from doorbell.config.sources import Key
+from doorbell.device.cli.options import config_options, fail_config
 
 
 @click.group("config")

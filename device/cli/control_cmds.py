@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
-from config import LoadedConfig
-from config.device import MODES
-from device.cli.options import config_options
-from device.control import ControlError, send
+from doorbell.config import LoadedConfig
+from doorbell.config.device import MODES
+from doorbell.device.cli.options import config_options
+from doorbell.device.runtime.control import ControlError, send
 
 
 def _ask(loaded: LoadedConfig, request: dict[str, Any]) -> dict[str, Any]:

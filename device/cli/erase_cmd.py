@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
-from config import LoadedConfig
-from device.cli.options import config_options, fail
-from device.erase import DeviceRunningError, erase_device
+from doorbell.config import LoadedConfig
+from doorbell.device.cli.options import config_options, fail
+from doorbell.device.runtime.erase import DeviceRunningError, erase_device
 
 
 @click.command("erase")

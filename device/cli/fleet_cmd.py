@@ -12,16 +12,16 @@ from types import FrameType
 
 import click
 
-from config import LoadedConfig
-from device.cli.options import config_options, fail
-from device.fleet_run import FleetPlan, run_fleet
-from device.logs import setup_logging
-from device.scenarios import ScenarioError
-from device.sources import SourceError
-from uplink.mqtt_link import InsecureBrokerError, refuse_insecure
+from doorbell.config import LoadedConfig
+from doorbell.device.cli.options import config_options, fail
+from doorbell.device.emulation.fleet_run import FleetPlan, run_fleet
+from doorbell.device.emulation.scenarios import ScenarioError
+from doorbell.device.sources import SourceError
+from doorbell.device.system.logs import setup_logging
+from doorbell.uplink.mqtt_link import InsecureBrokerError, refuse_insecure
 
 # Locust users that are emulated doorbells, for Locust's distributed mode (needs locust).
-LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfile.py"
+LOCUSTFILE = Path(__file__).resolve().parent.parent / "emulation" / "locustfile.py"
 
 
 def _print_locustfile(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -32,30 +32,48 @@ def _print_locustfile(ctx: click.Context, param: click.Parameter, value: bool) -
 
 @click.command("fleet")
 @click.option(
-    "--locustfile", is_flag=True, expose_value=False, is_eager=True, callback=_print_locustfile,
+    "--locustfile",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_locustfile,
     help="Print the path of the shipped locustfile (fleets over many machines) and exit.",
-)  # fmt: skip
+)
 @config_options
 @click.option(
-    "--devices", type=click.IntRange(1, 100_000), default=10, show_default=True,
+    "--devices",
+    type=click.IntRange(1, 100_000),
+    default=10,
+    show_default=True,
     help="How many emulated doorbells, each with its own id, outbox and MQTT connection.",
-)  # fmt: skip
+)
 @click.option(
-    "--scenario", default="walk_up_ring", show_default=True,
+    "--scenario",
+    default="walk_up_ring",
+    show_default=True,
     help="The scene every device shows (its visits staggered across devices).",
-)  # fmt: skip
+)
 @click.option(
-    "--duration", type=click.FloatRange(min=1.0, max=7 * 24 * 3600.0), default=60.0,
-    show_default=True, help="Simulated seconds to run.",
-)  # fmt: skip
+    "--duration",
+    type=click.FloatRange(min=1.0, max=7 * 24 * 3600.0),
+    default=60.0,
+    show_default=True,
+    help="Simulated seconds to run.",
+)
 @click.option(
-    "--speed", type=click.FloatRange(min=0.01, max=1000.0), default=1.0, show_default=True,
+    "--speed",
+    type=click.FloatRange(min=0.01, max=1000.0),
+    default=1.0,
+    show_default=True,
     help="Simulated seconds per real second.",
-)  # fmt: skip
+)
 @click.option(
-    "--analysis-fps", type=click.FloatRange(min=0.1, max=30.0), default=1.0, show_default=True,
+    "--analysis-fps",
+    type=click.FloatRange(min=0.1, max=30.0),
+    default=1.0,
+    show_default=True,
     help="Frames a second each device analyses (shared: analysed once per distinct picture).",
-)  # fmt: skip
+)
 @click.option("--id-prefix", default="fleet", show_default=True, help="Device ids: PREFIX-001, ...")
 @click.option("--summary-json", type=click.Path(path_type=Path), help="Write the summary here.")
 def fleet(
@@ -72,7 +90,7 @@ def fleet(
     delivered, latency percentiles and errors. Clips are off (record.mode: off)."""
     config = loaded.config
     setup_logging("WARNING", config.runtime.log_format)  # per-device INFO lines would drown it
-    logging.getLogger("device.fleet").setLevel(config.runtime.log_level)
+    logging.getLogger("doorbell.device.emulation.fleet").setLevel(config.runtime.log_level)
     try:
         refuse_insecure(config.mqtt, config.uplink.allow_insecure)
     except InsecureBrokerError as exc:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from config import ConfigError, LoadedConfig, load_config
+from doorbell.config import ConfigError, LoadedConfig, load_config
 
 
 def broker_settings(url: str) -> dict[str, Any]:

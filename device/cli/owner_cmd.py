@@ -19,14 +19,14 @@ from typing import Any, get_args
 import click
 import paho.mqtt.client as mqtt
 
-from config import LoadedConfig
-from config.uplink import CommandName
-from device.cli.options import config_options, fail
-from uplink.broker_login import client_settings
-from uplink.command_auth import signed_command
-from uplink.mqtt_link import configure_client
-from uplink.requests.signing import public_key_b64
-from uplink.topics import Topics
+from doorbell.config import LoadedConfig
+from doorbell.config.uplink import CommandName
+from doorbell.device.cli.options import config_options, fail
+from doorbell.uplink.broker_login import client_settings
+from doorbell.uplink.command_auth import signed_command
+from doorbell.uplink.mqtt_link import configure_client
+from doorbell.uplink.requests.signing import public_key_b64
+from doorbell.uplink.topics import Topics
 
 
 @click.group("owner")

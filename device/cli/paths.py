@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from device.cli.options import fail
+from doorbell.device.cli.options import fail
 
 
 def _reason(exc: OSError) -> str:

@@ -12,12 +12,12 @@ from typing import Any
 
 import click
 
-from config import LoadedConfig
-from device.cli.options import config_options, fail
-from device.storage import EventIndex
-from uplink.messages import iso_utc
-from uplink.requests import FootageRequests, RequestReply, StoredRequest
-from uplink.requests.clips import ClipIndex
+from doorbell.config import LoadedConfig
+from doorbell.device.cli.options import config_options, fail
+from doorbell.device.storage import EventIndex
+from doorbell.uplink.messages import iso_utc
+from doorbell.uplink.requests import FootageRequests, RequestReply, StoredRequest
+from doorbell.uplink.requests.clips import ClipIndex
 
 
 def _open_index(loaded: LoadedConfig) -> Any:

@@ -14,17 +14,17 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from config import ConfigError, DoorbellConfig, LoadedConfig
-from config.camera import CameraConfig
-from device.cli.options import config_options, fail
-from device.cli.paths import check_data_dir, check_output_file
-from device.data_dir_lock import DataDirInUse, DataDirLock
-from device.logs import setup_logging
-from device.runtime import Device, open_device
-from device.sources import SourceError
-from device.web import WebRefused
-from uplink.embedded_broker import BrokerError
-from uplink.mqtt_link import InsecureBrokerError
+from doorbell.config import ConfigError, DoorbellConfig, LoadedConfig
+from doorbell.config.camera import CameraConfig
+from doorbell.device.cli.options import config_options, fail
+from doorbell.device.cli.paths import check_data_dir, check_output_file
+from doorbell.device.runtime.device import Device, open_device
+from doorbell.device.sources import SourceError
+from doorbell.device.system.data_dir_lock import DataDirInUse, DataDirLock
+from doorbell.device.system.logs import setup_logging
+from doorbell.device.web import WebRefused
+from doorbell.uplink.embedded_broker import BrokerError
+from doorbell.uplink.mqtt_link import InsecureBrokerError
 
 
 def _speed(value: str) -> float | str:

@@ -10,9 +10,15 @@ import click
 import cv2
 import numpy as np
 
-from device.cli.options import fail
-from device.mp4_writer import Mp4Writer
-from device.scenarios import FrameTruth, Scenario, ScenarioError, list_scenarios, load_scenario
+from doorbell.device.cli.options import fail
+from doorbell.device.emulation.scenarios import (
+    FrameTruth,
+    Scenario,
+    ScenarioError,
+    list_scenarios,
+    load_scenario,
+)
+from doorbell.device.recording.mp4_writer import Mp4Writer
 
 BOX_COLOUR = (0, 255, 255)  # BGR yellow: visible on grass, sky and the IR grey
 
@@ -97,7 +103,13 @@ def truth_cmd(name: str, seed: int | None, duration: float | None) -> None:
     count = _frame_count(s, duration)
     truth = s.truth if count == s.frame_count else s.ground_truth(count)
     doc = {
-        "name": s.name, "kind": s.kind, "description": s.description, "fps": s.fps,
-        "width": s.width, "height": s.height, "seed": s.seed, "frame_count": count,
-    }  # fmt: skip
+        "name": s.name,
+        "kind": s.kind,
+        "description": s.description,
+        "fps": s.fps,
+        "width": s.width,
+        "height": s.height,
+        "seed": s.seed,
+        "frame_count": count,
+    }
     click.echo(json.dumps(doc | truth.to_json()))

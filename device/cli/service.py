@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from device.cli.options import fail
+from doorbell.device.cli.options import fail
 
 UNIT = """\
 [Unit]
@@ -77,13 +77,18 @@ def service() -> None:
     show_default=True,
 )
 @click.option(
-    "--config", "config_path", type=click.Path(path_type=Path),
-    default=Path("/etc/doorbell/doorbell.yaml"), show_default=True,
-)  # fmt: skip
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("/etc/doorbell/doorbell.yaml"),
+    show_default=True,
+)
 @click.option(
-    "--data-dir", type=click.Path(path_type=Path),
-    default=Path("/var/lib/doorbell"), show_default=True,
-)  # fmt: skip
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path("/var/lib/doorbell"),
+    show_default=True,
+)
 @click.option("--watchdog", type=click.IntRange(5, 3600), default=30, show_default=True)
 @click.option("--create-user/--no-create-user", default=True, help="useradd --system if missing.")
 def install(
@@ -91,7 +96,7 @@ def install(
 ) -> None:
     """Write doorbell.service (Type=notify, WatchdogSec, Restart=on-failure, hardened)."""
     beside = Path(sys.executable).with_name("doorbell")  # the venv's console script
-    fallback = shutil.which("doorbell") or f"{sys.executable} -m device"
+    fallback = shutil.which("doorbell") or f"{sys.executable} -m doorbell.device"
     exe = str(beside) if beside.exists() else fallback
     unit = render_unit(exe, config_path, data_dir, user, watchdog)
     try:
@@ -107,7 +112,9 @@ def install(
     ):
         done = subprocess.run(
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         click.echo(f"created system user {user}" if done.returncode == 0 else done.stderr.strip())
     click.echo("next: systemctl daemon-reload && systemctl enable --now doorbell")

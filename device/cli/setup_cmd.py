@@ -21,15 +21,15 @@ import click
 import paho.mqtt.client as mqtt
 import yaml
 
-from config import ConfigError, DoorbellConfig, load_config
-from config.sources import Yaml12Loader, merge
-from device.cli.options import broker_settings, fail
-from device.cli.service import install as service_install
-from device.frame import Frame
-from device.recording.jpeg_picture import JpegPicture
-from device.recording.masks import PrivacyMask
-from device.sources import SourceError, open_source
-from uplink.mqtt_link import InsecureBrokerError, configure_client, refuse_insecure
+from doorbell.config import ConfigError, DoorbellConfig, load_config
+from doorbell.config.sources import Yaml12Loader, merge
+from doorbell.device.cli.options import broker_settings, fail
+from doorbell.device.cli.service import install as service_install
+from doorbell.device.recording.jpeg_picture import JpegPicture
+from doorbell.device.recording.masks import PrivacyMask
+from doorbell.device.runtime.frame import Frame
+from doorbell.device.sources import SourceError, open_source
+from doorbell.uplink.mqtt_link import InsecureBrokerError, configure_client, refuse_insecure
 
 DEFAULT_CONFIG = Path("/etc/doorbell/doorbell.yaml")
 DEFAULT_DATA_DIR = Path("/var/lib/doorbell")
@@ -211,18 +211,27 @@ def ask(value: str | None, prompt: str, yes: bool, default: str | None = None, *
 @click.option("--camera", help="picamera2 | synthetic[:SCENARIO] | file:PATH | opencv:INDEX_OR_URL")
 @click.option("--owner-key", help="The owner's Ed25519 public key (base64) for signed commands.")
 @click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_CONFIG, show_default=True, help="Config file to write.",
-)  # fmt: skip
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    help="Config file to write.",
+)
 @click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_DATA_DIR, show_default=True, help="Where clips, index and outbox live.",
-)  # fmt: skip
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Where clips, index and outbox live.",
+)
 @click.option("--service/--no-service", default=True, help="Install the systemd unit.")
 @click.option(
-    "--unit-dir", type=click.Path(file_okay=False, path_type=Path),
-    default=Path("/etc/systemd/system"), show_default=True,
-)  # fmt: skip
+    "--unit-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/etc/systemd/system"),
+    show_default=True,
+)
 @click.option("--user", default="doorbell", show_default=True, help="The service's system user.")
 @click.option("--yes", is_flag=True, help="Ask nothing: flags, else defaults.")
 @click.pass_context
@@ -259,15 +268,22 @@ def setup(
     if owner_key is None and not yes:
         owner_key = click.prompt(
             "Owner key (base64 Ed25519 public key, see doorbell owner new-key; empty: none yet)",
-            default="", show_default=False,
-        )  # fmt: skip
+            default="",
+            show_default=False,
+        )
     staging = config_path.with_name(f".{config_path.name}.setup-{os.getpid()}")
     try:
         config_path.parent.mkdir(parents=True, exist_ok=True)
         values = answers_to_values(
-            str(device_id), str(broker), username or None, password or None, str(camera),
-            owner_key or None, data_dir, existing,
-        )  # fmt: skip
+            str(device_id),
+            str(broker),
+            username or None,
+            password or None,
+            str(camera),
+            owner_key or None,
+            data_dir,
+            existing,
+        )
         config = validated(values, staging)
         snapshot = data_dir / SNAPSHOT_NAME
         width, height = check_camera(config, snapshot)
@@ -292,8 +308,13 @@ def setup(
         )
     if service:  # creates the service's user if missing, so the files can be given to it after
         ctx.invoke(
-            service_install, user=user, unit_dir=unit_dir, config_path=config_path,
-            data_dir=data_dir, watchdog=30, create_user=True,
-        )  # fmt: skip
+            service_install,
+            user=user,
+            unit_dir=unit_dir,
+            config_path=config_path,
+            data_dir=data_dir,
+            watchdog=30,
+            create_user=True,
+        )
     owned_by(config_path, user)
     owned_by(snapshot, user)

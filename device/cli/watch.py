@@ -11,11 +11,11 @@ from typing import Any
 import click
 import paho.mqtt.client as mqtt
 
-from config import LoadedConfig
-from device.cli.options import config_options
-from uplink.broker_login import client_settings
-from uplink.mqtt_link import configure_client
-from uplink.topics import Topics
+from doorbell.config import LoadedConfig
+from doorbell.device.cli.options import config_options
+from doorbell.uplink.broker_login import client_settings
+from doorbell.uplink.mqtt_link import configure_client
+from doorbell.uplink.topics import Topics
 
 CONNECT_ATTEMPTS = 3
 RETRY_SECONDS = 1.0  # then 2 s: a broker that is starting gets a moment

@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from config import LoadedConfig
-from device.cli.options import config_options, fail
-from device.web.auth import PasswordFile
+from doorbell.config import LoadedConfig
+from doorbell.device.cli.options import config_options, fail
+from doorbell.device.web.auth import PasswordFile
 
 
 @click.group("web")

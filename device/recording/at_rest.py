@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from uplink.e2e import AgeEncryptor
+from doorbell.uplink.e2e import AgeEncryptor
 
 AGE = ".age"  # an encrypted file is its plain name plus this
 

@@ -14,15 +14,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from config.data_dir import DataDir
-from config.record import RecordConfig
-from device.recording.at_rest import AtRest
-from device.recording.clip import ClipInfo
-from device.recording.clip_file import ClipFile
-from device.recording.disk_state import DiskState
-from device.recording.fragment_ring import EncodedStream
-from device.recording.fragments import Fragment
-from device.storage.index import EventIndex
+from doorbell.config.data_dir import DataDir
+from doorbell.config.record import RecordConfig
+from doorbell.device.recording.at_rest import AtRest
+from doorbell.device.recording.clip import ClipInfo
+from doorbell.device.recording.clip_file import ClipFile
+from doorbell.device.recording.disk_state import DiskState
+from doorbell.device.recording.fragment_ring import EncodedStream
+from doorbell.device.recording.fragments import Fragment
+from doorbell.device.storage.index import EventIndex
 
 
 @dataclass
@@ -204,9 +204,14 @@ class ClipCutter:
         if self.at_rest.enabled:
             path, size, sha256 = self.at_rest.seal(path)
         self.index.finish_clip(
-            open_clip.clip_id, self.files.relative(path), open_clip.start_wall + seconds,
-            seconds, clip.frames, size, sha256,
-        )  # fmt: skip
+            open_clip.clip_id,
+            self.files.relative(path),
+            open_clip.start_wall + seconds,
+            seconds,
+            clip.frames,
+            size,
+            sha256,
+        )
         self.clips_written += 1
         self.on_clip(
             ClipInfo(

@@ -7,7 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from device.recording.fragments import Fragment, decode_time, shift_decode_time
+from doorbell.device.recording.fragments import Fragment, decode_time, shift_decode_time
 
 PARTIAL = ".partial"
 

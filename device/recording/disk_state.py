@@ -29,8 +29,9 @@ class DiskState:
     def full(self, exc: OSError, t: float) -> None:
         log.error(
             "recording stopped: cannot write clips (%s); alerts go on; trying again in %g s",
-            exc, DISK_RETRY_SECONDS,
-        )  # fmt: skip
+            exc,
+            DISK_RETRY_SECONDS,
+        )
         self.state = "disk_full"
         self.failure = exc.strerror or str(exc)
         self._retry_at = t + DISK_RETRY_SECONDS

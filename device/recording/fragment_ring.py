@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import av
 import numpy as np
 
-from device.recording.fragments import BoxStream, Fragment
+from doorbell.device.recording.fragments import BoxStream, Fragment
 
 FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
 

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 import simplejpeg
 
-from device.frame import planes
-from device.recording.masks import PrivacyMask
-from uplink.jpeg_shrink import scaled
+from doorbell.device.recording.masks import PrivacyMask
+from doorbell.device.runtime.frame import planes
+from doorbell.uplink.jpeg_shrink import scaled
 
 LEVELS = np.arange(256, dtype=np.float64)
 # Lookup tables from video-range levels to full range, clipped to 0-255.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from config.base import NamedPolygon
-from device.frame import BLACK_Y, NEUTRAL_CHROMA, planes
+from doorbell.config.base import NamedPolygon
+from doorbell.device.runtime.frame import BLACK_Y, NEUTRAL_CHROMA, planes
 
 
 class PrivacyMask:

@@ -18,13 +18,13 @@ from typing import Any
 import av
 import numpy as np
 
-from config.record import RecordConfig
-from device.recording.fragment_ring import EncodedStream, FragmentRing
-from device.recording.fragments import Fragment
-from device.recording.masks import PrivacyMask
-from device.sources.base import Source
-from device.sources.faults import FaultySource
-from device.sources.picamera2 import Picamera2Source
+from doorbell.config.record import RecordConfig
+from doorbell.device.recording.fragment_ring import EncodedStream, FragmentRing
+from doorbell.device.recording.fragments import Fragment
+from doorbell.device.recording.masks import PrivacyMask
+from doorbell.device.sources.base import Source
+from doorbell.device.sources.faults import FaultySource
+from doorbell.device.sources.picamera2 import Picamera2Source
 
 MICROSECOND = Fraction(1, 1_000_000)
 
@@ -39,11 +39,13 @@ def camera_stream(source: Source, record: RecordConfig, mask: PrivacyMask) -> En
     width = camera.width
     camera.burn_in(lambda yuv: mask.apply_i420(yuv, width))  # before the encoder sees a frame
     stream = Picamera2Stream(
-        camera.picam, camera.fps, record.bitrate,
+        camera.picam,
+        camera.fps,
+        record.bitrate,
         keyframe_frames=record.keyframe_frames(camera.fps),
         ring_seconds=record.ring_seconds,
         frame_time=lambda sensor_us: camera.frame_time(sensor_us * 1000),
-    )  # fmt: skip
+    )
     stream.start()
     return stream
 

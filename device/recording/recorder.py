@@ -16,21 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
-from config.data_dir import DataDir
-from config.privacy import PrivacyConfig
-from config.record import RecordConfig, StorageConfig
-from device.frame import Frame
-from device.recording.at_rest import AtRest
-from device.recording.clip import ClipInfo
-from device.recording.clip_cutter import ClipCutter
-from device.recording.disk_state import DiskState
-from device.recording.fragment_ring import EncodedStream
-from device.recording.masks import PrivacyMask
-from device.recording.snapshot_store import Snapshot, SnapshotStore
-from device.recording.stream_encoder import StreamEncoder
-from device.storage.index import EventIndex
-from device.storage.repair import RepairReport, repair
-from device.storage.retention import Retention
+from doorbell.config.data_dir import DataDir
+from doorbell.config.privacy import PrivacyConfig
+from doorbell.config.record import RecordConfig, StorageConfig
+from doorbell.device.recording.at_rest import AtRest
+from doorbell.device.recording.clip import ClipInfo
+from doorbell.device.recording.clip_cutter import ClipCutter
+from doorbell.device.recording.disk_state import DiskState
+from doorbell.device.recording.fragment_ring import EncodedStream
+from doorbell.device.recording.masks import PrivacyMask
+from doorbell.device.recording.snapshot_store import Snapshot, SnapshotStore
+from doorbell.device.recording.stream_encoder import StreamEncoder
+from doorbell.device.runtime.frame import Frame
+from doorbell.device.storage.index import EventIndex
+from doorbell.device.storage.repair import RepairReport, repair
+from doorbell.device.storage.retention import Retention
 
 __all__ = ["Recorder", "RecorderStatus", "Snapshot"]
 
@@ -91,9 +91,15 @@ class Recorder:
                 if row is not None and not row.file.endswith(".age"):
                     path, size, sha256 = self.at_rest.seal(self.files.resolve(row.file))
                     self.index.finish_clip(
-                        clip_id, self.files.relative(path), row.end_wall, row.seconds,
-                        row.frames, size, sha256, state="damaged",
-                    )  # fmt: skip
+                        clip_id,
+                        self.files.relative(path),
+                        row.end_wall,
+                        row.seconds,
+                        row.frames,
+                        size,
+                        sha256,
+                        state="damaged",
+                    )
         self._make_room()
         return report
 

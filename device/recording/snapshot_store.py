@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from config.data_dir import DataDir
-from config.record import RecordConfig
-from device.recording.at_rest import AtRest
-from device.recording.jpeg_picture import JpegPicture
-from device.recording.masks import PrivacyMask
+from doorbell.config.data_dir import DataDir
+from doorbell.config.record import RecordConfig
+from doorbell.device.recording.at_rest import AtRest
+from doorbell.device.recording.jpeg_picture import JpegPicture
+from doorbell.device.recording.masks import PrivacyMask
 
 
 @dataclass

@@ -9,9 +9,9 @@ from typing import Any
 import av
 import numpy as np
 
-from config.record import RecordConfig
-from device.recording.fragment_ring import FragmentRing
-from device.recording.fragments import Fragment
+from doorbell.config.record import RecordConfig
+from doorbell.device.recording.fragment_ring import FragmentRing
+from doorbell.device.recording.fragments import Fragment
 
 MIN_QUANTISER = 20
 
@@ -57,9 +57,14 @@ class StreamEncoder:
     def for_record(cls, record: RecordConfig, fps: float, size: tuple[int, int]) -> StreamEncoder:
         """The encoder as the `record` settings make it, for frames of `size` at `fps`."""
         return cls(
-            fps, size, record.bitrate, record.preset, record.encoder_threads,
-            record.keyframe_frames(fps), record.ring_seconds,
-        )  # fmt: skip
+            fps,
+            size,
+            record.bitrate,
+            record.preset,
+            record.encoder_threads,
+            record.keyframe_frames(fps),
+            record.ring_seconds,
+        )
 
     @property
     def ring(self) -> deque[Fragment]:

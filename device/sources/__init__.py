@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from config.camera import CameraConfig
-from device.sources.base import Source, SourceError, SourceStats
+from doorbell.config.camera import CameraConfig
+from doorbell.device.sources.base import Source, SourceError, SourceStats
 
 __all__ = ["Source", "SourceError", "SourceStats", "open_source"]
 
@@ -15,21 +15,21 @@ def open_source(camera: CameraConfig, start_wall: float | None = None) -> Source
     kind, _, arg = camera.source.partition(":")
     source: Source
     if kind == "synthetic":
-        from device.sources.synthetic import SyntheticSource
+        from doorbell.device.emulation.synthetic_source import SyntheticSource
 
         source = SyntheticSource(arg or None, camera, start_wall)
     elif kind == "file":
         if not Path(arg).is_file():
             raise SourceError(f"cannot open video {arg!r}: no such file")
-        from device.sources.opencv import OpenCvSource
+        from doorbell.device.sources.opencv import OpenCvSource
 
         source = OpenCvSource(arg, camera, start_wall, is_file=True)
     elif kind == "opencv" and arg:
-        from device.sources.opencv import OpenCvSource
+        from doorbell.device.sources.opencv import OpenCvSource
 
         source = OpenCvSource(arg, camera, start_wall)
     elif kind == "picamera2":
-        from device.sources.picamera2 import Picamera2Source
+        from doorbell.device.sources.picamera2 import Picamera2Source
 
         source = Picamera2Source(camera)
     else:
@@ -39,7 +39,7 @@ def open_source(camera: CameraConfig, start_wall: float | None = None) -> Source
         )
     faults = camera.faults
     if faults.drop_percent or faults.stall_at is not None or faults.disconnect_at is not None:
-        from device.sources.faults import FaultySource
+        from doorbell.device.sources.faults import FaultySource
 
         source = FaultySource(source, faults)
     return source

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from device.frame import Frame
+from doorbell.device.runtime.frame import Frame
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Source(ABC):
     Sources deliver frames and know nothing of recording (a camera that encodes is wired to the
     recorder by `device.recording.picamera2_stream.camera_stream`).
 
-    Sources do not pace themselves to the wall clock: `device.pacing` does that, so the same
+    Sources do not pace themselves to the wall clock: `device.runtime.pacing` does that, so the same
     source can run in real time or as fast as the machine allows.
     """
 

@@ -14,9 +14,9 @@ from typing import Any
 import av
 import numpy as np
 
-from config.camera import CameraConfig
-from device.frame import i420_of
-from device.sources.base import SourceError
+from doorbell.config.camera import CameraConfig
+from doorbell.device.runtime.frame import i420_of
+from doorbell.device.sources.base import SourceError
 
 log = logging.getLogger(__name__)
 

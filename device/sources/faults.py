@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from config.camera import FaultsConfig
-from device.frame import Frame
-from device.sources.base import Source, SourceError
+from doorbell.config.camera import FaultsConfig
+from doorbell.device.runtime.frame import Frame
+from doorbell.device.sources.base import Source, SourceError
 
 
 class SourceDisconnected(SourceError):

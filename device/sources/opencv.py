@@ -20,10 +20,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from config.camera import CameraConfig
-from device.frame import Frame, lores_of
-from device.sources.base import Source, SourceError
-from device.sources.captures import Capture, OpenCvCapture, PyAvCapture
+from doorbell.config.camera import CameraConfig
+from doorbell.device.runtime.frame import Frame, lores_of
+from doorbell.device.sources.base import Source, SourceError
+from doorbell.device.sources.captures import Capture, OpenCvCapture, PyAvCapture
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from config.camera import CameraConfig
-from device.frame import Frame, black_out, packed
-from device.sources.base import Source, SourceError
-from device.sources.faults import SourceDisconnected
+from doorbell.config.camera import CameraConfig
+from doorbell.device.runtime.frame import Frame, black_out, packed
+from doorbell.device.sources.base import Source, SourceError
+from doorbell.device.sources.faults import SourceDisconnected
 
 log = logging.getLogger(__name__)
 STALL_SECONDS = 2.0

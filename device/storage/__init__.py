@@ -1,5 +1,5 @@
 """What the device keeps on its card: the index of events and clips, and how long."""
 
-from device.storage.index import ClipRow, EventIndex, EventRow
+from doorbell.device.storage.index import ClipRow, EventIndex, EventRow
 
 __all__ = ["ClipRow", "EventIndex", "EventRow"]

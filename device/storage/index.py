@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from uplink.sqlite_file import open_sqlite
+from doorbell.uplink.sqlite_file import open_sqlite
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -185,9 +185,16 @@ class EventIndex:
         self._run("UPDATE events SET clip_id = ? WHERE id = ?", (clip_id, event_id))
 
     def finish_clip(
-        self, clip_id: str, file: str, end_wall: float, seconds: float, frames: int,
-        size: int, sha256: str, state: str = "complete",
-    ) -> None:  # fmt: skip
+        self,
+        clip_id: str,
+        file: str,
+        end_wall: float,
+        seconds: float,
+        frames: int,
+        size: int,
+        sha256: str,
+        state: str = "complete",
+    ) -> None:
         self._run(
             "UPDATE clips SET file = ?, end_wall = ?, seconds = ?, frames = ?, bytes = ?, "
             "sha256 = ?, state = ? WHERE id = ?",

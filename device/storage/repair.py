@@ -12,8 +12,8 @@ from pathlib import Path
 
 import av
 
-from config.data_dir import DataDir
-from device.storage.index import EventIndex
+from doorbell.config.data_dir import DataDir
+from doorbell.device.storage.index import EventIndex
 
 log = logging.getLogger(__name__)
 PARTIAL = ".partial"
@@ -58,9 +58,15 @@ def repair(index: EventIndex, data_dir: Path, fps: float) -> RepairReport:
         source.replace(final)
         data = final.read_bytes()
         index.finish_clip(
-            clip.id, clip.file, clip.start_wall + frames / fps, frames / fps, frames,
-            len(data), hashlib.sha256(data).hexdigest(), state="damaged",
-        )  # fmt: skip
+            clip.id,
+            clip.file,
+            clip.start_wall + frames / fps,
+            frames / fps,
+            frames,
+            len(data),
+            hashlib.sha256(data).hexdigest(),
+            state="damaged",
+        )
         report.kept_damaged.append(clip.id)
         log.warning("clip %s was cut short by a crash: kept %d frames", clip.id, frames)
     for clip in index.clips():

@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
-from config.data_dir import DataDir
-from config.record import StorageConfig
-from device.storage.index import ClipRow, EventIndex, EventRow
-from uplink.requests.share import ShareRecord
+from doorbell.config.data_dir import DataDir
+from doorbell.config.record import StorageConfig
+from doorbell.device.storage.index import ClipRow, EventIndex, EventRow
+from doorbell.uplink.requests.share import ShareRecord
 
 log = logging.getLogger(__name__)
 

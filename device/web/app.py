@@ -11,9 +11,9 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from device.web import routes_manage, routes_view
-from device.web.context import PageContext
-from device.web.pages import CONTEXT, SESSION, ctx, local_target, render, wants_json
+from doorbell.device.web import routes_manage, routes_view
+from doorbell.device.web.context import PageContext
+from doorbell.device.web.pages import CONTEXT, SESSION, ctx, local_target, render, wants_json
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "doorbell_session"
@@ -58,9 +58,12 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
 
 async def login_page(request: web.Request) -> web.Response:
     return render(
-        request, "login.html", next=local_target(request.query.get("next"), "/live"),
-        has_password=ctx(request).passwords.exists(), error=None,
-    )  # fmt: skip
+        request,
+        "login.html",
+        next=local_target(request.query.get("next"), "/live"),
+        has_password=ctx(request).passwords.exists(),
+        error=None,
+    )
 
 
 async def login(request: web.Request) -> web.Response:
@@ -70,24 +73,36 @@ async def login(request: web.Request) -> web.Response:
     address = request.remote or "?"
     if not context.limiter.allowed(address):
         return render(
-            request, "login.html", status=429, next=target, has_password=True,
+            request,
+            "login.html",
+            status=429,
+            next=target,
+            has_password=True,
             error="too many failed logins: wait a few minutes",
-        )  # fmt: skip
+        )
     password = str(form.get("password", ""))
     loop = asyncio.get_running_loop()
     if not await loop.run_in_executor(None, context.passwords.verify, password):
         context.limiter.failed(address)
         return render(
-            request, "login.html", status=401, next=target,
-            has_password=context.passwords.exists(), error="wrong password",
-        )  # fmt: skip
+            request,
+            "login.html",
+            status=401,
+            next=target,
+            has_password=context.passwords.exists(),
+            error="wrong password",
+        )
     context.limiter.succeeded(address)
     session = context.sessions.create()
     response = web.HTTPSeeOther(target)
     response.set_cookie(
-        COOKIE, session.token, httponly=True, samesite="Strict", path="/",
+        COOKIE,
+        session.token,
+        httponly=True,
+        samesite="Strict",
+        path="/",
         max_age=int(context.config.session_hours * 3600),
-    )  # fmt: skip
+    )
     raise response
 
 

@@ -11,23 +11,28 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from config import DoorbellConfig
-from config.device import Mode
-from config.web import WebConfig
-from device.clock import Clock
-from device.commands import CHANGES_STATE, CommandRegistry
-from device.counters import Counters
-from device.footage import FootageService
-from device.owner_actions import OwnerActions
-from device.reactions import Reactions
-from device.recording.recorder import Recorder
-from device.web.auth import LoginLimiter, PasswordFile, Sessions
-from device.web.event_feed import EventFeed
-from device.web.live import LivePicture
-from device.web.live_video import LiveVideo
-from uplink.commands import LOCAL_COMMANDS, CommandError, CommandReply, validate_command
-from uplink.requests.audit import AuditLog
-from uplink.uplink import Uplink
+from doorbell.config import DoorbellConfig
+from doorbell.config.device import Mode
+from doorbell.config.web import WebConfig
+from doorbell.device.recording.recorder import Recorder
+from doorbell.device.runtime.clock import Clock
+from doorbell.device.runtime.command_registry import CHANGES_STATE, CommandRegistry
+from doorbell.device.runtime.counters import Counters
+from doorbell.device.runtime.footage_requests import FootageService
+from doorbell.device.runtime.owner_actions import OwnerActions
+from doorbell.device.runtime.reactions import Reactions
+from doorbell.device.web.auth import LoginLimiter, PasswordFile, Sessions
+from doorbell.device.web.event_feed import EventFeed
+from doorbell.device.web.live import LivePicture
+from doorbell.device.web.live_video import LiveVideo
+from doorbell.uplink.command_models import (
+    LOCAL_COMMANDS,
+    CommandError,
+    CommandReply,
+    validate_command,
+)
+from doorbell.uplink.requests.audit import AuditLog
+from doorbell.uplink.uplink import Uplink
 
 BY = "owner-web"
 

@@ -12,8 +12,8 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from device.storage.index import EventIndex, EventRow
-from uplink.messages import iso_utc
+from doorbell.device.storage.index import EventIndex, EventRow
+from doorbell.uplink.messages import iso_utc
 
 POLL_SECONDS = 0.2
 WATCHED = 50  # the newest events compared at each poll

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from device.frame import Frame
+from doorbell.device.runtime.frame import Frame
 
 
 def frame_picture(frame: Frame) -> np.ndarray:

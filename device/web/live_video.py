@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from device.recording.fragment_ring import EncodedStream
-from device.recording.fragments import Fragment
+from doorbell.device.recording.fragment_ring import EncodedStream
+from doorbell.device.recording.fragments import Fragment
 
 WRITE_SECONDS = 5.0
 POLL_SECONDS = 0.1

@@ -7,14 +7,14 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from device.web.auth import Session
-from device.web.context import PageContext
+from doorbell.device.web.auth import Session
+from doorbell.device.web.context import PageContext
 
 CONTEXT: web.AppKey[PageContext] = web.AppKey("context", PageContext)
 SESSION: web.RequestKey[Session | None] = web.RequestKey("session", Session)
 
 _templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("device.web", "templates"),
+    loader=jinja2.PackageLoader("doorbell.device.web", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
@@ -27,9 +27,11 @@ def ctx(request: web.Request) -> PageContext:
 def render(request: web.Request, name: str, status: int = 200, **values: Any) -> web.Response:
     session = request.get(SESSION)
     html = _templates.get_template(name).render(
-        csrf=session.csrf if session else "", path=request.path, signed_in=session is not None,
+        csrf=session.csrf if session else "",
+        path=request.path,
+        signed_in=session is not None,
         **values,
-    )  # fmt: skip
+    )
     return web.Response(text=html, content_type="text/html", status=status)
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
-from config.editing import POLYGON_KEYS
-from device.web.pages import answer, ctx, form_or_json, render
-from device.web.routes_view import SAFE_ID
-from uplink.messages import iso_utc
+from doorbell.config.editing import POLYGON_KEYS
+from doorbell.device.web.pages import answer, ctx, form_or_json, render
+from doorbell.device.web.routes_view import SAFE_ID
+from doorbell.uplink.messages import iso_utc
 
 SECRET_WORDS = ("password", "secret", "token", "private")
 REDACTED = "(redacted)"

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from config.device import MODES
-from device.storage.index import ClipRow
-from device.telemetry import disk_usage
-from device.web.event_feed import event_json
-from device.web.pages import answer, ctx, form_or_json, local_target, render
-from uplink.messages import iso_utc
+from doorbell.config.device import MODES
+from doorbell.device.runtime.telemetry import disk_usage
+from doorbell.device.storage.index import ClipRow
+from doorbell.device.web.event_feed import event_json
+from doorbell.device.web.pages import answer, ctx, form_or_json, local_target, render
+from doorbell.uplink.messages import iso_utc
 
 EVENT_TYPES = ("motion", "ring", "stationary")
 WRITE_SECONDS = 5.0  # a browser that does not take an event within this is dropped
@@ -38,9 +38,14 @@ async def live_page(request: web.Request) -> web.Response:
         "privacy_masks": [m.model_dump(mode="json") for m in device.config.privacy.masks],
     }
     return render(
-        request, "live.html", modes=MODES, mode=device.mode, polygons=polygons,
-        refresh_ms=int(1000 / ctx(request).config.live_fps), jpeg_only="jpeg" in request.query,
-    )  # fmt: skip
+        request,
+        "live.html",
+        modes=MODES,
+        mode=device.mode,
+        polygons=polygons,
+        refresh_ms=int(1000 / ctx(request).config.live_fps),
+        jpeg_only="jpeg" in request.query,
+    )
 
 
 async def live_jpeg(request: web.Request) -> web.Response:
@@ -110,9 +115,14 @@ async def events_page(request: web.Request) -> web.Response:
         None, lambda: index.latest_events(200, since, until, kind or None)
     )
     return render(
-        request, "events.html", events=[event_json(r) for r in rows], day=day, kind=kind,
-        types=EVENT_TYPES, newest=rows[0].start_wall if rows else 0.0,
-    )  # fmt: skip
+        request,
+        "events.html",
+        events=[event_json(r) for r in rows],
+        day=day,
+        kind=kind,
+        types=EVENT_TYPES,
+        newest=rows[0].start_wall if rows else 0.0,
+    )
 
 
 async def events_stream(request: web.Request) -> web.StreamResponse:
@@ -174,9 +184,13 @@ def _encrypted(clip: ClipRow) -> bool:
 async def clip_page(request: web.Request) -> web.Response:
     clip = _clip(request)
     return render(
-        request, "clip.html", clip=clip, start=iso_utc(clip.start_wall),
-        encrypted=_encrypted(clip), playable=clip.state != "recording" and not _encrypted(clip),
-    )  # fmt: skip
+        request,
+        "clip.html",
+        clip=clip,
+        start=iso_utc(clip.start_wall),
+        encrypted=_encrypted(clip),
+        playable=clip.state != "recording" and not _encrypted(clip),
+    )
 
 
 async def clip_video(request: web.Request) -> web.StreamResponse:

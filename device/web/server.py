@@ -11,10 +11,10 @@ import threading
 
 from aiohttp import web
 
-from config.web import WebConfig, is_loopback, split_listen
-from device.web import WebRefused
-from device.web.app import make_app
-from device.web.context import PageContext, PageDevice
+from doorbell.config.web import WebConfig, is_loopback, split_listen
+from doorbell.device.web import WebRefused
+from doorbell.device.web.app import make_app
+from doorbell.device.web.context import PageContext, PageDevice
 
 log = logging.getLogger(__name__)
 

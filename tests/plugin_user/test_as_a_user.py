@@ -62,8 +62,11 @@ def test_another_project_uses_the_plugin_through_its_entry_point(tmp_path: Path)
     (project / "test_with_doorbells.py").write_text(USER_TESTS)
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_with_doorbells.py"],
-        cwd=project, capture_output=True, text=True, timeout=240,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=240,
         env={"PYTHONPATH": f"{ROOT}:{site}", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "3 passed" in done.stdout

@@ -17,10 +17,10 @@ import cv2
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from config import DoorbellConfig
-from uplink.requests import FootageRequests
-from uplink.requests.audit import AuditLog
-from uplink.requests.signing import public_key_b64, sign_body
+from doorbell.config import DoorbellConfig
+from doorbell.uplink.requests import FootageRequests
+from doorbell.uplink.requests.audit import AuditLog
+from doorbell.uplink.requests.signing import public_key_b64, sign_body
 
 
 def iso(wall: float) -> str:

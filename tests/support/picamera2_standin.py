@@ -26,9 +26,9 @@ import av
 import numpy as np
 import pytest
 
-from config.camera import CameraConfig
-from device.frame import Frame, packed, planes
-from device.sources.synthetic import SyntheticSource
+from doorbell.config.camera import CameraConfig
+from doorbell.device.emulation.synthetic_source import SyntheticSource
+from doorbell.device.runtime.frame import Frame, packed, planes
 
 BOOT_NS = 7_000_000_000_000  # the sensor clock does not start at zero
 
@@ -118,9 +118,12 @@ class H264Encoder:
         codec.framerate = Fraction(self.framerate).limit_denominator(1001)  # for rate control
         codec.bit_rate = self.bitrate or 1_000_000
         codec.options = {
-            "preset": "ultrafast", "tune": "zerolatency", "g": str(self.iperiod or 30),
-            "keyint_min": str(self.iperiod or 30), "sc_threshold": "0",
-        }  # fmt: skip
+            "preset": "ultrafast",
+            "tune": "zerolatency",
+            "g": str(self.iperiod or 30),
+            "keyint_min": str(self.iperiod or 30),
+            "sc_threshold": "0",
+        }
         self._codec = codec
         for out in self._output:
             out.start()
@@ -208,9 +211,14 @@ class Picamera2:
         lores_w, lores_h = self.config["lores"]["size"]
         fps = self.config["controls"]["FrameRate"]
         camera = CameraConfig(
-            source=f"synthetic:{self.scenario}", width=width, height=height, fps=fps,
-            lores_width=lores_w, lores_height=lores_h, loop=True,
-        )  # fmt: skip
+            source=f"synthetic:{self.scenario}",
+            width=width,
+            height=height,
+            fps=fps,
+            lores_width=lores_w,
+            lores_height=lores_h,
+            loop=True,
+        )
         scene = SyntheticSource(self.scenario, camera)
         began = time.monotonic()
         while not self._stop.is_set():
@@ -281,7 +289,9 @@ def install(monkeypatch: pytest.MonkeyPatch) -> type[Picamera2]:
     outputs.Output = Output  # type: ignore[attr-defined]
     module.encoders, module.outputs = encoders, outputs  # type: ignore[attr-defined]
     for name, mod in (
-        ("picamera2", module), ("picamera2.encoders", encoders), ("picamera2.outputs", outputs)
-    ):  # fmt: skip
+        ("picamera2", module),
+        ("picamera2.encoders", encoders),
+        ("picamera2.outputs", outputs),
+    ):
         monkeypatch.setitem(sys.modules, name, mod)
     return Picamera2

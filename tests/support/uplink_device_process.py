@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from doorbell.uplink.uplink import Uplink
 from tests.support.uplink_helpers import event, uplink_config
-from uplink.uplink import Uplink
 
 
 def main() -> int:

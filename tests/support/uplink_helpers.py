@@ -12,8 +12,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from config import DoorbellConfig
-from uplink.messages import EventMessage
+from doorbell.config import DoorbellConfig
+from doorbell.uplink.messages import EventMessage
 
 
 def uplink_config(port: int, data_dir: Path, **uplink: Any) -> DoorbellConfig:

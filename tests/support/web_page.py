@@ -16,11 +16,11 @@ from typing import Any
 import requests
 import yaml
 
-from config import load_config
-from config.data_dir import DataDir
-from device.runtime import Device, open_device
-from device.web.auth import PasswordFile
-from uplink.commands import LOCAL_COMMANDS, CommandReply, validate_command
+from doorbell.config import load_config
+from doorbell.config.data_dir import DataDir
+from doorbell.device.runtime.device import Device, open_device
+from doorbell.device.web.auth import PasswordFile
+from doorbell.uplink.command_models import LOCAL_COMMANDS, CommandReply, validate_command
 
 PASSWORD = "correct horse battery"
 

@@ -1,17 +1,17 @@
 """Footage requests answered only with the owner's consent (docs/privacy.md)."""
 
-from uplink.requests.clips import ClipIndex, ClipLike, clips_in_window
-from uplink.requests.footage_requests import FootageRequests, result_payload
-from uplink.requests.models import (
+from doorbell.uplink.requests.clips import ClipIndex, ClipLike, clips_in_window
+from doorbell.uplink.requests.footage_requests import FootageRequests, result_payload
+from doorbell.uplink.requests.models import (
     FootageDecision,
     FootageRequest,
     RequestReply,
     SharedClip,
     StoredRequest,
 )
-from uplink.requests.signing import KeyRing, SignatureError, canonical_bytes, sign_body
-from uplink.requests.store import RequestStore
-from uplink.requests.uploader import HttpUploader, UploadError
+from doorbell.uplink.requests.signing import KeyRing, SignatureError, canonical_bytes, sign_body
+from doorbell.uplink.requests.store import RequestStore
+from doorbell.uplink.requests.uploader import HttpUploader, UploadError
 
 __all__ = [
     "ClipIndex",

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config.data_dir import DataDir
-from uplink.messages import iso_utc
-from uplink.requests.models import FootageRequest
+from doorbell.config.data_dir import DataDir
+from doorbell.uplink.messages import iso_utc
+from doorbell.uplink.requests.models import FootageRequest
 
 GENESIS = "0" * 64
 

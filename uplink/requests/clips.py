@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from uplink.requests.models import FootageRequest, SharedClip
+from doorbell.uplink.requests.models import FootageRequest, SharedClip
 
 SHAREABLE_STATES = ("complete", "damaged")
 

@@ -19,19 +19,19 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from config import DoorbellConfig
-from config.data_dir import DataDir
-from uplink.e2e import AgeEncryptor
-from uplink.replay_guard import ReplayGuard
-from uplink.requests.audit import AuditLog, RefusalTally, request_entry
-from uplink.requests.clips import (
+from doorbell.config import DoorbellConfig
+from doorbell.config.data_dir import DataDir
+from doorbell.uplink.e2e import AgeEncryptor
+from doorbell.uplink.replay_guard import ReplayGuard
+from doorbell.uplink.requests.audit import AuditLog, RefusalTally, request_entry
+from doorbell.uplink.requests.clips import (
     ClipIndex,
     ClipLike,
     PendingUpload,
     clips_in_window,
     planned_clips,
 )
-from uplink.requests.models import (
+from doorbell.uplink.requests.models import (
     UPLOAD_FAILED,
     Decision,
     FootageDecision,
@@ -40,11 +40,11 @@ from uplink.requests.models import (
     SharedClip,
     StoredRequest,
 )
-from uplink.requests.share import ShareJob
-from uplink.requests.signing import KeyRing, SignatureError
-from uplink.requests.store import RequestStore
-from uplink.requests.untrusted_body import Refusal, first_error, parse_body, safe_id
-from uplink.requests.uploader import HttpUploader, UploadError
+from doorbell.uplink.requests.share import ShareJob
+from doorbell.uplink.requests.signing import KeyRing, SignatureError
+from doorbell.uplink.requests.store import RequestStore
+from doorbell.uplink.requests.untrusted_body import Refusal, first_error, parse_body, safe_id
+from doorbell.uplink.requests.uploader import HttpUploader, UploadError
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ from urllib.parse import quote
 
 from pydantic import BaseModel
 
-from config.data_dir import DataDir
-from uplink.e2e import AgeEncryptor, is_age_file
-from uplink.requests.clips import ClipLike
-from uplink.requests.models import FootageRequest, SharedClip
-from uplink.requests.store import RequestStore
-from uplink.requests.uploader import HttpUploader, UploadError
+from doorbell.config.data_dir import DataDir
+from doorbell.uplink.e2e import AgeEncryptor, is_age_file
+from doorbell.uplink.requests.clips import ClipLike
+from doorbell.uplink.requests.models import FootageRequest, SharedClip
+from doorbell.uplink.requests.store import RequestStore
+from doorbell.uplink.requests.uploader import HttpUploader, UploadError
 
 if TYPE_CHECKING:
     import tarfile

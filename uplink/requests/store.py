@@ -9,9 +9,9 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from config.data_dir import DataDir
-from uplink.requests.models import FootageRequest, SharedClip, StoredRequest
-from uplink.sqlite_file import open_sqlite
+from doorbell.config.data_dir import DataDir
+from doorbell.uplink.requests.models import FootageRequest, SharedClip, StoredRequest
+from doorbell.uplink.sqlite_file import open_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (

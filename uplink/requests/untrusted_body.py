@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from uplink.requests.models import REQUEST_ID_PATTERN
+from doorbell.uplink.requests.models import REQUEST_ID_PATTERN
 
 MAX_DEPTH = 8  # a request is 3 levels deep
 

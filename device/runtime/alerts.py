@@ -1,0 +1,154 @@
+"""Open alerts: ids, their clips, and the MQTT messages at start and at end.
+
+An alert is published twice on `event`: at `start` (at once: that is the alert) and at `end`, once
+both the event is over and its clip is complete, so the end message can name the clip.
+Called from the analysis thread, the recording thread and the button, hence the lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from doorbell.device.recording.clip import ClipInfo
+from doorbell.uplink.messages import ClipRef, EventMessage, iso_utc
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["motion", "ring"]
+Publish = Callable[[EventMessage], None]
+
+
+@dataclass
+class Alert:
+    id: str
+    type: Kind
+    start_wall: float
+    end_wall: float | None = None
+    score: float = 0.0
+    boxes: list[list[float]] = field(default_factory=list)
+    zones: list[str] = field(default_factory=list)
+    clip: ClipRef | None = None
+    ended: bool = False
+    clip_pending: bool = False
+
+
+class Alerts:
+    def __init__(self, device_id: str, publish: Publish, data_dir: Path) -> None:
+        self.device_id = device_id
+        self.publish = publish
+        self.data_dir = data_dir
+        self._lock = threading.Lock()
+        self._open: dict[str, Alert] = {}
+        self.count = 0
+        self.clips = 0
+
+    def start(
+        self,
+        kind: Kind,
+        start_wall: float,
+        *,
+        score: float = 0.0,
+        boxes: list[list[float]] | None = None,
+        zones: list[str] | None = None,
+        recording: bool,
+    ) -> Alert:
+        alert = Alert(
+            id=str(uuid.uuid4()),
+            type=kind,
+            start_wall=start_wall,
+            score=round(score, 2),
+            boxes=boxes or [],
+            zones=zones or [],
+            clip_pending=recording,
+        )
+        with self._lock:
+            self._open[alert.id] = alert
+            self.count += 1
+        self.publish(self._message(alert, "start"))
+        return alert
+
+    def end(
+        self,
+        alert_id: str,
+        end_wall: float,
+        *,
+        score: float | None = None,
+        boxes: list[list[float]] | None = None,
+        zones: list[str] | None = None,
+    ) -> None:
+        with self._lock:
+            alert = self._open.get(alert_id)
+            if alert is None:
+                return
+            alert.end_wall = end_wall
+            if score is not None:
+                alert.score = round(score, 2)
+            if boxes is not None:
+                alert.boxes = boxes
+            if zones is not None:
+                alert.zones = zones
+            alert.ended = True
+            done = not alert.clip_pending
+            if done:
+                del self._open[alert_id]
+        if done:
+            self.publish(self._message(alert, "end"))
+
+    def clip_done(self, clip: ClipInfo) -> None:
+        for event_id in clip.event_ids or (None,):  # a continuous segment may hold no event
+            log.info(
+                "clip %s: %.1f s, %d bytes",
+                clip.path.name,
+                clip.seconds,
+                clip.bytes,
+                extra={"event_id": event_id} if event_id else {},
+            )
+        ref = ClipRef(
+            file=str(clip.path.relative_to(self.data_dir)),
+            seconds=round(clip.seconds, 3),
+            bytes=clip.bytes,
+            sha256=clip.sha256,
+        )
+        finished = []
+        with self._lock:
+            self.clips += 1
+            for alert_id in clip.event_ids:
+                alert = self._open.get(alert_id)
+                if alert is None:
+                    continue
+                alert.clip, alert.clip_pending = ref, False
+                if alert.ended:
+                    finished.append(self._open.pop(alert_id))
+        for alert in finished:
+            self.publish(self._message(alert, "end"))
+
+    def flush(self) -> None:
+        """At shutdown: publish `end` for whatever is still open, with what is known."""
+        with self._lock:
+            leftovers, self._open = list(self._open.values()), {}
+        for alert in leftovers:
+            self.publish(self._message(alert, "end"))
+
+    def end_after_crash(self, alert: Alert) -> None:
+        """The `end` of an alert a crash left open, rebuilt from the index (device.recovery)."""
+        self.publish(self._message(alert, "end"))
+
+    def _message(self, alert: Alert, state: Literal["start", "end"]) -> EventMessage:
+        return EventMessage(
+            id=alert.id,
+            device=self.device_id,
+            type=alert.type,
+            state=state,
+            start=iso_utc(alert.start_wall),
+            end=iso_utc(alert.end_wall) if alert.end_wall is not None else None,
+            score=alert.score,
+            boxes=alert.boxes,
+            zones=alert.zones,
+            clip=alert.clip,
+        )

@@ -1,0 +1,417 @@
+"""A running device: every collaborator built before it runs, and what an event means in the
+current mode carried out.
+
+`open_device` is the builder: it opens the camera first (so a bad source fails before anything
+else starts), then `Device` constructs source-sized parts (recorder, pipeline, footage requests)
+and the rest; `run()` only starts threads. The mode rules live in `device.runtime.policy`, the
+commands in `device.runtime.command_registry`; this module wires them to the recorder, alerts and
+uplink.
+
+Threads: capture, analysis and recording (device.pipeline), paho's network thread and the command
+worker (uplink), footage uploads, telemetry, the requests poll, the watchdog, the control socket
+and, on a Pi, gpiozero's button thread. See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import cv2
+from pydantic import BaseModel
+
+from doorbell.config import DoorbellConfig, LoadedConfig
+from doorbell.config.device import Mode, ModeBehaviour
+from doorbell.config.live import merge_reload
+from doorbell.config.motion import MotionConfig
+from doorbell.device.recording.clip import ClipInfo
+from doorbell.device.recording.picamera2_stream import camera_stream
+from doorbell.device.recording.recorder import Recorder
+from doorbell.device.runtime.alerts import Alerts
+from doorbell.device.runtime.button import DoorbellButton
+from doorbell.device.runtime.clock import SYSTEM, Clock
+from doorbell.device.runtime.command_registry import CommandRegistry, Handler
+from doorbell.device.runtime.control import ControlServer
+from doorbell.device.runtime.counters import Counters
+from doorbell.device.runtime.footage_requests import FootageService
+from doorbell.device.runtime.mode_store import ModeStore
+from doorbell.device.runtime.owner_actions import OwnerActions
+from doorbell.device.runtime.pacing import Pacer
+from doorbell.device.runtime.pipeline import Pipeline
+from doorbell.device.runtime.policy import ModeEntered, Policy, SnapshotAsked
+from doorbell.device.runtime.reactions import Reactions
+from doorbell.device.runtime.recovery import close_crashed_events
+from doorbell.device.runtime.run_summary import RunSummary
+from doorbell.device.runtime.telemetry import Telemetry
+from doorbell.device.sources import open_source
+from doorbell.device.sources.base import Source
+from doorbell.device.system.memory import release_freed_memory
+from doorbell.device.system.systemd import Notifier, Watchdog
+from doorbell.motion.detector import MotionDetector
+from doorbell.motion.events import EventTracker
+from doorbell.uplink.command_models import (
+    ClipDeleteCommand,
+    ClipKeepCommand,
+    CommandReply,
+    FootageReviewCommand,
+    ModeCommand,
+    MotionCommand,
+    PingCommand,
+    PolygonsCommand,
+    PressCommand,
+    SnapshotCommand,
+    StatusCommand,
+)
+from doorbell.uplink.embedded_broker import EmbeddedBroker, start_embedded
+from doorbell.uplink.messages import EventMessage
+from doorbell.uplink.mqtt_link import refuse_insecure
+from doorbell.uplink.requests.audit import AuditLog
+from doorbell.uplink.requests.command_models import FootageDecisionBody, FootageRequestBody
+from doorbell.uplink.uplink import Uplink
+
+if TYPE_CHECKING:
+    from doorbell.device.web.server import WebServer
+
+log = logging.getLogger(__name__)
+
+
+def open_device(
+    config: DoorbellConfig,
+    duration: float | None = None,
+    echo: Callable[[str], None] = print,
+    reload: Callable[[], DoorbellConfig] | None = None,
+    mode_from_flag: bool = False,
+    notifier: Notifier | None = None,
+    clock: Clock = SYSTEM,
+    loaded: LoadedConfig | None = None,
+) -> Device:
+    """Build a device ready to run: refuses an insecure broker, starts the embedded one if asked
+    for, opens the camera, then builds every collaborator. Raises SourceError,
+    InsecureBrokerError or BrokerError."""
+    refuse_insecure(config.mqtt, config.uplink.allow_insecure)
+    # Capture, analysis and recording each have a thread; OpenCV's own pool would split each
+    # small call (a 320x240 resize) across the cores and then spin waiting for the next one:
+    # 0.6 ms of CPU a frame at 768x576 in real time, and slower at --speed max too.
+    cv2.setNumThreads(1)
+    source = open_source(config.camera)  # a camera it does not know is said before anything runs
+    embedded = start_embedded(config)
+    try:
+        source.open()
+        try:
+            device = Device(
+                embedded.config,
+                source,
+                duration,
+                echo,
+                reload,
+                mode_from_flag,
+                notifier,
+                clock,
+                loaded,
+            )
+        except BaseException:
+            source.close()
+            raise
+    except BaseException:
+        if embedded.broker is not None:
+            embedded.broker.stop()
+        raise
+    device.broker = embedded.broker
+    if embedded.login is not None:  # made just now: the owner sees it once, never in a log
+        echo(
+            f"embedded broker on {config.mqtt.host}:{config.mqtt.port}: user "
+            f"{embedded.login.username}, password {embedded.login.password} "
+            f"(kept in {config.device.data.broker_login}, readable by this account only)"
+        )
+    return device
+
+
+class Device:
+    def __init__(
+        self,
+        config: DoorbellConfig,
+        source: Source,
+        duration: float | None = None,
+        echo: Callable[[str], None] = print,
+        reload: Callable[[], DoorbellConfig] | None = None,
+        mode_from_flag: bool = False,
+        notifier: Notifier | None = None,
+        clock: Clock = SYSTEM,
+        loaded: LoadedConfig | None = None,
+    ) -> None:
+        """`source` is open already (see `open_device`); `loaded`: the file the config came
+        from (the local page saves zones and masks there) and the origin of each value."""
+        self.config, self.source = config, source
+        self.clock = clock
+        self._reload = reload
+        self.data_dir = config.device.data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.modes = ModeStore(config.device.data.mode)
+        self.mode: Mode = (None if mode_from_flag else self.modes.load()) or config.device.mode
+        self.started_monotonic = clock.monotonic()
+        self.audit = AuditLog.in_dir(self.data_dir, clock.wall, config.audit.max_bytes)
+        self.owner = OwnerActions(self, loaded)  # clips, zones, reviews (the local page)
+        self.commands = CommandRegistry(self._command_handlers(), self.audit)
+        self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
+        # Each entry's hash goes out at once: a copy off the device that a cut tail cannot reach.
+        self.audit.on_append = self.uplink.publish_audit_head
+        self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
+        self.recorder = Recorder(
+            config.record,
+            config.storage,
+            config.privacy,
+            self.data_dir,
+            source.fps,
+            (source.width, source.height),
+            self._clip_done,
+        )
+        if config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
+            self.recorder.use_camera_stream(
+                camera_stream(source, config.record, self.recorder.mask)
+            )
+        self.reactions = Reactions(
+            lambda: self.policy, self.alerts, self.recorder, self.uplink, echo, clock.wall
+        )
+        self.footage = FootageService(
+            config, self.data_dir, self.recorder.index, self.uplink, self.audit
+        )
+        self.pipeline = Pipeline(
+            source,
+            MotionDetector(config.motion, source.lores_size),
+            EventTracker(config.motion),
+            Pacer(config.camera.speed),
+            self.reactions.on_analysed,
+            self.recorder.push,
+            config.runtime.analysis_queue,
+            config.runtime.record_queue,
+            duration,
+            # A simulation at full speed has no camera to outrun: analyse and record every frame.
+            lossless=not source.live and config.camera.speed == "max",
+            clock=clock.monotonic,
+        )
+        self.button = DoorbellButton(config.button, self.reactions.press)
+        self.control = ControlServer(
+            config.device.data.control_socket, self.commands.control_request
+        )
+        self.broker: EmbeddedBroker | None = None  # open_device starts it when asked for
+        self.notifier = notifier or Notifier()
+        self.watchdog = Watchdog(self.notifier, self.frames_flowing, clock.monotonic)
+        self._fps_mark = (self.started_monotonic, 0)
+        self._reload_requested = threading.Event()
+        self._stop = threading.Event()
+        self.web = self._open_page() if config.web.listen else None  # refuses early
+
+    def _open_page(self) -> WebServer:
+        # Imported here, not at the top: aiohttp, Jinja2 and argon2 cost ~14 MB of RSS, which a
+        # device without the page (a Pi's default) should not pay.
+        from doorbell.device.web.server import WebServer
+
+        return WebServer(self, self.config.web)
+
+    @property
+    def behaviour(self) -> ModeBehaviour:
+        behaviour: ModeBehaviour = getattr(self.config.modes, self.mode)
+        return behaviour
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(self.behaviour, self.config.record.mode)
+
+    # -- life cycle ------------------------------------------------------------------------------
+    def run(self, stop: threading.Event | None = None) -> RunSummary:
+        self._stop = stop or threading.Event()
+        repaired = self.recorder.start()
+        self._sync_recorder()
+        self.uplink.start()
+        close_crashed_events(
+            self.recorder.index,
+            repaired,
+            self.alerts,
+            self.uplink.set_motion,
+            clip_follows=self.config.record.mode == "events",
+        )
+        self.uplink.publish_mode(self.mode)
+        self._publish_motion_settings()
+        self.control.start()
+        self.button.start()
+        began = self.clock.monotonic()
+        # A simulated frame's wall time: when it is shown (the pipeline's pacer starts its
+        # schedule as it starts, right after this).
+        self.source.set_start_wall(self.clock.wall())
+        self.pipeline.start()
+        self.notifier.notify("READY=1")
+        if self.config.runtime.watchdog:
+            self.watchdog.start()
+        self.footage.start(self._stop)
+        threading.Thread(target=self._telemetry_loop, name="telemetry", daemon=True).start()
+        if self.web is not None:
+            self.web.start()
+        log.info("running in mode %s; camera %s", self.mode, self.config.camera.source)
+        try:
+            while self.pipeline.running and not self._stop.is_set():
+                self._stop.wait(0.2)
+                if self._reload_requested.is_set():
+                    self._reload_requested.clear()
+                    self._apply_reload()
+                release_freed_memory()  # microseconds; at full speed it keeps ~8 MB off the peak
+        finally:
+            self.notifier.notify("STOPPING=1")
+            self._shutdown()
+        return RunSummary.of(
+            self.counters(),
+            self.clock.monotonic() - began,
+            broker=self.uplink.url,
+            connected=self.uplink.ever_connected,
+            started_at=self.source.start_wall,
+        )
+
+    def _shutdown(self) -> None:
+        """Finish the clip, flush the outbox as far as the broker allows, say offline."""
+        self._stop.set()
+        seconds = self.config.runtime.shutdown_seconds
+        if self.web is not None:
+            self.web.stop()
+        self.pipeline.stop_requested.set()
+        self.pipeline.join(seconds)
+        self.watchdog.stop()
+        self.button.stop()
+        self.control.stop()
+        self.recorder.close()
+        self.alerts.flush()
+        self.uplink.set_motion(False)
+        self.source.close()
+        self.footage.stop(seconds)
+        self.uplink.stop(seconds)
+        if self.broker is not None:
+            self.broker.stop()
+
+    def request_reload(self) -> None:
+        self._reload_requested.set()
+
+    def frames_flowing(self) -> bool:
+        stall = max(self.config.runtime.stall_seconds, 3.0 / self.source.fps)
+        return self.clock.monotonic() - self.pipeline.stats.last_frame_monotonic < stall
+
+    def _clip_done(self, clip: ClipInfo) -> None:
+        self.alerts.clip_done(clip)
+
+    def _publish_event(self, message: EventMessage) -> None:
+        self.uplink.send_event(message)
+        if message.type == "ring" and message.state == "start":
+            self.uplink.send_ring(message)
+
+    def _sync_recorder(self) -> None:
+        self.recorder.continuous = self.policy.continuous
+
+    # -- commands: MQTT and the control socket, through one registry -----------------------------
+    def _command_handlers(self) -> dict[type[BaseModel], Handler]:
+        return {
+            ModeCommand: lambda body: self.set_mode(body.mode),
+            PressCommand: lambda body: CommandReply.success(event_id=self.reactions.press()),
+            SnapshotCommand: lambda body: self.send_snapshot(),
+            MotionCommand: lambda body: self.update_motion(body.model_dump(exclude={"request_id"})),
+            FootageRequestBody: lambda body: self.footage.handle_request(body),
+            FootageDecisionBody: lambda body: self.footage.handle_decision(body),
+            StatusCommand: lambda body: CommandReply.success(**self.telemetry().model_dump()),
+            PingCommand: lambda body: CommandReply.success(),
+            ClipKeepCommand: self.owner.keep_clip,
+            ClipDeleteCommand: self.owner.delete_clip,
+            PolygonsCommand: self.owner.set_polygons,
+            FootageReviewCommand: self.owner.review_request,
+        }
+
+    def send_snapshot(self) -> CommandReply:
+        if not self.policy.decide(SnapshotAsked()).snapshot:
+            return CommandReply.failure(f"snapshots are off in mode {self.mode}")
+        frame = self.reactions.last_frame
+        if frame is None:
+            return CommandReply.failure("no frame yet")
+        snap = self.recorder.snapshot(frame.main)
+        self.uplink.send_snapshot(snap.jpeg, snap.picture)
+        return CommandReply.success()
+
+    def set_mode(self, mode: Mode) -> CommandReply:
+        self.mode = mode
+        self.modes.save(self.mode)
+        frame = self.reactions.last_frame
+        if frame is not None and self.policy.decide(ModeEntered()).stop_recording:
+            self.recorder.cut(frame.t)
+        self._sync_recorder()
+        self.uplink.publish_mode(self.mode)
+        log.info("mode is now %s", self.mode)
+        return CommandReply.success(mode=self.mode)
+
+    def update_motion(self, changes: dict[str, Any]) -> CommandReply:
+        try:
+            motion = MotionConfig.model_validate(self.config.motion.model_dump() | changes)
+        except ValueError as exc:
+            return CommandReply.failure(str(exc).splitlines()[0])
+        self.apply_motion(motion)
+        return CommandReply.success()
+
+    def _publish_motion_settings(self) -> None:
+        names = [n for n in MotionCommand.model_fields if n != "request_id"]
+        self.uplink.publish_motion_settings({n: getattr(self.config.motion, n) for n in names})
+
+    def apply_motion(self, motion: MotionConfig) -> None:
+        """New motion settings, at once (a command, a reload, zones drawn on the page)."""
+        self.config = self.config.model_copy(update={"motion": motion})
+        self.pipeline.replace_detector(MotionDetector(motion, self.source.lores_size), motion)
+        self._publish_motion_settings()
+
+    def _apply_reload(self) -> None:
+        if self._reload is None:
+            return
+        try:
+            new = self._reload()
+        except Exception as exc:  # a bad file must not take the device down
+            log.error("config reload failed, keeping the running config: %s", exc)
+            return
+        if new.motion != self.config.motion:
+            self.apply_motion(new.motion)
+        self.config, restart_needed = merge_reload(self.config, new)
+        self._sync_recorder()
+        log.info(
+            "config reloaded%s",
+            f"; restart to apply: {', '.join(restart_needed)}" if restart_needed else "",
+        )
+
+    # -- counters and telemetry ------------------------------------------------------------------
+    def counters(self) -> Counters:
+        """Everything the device counts, now: telemetry and the run summary both format this."""
+        pipeline, outbox = self.pipeline, self.uplink.stats
+        frames, recorder = pipeline.stats.frames, self.recorder.status()
+        return Counters(
+            frames=frames,
+            seconds_of_video=frames / self.source.fps,
+            fps=self.fps_now(),
+            dropped_camera=self.source.stats.dropped,
+            dropped_analysis=pipeline.analysis_q.dropped,
+            dropped_recording=pipeline.record_q.dropped,
+            queue_analysis=len(pipeline.analysis_q),
+            queue_recording=len(pipeline.record_q),
+            outbox_backlog=outbox.backlog,
+            outbox_dropped=outbox.dropped,
+            sent=outbox.sent,
+            events=self.alerts.count,
+            clips=self.alerts.clips,
+            recording=recorder.state,
+            recording_failed=recorder.failure,
+        )
+
+    def telemetry(self) -> Telemetry:
+        uptime = self.clock.monotonic() - self.started_monotonic
+        return Telemetry.of(self.counters(), self.mode, uptime, self.data_dir)
+
+    def fps_now(self) -> float:
+        """Frames per second since the last time anyone asked."""
+        now, frames = self.clock.monotonic(), self.pipeline.stats.frames
+        last_at, last_frames = self._fps_mark
+        self._fps_mark = (now, frames)
+        return (frames - last_frames) / (now - last_at) if now > last_at else 0.0
+
+    def _telemetry_loop(self) -> None:
+        while not self._stop.wait(self.config.uplink.telemetry_seconds):
+            self.uplink.send_telemetry(self.telemetry().model_dump())

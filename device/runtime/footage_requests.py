@@ -1,0 +1,108 @@
+"""Footage requests on a running device: the two commands answered, uploads on their own worker,
+and a poll that expires undecided requests, retries interrupted uploads and publishes decisions
+made with `doorbell requests` from another process.
+
+A decision only claims the request; its upload (up to `requests.upload_attempts` tries of
+`upload_timeout_seconds` for each of up to `max_clips` clips) runs on the `uploads` thread, so the
+command worker goes straight on to the next command (a mode change never waits behind footage).
+The outcome is published on the result topic of the command that asked, once the clips are sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from pathlib import Path
+
+from doorbell.config import DoorbellConfig
+from doorbell.uplink.command_models import CommandReply
+from doorbell.uplink.requests import ClipIndex, FootageRequests, RequestReply, result_payload
+from doorbell.uplink.requests.audit import AuditLog
+from doorbell.uplink.requests.clips import PendingUpload
+from doorbell.uplink.requests.command_models import SignedBody
+from doorbell.uplink.uplink import Uplink
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 10.0
+
+
+def command_reply(reply: RequestReply | None) -> CommandReply | None:
+    """A footage reply as a command's reply, the same JSON fields; None: answered later."""
+    return None if reply is None else CommandReply.model_validate(reply.model_dump(mode="json"))
+
+
+class FootageService:
+    def __init__(
+        self,
+        config: DoorbellConfig,
+        data_dir: Path,
+        index: ClipIndex,
+        uplink: Uplink,
+        audit: AuditLog,
+    ) -> None:
+        # Unbounded but small: one entry per approved request, and a claimed request that is
+        # never uploaded (a crash) is retried at the next start.
+        self._uploads: queue.Queue[PendingUpload | None] = queue.Queue()
+        self.requests = FootageRequests(
+            config, data_dir, index, audit=audit, upload_later=self._uploads.put
+        )
+        self.uplink = uplink
+        self.audit = audit
+        self._head: str | None = None  # the audit head last published
+        self._threads = [
+            threading.Thread(target=self._upload, name="uploads", daemon=True),
+            threading.Thread(target=self._poll, name="footage-requests", daemon=True),
+        ]
+        self._stop = threading.Event()
+
+    def handle_request(self, body: SignedBody) -> CommandReply | None:
+        return command_reply(self.requests.handle_request(body.root))
+
+    def handle_decision(self, body: SignedBody) -> CommandReply | None:
+        return command_reply(self.requests.handle_decision(body.root))
+
+    def start(self, stop: threading.Event) -> None:
+        self._stop = stop
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float) -> None:
+        """After the stop event given to `start` is set. An upload still running is left to its
+        daemon thread; its request stays `sharing` and is retried at the next start."""
+        self._uploads.put(None)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
+        self.requests.close()  # writes the refusals counted in the last minute
+
+    def _publish(self, reply: RequestReply, name: str = "footage_request") -> None:
+        self.uplink.send_result(name, result_payload(reply))
+
+    def _upload(self) -> None:
+        while (job := self._uploads.get()) is not None:
+            try:
+                self._publish(self.requests.upload(job), job.reply_to)
+            except Exception:  # one broken upload must not end the others
+                log.exception("upload for %s failed", job.request.request_id)
+
+    def _poll(self) -> None:
+        for reply in self.requests.retry_uploads():  # queued for the upload worker
+            self._publish(reply)
+        self._publish_audit_head()
+        while not self._stop.wait(POLL_SECONDS):
+            try:
+                for reply in self.requests.poll():
+                    self._publish(reply)
+                self._publish_audit_head()
+            except Exception:  # a broken request must not stop the device
+                log.exception("footage request poll failed")
+
+    def _publish_audit_head(self) -> None:
+        """Entries the device writes publish their head at once (AuditLog.on_append); this
+        catches those `doorbell requests` wrote from another process."""
+        head = self.audit.head()
+        if head is not None and head != self._head:
+            self._head = head
+            self.uplink.publish_audit_head(head)
