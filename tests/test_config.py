@@ -71,7 +71,7 @@ def test_several_errors_one_line_each(tmp_path: Path) -> None:
 def test_bad_config_via_process_has_no_traceback(tmp_path: Path) -> None:
     path = write(tmp_path, "uplink:\n  outbox:\n    max_mesages: 5\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "device", "config", "check", str(path)],
+        [sys.executable, "-m", "doorbell.device", "config", "check", str(path)],
         capture_output=True,
         text=True,
         check=False,
