@@ -76,4 +76,6 @@ class Scene(Spec):
     background: str = "porch"  # "porch" or an image file path
     actors: list[Actor] = Field(default_factory=list)
     effects: list[Effect] = Field(default_factory=list)
+    # Seconds at which the visitor presses the doorbell button (repeated with `repeat_every`).
+    rings: list[float] = Field(default_factory=list)
     repeat_every: float | None = Field(None, gt=0.0)  # actors' paths repeat (endless scenes)
