@@ -47,6 +47,7 @@ def _requests_view(request: web.Request) -> dict[str, Any]:
                 "id": req.request_id,
                 "state": stored.state,
                 "who": f"{req.requester.kind}: {req.requester.name}",
+                "received": iso_utc(stored.received_at.timestamp()),
                 "case": req.requester.case,
                 "window": f"{iso_utc(req.window.start_wall)} to {iso_utc(req.window.end_wall)}",
                 "reason": req.reason,
