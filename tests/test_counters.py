@@ -8,7 +8,7 @@ from pathlib import Path
 
 from doorbell.config import load_config
 from doorbell.device.runtime.counters import Counters
-from doorbell.device.runtime.device import open_device
+from doorbell.device.runtime.device import RunOptions, open_device
 from doorbell.device.runtime.run_summary import RunSummary
 from doorbell.device.runtime.telemetry import Telemetry
 from tests.support.uplink_helpers import event
@@ -98,7 +98,7 @@ def test_device_counters_read_each_count_from_its_own_place(tmp_path: Path) -> N
         ],
         environ={},
     ).config
-    device = open_device(config, echo=lambda line: None)
+    device = open_device(config, RunOptions(echo=lambda line: None))
     try:
         for n in range(12):  # no broker: they wait in the outbox, which keeps the newest 10
             device.uplink.send_event(event(n))

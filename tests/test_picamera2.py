@@ -28,7 +28,7 @@ from doorbell.device.recording import recorder as recorder_module
 from doorbell.device.recording.clip import ClipInfo
 from doorbell.device.recording.masks import PrivacyMask
 from doorbell.device.recording.picamera2_stream import camera_stream, has_picture
-from doorbell.device.runtime.device import open_device
+from doorbell.device.runtime.device import RunOptions, open_device
 from doorbell.device.sources import SourceError, open_source
 from doorbell.device.sources import picamera2 as picamera2_module
 from doorbell.device.sources.faults import SourceDisconnected
@@ -186,7 +186,7 @@ def test_clips_come_from_picamera2s_encoder_with_pre_roll_and_masks(
             "privacy": {"masks": [{"name": "neighbour", "points": MASK}]},
         }
     )
-    device = open_device(config, duration=34.0, echo=lambda line: None)
+    device = open_device(config, RunOptions(duration=34.0, echo=lambda line: None))
     # The stand-in runs faster than real time and a live camera's wall time is the host's, so
     # clip and event are compared in frame time, as the motion events and clips report it.
     ended: list[MotionEvent] = []

@@ -18,7 +18,7 @@ from doorbell.config import ConfigError, DoorbellConfig, LoadedConfig
 from doorbell.config.camera import CameraConfig
 from doorbell.device.cli.options import config_options, fail
 from doorbell.device.cli.paths import check_data_dir, check_output_file
-from doorbell.device.runtime.device import Device, open_device
+from doorbell.device.runtime.device import Device, RunOptions, open_device
 from doorbell.device.sources import SourceError
 from doorbell.device.system.data_dir_lock import DataDirInUse, DataDirLock
 from doorbell.device.system.logs import setup_logging
@@ -128,14 +128,14 @@ def _run_device(
             raise ValueError("; ".join(exc.lines)) from None
 
     try:
-        device = open_device(
-            config,
+        options = RunOptions(
             duration=duration,
             echo=click.echo,
             reload=reload,
             mode_from_flag=loaded.origin_of(("device", "mode")).kind == "flag",
             loaded=loaded,
         )
+        device = open_device(config, options)
     except (SourceError, InsecureBrokerError, BrokerError, WebRefused) as exc:
         fail(str(exc))
     stop = threading.Event()

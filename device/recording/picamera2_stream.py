@@ -19,7 +19,8 @@ import av
 import numpy as np
 
 from doorbell.config.record import RecordConfig
-from doorbell.device.recording.fragment_ring import EncodedStream, FragmentRing
+from doorbell.device.recording.encoded_stream import EncodedStream
+from doorbell.device.recording.fragment_ring import FragmentRing
 from doorbell.device.recording.fragments import Fragment
 from doorbell.device.recording.masks import PrivacyMask
 from doorbell.device.sources.base import Source

@@ -23,7 +23,7 @@ from doorbell.device.recording.at_rest import AtRest
 from doorbell.device.recording.clip import ClipInfo
 from doorbell.device.recording.clip_cutter import ClipCutter
 from doorbell.device.recording.disk_state import DiskState
-from doorbell.device.recording.fragment_ring import EncodedStream
+from doorbell.device.recording.encoded_stream import EncodedStream
 from doorbell.device.recording.masks import PrivacyMask
 from doorbell.device.recording.snapshot_store import Snapshot, SnapshotStore
 from doorbell.device.recording.stream_encoder import StreamEncoder

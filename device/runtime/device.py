@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -77,16 +78,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def open_device(
-    config: DoorbellConfig,
-    duration: float | None = None,
-    echo: Callable[[str], None] = print,
-    reload: Callable[[], DoorbellConfig] | None = None,
-    mode_from_flag: bool = False,
-    notifier: Notifier | None = None,
-    clock: Clock = SYSTEM,
-    loaded: LoadedConfig | None = None,
-) -> Device:
+@dataclass(frozen=True)
+class RunOptions:
+    """How one run goes, besides the config. `duration`: stop after this much frame time;
+    `echo`: where alert lines go; `reload`: reads the config again (SIGHUP); `mode_from_flag`:
+    the mode was given on the command line, so the stored one does not win; `notifier`: systemd;
+    `clock`: injected time; `loaded`: the file the config came from (the local page saves zones
+    and masks there) and the origin of each value."""
+
+    duration: float | None = None
+    echo: Callable[[str], None] = print
+    reload: Callable[[], DoorbellConfig] | None = None
+    mode_from_flag: bool = False
+    notifier: Notifier | None = None
+    clock: Clock = SYSTEM
+    loaded: LoadedConfig | None = None
+
+
+def open_device(config: DoorbellConfig, options: RunOptions | None = None) -> Device:
     """Build a device ready to run: refuses an insecure broker, starts the embedded one if asked
     for, opens the camera, then builds every collaborator. Raises SourceError,
     InsecureBrokerError or BrokerError."""
@@ -100,17 +109,7 @@ def open_device(
     try:
         source.open()
         try:
-            device = Device(
-                embedded.config,
-                source,
-                duration,
-                echo,
-                reload,
-                mode_from_flag,
-                notifier,
-                clock,
-                loaded,
-            )
+            device = Device(embedded.config, source, options)
         except BaseException:
             source.close()
             raise
@@ -120,7 +119,7 @@ def open_device(
         raise
     device.broker = embedded.broker
     if embedded.login is not None:  # made just now: the owner sees it once, never in a log
-        echo(
+        device.echo(
             f"embedded broker on {config.mqtt.host}:{config.mqtt.port}: user "
             f"{embedded.login.username}, password {embedded.login.password} "
             f"(kept in {config.device.data.broker_login}, readable by this account only)"
@@ -130,19 +129,18 @@ def open_device(
 
 class Device:
     def __init__(
-        self,
-        config: DoorbellConfig,
-        source: Source,
-        duration: float | None = None,
-        echo: Callable[[str], None] = print,
-        reload: Callable[[], DoorbellConfig] | None = None,
-        mode_from_flag: bool = False,
-        notifier: Notifier | None = None,
-        clock: Clock = SYSTEM,
-        loaded: LoadedConfig | None = None,
+        self, config: DoorbellConfig, source: Source, options: RunOptions | None = None
     ) -> None:
-        """`source` is open already (see `open_device`); `loaded`: the file the config came
-        from (the local page saves zones and masks there) and the origin of each value."""
+        """`source` is open already (see `open_device`)."""
+        options = options or RunOptions()
+        duration, echo, clock, loaded = (
+            options.duration,
+            options.echo,
+            options.clock,
+            options.loaded,
+        )
+        notifier, reload, mode_from_flag = options.notifier, options.reload, options.mode_from_flag
+        self.echo = echo
         self.config, self.source = config, source
         self.clock = clock
         self._reload = reload
@@ -177,6 +175,8 @@ class Device:
         self.footage = FootageService(
             config, self.data_dir, self.recorder.index, self.uplink, self.audit
         )
+        # A scripted scene's visitor presses the same button a wired one would.
+        self.button = DoorbellButton(config.button, self.reactions.press, clock.monotonic)
         self.pipeline = Pipeline(
             source,
             MotionDetector(config.motion, source.lores_size),
@@ -190,8 +190,8 @@ class Device:
             # A simulation at full speed has no camera to outrun: analyse and record every frame.
             lossless=not source.live and config.camera.speed == "max",
             clock=clock.monotonic,
+            on_button=self.button.pressed,
         )
-        self.button = DoorbellButton(config.button, self.reactions.press)
         self.control = ControlServer(
             config.device.data.control_socket, self.commands.control_request
         )

@@ -49,8 +49,9 @@ class Reactions:
         self.last_frame = frame
         for active in self._active.values():
             if active.event.peak_seq == frame.seq:
-                # A reference, not a copy: the recorder burns privacy masks into `main` in place,
-                # so a snapshot shows what the clip shows.
+                # A reference, not a copy. The recorder may or may not have masked `main` in
+                # place yet (its own thread); the snapshot is masked either way, by JpegPicture
+                # on a copy of its own.
                 active.peak = frame
         for update in updates:
             if update.kind == "start":
