@@ -6,6 +6,7 @@ recorded; without the face model nothing is sent; the owner's --no-redact sends 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import shutil
@@ -17,9 +18,14 @@ import av
 import cv2
 import numpy as np
 import pytest
+from click.testing import CliRunner
+from pyrage import x25519
 from skimage import data as skdata
 from skimage.feature import Cascade
 
+from doorbell.device.cli import cli
+from doorbell.device.storage import EventIndex
+from doorbell.uplink.e2e import AgeEncryptor
 from doorbell.uplink.requests import FootageRequests
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.face_model import MODEL_SHA256, model_problem
@@ -205,3 +211,45 @@ def test_a_signed_decision_can_share_one_request_as_recorded(
     stored = dev.core.get("req-1")
     assert stored is not None and stored.reply(encrypted=False).redaction == reply.redaction
     dev.core.close()
+
+
+def test_a_clip_stored_encrypted_is_not_sent_when_it_cannot_be_redacted(
+    tmp_path: Path, recorded: tuple[Path, FootageClip], server: PutServer
+) -> None:
+    source, row = recorded
+    data_dir = tmp_path / "data"
+    (data_dir / "clips").mkdir(parents=True)
+    key = x25519.Identity.generate()
+    AgeEncryptor([str(key.to_public())]).encrypt_file(
+        source / "clips" / "f-1.mp4", data_dir / "clips" / "f-1.mp4.age"
+    )
+    stored = dataclasses.replace(row, file="clips/f-1.mp4.age", snapshot=None)
+    dev = Device(data_dir, [stored], {}, policy="share_all", redact="faces")
+    reply = dev.core.handle_request(dev.request(server.url()))
+    assert not reply.ok and reply.decision == "upload_failed", reply
+    assert server.received == []
+    error = dev.core.get("req-1").error  # type: ignore[union-attr]
+    assert error is not None and "stored encrypted" in error and "--no-redact" in error
+    dev.core.close()
+
+
+def test_the_owner_exports_a_copy_with_faces_filled(
+    tmp_path: Path, recorded: tuple[Path, FootageClip]
+) -> None:
+    source, row = recorded
+    data_dir = tmp_path / "data"
+    shutil.copytree(source / "clips", data_dir / "clips")
+    index = EventIndex(data_dir / "index.sqlite")
+    index.add_event("ev-f-1", "motion", row.start_wall)
+    index.add_clip("f-1", ["ev-f-1"], row.file, row.start_wall)
+    index.finish_clip("f-1", row.file, row.end_wall, row.seconds, 30, row.bytes, row.sha256)
+    index.close()
+    dest = tmp_path / "out.mp4"
+    args = ["clips", "export", "f-1", str(dest), "--redact", "--data-dir", str(data_dir)]
+    result = CliRunner().invoke(cli, args)
+    assert (result.exit_code, result.output) == (0, f"exported {dest} (faces filled)\n")
+    before = decoded((data_dir / "clips" / "f-1.mp4").read_bytes())
+    after = decoded(dest.read_bytes())
+    assert len(after) == len(before)
+    assert [i for i in range(1, len(after), 4) if faces_left(before[i], after[i])] == []
+    assert sha((data_dir / "clips" / "f-1.mp4").read_bytes()) == row.sha256
