@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import json
 import shutil
+import tarfile
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -35,7 +37,7 @@ from tests.support.footage import T0, Device, FootageClip, PutServer
 DATA = Path(__file__).resolve().parent / "data" / "faces"
 FPS = 20  # the redactor detects on every other frame here: the frames between are the hold's
 
-pytestmark = pytest.mark.skipif(
+needs_model = pytest.mark.skipif(
     model_problem() is not None, reason=f"{model_problem()} (./dev.sh test installs it)"
 )
 
@@ -146,6 +148,7 @@ def uploaded(server: PutServer, name: str) -> bytes:
     return body
 
 
+@needs_model
 def test_a_shared_clip_and_snapshot_leave_with_every_face_filled(
     tmp_path: Path, recorded: tuple[Path, FootageClip], server: PutServer
 ) -> None:
@@ -213,6 +216,7 @@ def test_a_signed_decision_can_share_one_request_as_recorded(
     dev.core.close()
 
 
+@needs_model
 def test_a_clip_stored_encrypted_is_not_sent_when_it_cannot_be_redacted(
     tmp_path: Path, recorded: tuple[Path, FootageClip], server: PutServer
 ) -> None:
@@ -233,6 +237,7 @@ def test_a_clip_stored_encrypted_is_not_sent_when_it_cannot_be_redacted(
     dev.core.close()
 
 
+@needs_model
 def test_the_owner_exports_a_copy_with_faces_filled(
     tmp_path: Path, recorded: tuple[Path, FootageClip]
 ) -> None:
@@ -253,3 +258,28 @@ def test_the_owner_exports_a_copy_with_faces_filled(
     assert len(after) == len(before)
     assert [i for i in range(1, len(after), 4) if faces_left(before[i], after[i])] == []
     assert sha((data_dir / "clips" / "f-1.mp4").read_bytes()) == row.sha256
+
+
+@needs_model
+def test_a_bundle_says_in_its_manifest_what_was_done(
+    tmp_path: Path, recorded: tuple[Path, FootageClip], server: PutServer
+) -> None:
+    dev = device(tmp_path, recorded, policy="share_all", redact="faces")
+    reply = dev.core.handle_request(dev.request(server.url("/upload/bundle.tar")))
+    assert reply.ok and reply.decision == "shared", reply
+    [bundle] = server.received
+    with tarfile.open(fileobj=io.BytesIO(bundle.body)) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+        clip = tar.extractfile("f-1.mp4").read()  # type: ignore[union-attr]
+    assert manifest["redaction"] == {"method": "faces", "model_sha256": MODEL_SHA256}
+    assert manifest["clips"][0]["sha256"] == recorded[1].sha256 != sha(clip)  # as recorded: kept
+    before = decoded((recorded[0] / "clips" / "f-1.mp4").read_bytes())
+    assert faces_left(before[1], decoded(clip)[1]) == 0
+    dev.core.close()
+
+
+def test_a_device_without_the_model_says_why_in_one_line(tmp_path: Path) -> None:
+    missing = model_problem(tmp_path / "none.onnx")
+    assert missing is not None and "no face model at" in missing and "\n" not in missing
+    (tmp_path / "other.onnx").write_bytes(b"not the model")
+    assert "not the pinned one" in (model_problem(tmp_path / "other.onnx") or "")
