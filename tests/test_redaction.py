@@ -31,7 +31,7 @@ from doorbell.uplink.e2e import AgeEncryptor
 from doorbell.uplink.requests import FootageRequests
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.face_model import MODEL_SHA256, model_problem
-from doorbell.uplink.requests.redaction import Redactor
+from doorbell.uplink.requests.redaction_worker import WorkerRedactor
 from tests.support.footage import T0, Device, FootageClip, PutServer
 
 DATA = Path(__file__).resolve().parent / "data" / "faces"
@@ -180,7 +180,7 @@ def test_without_the_face_model_nothing_leaves_until_the_owner_says_as_recorded(
 ) -> None:
     dev = device(tmp_path, recorded, policy="share_all", redact="faces")
     dev.core.close()
-    missing = Redactor(tmp_path / "no-model.onnx")
+    missing = WorkerRedactor(tmp_path / "no-model.onnx")
     core = FootageRequests(dev.config, dev.data_dir, dev.index, clock=dev.clock, redactor=missing)
     reply = core.handle_request(dev.request(server.url()))
     assert not reply.ok and reply.decision == "upload_failed", reply

@@ -6,8 +6,8 @@ A decision only claims the request; its upload (up to `requests.upload_attempts`
 `upload_timeout_seconds` for each of up to `max_clips` clips) runs on the `uploads` thread, so the
 command worker goes straight on to the next command (a mode change never waits behind footage).
 The outcome is published on the result topic of the command that asked, once the clips are sent
-(after faces are filled in copies of them, unless the owner decided otherwise: that worker runs
-at a lower priority than the camera).
+(after faces are filled in copies of them, unless the owner decided otherwise, by a worker
+process at a lower priority than the camera).
 """
 
 from __future__ import annotations
@@ -92,8 +92,8 @@ class FootageService:
         self.uplink.send_result(name, result_payload(reply))
 
     def _upload(self) -> None:
-        # Redacting faces decodes, detects and encodes every frame of a clip: on one core (the
-        # face model's one thread) and behind the camera, which runs at normal priority.
+        # Encrypting and sending clips yields to the camera, which runs at normal priority (faces
+        # are filled in a worker process of its own, nicer still: redaction_worker.py).
         lower_priority()
         while (job := self._uploads.get()) is not None:
             try:

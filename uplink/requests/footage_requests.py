@@ -42,7 +42,7 @@ from doorbell.uplink.requests.models import (
     SharedClip,
     StoredRequest,
 )
-from doorbell.uplink.requests.redaction import Redactor
+from doorbell.uplink.requests.redaction import FileRedactor
 from doorbell.uplink.requests.share import ShareJob
 from doorbell.uplink.requests.signing import KeyRing, SignatureError
 from doorbell.uplink.requests.store import RequestStore
@@ -72,7 +72,7 @@ class FootageRequests:
         clock: Callable[[], float] = time.time,
         publishes_replies: bool = True,
         upload_later: Callable[[PendingUpload], None] | None = None,
-        redactor: Redactor | None = None,
+        redactor: FileRedactor | None = None,
     ) -> None:
         """`publishes_replies=False` for the CLI: its decisions are published later by the
         device's `poll()`, which sees them as not announced yet. `upload_later`: where claimed

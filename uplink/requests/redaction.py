@@ -5,7 +5,8 @@ the detector misses for a frame or two between hits is still covered), and the f
 encoded again (H.264). A snapshot (JPEG) is done the same way. The owner's clip stays as it was.
 
 A fill, not a blur: a blurred face can be brought back or matched; a box of one colour keeps
-nothing of it. Runs in the share worker on one thread (FaceDetector), never on the camera's path.
+nothing of it. A share runs it in a worker process of its own (redaction_worker.py) on one
+thread, never on the camera's path; `clips export --redact` runs it in the command's process.
 """
 
 from __future__ import annotations
@@ -15,13 +16,22 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import av
 import cv2
 import numpy as np
 
 from doorbell.uplink.requests.face_model import FaceBox, FaceDetector, FaceModelMissing
+
+
+class FileRedactor(Protocol):
+    """What a share needs: check first, redact files (source -> target), let go after."""
+
+    def check(self) -> None: ...
+    def redact_files(self, files: list[tuple[Path, Path]]) -> None: ...
+    def release(self) -> None: ...
+
 
 METHOD = "faces: boxes filled with one colour"
 HOLD_FRAMES = 3  # a face's box covers this many frames before and after each frame it is found in
@@ -84,6 +94,18 @@ class Redactor:
         """Raises RedactionError now, rather than halfway through a share."""
         _ = self.detector
 
+    def release(self) -> None:
+        """Lets go of the model (~50 MB); the next use loads it again."""
+        self._detector = None
+
+    def redact_files(self, files: list[tuple[Path, Path]]) -> None:
+        """Each (source, target): a JPEG snapshot by its name, anything else as a clip."""
+        for source, target in files:
+            if source.suffix.lower() in (".jpg", ".jpeg"):
+                self.image(source, target)
+            else:
+                self.clip(source, target)
+
     def faces(self, rgb: np.ndarray) -> list[Box]:
         height, width = rgb.shape[:2]
         return [grown(f, width, height) for f in self.detector.detect(rgb)]
@@ -119,7 +141,8 @@ class Redactor:
             stream.width, stream.height = video.codec_context.width, video.codec_context.height
             stream.pix_fmt = "yuv420p"
             stream.thread_count = 1
-            stream.options = {"preset": "veryfast", "crf": "23"}
+            # zerolatency: no lookahead or B-frames, 20 MB less peak RSS for a bigger file
+            stream.options = {"preset": "veryfast", "crf": "23", "tune": "zerolatency"}
             every = max(1, int(float(rate) // MIN_DETECTIONS_PER_SECOND))
             pending: collections.deque[tuple[np.ndarray, list[Box]]] = collections.deque()
             recent: collections.deque[list[Box]] = collections.deque(maxlen=HOLD_FRAMES + every)

@@ -18,7 +18,7 @@ import hashlib
 import io
 import json
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,7 +31,8 @@ from doorbell.uplink.e2e import AgeEncryptor, is_age_file
 from doorbell.uplink.requests.clips import ClipLike
 from doorbell.uplink.requests.face_model import MODEL_SHA256
 from doorbell.uplink.requests.models import FootageRequest, Redaction, RedactMode, SharedClip
-from doorbell.uplink.requests.redaction import RedactionError, Redactor
+from doorbell.uplink.requests.redaction import FileRedactor, RedactionError
+from doorbell.uplink.requests.redaction_worker import WorkerRedactor
 from doorbell.uplink.requests.store import RequestStore
 from doorbell.uplink.requests.uploader import HttpUploader, UploadError
 
@@ -95,13 +96,13 @@ class ShareJob:
         encryptor: AgeEncryptor,
         uploader: HttpUploader,
         store: RequestStore,
-        redactor: Redactor | None = None,
+        redactor: FileRedactor | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.encryptor = encryptor
         self.uploader = uploader
         self.store = store
-        self.redactor = redactor or Redactor()
+        self.redactor = redactor or WorkerRedactor()
 
     def workdir(self, request_id: str) -> Path:
         return DataDir(self.data_dir).share(request_id)
@@ -124,6 +125,8 @@ class ShareJob:
             if exc.permanent:
                 shutil.rmtree(self.workdir(request.request_id), ignore_errors=True)
             raise
+        finally:
+            self.redactor.release()
         shutil.rmtree(self.workdir(request.request_id), ignore_errors=True)
         return shared
 
@@ -171,16 +174,13 @@ class ShareJob:
             source = self.data_dir / clip.file
             if not source.is_file():
                 raise UploadError(f"clip {clip.id} is no longer on the device", permanent=True)
+            plain.append((f"{clip.id}.mp4", source))
             snapshot = self.data_dir / clip.snapshot if clip.snapshot else None
-            if snapshot is not None and not snapshot.is_file():
-                snapshot = None
-            if redact == "faces":
-                source = self._redacted(work, f"{clip.id}.mp4", source, self.redactor.clip)
-                if snapshot is not None:
-                    snapshot = self._redacted(work, f"{clip.id}.jpg", snapshot, self.redactor.image)
-            plain.append((_sent_name(f"{clip.id}.mp4", source), source))
-            if snapshot is not None:
-                plain.append((_sent_name(f"{clip.id}.jpg", snapshot), snapshot))
+            if snapshot is not None and snapshot.is_file():
+                plain.append((f"{clip.id}.jpg", snapshot))
+        if redact == "faces":
+            plain = self._redacted(work, plain)
+        plain = [(_sent_name(name, source), source) for name, source in plain]
         if per_file:
             return [self._outgoing(work, name, source) for name, source in plain]
         bundle = work / "bundle.tar"
@@ -203,18 +203,23 @@ class ShareJob:
             partial.replace(bundle)
         return [self._outgoing(work, "bundle.tar", bundle)]
 
-    def _redacted(
-        self, work: Path, name: str, source: Path, redact: Callable[[Path, Path], object]
-    ) -> Path:
-        """A redacted copy of `source` in the share's folder (kept for a retry)."""
-        if is_age_file(source):
-            raise RedactionError(f"{name} is stored encrypted; the device cannot redact it")
-        target = work / f"redacted-{name}"
-        if not target.exists():
-            partial = work / f"redacted-{name}.partial{source.suffix}"
-            redact(source, partial)
+    def _redacted(self, work: Path, files: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
+        """Redacted copies of the files in the share's folder (those an earlier attempt left
+        complete are kept), all made by one call of the redactor."""
+        todo, done = [], []
+        for name, source in files:
+            if is_age_file(source):
+                raise RedactionError(f"{name} is stored encrypted; the device cannot redact it")
+            target = work / f"redacted-{name}"
+            if not target.exists():
+                todo.append((source, work / f"redacted-{name}.partial", target))
+            done.append((name, target))
+        self.redactor.redact_files([(source, partial) for source, partial, _ in todo])
+        for source, partial, target in todo:
+            if not partial.is_file():
+                raise RedactionError(f"no redacted copy of {source.name} was made")
             partial.replace(target)
-        return target
+        return done
 
     def _outgoing(self, work: Path, name: str, source: Path) -> OutgoingFile:
         if not self.encryptor.enabled or is_age_file(source):  # at rest it is ciphertext already
