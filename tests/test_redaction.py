@@ -83,7 +83,7 @@ Box = tuple[int, int, int, int]
 def independent_faces(rgb: np.ndarray) -> list[Box]:
     """Faces an LBP cascade finds (not the device's model, not even a neural network)."""
     found = CASCADE.detect_multi_scale(
-        img=rgb, scale_factor=1.2, step_ratio=1, min_size=(40, 40), max_size=(200, 200)
+        img=rgb, scale_factor=1.2, step_ratio=1, min_size=(48, 48), max_size=(160, 160)
     )
     return [(f["c"], f["r"], f["c"] + f["width"], f["r"] + f["height"]) for f in found]
 
