@@ -52,6 +52,10 @@ class CommandRefused(CommandError):
     """The command is not taken; the message says why, in words safe to send back."""
 
 
+class SignatureRefused(CommandRefused):
+    """No owner key signed this body for this command: from someone without the owner's key."""
+
+
 @dataclass(frozen=True)
 class Authorised:
     body: dict[str, Any]  # the command's own arguments, the signature's fields removed
@@ -71,6 +75,7 @@ class CommandGate:
         self.taken = taken
         self.clock = clock
         self.owner = KeyRing(config.owner_keys)
+        self.owner_key_ids = [key_id_of(key) for key in config.owner_keys]
 
     def check(self, name: str, body: dict[str, Any], retained: bool = False) -> Authorised:
         """The command's arguments if it may run; raises CommandRefused otherwise."""
@@ -87,11 +92,11 @@ class CommandGate:
         try:
             signer = self.owner.verify(body)
         except SignatureError as exc:
-            raise CommandRefused(f"signature refused: {exc}") from None
+            raise SignatureRefused(f"signature refused: {exc}") from None
         try:
             bound_to(body, name)
         except SignatureError as exc:
-            raise CommandRefused(str(exc)) from None
+            raise SignatureRefused(str(exc)) from None
         if body.get("device_id") != self.device_id:
             raise CommandRefused("signed for another device")
         issued_at = _timestamp(body.get("issued_at"))
