@@ -30,6 +30,8 @@ DISTINCT = Counters(
     clips=23,
     recording="disk_full",
     recording_failed="File too large",
+    commands_dropped=29,
+    commands_junk=31,
 )
 
 
@@ -49,6 +51,8 @@ def test_telemetry_formats_every_counter_under_its_own_name(tmp_path: Path) -> N
         "events",
         "clips",
         "recording",
+        "commands_dropped",
+        "commands_junk",
     }
     for name in shared:
         assert telemetry[name] == getattr(DISTINCT, name), name

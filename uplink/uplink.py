@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -22,8 +21,10 @@ import paho.mqtt.client as mqtt
 
 from doorbell.config import DoorbellConfig
 from doorbell.config.data_dir import DataDir
-from doorbell.uplink.command_auth import CommandGate
+from doorbell.uplink.command_auth import CommandGate, SignatureRefused
+from doorbell.uplink.command_intake import CommandIntake, Incoming
 from doorbell.uplink.command_models import (
+    COMMANDS,
     CommandError,
     CommandReply,
     Dispatch,
@@ -37,7 +38,6 @@ from doorbell.uplink.messages import EventMessage
 from doorbell.uplink.mqtt_link import MqttLink
 from doorbell.uplink.outbox import Outbox, OutboxRow
 from doorbell.uplink.outbox_sender import OutboxSender
-from doorbell.uplink.rate_limit import RateLimit
 from doorbell.uplink.replay_guard import ReplayGuard
 from doorbell.uplink.topics import Topics
 
@@ -53,7 +53,8 @@ class UplinkStats:
     backlog: int = 0  # alerts in the outbox, not yet acknowledged by the broker
     dropped: int = 0  # alerts dropped to keep the outbox within its bounds (ever, persisted)
     sent: int = 0  # alerts acknowledged by the broker since start
-    commands_dropped: int = 0  # commands over the per-topic rate limit or the queue's bound
+    commands_dropped: int = 0  # commands over a budget (total, topic, owner's) or the queue's bound
+    commands_junk: int = 0  # unknown names, oversized, forged owner-lane bodies, unanswerable
 
 
 class Uplink:
@@ -84,9 +85,13 @@ class Uplink:
         self.gate = CommandGate(
             config.device.id, commands, ReplayGuard(DataDir(data_dir).replay_guard), clock
         )
-        self.limit = RateLimit(commands.per_minute, clock)
-        self._queue_full = 0
-        self._commands: queue.Queue[tuple[str, bytes, bool] | None] = queue.Queue(maxsize=256)
+        self.intake = CommandIntake(
+            COMMANDS,
+            commands,
+            self.gate.owner_key_ids,
+            config.uplink.max_command_bytes,
+            clock,
+        )
         self._worker = threading.Thread(target=self._run_commands, name="commands", daemon=True)
         self._ha_status = f"{config.uplink.discovery_prefix}/status"
         # Every retained state as last set: published again after each reconnect, since a broker
@@ -114,7 +119,8 @@ class Uplink:
         self._stats.backlog = self.outbox.backlog
         self._stats.dropped = self.outbox.dropped
         self._stats.sent = self.sender.acked
-        self._stats.commands_dropped = self.limit.dropped + self._queue_full
+        self._stats.commands_dropped = self.intake.counts.dropped
+        self._stats.commands_junk = self.intake.counts.junk
         return self._stats
 
     def start(self) -> None:
@@ -236,7 +242,7 @@ class Uplink:
         if self.connected:
             self.sender.wait_idle(timeout / 2)  # what is not acknowledged stays in the outbox
         self.sender.stop(timeout)
-        self._commands.put(None)
+        self.intake.close()
         if self._worker.is_alive():
             self._worker.join(timeout)
         if self.link is not None:
@@ -261,40 +267,45 @@ class Uplink:
         prefix = self.topics.command("")
         if not topic.startswith(prefix):
             return
-        name = topic[len(prefix) :]
-        # Per topic, before anything is parsed or written: a flood of junk on one command
-        # costs a counter, and cannot crowd the owner's commands out of the queue.
-        if not self.limit.allow(name[:64]):
-            return
-        try:
-            self._commands.put_nowait((name, payload, retained))
-        except queue.Full:
-            self._queue_full += 1
+        # Before anything is parsed or written: junk costs a counter (uplink.command_intake).
+        self.intake.offer(topic[len(prefix) :], payload, retained)
 
     # -- the command worker ---------------------------------------------------------------------
     def _run_commands(self) -> None:
         while True:
-            item = self._commands.get()
+            item = self.intake.take()
             if item is None:
                 return
-            name, payload, retained = item
             try:
-                self._answer(name, payload, retained)
+                self._answer(item)
             except Exception:  # one bad command must not end command handling
-                log.exception("command %r failed", name)
+                log.exception("command %r failed", item.name)
 
-    def _answer(self, name: str, payload: bytes, retained: bool = False) -> None:
+    def _answer(self, item: Incoming) -> None:
+        name, retained, counts = item.name, item.retained, self.intake.counts
         reply: CommandReply | None
 
         def authorise(name: str, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
             return self.gate.authorise(name, body, retained)
 
         try:
-            command = parse_command(name, payload, self.config.uplink.max_command_bytes, authorise)
+            command = parse_command(
+                name, item.payload, self.config.uplink.max_command_bytes, authorise
+            )
         except CommandError as exc:
-            log.warning("command %r refused: %s", name[:64], exc)
+            if item.owner and isinstance(exc, SignatureRefused):
+                counts.forged += 1  # borrowed an owner key's id: junk, unanswered
+                return
+            if exc.request_id is None:  # nobody to answer: not worth a log line either
+                counts.unanswered += 1
+                return
+            if item.owner and not self.intake.within_budget(name):
+                return  # signed by the owner, refused (a replay?): answered within the budget
+            log.warning("command %r refused: %s", name, exc)
             reply = CommandReply.failure(str(exc), exc.request_id)
         else:
+            if item.owner and not self.intake.owner_may_run(name):
+                return
             reply = answer(self.dispatch, command)
             if reply is not None and not reply.ok:
                 log.info("command %r answered with an error: %s", name, reply.error)

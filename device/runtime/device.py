@@ -399,6 +399,8 @@ class Device:
             clips=self.alerts.clips,
             recording=recorder.state,
             recording_failed=recorder.failure,
+            commands_dropped=outbox.commands_dropped,
+            commands_junk=outbox.commands_junk,
         )
 
     def telemetry(self) -> Telemetry:
