@@ -48,7 +48,10 @@ GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
 GHOST_MIN_EDGE = 10.0
-ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clean the sensor
+ACTIVE_MIN = 1.0
+# The frame's typical gain this far from 1 is a change of light (a cloud, auto-exposure, a
+# lamp), not the few percent swaying leaves' blocks vary by.
+RELIT = 0.08  # levels: below this no place counts as changing, however clean the sensor
 
 
 def _downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -170,15 +173,25 @@ class MotionDetector:
         self._frames += 1
 
         light = self._lighting.estimate(current, background)
-        # Light settles at once: the compensated background becomes the background.
+        relit = abs(light.global_gain - 1.0) >= RELIT
+        lighting = relit and light.lit_share >= 0.5
+        # Light settles at once: the compensated background becomes the background, and when
+        # the light really changed, so did every contrast the restless model learned (leaves
+        # against each other; not re-scaled by the few percent leaves' blocks vary anyway).
         if light.gain_map is not None:
             cv2.multiply(background, light.gain_map, dst=background)
             self._apart.forget()
+            if relit:
+                self._restless.relight(light.gain_map)
         elif light.gain != 1.0:
             np.multiply(background, np.float32(light.gain), out=background)
             self._apart.scale(light.gain)
-        lighting = light.lit_share >= 0.5 and abs(light.global_gain - 1.0) >= 0.08
-        if lighting:
+            if relit:
+                self._restless.relight(light.gain)
+        if lighting and not light.even:
+            # Light that varies over the picture leaves edges and clipped whites to settle; an
+            # even change (a cloud, auto-exposure) is compensated in full, and the next frames
+            # are looked at as usual: a visitor right after it is not masked.
             self._settle_until = t + cfg.settle_seconds
         if t < self._settle_until:
             # What the gain map missed (clipped whites, edges between lit and unlit blocks) is
@@ -197,7 +210,7 @@ class MotionDetector:
                 reference = self._shake.moved(reference, shift)
                 diff = self._apart.once(current, reference)
                 changed = _exceeding(diff, threshold, needed)
-        self._restless.update(current, diff, t, self._active_level())
+        self._restless.update(current, reference, diff, t, self._active_level())
         cv2.erode(changed, _SPECK, dst=changed)
         cv2.dilate(changed, _OPEN_AND_JOIN, dst=changed)
         if not self._everywhere:
