@@ -24,6 +24,7 @@ import cv2
 from pydantic import BaseModel
 
 from doorbell.config import DoorbellConfig, LoadedConfig
+from doorbell.config.base import NamedPolygon
 from doorbell.config.device import Mode, ModeBehaviour
 from doorbell.config.live import merge_reload
 from doorbell.config.motion import MotionConfig
@@ -73,6 +74,7 @@ from doorbell.uplink.requests.command_models import FootageDecisionBody, Footage
 from doorbell.uplink.uplink import Uplink
 
 if TYPE_CHECKING:
+    from doorbell.device.web.context import PageView
     from doorbell.device.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -150,7 +152,6 @@ class Device:
         self.mode: Mode = (None if mode_from_flag else self.modes.load()) or config.device.mode
         self.started_monotonic = clock.monotonic()
         self.audit = AuditLog.in_dir(self.data_dir, clock.wall, config.audit.max_bytes)
-        self.owner = OwnerActions(self, loaded)  # clips, zones, reviews (the local page)
         self.commands = CommandRegistry(self._command_handlers(), self.audit)
         self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
         # Each entry's hash goes out at once: a copy off the device that a cut tail cannot reach.
@@ -174,6 +175,14 @@ class Device:
         )
         self.footage = FootageService(
             config, self.data_dir, self.recorder.index, self.uplink, self.audit
+        )
+        self.owner = OwnerActions(  # clips, zones, masks, reviews (the local page, the socket)
+            self.recorder.index,
+            self.recorder.retention,
+            self.footage.requests,
+            lambda zones: self.apply_motion(self.config.motion.model_copy(update={"zones": zones})),
+            self.apply_masks,
+            loaded,
         )
         # A scripted scene's visitor presses the same button a wired one would.
         self.button = DoorbellButton(config.button, self.reactions.press, clock.monotonic)
@@ -208,7 +217,28 @@ class Device:
         # device without the page (a Pi's default) should not pay.
         from doorbell.device.web.server import WebServer
 
-        return WebServer(self, self.config.web)
+        return WebServer(self.page_view(), self.config.web)
+
+    def page_view(self) -> PageView:
+        """What the local page may read, and the command registry it changes things through."""
+        from doorbell.device.web.context import PageView
+
+        return PageView(
+            config=lambda: self.config,
+            mode=lambda: self.mode,
+            counters=self.counters,
+            broker_connected=lambda: self.uplink.connected,
+            origin=self.owner.origin,
+            last_frame=lambda: self.reactions.last_frame,
+            snapshot_jpeg=lambda image: self.recorder.snapshot(image).jpeg,
+            live_stream=lambda: self.recorder.cutter.stream,
+            index=self.recorder.index,
+            requests=self.footage.requests,
+            audit=self.audit,
+            dispatch=self.commands.dispatch,
+            data_dir=self.data_dir,
+            clock=self.clock,
+        )
 
     @property
     def behaviour(self) -> ModeBehaviour:
@@ -316,10 +346,11 @@ class Device:
             FootageDecisionBody: lambda body: self.footage.handle_decision(body),
             StatusCommand: lambda body: CommandReply.success(**self.telemetry().model_dump()),
             PingCommand: lambda body: CommandReply.success(),
-            ClipKeepCommand: self.owner.keep_clip,
-            ClipDeleteCommand: self.owner.delete_clip,
-            PolygonsCommand: self.owner.set_polygons,
-            FootageReviewCommand: self.owner.review_request,
+            # The registry is made before the owner's parts exist (the uplink needs it first).
+            ClipKeepCommand: lambda body: self.owner.keep_clip(body),
+            ClipDeleteCommand: lambda body: self.owner.delete_clip(body),
+            PolygonsCommand: lambda body: self.owner.set_polygons(body),
+            FootageReviewCommand: lambda body: self.owner.review_request(body),
         }
 
     def send_snapshot(self) -> CommandReply:
@@ -360,6 +391,11 @@ class Device:
         self.config = self.config.model_copy(update={"motion": motion})
         self.pipeline.replace_detector(MotionDetector(motion, self.source.lores_size), motion)
         self._publish_motion_settings()
+
+    def apply_masks(self, masks: list[NamedPolygon]) -> None:
+        """New privacy masks, at once (drawn on the page): every clip and snapshot from now."""
+        self.config.privacy = self.config.privacy.model_copy(update={"masks": masks})
+        self.recorder.mask.replace(masks)
 
     def _apply_reload(self) -> None:
         if self._reload is None:
