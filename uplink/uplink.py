@@ -165,10 +165,10 @@ class Uplink:
         self.sender.notify()
 
     def send_event(self, message: EventMessage) -> None:
+        """An event's start or end; a ring's start goes out on the `ring` topic as well."""
         self._enqueue(self.topics.event, message)
-
-    def send_ring(self, message: EventMessage) -> None:
-        self._enqueue(self.topics.ring, message)
+        if message.type == "ring" and message.state == "start":
+            self._enqueue(self.topics.ring, message)
 
     def _publish(
         self,

@@ -28,7 +28,6 @@ from doorbell.config.base import NamedPolygon
 from doorbell.config.device import Mode, ModeBehaviour
 from doorbell.config.live import merge_reload
 from doorbell.config.motion import MotionConfig
-from doorbell.device.recording.clip import ClipInfo
 from doorbell.device.recording.picamera2_stream import camera_stream
 from doorbell.device.recording.recorder import Recorder
 from doorbell.device.runtime.alerts import Alerts
@@ -67,7 +66,6 @@ from doorbell.uplink.command_models import (
     StatusCommand,
 )
 from doorbell.uplink.embedded_broker import EmbeddedBroker, start_embedded
-from doorbell.uplink.messages import EventMessage
 from doorbell.uplink.mqtt_link import refuse_insecure
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.command_models import FootageDecisionBody, FootageRequestBody
@@ -156,7 +154,7 @@ class Device:
         self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
         # Each entry's hash goes out at once: a copy off the device that a cut tail cannot reach.
         self.audit.on_append = self.uplink.publish_audit_head
-        self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
+        self.alerts = Alerts(config.device.id, self.uplink.send_event, self.data_dir)
         self.recorder = Recorder(
             config.record,
             config.storage,
@@ -164,7 +162,7 @@ class Device:
             self.data_dir,
             source.fps,
             (source.width, source.height),
-            self._clip_done,
+            self.alerts.clip_done,  # the alert's `end` names the clip
         )
         if config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
             self.recorder.use_camera_stream(
@@ -323,14 +321,6 @@ class Device:
     def frames_flowing(self) -> bool:
         stall = max(self.config.runtime.stall_seconds, 3.0 / self.source.fps)
         return self.clock.monotonic() - self.pipeline.stats.last_frame_monotonic < stall
-
-    def _clip_done(self, clip: ClipInfo) -> None:
-        self.alerts.clip_done(clip)
-
-    def _publish_event(self, message: EventMessage) -> None:
-        self.uplink.send_event(message)
-        if message.type == "ring" and message.state == "start":
-            self.uplink.send_ring(message)
 
     def _sync_recorder(self) -> None:
         self.recorder.continuous = self.policy.continuous
