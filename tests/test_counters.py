@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from doorbell.config import load_config
+from doorbell.device.runtime.clock import Clock
 from doorbell.device.runtime.counters import Counters
 from doorbell.device.runtime.device import RunOptions, open_device
 from doorbell.device.runtime.run_summary import RunSummary
@@ -127,3 +128,22 @@ def test_device_counters_read_each_count_from_its_own_place(tmp_path: Path) -> N
     assert (counters.outbox_backlog, counters.outbox_dropped, counters.sent) == (10, 2, 4)
     assert (counters.events, counters.clips, counters.recording) == (6, 1, "ok")
     assert counters.recording_failed is None
+
+
+def test_the_injected_clock_reaches_every_part_that_reads_the_time(tmp_path: Path) -> None:
+    """A device on a clock of its own: what the recorder and the footage requests call "now" is
+    that clock's, not the host's."""
+    config = load_config(
+        sets=[f"device.data_dir={tmp_path / 'data'}", "mqtt.port=1", "mqtt.embedded=false"],
+        environ={},
+    ).config
+    far = 4_000_000_000.0  # 2096: no host clock says this today
+    clock = Clock(monotonic=lambda: 12.5, wall=lambda: far)
+    device = open_device(config, RunOptions(echo=lambda line: None, clock=clock))
+    try:
+        assert device.recorder.clock() == far
+        assert device.footage.requests.clock() == far
+        assert device.button.clock() == 12.5 and device.pipeline.clock() == 12.5
+    finally:
+        device.source.close()
+        device.uplink.outbox.close()

@@ -163,6 +163,7 @@ class Device:
             source.fps,
             (source.width, source.height),
             self.alerts.clip_done,  # the alert's `end` names the clip
+            clock.wall,
         )
         if config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
             self.recorder.use_camera_stream(
@@ -172,7 +173,7 @@ class Device:
             lambda: self.policy, self.alerts, self.recorder, self.uplink, echo, clock.wall
         )
         self.footage = FootageService(
-            config, self.data_dir, self.recorder.index, self.uplink, self.audit
+            config, self.data_dir, self.recorder.index, self.uplink, self.audit, clock.wall
         )
         self.owner = OwnerActions(  # clips, zones, masks, reviews (the local page, the socket)
             self.recorder.index,

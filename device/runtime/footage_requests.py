@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from doorbell.config import DoorbellConfig
@@ -41,12 +43,14 @@ class FootageService:
         index: ClipIndex,
         uplink: Uplink,
         audit: AuditLog,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock`: wall time (injected), for deadlines, expiry and the windows of requests."""
         # Unbounded but small: one entry per approved request, and a claimed request that is
         # never uploaded (a crash) is retried at the next start.
         self._uploads: queue.Queue[PendingUpload | None] = queue.Queue()
         self.requests = FootageRequests(
-            config, data_dir, index, audit=audit, upload_later=self._uploads.put
+            config, data_dir, index, audit=audit, clock=clock, upload_later=self._uploads.put
         )
         self.uplink = uplink
         self.audit = audit
