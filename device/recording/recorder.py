@@ -72,6 +72,7 @@ class Recorder:
             record, fps, self.files, self.index, self.disk, self.at_rest, self._clip_done
         )
         self._camera_encodes = False  # the camera encodes (and masks) the main stream itself
+        self._passthrough = False  # the camera's own H.264, unmasked (no mask configured)
 
     @property
     def continuous(self) -> bool:
@@ -149,9 +150,20 @@ class Recorder:
         if stream is not None:
             self.cutter.stream, self._camera_encodes = stream, True
 
+    def use_passthrough(self, stream: EncodedStream | None) -> None:
+        """Take clips from the camera's own H.264 (device.recording.passthrough_stream), while
+        no privacy mask needs burning in."""
+        if stream is not None:
+            self.cutter.stream, self._camera_encodes, self._passthrough = stream, True, True
+
     def push(self, frame: Frame) -> None:
         if self.record.mode == "off":
             return
+        if self._passthrough and self.mask:
+            # A mask drawn on the page: the camera's own picture would show what it hides. The
+            # clip under way ends here; from this frame on the recorder encodes, masks burned in.
+            self._passthrough = self._camera_encodes = False
+            self.cutter.close()
         stream = self.cutter.stream
         if stream is None:
             stream = self.cutter.stream = StreamEncoder.for_record(

@@ -28,6 +28,7 @@ from doorbell.config.base import NamedPolygon
 from doorbell.config.device import Mode, ModeBehaviour
 from doorbell.config.live import merge_reload
 from doorbell.config.motion import MotionConfig
+from doorbell.device.recording.passthrough_stream import passthrough_stream
 from doorbell.device.recording.picamera2_stream import camera_stream
 from doorbell.device.recording.recorder import Recorder
 from doorbell.device.runtime.alerts import Alerts
@@ -169,6 +170,11 @@ class Device:
             self.recorder.use_camera_stream(
                 camera_stream(source, config.record, self.recorder.mask)
             )
+            # An H.264 camera (a file, RTSP) without masks: its own packets, no encoder at all.
+            if self.recorder.cutter.stream is None:
+                self.recorder.use_passthrough(
+                    passthrough_stream(source, config.record, self.recorder.mask)
+                )
         self.reactions = Reactions(
             lambda: self.policy, self.alerts, self.recorder, self.uplink, echo, clock.wall
         )
