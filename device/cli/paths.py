@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from doorbell.device.cli.options import fail
+from doorbell.device.system.private_dir import NotPrivate, make_private
 
 
 def _reason(exc: OSError) -> str:
@@ -14,13 +15,17 @@ def _reason(exc: OSError) -> str:
 
 
 def check_data_dir(root: Path) -> None:
-    """The data directory exists (or can be made) and can be written."""
+    """The data directory exists (or can be made), can be written, and is private: 0700, its
+    files 0600 (tightened here), or one line naming what others can read."""
     if root.exists() and not root.is_dir():
         fail(f"data dir {root}: is not a directory (--data-dir, device.data_dir)")
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=root):
             pass
+        make_private(root)
+    except NotPrivate as exc:
+        fail(f"data dir {root}: {exc}")
     except OSError as exc:
         fail(f"data dir {root}: cannot write there: {_reason(exc)}")
 
