@@ -39,6 +39,7 @@ from doorbell.uplink.mqtt_link import MqttLink
 from doorbell.uplink.outbox import Outbox, OutboxRow
 from doorbell.uplink.outbox_sender import OutboxSender
 from doorbell.uplink.replay_guard import ReplayGuard
+from doorbell.uplink.requests.audit import AuditHead
 from doorbell.uplink.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -223,9 +224,15 @@ class Uplink:
         """What `cmd/motion` can change, as it is now: a change shows, whoever made it."""
         self._retain(self.topics.motion_settings, json.dumps(settings, sort_keys=True), JSON)
 
-    def publish_audit_head(self, head: str) -> None:
-        """The audit log's last hash: a copy off the device, so a cut tail is detected."""
-        self._retain(self.topics.audit_head, head)
+    def publish_audit_head(self, head: AuditHead) -> None:
+        """The audit log's newest entry (seq, hash, prev): a copy off the device, so a cut tail
+        is detected, and a rewind shows to a subscriber as a seq going back."""
+        self._retain(self.topics.audit_head, json.dumps(head.to_json()), JSON)
+
+    def publish_audit_alert(self, entry: dict[str, Any]) -> None:
+        """The audit log was found cut or rewound (its tamper entry); retained until the next."""
+        alert = {"seq": entry["seq"], "at": entry["at"], "hash": entry["hash"], **entry["data"]}
+        self._retain(self.topics.audit_alert, json.dumps(alert), JSON)
 
     def publish_discovery(self) -> None:
         if not self.config.uplink.homeassistant:

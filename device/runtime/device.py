@@ -155,6 +155,8 @@ class Device:
         self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
         # Each entry's hash goes out at once: a copy off the device that a cut tail cannot reach.
         self.audit.on_append = self.uplink.publish_audit_head
+        self.audit.on_tamper = self.uplink.publish_audit_alert
+        self.audit.check_tail()  # a log cut while the device was off: a tamper entry, an alert
         self.alerts = Alerts(config.device.id, self.uplink.send_event, self.data_dir)
         self.recorder = Recorder(
             config.record,

@@ -106,7 +106,7 @@ class FootageService:
     def _publish_audit_head(self) -> None:
         """Entries the device writes publish their head at once (AuditLog.on_append); this
         catches those `doorbell requests` wrote from another process."""
-        head = self.audit.head()
-        if head is not None and head != self._head:
-            self._head = head
+        head = self.audit.newest()
+        if head is not None and head.hash != self._head:
+            self._head = head.hash
             self.uplink.publish_audit_head(head)
