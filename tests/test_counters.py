@@ -30,6 +30,8 @@ DISTINCT = Counters(
     clips=23,
     recording="disk_full",
     recording_failed="File too large",
+    dropped_classify=29,
+    classified=31,
 )
 
 
@@ -42,6 +44,8 @@ def test_telemetry_formats_every_counter_under_its_own_name(tmp_path: Path) -> N
         "dropped_camera",
         "dropped_analysis",
         "dropped_recording",
+        "dropped_classify",
+        "classified",
         "queue_analysis",
         "queue_recording",
         "outbox_backlog",
@@ -71,6 +75,8 @@ def test_run_summary_formats_every_counter_under_its_own_name() -> None:
         "clips",
         "recording",
         "recording_failed",
+        "dropped_classify",
+        "classified",
     }
     for name in shared:
         assert document[name] == getattr(DISTINCT, name), name

@@ -23,3 +23,5 @@ class Counters:
     clips: int  # clips completed
     recording: str  # the recorder's state: ok, off, disk_full...
     recording_failed: str | None  # why clips could not be written this run, if ever (it sticks)
+    dropped_classify: int = 0  # frames the classifier's queue dropped (it fell behind)
+    classified: int = 0  # frames classified since start

@@ -31,6 +31,7 @@ from doorbell.device.recording.picamera2_stream import camera_stream
 from doorbell.device.recording.recorder import Recorder
 from doorbell.device.runtime.alerts import Alerts
 from doorbell.device.runtime.button import DoorbellButton
+from doorbell.device.runtime.classify_stage import open_stage
 from doorbell.device.runtime.clock import SYSTEM, Clock
 from doorbell.device.runtime.command_registry import CommandRegistry, Handler
 from doorbell.device.runtime.control import ControlServer
@@ -172,10 +173,22 @@ class Device:
                 camera_stream(source, config.record, self.recorder.mask)
             )
         self.reactions = Reactions(
-            lambda: self.policy, self.alerts, self.recorder, self.uplink, echo, clock.wall
+            lambda: self.policy,
+            self.alerts,
+            self.recorder,
+            self.uplink,
+            echo,
+            clock.wall,
+            config.classify,
         )
         self.footage = FootageService(
             config, self.data_dir, self.recorder.index, self.uplink, self.audit
+        )
+        # A simulation at full speed has no camera to outrun: analyse, record and classify every
+        # frame it should.
+        lossless = not source.live and config.camera.speed == "max"
+        self.reactions.classifier = open_stage(
+            config.classify, self.reactions.on_labels, inline=lossless
         )
         self.pipeline = Pipeline(
             source,
@@ -187,8 +200,7 @@ class Device:
             config.runtime.analysis_queue,
             config.runtime.record_queue,
             duration,
-            # A simulation at full speed has no camera to outrun: analyse and record every frame.
-            lossless=not source.live and config.camera.speed == "max",
+            lossless=lossless,
             clock=clock.monotonic,
         )
         self.button = DoorbellButton(config.button, self.reactions.press)
@@ -240,6 +252,8 @@ class Device:
         # A simulated frame's wall time: when it is shown (the pipeline's pacer starts its
         # schedule as it starts, right after this).
         self.source.set_start_wall(self.clock.wall())
+        if self.reactions.classifier is not None:
+            self.reactions.classifier.start()
         self.pipeline.start()
         self.notifier.notify("READY=1")
         if self.config.runtime.watchdog:
@@ -275,6 +289,9 @@ class Device:
             self.web.stop()
         self.pipeline.stop_requested.set()
         self.pipeline.join(seconds)
+        if self.reactions.classifier is not None:
+            self.reactions.classifier.stop(seconds)
+        self.reactions.settle()  # a start still waiting for its label goes out now
         self.watchdog.stop()
         self.button.stop()
         self.control.stop()
@@ -383,6 +400,7 @@ class Device:
         """Everything the device counts, now: telemetry and the run summary both format this."""
         pipeline, outbox = self.pipeline, self.uplink.stats
         frames, recorder = pipeline.stats.frames, self.recorder.status()
+        classifier = self.reactions.classifier
         return Counters(
             frames=frames,
             seconds_of_video=frames / self.source.fps,
@@ -390,6 +408,8 @@ class Device:
             dropped_camera=self.source.stats.dropped,
             dropped_analysis=pipeline.analysis_q.dropped,
             dropped_recording=pipeline.record_q.dropped,
+            dropped_classify=classifier.dropped if classifier else 0,
+            classified=classifier.classified if classifier else 0,
             queue_analysis=len(pipeline.analysis_q),
             queue_recording=len(pipeline.record_q),
             outbox_backlog=outbox.backlog,
