@@ -155,7 +155,8 @@ def test_a_mode_that_alerts_on_persons_only_keeps_cars_quiet_but_records_them(
         ],
         environ={},
     ).config
-    device = open_device(config, duration=6.0, echo=lambda line: None, mode_from_flag=True)
+    # The whole clip (30 s, a few at --speed max): a run of 1 s may end before it connects.
+    device = open_device(config, echo=lambda line: None, mode_from_flag=True)
     summary = device.run()
     assert sub.wait_for(lambda ms: any(m.payload == b"offline" for m in ms), timeout=10)
     assert sub.on("doorbell/cl/event") == []
@@ -179,13 +180,24 @@ def test_the_alerts_of_a_device_carry_the_label(
         ],
         environ={},
     ).config
-    device = open_device(config, duration=6.0, echo=lambda line: None, mode_from_flag=True)
-    device.run()
-    assert sub.wait_for(lambda ms: any(m.payload == b"offline" for m in ms), timeout=10)
+    # The whole clip (30 s, a few at --speed max): a run of 1 s may end before it connects.
+    device = open_device(config, echo=lambda line: None, mode_from_flag=True)
+    summary = device.run()
+    assert sub.wait_for(lambda ms: any(m.payload == b"offline" for m in ms), timeout=10), (
+        summary,
+        [(m.topic, m.payload[:40]) for m in sub.messages],
+    )
     events = [json.loads(m.payload) for m in sub.on("doorbell/cl/event")]
     assert [e["state"] for e in events] == ["start", "end"]
     assert all(e["label"] == "vehicle" and e["labels"]["vehicle"] >= 0.5 for e in events), events
     assert set(events[1]["labels"]) == {"person", "vehicle", "animal", "package"}
+    # Home Assistant's sensor per label: vehicle ON while the event was open, OFF after; the
+    # others OFF throughout (set at start and at exit).
+    # (a retained state is published again after each connect: repeats are collapsed)
+    states = [m.payload for m in sub.on("doorbell/cl/motion/vehicle")]
+    changes = [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
+    assert changes == [b"OFF", b"ON", b"OFF"], states
+    assert b"ON" not in [m.payload for m in sub.on("doorbell/cl/motion/person")]
 
 
 def test_without_the_model_alerts_go_out_at_once_labelled_unknown(tmp_path: Path) -> None:

@@ -245,6 +245,7 @@ class Device:
             clip_follows=self.config.record.mode == "events",
         )
         self.uplink.publish_mode(self.mode)
+        self.reactions.all_labels_off()
         self._publish_motion_settings()
         self.control.start()
         self.button.start()
@@ -298,6 +299,7 @@ class Device:
         self.recorder.close()
         self.alerts.flush()
         self.uplink.set_motion(False)
+        self.reactions.all_labels_off()
         self.source.close()
         self.footage.stop(seconds)
         self.uplink.stop(seconds)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from doorbell.config.classify import ClassifyConfig
 from doorbell.config.device import EventLabel
+from doorbell.device.classify.labels import SCORED as LABELLED
 from doorbell.device.classify.labels import FrameLabels
 from doorbell.device.recording.recorder import Recorder
 from doorbell.device.runtime.alerts import Alerts
@@ -71,6 +72,7 @@ class Reactions:
         self._active: dict[int, ActiveMotion] = {}  # id(MotionEvent) -> its alert
         # The analysis thread and the classifier's both decide whether a start goes out.
         self._lock = threading.RLock()
+        self._labels_on: set[str] = set()  # labels whose retained motion/<label> is ON
         self.last_frame: Frame | None = None
 
     # -- analysis thread ------------------------------------------------------------------------
@@ -119,6 +121,7 @@ class Reactions:
             if active is not None:
                 active.waited = True
                 self._label_known(active, verdict.label)
+                self._sync_labels()  # the vote may have moved an open alert to another label
 
     def _label_known(self, active: ActiveMotion, label: EventLabel) -> None:
         """The mode's say on a label (under the lock): the start goes out if it alerts."""
@@ -142,8 +145,26 @@ class Reactions:
             f"score {event.peak_score:.1f}% zones {','.join(sorted(event.zones)) or '-'} {label}"
         )
         self._set_motion(act)
+        self._sync_labels()
         if act.snapshot:
             self._snapshot(alert_id, active.first)
+
+    def _sync_labels(self) -> None:
+        """`motion/<label>` ON for each label an open, published motion alert has, OFF for the
+        others (under the lock): Home Assistant's binary sensor per label."""
+        labels = [self.alerts.label_of(a.alert_id) for a in self._active.values() if a.announced]
+        now = {str(label) for label in labels if label != "unknown"}
+        for name in sorted(now ^ self._labels_on):
+            self.uplink.set_motion_label(name, name in now)
+        self._labels_on = now
+
+    def all_labels_off(self) -> None:
+        """At start and at exit: no motion alert is open, so no label sensor is ON (a crash
+        may have left one ON, retained)."""
+        with self._lock:
+            for label in LABELLED:
+                self.uplink.set_motion_label(label, False)
+            self._labels_on = set()
 
     def settle(self) -> None:
         """At shutdown: every start still waiting for a label goes out (or not) with what is
@@ -188,6 +209,7 @@ class Reactions:
                 active.waited = True
                 self._label_known(active, self.alerts.label_of(active.alert_id))
             others = any(a.announced for a in self._active.values())
+            self._sync_labels()
         if active is None:
             return
         ended = MotionEnded(active.announced, others, held=not active.announced)
