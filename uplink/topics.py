@@ -21,6 +21,10 @@ class Topics:
     def motion(self) -> str:
         return f"{self.base}/motion"
 
+    def motion_label(self, label: str) -> str:
+        """ON while a motion alert with this label is open (Home Assistant's sensor per label)."""
+        return f"{self.base}/motion/{label}"
+
     @property
     def ring(self) -> str:
         return f"{self.base}/ring"

@@ -192,6 +192,9 @@ class Uplink:
     def set_motion(self, on: bool) -> None:
         self._retain(self.topics.motion, "ON" if on else "OFF")
 
+    def set_motion_label(self, label: str, on: bool) -> None:
+        self._retain(self.topics.motion_label(label), "ON" if on else "OFF")
+
     def send_snapshot(self, jpeg: bytes, picture: Picture | None = None) -> None:
         """Publish a JPEG, re-encoded smaller if it is over the broker's limit (from `picture`,
         the image it shows, when the caller still has it)."""

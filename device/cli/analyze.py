@@ -13,10 +13,12 @@ import numpy as np
 
 from doorbell.config import LoadedConfig
 from doorbell.config.motion import MotionConfig
+from doorbell.device.classify.labels import UNKNOWN
+from doorbell.device.classify.model_file import open_classifier
 from doorbell.device.cli.options import config_options, fail
 from doorbell.device.cli.paths import check_output_file
 from doorbell.device.recording.mp4_writer import Mp4Writer
-from doorbell.device.runtime.analysis import Analysis, analyze
+from doorbell.device.runtime.analysis import Analysis, EventLabeller, analyze
 from doorbell.device.runtime.frame import Frame
 from doorbell.device.sources import SourceError, open_source
 from doorbell.motion.events import EventTracker
@@ -145,8 +147,10 @@ def analyze_cmd(
         for callback in callbacks:
             callback(frame, result, tracker)
 
+    classifier = open_classifier(config.classify)  # without one: one log line, `unknown`
+    labeller = EventLabeller(classifier, config.classify) if classifier else None
     try:
-        result = analyze(source, config.motion, on_frame if callbacks else None, duration)
+        result = analyze(source, config.motion, on_frame if callbacks else None, duration, labeller)
     finally:
         source.close()
         if progress is not None:
@@ -167,7 +171,8 @@ def analyze_cmd(
         )
         for event in result.events:
             zones = ",".join(sorted(event.zones))
+            label = result.verdicts.get(event.start_seq, UNKNOWN).label
             click.echo(
                 f"  {event.start_t:8.2f}-{event.end_t:8.2f} s  frames {event.start_seq}-"
-                f"{event.end_seq}  peak {event.peak_score:.1f}%  zones {zones}"
+                f"{event.end_seq}  peak {event.peak_score:.1f}%  zones {zones}  {label}"
             )

@@ -47,9 +47,11 @@ def _describe(kind: str, device: str, payload: bytes) -> str | None:
         return f"{device}: {kind} (not an event: {text[:60]!r})"
     what = event.get("type", kind)
     state = event.get("state", "")
+    # What moved (docs/classify.md); a device from before labels sends none: nothing is shown.
+    label = f" {event['label']}" if isinstance(event.get("label"), str) and what == "motion" else ""
     if state == "start":
         zones = ",".join(event.get("zones") or []) or "-"
-        head = f"{event.get('start')} {device}: {what.upper()}"
+        head = f"{event.get('start')} {device}: {what.upper()}{label}"
         return f"{head} score {event.get('score')} zones {zones} id {event.get('id')}"
     clip = event.get("clip")
     clip_text = (
@@ -57,7 +59,7 @@ def _describe(kind: str, device: str, payload: bytes) -> str | None:
         if isinstance(clip, dict)
         else "no clip"
     )
-    return f"{event.get('end')} {device}: {what} ended, {clip_text} id {event.get('id')}"
+    return f"{event.get('end')} {device}: {what}{label} ended, {clip_text} id {event.get('id')}"
 
 
 @click.command("watch")

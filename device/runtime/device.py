@@ -33,6 +33,7 @@ from doorbell.device.recording.picamera2_stream import camera_stream
 from doorbell.device.recording.recorder import Recorder
 from doorbell.device.runtime.alerts import Alerts
 from doorbell.device.runtime.button import DoorbellButton
+from doorbell.device.runtime.classify_stage import open_stage
 from doorbell.device.runtime.clock import SYSTEM, Clock
 from doorbell.device.runtime.command_registry import CommandRegistry, Handler
 from doorbell.device.runtime.control import ControlServer
@@ -178,7 +179,13 @@ class Device:
                     passthrough_stream(source, config.record, self.recorder.mask)
                 )
         self.reactions = Reactions(
-            lambda: self.policy, self.alerts, self.recorder, self.uplink, echo, clock.wall
+            lambda: self.policy,
+            self.alerts,
+            self.recorder,
+            self.uplink,
+            echo,
+            clock.wall,
+            config.classify,
         )
         self.footage = FootageService(
             config, self.data_dir, self.recorder.index, self.uplink, self.audit, clock.wall
@@ -193,6 +200,12 @@ class Device:
         )
         # A scripted scene's visitor presses the same button a wired one would.
         self.button = DoorbellButton(config.button, self.reactions.press, clock.monotonic)
+        # A simulation at full speed has no camera to outrun: analyse, record and classify every
+        # frame it should.
+        lossless = not source.live and config.camera.speed == "max"
+        self.reactions.classifier = open_stage(
+            config.classify, self.reactions.on_labels, inline=lossless
+        )
         self.pipeline = Pipeline(
             source,
             MotionDetector(config.motion, source.lores_size),
@@ -203,8 +216,7 @@ class Device:
             config.runtime.analysis_queue,
             config.runtime.record_queue,
             duration,
-            # A simulation at full speed has no camera to outrun: analyse and record every frame.
-            lossless=not source.live and config.camera.speed == "max",
+            lossless=lossless,
             clock=clock.monotonic,
             on_button=self.button.pressed,
         )
@@ -270,6 +282,7 @@ class Device:
             clip_follows=self.config.record.mode == "events",
         )
         self.uplink.publish_mode(self.mode)
+        self.reactions.all_labels_off()
         self._publish_motion_settings()
         self.control.start()
         self.button.start()
@@ -277,6 +290,8 @@ class Device:
         # A simulated frame's wall time: when it is shown (the pipeline's pacer starts its
         # schedule as it starts, right after this).
         self.source.set_start_wall(self.clock.wall())
+        if self.reactions.classifier is not None:
+            self.reactions.classifier.start()
         self.pipeline.start()
         self.notifier.notify("READY=1")
         if self.config.runtime.watchdog:
@@ -312,12 +327,16 @@ class Device:
             self.web.stop()
         self.pipeline.stop_requested.set()
         self.pipeline.join(seconds)
+        if self.reactions.classifier is not None:
+            self.reactions.classifier.stop(seconds)
+        self.reactions.settle()  # a start still waiting for its label goes out now
         self.watchdog.stop()
         self.button.stop()
         self.control.stop()
         self.recorder.close()
         self.alerts.flush()
         self.uplink.set_motion(False)
+        self.reactions.all_labels_off()
         self.source.close()
         self.footage.stop(seconds)
         self.uplink.stop(seconds)
@@ -418,6 +437,7 @@ class Device:
         """Everything the device counts, now: telemetry and the run summary both format this."""
         pipeline, outbox = self.pipeline, self.uplink.stats
         frames, recorder = pipeline.stats.frames, self.recorder.status()
+        classifier = self.reactions.classifier
         return Counters(
             frames=frames,
             seconds_of_video=frames / self.source.fps,
@@ -425,6 +445,8 @@ class Device:
             dropped_camera=self.source.stats.dropped,
             dropped_analysis=pipeline.analysis_q.dropped,
             dropped_recording=pipeline.record_q.dropped,
+            dropped_classify=classifier.dropped if classifier else 0,
+            classified=classifier.classified if classifier else 0,
             queue_analysis=len(pipeline.analysis_q),
             queue_recording=len(pipeline.record_q),
             outbox_backlog=outbox.backlog,
