@@ -16,7 +16,7 @@ import pytest
 from doorbell.config import load_config
 from doorbell.device.classify.model_file import default_model
 from doorbell.device.runtime.classify_stage import ClassifyJob, ClassifyStage, due
-from doorbell.device.runtime.device import Device, open_device
+from doorbell.device.runtime.device import Device, RunOptions, open_device
 from doorbell.device.storage.index import EventIndex
 from doorbell.motion.detector import MotionDetector
 from doorbell.motion.events import EventTracker
@@ -50,7 +50,7 @@ def offline_device(tmp_path: Path, *sets: str) -> Device:
         ],
         environ={},
     ).config
-    return open_device(config, echo=lambda line: None, mode_from_flag=True)
+    return open_device(config, RunOptions(echo=lambda line: None, mode_from_flag=True))
 
 
 def drive(device: Device, frames: int) -> None:
@@ -156,7 +156,7 @@ def test_a_mode_that_alerts_on_persons_only_keeps_cars_quiet_but_records_them(
         environ={},
     ).config
     # The whole clip (30 s, a few at --speed max): a run of 1 s may end before it connects.
-    device = open_device(config, echo=lambda line: None, mode_from_flag=True)
+    device = open_device(config, RunOptions(echo=lambda line: None, mode_from_flag=True))
     summary = device.run()
     assert sub.wait_for(lambda ms: any(m.payload == b"offline" for m in ms), timeout=10)
     assert sub.on("doorbell/cl/event") == []
@@ -181,7 +181,7 @@ def test_the_alerts_of_a_device_carry_the_label(
         environ={},
     ).config
     # The whole clip (30 s, a few at --speed max): a run of 1 s may end before it connects.
-    device = open_device(config, echo=lambda line: None, mode_from_flag=True)
+    device = open_device(config, RunOptions(echo=lambda line: None, mode_from_flag=True))
     summary = device.run()
     assert sub.wait_for(lambda ms: any(m.payload == b"offline" for m in ms), timeout=10), (
         summary,
