@@ -9,6 +9,7 @@ configuration is Frigate's defaults (threshold 30, contour_area 10, frame_alpha 
 frame_height 100, improve_contrast on, lightning_threshold 0.8), no mask.
 
     git --git-dir=<frigate.git> archive --format=tar HEAD frigate/motion | tar -x -C /tmp/frigate
+    pip install scipy   # Frigate's detector blurs with scipy.ndimage; the project does not need it
     python benchmarks/motion_speed.py --frigate /tmp/frigate
 """
 
@@ -19,7 +20,7 @@ import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -45,6 +46,12 @@ def _grab_cv2_contours(found: tuple[Any, ...]) -> Any:
     return found[0] if len(found) == 2 else found[1]
 
 
+def _fail(message: str) -> NoReturn:
+    """Bad input: one clear line, exit 2."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _stub(name: str, **attrs: Any) -> types.ModuleType:
     module = sys.modules.get(name) or types.ModuleType(name)
     for key, value in attrs.items():
@@ -57,7 +64,7 @@ def load(root: Path) -> type:
     """Frigate's ImprovedMotionDetector class, from `root` (a directory holding frigate/)."""
     source = root / "frigate" / "motion" / "improved_motion.py"
     if not source.is_file():
-        raise SystemExit(f"error: no frigate/motion/improved_motion.py under {root}")
+        _fail(f"no frigate/motion/improved_motion.py under {root}")
     package = _stub("frigate")
     package.__path__ = [str(root / "frigate")]  # frigate.motion is Frigate's own, from disk
     _stub("frigate.camera", PTZMetrics=object)
@@ -65,7 +72,10 @@ def load(root: Path) -> type:
     _stub("frigate.config.config", RuntimeMotionConfig=FrigateMotionConfig)
     _stub("frigate.util").__path__ = []
     _stub("frigate.util.image", grab_cv2_contours=_grab_cv2_contours)
-    module = importlib.import_module("frigate.motion.improved_motion")
+    try:
+        module = importlib.import_module("frigate.motion.improved_motion")
+    except ImportError as exc:  # its one third-party need beyond ours: scipy (gaussian_filter)
+        _fail(f"Frigate's detector cannot be loaded ({exc}); it needs scipy: pip install scipy")
     detector: type = module.ImprovedMotionDetector
     return detector
 

@@ -56,10 +56,10 @@ GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
 GHOST_MIN_EDGE = 10.0
-ACTIVE_MIN = 1.0
+ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clean the sensor
 # The frame's typical gain this far from 1 is a change of light (a cloud, auto-exposure, a
 # lamp), not the few percent swaying leaves' blocks vary by.
-RELIT = 0.08  # levels: below this no place counts as changing, however clean the sensor
+RELIT = 0.08
 
 
 def _downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
