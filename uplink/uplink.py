@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -54,6 +55,7 @@ class UplinkStats:
     dropped: int = 0  # alerts dropped to keep the outbox within its bounds (ever, persisted)
     sent: int = 0  # alerts acknowledged by the broker since start
     commands_dropped: int = 0  # commands over the per-topic rate limit or the queue's bound
+    unstored: int = 0  # alerts sent without the outbox: the disk and its reserve were full
 
 
 class Uplink:
@@ -78,6 +80,7 @@ class Uplink:
             cfg.max_age_hours,
             clock=clock,
             synchronous=cfg.synchronous.upper(),
+            reserve_bytes=cfg.reserve_bytes,
         )
         self.sender = OutboxSender(self.outbox, self, cfg.rate_per_second, window=cfg.inflight)
         commands = config.uplink.commands
@@ -155,7 +158,16 @@ class Uplink:
 
     # -- what the runtime calls -----------------------------------------------------------------
     def _enqueue(self, topic: str, message: EventMessage) -> None:
-        self.outbox.add(topic, message.model_dump_json(), JSON)
+        payload = message.model_dump_json()
+        try:
+            self.outbox.add(topic, payload, JSON)
+        except (OSError, sqlite3.Error) as exc:
+            # The disk is full and the outbox's reserve used up: the alert still goes, now, held
+            # in paho's memory until the broker has it; it is lost only if the device stops first.
+            self._stats.unstored += 1
+            log.error("alert %s not stored (%s): sent without the outbox", message.id, exc)
+            self._publish(topic, payload, content_type=JSON)
+            return
         self.sender.notify()
 
     def send_event(self, message: EventMessage) -> None:
@@ -280,6 +292,13 @@ class Uplink:
             name, payload, retained = item
             try:
                 self._answer(name, payload, retained)
+            except OSError as exc:  # a full disk: what must be recorded first (a nonce) was not
+                log.error("command %r refused: %s", name[:64], exc)
+                if not retained:
+                    reply = CommandReply.failure(f"not taken: {exc.strerror or exc}")
+                    self._publish(
+                        self.topics.command_result(name), reply.payload(), content_type=JSON
+                    )
             except Exception:  # one bad command must not end command handling
                 log.exception("command %r failed", name)
 

@@ -166,6 +166,7 @@ class Device:
             source.fps,
             (source.width, source.height),
             self._clip_done,
+            on_no_clip=self.alerts.no_clip,
         )
         if config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
             self.recorder.use_camera_stream(
