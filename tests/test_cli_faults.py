@@ -1,0 +1,80 @@
+"""Small faults a new user met, each one line and an exit status, never a traceback: an
+unwritable `--save-snapshots` folder, an audit log with a line that is not an entry, `--plot`
+without matplotlib (refused before the analysis, not after it), and `doorbell erase` asking a
+running device's control socket whether it runs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from doorbell.device.cli import cli
+from doorbell.device.runtime.control import ControlServer, send
+from doorbell.device.runtime.erase import device_running
+from tests.support.process import doorbell
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("folder", ["/proc/doorbell-snapshots", "/proc/version"])
+def test_watch_to_a_folder_it_cannot_write_is_one_line(folder: str) -> None:
+    code, output = invoke("watch", "--broker", "mqtt://127.0.0.1:9", "--save-snapshots", folder)
+    assert code == 2
+    assert len(output.strip().splitlines()) == 1 and "--save-snapshots" in output
+
+
+def test_audit_list_with_a_line_that_is_not_json(tmp_path: Path) -> None:
+    (tmp_path / "audit.jsonl").write_text('{"seq": 1, "kind": "requested"}\nnot json\n')
+    code, output = invoke("audit", "list", "--data-dir", str(tmp_path))
+    assert code == 1
+    assert output.splitlines()[-1].startswith("audit log unreadable after 1 entries")
+
+
+def test_audit_list_with_json_that_is_not_an_entry(tmp_path: Path) -> None:
+    (tmp_path / "audit.jsonl").write_text('{"a": 1}\n[1, 2]\n"text"\n')
+    code, output = invoke("audit", "list", "--data-dir", str(tmp_path))
+    assert code == 0
+    assert len(output.splitlines()) == 3 and "not an audit entry" in output
+
+
+def test_plot_without_matplotlib_fails_before_the_analysis(tmp_path: Path) -> None:
+    hidden = tmp_path / "site"
+    (hidden / "matplotlib").mkdir(parents=True)
+    (hidden / "matplotlib" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    out = tmp_path / "result.json"
+    proc = doorbell(
+        "analyze",
+        "synthetic:ten_visits",  # ten minutes of video: analysed first, this would take a while
+        "--json",
+        str(out),
+        "--plot",
+        str(tmp_path / "plot.png"),
+        env={"PYTHONPATH": os.pathsep.join([str(hidden), *sys.path])},
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == "doorbell: --plot needs matplotlib: pip install 'doorbell[plot]'"
+    assert not out.exists()  # nothing was analysed
+
+
+def test_a_probe_of_the_control_socket_leaves_nothing_in_the_log(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    server = ControlServer(tmp_path / "control.sock", lambda request: {"ok": True})
+    server.start()
+    try:
+        assert device_running(tmp_path)  # connects and hangs up, as `doorbell erase` does
+        assert send(tmp_path / "control.sock", {"command": "ping"}) == {"ok": True}
+    finally:
+        server.stop()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "BrokenPipeError" not in err
