@@ -1,18 +1,20 @@
 """Small faults a new user met, each one line and an exit status, never a traceback: an
 unwritable `--save-snapshots` folder, an audit log with a line that is not an entry, `--plot`
-without matplotlib (refused before the analysis, not after it), and `doorbell erase` asking a
-running device's control socket whether it runs."""
+without matplotlib (refused before the analysis, not after it), `doorbell erase` asking a
+running device's control socket whether it runs, and a fleet whose broker is down."""
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from doorbell.device.cli import cli
+from doorbell.device.emulation.mosquitto import free_port
 from doorbell.device.runtime.control import ControlServer, send
 from doorbell.device.runtime.erase import device_running
 from tests.support.process import doorbell
@@ -78,3 +80,28 @@ def test_a_probe_of_the_control_socket_leaves_nothing_in_the_log(
         server.stop()
     err = capfd.readouterr().err
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def test_a_fleet_with_the_broker_down_ends_within_its_duration_and_connect_timeout(
+    tmp_path: Path,
+) -> None:
+    began = time.monotonic()
+    proc = doorbell(
+        "fleet",
+        "--devices",
+        "5",
+        "--duration",
+        "5",
+        "--connect-timeout",
+        "3",
+        "--broker",
+        f"mqtt://127.0.0.1:{free_port()}",  # nothing listens there
+        "--data-dir",
+        str(tmp_path),
+        timeout=120,
+    )
+    took = time.monotonic() - began
+    assert proc.returncode == 1, proc.stderr
+    assert "5 device(s) could not connect" in proc.stdout
+    # 5 + 3 s, and what starting Python and rendering the scene take (it was 79 s)
+    assert took < 5 + 3 + 6, took
