@@ -150,9 +150,14 @@ class Uplink:
             return None
         left = self.outbox.max_age_seconds - (self.clock() - row.created)
         info = self.link.publish(
-            row.topic, row.payload, qos=1, content_type=row.content_type, expiry=max(1, int(left))
+            row.topic,
+            row.payload,
+            qos=1,
+            content_type=row.content_type,
+            expiry=max(1, int(left)),
+            hold=False,  # the row stays in the outbox: sent again once connected
         )
-        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return None
         return int(info.mid)
 
@@ -183,16 +188,25 @@ class Uplink:
         retain: bool = False,
         content_type: str | None = None,
         expiry: int | None = None,
+        hold: bool = True,
     ) -> None:
+        """`hold`: kept while not connected and sent after connecting (else dropped then)."""
         if self.link is not None:
             self.link.publish(
-                topic, payload, qos=1, retain=retain, content_type=content_type, expiry=expiry
+                topic,
+                payload,
+                qos=1,
+                retain=retain,
+                content_type=content_type,
+                expiry=expiry,
+                hold=hold,
             )
 
     def _retain(self, topic: str, payload: bytes | str, content_type: str | None = None) -> None:
         with self._retained_lock:
             self._retained[topic] = (payload, content_type)
-        self._publish(topic, payload, retain=True, content_type=content_type)
+        # not held: every retained state is published again on connect (_on_connected)
+        self._publish(topic, payload, retain=True, content_type=content_type, hold=False)
 
     def set_motion(self, on: bool) -> None:
         self._retain(self.topics.motion, "ON" if on else "OFF")
@@ -219,7 +233,11 @@ class Uplink:
     def send_telemetry(self, values: dict[str, Any]) -> None:
         expiry = int(self.config.uplink.telemetry_seconds * 2)
         self._publish(
-            self.topics.telemetry, json.dumps(values, default=str), content_type=JSON, expiry=expiry
+            self.topics.telemetry,
+            json.dumps(values, default=str),
+            content_type=JSON,
+            expiry=expiry,
+            hold=False,  # the next one says it better
         )
 
     def publish_mode(self, mode: str) -> None:
