@@ -6,6 +6,7 @@ running device's control socket whether it runs, and a fleet whose broker is dow
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from doorbell.device.cli import cli
-from doorbell.device.emulation.mosquitto import free_port
+from doorbell.device.emulation.mosquitto import MosquittoBroker, free_port
 from doorbell.device.runtime.control import ControlServer, send
 from doorbell.device.runtime.erase import device_running
 from tests.support.process import doorbell
@@ -105,3 +106,35 @@ def test_a_fleet_with_the_broker_down_ends_within_its_duration_and_connect_timeo
     assert "5 device(s) could not connect" in proc.stdout
     # 5 + 3 s, and what starting Python and rendering the scene take (it was 79 s)
     assert took < 5 + 3 + 6, took
+
+
+def test_the_page_s_port_taken_the_device_runs_on_without_it(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    # docs/web.md, "A port that is taken": the device stops only for what it cannot alert without
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        proc = doorbell(
+            "run",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--broker",
+            mosquitto.url,
+            "--camera",
+            "synthetic:walk_up_ring",
+            "--speed",
+            "max",
+            "--duration",
+            "30",
+            "--set",
+            f"web.listen=127.0.0.1:{port}",
+            timeout=120,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert f"the local page cannot listen on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "ALERT motion" in proc.stdout and "broker " + mosquitto.url + " connected" in (
+        proc.stdout + proc.stderr
+    )
