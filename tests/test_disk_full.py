@@ -5,6 +5,7 @@ prints its summary, starts again on the full card, and keeps alerts made while t
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ from doorbell.config.record import StorageConfig
 from doorbell.device.emulation.mosquitto import MosquittoBroker
 from doorbell.device.storage.index import EventIndex
 from doorbell.uplink.outbox import Outbox
+from doorbell.uplink.replay_guard import ReplayGuard
 from tests.support.process import DoorbellProcess, doorbell
 from tests.support.subscriber import Subscriber
 from tests.test_recording import enforce, record
@@ -205,3 +207,21 @@ def test_retention_keeps_a_share_of_a_small_disk_free_never_a_kept_clip(small_di
     assert freed and freed == [second.id, third.id][: len(freed)]
     assert (small_disk / first.file).exists() and index.clips()[0].id == first.id
     index.close()
+
+
+def test_the_replay_guard_opens_on_a_full_disk_and_refuses_what_it_cannot_record(
+    small_disk: Path,
+) -> None:
+    guard = ReplayGuard(small_disk / "replay-guard.sqlite")
+    assert guard.claim("nonce", "first", 1.0)
+    guard.close()
+    fill(small_disk)
+    guard = ReplayGuard(small_disk / "replay-guard.sqlite")  # a restart on the full card
+    try:
+        assert not guard.claim("nonce", "first", 2.0)  # a replay is still refused
+        with pytest.raises(OSError) as refused:  # a new one cannot be recorded: not taken
+            for n in range(10_000):
+                guard.claim("nonce", f"new-{n}", 2.0)
+        assert refused.value.errno == errno.ENOSPC
+    finally:
+        guard.close()
