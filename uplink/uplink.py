@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +57,7 @@ class UplinkStats:
     sent: int = 0  # alerts acknowledged by the broker since start
     commands_dropped: int = 0  # commands over a budget (total, topic, owner's) or the queue's bound
     commands_junk: int = 0  # unknown names, oversized, forged owner-lane bodies, unanswerable
+    unstored: int = 0  # alerts sent without the outbox: the disk and its reserve were full
 
 
 class Uplink:
@@ -80,6 +82,7 @@ class Uplink:
             cfg.max_age_hours,
             clock=clock,
             synchronous=cfg.synchronous.upper(),
+            reserve_bytes=cfg.reserve_bytes,
         )
         self.sender = OutboxSender(self.outbox, self, cfg.rate_per_second, window=cfg.inflight)
         commands = config.uplink.commands
@@ -154,15 +157,29 @@ class Uplink:
             return None
         left = self.outbox.max_age_seconds - (self.clock() - row.created)
         info = self.link.publish(
-            row.topic, row.payload, qos=1, content_type=row.content_type, expiry=max(1, int(left))
+            row.topic,
+            row.payload,
+            qos=1,
+            content_type=row.content_type,
+            expiry=max(1, int(left)),
+            hold=False,  # the row stays in the outbox: sent again once connected
         )
-        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return None
         return int(info.mid)
 
     # -- what the runtime calls -----------------------------------------------------------------
     def _enqueue(self, topic: str, message: EventMessage) -> None:
-        self.outbox.add(topic, message.model_dump_json(), JSON)
+        payload = message.model_dump_json()
+        try:
+            self.outbox.add(topic, payload, JSON)
+        except (OSError, sqlite3.Error) as exc:
+            # The disk is full and the outbox's reserve used up: the alert still goes, now, held
+            # in paho's memory until the broker has it; it is lost only if the device stops first.
+            self._stats.unstored += 1
+            log.error("alert %s not stored (%s): sent without the outbox", message.id, exc)
+            self._publish(topic, payload, content_type=JSON)
+            return
         self.sender.notify()
 
     def send_event(self, message: EventMessage) -> None:
@@ -178,16 +195,25 @@ class Uplink:
         retain: bool = False,
         content_type: str | None = None,
         expiry: int | None = None,
+        hold: bool = True,
     ) -> None:
+        """`hold`: kept while not connected and sent after connecting (else dropped then)."""
         if self.link is not None:
             self.link.publish(
-                topic, payload, qos=1, retain=retain, content_type=content_type, expiry=expiry
+                topic,
+                payload,
+                qos=1,
+                retain=retain,
+                content_type=content_type,
+                expiry=expiry,
+                hold=hold,
             )
 
     def _retain(self, topic: str, payload: bytes | str, content_type: str | None = None) -> None:
         with self._retained_lock:
             self._retained[topic] = (payload, content_type)
-        self._publish(topic, payload, retain=True, content_type=content_type)
+        # not held: every retained state is published again on connect (_on_connected)
+        self._publish(topic, payload, retain=True, content_type=content_type, hold=False)
 
     def set_motion(self, on: bool) -> None:
         self._retain(self.topics.motion, "ON" if on else "OFF")
@@ -217,7 +243,11 @@ class Uplink:
     def send_telemetry(self, values: dict[str, Any]) -> None:
         expiry = int(self.config.uplink.telemetry_seconds * 2)
         self._publish(
-            self.topics.telemetry, json.dumps(values, default=str), content_type=JSON, expiry=expiry
+            self.topics.telemetry,
+            json.dumps(values, default=str),
+            content_type=JSON,
+            expiry=expiry,
+            hold=False,  # the next one says it better
         )
 
     def publish_mode(self, mode: str) -> None:
@@ -288,6 +318,13 @@ class Uplink:
                 return
             try:
                 self._answer(item)
+            except OSError as exc:  # a full disk: what must be recorded first (a nonce) was not
+                log.error("command %r refused: %s", item.name[:64], exc)
+                if not item.retained:
+                    reply = CommandReply.failure(f"not taken: {exc.strerror or exc}")
+                    self._publish(
+                        self.topics.command_result(item.name), reply.payload(), content_type=JSON
+                    )
             except Exception:  # one bad command must not end command handling
                 log.exception("command %r failed", item.name)
 
