@@ -131,6 +131,8 @@ class AuditLog:
 
     def check_tail(self) -> dict[str, Any] | None:
         """At start: the tamper entry written if the log no longer ends where it was left."""
+        if not self.head_path.exists():  # nothing written yet (or before heads were kept)
+            return None
         written = self._append(None, {})
         return written[0] if written else None
 
