@@ -39,7 +39,7 @@ from doorbell.uplink.mqtt_link import MqttLink
 from doorbell.uplink.outbox import Outbox, OutboxRow
 from doorbell.uplink.outbox_sender import OutboxSender
 from doorbell.uplink.replay_guard import ReplayGuard
-from doorbell.uplink.requests.audit import AuditHead
+from doorbell.uplink.requests.audit_head import AuditHead
 from doorbell.uplink.topics import Topics
 
 log = logging.getLogger(__name__)
