@@ -21,7 +21,7 @@ import paho.mqtt.client as mqtt
 
 from doorbell.config import DoorbellConfig
 from doorbell.config.data_dir import DataDir
-from doorbell.uplink.command_auth import CommandGate, SignatureRefused
+from doorbell.uplink.command_auth import CommandGate
 from doorbell.uplink.command_intake import CommandIntake, Incoming
 from doorbell.uplink.command_models import (
     COMMANDS,
@@ -92,6 +92,7 @@ class Uplink:
             self.gate.owner_key_ids,
             config.uplink.max_command_bytes,
             clock,
+            self.gate.signed_by_owner,
         )
         self._worker = threading.Thread(target=self._run_commands, name="commands", daemon=True)
         self._ha_status = f"{config.uplink.discovery_prefix}/status"
@@ -300,9 +301,6 @@ class Uplink:
                 name, item.payload, self.config.uplink.max_command_bytes, authorise
             )
         except CommandError as exc:
-            if item.owner and isinstance(exc, SignatureRefused):
-                counts.forged += 1  # borrowed an owner key's id: junk, unanswered
-                return
             if exc.request_id is None:  # nobody to answer: not worth a log line either
                 counts.unanswered += 1
                 return
