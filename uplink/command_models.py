@@ -214,8 +214,7 @@ def parse_command(
     try:
         fields, by = authorise(name, data)
     except CommandError as exc:
-        exc.request_id = _request_id(data)  # the kind of refusal stays: the uplink tells them apart
-        raise
+        raise CommandError(str(exc), _request_id(data)) from None
     return validate_command(name, fields, COMMANDS, by)
 
 

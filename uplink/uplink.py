@@ -22,7 +22,7 @@ import paho.mqtt.client as mqtt
 
 from doorbell.config import DoorbellConfig
 from doorbell.config.data_dir import DataDir
-from doorbell.uplink.command_auth import CommandGate, SignatureRefused
+from doorbell.uplink.command_auth import CommandGate
 from doorbell.uplink.command_intake import CommandIntake, Incoming
 from doorbell.uplink.command_models import (
     COMMANDS,
@@ -40,7 +40,7 @@ from doorbell.uplink.mqtt_link import MqttLink
 from doorbell.uplink.outbox import Outbox, OutboxRow
 from doorbell.uplink.outbox_sender import OutboxSender
 from doorbell.uplink.replay_guard import ReplayGuard
-from doorbell.uplink.requests.audit import AuditHead
+from doorbell.uplink.requests.audit_head import AuditHead
 from doorbell.uplink.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ class Uplink:
             self.gate.owner_key_ids,
             config.uplink.max_command_bytes,
             clock,
+            self.gate.signed_by_owner,
         )
         self._worker = threading.Thread(target=self._run_commands, name="commands", daemon=True)
         self._ha_status = f"{config.uplink.discovery_prefix}/status"
@@ -340,9 +341,6 @@ class Uplink:
                 name, item.payload, self.config.uplink.max_command_bytes, authorise
             )
         except CommandError as exc:
-            if item.owner and isinstance(exc, SignatureRefused):
-                counts.forged += 1  # borrowed an owner key's id: junk, unanswered
-                return
             if exc.request_id is None:  # nobody to answer: not worth a log line either
                 counts.unanswered += 1
                 return
