@@ -6,11 +6,14 @@ in tests/data), the real model, real Alerts, recorder and outbox; mosquitto for 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import threading
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from doorbell.config import load_config
@@ -89,6 +92,30 @@ def test_a_full_queue_drops_the_oldest_and_never_waits(tmp_path: Path) -> None:
         stage.stop(30)
         assert got == [frames[3].seq, frames[4].seq]  # type: ignore[union-attr]
         assert device.counters().classified == 2
+    finally:
+        device.source.close()
+        device.uplink.outbox.close()
+
+
+def test_a_frame_that_fails_is_logged_and_the_next_one_classified(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    device = offline_device(tmp_path, "camera.speed=1")
+    try:
+        stage = device.reactions.classifier
+        assert stage is not None
+        done = threading.Event()
+        stage.on_labels = lambda alert_id, labels: done.set()
+        good = device.source.read()
+        assert good is not None
+        broken = dataclasses.replace(good, seq=-1, main=np.zeros(7, np.uint8))  # not a picture
+        stage.start()
+        stage.submit(ClassifyJob("a", broken, ()))
+        stage.submit(ClassifyJob("a", good, ()))
+        assert done.wait(30)
+        stage.stop(30)
+        assert stage.classified == 1
+        assert "classifying frame -1 failed" in caplog.text
     finally:
         device.source.close()
         device.uplink.outbox.close()

@@ -87,12 +87,11 @@ class ClassifyStage:
         began = time.perf_counter()  # a cost measurement, not a schedule
         try:
             labels = self.classifier.classify(job.frame.seq, job.frame.main, job.boxes)
-        except Exception:  # one bad frame must not end classification for the run
+            self.seconds += time.perf_counter() - began
+            self.classified += 1
+            self.on_labels(job.alert_id, labels)
+        except Exception:  # one bad frame (or a failed publish) must not end classification
             log.exception("classifying frame %d failed", job.frame.seq)
-            return
-        self.seconds += time.perf_counter() - began
-        self.classified += 1
-        self.on_labels(job.alert_id, labels)
 
 
 def open_stage(cfg: ClassifyConfig, on_labels: OnLabels, inline: bool) -> ClassifyStage | None:
