@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 from doorbell.config import load_config
+from doorbell.device.classify.labels import FrameLabels
 from doorbell.device.classify.model_file import default_model
-from doorbell.device.runtime.classify_stage import ClassifyJob, ClassifyStage, due
+from doorbell.device.runtime.classify_stage import NICE, ClassifyJob, ClassifyStage, due
 from doorbell.device.runtime.device import Device, open_device
 from doorbell.device.storage.index import EventIndex
 from doorbell.motion.detector import MotionDetector
@@ -82,7 +83,13 @@ def test_a_full_queue_drops_the_oldest_and_never_waits(tmp_path: Path) -> None:
         stage = device.reactions.classifier
         assert isinstance(stage, ClassifyStage) and not stage.inline
         got: list[int] = []
-        stage.on_labels = lambda alert_id, labels: got.append(labels.seq)
+        nice: list[int] = []
+
+        def on_labels(alert_id: str, labels: FrameLabels) -> None:
+            got.append(labels.seq)
+            nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+        stage.on_labels = on_labels
         frames = [device.source.read() for _ in range(5)]
         for frame in frames:  # the thread is not running: a classifier far behind
             assert frame is not None
@@ -92,6 +99,8 @@ def test_a_full_queue_drops_the_oldest_and_never_waits(tmp_path: Path) -> None:
         stage.stop(30)
         assert got == [frames[3].seq, frames[4].seq]  # type: ignore[union-attr]
         assert device.counters().classified == 2
+        # the classifier's thread gives way to the camera, analysis and recording threads
+        assert nice == [NICE, NICE] and os.getpriority(os.PRIO_PROCESS, 0) < NICE
     finally:
         device.source.close()
         device.uplink.outbox.close()

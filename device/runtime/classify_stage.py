@@ -12,7 +12,9 @@ one every `classify.every_seconds` while the event lasts (`due`, frame time).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +30,7 @@ from doorbell.motion.types import Box
 
 log = logging.getLogger(__name__)
 
+NICE = 10  # the classifier thread's niceness: below every other stage
 PEAK_GAP = 1.0  # seconds of frame time between two classified peaks of one event
 
 OnLabels = Callable[[str, FrameLabels], None]
@@ -80,6 +83,10 @@ class ClassifyStage:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
+        # Linux schedules threads one by one: this one yields the CPU to capture, analysis and
+        # recording whenever they want it (the interpreter runs on this thread, num_threads=1).
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
         while (job := self.jobs.get()) is not None:
             self._run(job)
 
