@@ -57,8 +57,9 @@ def offline_device(tmp_path: Path, *sets: str) -> Device:
     return open_device(config, echo=lambda line: None, mode_from_flag=True)
 
 
-def drive(device: Device, frames: int) -> None:
-    """What the pipeline's analysis thread does, frame by frame, on this thread."""
+def drive(device: Device, frames: int, end: bool = True) -> None:
+    """What the pipeline's analysis thread does, frame by frame, on this thread; with `end`,
+    the stream ends there (open events end)."""
     detector = MotionDetector(device.config.motion, device.source.lores_size)
     tracker = EventTracker(device.config.motion)
     for _ in range(frames):
@@ -66,7 +67,8 @@ def drive(device: Device, frames: int) -> None:
         assert frame is not None
         result = detector.process(frame.lores, frame.t)
         device.reactions.on_analysed(tracker.update(result, frame.seq), result, frame)
-    device.reactions.on_analysed(tracker.flush(), result, frame)
+    if end:
+        device.reactions.on_analysed(tracker.flush(), result, frame)
 
 
 def test_the_schedule_is_the_first_frame_new_peaks_and_every_few_seconds() -> None:
@@ -85,7 +87,7 @@ def test_a_full_queue_drops_the_oldest_and_never_waits(tmp_path: Path) -> None:
         got: list[int] = []
         nice: list[int] = []
 
-        def on_labels(alert_id: str, labels: FrameLabels) -> None:
+        def on_labels(job: ClassifyJob, labels: FrameLabels) -> None:
             got.append(labels.seq)
             nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
 
@@ -114,7 +116,7 @@ def test_a_frame_that_fails_is_logged_and_the_next_one_classified(
         stage = device.reactions.classifier
         assert stage is not None
         done = threading.Event()
-        stage.on_labels = lambda alert_id, labels: done.set()
+        stage.on_labels = lambda job, labels: done.set()
         good = device.source.read()
         assert good is not None
         broken = dataclasses.replace(good, seq=-1, main=np.zeros(7, np.uint8))  # not a picture
@@ -170,6 +172,34 @@ def test_a_classifier_in_time_puts_the_label_in_the_start(tmp_path: Path) -> Non
         drive(device, 60)
         start = sent[0]
         assert start.label == "vehicle" and start.labels["vehicle"] >= 0.5, start
+    finally:
+        device.source.close()
+        device.uplink.outbox.close()
+
+
+def test_the_snapshot_is_the_frame_that_shows_the_label_best(tmp_path: Path) -> None:
+    device = offline_device(tmp_path, "camera.speed=max", "classify.every_seconds=0.5")
+    try:
+        drive(device, 150, end=False)  # 6 s: an event still open, several frames classified
+        [active] = device.reactions._active.values()
+        classified = device.alerts._open[active.alert_id].frames
+        assert len(classified) >= 3
+        best = max(classified, key=lambda f: f.scores["vehicle"])
+        assert active.picture("vehicle", active.peak).seq == best.seq
+    finally:
+        device.source.close()
+        device.uplink.outbox.close()
+
+
+def test_what_a_privacy_mask_hides_is_hidden_from_the_classifier_too(tmp_path: Path) -> None:
+    whole = '[{"name": "all", "points": [[0, 0], [1, 0], [1, 1], [0, 1]]}]'
+    device = offline_device(tmp_path, "camera.speed=max", f"privacy.masks={whole}")
+    sent: list[EventMessage] = []
+    device.alerts.publish = sent.append
+    try:
+        drive(device, 60)
+        assert sent[0].label == "unknown" and sent[0].labels["vehicle"] < 0.5, sent[0]
+        assert device.counters().classified >= 1
     finally:
         device.source.close()
         device.uplink.outbox.close()
