@@ -22,6 +22,7 @@ from doorbell.device.classify.model_file import default_model
 from doorbell.device.runtime.classify_stage import NICE, ClassifyJob, ClassifyStage, due
 from doorbell.device.runtime.device import Device, open_device
 from doorbell.device.storage.index import EventIndex
+from doorbell.device.web.event_feed import event_json
 from doorbell.motion.detector import MotionDetector
 from doorbell.motion.events import EventTracker
 from doorbell.uplink.messages import EventMessage
@@ -257,6 +258,9 @@ def test_the_alerts_of_a_device_carry_the_label(
     assert [e["state"] for e in events] == ["start", "end"]
     assert all(e["label"] == "vehicle" and e["labels"]["vehicle"] >= 0.5 for e in events), events
     assert set(events[1]["labels"]) == {"person", "vehicle", "animal", "package"}
+    [row] = EventIndex(tmp_path / "data" / "index.sqlite").latest_events(10)
+    assert row.label == "vehicle"  # what the page's events list shows
+    assert event_json(row)["label"] == "vehicle"
     # Home Assistant's sensor per label: vehicle ON while the event was open, OFF after; the
     # others OFF throughout (set at start and at exit).
     # (a retained state is published again after each connect: repeats are collapsed)
@@ -278,3 +282,27 @@ def test_without_the_model_alerts_go_out_at_once_labelled_unknown(tmp_path: Path
     finally:
         device.source.close()
         device.uplink.outbox.close()
+
+
+def test_an_index_from_before_labels_gets_the_column_and_its_events_are_unknown(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "index.sqlite"
+    old = sqlite3.connect(path)  # the events table as it was before labels
+    old.execute(
+        "CREATE TABLE events (id TEXT PRIMARY KEY, type TEXT NOT NULL, start_wall REAL NOT NULL,"
+        " end_wall REAL, score REAL NOT NULL DEFAULT 0, zones TEXT NOT NULL DEFAULT '[]',"
+        " clip_id TEXT, snapshot TEXT, thumbnail TEXT)"
+    )
+    old.execute("INSERT INTO events (id, type, start_wall) VALUES ('e1', 'motion', 1.0)")
+    old.commit()
+    old.close()
+    index = EventIndex(path)
+    try:
+        assert [r.label for r in index.latest_events(10)] == ["unknown"]
+        index.set_label("e1", "person")
+        assert index.get_event("e1").label == "person"  # type: ignore[union-attr]
+    finally:
+        index.close()

@@ -225,6 +225,9 @@ class Reactions:
         ended = MotionEnded(active.announced, others, held=not active.announced)
         act = self.policy().decide(ended)
         offset = frame.wall - frame.t
+        label = self.alerts.label_of(active.alert_id)
+        if act.record and label != "unknown":
+            self.recorder.label_event(active.alert_id, label)
         if not active.announced:  # kept quiet by its label: the clip ends, nothing is sent
             if act.record:
                 self.recorder.event_ended(
@@ -250,7 +253,6 @@ class Reactions:
                 active.alert_id, event.end_t, offset + event.end_t, event.peak_score, zones
             )
         if act.snapshot:
-            label = self.alerts.label_of(active.alert_id)
             self._snapshot(active.alert_id, active.picture(label, active.peak))
         self.alerts.end(
             active.alert_id,
