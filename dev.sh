@@ -3,6 +3,7 @@
 #   ./dev.sh run [doorbell run flags...]   install into .venv, start the device on embedded defaults
 #   ./dev.sh test [pytest args...]         install into .venv (+ mosquitto), lint, type-check, test
 #   ./dev.sh install                       install only (what `run` does before it starts)
+# Each of run, test and install also puts the event classifier's model in the venv (install_model).
 #   ./dev.sh arm64-smoke [bookworm|trixie] the project on an emulated arm64 Debian (slow; root)
 # The Raspberry Pi path (taken on a Pi, or anywhere with `--pi-path RELEASE` or
 # DOORBELL_PI_PATH=RELEASE): the venv is made by the OS's python3 with system site packages, so the

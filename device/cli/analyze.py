@@ -34,11 +34,13 @@ def _camera_spec(video: str) -> str:
 
 
 class Annotator:
-    """Writes the video with zones, boxes and the tracker's state drawn, for tuning."""
+    """Writes the video with zones, boxes, the tracker's state and the open event's label so far
+    drawn, for tuning."""
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int], cfg: MotionConfig) -> None:
         self.writer = Mp4Writer(path, fps, size, preset="veryfast")
         self.size = size
+        self.labeller: EventLabeller | None = None
         width, height = size
         self.zones = [
             (z.name, (np.array(z.points) * [width - 1, height - 1]).astype(np.int32))
@@ -60,6 +62,9 @@ class Annotator:
         label = f"{tracker.state} score {result.score:.1f}% thr {result.threshold:.0f}"
         if result.lighting:
             label += " light"
+        if self.labeller is not None and tracker.active is not None:
+            verdict = self.labeller.so_far(tracker.active)
+            label += f" {verdict.label} {verdict.labels.get(verdict.label, 0.0):.2f}"
         cv2.putText(image, label, (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, colour[tracker.state], 2)
         self.writer.write(image)
 
@@ -155,6 +160,8 @@ def analyze_cmd(
 
     classifier = open_classifier(config.classify)  # without one: one log line, `unknown`
     labeller = EventLabeller(classifier, config.classify) if classifier else None
+    if annotator is not None:
+        annotator.labeller = labeller
     try:
         result = analyze(source, config.motion, on_frame if callbacks else None, duration, labeller)
     finally:

@@ -142,6 +142,10 @@ class Recorder:
             self.disk.full(exc, t)
         self.cutter.event_ended(event_id, t)
 
+    def label_event(self, event_id: str, label: str) -> None:
+        """What moved in an indexed event, as the classifier voted (the page shows it)."""
+        self.index.set_label(event_id, label)
+
     def cut(self, t: float) -> None:
         """Stop recording at frame time `t`: the open clip ends there, without post-roll."""
         self.cutter.cut(t)

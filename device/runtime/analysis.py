@@ -74,6 +74,12 @@ class EventLabeller:
             labels = self.classifier.classify(frame.seq, frame.main, motion.boxes)
             self._frames.setdefault(key, []).append(labels)
 
+    def so_far(self, event: MotionEvent | None) -> Verdict:
+        """The open event's label by the frames classified up to now."""
+        if event is None:
+            return UNKNOWN
+        return vote(self._frames.get(event.start_seq, []), self.cfg.min_score)
+
     def verdict(self, event: MotionEvent) -> Verdict:
         self._last_t.pop(event.start_seq, None)
         return vote(self._frames.pop(event.start_seq, []), self.cfg.min_score)

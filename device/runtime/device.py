@@ -205,7 +205,7 @@ class Device:
         # frame it should.
         lossless = not source.live and config.camera.speed == "max"
         self.reactions.classifier = open_stage(
-            config.classify, self.reactions.on_labels, inline=lossless
+            config.classify, self.reactions.on_labels, lossless, self.recorder.mask
         )
         self.pipeline = Pipeline(
             source,

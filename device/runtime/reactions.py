@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from doorbell.config.classify import ClassifyConfig
 from doorbell.config.device import EventLabel
@@ -49,6 +49,13 @@ class ActiveMotion:
     announced: bool = False  # its start is published
     waited: bool = False  # the first label or the deadline came: the mode has been asked
     classified_t: float | None = None  # frame time of its last frame sent to the classifier
+    # label -> (score, frame): each label's best-scoring classified frame, for its snapshots
+    best: dict[str, tuple[float, Frame]] = field(default_factory=dict)
+
+    def picture(self, label: str, fallback: Frame) -> Frame:
+        """The frame that shows `label` best, if one was classified as it, else `fallback`."""
+        best = self.best.get(label)
+        return fallback if best is None else best[1]
 
 
 class Reactions:
@@ -112,14 +119,17 @@ class Reactions:
             stage.submit(ClassifyJob(active.alert_id, frame, result.boxes))
 
     # -- the classifier's thread ------------------------------------------------------------------
-    def on_labels(self, alert_id: str, frame: FrameLabels) -> None:
-        """A classified frame of alert `alert_id`: the vote so far, and the start if it waits."""
-        verdict = self.alerts.add_labels(alert_id, frame, self.classify.min_score)
+    def on_labels(self, job: ClassifyJob, frame: FrameLabels) -> None:
+        """A classified frame of an alert: the vote so far, and the start if it waits."""
+        verdict = self.alerts.add_labels(job.alert_id, frame, self.classify.min_score)
         if verdict is None:
             return  # closed already: nothing more to say about it
         with self._lock:
-            active = next((a for a in self._active.values() if a.alert_id == alert_id), None)
+            active = next((a for a in self._active.values() if a.alert_id == job.alert_id), None)
             if active is not None:
+                for label, score in frame.scores.items():
+                    if score > active.best.get(label, (0.0, job.frame))[0]:
+                        active.best[label] = (score, job.frame)
                 active.waited = True
                 self._label_known(active, verdict.label)
                 self._sync_labels()  # the vote may have moved an open alert to another label
@@ -148,7 +158,7 @@ class Reactions:
         self._set_motion(act)
         self._sync_labels()
         if act.snapshot:
-            self._snapshot(alert_id, active.first)
+            self._snapshot(alert_id, active.picture(label, active.first))
 
     def _sync_labels(self) -> None:
         """`motion/<label>` ON for each label an open, published motion alert has, OFF for the
@@ -216,6 +226,9 @@ class Reactions:
         ended = MotionEnded(active.announced, others, held=not active.announced)
         act = self.policy().decide(ended)
         offset = frame.wall - frame.t
+        label = self.alerts.label_of(active.alert_id)
+        if act.record and label != "unknown":
+            self.recorder.label_event(active.alert_id, label)
         if not active.announced:  # kept quiet by its label: the clip ends, nothing is sent
             if act.record:
                 self.recorder.event_ended(
@@ -241,7 +254,7 @@ class Reactions:
                 active.alert_id, event.end_t, offset + event.end_t, event.peak_score, zones
             )
         if act.snapshot:
-            self._snapshot(active.alert_id, active.peak)
+            self._snapshot(active.alert_id, active.picture(label, active.peak))
         self.alerts.end(
             active.alert_id,
             offset + event.end_t,

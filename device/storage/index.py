@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS events (
     zones TEXT NOT NULL DEFAULT '[]',
     clip_id TEXT,
     snapshot TEXT,
-    thumbnail TEXT
+    thumbnail TEXT,
+    label TEXT NOT NULL DEFAULT 'unknown'
 );
 CREATE TABLE IF NOT EXISTS clips (
     id TEXT PRIMARY KEY,
@@ -78,6 +79,7 @@ class EventRow:
     clip_id: str | None
     snapshot: str | None
     thumbnail: str | None
+    label: str = "unknown"  # what moved (docs/classify.md), as voted when the event ended
 
 
 _CLIP_SELECT = (
@@ -94,6 +96,9 @@ def _setup(db: sqlite3.Connection) -> None:
     keep_journal(db)
     db.execute("PRAGMA synchronous=NORMAL")
     db.executescript(SCHEMA)
+    # An index from before event labels (docs/classify.md) gets the column; its events `unknown`.
+    if "label" not in {row[1] for row in db.execute("PRAGMA table_info(events)")}:
+        db.execute("ALTER TABLE events ADD COLUMN label TEXT NOT NULL DEFAULT 'unknown'")
 
 
 class EventIndex:
@@ -135,6 +140,9 @@ class EventIndex:
             (end_wall, score, json.dumps(zones), event_id),
         )
 
+    def set_label(self, event_id: str, label: str) -> None:
+        self._run("UPDATE events SET label = ? WHERE id = ?", (label, event_id))
+
     def set_snapshot(self, event_id: str, snapshot: str, thumbnail: str) -> None:
         self._run(
             "UPDATE events SET snapshot = ?, thumbnail = ? WHERE id = ?",
@@ -174,7 +182,8 @@ class EventIndex:
         self, where: str, args: tuple[object, ...], order: str = "start_wall"
     ) -> list[EventRow]:
         rows = self._run(
-            "SELECT id, type, start_wall, end_wall, score, zones, clip_id, snapshot, thumbnail "
+            "SELECT id, type, start_wall, end_wall, score, zones, clip_id, snapshot, thumbnail, "
+            "label "
             f"FROM events WHERE {where} ORDER BY {order}",
             args,
         ).fetchall()
