@@ -89,6 +89,9 @@ class FootageReviewCommand(Command):
     footage_request: str = Field(min_length=1, max_length=128)
     approve: bool
     clips: list[str] | None = Field(None, max_length=1000, description="None: every match")
+    redact: Literal["faces", "none"] | None = Field(
+        None, description="for this request only; None: requests.redact"
+    )
 
 
 def _bounded(name: str) -> Any:
