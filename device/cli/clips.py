@@ -7,13 +7,13 @@ import shutil
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
 from doorbell.config import LoadedConfig
 from doorbell.device.cli.options import config_options, fail
-from doorbell.device.cli.paths import check_output_file
+from doorbell.device.cli.paths import check_output_file, write_replacing
 from doorbell.device.storage.index import ClipRow, EventIndex
 from doorbell.device.storage.retention import Retention
 from doorbell.uplink.e2e import E2EError, decrypt_file, is_age_file
@@ -112,9 +112,11 @@ def export_cmd(
         if redact:
             _export_redacted(source, target, identity if encrypted else None)
         elif encrypted and identity is not None:
-            target.write_bytes(decrypt_file(source, identity))
+            plain = decrypt_file(source, identity)
+            write_replacing(target, lambda out: _write_all(out, plain))
         else:
-            shutil.copyfile(source, target)
+            with source.open("rb") as recorded:
+                write_replacing(target, lambda out: shutil.copyfileobj(recorded, out))
     except E2EError as exc:
         fail(str(exc))
     except OSError as exc:  # a disk that fills up while copying
@@ -124,6 +126,10 @@ def export_cmd(
         + (" (still encrypted: give --identity)" if encrypted and not identity else "")
         + (" (faces filled)" if redact else "")
     )
+
+
+def _write_all(out: BinaryIO, data: bytes) -> None:
+    out.write(data)
 
 
 def _export_redacted(source: Path, target: Path, identity: Path | None) -> None:
@@ -136,11 +142,13 @@ def _export_redacted(source: Path, target: Path, identity: Path | None) -> None:
             plain = Path(tmp) / "plain.mp4"
             plain.write_bytes(decrypt_file(source, identity))
             source = plain
+        redacted = Path(tmp) / "redacted.mp4"
         try:
-            Redactor().clip(source, target)
+            Redactor().clip(source, redacted)
         except RedactionError as exc:
-            target.unlink(missing_ok=True)
             fail(str(exc))
+        # Renamed onto DEST, as every export is: a link there is replaced, never followed.
+        redacted.replace(target)
 
 
 @clips_group.command("keep")

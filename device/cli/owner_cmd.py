@@ -105,7 +105,7 @@ def send(
     config = loaded.config
     key = _load_key(key_path)
     args = {"request_id": secrets.token_hex(8), **parse_fields(fields)}
-    body = signed_command(args, config.device.id, key, time.time())
+    body = signed_command(name, args, config.device.id, key, time.time())
     topics = Topics(config.base_topic)
     answer: dict[str, Any] = {}
     got = threading.Event()

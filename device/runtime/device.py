@@ -24,14 +24,16 @@ import cv2
 from pydantic import BaseModel
 
 from doorbell.config import DoorbellConfig, LoadedConfig
+from doorbell.config.base import NamedPolygon
 from doorbell.config.device import Mode, ModeBehaviour
 from doorbell.config.live import merge_reload
 from doorbell.config.motion import MotionConfig
-from doorbell.device.recording.clip import ClipInfo
+from doorbell.device.recording.passthrough_stream import passthrough_stream
 from doorbell.device.recording.picamera2_stream import camera_stream
 from doorbell.device.recording.recorder import Recorder
 from doorbell.device.runtime.alerts import Alerts
 from doorbell.device.runtime.button import DoorbellButton
+from doorbell.device.runtime.classify_stage import open_stage
 from doorbell.device.runtime.clock import SYSTEM, Clock
 from doorbell.device.runtime.command_registry import CommandRegistry, Handler
 from doorbell.device.runtime.control import ControlServer
@@ -66,13 +68,13 @@ from doorbell.uplink.command_models import (
     StatusCommand,
 )
 from doorbell.uplink.embedded_broker import EmbeddedBroker, start_embedded
-from doorbell.uplink.messages import EventMessage
 from doorbell.uplink.mqtt_link import refuse_insecure
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.command_models import FootageDecisionBody, FootageRequestBody
 from doorbell.uplink.uplink import Uplink
 
 if TYPE_CHECKING:
+    from doorbell.device.web.context import PageView
     from doorbell.device.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -150,12 +152,13 @@ class Device:
         self.mode: Mode = (None if mode_from_flag else self.modes.load()) or config.device.mode
         self.started_monotonic = clock.monotonic()
         self.audit = AuditLog.in_dir(self.data_dir, clock.wall, config.audit.max_bytes)
-        self.owner = OwnerActions(self, loaded)  # clips, zones, reviews (the local page)
         self.commands = CommandRegistry(self._command_handlers(), self.audit)
         self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
         # Each entry's hash goes out at once: a copy off the device that a cut tail cannot reach.
         self.audit.on_append = self.uplink.publish_audit_head
-        self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
+        self.audit.on_tamper = self.uplink.publish_audit_alert
+        self.audit.check_tail()  # a log cut while the device was off: a tamper entry, an alert
+        self.alerts = Alerts(config.device.id, self.uplink.send_event, self.data_dir)
         self.recorder = Recorder(
             config.record,
             config.storage,
@@ -163,20 +166,47 @@ class Device:
             self.data_dir,
             source.fps,
             (source.width, source.height),
-            self._clip_done,
+            self.alerts.clip_done,  # the alert's `end` names the clip
+            clock.wall,
+            on_no_clip=self.alerts.no_clip,
         )
         if config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
             self.recorder.use_camera_stream(
                 camera_stream(source, config.record, self.recorder.mask)
             )
+            # An H.264 camera (a file, RTSP) without masks: its own packets, no encoder at all.
+            if self.recorder.cutter.stream is None:
+                self.recorder.use_passthrough(
+                    passthrough_stream(source, config.record, self.recorder.mask)
+                )
         self.reactions = Reactions(
-            lambda: self.policy, self.alerts, self.recorder, self.uplink, echo, clock.wall
+            lambda: self.policy,
+            self.alerts,
+            self.recorder,
+            self.uplink,
+            echo,
+            clock.wall,
+            config.classify,
         )
         self.footage = FootageService(
-            config, self.data_dir, self.recorder.index, self.uplink, self.audit
+            config, self.data_dir, self.recorder.index, self.uplink, self.audit, clock.wall
+        )
+        self.owner = OwnerActions(  # clips, zones, masks, reviews (the local page, the socket)
+            self.recorder.index,
+            self.recorder.retention,
+            self.footage.requests,
+            lambda zones: self.apply_motion(self.config.motion.model_copy(update={"zones": zones})),
+            self.apply_masks,
+            loaded,
         )
         # A scripted scene's visitor presses the same button a wired one would.
         self.button = DoorbellButton(config.button, self.reactions.press, clock.monotonic)
+        # A simulation at full speed has no camera to outrun: analyse, record and classify every
+        # frame it should.
+        lossless = not source.live and config.camera.speed == "max"
+        self.reactions.classifier = open_stage(
+            config.classify, self.reactions.on_labels, lossless, self.recorder.mask
+        )
         self.pipeline = Pipeline(
             source,
             MotionDetector(config.motion, source.lores_size),
@@ -187,8 +217,7 @@ class Device:
             config.runtime.analysis_queue,
             config.runtime.record_queue,
             duration,
-            # A simulation at full speed has no camera to outrun: analyse and record every frame.
-            lossless=not source.live and config.camera.speed == "max",
+            lossless=lossless,
             clock=clock.monotonic,
             on_button=self.button.pressed,
         )
@@ -208,7 +237,28 @@ class Device:
         # device without the page (a Pi's default) should not pay.
         from doorbell.device.web.server import WebServer
 
-        return WebServer(self, self.config.web)
+        return WebServer(self.page_view(), self.config.web)
+
+    def page_view(self) -> PageView:
+        """What the local page may read, and the command registry it changes things through."""
+        from doorbell.device.web.context import PageView
+
+        return PageView(
+            config=lambda: self.config,
+            mode=lambda: self.mode,
+            counters=self.counters,
+            broker_connected=lambda: self.uplink.connected,
+            origin=self.owner.origin,
+            last_frame=lambda: self.reactions.last_frame,
+            snapshot_jpeg=lambda image: self.recorder.snapshot(image).jpeg,
+            live_stream=lambda: self.recorder.cutter.stream,
+            index=self.recorder.index,
+            requests=self.footage.requests,
+            audit=self.audit,
+            dispatch=self.commands.dispatch,
+            data_dir=self.data_dir,
+            clock=self.clock,
+        )
 
     @property
     def behaviour(self) -> ModeBehaviour:
@@ -233,6 +283,7 @@ class Device:
             clip_follows=self.config.record.mode == "events",
         )
         self.uplink.publish_mode(self.mode)
+        self.reactions.all_labels_off()
         self._publish_motion_settings()
         self.control.start()
         self.button.start()
@@ -240,6 +291,8 @@ class Device:
         # A simulated frame's wall time: when it is shown (the pipeline's pacer starts its
         # schedule as it starts, right after this).
         self.source.set_start_wall(self.clock.wall())
+        if self.reactions.classifier is not None:
+            self.reactions.classifier.start()
         self.pipeline.start()
         self.notifier.notify("READY=1")
         if self.config.runtime.watchdog:
@@ -275,12 +328,16 @@ class Device:
             self.web.stop()
         self.pipeline.stop_requested.set()
         self.pipeline.join(seconds)
+        if self.reactions.classifier is not None:
+            self.reactions.classifier.stop(seconds)
+        self.reactions.settle()  # a start still waiting for its label goes out now
         self.watchdog.stop()
         self.button.stop()
         self.control.stop()
         self.recorder.close()
         self.alerts.flush()
         self.uplink.set_motion(False)
+        self.reactions.all_labels_off()
         self.source.close()
         self.footage.stop(seconds)
         self.uplink.stop(seconds)
@@ -293,14 +350,6 @@ class Device:
     def frames_flowing(self) -> bool:
         stall = max(self.config.runtime.stall_seconds, 3.0 / self.source.fps)
         return self.clock.monotonic() - self.pipeline.stats.last_frame_monotonic < stall
-
-    def _clip_done(self, clip: ClipInfo) -> None:
-        self.alerts.clip_done(clip)
-
-    def _publish_event(self, message: EventMessage) -> None:
-        self.uplink.send_event(message)
-        if message.type == "ring" and message.state == "start":
-            self.uplink.send_ring(message)
 
     def _sync_recorder(self) -> None:
         self.recorder.continuous = self.policy.continuous
@@ -316,10 +365,11 @@ class Device:
             FootageDecisionBody: lambda body: self.footage.handle_decision(body),
             StatusCommand: lambda body: CommandReply.success(**self.telemetry().model_dump()),
             PingCommand: lambda body: CommandReply.success(),
-            ClipKeepCommand: self.owner.keep_clip,
-            ClipDeleteCommand: self.owner.delete_clip,
-            PolygonsCommand: self.owner.set_polygons,
-            FootageReviewCommand: self.owner.review_request,
+            # The registry is made before the owner's parts exist (the uplink needs it first).
+            ClipKeepCommand: lambda body: self.owner.keep_clip(body),
+            ClipDeleteCommand: lambda body: self.owner.delete_clip(body),
+            PolygonsCommand: lambda body: self.owner.set_polygons(body),
+            FootageReviewCommand: lambda body: self.owner.review_request(body),
         }
 
     def send_snapshot(self) -> CommandReply:
@@ -361,6 +411,11 @@ class Device:
         self.pipeline.replace_detector(MotionDetector(motion, self.source.lores_size), motion)
         self._publish_motion_settings()
 
+    def apply_masks(self, masks: list[NamedPolygon]) -> None:
+        """New privacy masks, at once (drawn on the page): every clip and snapshot from now."""
+        self.config.privacy = self.config.privacy.model_copy(update={"masks": masks})
+        self.recorder.mask.replace(masks)
+
     def _apply_reload(self) -> None:
         if self._reload is None:
             return
@@ -383,6 +438,7 @@ class Device:
         """Everything the device counts, now: telemetry and the run summary both format this."""
         pipeline, outbox = self.pipeline, self.uplink.stats
         frames, recorder = pipeline.stats.frames, self.recorder.status()
+        classifier = self.reactions.classifier
         return Counters(
             frames=frames,
             seconds_of_video=frames / self.source.fps,
@@ -390,6 +446,8 @@ class Device:
             dropped_camera=self.source.stats.dropped,
             dropped_analysis=pipeline.analysis_q.dropped,
             dropped_recording=pipeline.record_q.dropped,
+            dropped_classify=classifier.dropped if classifier else 0,
+            classified=classifier.classified if classifier else 0,
             queue_analysis=len(pipeline.analysis_q),
             queue_recording=len(pipeline.record_q),
             outbox_backlog=outbox.backlog,
@@ -399,6 +457,8 @@ class Device:
             clips=self.alerts.clips,
             recording=recorder.state,
             recording_failed=recorder.failure,
+            commands_dropped=outbox.commands_dropped,
+            commands_junk=outbox.commands_junk,
         )
 
     def telemetry(self) -> Telemetry:

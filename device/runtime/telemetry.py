@@ -22,6 +22,8 @@ class Telemetry(BaseModel):
     dropped_camera: int
     dropped_analysis: int
     dropped_recording: int
+    dropped_classify: int
+    classified: int
     queue_analysis: int
     queue_recording: int
     outbox_backlog: int
@@ -32,6 +34,8 @@ class Telemetry(BaseModel):
     disk_used_pct: float
     disk_free_bytes: int
     cpu_temp_c: float | None
+    commands_dropped: int = 0
+    commands_junk: int = 0
 
     @classmethod
     def of(cls, counters: Counters, mode: str, uptime_s: float, data_dir: Path) -> Telemetry:
@@ -45,6 +49,8 @@ class Telemetry(BaseModel):
             dropped_camera=counters.dropped_camera,
             dropped_analysis=counters.dropped_analysis,
             dropped_recording=counters.dropped_recording,
+            dropped_classify=counters.dropped_classify,
+            classified=counters.classified,
             queue_analysis=counters.queue_analysis,
             queue_recording=counters.queue_recording,
             outbox_backlog=counters.outbox_backlog,
@@ -55,6 +61,8 @@ class Telemetry(BaseModel):
             disk_used_pct=used_pct,
             disk_free_bytes=free,
             cpu_temp_c=cpu_temperature(),
+            commands_dropped=counters.commands_dropped,
+            commands_junk=counters.commands_junk,
         )
 
 

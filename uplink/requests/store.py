@@ -11,7 +11,7 @@ from pathlib import Path
 
 from doorbell.config.data_dir import DataDir
 from doorbell.uplink.requests.models import FootageRequest, Redaction, SharedClip, StoredRequest
-from doorbell.uplink.sqlite_file import open_sqlite
+from doorbell.uplink.sqlite_file import keep_journal, open_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -38,7 +38,7 @@ def _dt(wall: float | None) -> datetime | None:
 
 
 def _setup(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA journal_mode=WAL")
+    keep_journal(db)
     db.execute("PRAGMA synchronous=FULL")
     db.executescript(_SCHEMA)
     columns = {row[1] for row in db.execute("PRAGMA table_info(requests)")}

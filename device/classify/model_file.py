@@ -1,0 +1,64 @@
+"""Where the detector's model lives, and what a device without it (or without the runtime) does:
+says so in one line and runs on motion alone, every event labelled `unknown`.
+
+The model is never fetched at run time: `./dev.sh install` takes it from the npm package
+`@mediapipe/objectron` (the SSD-MobileNetV2 trained on OpenImages v4, Apache-2.0; the package
+packs it with its label map in one file), checks its sha256 and puts it, the label map, the
+package's package.json and the licence under the venv, in `share/doorbell/models/`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from doorbell.config.classify import ClassifyConfig
+from doorbell.device.classify.classifier import Classifier
+from doorbell.device.classify.ssd import SsdDetector
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "ssd_mobilenetv2_oidv4_fp16.tflite"
+# MediaPipe's own pin of the same file (its third_party assets list); ./dev.sh checks it too.
+MODEL_SHA256 = "d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6"
+
+
+def default_model() -> Path:
+    """The installed model: beside the interpreter's environment, as ./dev.sh puts it."""
+    return Path(sys.prefix) / "share" / "doorbell" / "models" / MODEL_NAME
+
+
+def labels_of(model: Path) -> Path:
+    """A model's label map, one class name a line (line 0 the background): NAME.labels.txt."""
+    return model.with_name(model.stem + ".labels.txt")
+
+
+def open_classifier(cfg: ClassifyConfig) -> Classifier | None:
+    """The classifier, or None after one log line saying why events will be `unknown`."""
+    if not cfg.enabled:
+        log.info("classification off (classify.enabled: false): events are labelled unknown")
+        return None
+    model = cfg.model or default_model()
+    why = _missing(model)
+    if why is None:
+        try:
+            names = labels_of(model).read_text(encoding="utf-8").splitlines()
+            detector = SsdDetector(model, names)
+        except ImportError:
+            why = "the runtime ai-edge-litert is not installed (no wheel for this machine)"
+        except (OSError, ValueError, RuntimeError) as exc:
+            why = f"model {model} not usable: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+        else:
+            return Classifier(detector, cfg.max_crops)
+    log.warning("classification off: %s; running on motion alone, events labelled unknown", why)
+    return None
+
+
+def _missing(model: Path) -> str | None:
+    if not model.is_file():
+        hint = " (./dev.sh install puts it there)" if model == default_model() else ""
+        return f"no model at {model}{hint}"
+    if not labels_of(model).is_file():
+        return f"no label map at {labels_of(model)}"
+    return None
