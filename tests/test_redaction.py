@@ -32,7 +32,7 @@ from doorbell.uplink.requests import FootageRequests
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.face_model import MODEL_SHA256, model_problem
 from doorbell.uplink.requests.redaction_worker import WorkerRedactor
-from tests.support.footage import T0, Device, FootageClip, PutServer
+from tests.support.footage import T0, Device, FootageClip, PutServer, iso
 
 DATA = Path(__file__).resolve().parent / "data" / "faces"
 FPS = 20  # the redactor detects on every other frame here: the frames between are the hold's
@@ -203,10 +203,11 @@ def test_a_signed_decision_can_share_one_request_as_recorded(
     dev = device(tmp_path, recorded, policy="review", redact="faces")
     assert dev.core.handle_request(dev.request(server.url())).decision == "pending_review"
     decision = {
+        "command": "footage_decision",
         "request_id": "req-1",
         "decision": "approve",
         "redact": "none",
-        "expires": "2030-01-01T00:00:00Z",
+        "expires": iso(T0 + 600),
     }
     reply = dev.core.handle_decision(dev.owner.sign(decision))
     assert reply is not None and reply.ok and reply.decision == "shared", reply
