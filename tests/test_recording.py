@@ -414,3 +414,34 @@ def test_at_rest_clips_are_ciphertext_and_export_decrypts(tmp_path: Path) -> Non
         *base,
     )
     assert refused.returncode == 2 and "cannot decrypt" in refused.stderr
+
+
+def test_an_event_disarmed_as_it_starts_still_gets_its_clip_up_to_the_cut(tmp_path: Path) -> None:
+    """The owner disarms in the same moment the alert goes out: the event began before the cut,
+    so its clip is made, and it ends at the cut (within the fragment under way), not post_seconds
+    after the event."""
+    camera = CameraConfig(source="synthetic:walk_up_ring", width=320, height=240, loop=True)
+    source = open_source(camera)
+    source.open()
+    clips: list[ClipInfo] = []
+    recorder = Recorder(
+        RecordConfig(post_seconds=5.0),
+        StorageConfig(),
+        PrivacyConfig(),
+        tmp_path,
+        FPS,
+        (320, 240),
+        clips.append,
+    )
+    recorder.start()
+    base = 2e9
+    while (frame := source.read()) is not None and frame.t < 20.0:
+        recorder.push(frame)
+        if abs(frame.t - 10.0) < 1e-6:  # before the recording thread sees the next frame
+            recorder.event_started("e", "motion", frame.t, base + frame.t)
+            recorder.cut(frame.t)
+    recorder.event_ended("e", 19.0, base + 19.0, 1.0, [])
+    recorder.close()
+    (clip,) = clips
+    assert clip.start_t <= 10.0 - 3.0 + 1e-6  # its pre-roll
+    assert clip.start_t + clip.seconds <= 11.0 + 1e-6  # ends with the fragment under way at 10 s

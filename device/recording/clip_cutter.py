@@ -77,11 +77,15 @@ class ClipCutter:
 
     def cut(self, t: float) -> None:
         """Recording stops now (the device was disarmed): the open clip ends with the fragment
-        under way at frame time `t`, with no post-roll after it, and waiting events get none."""
+        under way at frame time `t`, with no post-roll after it. An event that began before `t`
+        but whose clip the recording thread has not opened yet (the alert and the disarm came
+        within a frame or two) still gets its clip, up to the cut; any other waiting event none."""
         with self._lock:
             self._cut_at = t
-            self._wanted.clear()
-            self._ended_early.clear()
+            self._wanted = {e: (at, wall) for e, (at, wall) in self._wanted.items() if at <= t}
+            self._ended_early = {
+                e: end for e, end in self._ended_early.items() if e in self._wanted
+            }
 
     # -- the recording thread ---------------------------------------------------------------------
     def push(self, fragments: list[Fragment], wall_offset: float) -> None:
@@ -158,7 +162,10 @@ class ClipCutter:
     def _append(self, fragment: Fragment, check: bool = True) -> None:
         with self._lock:
             cut_at = self._cut_at
-            if cut_at is not None and (self._open is None or fragment.first_t >= cut_at):
+            # A cut with nothing open and nothing waiting to open is spent; one that a waiting
+            # event's clip is still to meet stays until that clip is cut.
+            idle = self._open is None and not self._wanted
+            if cut_at is not None and (idle or fragment.first_t >= cut_at):
                 self._cut_at = None
         if cut_at is not None and fragment.first_t >= cut_at:
             self._finish()  # before this fragment: it was recorded after the cut
