@@ -66,10 +66,18 @@ class ButtonConfig(Section):
     chime_seconds: float = Field(1.0, ge=0.1, le=10.0)
 
 
+# The labels an event can carry (device/classify/labels.py derives its own from this one).
+EventLabel = Literal["person", "vehicle", "animal", "package", "unknown"]
+EVENT_LABELS: tuple[EventLabel, ...] = get_args(EventLabel)
+
+
 class ModeBehaviour(Section):
     motion_alerts: Switch = True
     record: Switch = True
     snapshots: Switch = True
+    # Which labels raise a motion alert; `unknown` is an event no label was found for (and
+    # every event of a device without the classifier's model). Default: all of them, as before.
+    alert_labels: list[EventLabel] = Field(default_factory=lambda: list(EVENT_LABELS), min_length=1)
 
 
 class ModesConfig(Section):

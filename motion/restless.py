@@ -52,7 +52,8 @@ STEP_SECONDS = 0.2
 LEARN_EVERY = 4  # frames: the spread moves over seconds, every fourth frame is plenty
 # A change counts as in place when the distance from the background's range over WIDE x WIDE
 # px (a sway of up to 5 px each way) is at most IN_PLACE times the distance from its 3x3 range.
-# Measured on the canopy (sway 4 px plus jitter): 9 px still false-alarms with 7, 11 has margin.
+# Measured on the canopy swaying 4 px with 1 px of jitter from the first frame: with 7 px it
+# false-alarms, with 9 it holds, 11 leaves a margin (and the canopy of 8 px in the library).
 WIDE = 11
 IN_PLACE = 0.5
 # What the young model held is forgotten where the change shows through this many learning

@@ -6,12 +6,23 @@ import json
 from pathlib import Path
 
 import av
+import pytest
 from click.testing import CliRunner
 
 from doorbell.device.cli import cli
 
 FIELDS = {"source", "fps", "frames", "width", "height", "config", "events", "motion_frames"}
-EVENT_FIELDS = {"start_frame", "end_frame", "start_s", "end_s", "peak_score", "box", "zones"}
+EVENT_FIELDS = {
+    "start_frame",
+    "end_frame",
+    "start_s",
+    "end_s",
+    "peak_score",
+    "box",
+    "zones",
+    "label",
+    "labels",
+}
 
 
 def test_json_has_the_documented_fields_and_finds_the_visitor(tmp_path: Path) -> None:
@@ -48,6 +59,20 @@ def test_json_has_the_documented_fields_and_finds_the_visitor(tmp_path: Path) ->
     with av.open(str(annotated)) as container:
         assert sum(1 for _ in container.decode(video=0)) == doc["frames"]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_events_of_a_real_clip_carry_the_label_the_device_would_give(tmp_path: Path) -> None:
+    from doorbell.device.classify.model_file import default_model
+
+    if not default_model().is_file():  # tests/test_classify.py fails for it under CI=true
+        pytest.skip(f"the classifier's model is not installed ({default_model()})")
+    clip = Path(__file__).parent / "data" / "highway-overlay.avi"
+    out = tmp_path / "a.json"
+    result = CliRunner().invoke(cli, ["analyze", str(clip), "--duration", "6", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    [event] = json.loads(out.read_text())["events"]
+    assert event["label"] == "vehicle" and event["labels"]["vehicle"] >= 0.5, event
+    assert result.stdout.splitlines()[-1].endswith("  vehicle")
 
 
 def test_json_to_stdout_is_only_json() -> None:

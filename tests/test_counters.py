@@ -33,6 +33,8 @@ DISTINCT = Counters(
     recording_failed="File too large",
     commands_dropped=29,
     commands_junk=31,
+    dropped_classify=37,
+    classified=41,
 )
 
 
@@ -45,6 +47,8 @@ def test_telemetry_formats_every_counter_under_its_own_name(tmp_path: Path) -> N
         "dropped_camera",
         "dropped_analysis",
         "dropped_recording",
+        "dropped_classify",
+        "classified",
         "queue_analysis",
         "queue_recording",
         "outbox_backlog",
@@ -76,6 +80,8 @@ def test_run_summary_formats_every_counter_under_its_own_name() -> None:
         "clips",
         "recording",
         "recording_failed",
+        "dropped_classify",
+        "classified",
     }
     for name in shared:
         assert document[name] == getattr(DISTINCT, name), name

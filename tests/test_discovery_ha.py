@@ -55,6 +55,8 @@ def test_discovery_names_only_topics_the_device_uses(
         platforms = {c["p"] for c in cmps.values()}
         assert {"binary_sensor", "event", "image", "select", "sensor"} <= platforms
         assert cmps["motion"]["device_class"] == "motion"
+        labelled = {name for name in cmps if name.startswith("motion_")}  # one per label
+        assert labelled == {"motion_person", "motion_vehicle", "motion_animal", "motion_package"}
         assert cmps["ring"]["device_class"] == "doorbell"
         assert cmps["ring"]["event_types"] == ["ring"]
         assert cmps["mode"]["options"] == ["disarmed", "home", "away"]
@@ -67,6 +69,7 @@ def test_discovery_names_only_topics_the_device_uses(
         topics = uplink.topics
         published = {topics.status, topics.motion, topics.ring, topics.snapshot}
         published |= {topics.mode, topics.telemetry}
+        published |= {topics.motion_label(x) for x in ("person", "vehicle", "animal", "package")}
         for cmp in cmps.values():
             for key in ("state_topic", "image_topic"):
                 if key in cmp:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from doorbell.config.device import MODES, ModesConfig
+from doorbell.config.device import EVENT_LABELS, MODES, EventLabel, ModesConfig
 from doorbell.device.runtime.policy import (
     Actions,
     Event,
     ModeEntered,
     MotionEnded,
+    MotionLabelled,
     MotionStarted,
     Policy,
     RecordMode,
@@ -35,6 +36,8 @@ START = MotionStarted()
 END_LAST = MotionEnded(alerted=True, others_open=False)
 END_OTHERS = MotionEnded(alerted=True, others_open=True)
 END_UNALERTED = MotionEnded(alerted=False, others_open=False)
+END_HELD = MotionEnded(alerted=False, others_open=False, held=True)
+LABELLED = MotionLabelled("person")
 RING = Ring(has_frame=True)
 RING_BLIND = Ring(has_frame=False)
 STATIONARY = Stationary()
@@ -43,9 +46,11 @@ ENTERED = ModeEntered()
 
 EVENTS: list[tuple[str, Event]] = [
     ("start", START),
+    ("labelled", LABELLED),
     ("end", END_LAST),
     ("end+others", END_OTHERS),
     ("end-unalerted", END_UNALERTED),
+    ("end-held", END_HELD),
     ("ring", RING),
     ("ring-blind", RING_BLIND),
     ("stationary", STATIONARY),
@@ -58,9 +63,11 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
     "disarmed": {
         record_mode: {
             "start": NOTHING,
+            "labelled": NOTHING,
             "end": acts(A, motion=False),  # an alert raised while armed is still closed
             "end+others": acts(A),
             "end-unalerted": NOTHING,
+            "end-held": NOTHING,
             "ring": acts(A),  # a ring is never muted, but a disarmed device keeps no footage
             "ring-blind": acts(A),
             "stationary": NOTHING,
@@ -72,9 +79,11 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
     "home": {
         "events": {
             "start": NOTHING,  # home: no motion alerts
+            "labelled": NOTHING,
             "end": acts(A, R, S, motion=False),  # raised while away, closed after
             "end+others": acts(A, R, S),
             "end-unalerted": NOTHING,
+            "end-held": acts(R),
             "ring": acts(A, R, S, C),
             "ring-blind": acts(A),
             "stationary": NOTHING,
@@ -83,9 +92,11 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
         },
         "continuous": {
             "start": NOTHING,
+            "labelled": NOTHING,
             "end": acts(A, R, S, motion=False),
             "end+others": acts(A, R, S),
             "end-unalerted": NOTHING,
+            "end-held": acts(R),
             "ring": acts(A, R, S),  # the segment holding the ring may end minutes later
             "ring-blind": acts(A),
             "stationary": NOTHING,
@@ -94,9 +105,11 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
         },
         "off": {
             "start": NOTHING,
+            "labelled": NOTHING,
             "end": acts(A, S, motion=False),
             "end+others": acts(A, S),
             "end-unalerted": NOTHING,
+            "end-held": NOTHING,
             "ring": acts(A, S),
             "ring-blind": acts(A),
             "stationary": NOTHING,
@@ -106,10 +119,12 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
     },
     "away": {
         "events": {
-            "start": acts(A, R, S, C, motion=True),
+            "start": acts(A, R, C),  # opened; its label decides whether it goes out
+            "labelled": acts(A, S, motion=True),
             "end": acts(A, R, S, motion=False),
             "end+others": acts(A, R, S),  # motion stays ON while another alert is open
             "end-unalerted": NOTHING,
+            "end-held": acts(R),
             "ring": acts(A, R, S, C),
             "ring-blind": acts(A),
             "stationary": NOTHING,
@@ -117,10 +132,12 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "entered": NOTHING,  # it records: the clip goes on
         },
         "continuous": {
-            "start": acts(A, R, S, motion=True),
+            "start": acts(A, R),
+            "labelled": acts(A, S, motion=True),
             "end": acts(A, R, S, motion=False),
             "end+others": acts(A, R, S),
             "end-unalerted": NOTHING,
+            "end-held": acts(R),
             "ring": acts(A, R, S),
             "ring-blind": acts(A),
             "stationary": NOTHING,
@@ -128,10 +145,12 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "entered": NOTHING,  # it records: the clip goes on
         },
         "off": {
-            "start": acts(A, S, motion=True),
+            "start": acts(A),
+            "labelled": acts(A, S, motion=True),
             "end": acts(A, S, motion=False),
             "end+others": acts(A, S),
             "end-unalerted": NOTHING,
+            "end-held": NOTHING,
             "ring": acts(A, S),
             "ring-blind": acts(A),
             "stationary": NOTHING,
@@ -165,5 +184,30 @@ def test_a_mode_is_its_behaviour_not_its_name() -> None:
     """The rules read the `modes:` section, so a user may make `home` alert after all."""
     home = ModesConfig().home.model_copy(update={"motion_alerts": True, "snapshots": False})
     policy = Policy(home, "events")
-    assert policy.decide(START) == acts(A, R, C, motion=True)
+    assert policy.decide(START) == acts(A, R, C)
+    assert policy.decide(LABELLED) == acts(A, motion=True)
     assert policy.decide(END_LAST) == acts(A, R, motion=False)
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("person", acts(A, S, motion=True)),
+        ("package", acts(A, S, motion=True)),
+        ("vehicle", NOTHING),  # a passing car: opened, recorded, never sent
+        ("animal", NOTHING),
+        ("unknown", NOTHING),  # nothing named (or no model): quiet too, as asked
+    ],
+)
+def test_a_mode_alerts_only_on_the_labels_it_lists(label: EventLabel, expected: Actions) -> None:
+    away = ModesConfig().away.model_copy(update={"alert_labels": ["person", "package"]})
+    policy = Policy(away, "events")
+    assert policy.decide(START) == acts(A, R, C)  # the clip starts whatever the label
+    assert policy.decide(MotionLabelled(label)) == expected
+    assert policy.decide(END_HELD) == acts(R)
+
+
+def test_by_default_every_label_alerts_as_before_labels_existed() -> None:
+    policy = Policy(ModesConfig().away, "events")
+    for label in EVENT_LABELS:
+        assert policy.decide(MotionLabelled(label)) == acts(A, S, motion=True)

@@ -13,7 +13,20 @@ from tests.support.broker import MosquittoBroker, free_port
 from tests.support.process import doorbell
 from tests.support.subscriber import Subscriber
 
-EVENT_FIELDS = {"id", "device", "type", "state", "start", "end", "score", "boxes", "zones", "clip"}
+EVENT_FIELDS = {
+    "id",
+    "device",
+    "type",
+    "state",
+    "start",
+    "end",
+    "score",
+    "boxes",
+    "zones",
+    "clip",
+    "label",
+    "labels",
+}
 
 
 def decoded_frames(path: Path) -> int:
@@ -158,6 +171,8 @@ def test_summary_json_is_the_run_summary_of_the_run(tmp_path: Path) -> None:
         "speed",
         "recording",
         "recording_failed",
+        "dropped_classify",
+        "classified",
     }
     # 30 s at 15 fps, a tenth of it lost by the camera and counted there
     assert summary["frames"] + summary["dropped_camera"] == 450

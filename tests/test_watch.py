@@ -3,6 +3,7 @@ reach is an error with the reason (exit 1), not silence and exit 0."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -139,3 +140,24 @@ def test_what_strangers_publish_reaches_the_terminal_escaped(
     assert "\\x1b[2J" in text
     lines = text.splitlines()
     assert len(lines) == 3, lines  # the newline in the status did not start a line of its own
+
+
+def test_a_motion_alert_line_says_what_moved_at_start_and_at_end() -> None:
+    from doorbell.device.cli.watch import describe
+
+    start = {"type": "motion", "state": "start", "start": "T0", "score": 3.4, "zones": ["path"]}
+    start |= {"id": "e1", "label": "person", "labels": {"person": 0.8}}
+    end = start | {"state": "end", "end": "T1", "clip": None, "label": "vehicle"}
+    assert describe("event", "porch", json.dumps(start).encode()) == (
+        "T0 porch: MOTION person score 3.4 zones path id e1"
+    )
+    assert describe("event", "porch", json.dumps(end).encode()) == (
+        "T1 porch: motion vehicle ended, no clip id e1"
+    )
+    old = {k: v for k, v in start.items() if k not in ("label", "labels")}  # an older device
+    assert describe("event", "porch", json.dumps(old).encode()) == (
+        "T0 porch: MOTION score 3.4 zones path id e1"
+    )
+    # A label is text from the broker: escaped like the rest of the line.
+    evil = start | {"label": "person\x1b[2J"}
+    assert "\x1b" not in (describe("event", "porch", json.dumps(evil).encode()) or "")

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from importlib import metadata
 from typing import Any
 
-from doorbell.config.device import MODES
+from doorbell.config.device import EVENT_LABELS, MODES
 from doorbell.uplink.topics import Topics
 
 # telemetry key -> (name, unit, device_class)
@@ -59,6 +59,18 @@ def discovery_payload(
             "state_topic": topics.motion,
             "payload_on": "ON",
             "payload_off": "OFF",
+        },
+        **{
+            f"motion_{label}": {
+                "p": "binary_sensor",
+                "name": f"Motion: {label}",
+                "device_class": "occupancy" if label in ("person", "animal") else "motion",
+                "state_topic": topics.motion_label(label),
+                "payload_on": "ON",
+                "payload_off": "OFF",
+            }
+            for label in EVENT_LABELS
+            if label != "unknown"  # one sensor per thing worth naming, as Frigate per object
         },
         "ring": {
             "p": "event",

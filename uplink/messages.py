@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from doorbell.config.device import EventLabel
 
 
 def iso_utc(wall: float) -> str:
@@ -40,3 +42,8 @@ class EventMessage(BaseModel):
     boxes: list[list[float]]
     zones: list[str]
     clip: ClipRef | None
+    # What moved, by the classifier's vote over the frames it has seen so far (docs/classify.md):
+    # at `start` what was known when the alert went out, at `end` the final label. `unknown` for
+    # a ring and on a device without the model. `labels`: the best score each label reached.
+    label: EventLabel = "unknown"
+    labels: dict[str, float] = Field(default_factory=dict)

@@ -21,6 +21,10 @@ class Topics:
     def motion(self) -> str:
         return f"{self.base}/motion"
 
+    def motion_label(self, label: str) -> str:
+        """ON while a motion alert with this label is open (Home Assistant's sensor per label)."""
+        return f"{self.base}/motion/{label}"
+
     @property
     def ring(self) -> str:
         return f"{self.base}/ring"
@@ -44,6 +48,10 @@ class Topics:
     @property
     def audit_head(self) -> str:
         return f"{self.base}/audit/head"
+
+    @property
+    def audit_alert(self) -> str:
+        return f"{self.base}/audit/alert"
 
     def command(self, name: str) -> str:
         return f"{self.base}/cmd/{name}"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, get_args
 
-Label = Literal["person", "vehicle", "animal", "package", "unknown"]
-LABELS: tuple[Label, ...] = get_args(Label)
+from doorbell.config.device import EVENT_LABELS, EventLabel
+
+Label = EventLabel
+LABELS: tuple[Label, ...] = EVENT_LABELS
 # What a classified frame can score: every label but `unknown`, which is what none of them is.
 SCORED: tuple[Label, ...] = tuple(label for label in LABELS if label != "unknown")
 

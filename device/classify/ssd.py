@@ -9,7 +9,11 @@ anchors in the lowest layer); encodings are (y, x, h, w) scaled by 10, 10, 5, 5.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +50,23 @@ def ssd_anchors() -> np.ndarray:
     return np.array(rows, dtype=np.float32)
 
 
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """The runtime's C++ logger prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+    on the process's stderr as the interpreter is built, and offers no switch for it: that line
+    would break a CLI's one-line errors and fill a journal. File descriptor 2 goes to /dev/null
+    for those few milliseconds (errors still arrive, as the exceptions they raise)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 @dataclass(frozen=True)
 class Detection:
     name: str  # the model's class name, e.g. "Person"
@@ -60,8 +81,9 @@ class SsdDetector:
         # Imported here: a device without the runtime (a 32-bit Pi) still imports this module.
         from ai_edge_litert.interpreter import Interpreter
 
-        self._interpreter = Interpreter(model_path=str(model), num_threads=1)
-        self._interpreter.allocate_tensors()
+        with _quiet_stderr():
+            self._interpreter = Interpreter(model_path=str(model), num_threads=1)
+            self._interpreter.allocate_tensors()
         inp = self._interpreter.get_input_details()[0]
         outputs = self._interpreter.get_output_details()
         self._anchors = ssd_anchors()

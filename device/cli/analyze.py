@@ -13,10 +13,12 @@ import numpy as np
 
 from doorbell.config import LoadedConfig
 from doorbell.config.motion import MotionConfig
+from doorbell.device.classify.labels import UNKNOWN
+from doorbell.device.classify.model_file import open_classifier
 from doorbell.device.cli.options import config_options, fail
 from doorbell.device.cli.paths import check_output_file
 from doorbell.device.recording.mp4_writer import Mp4Writer
-from doorbell.device.runtime.analysis import Analysis, analyze
+from doorbell.device.runtime.analysis import Analysis, EventLabeller, analyze
 from doorbell.device.runtime.frame import Frame
 from doorbell.device.sources import SourceError, open_source
 from doorbell.motion.events import EventTracker
@@ -32,11 +34,13 @@ def _camera_spec(video: str) -> str:
 
 
 class Annotator:
-    """Writes the video with zones, boxes and the tracker's state drawn, for tuning."""
+    """Writes the video with zones, boxes, the tracker's state and the open event's label so far
+    drawn, for tuning."""
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int], cfg: MotionConfig) -> None:
         self.writer = Mp4Writer(path, fps, size, preset="veryfast")
         self.size = size
+        self.labeller: EventLabeller | None = None
         width, height = size
         self.zones = [
             (z.name, (np.array(z.points) * [width - 1, height - 1]).astype(np.int32))
@@ -58,6 +62,9 @@ class Annotator:
         label = f"{tracker.state} score {result.score:.1f}% thr {result.threshold:.0f}"
         if result.lighting:
             label += " light"
+        if self.labeller is not None and tracker.active is not None:
+            verdict = self.labeller.so_far(tracker.active)
+            label += f" {verdict.label} {verdict.labels.get(verdict.label, 0.0):.2f}"
         cv2.putText(image, label, (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, colour[tracker.state], 2)
         self.writer.write(image)
 
@@ -72,16 +79,20 @@ def _terminal(stdout_taken: bool) -> TextIO | None:
     return None
 
 
-def _plot(analysis: Analysis, cfg: MotionConfig, path: Path) -> None:
+def _pyplot() -> Any:
+    """matplotlib's pyplot, asked for before the analysis, not after it: without matplotlib,
+    `--plot` is one line and exit 2 at once."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise click.ClickException(
-            "--plot needs matplotlib: pip install 'doorbell[plot]'"
-        ) from None
+        fail("--plot needs matplotlib: pip install 'doorbell[plot]'")
+    return plt
+
+
+def _plot(analysis: Analysis, cfg: MotionConfig, path: Path, plt: Any) -> None:
     times = [i / analysis.fps for i in range(analysis.frames)]
     fig, ax = plt.subplots(figsize=(12, 4))
     ax.plot(times, analysis.scores, label="changed area (%)", linewidth=0.8)
@@ -118,8 +129,10 @@ def analyze_cmd(
     config = loaded.config
     if json_out not in (None, "-"):
         check_output_file(Path(json_out), "--json")
+    pyplot = None
     if plot is not None:
         check_output_file(plot, "--plot")
+        pyplot = _pyplot()
     if annotate is not None:  # PyAV opens the file only with the first packet: ask now
         check_output_file(annotate, "--annotate")
     try:
@@ -145,8 +158,12 @@ def analyze_cmd(
         for callback in callbacks:
             callback(frame, result, tracker)
 
+    classifier = open_classifier(config.classify)  # without one: one log line, `unknown`
+    labeller = EventLabeller(classifier, config.classify) if classifier else None
+    if annotator is not None:
+        annotator.labeller = labeller
     try:
-        result = analyze(source, config.motion, on_frame if callbacks else None, duration)
+        result = analyze(source, config.motion, on_frame if callbacks else None, duration, labeller)
     finally:
         source.close()
         if progress is not None:
@@ -159,7 +176,7 @@ def analyze_cmd(
     elif json_out:
         Path(json_out).write_text(json.dumps(document, indent=2) + "\n")
     if plot is not None:
-        _plot(result, config.motion, plot)
+        _plot(result, config.motion, plot, pyplot)
     if json_out != "-":
         click.echo(
             f"{video}: {result.frames} frames, {len(result.events)} events, "
@@ -167,7 +184,8 @@ def analyze_cmd(
         )
         for event in result.events:
             zones = ",".join(sorted(event.zones))
+            label = result.verdicts.get(event.start_seq, UNKNOWN).label
             click.echo(
                 f"  {event.start_t:8.2f}-{event.end_t:8.2f} s  frames {event.start_seq}-"
-                f"{event.end_seq}  peak {event.peak_score:.1f}%  zones {zones}"
+                f"{event.end_seq}  peak {event.peak_score:.1f}%  zones {zones}  {label}"
             )

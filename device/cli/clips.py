@@ -1,18 +1,19 @@
-"""`doorbell clips list|show|export|keep|delete`: the recordings on this device."""
+"""`doorbell clips list|show|export [--redact]|keep|delete`: the recordings on this device."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
 from doorbell.config import LoadedConfig
 from doorbell.device.cli.options import config_options, fail
-from doorbell.device.cli.paths import check_output_file
+from doorbell.device.cli.paths import check_output_file, write_replacing
 from doorbell.device.storage.index import ClipRow, EventIndex
 from doorbell.device.storage.retention import Retention
 from doorbell.uplink.e2e import E2EError, decrypt_file, is_age_file
@@ -82,8 +83,19 @@ def show_cmd(loaded: LoadedConfig, clip_id: str) -> None:
     help="age identity file: decrypt a clip stored encrypted (privacy.e2e.at_rest).",
 )
 @click.option("--force", is_flag=True, help="Overwrite DEST if it exists.")
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="Fill every face in the copy with one colour, as a footage share does (the clip on "
+    "the device stays as recorded).",
+)
 def export_cmd(
-    loaded: LoadedConfig, clip_id: str, dest: Path, identity: Path | None, force: bool
+    loaded: LoadedConfig,
+    clip_id: str,
+    dest: Path,
+    identity: Path | None,
+    force: bool,
+    redact: bool,
 ) -> None:
     """Copy a clip out of the device (DEST may be a folder), decrypting it with --identity."""
     clip = _clip(_index(loaded), clip_id)
@@ -94,11 +106,17 @@ def export_cmd(
     name = source.name.removesuffix(".age") if encrypted and identity else source.name
     target = dest / name if dest.is_dir() else dest
     check_output_file(target, "DEST", force=force)
+    if redact and encrypted and identity is None:
+        fail(f"clip {clip_id!r} is stored encrypted: give --identity to redact it")
     try:
-        if encrypted and identity is not None:
-            target.write_bytes(decrypt_file(source, identity))
+        if redact:
+            _export_redacted(source, target, identity if encrypted else None)
+        elif encrypted and identity is not None:
+            plain = decrypt_file(source, identity)
+            write_replacing(target, lambda out: _write_all(out, plain))
         else:
-            shutil.copyfile(source, target)
+            with source.open("rb") as recorded:
+                write_replacing(target, lambda out: shutil.copyfileobj(recorded, out))
     except E2EError as exc:
         fail(str(exc))
     except OSError as exc:  # a disk that fills up while copying
@@ -106,7 +124,31 @@ def export_cmd(
     click.echo(
         f"exported {target}"
         + (" (still encrypted: give --identity)" if encrypted and not identity else "")
+        + (" (faces filled)" if redact else "")
     )
+
+
+def _write_all(out: BinaryIO, data: bytes) -> None:
+    out.write(data)
+
+
+def _export_redacted(source: Path, target: Path, identity: Path | None) -> None:
+    """The owner's own sharing: a copy with every face filled (decrypted first, given the
+    identity of a clip stored encrypted)."""
+    from doorbell.uplink.requests.redaction import RedactionError, Redactor  # the model: here
+
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        if identity is not None:
+            plain = Path(tmp) / "plain.mp4"
+            plain.write_bytes(decrypt_file(source, identity))
+            source = plain
+        redacted = Path(tmp) / "redacted.mp4"
+        try:
+            Redactor().clip(source, redacted)
+        except RedactionError as exc:
+            fail(str(exc))
+        # Renamed onto DEST, as every export is: a link there is replaced, never followed.
+        redacted.replace(target)
 
 
 @clips_group.command("keep")

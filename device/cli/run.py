@@ -94,7 +94,7 @@ def run(
     summary_json: Path | None,
 ) -> None:
     """Run the device: camera -> motion -> recorder -> MQTT alerts. Enter on a terminal rings."""
-    os.umask(0o077)  # footage, snapshots and databases are for the device's own account alone
+    os.umask(0o077)  # as cli.main does, for a caller that invokes `run` itself
     config = _with_run_flags(loaded.config, speed, loop)
     check_data_dir(config.device.data_dir)
     if summary_json is not None:

@@ -13,6 +13,7 @@ import paho.mqtt.client as mqtt
 
 from doorbell.config import LoadedConfig
 from doorbell.device.cli.options import config_options
+from doorbell.device.cli.paths import check_output_dir
 from doorbell.uplink.broker_login import client_settings
 from doorbell.uplink.mqtt_link import configure_client
 from doorbell.uplink.topics import Topics
@@ -47,9 +48,11 @@ def _describe(kind: str, device: str, payload: bytes) -> str | None:
         return f"{device}: {kind} (not an event: {text[:60]!r})"
     what = event.get("type", kind)
     state = event.get("state", "")
+    # What moved (docs/classify.md); a device from before labels sends none: nothing is shown.
+    label = f" {event['label']}" if isinstance(event.get("label"), str) and what == "motion" else ""
     if state == "start":
         zones = ",".join(event.get("zones") or []) or "-"
-        head = f"{event.get('start')} {device}: {what.upper()}"
+        head = f"{event.get('start')} {device}: {what.upper()}{label}"
         return f"{head} score {event.get('score')} zones {zones} id {event.get('id')}"
     clip = event.get("clip")
     clip_text = (
@@ -57,7 +60,7 @@ def _describe(kind: str, device: str, payload: bytes) -> str | None:
         if isinstance(clip, dict)
         else "no clip"
     )
-    return f"{event.get('end')} {device}: {what} ended, {clip_text} id {event.get('id')}"
+    return f"{event.get('end')} {device}: {what}{label} ended, {clip_text} id {event.get('id')}"
 
 
 @click.command("watch")
@@ -83,7 +86,7 @@ def watch(
     # A ring's `start` comes on `event` as well as on `ring`: `event` alone gives one line each.
     wanted = [topics.event, topics.status, topics.motion]
     if save_snapshots:
-        save_snapshots.mkdir(parents=True, exist_ok=True)
+        check_output_dir(save_snapshots, "--save-snapshots")
         wanted.append(topics.snapshot)
     alerts = 0
     done = threading.Event()
@@ -106,7 +109,11 @@ def watch(
         kind, device = parts[-1], parts[-2] if len(parts) >= 2 else "?"
         if kind == "snapshot" and save_snapshots:
             path = save_snapshots / f"{device}-{msg.timestamp:.0f}.jpg"
-            path.write_bytes(msg.payload)
+            try:
+                path.write_bytes(msg.payload)
+            except OSError as exc:  # a full disk: said, and alerts are still printed
+                click.echo(f"{device}: snapshot not saved to {path}: {exc.strerror}", err=True)
+                return
             click.echo(f"{device}: snapshot saved to {path}")
             return
         if as_json:

@@ -16,14 +16,12 @@ camera's bitrate times that).
 
 from __future__ import annotations
 
-import threading
-from collections import deque
 from typing import Any
 
 import av
-import numpy as np
 
 from doorbell.config.record import RecordConfig
+from doorbell.device.recording.camera_fragments import CameraFragments
 from doorbell.device.recording.fragment_ring import FragmentRing
 from doorbell.device.recording.fragments import Fragment
 from doorbell.device.recording.masks import PrivacyMask
@@ -47,16 +45,14 @@ def passthrough_stream(
     return stream
 
 
-class PassthroughStream:
+class PassthroughStream(CameraFragments):
     """An `EncodedStream` fed by the capture thread with the camera's packets (`take`); the
     recording thread collects the fragments they completed (`feed`)."""
 
     def __init__(self, ring_seconds: float) -> None:
+        super().__init__()
         self.ring_seconds = ring_seconds
-        self._lock = threading.Lock()  # the capture thread writes, the recorder reads
-        self._fragments: FragmentRing | None = None
         self._out: Any = None  # the ring's output stream
-        self._done: list[Fragment] = []
         self._closed = False
         self._input: Any = None  # the input stream the last packet came from
         self._shift = 0  # added to an input's timestamps so that they go on rising
@@ -92,32 +88,7 @@ class PassthroughStream:
         self._next_dts = copy.dts + max(packet.duration or 0, 1)
         return copy
 
-    @property
-    def ring(self) -> deque[Fragment]:
-        with self._lock:
-            return deque(self._fragments.ring) if self._fragments else deque()
-
-    @property
-    def init_segment(self) -> bytes:
-        with self._lock:
-            return self._fragments.init_segment if self._fragments else b""
-
-    @property
-    def ring_bytes(self) -> int:
-        with self._lock:
-            return self._fragments.ring_bytes if self._fragments else 0
-
-    def feed(self, yuv: np.ndarray, t: float) -> list[Fragment]:
-        """The frame is the camera's own already: hand over the fragments completed since."""
-        with self._lock:
-            done, self._done = self._done, []
-        return done
-
     def close(self) -> list[Fragment]:
         with self._lock:
             self._closed = True
-            done, self._done = self._done, []
-            if self._fragments is not None:
-                done += self._fragments.close()
-                self._fragments = None
-        return done
+            return self._close_ring()

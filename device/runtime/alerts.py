@@ -1,7 +1,10 @@
 """Open alerts: ids, their clips, and the MQTT messages at start and at end.
 
-An alert is published twice on `event`: at `start` (at once: that is the alert) and at `end`, once
-both the event is over and its clip is complete, so the end message can name the clip.
+An alert is published twice on `event`: at `start` (that is the alert) and at `end`, once both the
+event is over and its clip is complete, so the end message can name the clip. A motion alert's
+start may be held until the classifier labels it (`release`), and one whose label the mode does
+not alert on is never published at all; the vote over its classified frames is kept here, so the
+`end` carries the final label.
 Called from the analysis thread, the recording thread and the button, hence the lock.
 """
 
@@ -15,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from doorbell.config.device import EventLabel
+from doorbell.device.classify.labels import UNKNOWN, FrameLabels, Verdict, vote
 from doorbell.device.recording.clip import ClipInfo
 from doorbell.uplink.messages import ClipRef, EventMessage, iso_utc
 
@@ -36,6 +41,11 @@ class Alert:
     clip: ClipRef | None = None
     ended: bool = False
     clip_pending: bool = False
+    # False while the start waits for a label (`hold`), and for good when the label kept it
+    # quiet: such an alert publishes neither its start nor its end.
+    published: bool = True
+    frames: list[FrameLabels] = field(default_factory=list)  # classified frames, for the vote
+    verdict: Verdict = UNKNOWN
 
 
 class Alerts:
@@ -57,7 +67,10 @@ class Alerts:
         boxes: list[list[float]] | None = None,
         zones: list[str] | None = None,
         recording: bool,
+        hold: bool = False,
     ) -> Alert:
+        """Open an alert and publish its start, or with `hold` publish nothing yet (`release`
+        sends the start once its label is known)."""
         alert = Alert(
             id=str(uuid.uuid4()),
             type=kind,
@@ -66,12 +79,41 @@ class Alerts:
             boxes=boxes or [],
             zones=zones or [],
             clip_pending=recording,
+            published=not hold,
         )
         with self._lock:
             self._open[alert.id] = alert
-            self.count += 1
-        self.publish(self._message(alert, "start"))
+            self.count += not hold  # counted when raised: a held one when released
+        if not hold:
+            self.publish(self._message(alert, "start"))
         return alert
+
+    def release(self, alert_id: str) -> None:
+        """Publish the start of a held alert, with the label known now."""
+        with self._lock:
+            alert = self._open.get(alert_id)
+            if alert is None or alert.published:
+                return
+            alert.published = True
+            self.count += 1
+            message = self._message(alert, "start")
+        self.publish(message)
+
+    def label_of(self, alert_id: str) -> EventLabel:
+        """An open alert's label by the vote so far (`unknown` before any classified frame)."""
+        with self._lock:
+            alert = self._open.get(alert_id)
+            return "unknown" if alert is None else alert.verdict.label
+
+    def add_labels(self, alert_id: str, frame: FrameLabels, min_score: float) -> Verdict | None:
+        """One more classified frame of an open alert: its vote so far (None: already closed)."""
+        with self._lock:
+            alert = self._open.get(alert_id)
+            if alert is None:
+                return None
+            alert.frames.append(frame)
+            alert.verdict = vote(alert.frames, min_score)
+            return alert.verdict
 
     def end(
         self,
@@ -97,7 +139,7 @@ class Alerts:
             done = not alert.clip_pending
             if done:
                 del self._open[alert_id]
-        if done:
+        if done and alert.published:
             self.publish(self._message(alert, "end"))
 
     def clip_done(self, clip: ClipInfo) -> None:
@@ -126,6 +168,22 @@ class Alerts:
                 if alert.ended:
                     finished.append(self._open.pop(alert_id))
         for alert in finished:
+            if alert.published:
+                self.publish(self._message(alert, "end"))
+
+    def no_clip(self, event_ids: list[str]) -> None:
+        """No clip will come for these events (the disk is full): each `end` goes without one,
+        when its event is over, instead of waiting for shutdown."""
+        finished = []
+        with self._lock:
+            for alert_id in event_ids:
+                alert = self._open.get(alert_id)
+                if alert is None or not alert.clip_pending:
+                    continue
+                alert.clip_pending = False
+                if alert.ended:
+                    finished.append(self._open.pop(alert_id))
+        for alert in finished:
             self.publish(self._message(alert, "end"))
 
     def flush(self) -> None:
@@ -133,7 +191,8 @@ class Alerts:
         with self._lock:
             leftovers, self._open = list(self._open.values()), {}
         for alert in leftovers:
-            self.publish(self._message(alert, "end"))
+            if alert.published:
+                self.publish(self._message(alert, "end"))
 
     def end_after_crash(self, alert: Alert) -> None:
         """The `end` of an alert a crash left open, rebuilt from the index (device.recovery)."""
@@ -151,4 +210,6 @@ class Alerts:
             boxes=alert.boxes,
             zones=alert.zones,
             clip=alert.clip,
+            label=alert.verdict.label,
+            labels=alert.verdict.labels,
         )

@@ -33,6 +33,7 @@ from doorbell.device.recording.picamera2_stream import camera_stream
 from doorbell.device.recording.recorder import Recorder
 from doorbell.device.runtime.alerts import Alerts
 from doorbell.device.runtime.button import DoorbellButton
+from doorbell.device.runtime.classify_stage import open_stage
 from doorbell.device.runtime.clock import SYSTEM, Clock
 from doorbell.device.runtime.command_registry import CommandRegistry, Handler
 from doorbell.device.runtime.control import ControlServer
@@ -155,6 +156,8 @@ class Device:
         self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
         # Each entry's hash goes out at once: a copy off the device that a cut tail cannot reach.
         self.audit.on_append = self.uplink.publish_audit_head
+        self.audit.on_tamper = self.uplink.publish_audit_alert
+        self.audit.check_tail()  # a log cut while the device was off: a tamper entry, an alert
         self.alerts = Alerts(config.device.id, self.uplink.send_event, self.data_dir)
         self.recorder = Recorder(
             config.record,
@@ -165,6 +168,7 @@ class Device:
             (source.width, source.height),
             self.alerts.clip_done,  # the alert's `end` names the clip
             clock.wall,
+            on_no_clip=self.alerts.no_clip,
         )
         if config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
             self.recorder.use_camera_stream(
@@ -176,7 +180,13 @@ class Device:
                     passthrough_stream(source, config.record, self.recorder.mask)
                 )
         self.reactions = Reactions(
-            lambda: self.policy, self.alerts, self.recorder, self.uplink, echo, clock.wall
+            lambda: self.policy,
+            self.alerts,
+            self.recorder,
+            self.uplink,
+            echo,
+            clock.wall,
+            config.classify,
         )
         self.footage = FootageService(
             config, self.data_dir, self.recorder.index, self.uplink, self.audit, clock.wall
@@ -191,6 +201,12 @@ class Device:
         )
         # A scripted scene's visitor presses the same button a wired one would.
         self.button = DoorbellButton(config.button, self.reactions.press, clock.monotonic)
+        # A simulation at full speed has no camera to outrun: analyse, record and classify every
+        # frame it should.
+        lossless = not source.live and config.camera.speed == "max"
+        self.reactions.classifier = open_stage(
+            config.classify, self.reactions.on_labels, lossless, self.recorder.mask
+        )
         self.pipeline = Pipeline(
             source,
             MotionDetector(config.motion, source.lores_size),
@@ -201,8 +217,7 @@ class Device:
             config.runtime.analysis_queue,
             config.runtime.record_queue,
             duration,
-            # A simulation at full speed has no camera to outrun: analyse and record every frame.
-            lossless=not source.live and config.camera.speed == "max",
+            lossless=lossless,
             clock=clock.monotonic,
             on_button=self.button.pressed,
         )
@@ -268,6 +283,7 @@ class Device:
             clip_follows=self.config.record.mode == "events",
         )
         self.uplink.publish_mode(self.mode)
+        self.reactions.all_labels_off()
         self._publish_motion_settings()
         self.control.start()
         self.button.start()
@@ -275,6 +291,8 @@ class Device:
         # A simulated frame's wall time: when it is shown (the pipeline's pacer starts its
         # schedule as it starts, right after this).
         self.source.set_start_wall(self.clock.wall())
+        if self.reactions.classifier is not None:
+            self.reactions.classifier.start()
         self.pipeline.start()
         self.notifier.notify("READY=1")
         if self.config.runtime.watchdog:
@@ -310,12 +328,16 @@ class Device:
             self.web.stop()
         self.pipeline.stop_requested.set()
         self.pipeline.join(seconds)
+        if self.reactions.classifier is not None:
+            self.reactions.classifier.stop(seconds)
+        self.reactions.settle()  # a start still waiting for its label goes out now
         self.watchdog.stop()
         self.button.stop()
         self.control.stop()
         self.recorder.close()
         self.alerts.flush()
         self.uplink.set_motion(False)
+        self.reactions.all_labels_off()
         self.source.close()
         self.footage.stop(seconds)
         self.uplink.stop(seconds)
@@ -416,6 +438,7 @@ class Device:
         """Everything the device counts, now: telemetry and the run summary both format this."""
         pipeline, outbox = self.pipeline, self.uplink.stats
         frames, recorder = pipeline.stats.frames, self.recorder.status()
+        classifier = self.reactions.classifier
         return Counters(
             frames=frames,
             seconds_of_video=frames / self.source.fps,
@@ -423,6 +446,8 @@ class Device:
             dropped_camera=self.source.stats.dropped,
             dropped_analysis=pipeline.analysis_q.dropped,
             dropped_recording=pipeline.record_q.dropped,
+            dropped_classify=classifier.dropped if classifier else 0,
+            classified=classifier.classified if classifier else 0,
             queue_analysis=len(pipeline.analysis_q),
             queue_recording=len(pipeline.record_q),
             outbox_backlog=outbox.backlog,

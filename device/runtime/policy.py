@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from doorbell.config.device import ModeBehaviour
+from doorbell.config.device import EventLabel, ModeBehaviour
 
 RecordMode = Literal["events", "continuous", "off"]
 
@@ -21,9 +21,18 @@ class MotionStarted:
 
 
 @dataclass(frozen=True)
+class MotionLabelled:
+    """What moved, as known now (`unknown` when the classifier has not said or cannot): the
+    alert opened at the start goes out only if this mode alerts on this label."""
+
+    label: EventLabel
+
+
+@dataclass(frozen=True)
 class MotionEnded:
-    alerted: bool  # an alert was raised when this motion started
+    alerted: bool  # an alert was raised (published) for this motion
     others_open: bool  # other motion alerts are still open
+    held: bool = False  # an alert was opened at the start but its label kept it quiet
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,9 @@ class ModeEntered:
     """The device has just entered this policy's mode."""
 
 
-Event = MotionStarted | MotionEnded | Stationary | Ring | SnapshotAsked | ModeEntered
+Event = (
+    MotionStarted | MotionLabelled | MotionEnded | Stationary | Ring | SnapshotAsked | ModeEntered
+)
 
 
 @dataclass(frozen=True)
@@ -82,17 +93,21 @@ class Policy:
         return record and self.record_mode == "events"
 
     def decide(self, event: Event) -> Actions:
-        if isinstance(event, MotionStarted):
+        if isinstance(event, MotionStarted):  # the alert is opened; its label says if it goes out
             if not self.behaviour.motion_alerts:
                 return NOTHING
             return Actions(
                 alert=True,
                 record=self.recording,
-                snapshot=self.behaviour.snapshots,
                 clip_follows=self._clip_follows(self.recording),
-                motion=True,
             )
+        if isinstance(event, MotionLabelled):
+            if not self.behaviour.motion_alerts or event.label not in self.behaviour.alert_labels:
+                return NOTHING
+            return Actions(alert=True, snapshot=self.behaviour.snapshots, motion=True)
         if isinstance(event, MotionEnded):
+            if event.held:  # never published: its clip is still finished, nothing is sent
+                return Actions(record=self.recording)
             if not event.alerted:
                 return NOTHING
             return Actions(

@@ -25,6 +25,8 @@ class RunSummary:
     recording: str  # the recorder's state at the end: ok, off, disk_full
     recording_failed: str | None  # why clips could not be written during the run, if ever
     started_at: float = 0.0  # wall-clock time of frame t = 0
+    dropped_classify: int = 0  # frames the classifier's queue dropped
+    classified: int = 0  # frames classified
 
     @classmethod
     def of(
@@ -51,6 +53,8 @@ class RunSummary:
             recording=counters.recording,
             recording_failed=counters.recording_failed,
             started_at=started_at,
+            dropped_classify=counters.dropped_classify,
+            classified=counters.classified,
         )
 
     @property

@@ -22,6 +22,8 @@ class Telemetry(BaseModel):
     dropped_camera: int
     dropped_analysis: int
     dropped_recording: int
+    dropped_classify: int
+    classified: int
     queue_analysis: int
     queue_recording: int
     outbox_backlog: int
@@ -47,6 +49,8 @@ class Telemetry(BaseModel):
             dropped_camera=counters.dropped_camera,
             dropped_analysis=counters.dropped_analysis,
             dropped_recording=counters.dropped_recording,
+            dropped_classify=counters.dropped_classify,
+            classified=counters.classified,
             queue_analysis=counters.queue_analysis,
             queue_recording=counters.queue_recording,
             outbox_backlog=counters.outbox_backlog,

@@ -70,7 +70,13 @@ class PageContext:
         monotonic = device.clock.monotonic
         self.passwords = PasswordFile(files.web_password)
         self.sessions = Sessions(config.session_hours * 3600.0, monotonic)
-        self.limiter = LoginLimiter(config.login_attempts, config.login_window_seconds, monotonic)
+        self.limiter = LoginLimiter(
+            config.login_attempts,
+            config.login_window_seconds,
+            monotonic,
+            total=config.login_attempts_total,
+        )
+        self.checking = asyncio.Semaphore(1)  # Argon2 checks at once (19 MiB each)
         self.live = LivePicture(device.last_frame, device.snapshot_jpeg, config.live_fps, monotonic)
         self.video = LiveVideo(device.live_stream)
         self.feed = EventFeed(device.index)

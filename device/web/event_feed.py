@@ -24,6 +24,7 @@ def event_json(row: EventRow) -> dict[str, Any]:
     return {
         "id": row.id,
         "type": row.type,
+        "label": row.label,
         "start_wall": row.start_wall,
         "start": iso_utc(row.start_wall),
         "ended": row.end_wall is not None,
@@ -36,7 +37,7 @@ def event_json(row: EventRow) -> dict[str, Any]:
 
 
 def _state(row: EventRow) -> tuple[Any, ...]:
-    return (row.end_wall, row.score, tuple(row.zones), row.clip_id, row.thumbnail)
+    return (row.end_wall, row.score, tuple(row.zones), row.clip_id, row.thumbnail, row.label)
 
 
 @dataclass(eq=False)

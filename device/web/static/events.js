@@ -29,7 +29,7 @@
     }
     cell(row, pic);
     cell(row, e.start);
-    cell(row, e.type);
+    cell(row, e.label && e.label !== "unknown" ? e.type + ": " + e.label : e.type);
     cell(row, e.zones.length ? e.zones.join(", ") : "-");
     cell(row, String(e.score));
     var link = null;

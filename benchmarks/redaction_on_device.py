@@ -1,0 +1,125 @@
+"""Faces filled inside a running device (issue 30): what a share with `requests.redact: faces`
+costs the device while its camera runs in real time.
+
+A real `doorbell run` (synthetic camera at 640x480, real time, real mosquitto) records a clip;
+a signed footage request (policy share_all) makes its upload worker redact and upload it to a
+loopback HTTP server. Printed: how long the share took, the device's peak RSS before the request
+and after the upload (VmHWM), and the frames the device dropped over the whole run (its summary
+line at exit).
+
+    .venv/bin/python benchmarks/redaction_on_device.py [--scenario synthetic:walk_up_ring]
+        [--redact faces|none]
+
+Goals: peak RSS +60 MB at most while it runs; the camera drops nothing meanwhile. (The faces
+are filled by a worker process, whose own peak benchmarks/redaction.py prints.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from doorbell.device.system.memory import status_mb  # noqa: E402
+from tests.support.broker import MosquittoBroker  # noqa: E402
+from tests.support.footage import PutServer, Signer, iso, request_body  # noqa: E402
+from tests.support.process import DoorbellProcess  # noqa: E402
+from tests.support.subscriber import Subscriber  # noqa: E402
+
+
+def doorbell(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "doorbell.device", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def first_complete_clip(data: Path, dev: DoorbellProcess, timeout: float) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = doorbell("clips", "list", "--json", "--data-dir", str(data))
+        rows = json.loads(listed.stdout) if listed.returncode == 0 else []
+        if rows and rows[0]["state"] == "complete":
+            return dict(rows[0])
+        time.sleep(1.0)
+    raise SystemExit(f"no clip in {timeout:.0f} s: {dev.stderr[-2000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scenario", default="synthetic:walk_up_ring")
+    parser.add_argument(
+        "--redact", choices=("faces", "none"), default="faces", help="none: the same without"
+    )
+    opts = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="doorbell-redact-"))
+    broker = MosquittoBroker(work / "broker")
+    broker.start()
+    signer, server = Signer(), PutServer()
+    data = work / "data"
+    began = time.time()
+    dev = DoorbellProcess(
+        work / "p",
+        *("--broker", broker.url, "--device-id", "fe", "--data-dir", str(data)),
+        *("--camera", opts.scenario, "--loop", "--log-level", "WARNING"),
+        *("--set", "camera.width=640", "--set", "camera.height=480", "--set", "web.listen=null"),
+        *("--set", "requests.policy=share_all", "--set", f"requests.redact={opts.redact}"),
+        *("--set", f"requests.trusted_keys=[{signer.public}]"),
+        *("--set", "requests.allow_insecure_upload=true"),
+    )
+    try:
+        clip = first_complete_clip(data, dev, timeout=180)
+        while time.time() <= float(str(clip["end_wall"])):
+            time.sleep(0.2)
+        now = time.time()
+        body = request_body(
+            "bench-1",
+            began - 60,
+            now,
+            now + 600,
+            server.url("/upload/{name}"),
+            audience="fe",
+            issued_at=iso(now),
+        )
+        results = Subscriber(broker.port, ["doorbell/fe/cmd/footage_request/result"])
+        peak_before = status_mb("VmHWM", dev.proc.pid)
+        asked = time.monotonic()
+        results.client.publish(
+            "doorbell/fe/cmd/footage_request", json.dumps(signer.sign(body)), qos=1
+        )
+        if not results.wait_for(lambda ms: bool(ms), timeout=300):
+            raise SystemExit(f"no reply to the request: {dev.stderr[-2000:]}")
+        took = time.monotonic() - asked
+        peak_after = status_mb("VmHWM", dev.proc.pid)
+        reply = json.loads(results.messages[0].payload)
+        results.close()
+        dev.signal(signal.SIGTERM)
+        dev.wait()
+    finally:
+        dev.kill()
+        server.close()
+        broker.stop()
+    summary = dev.stdout.strip().splitlines()[-1] if dev.stdout.strip() else ""
+    drops = re.search(r"dropped: (\d+) by camera, (\d+) by analysis, (\d+) by recording", summary)
+    print(f"clip: {clip['seconds']} s; share: {reply['decision']}, {reply.get('redaction')}")
+    print(f"request to reply: {took:.1f} s (redact, then upload to loopback)")
+    print(
+        f"device peak RSS: {peak_before:.0f} MB before -> {peak_after:.0f} MB after "
+        f"= +{peak_after - peak_before:.0f} MB (goal <= +60 MB)"
+    )
+    print(f"drops over the run: {drops.group(0) if drops else summary!r} (goal: 0 by camera)")
+
+
+if __name__ == "__main__":
+    main()
