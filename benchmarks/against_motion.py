@@ -45,7 +45,7 @@ import av
 from benchmarks.peak_memory import Peaks, wait_with_peaks
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENE = ROOT / "device" / "scenarios" / "ten_visits.yaml"
+SCENE = ROOT / "device" / "emulation" / "scenarios" / "ten_visits.yaml"
 SCENE_FPS = 15
 WARMUP = 5.0  # seconds: start-up (imports, broker connection) is not per-frame work
 # A privacy mask over the top-left corner: enough to make the recorder burn it in (re-encode).

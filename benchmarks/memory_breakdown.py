@@ -12,7 +12,8 @@ frame, at `--speed max`, without a mask (pass-through) and with one (re-encoded)
 4. Python's own objects: the peak traced by `tracemalloc` over a run of the device in-process,
    and the files that held most at the end of the steady state.
 
-Usage: python benchmarks/memory_breakdown.py [--seconds 60] [--size 768x576]
+Usage: python benchmarks/memory_breakdown.py [--seconds 60] [--size 768x576] [--gop 2]
+(`--gop 25`: the same footage with a keyframe every 25 s, as a long-GOP camera sends it)
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.against_motion import MASK_CONFIG  # noqa: E402
 from benchmarks.peak_memory import poll_status  # noqa: E402
-from benchmarks.real_footage import describe, vtest_h264  # noqa: E402
+from benchmarks.real_footage import GOP_SECONDS, describe, vtest_h264  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 
 IMPORTS = ["numpy", "cv2", "av", "simplejpeg", "pydantic", "yaml", "click", "sqlite3"]
@@ -167,10 +168,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0, help="Video seconds per run.")
     parser.add_argument("--size", default="768x576", help="768x576 or 1280x720.")
+    parser.add_argument(
+        "--gop", type=float, default=GOP_SECONDS, help="Seconds between the footage's keyframes."
+    )
     opts = parser.parse_args()
     width, height = (int(side) for side in opts.size.split("x"))
-    video = vtest_h264(width, height)
-    print(f"footage: {describe()}, {width}x{height}")
+    video = vtest_h264(width, height, opts.gop)
+    print(f"footage: {describe(opts.gop)}, {width}x{height}")
     import_costs()
     with tempfile.TemporaryDirectory(prefix="memory-breakdown-") as tmp:
         work = Path(tmp)

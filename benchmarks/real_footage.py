@@ -64,9 +64,11 @@ def vtest_original() -> Path:
     return target
 
 
-def vtest_h264(width: int = 768, height: int = 576) -> Path:
-    """vtest.avi as a camera's H.264 MP4 at this size (converted once, then cached)."""
-    target = CACHE / f"vtest_{width}x{height}_h264.mp4"
+def vtest_h264(width: int = 768, height: int = 576, gop_seconds: float = GOP_SECONDS) -> Path:
+    """vtest.avi as a camera's H.264 MP4 at this size, a keyframe every `gop_seconds`
+    (converted once, then cached)."""
+    gop = "" if gop_seconds == GOP_SECONDS else f"_gop{gop_seconds:g}s"
+    target = CACHE / f"vtest_{width}x{height}{gop}_h264.mp4"
     if target.exists():
         return target
     original = vtest_original()
@@ -76,7 +78,7 @@ def vtest_h264(width: int = 768, height: int = 576) -> Path:
         out = dst.add_stream("libx264", rate=rate)
         out.width, out.height, out.pix_fmt = width, height, "yuv420p"
         out.bit_rate = round(2_000_000 * width * height / (768 * 576))
-        out.options = {"g": str(round(GOP_SECONDS * rate)), "bf": "0", "preset": "veryfast"}
+        out.options = {"g": str(round(gop_seconds * rate)), "bf": "0", "preset": "veryfast"}
         for frame in src.decode(video=0):
             picture = frame.reformat(width, height, "yuv420p", interpolation="BICUBIC")
             picture.pts = None
@@ -86,10 +88,10 @@ def vtest_h264(width: int = 768, height: int = 576) -> Path:
     return target
 
 
-def describe() -> str:
+def describe(gop_seconds: float = GOP_SECONDS) -> str:
     return (
         f"OpenCV's vtest.avi (Debian package {PACKAGE}, {LICENCE}), converted once to H.264 "
-        f"(libx264, keyframe every {GOP_SECONDS} s, no B-frames)"
+        f"(libx264, keyframe every {gop_seconds:g} s, no B-frames)"
     )
 
 
