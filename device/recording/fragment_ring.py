@@ -19,7 +19,10 @@ FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
 class FragmentRing:
     """An MP4 muxer writing into memory, cut into fragments; keeps `ring_seconds` of them.
 
-    Memory is about (ring_seconds + one keyframe interval) x bitrate / 8.
+    Memory is about (ring_seconds + two keyframe intervals) x bitrate / 8: the ring keeps whole
+    intervals back past `ring_seconds`, and the muxer holds the one in progress. A camera whose
+    keyframes are 25 s apart passed through costs ~12 MB more than one at 2 s (768x576,
+    `benchmarks/memory_breakdown.py --gop 25`).
     """
 
     def __init__(self, ring_seconds: float) -> None:
