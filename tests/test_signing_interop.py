@@ -27,6 +27,8 @@ from doorbell.uplink.replay_guard import ReplayGuard
 from doorbell.uplink.requests.signing import public_key_b64
 from tests.support.footage import T0, DeviceFactory, iso, request_body, write_footage
 
+pytestmark = pytest.mark.registry  # it installs its npm package from the registry
+
 SIGNER_JS = Path(__file__).parent / "support" / "jcs_signer.js"
 CANONICALIZE = "canonicalize@2.1.0"  # the reference JCS implementation's author's package
 
