@@ -177,7 +177,7 @@ def main() -> int:
     print(f"{args.minutes:g} min at 640x480, real time; device exit {device.returncode}")
     print(
         f"alerts raised {len(raised)}, delivered {len(raised) - len(lost)}, lost {len(lost)}; "
-        f"worst delivery delay {max(delays, default=0):.1f} s"
+        f"worst delivery delay {max(delays, default=0) * 1000:.0f} ms (ALERT line to subscriber)"
     )
     if summary.exists():
         doc = json.loads(summary.read_text())
