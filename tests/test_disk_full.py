@@ -123,6 +123,13 @@ def test_the_card_fills_alerts_go_on_and_it_starts_again(
         assert len(starts) >= 3
         # every alert ends when its event does, without a clip, not at shutdown: start, end,...
         assert got == [(i, state) for i in starts for state in ("start", "end")]
+        # no file is left that the index does not name (a snapshot half written when full)
+        index = EventIndex(data / "index.sqlite")
+        named = {Path(f).name for e in index.latest_events(100) for f in (e.snapshot, e.thumbnail)}
+        named |= {Path(c.file).name for c in index.clips()}
+        index.close()
+        on_disk = {f.name for f in (data / "snapshots").iterdir()}
+        assert on_disk <= named, on_disk - named
 
         filler.unlink()
         fill(small_disk)  # not a byte left: the next start meets a full card at once

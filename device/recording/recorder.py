@@ -157,7 +157,6 @@ class Recorder:
 
     def save_snapshot(self, event_id: str, yuv: np.ndarray) -> Snapshot:
         """JPEG and thumbnail of an I420 picture with the masks burned in, stored and indexed."""
-        snap: Snapshot | None = None
         try:
             snap = self.snapshots.save(event_id, yuv)
             assert snap.path is not None and snap.thumbnail_path is not None
@@ -167,9 +166,10 @@ class Recorder:
             return snap
         except OSError as exc:  # a full disk: not stored, still sent (the alert's picture)
             log.error("snapshot not stored: %s", exc, extra={"event_id": event_id})
-            for stored in (snap.path, snap.thumbnail_path) if snap else ():
-                if stored is not None:
-                    stored.unlink(missing_ok=True)
+            for path in (self.files.snapshot(event_id), self.files.thumbnail(event_id)):
+                for stored in (path, path.with_name(path.name + ".age")):  # plain or at rest
+                    for leftover in (stored, stored.with_name(stored.name + ".partial")):
+                        leftover.unlink(missing_ok=True)  # no index row would ever name it
             return self.snapshots.take(yuv)
 
     def status(self) -> RecorderStatus:
