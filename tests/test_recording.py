@@ -8,6 +8,7 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from doorbell.device.runtime.frame import i420_of
 from doorbell.device.sources import open_source
 from doorbell.device.storage.index import EventIndex
 from doorbell.device.storage.retention import Retention
+from doorbell.device.storage.retention_schedule import RetentionSchedule
 from tests.support.process import DoorbellProcess, doorbell
 
 FPS = 15.0
@@ -445,3 +447,46 @@ def test_an_event_disarmed_as_it_starts_still_gets_its_clip_up_to_the_cut(tmp_pa
     (clip,) = clips
     assert clip.start_t <= 10.0 - 3.0 + 1e-6  # its pre-roll
     assert clip.start_t + clip.seconds <= 11.0 + 1e-6  # ends with the fragment under way at 10 s
+
+
+def test_retention_runs_on_its_own_thread_after_each_clip_not_on_the_recording_thread(
+    tmp_path: Path,
+) -> None:
+    """Deleting old clips (files, rows) must not hold up the recording thread: a finished clip
+    wakes retention, which runs on a thread of its own."""
+    threads: list[str] = []
+    real = Retention.enforce
+
+    def noted(self: Retention, now: float) -> list[str]:
+        threads.append(threading.current_thread().name)
+        return real(self, now)
+
+    Retention.enforce = noted  # type: ignore[method-assign]
+    try:
+        clips, _ = record(tmp_path, [(3.0, 4.0), (13.0, 14.0)], 24.0, post_seconds=1.0)
+    finally:
+        Retention.enforce = real  # type: ignore[method-assign]
+    assert len(clips) == 2
+    # once at start (before any frame), then never on the thread that pushed the frames
+    assert threads[0] == threading.current_thread().name
+    assert set(threads[1:]) <= {"retention"}
+
+
+def test_the_retention_schedule_runs_a_pass_when_a_clip_is_finished() -> None:
+    ran: list[str] = []
+    freed: list[list[str]] = []
+    schedule = RetentionSchedule(
+        lambda: ran.append(threading.current_thread().name) or ["old"],
+        freed.append,
+        every_seconds=3600.0,  # only the clip wakes it in this test
+    )
+    schedule.start()
+    try:
+        schedule.clip_finished()
+        deadline = time.monotonic() + 10
+        while schedule.passes < 1:
+            assert time.monotonic() < deadline, "no retention pass after a clip"
+            time.sleep(0.01)
+    finally:
+        schedule.stop()
+    assert ran == ["retention"] and freed == [["old"]]

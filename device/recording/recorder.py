@@ -1,7 +1,8 @@
 """The recording side of the device, composed: the main stream encoded into a pre-roll ring
 (by `StreamEncoder`, or by the camera itself), clips cut from it (`ClipCutter`), snapshots
 (`SnapshotStore`), at-rest encryption (`AtRest`), the disk-full state (`DiskState`), crash
-repair at start and retention after every clip (`Retention`).
+repair at start, and retention (`Retention`) on its own thread after every clip
+(`RetentionSchedule`).
 
 `push` runs on the recording thread; `event_started`/`event_ended`/`save_snapshot` come from
 other threads.
@@ -32,6 +33,7 @@ from doorbell.device.runtime.frame import Frame
 from doorbell.device.storage.index import EventIndex
 from doorbell.device.storage.repair import RepairReport, repair
 from doorbell.device.storage.retention import Retention
+from doorbell.device.storage.retention_schedule import RetentionSchedule
 
 __all__ = ["Recorder", "RecorderStatus", "Snapshot"]
 log = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ class Recorder:
         self.index = EventIndex(self.files.index)
         self.retention = Retention(self.index, self.files, storage)
         self.disk = DiskState(record.mode == "off", self._make_room)
+        self.retention_schedule = RetentionSchedule(self._make_room, self.disk.room_made)
         self.snapshots = SnapshotStore(self.files, record, self.mask, self.at_rest)
         self.cutter = ClipCutter(
             record, fps, self.files, self.index, self.disk, self.at_rest, self._clip_done
@@ -105,6 +108,7 @@ class Recorder:
                 else:
                     self._make_room()
         self._make_room()
+        self.retention_schedule.start()
         return report
 
     def _seal_repaired(self, report: RepairReport) -> None:
@@ -217,6 +221,7 @@ class Recorder:
 
     def close(self) -> None:
         """Finish the open clip with what has been encoded (SIGTERM)."""
+        self.retention_schedule.stop()  # before the index it deletes from is closed
         try:
             self.cutter.close()
         except OSError as exc:
@@ -226,7 +231,7 @@ class Recorder:
     # -- inside -----------------------------------------------------------------------------------
     def _clip_done(self, clip: ClipInfo) -> None:
         self.on_clip(clip)
-        self.disk.room_made(self._make_room())
+        self.retention_schedule.clip_finished()  # deleting runs on its own thread, not this one
 
     def _make_room(self) -> list[str]:
         try:
