@@ -145,7 +145,8 @@ case "$cmd" in
     "$VENV/bin/ruff" format --check device motion uplink config tests benchmarks
     typecheck_tree
     MYPYPATH="$VENV/typecheck" "$VENV/bin/mypy" -p doorbell
-    exec "$VENV/bin/pytest" "$@" ;;
+    # Both cores (pytest-xdist); `./dev.sh test -n 0 ...` runs in one process.
+    exec "$VENV/bin/pytest" -n 2 "$@" ;;
   arm64-smoke)
     exec tools/arm64-smoke "$@" ;;
   *)

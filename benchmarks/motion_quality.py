@@ -9,8 +9,9 @@ Detectors, each through the same EventTracker (`min_frames` motion frames in a r
 Three parts:
   1. the scenario library, per scene: events, false alarms, onset (frames from the truth's start
      to the event's start; negative = before the visitor is a fifth of the frame tall);
-  2. real footage (tests/data): events per zone (in a quiet zone every event is a false alarm)
-     and the share of frames with motion;
+  2. real footage (tests/data) from its first frame: events per zone (in a quiet zone every
+     event is a false alarm), the share of frames with motion and where the first event starts
+     (cars are in view and moving from frame 0: issue 27);
   3. the stress loop: real foliage enlarged to fill the frame, looped forward and back for 70 s,
      jittering, with a visitor walking in at 50 s; in full light and at a quarter of it.
 
@@ -147,9 +148,9 @@ def compare(clips: list[Clip]) -> None:
 
 
 def real_footage() -> None:
-    print("\n2. Real footage (tests/data): events (motion frames %); in a quiet zone every event")
-    print("   is a false alarm")
-    print(f"{'clip / zone':<34} " + "  ".join(f"{k:>12}" for k in DETECTORS))
+    print("\n2. Real footage (tests/data), from its first frame: events (motion frames %)")
+    print("   @ the frame the first event starts; in a quiet zone every event is a false alarm")
+    print(f"{'clip / zone':<34} " + "  ".join(f"{k:>16}" for k in DETECTORS))
     for footage in FOOTAGE:
         frames, fps = read_luma(DATA / footage.file)
         clip = Clip(footage.file, "real", fps, frames)
@@ -163,10 +164,11 @@ def real_footage() -> None:
             cells = []
             for make in DETECTORS.values():
                 spans, moving = clip.run(make, cfg)
-                cells.append(f"{len(spans):>3} ({100 * moving / len(frames):4.1f}%)")
+                first = f"@{spans[0].start}" if spans else ""
+                cells.append(f"{len(spans):>3} ({100 * moving / len(frames):4.1f}%) {first:<4}")
             quiet = " (quiet)" if label in footage.quiet else ""
             name = f"{footage.file}: {label}{quiet}"
-            print(f"{name:<34} " + "  ".join(f"{c:>12}" for c in cells))
+            print(f"{name:<34} " + "  ".join(f"{c:>16}" for c in cells))
 
 
 def stress() -> None:

@@ -10,13 +10,20 @@ MOG2 is OpenCV's as it ships (apply, then the share of foreground pixels): the r
 Both are timed frame by frame in turns, for ROUNDS rounds (the machine may be shared); prints
 the median ms/frame of each, the ratio of the medians and each round's ratio; goal: ours <= 0.5x.
 Also prints the detector's state size at 320x240 (goal <= 1 MB).
+
+With `--frigate PATH` (a checkout or extract of Frigate's source, see benchmarks/motion_frigate.py)
+the same frames also go through Frigate's ImprovedMotionDetector at its defaults, interleaved
+frame by frame with ours (issue 27): per-frame median and p99 of each, over the busiest real
+scene and the library scenes; goals: our median <= 0.5x Frigate's, our p99 <= 2x our median.
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -102,8 +109,76 @@ def scene_frames(name: str, count: int) -> list[np.ndarray]:
     return [scenario.render(seq)[1] for seq in range(first, min(total, first + count))]
 
 
+def per_frame_ms(
+    runners: dict[str, Callable[[np.ndarray, float], object]],
+    inputs: list[np.ndarray],
+    fps: float,
+) -> dict[str, list[float]]:
+    """Each frame through every runner in turn (the order rotating frame by frame), each call
+    timed on its own: ms per frame per runner. Timed in the thread's CPU time: on a shared
+    machine a call's wall time includes however long the scheduler kept the thread off the
+    core, which swamps a p99 (20-30 ms at load 4-6 for every detector alike); CPU time is what
+    the detector itself spent."""
+    spent: dict[str, list[float]] = {name: [] for name in runners}
+    items = list(runners.items())
+    clock = time.thread_time_ns
+    for i, luma in enumerate(inputs):
+        k = i % len(items)
+        for name, process in items[k:] + items[:k]:
+            began = clock()
+            process(luma, i / fps)
+            spent[name].append((clock() - began) / 1e6)
+    return spent
+
+
+def against_frigate(root: Path) -> None:
+    from benchmarks.motion_frigate import FrigateDetector, load
+
+    frigate = load(root)
+    clips: list[tuple[str, list[np.ndarray], float]] = []
+    for name in ("highway-overlay.avi", "highway-trees.avi"):
+        frames, fps = read_luma(REAL.parent / name)
+        clips.append((name, frames[:600], fps))
+    clips += [(name, scene_frames(name, 300), 15.0) for name in SCENES]
+    print("ours vs Frigate's ImprovedMotionDetector (defaults: frame_height 100) and MOG2,")
+    print("interleaved frame by frame, 320x240 luma, one core; CPU ms per frame")
+    print(
+        f"{'clip':<20} {'ours med':>8} {'p99':>6} {'Frigate med':>11} {'p99':>6} "
+        f"{'MOG2 med':>8}  {'ours/Frigate':>12}  {'ours p99/med':>12}"
+    )
+    for label, frames, fps in clips:
+        ours = MotionDetector(MotionConfig(), ANALYSIS)
+        spent = per_frame_ms(
+            {
+                "ours": ours.process,
+                "frigate": FrigateDetector(frigate, ANALYSIS, round(fps)).process,
+                "mog2": Mog2().process,
+            },
+            frames,
+            fps,
+        )
+        med = {k: statistics.median(v) for k, v in spent.items()}
+        p99 = {k: float(np.percentile(v, 99)) for k, v in spent.items()}
+        print(
+            f"{label:<20} {med['ours']:8.3f} {p99['ours']:6.2f} {med['frigate']:11.3f} "
+            f"{p99['frigate']:6.2f} {med['mog2']:8.3f}  {med['ours'] / med['frigate']:12.2f}  "
+            f"{p99['ours'] / med['ours']:12.1f}"
+        )
+    print(f"detector state at 320x240: {ours.state_bytes / 1024:.0f} KiB")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--frigate",
+        type=Path,
+        help="a directory holding Frigate's frigate/motion/ (compare with it only)",
+    )
+    args = parser.parse_args()
     cv2.setNumThreads(1)
+    if args.frigate is not None:
+        against_frigate(args.frigate)
+        return
     cfg = MotionConfig()
     print("worst case: motion in every frame")
     print(f"{'input':<14}  {'ours ms':>8}  {'MOG2 ms':>8}  ratio")

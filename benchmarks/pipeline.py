@@ -44,7 +44,7 @@ def run_device(args: list[str]) -> tuple[dict, float, float, float]:
         summary = Path(tmp) / "summary.json"
         began = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "device", "run", *args, "--summary-json", str(summary)],
+            [sys.executable, "-m", "doorbell.device", "run", *args, "--summary-json", str(summary)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             cwd=ROOT,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from doorbell.config.errors import format_errors
 from doorbell.config.schema import DoorbellConfig
@@ -71,6 +71,24 @@ def _overlay(origins: dict[Key, Origin], layer: Layer) -> None:
     origins.update(layer.origins)
 
 
+def _empty_sections_as_defaults(
+    values: dict[str, Any], origins: dict[Key, Origin], model: type[BaseModel], at: Key = ()
+) -> None:
+    """A section written with nothing under it (`motion:` with every key commented out) means
+    its defaults, as if it were not there; its line still points at where it was written."""
+    for name, field_info in model.model_fields.items():
+        section = field_info.annotation
+        if name not in values or not (isinstance(section, type) and issubclass(section, BaseModel)):
+            continue
+        key = (*at, name)
+        if values[name] is None:
+            values[name] = {}
+            if key in origins:
+                origins[key] = replace(origins[key], mapping=True)
+        elif isinstance(values[name], dict):
+            _empty_sections_as_defaults(values[name], origins, section, key)
+
+
 def load_config(
     path: Path | None = None,
     sets: list[str] | None = None,
@@ -89,6 +107,7 @@ def load_config(
     values: dict[str, Any] = {}
     origins: dict[Key, Origin] = {}
     for layer in layers:
+        _empty_sections_as_defaults(layer.values, layer.origins, DoorbellConfig)
         values = merge(values, layer.values)
         _overlay(origins, layer)
     try:

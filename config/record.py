@@ -17,7 +17,9 @@ class RecordConfig(Section):
     keyframe_seconds: float = Field(1.0, ge=0.2, le=10.0)
     segment_minutes: float = Field(10.0, ge=1.0, le=120.0, description="continuous mode only")
     encoder: Literal["auto", "libx264"] = Field(
-        "auto", description="auto: picamera2's H264Encoder on a Pi camera, else libx264"
+        "auto",
+        description="auto: picamera2's H264Encoder on a Pi camera; an H.264 file or RTSP camera's "
+        "own packets when no privacy mask is set; else libx264",
     )
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "ultrafast"
     bitrate: int = Field(1_500_000, ge=100_000, le=20_000_000, description="bits per second")

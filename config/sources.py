@@ -35,6 +35,17 @@ def _load(text: str) -> Any:
     return yaml.load(text, Loader=Yaml12Loader)  # a SafeLoader: plain data only
 
 
+def _construct(node: yaml.Node) -> Any:
+    """The value of one composed node, built by the same safe loader. (Serialising the node and
+    parsing the text again fails on an empty value: `motion:` serialises as `...`, a document
+    end marker with no document, which PyYAML cannot parse.)"""
+    loader = Yaml12Loader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a value came from: `default`, `file`, `env` or `flag`, with a place to point at."""
@@ -64,7 +75,7 @@ def _node_to_python(node: yaml.Node, path: Key, file: str, origins: dict[Key, Or
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = str(_load(yaml.serialize(key_node)))
+            key = str(_construct(key_node))
             if key in out:
                 line = key_node.start_mark.line + 1
                 raise LayerError([f"{file}:{line}: {_dotted(path + (key,))}: key given twice"])
@@ -82,7 +93,7 @@ def _node_to_python(node: yaml.Node, path: Key, file: str, origins: dict[Key, Or
         return [
             _node_to_python(item, path + (i,), file, origins) for i, item in enumerate(node.value)
         ]
-    return _load(yaml.serialize(node))
+    return _construct(node)
 
 
 def read_file(path: Path) -> Layer:

@@ -92,6 +92,12 @@ class CommandsConfig(Section):
     per_minute: int = Field(
         30, ge=1, le=6000, description="commands taken per topic per minute; more are dropped"
     )
+    total_per_minute: int = Field(
+        120,
+        ge=1,
+        le=60000,
+        description="unsigned or unknown-key commands taken a minute on all topics together",
+    )
 
 
 class UplinkConfig(Section):

@@ -49,7 +49,10 @@ class WebConfig(Section):
     live_fps: float = Field(2.0, gt=0.0, le=15.0, description="live picture refreshes a second")
     session_hours: float = Field(12.0, gt=0.0, le=24.0 * 30, description="a login lasts this")
     login_attempts: int = Field(
-        5, ge=1, le=100, description="failed logins allowed per address within login_window"
+        5, ge=1, le=100, description="login attempts per address within login_window_seconds"
+    )
+    login_attempts_total: int = Field(
+        20, ge=1, le=10000, description="login attempts from all addresses within the window"
     )
     login_window_seconds: float = Field(
         300.0, ge=1.0, le=86400.0, description="the window login_attempts counts in"

@@ -44,11 +44,22 @@ RECHECK_FRAMES = 4
 # taken into the background at once instead of after absorb_seconds.
 GHOST_SECONDS = 0.8
 GHOST_EVERY = 4
+# Work done every few frames is spread over them, so that no frame does it all at once (the
+# long tail): of four frames, the restless model learns on the first (motion.restless) and
+# remakes its thresholds on the second, where the noise is measured; ghosts are checked on the
+# third; the background's range is measured on odd frames (motion.difference), absorption runs
+# on even ones. (The noise's phase matters a little: measured on the fourth, the leaves of
+# test_motion_hard scored 0.40 % of the frame at most instead of under 0.3.)
+GHOST_PHASE = 2
+NOISE_PHASE = 1
 GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
 GHOST_MIN_EDGE = 10.0
 ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clean the sensor
+# The frame's typical gain this far from 1 is a change of light (a cloud, auto-exposure, a
+# lamp), not the few percent swaying leaves' blocks vary by.
+RELIT = 0.08
 
 
 def _downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -170,15 +181,25 @@ class MotionDetector:
         self._frames += 1
 
         light = self._lighting.estimate(current, background)
-        # Light settles at once: the compensated background becomes the background.
+        relit = abs(light.global_gain - 1.0) >= RELIT
+        lighting = relit and light.lit_share >= 0.5
+        # Light settles at once: the compensated background becomes the background, and when
+        # the light really changed, so did every contrast the restless model learned (leaves
+        # against each other; not re-scaled by the few percent leaves' blocks vary anyway).
         if light.gain_map is not None:
             cv2.multiply(background, light.gain_map, dst=background)
             self._apart.forget()
+            if relit:
+                self._restless.relight(light.gain_map)
         elif light.gain != 1.0:
             np.multiply(background, np.float32(light.gain), out=background)
             self._apart.scale(light.gain)
-        lighting = light.lit_share >= 0.5 and abs(light.global_gain - 1.0) >= 0.08
-        if lighting:
+            if relit:
+                self._restless.relight(light.gain)
+        if lighting and not light.even:
+            # Light that varies over the picture leaves edges and clipped whites to settle; an
+            # even change (a cloud, auto-exposure) is compensated in full, and the next frames
+            # are looked at as usual: a visitor right after it is not masked.
             self._settle_until = t + cfg.settle_seconds
         if t < self._settle_until:
             # What the gain map missed (clipped whites, edges between lit and unlit blocks) is
@@ -197,13 +218,13 @@ class MotionDetector:
                 reference = self._shake.moved(reference, shift)
                 diff = self._apart.once(current, reference)
                 changed = _exceeding(diff, threshold, needed)
-        self._restless.update(current, diff, t, self._active_level())
+        self._restless.update(current, reference, diff, t, self._active_level())
         cv2.erode(changed, _SPECK, dst=changed)
         cv2.dilate(changed, _OPEN_AND_JOIN, dst=changed)
         if not self._everywhere:
             cv2.bitwise_and(changed, self._watched, dst=changed)
         regions = self._regions(changed)
-        if regions and self._frames % GHOST_EVERY == 0:
+        if regions and self._frames % GHOST_EVERY == GHOST_PHASE:
             regions = self._drop_ghosts(regions, changed, current, diff, t)
         best, zones = self._zone_shares(changed)
         if zones and cfg.min_sharpness > 0:
@@ -218,7 +239,7 @@ class MotionDetector:
                 # A soft outline in the frame may also be a ghost's (its outline is in the
                 # background): that is taken in (checked as often as other ghosts) rather than
                 # learned slowly. Either way a blur does not count as motion.
-                for contour, box in blurry if self._frames % GHOST_EVERY == 0 else []:
+                for contour, box in blurry if self._frames % GHOST_EVERY == GHOST_PHASE else []:
                     if self._is_ghost(current, diff, box):
                         self._take_in(contour, box, current)
                 cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
@@ -230,7 +251,7 @@ class MotionDetector:
         )
 
         still = self._learn_mask(boxes)
-        if self._frames % 4 == 0:  # the noise level moves slowly; a quarter of frames is plenty
+        if self._frames % 4 == NOISE_PHASE:  # the noise level moves slowly: a quarter of frames
             # (the plain difference: the noise model is of |N(0, sigma)|, not of a distance
             # from a neighbourhood's range)
             # (and not where leaves keep moving: their sway is not the sensor's noise)
@@ -240,7 +261,7 @@ class MotionDetector:
             self._noise.update(plain, where, float(cv2.mean(reference)[0]))
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every other frame is enough.
-        stationary = self._absorb(changed, current, background, t) if self._frames % 2 else ()
+        stationary = self._absorb(changed, current, background, t) if self._frames % 2 == 0 else ()
         return MotionResult(
             t,
             best,

@@ -28,6 +28,10 @@ STEADY = 0.02
 REJUDGE_FRAMES = 4
 _NEIGHBOURS = np.ones((3, 3), np.uint8)
 UNIFORM = 0.03  # block gains this close together are applied as one gain (error <= 1.5 %)
+# A change of light is even when at least this share of blocks is lit and their gains differ by
+# at most this share of the change (leaves swaying under a cloud still vary by several percent).
+EVEN_LIT = 0.9
+EVEN_SPREAD = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,10 @@ class LightingEstimate:
     gain: float  # then this one gain applies everywhere (1.0: leave the background as it is)
     lit_share: float  # share of blocks whose change is explained by light alone
     global_gain: float  # the frame's typical gain
+    # The whole frame changed alike (a cloud, auto-exposure, the light cut): nearly every block
+    # is lit and their gains differ by far less than the change itself. Compensating is then
+    # the whole story; light that varies over the picture (a lamp, headlights) is not.
+    even: bool = False
 
 
 class LightingModel:
@@ -126,11 +134,12 @@ class LightingModel:
         )
         final = np.where(lit, block_gain, np.float32(global_gain)).astype(np.float32)
         low, high = float(final.min()), float(final.max())
+        even = lit_share >= EVEN_LIT and high - low <= EVEN_SPREAD * abs(global_gain - 1.0)
         if high - low < UNIFORM:
             # One gain fits all (a visitor in an otherwise steady scene, or light that changed
             # evenly): no per-pixel map needed.
             gain = 0.5 * (low + high)
             gain = 1.0 if abs(gain - 1.0) < UNIFORM / 2 else gain
-            return LightingEstimate(None, gain, lit_share, global_gain)
+            return LightingEstimate(None, gain, lit_share, global_gain, even)
         gain_map = cv2.resize(final, self.size, interpolation=cv2.INTER_LINEAR)
-        return LightingEstimate(gain_map, 1.0, lit_share, global_gain)
+        return LightingEstimate(gain_map, 1.0, lit_share, global_gain, even)

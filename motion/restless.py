@@ -11,6 +11,18 @@ a visitor standing at the door) differs from the background but no longer change
 does not rise, so it stays motion until the detector absorbs it. Where a block is quiet its
 spread decays slowly, so the next gust finds the tree still known.
 
+Moving in place, not moving through: leaves sway by a few pixels around where they were, so
+what the frame shows in a swaying block is found in the background within a few pixels of it
+(inside the background's range over WIDE x WIDE); a car, a cyclist or a walker crossing the
+picture brings values the background has nowhere near. The young model holds a block's spread
+only while its change is mostly explained so (the wide-range difference at most IN_PLACE of the
+difference): traffic or a walker moving from the first frame is not taken for foliage. Early
+on, an object already moving has moved only a little and looks like a sway; once it has gone
+further than a sway goes, the blocks where it keeps showing through (REVOKE_STEPS learning
+steps in a row, within the first REVOKE_SECONDS) forget the spread the young model gave them,
+and it shows. (After that, learning is slow enough that passing traffic does not make a place
+restless; something fluttering about in one place for seconds, a moth at the lens, is.)
+
 The change a pixel needs to count as motion is then `K` times the spread of its neighbourhood
 (3x3 blocks: a texture sways alike next door), and at least the noise threshold. A visitor who
 walks into a quiet place shows at once; one who walks into the foliage shows where they differ
@@ -21,6 +33,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from doorbell.motion.difference import apart
 
 BLOCK = 4  # px of the lores frame per block side (_rms halves twice)
 K = 4.0  # the change that counts, in units of a place's usual spread (RMS): 4 sigma
@@ -36,7 +50,18 @@ YOUNG_SECONDS = 1.0
 # little between consecutive frames, yet no less than at 15.
 STEP_SECONDS = 0.2
 LEARN_EVERY = 4  # frames: the spread moves over seconds, every fourth frame is plenty
+# A change counts as in place when the distance from the background's range over WIDE x WIDE
+# px (a sway of up to 5 px each way) is at most IN_PLACE times the distance from its 3x3 range.
+# Measured on the canopy swaying 4 px with 1 px of jitter from the first frame: with 7 px it
+# false-alarms, with 9 it holds, 11 leaves a margin (and the canopy of 8 px in the library).
+WIDE = 11
+IN_PLACE = 0.5
+# What the young model held is forgotten where the change shows through this many learning
+# steps in a row, within this long of the start (later, learning is gated anyway).
+REVOKE_STEPS = 2
+REVOKE_SECONDS = 3.0
 _NEIGHBOURS = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+_WIDE = cv2.getStructuringElement(cv2.MORPH_RECT, (WIDE, WIDE))
 
 
 def _rms(diff: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
@@ -59,6 +84,8 @@ class RestlessModel:
         self.grid = (max(1, width // BLOCK), max(1, height // BLOCK))
         self.spread = np.zeros(self.grid[::-1], np.float32)
         self._previous: np.ndarray | None = None
+        # Learning steps in a row each block's change has shown through (not in place).
+        self._through = np.zeros(self.grid[::-1], np.uint8)
         self._learned = 0.0  # seconds of frames learned: the model's age
         self._previous_t = 0.0
         self._t: float | None = None
@@ -73,14 +100,24 @@ class RestlessModel:
     @property
     def state_bytes(self) -> int:
         extra = 0 if self._previous is None else self._previous.nbytes
-        return self.spread.nbytes + self._thresholds.nbytes + extra
+        return self.spread.nbytes + self._through.nbytes + self._thresholds.nbytes + extra
 
     def reset(self) -> None:
         self.spread.fill(0.0)
+        self._through.fill(0)
         self._needed = None
         self._previous = None
         self._learned = 0.0
         self._t = None
+
+    def relight(self, gain: float | np.ndarray) -> None:
+        """The light changed by `gain` (one for the frame, or per lores pixel): so did every
+        difference the spread measures."""
+        if isinstance(gain, np.ndarray):
+            self.spread *= cv2.resize(gain, self.grid, interpolation=cv2.INTER_AREA)
+        else:
+            self.spread *= np.float32(gain)
+        self._needed = None
 
     def skip(self, current: np.ndarray, t: float) -> None:
         """A frame not learned from (the light is settling): the next one is compared to it."""
@@ -89,14 +126,16 @@ class RestlessModel:
     def update(
         self,
         current: np.ndarray,
+        reference: np.ndarray,
         diff: np.ndarray,
         t: float,
         active_level: float,
     ) -> None:
         """Learn from one frame (every LEARN_EVERY-th; every one while young). `current`:
-        blurred lores luma (uint8); `diff`: its difference from the background; `active_level`:
-        the frame-to-frame change (RMS, levels) above which a block counts as changing, a
-        little above what noise alone gives."""
+        blurred lores luma (uint8); `reference`: the background it was compared with (uint8);
+        `diff`: its difference from the background's 3x3 range; `active_level`: the
+        frame-to-frame change (RMS, levels) above which a block counts as changing, a little
+        above what noise alone gives."""
         self._calls += 1
         young = self._learned < YOUNG_SECONDS
         if self._calls % LEARN_EVERY and self._previous is not None and not young:
@@ -115,10 +154,19 @@ class RestlessModel:
         far = _rms(diff, grid)
         spread = self.spread
         active = moved > active_level
-        if young:
-            # Hold the largest: a sway that has only just begun grows for a while.
-            np.maximum(spread, far, out=spread, where=active)
-            return
+        if self._learned < REVOKE_SECONDS:
+            # (Later the wide range is not needed: learning is slow enough that traffic
+            # passing through does not make a place restless.)
+            wide = apart(current, cv2.dilate(reference, _WIDE), cv2.erode(reference, _WIDE))
+            through = active & (_rms(wide, grid) > np.float32(IN_PLACE) * far)
+            counts = self._through
+            counts[active & ~through] = 0
+            np.add(counts, 1, out=counts, where=through & (counts < REVOKE_STEPS))
+            spread[counts >= REVOKE_STEPS] = 0.0
+            if young:
+                # Hold the largest: a sway that has only just begun grows for a while.
+                np.maximum(spread, far, out=spread, where=active & ~through)
+                return
         rise = min(1.0, dt / RISE_SECONDS)
         fall = min(1.0, dt / FALL_SECONDS)
         # Quiet blocks only decay: a parcel that stays is far from the background but still.

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.registry
+
 ROOT = Path(__file__).resolve().parent.parent
 CHECK = ROOT / "tools" / "check_aarch64_wheels"
 RUNTIME = {"numpy", "opencv_python_headless", "av", "pydantic_core", "cryptography", "pyrage"}

@@ -96,7 +96,7 @@ def run_with_terminal_stderr(args: list[str]) -> tuple[int, str, str]:
 
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "device", *args],
+        [sys.executable, "-m", "doorbell.device", *args],
         stdout=subprocess.PIPE,
         stderr=follower,
         env={**os.environ, "COLUMNS": "100"},

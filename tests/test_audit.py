@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from doorbell.device.cli import cli
-from doorbell.uplink.requests.audit import AuditLog
+from doorbell.uplink.requests.audit import AuditHead, AuditLog
 
 
 def filled(tmp_path: Path, n: int = 5) -> AuditLog:
-    clock = iter(range(1_790_000_000, 1_790_000_000 + n))
+    clock = iter(range(1_790_000_000, 1_790_000_000 + n + 100))
     log = AuditLog.in_dir(tmp_path, clock=lambda: float(next(clock)))
     for i in range(n):
         log.append("request_received", {"request_id": f"req-{i}", "requester": {"name": "PD"}})
@@ -160,9 +160,46 @@ def test_a_cut_tail_is_found_against_the_published_head(tmp_path: Path) -> None:
     assert run(tmp_path, "audit", "verify", "--head", head)[0] == 0
     kept = log.path.read_text().splitlines()[:4]  # the last two entries cut off
     log.path.write_text("\n".join(kept) + "\n")
-    assert log.verify().ok  # what is left still chains...
+    # What is left still chains, but it no longer reaches the head published off-device, nor
+    # the one the device remembers writing.
     code, out = run(tmp_path, "audit", "verify", "--head", head)
-    assert code == 1 and "CUT" in out  # ...but no longer reaches the head published off-device
+    assert code == 1 and "CUT" in out
+    check = log.verify()
+    assert not check.ok and "does not end where the device last wrote it (seq 6)" in check.reason
+
+
+def test_a_cut_tail_is_recorded_alerted_and_never_verifies_again(tmp_path: Path) -> None:
+    """Cut the tail, then let the device write again: the next entry must not hide the cut."""
+    log = filled(tmp_path, 6)
+    heads: list[AuditHead] = []
+    alerts: list[dict[str, object]] = []
+    log.on_append, log.on_tamper = heads.append, alerts.append
+    kept = log.path.read_text().splitlines()[:4]
+    log.path.write_text("\n".join(kept) + "\n")
+    log.append("command", {"command": "mode", "by": "local", "fields": {"mode": "home"}})
+    tamper, after = lines(log)[-2:]
+    assert tamper["kind"] == "tamper" and tamper["seq"] == 5
+    assert tamper["data"]["expected"]["seq"] == 6 and tamper["data"]["found"]["seq"] == 4
+    assert after["kind"] == "command" and after["prev"] == tamper["hash"]
+    assert [a["kind"] for a in alerts] == ["tamper"]  # published (device: <base>/audit/alert)
+    # The head published off the device carries seq and prev: a subscriber that saw seq 6 sees
+    # seq 6 again with another hash, and a prev that is not the hash it saw before.
+    assert heads == [AuditHead(6, str(after["hash"]), str(tamper["hash"]))]
+    code, out = run(tmp_path, "audit", "verify")
+    assert code == 1 and "TAMPERED at line 5" in out and "cut or rewound" in out
+    for i in range(3):  # and it keeps failing, whatever is written after
+        log.append("command", {"n": i})
+    assert not log.verify().ok and log.verify().first_bad == 5
+    assert len(alerts) == 1  # one cut, one alert
+
+
+def test_a_cut_while_the_device_was_off_is_found_at_start(tmp_path: Path) -> None:
+    log = filled(tmp_path, 3)
+    assert log.check_tail() is None  # intact: nothing written
+    log.path.write_text(log.path.read_text().splitlines()[0] + "\n")
+    tamper = AuditLog.in_dir(tmp_path).check_tail()
+    assert tamper is not None and tamper["kind"] == "tamper" and tamper["seq"] == 2
+    assert AuditLog.in_dir(tmp_path).check_tail() is None  # recorded once
 
 
 def test_a_junk_request_flood_grows_the_audit_log_by_a_bounded_amount(tmp_path: Path) -> None:

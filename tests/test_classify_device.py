@@ -20,7 +20,7 @@ from doorbell.config import load_config
 from doorbell.device.classify.labels import FrameLabels
 from doorbell.device.classify.model_file import default_model
 from doorbell.device.runtime.classify_stage import NICE, ClassifyJob, ClassifyStage, due
-from doorbell.device.runtime.device import Device, open_device
+from doorbell.device.runtime.device import Device, RunOptions, open_device
 from doorbell.device.storage.index import EventIndex
 from doorbell.device.web.event_feed import event_json
 from doorbell.motion.detector import MotionDetector
@@ -55,7 +55,7 @@ def offline_device(tmp_path: Path, *sets: str) -> Device:
         ],
         environ={},
     ).config
-    return open_device(config, echo=lambda line: None, mode_from_flag=True)
+    return open_device(config, RunOptions(echo=lambda line: None, mode_from_flag=True))
 
 
 def drive(device: Device, frames: int, end: bool = True) -> None:
@@ -223,7 +223,7 @@ def test_a_mode_that_alerts_on_persons_only_keeps_cars_quiet_but_records_them(
         environ={},
     ).config
     # The whole clip (30 s, a few at --speed max): a run of 1 s may end before it connects.
-    device = open_device(config, echo=lambda line: None, mode_from_flag=True)
+    device = open_device(config, RunOptions(echo=lambda line: None, mode_from_flag=True))
     summary = device.run()
     assert sub.wait_for(lambda ms: any(m.payload == b"offline" for m in ms), timeout=10)
     assert sub.on("doorbell/cl/event") == []
@@ -248,7 +248,7 @@ def test_the_alerts_of_a_device_carry_the_label(
         environ={},
     ).config
     # The whole clip (30 s, a few at --speed max): a run of 1 s may end before it connects.
-    device = open_device(config, echo=lambda line: None, mode_from_flag=True)
+    device = open_device(config, RunOptions(echo=lambda line: None, mode_from_flag=True))
     summary = device.run()
     assert sub.wait_for(lambda ms: any(m.payload == b"offline" for m in ms), timeout=10), (
         summary,
@@ -261,12 +261,12 @@ def test_the_alerts_of_a_device_carry_the_label(
     [row] = EventIndex(tmp_path / "data" / "index.sqlite").latest_events(10)
     assert row.label == "vehicle"  # what the page's events list shows
     assert event_json(row)["label"] == "vehicle"
-    # Home Assistant's sensor per label: vehicle ON while the event was open, OFF after; the
-    # others OFF throughout (set at start and at exit).
-    # (a retained state is published again after each connect: repeats are collapsed)
+    # Home Assistant's sensor per label: vehicle ON while the event was open, OFF after it; the
+    # others never ON. (The clip's event starts in its first frames, often before the device has
+    # connected: the states queued meanwhile and the retained ones sent again at connect may
+    # arrive in either order, so only ON, then OFF at the end, is certain.)
     states = [m.payload for m in sub.on("doorbell/cl/motion/vehicle")]
-    changes = [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
-    assert changes == [b"OFF", b"ON", b"OFF"], states
+    assert b"ON" in states and states[-1] == b"OFF", states
     assert b"ON" not in [m.payload for m in sub.on("doorbell/cl/motion/person")]
 
 

@@ -143,6 +143,33 @@ def test_clips_export_does_not_overwrite_without_force(
     assert dest.read_bytes() == (data / "clips" / "c1.mp4").read_bytes()
 
 
+def test_clips_export_never_writes_through_a_link(
+    tmp_path: Path, clip_dir: tuple[Path, str]
+) -> None:
+    data, clip = clip_dir
+    recorded = (data / "clips" / "c1.mp4").read_bytes()
+    # A dangling link: the export must not create the file it points to.
+    aimed = tmp_path / "aimed-at" / "authorized_keys"
+    aimed.parent.mkdir()
+    dangling = tmp_path / "dangling.mp4"
+    dangling.symlink_to(aimed)
+    one_line(invoke("clips", "export", "--data-dir", str(data), clip, str(dangling)), "--force")
+    assert not aimed.exists()
+    result = invoke("clips", "export", "--data-dir", str(data), clip, str(dangling), "--force")
+    assert result.exit_code == 0, result.output
+    assert not aimed.exists() and not dangling.is_symlink()  # the link itself was replaced
+    assert dangling.read_bytes() == recorded
+    # A link to an existing file: replaced, the file it pointed to untouched.
+    precious = tmp_path / "precious.txt"
+    precious.write_bytes(b"precious")
+    linked = tmp_path / "linked.mp4"
+    linked.symlink_to(precious)
+    result = invoke("clips", "export", "--data-dir", str(data), clip, str(linked), "--force")
+    assert result.exit_code == 0, result.output
+    assert precious.read_bytes() == b"precious" and linked.read_bytes() == recorded
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
 def test_clips_list_json_rounds_seconds(clip_dir: tuple[Path, str]) -> None:
     data, _ = clip_dir
     result = invoke("clips", "list", "--json", "--data-dir", str(data))

@@ -71,7 +71,7 @@ def test_several_errors_one_line_each(tmp_path: Path) -> None:
 def test_bad_config_via_process_has_no_traceback(tmp_path: Path) -> None:
     path = write(tmp_path, "uplink:\n  outbox:\n    max_mesages: 5\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "device", "config", "check", str(path)],
+        [sys.executable, "-m", "doorbell.device", "config", "check", str(path)],
         capture_output=True,
         text=True,
         check=False,
@@ -111,6 +111,38 @@ def test_example_config_is_valid_and_shows_every_key() -> None:
         if f"{dotted.rsplit('.', 1)[-1]}:" in text:
             documented.add(dotted)
     assert documented == keys(DoorbellConfig())
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["motion:\n", "motion:\n# threshold: 30\nrecord:\n", "uplink:\n  commands:\n", "motion: ~\n"],
+)
+def test_an_empty_section_means_its_defaults(tmp_path: Path, text: str) -> None:
+    # what a user gets by commenting out every key of a section (PyYAML read it back as `...`)
+    path = write(tmp_path, text)
+    code, lines = check(path)
+    assert (code, lines) == (0, []), lines
+    loaded = load_config(path, environ={"DOORBELL__MOTION__BLUR": "7"})
+    assert loaded.config == DoorbellConfig(motion=MotionConfig(blur=7))
+    assert loaded.origin_of(("motion", "threshold")).kind == "default"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "needle"),
+    [
+        ("0:\n", 1, "0: unknown key"),
+        ("motion:\n  threshold:\n", 2, "motion.threshold: Input should be a valid integer"),
+        ("? [a, b]\n: 1\n", 1, "['a', 'b']: unknown key"),
+        ("? \n: 3\n", 1, "None: unknown key"),
+    ],
+)
+def test_an_empty_value_or_odd_key_is_one_line(
+    tmp_path: Path, text: str, line: int, needle: str
+) -> None:
+    path = write(tmp_path, text)
+    code, lines = check(path)
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f"{path}:{line}: ") and needle in lines[0], lines
 
 
 def test_precedence_default_file_env_flag(tmp_path: Path) -> None:

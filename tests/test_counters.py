@@ -7,8 +7,9 @@ import dataclasses
 from pathlib import Path
 
 from doorbell.config import load_config
+from doorbell.device.runtime.clock import Clock
 from doorbell.device.runtime.counters import Counters
-from doorbell.device.runtime.device import open_device
+from doorbell.device.runtime.device import RunOptions, open_device
 from doorbell.device.runtime.run_summary import RunSummary
 from doorbell.device.runtime.telemetry import Telemetry
 from tests.support.uplink_helpers import event
@@ -30,8 +31,10 @@ DISTINCT = Counters(
     clips=23,
     recording="disk_full",
     recording_failed="File too large",
-    dropped_classify=29,
-    classified=31,
+    commands_dropped=29,
+    commands_junk=31,
+    dropped_classify=37,
+    classified=41,
 )
 
 
@@ -53,6 +56,8 @@ def test_telemetry_formats_every_counter_under_its_own_name(tmp_path: Path) -> N
         "events",
         "clips",
         "recording",
+        "commands_dropped",
+        "commands_junk",
     }
     for name in shared:
         assert telemetry[name] == getattr(DISTINCT, name), name
@@ -104,7 +109,7 @@ def test_device_counters_read_each_count_from_its_own_place(tmp_path: Path) -> N
         ],
         environ={},
     ).config
-    device = open_device(config, echo=lambda line: None)
+    device = open_device(config, RunOptions(echo=lambda line: None))
     try:
         for n in range(12):  # no broker: they wait in the outbox, which keeps the newest 10
             device.uplink.send_event(event(n))
@@ -129,3 +134,22 @@ def test_device_counters_read_each_count_from_its_own_place(tmp_path: Path) -> N
     assert (counters.outbox_backlog, counters.outbox_dropped, counters.sent) == (10, 2, 4)
     assert (counters.events, counters.clips, counters.recording) == (6, 1, "ok")
     assert counters.recording_failed is None
+
+
+def test_the_injected_clock_reaches_every_part_that_reads_the_time(tmp_path: Path) -> None:
+    """A device on a clock of its own: what the recorder and the footage requests call "now" is
+    that clock's, not the host's."""
+    config = load_config(
+        sets=[f"device.data_dir={tmp_path / 'data'}", "mqtt.port=1", "mqtt.embedded=false"],
+        environ={},
+    ).config
+    far = 4_000_000_000.0  # 2096: no host clock says this today
+    clock = Clock(monotonic=lambda: 12.5, wall=lambda: far)
+    device = open_device(config, RunOptions(echo=lambda line: None, clock=clock))
+    try:
+        assert device.recorder.clock() == far
+        assert device.footage.requests.clock() == far
+        assert device.button.clock() == 12.5 and device.pipeline.clock() == 12.5
+    finally:
+        device.source.close()
+        device.uplink.outbox.close()

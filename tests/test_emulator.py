@@ -72,6 +72,14 @@ def test_the_marker_chooses_the_scenario(doorbell: Doorbell) -> None:
     assert 5.0 <= wall(alert.start) - doorbell.camera.start_wall <= 12.0  # the script's visitor
 
 
+@pytest.mark.doorbell_scenario("walk_up_ring")
+def test_the_scenes_visitor_rings_the_doorbell(doorbell: Doorbell) -> None:
+    ring = doorbell.wait_for_event("ring", timeout=60)
+    (truth,) = doorbell.camera.scenario.truth.rings
+    # The ring is the scene's, at the frame its ground truth names.
+    assert abs(wall(ring.start) - doorbell.camera.start_wall - truth / doorbell.camera.fps) < 1.0
+
+
 @pytest.mark.doorbell_config({"device": {"mode": "disarmed"}})
 def test_the_config_marker_and_more_doorbells(make_doorbell: MakeDoorbell) -> None:
     front = make_doorbell()

@@ -62,7 +62,7 @@ def test_a_fleet_of_50_for_60_simulated_seconds_delivers_every_alert_once(
 def fleet_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "device", "fleet", *args],
+        [sys.executable, "-m", "doorbell.device", "fleet", *args],
         capture_output=True,
         text=True,
         timeout=120,

@@ -15,6 +15,8 @@ import pytest
 from doorbell.device.emulation.mosquitto import MosquittoBroker, free_port
 from tests.support.subscriber import Subscriber
 
+pytestmark = pytest.mark.load
+
 ROOT = Path(__file__).resolve().parent.parent
 USERS = 6
 
@@ -29,7 +31,7 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 def shipped_locustfile() -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "device", "fleet", "--locustfile"],
+        [sys.executable, "-m", "doorbell.device", "fleet", "--locustfile"],
         capture_output=True,
         text=True,
         env=ENV,

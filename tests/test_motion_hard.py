@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from doorbell.config.motion import MotionConfig
 from doorbell.device.emulation.scenarios.canopy import Canopy
+from doorbell.motion.detector import MotionDetector
 from tests.test_motion import FPS, SIZE, noisy, person, porch, run, starts
 
 
@@ -44,6 +46,31 @@ def test_a_visitor_walking_in_front_of_the_leaves_alerts_at_once() -> None:
     events = starts(updates)
     assert len(events) == 1
     assert arrives <= events[0].start_seq <= arrives + 3
+
+
+def crossing(seconds: float, rng: np.random.Generator, leaves: bool) -> list:
+    """A walker crossing the picture from left to right from the very first frame (4 px a
+    frame), through the leaves swaying from the first frame too (or a bare porch)."""
+    canopy = Canopy(*SIZE, seed=5)
+    bg = cv2.cvtColor(porch(), cv2.COLOR_GRAY2BGR)
+    frames = []
+    for i in range(int(seconds * FPS)):
+        frame = bg.copy()
+        if leaves:
+            canopy.draw(frame, i / FPS, amount=4.0, period=1.7)
+        luma = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        frames.append(noisy(person(luma, 20 + 4 * i, 200, 90), rng))
+    return frames
+
+
+@pytest.mark.parametrize("leaves", [True, False], ids=["through-leaves", "bare-porch"])
+def test_a_walker_moving_from_the_first_frame_alerts_within_a_second(leaves: bool) -> None:
+    # (issue 27: what moves from the first frame was learned as leaves and hidden for seconds)
+    results, updates = run(crossing(5.0, np.random.default_rng(6), leaves))
+    events = starts(updates)
+    assert len(events) == 1 and events[0].start_seq <= FPS
+    # and stays motion while crossing, not only at its start
+    assert sum(r.motion for r in results[int(FPS) : int(4 * FPS)]) >= 0.9 * 3 * FPS
 
 
 def shifted(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
@@ -87,3 +114,22 @@ def test_a_visitor_at_a_quarter_of_the_light_alerts_and_stays_in_view() -> None:
     assert arrives <= events[0].start_seq <= arrives + 3
     assert all(r.motion for r in results[arrives + 3 : arrives + 60])
     assert MotionConfig().threshold > results[arrives].threshold  # the floor followed the light
+
+
+def test_a_drop_in_light_scales_what_the_leaves_need_at_once() -> None:
+    # (issue 27) At 60 % of the light the leaves differ from each other by 60 % as much, and so
+    # does a visitor in front of them: what a place needs to count as motion follows at once.
+    frames = leafy(4.0, np.random.default_rng(8))
+    detector = MotionDetector(MotionConfig(), SIZE)
+    for i, frame in enumerate(frames):
+        detector.process(frame, i / FPS)
+    before = detector._restless.thresholds(1.0)
+    assert before is not None and int(before.max()) > 60
+    before = before.copy()
+    t = len(frames) / FPS
+    detector.process(cv2.convertScaleAbs(frames[-1], alpha=0.6), t)
+    after = detector._restless.thresholds(1.0)
+    assert after is not None
+    leaves = before > 60
+    ratio = float(np.median(after[leaves].astype(np.float32) / before[leaves]))
+    assert 0.5 <= ratio <= 0.7

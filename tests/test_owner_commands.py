@@ -122,7 +122,7 @@ def test_only_signed_commands_change_the_device(
     # Signed by a key that is not the owner's: refused.
     stranger_key = Ed25519PrivateKey.generate()
     forged = signed_command(
-        {"request_id": "f1", "mode": "disarmed"}, "own", stranger_key, time.time()
+        "mode", {"request_id": "f1", "mode": "disarmed"}, "own", stranger_key, time.time()
     )
     stranger.send("mode", forged)
     assert "signature" in stranger.answer("f1")["error"]
@@ -148,7 +148,7 @@ def test_only_signed_commands_change_the_device(
 
     # A captured signed command, replayed: refused.
     key = _load(owner_key[0])
-    body = signed_command({"request_id": "o1", "mode": "away"}, "own", key, time.time())
+    body = signed_command("mode", {"request_id": "o1", "mode": "away"}, "own", key, time.time())
     stranger.send("mode", body)
     assert stranger.answer("o1")["ok"] is True
     stranger.send("mode", {**body})
@@ -156,14 +156,26 @@ def test_only_signed_commands_change_the_device(
     again = answers(stranger.sub.messages, "o1")
     assert again[1]["ok"] is False and "replayed" in again[1]["error"]
 
+    # Signed for another command: an owner's ping published on cmd/snapshot takes no snapshot
+    # (refused by the gate: tests/test_command_auth.py).
+    ping = signed_command("ping", {"request_id": "p1"}, "own", key, time.time())
+    stranger.send("snapshot", ping)
+    stranger.send("ping", {"request_id": "after-p1"})  # handled after it (the owner's lane first)
+    assert stranger.answer("after-p1")["ok"] is True
+    assert not answers(stranger.sub.messages, "p1")  # dropped as junk, unanswered
+
     # Signed for another device: refused.
-    other = signed_command({"request_id": "g1", "mode": "disarmed"}, "garage", key, time.time())
+    other = signed_command(
+        "mode", {"request_id": "g1", "mode": "disarmed"}, "garage", key, time.time()
+    )
     stranger.send("mode", other)
     assert "another device" in stranger.answer("g1")["error"]
 
     # A retained command, even signed, is never taken: the device answers the ping sent after
     # it (in order on one connection) while the mode stays as it was.
-    retained = signed_command({"request_id": "r1", "mode": "disarmed"}, "own", key, time.time())
+    retained = signed_command(
+        "mode", {"request_id": "r1", "mode": "disarmed"}, "own", key, time.time()
+    )
     stranger.send("mode", retained, retain=True)
     stranger.send("ping", {"request_id": "after"})
     assert stranger.answer("after")["ok"] is True

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.venv
+
 ROOT = Path(__file__).resolve().parent.parent
 OS_PYTHON = Path("/usr/bin/python3")
 

@@ -28,7 +28,7 @@ from doorbell.device.recording import recorder as recorder_module
 from doorbell.device.recording.clip import ClipInfo
 from doorbell.device.recording.masks import PrivacyMask
 from doorbell.device.recording.picamera2_stream import camera_stream, has_picture
-from doorbell.device.runtime.device import open_device
+from doorbell.device.runtime.device import RunOptions, open_device
 from doorbell.device.sources import SourceError, open_source
 from doorbell.device.sources import picamera2 as picamera2_module
 from doorbell.device.sources.faults import SourceDisconnected
@@ -186,17 +186,17 @@ def test_clips_come_from_picamera2s_encoder_with_pre_roll_and_masks(
             "privacy": {"masks": [{"name": "neighbour", "points": MASK}]},
         }
     )
-    device = open_device(config, duration=34.0, echo=lambda line: None)
+    device = open_device(config, RunOptions(duration=34.0, echo=lambda line: None))
     # The stand-in runs faster than real time and a live camera's wall time is the host's, so
     # clip and event are compared in frame time, as the motion events and clips report it.
     ended: list[MotionEvent] = []
     clips: list[ClipInfo] = []
-    on_ended, on_clip = device.reactions._motion_ended, device.alerts.clip_done
+    on_ended, on_clip = device.reactions._motion_ended, device.recorder.on_clip
     device.reactions._motion_ended = lambda event, frame: (
         ended.append(event),
         on_ended(event, frame),
     )  # type: ignore[method-assign]
-    device.alerts.clip_done = lambda clip: (clips.append(clip), on_clip(clip))  # type: ignore[method-assign]
+    device.recorder.on_clip = lambda clip: (clips.append(clip), on_clip(clip))
     runner = threading.Thread(target=device.run)
     runner.start()
     runner.join(120)

@@ -1,47 +1,54 @@
-"""Private storage: what a running device writes under its data dir is its account's alone."""
+"""The data dir is private from every entry point: every command runs with umask 077, and `run`
+tightens what exists (0700 folders, 0600 files) before it starts."""
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
-from doorbell.device.cli.service import render_unit
-from tests.support.broker import MosquittoBroker
-from tests.support.process import doorbell
+from doorbell.device.cli.paths import check_data_dir
+from doorbell.device.system.private_dir import make_private
+
+OTHERS = stat.S_IRWXG | stat.S_IRWXO
 
 
-def test_a_real_run_leaves_the_data_dir_0700_and_its_files_0600(
-    tmp_path: Path, mosquitto: MosquittoBroker
-) -> None:
-    data = tmp_path / "data"  # the device creates it
-    done = doorbell(
-        "run",
-        "--broker",
-        mosquitto.url,
-        "--data-dir",
-        str(data),
-        "--device-id",
-        "private",
-        "--camera",
-        "synthetic:walk_up_ring",
-        "--duration",
-        "20",
-        "--speed",
-        "max",
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_a_data_dir_made_by_another_command_than_run_is_private(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    listed = subprocess.run(
+        [sys.executable, "-m", "device", "requests", "list", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.umask(0o022),  # a usual login shell's umask
     )
-    assert done.returncode == 0, done.stderr
-    written = sorted(data.rglob("*"))
-    names = {p.relative_to(data).parts[0] for p in written}
-    assert {"clips", "snapshots", "index.sqlite", "outbox.sqlite", "requests.sqlite"} <= names, (
-        names
-    )
-    assert list(data.glob("clips/*.mp4")) and list(data.glob("snapshots/*.jpg"))
-    modes = {p.relative_to(data).as_posix(): stat.S_IMODE(p.lstat().st_mode) for p in written}
-    assert stat.S_IMODE(data.stat().st_mode) == 0o700
-    assert {name: mode for name, mode in modes.items() if mode not in (0o700, 0o600)} == {}
-    assert all(modes[name] == 0o700 for name in ("clips", "snapshots"))
+    assert listed.returncode == 0, listed.stderr
+    made = [data, *data.rglob("*")]
+    assert any(p.name == "requests.sqlite" for p in made), made
+    assert [p for p in made if mode(p) & OTHERS] == []
 
 
-def test_the_service_unit_keeps_the_data_dir_private() -> None:
-    unit = render_unit("/usr/bin/doorbell", Path("/etc/doorbell/config.yaml"), Path("/d"), "u", 30)
-    assert "\nUMask=0077\n" in unit and "\nStateDirectoryMode=0700\n" in unit
+def test_run_tightens_what_exists(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "clips").mkdir(parents=True)
+    os.chmod(data, 0o755)
+    os.chmod(data / "clips", 0o755)
+    database, clip = data / "requests.sqlite", data / "clips" / "c-1.mp4"
+    for path in (database, clip):
+        path.write_bytes(b"x")
+        os.chmod(path, 0o644)
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("not ours to change")
+    os.chmod(outside, 0o644)
+    (data / "link").symlink_to(outside)
+    check_data_dir(data)
+    assert (mode(data), mode(data / "clips")) == (0o700, 0o700)
+    assert (mode(database), mode(clip)) == (0o600, 0o600)
+    assert mode(outside) == 0o644  # a link is not followed out of the data dir
+    assert make_private(data) == 0  # nothing left to change

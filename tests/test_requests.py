@@ -12,6 +12,7 @@ import pytest
 
 from doorbell.uplink.requests import FootageRequests, RequestReply, result_payload
 from doorbell.uplink.requests.audit import AuditLog
+from doorbell.uplink.requests.signing import KeyRing
 from tests.support.footage import (
     T0,
     Device,
@@ -105,6 +106,7 @@ def test_owner_decision_from_the_app(make_device: Any, server: PutServer) -> Non
     dev.core.handle_request(dev.request(server.url()))
     dev.core.handle_request(dev.request(server.url(), request_id="req-2"))
     decision = {
+        "command": "footage_decision",
         "request_id": "req-1",
         "decision": "approve",
         "clips": ["c-1"],
@@ -114,10 +116,66 @@ def test_owner_decision_from_the_app(make_device: Any, server: PutServer) -> Non
     assert not forged.ok and forged.decision == "refused"
     reply = dev.core.handle_decision(dev.owner.sign(decision))
     assert reply.decision == "shared" and [c.id for c in reply.clips] == ["c-1"]
-    decline = {"request_id": "req-2", "decision": "decline", "expires": "2030-01-01T00:00:00Z"}
+    decline = {
+        "command": "footage_decision",
+        "request_id": "req-2",
+        "decision": "decline",
+        "expires": "2030-01-01T00:00:00Z",
+    }
     reply = dev.core.handle_decision(dev.owner.sign(decline))
     assert (reply.ok, reply.decision) == (True, "declined")
     assert sorted(r.path for r in server.received) == ["/upload/c-1.jpg", "/upload/c-1.mp4"]
+
+
+def test_signed_bodies_are_bound_to_request_or_decision(
+    make_device: Any, server: PutServer
+) -> None:
+    dev = make_device(policy="review")
+    # One key trusted both ways (a small setup where the owner also asks for footage): its
+    # decision is still no request, and its request no decision.
+    both = dev.core
+    both.trusted = KeyRing([dev.requester.public, dev.owner.public])
+    decision = {
+        "command": "footage_decision",
+        "request_id": "req-1",
+        "decision": "approve",
+        "expires": iso(T0 + 600),
+    }
+    as_request = both.handle_request(dev.owner.sign(decision))
+    assert as_request.decision == "refused"
+    assert "signed for 'footage_decision', not for 'footage_request'" in (as_request.error or "")
+    request = dev.owner.sign(
+        request_body("req-1", T0 - 3600, T0 - 600, T0 + 3600, server.url(), audience="porch-cam")
+    )
+    as_decision = both.handle_decision(request)
+    assert "signed for 'footage_request', not for 'footage_decision'" in (as_decision.error or "")
+    unnamed = {k: v for k, v in decision.items() if k != "command"}
+    assert "signed for nothing" in (both.handle_decision(dev.owner.sign(unnamed)).error or "")
+    assert both.in_states() == [] and server.received == []
+
+
+def test_expired_decision_is_refused(make_device: Any, server: PutServer) -> None:
+    dev = make_device(policy="review")
+    dev.core.handle_request(dev.request(server.url()))
+    decision = {
+        "command": "footage_decision",
+        "request_id": "req-1",
+        "decision": "approve",
+        "expires": iso(T0 + 60),
+    }
+    dev.clock.now += 60  # the owner's signed approval is one minute old: its life is over
+    reply = dev.core.handle_decision(dev.owner.sign(decision))
+    assert (reply.ok, reply.decision, reply.error) == (False, "refused", "expired")
+    assert dev.core.get("req-1").state == "pending" and server.received == []  # type: ignore[union-attr]
+
+
+def test_no_approval_past_the_review_deadline(make_device: Any, server: PutServer) -> None:
+    dev = make_device(policy="review", review_hours=1.0)
+    dev.core.handle_request(dev.request(server.url()))
+    dev.clock.now += 3601  # past the deadline, before anything called expire()
+    late = dev.core.approve("req-1")
+    assert (late.ok, late.error) == (False, "expired")
+    assert dev.core.get("req-1").state == "expired" and server.received == []  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

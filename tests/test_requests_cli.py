@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,11 @@ def test_decline_from_the_cli_is_published_by_the_device(
     again = run(data_dir, "decline", "req-b")
     assert again.exit_code == 2 and "not pending" in again.output
     core.close()
+    # As the owner sees it: one line, not the library's log line as well.
+    command = [sys.executable, "-m", "doorbell.device", "requests", "decline", "req-b"]
+    done = subprocess.run([*command, "--data-dir", str(data_dir)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == ["doorbell: req-b: not pending (it is declined)"]
 
 
 def test_unknown_request_is_a_clear_error(tmp_path: Path) -> None:

@@ -185,6 +185,20 @@ def test_rebinding_name_is_refused_and_the_checked_address_is_the_one_connected(
         uploader.check_target("https://cdn.example/put")
     with pytest.raises(UploadError, match="cannot be resolved"):
         HttpUploader(lookup=lambda host, port: []).check_target("https://nowhere.example/")
+    # Loopback and the LAN through NAT64 and 6to4 are no public addresses either.
+    for hidden in (
+        "64:ff9b::7f00:1",
+        "2002:7f00:1::",
+        "64:ff9b::c0a8:101",
+        "2002:a00:1::1",
+        "64:ff9b:1::808:808",
+        "::127.0.0.1",
+        "::ffff:10.0.0.1",
+    ):
+        with pytest.raises(UploadError, match="not a public address"):
+            HttpUploader(lookup=lambda host, port, a=hidden: [a]).check_target("https://x.example/")
+    for public in ("64:ff9b::808:808", "2002:808:808::1", "2606:4700:4700::1111", "93.184.215.14"):
+        HttpUploader(lookup=lambda host, port, a=public: [a]).check_target("https://x.example/")
 
     def no_such_host(host: str, port: int) -> list[str]:
         raise socket.gaierror("Name or service not known")

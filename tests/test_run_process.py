@@ -71,7 +71,9 @@ def test_run_publishes_alerts_and_writes_clips(
     on = motion.index(b"ON")
     assert set(motion[:on]) == {b"OFF"} and motion[on + 1] == b"OFF", motion
 
-    events = [json.loads(m.payload) for m in sub.on(f"{base}/event")]
+    published = [json.loads(m.payload) for m in sub.on(f"{base}/event")]
+    events = [e for e in published if e["type"] == "motion"]  # the porch's ring is checked apart
+    assert {e["state"] for e in published if e["type"] == "ring"} == {"start", "end"}
     starts = [e for e in events if e["state"] == "start"]
     ends = [e for e in events if e["state"] == "end"]
     assert starts, proc.stdout
@@ -179,8 +181,9 @@ def test_summary_json_is_the_run_summary_of_the_run(tmp_path: Path) -> None:
     # at --speed max nothing is skipped: analysis and recording wait instead of dropping
     assert summary["dropped_analysis"] == summary["dropped_recording"] == 0
     assert summary["events"] >= 1 and summary["clips"] >= 1
-    # each motion alert is two messages (start, end), all still waiting for the broker
-    assert summary["outbox_backlog"] == 2 * summary["events"]
+    # each event is two messages (start, end), all still waiting for the broker; the porch's
+    # visitor rings once (at 14 s), and a ring goes out on the `ring` topic as well
+    assert summary["outbox_backlog"] == 2 * summary["events"] + 1
     assert summary["outbox_dropped"] == 0 and summary["connected"] is False
     assert summary["broker"] == f"mqtt://127.0.0.1:{port}"
     assert (summary["recording"], summary["recording_failed"]) == ("ok", None)

@@ -20,7 +20,7 @@ from doorbell.config import load_config
 from doorbell.config.device import ButtonConfig
 from doorbell.device.runtime.button import DoorbellButton
 from doorbell.device.runtime.control import send
-from doorbell.device.runtime.device import open_device
+from doorbell.device.runtime.device import RunOptions, open_device
 from doorbell.device.runtime.frame import Frame
 from doorbell.device.runtime.pacing import Pacer
 from doorbell.device.runtime.pipeline import Pipeline
@@ -267,7 +267,9 @@ def test_the_device_stops_feeding_the_watchdog_while_its_camera_stalls(tmp_path:
         environ={},
     ).config
     notifier = Notifier({"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "400000"})
-    device = open_device(config, duration=9.0, echo=lambda line: None, notifier=notifier)
+    device = open_device(
+        config, RunOptions(duration=9.0, echo=lambda line: None, notifier=notifier)
+    )
     runner = threading.Thread(target=device.run)
     runner.start()
     # Each message is stamped with the frame time of the newest frame when it arrived: while the
@@ -327,7 +329,7 @@ def test_button_press_rings_in_every_mode_and_disarmed_records_nothing(
         ],
         environ={},
     ).config
-    device = open_device(config, echo=lambda line: None, mode_from_flag=True)
+    device = open_device(config, RunOptions(echo=lambda line: None, mode_from_flag=True))
     stop = threading.Event()
     runner = threading.Thread(target=device.run, args=(stop,))
     runner.start()
@@ -390,18 +392,22 @@ def test_only_an_armed_device_sends_motion_alerts_through_the_real_pipeline(
         ],
         environ={},
     ).config
-    # The default porch scene has a visitor at ~10 s of video.
-    device = open_device(config, duration=20.0, echo=lambda line: None, mode_from_flag=True)
+    # The default porch scene has a visitor at ~10 s of video, who rings at 14 s.
+    device = open_device(
+        config, RunOptions(duration=20.0, echo=lambda line: None, mode_from_flag=True)
+    )
     summary = device.run()
     assert summary.outbox_backlog == 0  # whatever was raised has reached the broker
     assert sub.wait_for(lambda ms: any(m.payload == b"offline" for m in ms), timeout=10)
     events = [json.loads(m.payload) for m in sub.on("doorbell/rt/event")]
+    alerts = [e for e in events if e["type"] == "motion"]
     motion = [m.payload for m in sub.on("doorbell/rt/motion")]
+    assert {e["state"] for e in events if e["type"] == "ring"} == {"start", "end"}  # any mode
     if mode == "away":
-        assert events and all(e["type"] == "motion" for e in events)
+        assert alerts and all(e["type"] in ("motion", "ring") for e in events)
         assert b"ON" in motion and summary.events >= 1
     else:
-        assert events == [] and b"ON" not in motion and summary.events == 0
+        assert alerts == [] and b"ON" not in motion and summary.events == 1  # the ring alone
         assert device.pipeline.stats.analysed == summary.frames  # it did look at every frame
 
 
@@ -431,7 +437,7 @@ def test_disarming_mid_event_ends_the_clip_there_and_snapshots_follow_the_mode(
             cut.append(frame.t)
             assert device.set_mode("disarmed").ok
 
-    device = open_device(config, duration=30.0, echo=on_line, mode_from_flag=True)
+    device = open_device(config, RunOptions(duration=30.0, echo=on_line, mode_from_flag=True))
     summary = device.run()
     assert cut and summary.events >= 1
     assert not device.send_snapshot().ok

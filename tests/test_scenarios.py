@@ -47,6 +47,17 @@ def test_library_covers_visits_and_false_alarms() -> None:
             assert s.truth.alerts == [], name
 
 
+def test_a_scene_that_says_its_visitor_rings_rings_while_the_visitor_is_at_the_door() -> None:
+    for name in list_scenarios():
+        s = load_scenario(name)
+        truth = s.ground_truth(s.frame_count or round(90 * s.fps))
+        says = " rings" in s.description
+        assert bool(truth.rings) == says, name
+        for ring in truth.rings:  # someone is in view to press it
+            assert truth.frames[ring].actors, (name, ring)
+        assert all(b - a > 1 for a, b in zip(truth.rings, truth.rings[1:], strict=False)), name
+
+
 def test_ground_truth_boxes_lie_in_the_frame_and_follow_the_path() -> None:
     s = load_scenario("walk_past_path")
     centres = []

@@ -202,3 +202,11 @@ def test_snowflakes_drift_down_from_frame_to_frame_and_rain_does_not_persist() -
     assert np.median(distance) < 6 and np.median(snow[:, 1]) > 0.5  # the same flakes, lower
     rain = nearest_moves("rain")
     assert np.median(np.hypot(rain[:, 0], rain[:, 1])) > 10  # streaks are new every frame
+
+
+def test_a_pan_moves_the_view_steadily_and_it_stays_where_it_got_to() -> None:
+    full, bare = without("slow_pan", "effects")
+    # 3 px/s from 4 s to 12 s (640 px wide): none before, 1.5 px at 4.5 s, 24 px from 12 s on
+    for seconds, expected in ((3.0, 0.0), (4.5, 1.5), (8.0, 12.0), (14.0, 24.0), (20.0, 24.0)):
+        (dx, dy), _ = cv2.phaseCorrelate(grey(at(bare, seconds)), grey(at(full, seconds)))
+        assert abs(dx - expected) <= 0.5 and abs(dy) <= 0.5, (seconds, dx, dy)

@@ -46,7 +46,8 @@ def test_the_cli_and_runtime_load_without_the_page_libraries() -> None:
 
 
 def test_doorbell_run_loads_only_what_running_needs() -> None:
-    code = "from doorbell.device.cli import cli\ncli.get_command(None, 'run')\nimport doorbell.device.runtime.device"
+    code = "from doorbell.device.cli import cli\ncli.get_command(None, 'run')\n"
+    code += "import doorbell.device.runtime.device"
     assert loaded_after(code, NOT_FOR_RUN) == []
 
 

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+from doorbell.uplink.requests.audit import AuditHead
 from doorbell.uplink.uplink import Uplink
 from tests.support.broker import MosquittoBroker
 from tests.support.uplink_helpers import SessionSubscriber, event, uplink_config
@@ -175,7 +176,10 @@ def test_every_retained_state_is_published_again_after_the_broker_forgot_it(
         uplink.publish_mode("home")
         uplink.set_motion(False)
         uplink.publish_motion_settings({"threshold": 30})
-        uplink.publish_audit_head("ab" * 32)
+        uplink.publish_audit_head(AuditHead(7, "ab" * 32, "cd" * 32))
+        uplink.publish_audit_alert(
+            {"seq": 8, "at": "t", "hash": "ef" * 32, "data": {"reason": "cut", "found": None}}
+        )
         mosquitto.stop()
         for stored in mosquitto.workdir.glob("*.db"):
             stored.unlink()  # the broker comes back knowing nothing
@@ -184,7 +188,10 @@ def test_every_retained_state_is_published_again_after_the_broker_forgot_it(
             "doorbell/porch/mode": b"home",
             "doorbell/porch/motion": b"OFF",
             "doorbell/porch/settings/motion": b'{"threshold": 30}',
-            "doorbell/porch/audit/head": b"ab" * 32,
+            "doorbell/porch/audit/head": b'{"seq": 7, "hash": "%s", "prev": "%s"}'
+            % (b"ab" * 32, b"cd" * 32),
+            "doorbell/porch/audit/alert": b'{"seq": 8, "at": "t", "hash": "%s", "reason": "cut", '
+            b'"found": null}' % (b"ef" * 32),
         }
         # A new client sees only what is retained on the broker now.
         watcher = SessionSubscriber(mosquitto.port, list(wanted), "fresh-ha")

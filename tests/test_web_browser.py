@@ -27,9 +27,12 @@ ARGS = [
     "--no-first-run",
 ]
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed (dev.sh test)"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed (dev.sh test)"
+    ),
+]
 SIGNER = Signer()
 
 

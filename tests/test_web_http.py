@@ -271,6 +271,9 @@ def test_a_request_is_reviewed_approved_and_declined(client: PageClient, page: P
         listing = client.get("/requests")
         assert listing.status_code == 200 and "req-approve" in listing.text
         assert clip_id in listing.text and "Metro PD" in listing.text
+        # Two requests from the same requester are told apart by their ids on the cards.
+        assert "Request <code>req-approve</code>" in listing.text
+        assert "Request <code>req-decline</code>" in listing.text
         nothing = client.change("/requests/req-approve/approve", {"some": "yes"})  # none ticked
         assert nothing.status_code == 400 and "choose at least one clip" in nothing.text
         wrong = client.change("/requests/req-approve/approve", {"clips": "not-a-clip"})

@@ -57,7 +57,7 @@ DEVICE = (
     + """
 import pytest
 from doorbell.config import DoorbellConfig
-from doorbell.device.runtime.device import open_device
+from doorbell.device.runtime.device import RunOptions, open_device
 picamera2_standin.install(pytest.MonkeyPatch())
 picamera2_standin.Picamera2.speed = 2.0
 config = DoorbellConfig.model_validate({
@@ -66,7 +66,7 @@ config = DoorbellConfig.model_validate({
     "camera": {"source": "picamera2", "width": 1280, "height": 720, "fps": 15,
                "lores_width": 320, "lores_height": 240},
 })
-summary = open_device(config, duration=float(sys.argv[3]), echo=lambda line: None).run()
+summary = open_device(config, RunOptions(duration=float(sys.argv[3]), echo=lambda line: None)).run()
 print(summary.line(), file=sys.stderr)
 """
 )

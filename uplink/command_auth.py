@@ -4,6 +4,8 @@ Anyone who can publish on the broker can write to `<base>/cmd/<name>`, so a comm
 when it is signed by a key in `uplink.commands.owner_keys` (Ed25519, the canonical form of
 `uplink.requests.signing`) and carries, under that signature:
 
+- `command`: the name of the topic it arrives on (a signed `ping` published on `cmd/snapshot`
+  takes no snapshot),
 - `device_id`: this device (a command signed for the porch is refused by the garage),
 - `issued_at`: when it was signed, within `max_skew_seconds` of the device's clock,
 - `nonce`: never seen before; seen nonces are kept (`uplink.replay_guard`) until their
@@ -30,6 +32,7 @@ from doorbell.uplink.replay_guard import ReplayGuard
 from doorbell.uplink.requests.signing import (
     KeyRing,
     SignatureError,
+    bound_to,
     key_id_of,
     public_key_b64,
     sign_body,
@@ -41,12 +44,16 @@ if TYPE_CHECKING:  # cryptography is loaded only where a key is used
 # Commands whose bodies carry a signature of their own kind, checked by the footage requests.
 SELF_SIGNED = frozenset({"footage_request", "footage_decision"})
 # Under the owner's signature, not part of any command's own arguments.
-AUTH_FIELDS = ("device_id", "issued_at", "nonce", "key_id", "signature")
+AUTH_FIELDS = ("command", "device_id", "issued_at", "nonce", "key_id", "signature")
 NONCE = "command-nonce"  # the kind of id ReplayGuard keeps for commands
 
 
 class CommandRefused(CommandError):
     """The command is not taken; the message says why, in words safe to send back."""
+
+
+class SignatureRefused(CommandRefused):
+    """No owner key signed this body for this command: from someone without the owner's key."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class CommandGate:
         self.taken = taken
         self.clock = clock
         self.owner = KeyRing(config.owner_keys)
+        self.owner_key_ids = [key_id_of(key) for key in config.owner_keys]
 
     def check(self, name: str, body: dict[str, Any], retained: bool = False) -> Authorised:
         """The command's arguments if it may run; raises CommandRefused otherwise."""
@@ -84,7 +92,11 @@ class CommandGate:
         try:
             signer = self.owner.verify(body)
         except SignatureError as exc:
-            raise CommandRefused(f"signature refused: {exc}") from None
+            raise SignatureRefused(f"signature refused: {exc}") from None
+        try:
+            bound_to(body, name)
+        except SignatureError as exc:
+            raise SignatureRefused(str(exc)) from None
         if body.get("device_id") != self.device_id:
             raise CommandRefused("signed for another device")
         issued_at = _timestamp(body.get("issued_at"))
@@ -122,11 +134,17 @@ def _timestamp(value: object) -> float:
 
 
 def signed_command(
-    args: dict[str, Any], device_id: str, private_key: Ed25519PrivateKey, now: float
+    name: str,
+    args: dict[str, Any],
+    device_id: str,
+    private_key: Ed25519PrivateKey,
+    now: float,
 ) -> dict[str, Any]:
-    """What the owner's tools send: `args` with the fields `CommandGate` checks, signed."""
+    """What the owner's tools send on `cmd/<name>`: `args` with the fields `CommandGate`
+    checks, signed."""
     body = {
         **args,
+        "command": name,
         "device_id": device_id,
         "issued_at": datetime.fromtimestamp(now, tz=UTC).isoformat(),
         "nonce": secrets.token_urlsafe(24),

@@ -214,7 +214,8 @@ def parse_command(
     try:
         fields, by = authorise(name, data)
     except CommandError as exc:
-        raise CommandError(str(exc), _request_id(data)) from None
+        exc.request_id = _request_id(data)  # the kind of refusal stays: the uplink tells them apart
+        raise
     return validate_command(name, fields, COMMANDS, by)
 
 

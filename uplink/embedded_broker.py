@@ -1,5 +1,7 @@
 """The zero-setup broker behind `--broker embedded`: amqtt in the device's process, on loopback,
-with one account (uplink.broker_login) and no anonymous access."""
+with one account (uplink.broker_login) and no anonymous access. amqtt has no Maximum Packet Size,
+so it listens on a private loopback port behind a `PacketLimit` front on the public one: a packet
+over `uplink.max_incoming_bytes` closes its connection before its body is read."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from doorbell.uplink.broker_login import BrokerLogin, uses_embedded, with_login
 if TYPE_CHECKING:
     import asyncio
 
+    from doorbell.uplink.packet_limit import PacketLimit
+
 log = logging.getLogger(__name__)
 
 
@@ -27,6 +31,12 @@ def broker_answers(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def _free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class BrokerError(RuntimeError):
     """The embedded broker cannot start; the message says why, in one line."""
 
@@ -35,10 +45,16 @@ class EmbeddedBroker:
     """amqtt (MQTT 3.1.1 only) on its own asyncio loop in a daemon thread."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 1883, password_file: Path | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        password_file: Path | None = None,
+        max_packet_bytes: int = 256 * 1024,
     ) -> None:
         self.host, self.port = host, port
         self.password_file = password_file  # None: anonymous clients allowed (tests only)
+        self.max_packet_bytes = max_packet_bytes
+        self.front: PacketLimit | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._broker: Any = None
         self._thread: threading.Thread | None = None
@@ -54,6 +70,8 @@ class EmbeddedBroker:
             )
         # asyncio and amqtt only here: a device on an outside broker does not carry them (~5 MB).
         import asyncio
+
+        from doorbell.uplink.packet_limit import PacketLimit
 
         try:
             from amqtt.broker import Broker
@@ -72,10 +90,13 @@ class EmbeddedBroker:
             if self.password_file
             else {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}
         )
+        inner = _free_loopback_port()  # amqtt itself, reached only through the front
         config = {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{inner}"}},
             "plugins": auth,
         }
+        front = PacketLimit(self.host, self.port, "127.0.0.1", inner, self.max_packet_bytes)
+        self.front = front
 
         def serve() -> None:
             loop = asyncio.new_event_loop()
@@ -84,6 +105,7 @@ class EmbeddedBroker:
             try:
                 self._broker = Broker(config, loop=loop)
                 loop.run_until_complete(self._broker.start())
+                loop.run_until_complete(front.start())
             except BaseException as exc:  # reported to the caller below
                 errors.append(exc)
                 ready.set()
@@ -105,6 +127,8 @@ class EmbeddedBroker:
         import asyncio  # loaded by start already
 
         try:
+            if self.front is not None:
+                asyncio.run_coroutine_threadsafe(self.front.close(), loop).result(timeout=5)
             asyncio.run_coroutine_threadsafe(broker.shutdown(), loop).result(timeout=5)
         except Exception as exc:  # shutting down anyway
             log.debug("embedded broker shutdown: %s", exc)
@@ -127,7 +151,12 @@ def start_embedded(config: DoorbellConfig) -> EmbeddedStart:
         return EmbeddedStart(None, config, None)
     files = config.device.data
     login = BrokerLogin.load_or_create(files)
-    broker = EmbeddedBroker(config.mqtt.host, config.mqtt.port, files.broker_passwords)
+    broker = EmbeddedBroker(
+        config.mqtt.host,
+        config.mqtt.port,
+        files.broker_passwords,
+        max_packet_bytes=config.uplink.max_incoming_bytes,
+    )
     broker.start()
     log.info("embedded: started amqtt on %s:%d", config.mqtt.host, config.mqtt.port)
     effective = config.model_copy(update={"mqtt": with_login(config.mqtt, login)})

@@ -49,6 +49,10 @@ class Topics:
     def audit_head(self) -> str:
         return f"{self.base}/audit/head"
 
+    @property
+    def audit_alert(self) -> str:
+        return f"{self.base}/audit/alert"
+
     def command(self, name: str) -> str:
         return f"{self.base}/cmd/{name}"
 

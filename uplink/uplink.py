@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -22,8 +21,10 @@ import paho.mqtt.client as mqtt
 
 from doorbell.config import DoorbellConfig
 from doorbell.config.data_dir import DataDir
-from doorbell.uplink.command_auth import CommandGate
+from doorbell.uplink.command_auth import CommandGate, SignatureRefused
+from doorbell.uplink.command_intake import CommandIntake, Incoming
 from doorbell.uplink.command_models import (
+    COMMANDS,
     CommandError,
     CommandReply,
     Dispatch,
@@ -37,8 +38,8 @@ from doorbell.uplink.messages import EventMessage
 from doorbell.uplink.mqtt_link import MqttLink
 from doorbell.uplink.outbox import Outbox, OutboxRow
 from doorbell.uplink.outbox_sender import OutboxSender
-from doorbell.uplink.rate_limit import RateLimit
 from doorbell.uplink.replay_guard import ReplayGuard
+from doorbell.uplink.requests.audit import AuditHead
 from doorbell.uplink.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,8 @@ class UplinkStats:
     backlog: int = 0  # alerts in the outbox, not yet acknowledged by the broker
     dropped: int = 0  # alerts dropped to keep the outbox within its bounds (ever, persisted)
     sent: int = 0  # alerts acknowledged by the broker since start
-    commands_dropped: int = 0  # commands over the per-topic rate limit or the queue's bound
+    commands_dropped: int = 0  # commands over a budget (total, topic, owner's) or the queue's bound
+    commands_junk: int = 0  # unknown names, oversized, forged owner-lane bodies, unanswerable
 
 
 class Uplink:
@@ -84,9 +86,13 @@ class Uplink:
         self.gate = CommandGate(
             config.device.id, commands, ReplayGuard(DataDir(data_dir).replay_guard), clock
         )
-        self.limit = RateLimit(commands.per_minute, clock)
-        self._queue_full = 0
-        self._commands: queue.Queue[tuple[str, bytes, bool] | None] = queue.Queue(maxsize=256)
+        self.intake = CommandIntake(
+            COMMANDS,
+            commands,
+            self.gate.owner_key_ids,
+            config.uplink.max_command_bytes,
+            clock,
+        )
         self._worker = threading.Thread(target=self._run_commands, name="commands", daemon=True)
         self._ha_status = f"{config.uplink.discovery_prefix}/status"
         # Every retained state as last set: published again after each reconnect, since a broker
@@ -114,7 +120,8 @@ class Uplink:
         self._stats.backlog = self.outbox.backlog
         self._stats.dropped = self.outbox.dropped
         self._stats.sent = self.sender.acked
-        self._stats.commands_dropped = self.limit.dropped + self._queue_full
+        self._stats.commands_dropped = self.intake.counts.dropped
+        self._stats.commands_junk = self.intake.counts.junk
         return self._stats
 
     def start(self) -> None:
@@ -159,10 +166,10 @@ class Uplink:
         self.sender.notify()
 
     def send_event(self, message: EventMessage) -> None:
+        """An event's start or end; a ring's start goes out on the `ring` topic as well."""
         self._enqueue(self.topics.event, message)
-
-    def send_ring(self, message: EventMessage) -> None:
-        self._enqueue(self.topics.ring, message)
+        if message.type == "ring" and message.state == "start":
+            self._enqueue(self.topics.ring, message)
 
     def _publish(
         self,
@@ -220,9 +227,15 @@ class Uplink:
         """What `cmd/motion` can change, as it is now: a change shows, whoever made it."""
         self._retain(self.topics.motion_settings, json.dumps(settings, sort_keys=True), JSON)
 
-    def publish_audit_head(self, head: str) -> None:
-        """The audit log's last hash: a copy off the device, so a cut tail is detected."""
-        self._retain(self.topics.audit_head, head)
+    def publish_audit_head(self, head: AuditHead) -> None:
+        """The audit log's newest entry (seq, hash, prev): a copy off the device, so a cut tail
+        is detected, and a rewind shows to a subscriber as a seq going back."""
+        self._retain(self.topics.audit_head, json.dumps(head.to_json()), JSON)
+
+    def publish_audit_alert(self, entry: dict[str, Any]) -> None:
+        """The audit log was found cut or rewound (its tamper entry); retained until the next."""
+        alert = {"seq": entry["seq"], "at": entry["at"], "hash": entry["hash"], **entry["data"]}
+        self._retain(self.topics.audit_alert, json.dumps(alert), JSON)
 
     def publish_discovery(self) -> None:
         if not self.config.uplink.homeassistant:
@@ -239,7 +252,7 @@ class Uplink:
         if self.connected:
             self.sender.wait_idle(timeout / 2)  # what is not acknowledged stays in the outbox
         self.sender.stop(timeout)
-        self._commands.put(None)
+        self.intake.close()
         if self._worker.is_alive():
             self._worker.join(timeout)
         if self.link is not None:
@@ -264,40 +277,45 @@ class Uplink:
         prefix = self.topics.command("")
         if not topic.startswith(prefix):
             return
-        name = topic[len(prefix) :]
-        # Per topic, before anything is parsed or written: a flood of junk on one command
-        # costs a counter, and cannot crowd the owner's commands out of the queue.
-        if not self.limit.allow(name[:64]):
-            return
-        try:
-            self._commands.put_nowait((name, payload, retained))
-        except queue.Full:
-            self._queue_full += 1
+        # Before anything is parsed or written: junk costs a counter (uplink.command_intake).
+        self.intake.offer(topic[len(prefix) :], payload, retained)
 
     # -- the command worker ---------------------------------------------------------------------
     def _run_commands(self) -> None:
         while True:
-            item = self._commands.get()
+            item = self.intake.take()
             if item is None:
                 return
-            name, payload, retained = item
             try:
-                self._answer(name, payload, retained)
+                self._answer(item)
             except Exception:  # one bad command must not end command handling
-                log.exception("command %r failed", name)
+                log.exception("command %r failed", item.name)
 
-    def _answer(self, name: str, payload: bytes, retained: bool = False) -> None:
+    def _answer(self, item: Incoming) -> None:
+        name, retained, counts = item.name, item.retained, self.intake.counts
         reply: CommandReply | None
 
         def authorise(name: str, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
             return self.gate.authorise(name, body, retained)
 
         try:
-            command = parse_command(name, payload, self.config.uplink.max_command_bytes, authorise)
+            command = parse_command(
+                name, item.payload, self.config.uplink.max_command_bytes, authorise
+            )
         except CommandError as exc:
-            log.warning("command %r refused: %s", name[:64], exc)
+            if item.owner and isinstance(exc, SignatureRefused):
+                counts.forged += 1  # borrowed an owner key's id: junk, unanswered
+                return
+            if exc.request_id is None:  # nobody to answer: not worth a log line either
+                counts.unanswered += 1
+                return
+            if item.owner and not self.intake.within_budget(name):
+                return  # signed by the owner, refused (a replay?): answered within the budget
+            log.warning("command %r refused: %s", name, exc)
             reply = CommandReply.failure(str(exc), exc.request_id)
         else:
+            if item.owner and not self.intake.owner_may_run(name):
+                return
             reply = answer(self.dispatch, command)
             if reply is not None and not reply.ok:
                 log.info("command %r answered with an error: %s", name, reply.error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any, NoReturn
 
@@ -83,4 +84,7 @@ def cli() -> None:
 
 
 def main() -> None:
+    # Whatever a command creates (a data dir, a database, an export) is for this account alone:
+    # `doorbell requests list` run first must not leave a data dir others can read.
+    os.umask(0o077)
     cli(prog_name=PROG)

@@ -30,7 +30,8 @@ def list_entries(loaded: LoadedConfig, as_json: bool) -> None:
             continue
         data = entry.get("data", {})
         who = data.get("requester", {})
-        detail = data.get("reason") if entry["kind"].endswith("refused") else data.get("by")
+        # Who acted, or why it was refused; an entry with neither (received, expired) shows "-".
+        detail = data.get("reason") or data.get("by") or "-"
         clips = data.get("clips")
         extra = f" clips={len(clips)}" if isinstance(clips, list) else ""
         requester = f" {who.get('kind')}:{who.get('name')}" if who else ""

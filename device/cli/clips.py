@@ -6,13 +6,13 @@ import json
 import shutil
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
 from doorbell.config import LoadedConfig
 from doorbell.device.cli.options import config_options, fail
-from doorbell.device.cli.paths import check_output_file
+from doorbell.device.cli.paths import check_output_file, write_replacing
 from doorbell.device.storage.index import ClipRow, EventIndex
 from doorbell.device.storage.retention import Retention
 from doorbell.uplink.e2e import E2EError, decrypt_file, is_age_file
@@ -96,9 +96,11 @@ def export_cmd(
     check_output_file(target, "DEST", force=force)
     try:
         if encrypted and identity is not None:
-            target.write_bytes(decrypt_file(source, identity))
+            plain = decrypt_file(source, identity)
+            write_replacing(target, lambda out: _write_all(out, plain))
         else:
-            shutil.copyfile(source, target)
+            with source.open("rb") as recorded:
+                write_replacing(target, lambda out: shutil.copyfileobj(recorded, out))
     except E2EError as exc:
         fail(str(exc))
     except OSError as exc:  # a disk that fills up while copying
@@ -107,6 +109,10 @@ def export_cmd(
         f"exported {target}"
         + (" (still encrypted: give --identity)" if encrypted and not identity else "")
     )
+
+
+def _write_all(out: BinaryIO, data: bytes) -> None:
+    out.write(data)
 
 
 @clips_group.command("keep")

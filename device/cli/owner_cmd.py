@@ -14,19 +14,23 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import click
 import paho.mqtt.client as mqtt
 
 from doorbell.config import LoadedConfig
-from doorbell.config.uplink import CommandName
 from doorbell.device.cli.options import config_options, fail
 from doorbell.uplink.broker_login import client_settings
 from doorbell.uplink.command_auth import signed_command
+from doorbell.uplink.command_models import COMMANDS, FOOTAGE_COMMANDS
 from doorbell.uplink.mqtt_link import configure_client
 from doorbell.uplink.requests.signing import public_key_b64
 from doorbell.uplink.topics import Topics
+
+# What the device obeys over MQTT when the owner signs it; footage requests and decisions are
+# signed in their own scheme (`doorbell requests`), press and status are local-socket only.
+OWNER_COMMANDS = sorted(set(COMMANDS) - set(FOOTAGE_COMMANDS))
 
 
 @click.group("owner")
@@ -59,7 +63,7 @@ def new_key(path: Path) -> None:
     click.echo(f"private key in {path}; put the line above in uplink.commands.owner_keys", err=True)
 
 
-def _parse_fields(fields: tuple[str, ...]) -> dict[str, Any]:
+def parse_fields(fields: tuple[str, ...]) -> dict[str, Any]:
     """`threshold=30 mode=home` -> {"threshold": 30, "mode": "home"}: JSON values, else text."""
     args: dict[str, Any] = {}
     for field in fields:
@@ -92,7 +96,7 @@ def _load_key(path: Path) -> Any:
 @config_options
 @click.option("--key", "key_path", required=True, type=click.Path(path_type=Path))
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True)
-@click.argument("name", type=click.Choice(get_args(CommandName)))
+@click.argument("name", type=click.Choice(OWNER_COMMANDS))
 @click.argument("fields", nargs=-1)
 def send(
     loaded: LoadedConfig, key_path: Path, timeout: float, name: str, fields: tuple[str, ...]
@@ -100,8 +104,8 @@ def send(
     """Sign command NAME with FIELD=VALUE arguments for --device-id and wait for its answer."""
     config = loaded.config
     key = _load_key(key_path)
-    args = {"request_id": secrets.token_hex(8), **_parse_fields(fields)}
-    body = signed_command(args, config.device.id, key, time.time())
+    args = {"request_id": secrets.token_hex(8), **parse_fields(fields)}
+    body = signed_command(name, args, config.device.id, key, time.time())
     topics = Topics(config.base_topic)
     answer: dict[str, Any] = {}
     got = threading.Event()

@@ -6,6 +6,7 @@ Decisions made here are stored; the running device publishes the replies (its `p
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,7 +17,7 @@ from doorbell.config import LoadedConfig
 from doorbell.device.cli.options import config_options, fail
 from doorbell.device.storage import EventIndex
 from doorbell.uplink.messages import iso_utc
-from doorbell.uplink.requests import FootageRequests, RequestReply, StoredRequest
+from doorbell.uplink.requests import FootageRequests, RequestReply, StoredRequest, footage_requests
 from doorbell.uplink.requests.clips import ClipIndex
 
 
@@ -29,6 +30,8 @@ def _requests(loaded: LoadedConfig, with_index: bool = False) -> Iterator[Footag
     index: ClipIndex | None = _open_index(loaded) if with_index else None
     if with_index and index is None:
         fail("the clip index is not available on this install")
+    # The refusal's log line is for the device's log; here `_finish` tells the owner, once.
+    logging.getLogger(footage_requests.__name__).setLevel(logging.ERROR)
     core = FootageRequests(
         loaded.config, loaded.config.device.data_dir, index, publishes_replies=False
     )

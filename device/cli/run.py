@@ -18,7 +18,7 @@ from doorbell.config import ConfigError, DoorbellConfig, LoadedConfig
 from doorbell.config.camera import CameraConfig
 from doorbell.device.cli.options import config_options, fail
 from doorbell.device.cli.paths import check_data_dir, check_output_file
-from doorbell.device.runtime.device import Device, open_device
+from doorbell.device.runtime.device import Device, RunOptions, open_device
 from doorbell.device.sources import SourceError
 from doorbell.device.system.data_dir_lock import DataDirInUse, DataDirLock
 from doorbell.device.system.logs import setup_logging
@@ -94,7 +94,7 @@ def run(
     summary_json: Path | None,
 ) -> None:
     """Run the device: camera -> motion -> recorder -> MQTT alerts. Enter on a terminal rings."""
-    os.umask(0o077)  # footage, snapshots and databases are for the device's own account alone
+    os.umask(0o077)  # as cli.main does, for a caller that invokes `run` itself
     config = _with_run_flags(loaded.config, speed, loop)
     check_data_dir(config.device.data_dir)
     if summary_json is not None:
@@ -128,14 +128,14 @@ def _run_device(
             raise ValueError("; ".join(exc.lines)) from None
 
     try:
-        device = open_device(
-            config,
+        options = RunOptions(
             duration=duration,
             echo=click.echo,
             reload=reload,
             mode_from_flag=loaded.origin_of(("device", "mode")).kind == "flag",
             loaded=loaded,
         )
+        device = open_device(config, options)
     except (SourceError, InsecureBrokerError, BrokerError, WebRefused) as exc:
         fail(str(exc))
     stop = threading.Event()

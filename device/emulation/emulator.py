@@ -36,7 +36,7 @@ from doorbell.config.sources import merge
 from doorbell.device.emulation.camera import EmulatedCamera
 from doorbell.device.emulation.event_watch import EventWatcher, Published
 from doorbell.device.runtime.counters import Counters
-from doorbell.device.runtime.device import Device
+from doorbell.device.runtime.device import Device, RunOptions
 from doorbell.device.runtime.run_summary import RunSummary
 from doorbell.uplink.messages import EventMessage
 from doorbell.uplink.mqtt_link import refuse_insecure
@@ -126,7 +126,7 @@ class Doorbell:
         frame is through; raises TimeoutError (the device is stopped again)."""
         self.watcher.start(timeout)
         self.camera.open()
-        self.device = Device(self.config, self.camera, echo=self._lines.append)
+        self.device = Device(self.config, self.camera, RunOptions(echo=self._lines.append))
         self._thread = threading.Thread(target=self._run, name=f"doorbell-{self.id}", daemon=True)
         self._thread.start()
         try:

@@ -93,8 +93,6 @@ class FleetDevice:
     def _publish(self, message: EventMessage) -> None:
         self._on_alert(message)  # before the outbox: the latency counts from here
         self.uplink.send_event(message)
-        if message.type == "ring" and message.state == "start":
-            self.uplink.send_ring(message)
 
     def start(self) -> None:
         self.recorder.start()

@@ -15,6 +15,9 @@ test is skipped when mosquitto is not installed, and fails instead when CI=true)
 (a started `Doorbell` connected to it, stopped afterwards) and `make_doorbell` (more of them:
 `make_doorbell(device_id="back-door", scenario=...)`). Emulated doorbells run at
 `DEFAULT_SPEED` times real time unless the config says otherwise.
+
+pytest loads this module into every session of an environment that has doorbell installed, so it
+imports nothing of the runtime (nor numpy, OpenCV or paho) until a fixture is used.
 """
 
 from __future__ import annotations
@@ -22,16 +25,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from doorbell.config.sources import merge
-from doorbell.device.emulation.emulator import Doorbell
-from doorbell.device.emulation.mosquitto import MosquittoBroker, find_mosquitto
+if TYPE_CHECKING:
+    from doorbell.device.emulation.emulator import Doorbell
+    from doorbell.device.emulation.mosquitto import MosquittoBroker
 
 DEFAULT_SPEED = 4.0  # frame time runs 4x the host's: a visit's alert and end come in seconds
-MakeDoorbell = Callable[..., Doorbell]
+MakeDoorbell = Callable[..., "Doorbell"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,6 +49,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def mqtt_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker]:
     """A real mosquitto on a free loopback port, anonymous, for this test."""
+    from doorbell.device.emulation.mosquitto import MosquittoBroker, find_mosquitto
+
     if find_mosquitto() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("mosquitto is missing on CI (apt-get install mosquitto)")
@@ -69,6 +74,9 @@ def make_doorbell(
     mqtt_broker: MosquittoBroker, request: pytest.FixtureRequest
 ) -> Iterator[MakeDoorbell]:
     """Starts emulated doorbells on `mqtt_broker`; each is stopped after the test."""
+    from doorbell.config.sources import merge
+    from doorbell.device.emulation.emulator import Doorbell
+
     started: list[Doorbell] = []
     marked_scenario, marked_config = _marked(request)
 

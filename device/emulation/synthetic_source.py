@@ -15,10 +15,10 @@ def scenario_frame(
 ) -> Frame:
     """Frame `seq` of a scripted camera showing the scenario's frame `local`: t = seq / fps,
     wall = start_wall + t. The scene is drawn in BGR; converted once here, it travels as a
-    camera's frames do (I420)."""
+    camera's frames do (I420), with the scene's button presses."""
     main, lores = scenario.render(local)
     t = seq / fps
-    return Frame(seq, t, start_wall + t, i420_of(main), lores)
+    return Frame(seq, t, start_wall + t, i420_of(main), lores, scenario.rings_during(local))
 
 
 class SyntheticSource(Source):

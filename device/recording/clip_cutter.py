@@ -20,7 +20,7 @@ from doorbell.device.recording.at_rest import AtRest
 from doorbell.device.recording.clip import ClipInfo
 from doorbell.device.recording.clip_file import ClipFile
 from doorbell.device.recording.disk_state import DiskState
-from doorbell.device.recording.fragment_ring import EncodedStream
+from doorbell.device.recording.encoded_stream import EncodedStream
 from doorbell.device.recording.fragments import Fragment
 from doorbell.device.storage.index import EventIndex
 

@@ -7,33 +7,13 @@ packets here with the frame time of each; the recorder cuts clips from the ring 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Protocol
+from typing import Any
 
 import av
-import numpy as np
 
 from doorbell.device.recording.fragments import BoxStream, Fragment
 
 FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
-
-
-class EncodedStream(Protocol):
-    """The main stream as encoded fragments: what the recorder cuts clips from."""
-
-    @property
-    def ring(self) -> deque[Fragment]: ...
-
-    @property
-    def init_segment(self) -> bytes: ...
-
-    @property
-    def ring_bytes(self) -> int: ...
-
-    def feed(self, image: np.ndarray, t: float) -> list[Fragment]:
-        """Offer the frame shown at `t`; return the fragments completed since the last call."""
-        ...
-
-    def close(self) -> list[Fragment]: ...
 
 
 class FragmentRing:

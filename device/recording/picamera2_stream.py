@@ -9,17 +9,16 @@ recording. Written against picamera2's documented names; not yet run on a Pi (RE
 from __future__ import annotations
 
 import io
-import threading
-from collections import deque
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 import av
-import numpy as np
 
 from doorbell.config.record import RecordConfig
-from doorbell.device.recording.fragment_ring import EncodedStream, FragmentRing
+from doorbell.device.recording.camera_fragments import CameraFragments
+from doorbell.device.recording.encoded_stream import EncodedStream
+from doorbell.device.recording.fragment_ring import FragmentRing
 from doorbell.device.recording.fragments import Fragment
 from doorbell.device.recording.masks import PrivacyMask
 from doorbell.device.sources.base import Source
@@ -50,7 +49,7 @@ def camera_stream(source: Source, record: RecordConfig, mask: PrivacyMask) -> En
     return stream
 
 
-class Picamera2Stream:
+class Picamera2Stream(CameraFragments):
     """Starts picamera2's H.264 encoder on the main stream and keeps its output as fragments.
 
     `frame_time` turns a sensor timestamp (microseconds, as picamera2's encoder counts them) into
@@ -66,14 +65,12 @@ class Picamera2Stream:
         ring_seconds: float,
         frame_time: Callable[[int], float],
     ) -> None:
+        super().__init__()
         self.picam, self.fps, self.frame_time = picam, fps, frame_time
         self.keyframe_frames, self.ring_seconds = keyframe_frames, ring_seconds
         self.bitrate = bitrate
         self.encoder: Any = None
-        self._fragments: FragmentRing | None = None
         self._stream: Any = None
-        self._lock = threading.Lock()  # picamera2's encoder thread writes, the recorder reads
-        self._done: list[Fragment] = []
         self._header = b""  # SPS/PPS that came in a buffer of their own, for the next frame
 
     def start(self) -> None:
@@ -115,37 +112,12 @@ class Picamera2Stream:
             self._stream = self._fragments.container.add_stream_from_template(template)
             self._stream.time_base = MICROSECOND
 
-    @property
-    def ring(self) -> deque[Fragment]:
-        with self._lock:
-            return deque(self._fragments.ring) if self._fragments else deque()
-
-    @property
-    def init_segment(self) -> bytes:
-        with self._lock:
-            return self._fragments.init_segment if self._fragments else b""
-
-    @property
-    def ring_bytes(self) -> int:
-        with self._lock:
-            return self._fragments.ring_bytes if self._fragments else 0
-
-    def feed(self, yuv: np.ndarray, t: float) -> list[Fragment]:
-        """The frame is already encoded by picamera2: hand over what it completed since."""
-        with self._lock:
-            done, self._done = self._done, []
-        return done
-
     def close(self) -> list[Fragment]:
         if self.encoder is not None:
             self.picam.stop_encoder(self.encoder)
             self.encoder = None
         with self._lock:
-            done, self._done = self._done, []
-            if self._fragments is not None:
-                done += self._fragments.close()
-                self._fragments = None
-        return done
+            return self._close_ring()
 
 
 def has_picture(annex_b: bytes) -> bool:

@@ -23,7 +23,7 @@ from doorbell.device.recording.at_rest import AtRest
 from doorbell.device.recording.clip import ClipInfo
 from doorbell.device.recording.clip_cutter import ClipCutter
 from doorbell.device.recording.disk_state import DiskState
-from doorbell.device.recording.fragment_ring import EncodedStream
+from doorbell.device.recording.encoded_stream import EncodedStream
 from doorbell.device.recording.masks import PrivacyMask
 from doorbell.device.recording.snapshot_store import Snapshot, SnapshotStore
 from doorbell.device.recording.stream_encoder import StreamEncoder
@@ -72,6 +72,7 @@ class Recorder:
             record, fps, self.files, self.index, self.disk, self.at_rest, self._clip_done
         )
         self._camera_encodes = False  # the camera encodes (and masks) the main stream itself
+        self._passthrough = False  # the camera's own H.264, unmasked (no mask configured)
 
     @property
     def continuous(self) -> bool:
@@ -153,9 +154,20 @@ class Recorder:
         if stream is not None:
             self.cutter.stream, self._camera_encodes = stream, True
 
+    def use_passthrough(self, stream: EncodedStream | None) -> None:
+        """Take clips from the camera's own H.264 (device.recording.passthrough_stream), while
+        no privacy mask needs burning in."""
+        if stream is not None:
+            self.cutter.stream, self._camera_encodes, self._passthrough = stream, True, True
+
     def push(self, frame: Frame) -> None:
         if self.record.mode == "off":
             return
+        if self._passthrough and self.mask:
+            # A mask drawn on the page: the camera's own picture would show what it hides. The
+            # clip under way ends here; from this frame on the recorder encodes, masks burned in.
+            self._passthrough = self._camera_encodes = False
+            self.cutter.close()
         stream = self.cutter.stream
         if stream is None:
             stream = self.cutter.stream = StreamEncoder.for_record(

@@ -23,5 +23,7 @@ class Counters:
     clips: int  # clips completed
     recording: str  # the recorder's state: ok, off, disk_full...
     recording_failed: str | None  # why clips could not be written this run, if ever (it sticks)
+    commands_dropped: int = 0  # MQTT commands over a budget or the queue's bound (uplink)
+    commands_junk: int = 0  # MQTT messages dropped unanswered: unknown names, forged, oversized
     dropped_classify: int = 0  # frames the classifier's queue dropped (it fell behind)
     classified: int = 0  # frames classified since start

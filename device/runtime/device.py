@@ -17,16 +17,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import cv2
 from pydantic import BaseModel
 
 from doorbell.config import DoorbellConfig, LoadedConfig
+from doorbell.config.base import NamedPolygon
 from doorbell.config.device import Mode, ModeBehaviour
 from doorbell.config.live import merge_reload
 from doorbell.config.motion import MotionConfig
-from doorbell.device.recording.clip import ClipInfo
+from doorbell.device.recording.passthrough_stream import passthrough_stream
 from doorbell.device.recording.picamera2_stream import camera_stream
 from doorbell.device.recording.recorder import Recorder
 from doorbell.device.runtime.alerts import Alerts
@@ -66,28 +68,36 @@ from doorbell.uplink.command_models import (
     StatusCommand,
 )
 from doorbell.uplink.embedded_broker import EmbeddedBroker, start_embedded
-from doorbell.uplink.messages import EventMessage
 from doorbell.uplink.mqtt_link import refuse_insecure
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.command_models import FootageDecisionBody, FootageRequestBody
 from doorbell.uplink.uplink import Uplink
 
 if TYPE_CHECKING:
+    from doorbell.device.web.context import PageView
     from doorbell.device.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
 
-def open_device(
-    config: DoorbellConfig,
-    duration: float | None = None,
-    echo: Callable[[str], None] = print,
-    reload: Callable[[], DoorbellConfig] | None = None,
-    mode_from_flag: bool = False,
-    notifier: Notifier | None = None,
-    clock: Clock = SYSTEM,
-    loaded: LoadedConfig | None = None,
-) -> Device:
+@dataclass(frozen=True)
+class RunOptions:
+    """How one run goes, besides the config. `duration`: stop after this much frame time;
+    `echo`: where alert lines go; `reload`: reads the config again (SIGHUP); `mode_from_flag`:
+    the mode was given on the command line, so the stored one does not win; `notifier`: systemd;
+    `clock`: injected time; `loaded`: the file the config came from (the local page saves zones
+    and masks there) and the origin of each value."""
+
+    duration: float | None = None
+    echo: Callable[[str], None] = print
+    reload: Callable[[], DoorbellConfig] | None = None
+    mode_from_flag: bool = False
+    notifier: Notifier | None = None
+    clock: Clock = SYSTEM
+    loaded: LoadedConfig | None = None
+
+
+def open_device(config: DoorbellConfig, options: RunOptions | None = None) -> Device:
     """Build a device ready to run: refuses an insecure broker, starts the embedded one if asked
     for, opens the camera, then builds every collaborator. Raises SourceError,
     InsecureBrokerError or BrokerError."""
@@ -101,17 +111,7 @@ def open_device(
     try:
         source.open()
         try:
-            device = Device(
-                embedded.config,
-                source,
-                duration,
-                echo,
-                reload,
-                mode_from_flag,
-                notifier,
-                clock,
-                loaded,
-            )
+            device = Device(embedded.config, source, options)
         except BaseException:
             source.close()
             raise
@@ -121,7 +121,7 @@ def open_device(
         raise
     device.broker = embedded.broker
     if embedded.login is not None:  # made just now: the owner sees it once, never in a log
-        echo(
+        device.echo(
             f"embedded broker on {config.mqtt.host}:{config.mqtt.port}: user "
             f"{embedded.login.username}, password {embedded.login.password} "
             f"(kept in {config.device.data.broker_login}, readable by this account only)"
@@ -131,19 +131,18 @@ def open_device(
 
 class Device:
     def __init__(
-        self,
-        config: DoorbellConfig,
-        source: Source,
-        duration: float | None = None,
-        echo: Callable[[str], None] = print,
-        reload: Callable[[], DoorbellConfig] | None = None,
-        mode_from_flag: bool = False,
-        notifier: Notifier | None = None,
-        clock: Clock = SYSTEM,
-        loaded: LoadedConfig | None = None,
+        self, config: DoorbellConfig, source: Source, options: RunOptions | None = None
     ) -> None:
-        """`source` is open already (see `open_device`); `loaded`: the file the config came
-        from (the local page saves zones and masks there) and the origin of each value."""
+        """`source` is open already (see `open_device`)."""
+        options = options or RunOptions()
+        duration, echo, clock, loaded = (
+            options.duration,
+            options.echo,
+            options.clock,
+            options.loaded,
+        )
+        notifier, reload, mode_from_flag = options.notifier, options.reload, options.mode_from_flag
+        self.echo = echo
         self.config, self.source = config, source
         self.clock = clock
         self._reload = reload
@@ -153,12 +152,13 @@ class Device:
         self.mode: Mode = (None if mode_from_flag else self.modes.load()) or config.device.mode
         self.started_monotonic = clock.monotonic()
         self.audit = AuditLog.in_dir(self.data_dir, clock.wall, config.audit.max_bytes)
-        self.owner = OwnerActions(self, loaded)  # clips, zones, reviews (the local page)
         self.commands = CommandRegistry(self._command_handlers(), self.audit)
         self.uplink = Uplink(config, self.data_dir, dispatch=self.commands.dispatch)
         # Each entry's hash goes out at once: a copy off the device that a cut tail cannot reach.
         self.audit.on_append = self.uplink.publish_audit_head
-        self.alerts = Alerts(config.device.id, self._publish_event, self.data_dir)
+        self.audit.on_tamper = self.uplink.publish_audit_alert
+        self.audit.check_tail()  # a log cut while the device was off: a tamper entry, an alert
+        self.alerts = Alerts(config.device.id, self.uplink.send_event, self.data_dir)
         self.recorder = Recorder(
             config.record,
             config.storage,
@@ -166,12 +166,18 @@ class Device:
             self.data_dir,
             source.fps,
             (source.width, source.height),
-            self._clip_done,
+            self.alerts.clip_done,  # the alert's `end` names the clip
+            clock.wall,
         )
         if config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
             self.recorder.use_camera_stream(
                 camera_stream(source, config.record, self.recorder.mask)
             )
+            # An H.264 camera (a file, RTSP) without masks: its own packets, no encoder at all.
+            if self.recorder.cutter.stream is None:
+                self.recorder.use_passthrough(
+                    passthrough_stream(source, config.record, self.recorder.mask)
+                )
         self.reactions = Reactions(
             lambda: self.policy,
             self.alerts,
@@ -182,8 +188,18 @@ class Device:
             config.classify,
         )
         self.footage = FootageService(
-            config, self.data_dir, self.recorder.index, self.uplink, self.audit
+            config, self.data_dir, self.recorder.index, self.uplink, self.audit, clock.wall
         )
+        self.owner = OwnerActions(  # clips, zones, masks, reviews (the local page, the socket)
+            self.recorder.index,
+            self.recorder.retention,
+            self.footage.requests,
+            lambda zones: self.apply_motion(self.config.motion.model_copy(update={"zones": zones})),
+            self.apply_masks,
+            loaded,
+        )
+        # A scripted scene's visitor presses the same button a wired one would.
+        self.button = DoorbellButton(config.button, self.reactions.press, clock.monotonic)
         # A simulation at full speed has no camera to outrun: analyse, record and classify every
         # frame it should.
         lossless = not source.live and config.camera.speed == "max"
@@ -202,8 +218,8 @@ class Device:
             duration,
             lossless=lossless,
             clock=clock.monotonic,
+            on_button=self.button.pressed,
         )
-        self.button = DoorbellButton(config.button, self.reactions.press)
         self.control = ControlServer(
             config.device.data.control_socket, self.commands.control_request
         )
@@ -220,7 +236,28 @@ class Device:
         # device without the page (a Pi's default) should not pay.
         from doorbell.device.web.server import WebServer
 
-        return WebServer(self, self.config.web)
+        return WebServer(self.page_view(), self.config.web)
+
+    def page_view(self) -> PageView:
+        """What the local page may read, and the command registry it changes things through."""
+        from doorbell.device.web.context import PageView
+
+        return PageView(
+            config=lambda: self.config,
+            mode=lambda: self.mode,
+            counters=self.counters,
+            broker_connected=lambda: self.uplink.connected,
+            origin=self.owner.origin,
+            last_frame=lambda: self.reactions.last_frame,
+            snapshot_jpeg=lambda image: self.recorder.snapshot(image).jpeg,
+            live_stream=lambda: self.recorder.cutter.stream,
+            index=self.recorder.index,
+            requests=self.footage.requests,
+            audit=self.audit,
+            dispatch=self.commands.dispatch,
+            data_dir=self.data_dir,
+            clock=self.clock,
+        )
 
     @property
     def behaviour(self) -> ModeBehaviour:
@@ -313,14 +350,6 @@ class Device:
         stall = max(self.config.runtime.stall_seconds, 3.0 / self.source.fps)
         return self.clock.monotonic() - self.pipeline.stats.last_frame_monotonic < stall
 
-    def _clip_done(self, clip: ClipInfo) -> None:
-        self.alerts.clip_done(clip)
-
-    def _publish_event(self, message: EventMessage) -> None:
-        self.uplink.send_event(message)
-        if message.type == "ring" and message.state == "start":
-            self.uplink.send_ring(message)
-
     def _sync_recorder(self) -> None:
         self.recorder.continuous = self.policy.continuous
 
@@ -335,10 +364,11 @@ class Device:
             FootageDecisionBody: lambda body: self.footage.handle_decision(body),
             StatusCommand: lambda body: CommandReply.success(**self.telemetry().model_dump()),
             PingCommand: lambda body: CommandReply.success(),
-            ClipKeepCommand: self.owner.keep_clip,
-            ClipDeleteCommand: self.owner.delete_clip,
-            PolygonsCommand: self.owner.set_polygons,
-            FootageReviewCommand: self.owner.review_request,
+            # The registry is made before the owner's parts exist (the uplink needs it first).
+            ClipKeepCommand: lambda body: self.owner.keep_clip(body),
+            ClipDeleteCommand: lambda body: self.owner.delete_clip(body),
+            PolygonsCommand: lambda body: self.owner.set_polygons(body),
+            FootageReviewCommand: lambda body: self.owner.review_request(body),
         }
 
     def send_snapshot(self) -> CommandReply:
@@ -379,6 +409,11 @@ class Device:
         self.config = self.config.model_copy(update={"motion": motion})
         self.pipeline.replace_detector(MotionDetector(motion, self.source.lores_size), motion)
         self._publish_motion_settings()
+
+    def apply_masks(self, masks: list[NamedPolygon]) -> None:
+        """New privacy masks, at once (drawn on the page): every clip and snapshot from now."""
+        self.config.privacy = self.config.privacy.model_copy(update={"masks": masks})
+        self.recorder.mask.replace(masks)
 
     def _apply_reload(self) -> None:
         if self._reload is None:
@@ -421,6 +456,8 @@ class Device:
             clips=self.alerts.clips,
             recording=recorder.state,
             recording_failed=recorder.failure,
+            commands_dropped=outbox.commands_dropped,
+            commands_junk=outbox.commands_junk,
         )
 
     def telemetry(self) -> Telemetry:

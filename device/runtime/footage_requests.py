@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from doorbell.config import DoorbellConfig
@@ -41,12 +43,14 @@ class FootageService:
         index: ClipIndex,
         uplink: Uplink,
         audit: AuditLog,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock`: wall time (injected), for deadlines, expiry and the windows of requests."""
         # Unbounded but small: one entry per approved request, and a claimed request that is
         # never uploaded (a crash) is retried at the next start.
         self._uploads: queue.Queue[PendingUpload | None] = queue.Queue()
         self.requests = FootageRequests(
-            config, data_dir, index, audit=audit, upload_later=self._uploads.put
+            config, data_dir, index, audit=audit, clock=clock, upload_later=self._uploads.put
         )
         self.uplink = uplink
         self.audit = audit
@@ -102,7 +106,7 @@ class FootageService:
     def _publish_audit_head(self) -> None:
         """Entries the device writes publish their head at once (AuditLog.on_append); this
         catches those `doorbell requests` wrote from another process."""
-        head = self.audit.head()
-        if head is not None and head != self._head:
-            self._head = head
+        head = self.audit.newest()
+        if head is not None and head.hash != self._head:
+            self._head = head.hash
             self.uplink.publish_audit_head(head)

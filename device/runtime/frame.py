@@ -26,6 +26,8 @@ class Frame:
     simulation can run faster than real time and stay deterministic. `wall` is the wall-clock time
     (Unix seconds) the frame stands for. `main` is the full-resolution I420 picture for recording;
     `lores` is the small luma (Y) image for analysis, like picamera2's lores stream.
+    `button`: the doorbell button was pressed during this frame. Only a scripted scene sets it (its
+    visitor rings); a real doorbell's button is on GPIO (device.runtime.button).
     """
 
     seq: int
@@ -33,6 +35,7 @@ class Frame:
     wall: float
     main: np.ndarray
     lores: np.ndarray
+    button: bool = False
 
     @property
     def width(self) -> int:

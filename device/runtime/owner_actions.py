@@ -1,21 +1,21 @@
 """What the owner's local commands do (`clip_keep`, `clip_delete`, `polygons`,
 `footage_review`): the handlers the device registers for them. The local page sends them; the
 control socket takes them too. Each does what the matching `doorbell` command does, on the
-running device's own index, recorder and request store.
+running device's own clip index, retention and request store.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
-from doorbell.config import DoorbellConfig
+from doorbell.config.base import NamedPolygon
 from doorbell.config.editing import save_polygons
 from doorbell.config.loader import ConfigError, LoadedConfig
-from doorbell.config.motion import MotionConfig
-from doorbell.device.recording.recorder import Recorder
-from doorbell.device.runtime.footage_requests import FootageService, command_reply
+from doorbell.device.runtime.footage_requests import command_reply
+from doorbell.device.storage.index import EventIndex
+from doorbell.device.storage.retention import Retention
 from doorbell.uplink.command_models import (
     ClipDeleteCommand,
     ClipKeepCommand,
@@ -23,18 +23,7 @@ from doorbell.uplink.command_models import (
     FootageReviewCommand,
     PolygonsCommand,
 )
-from doorbell.uplink.requests import RequestReply
-
-
-class OwnerDevice(Protocol):
-    """What these handlers change on the running device (device.runtime.Device)."""
-
-    config: DoorbellConfig
-    recorder: Recorder
-    footage: FootageService
-
-    def apply_motion(self, motion: MotionConfig) -> None: ...
-
+from doorbell.uplink.requests import FootageRequests, RequestReply
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +31,21 @@ BY = "owner-local"  # who decided, in the audit log
 
 
 class OwnerActions:
-    def __init__(self, device: OwnerDevice, loaded: LoadedConfig | None) -> None:
-        self.device = device
+    """The owner's changes, on exactly the parts they change: the clip index and retention (keep,
+    delete), the request store (reviews), and the motion zones and privacy masks in effect (each
+    applied by the device, which knows what else must follow: a new detector, a new raster)."""
+
+    def __init__(
+        self,
+        index: EventIndex,
+        retention: Retention,
+        requests: FootageRequests,
+        apply_zones: Callable[[list[NamedPolygon]], None],
+        apply_masks: Callable[[list[NamedPolygon]], None],
+        loaded: LoadedConfig | None,
+    ) -> None:
+        self.index, self.retention, self.requests = index, retention, requests
+        self.apply_zones, self.apply_masks = apply_zones, apply_masks
         self.config_file: Path | None = loaded.file if loaded else None
         self._loaded = loaded
 
@@ -57,17 +59,16 @@ class OwnerActions:
 
     def keep_clip(self, body: ClipKeepCommand) -> CommandReply:
         """As `doorbell clips keep [--undo]`."""
-        if not self.device.recorder.index.set_keep(body.clip_id, body.keep):
+        if not self.index.set_keep(body.clip_id, body.keep):
             return CommandReply.failure(f"no clip {body.clip_id!r}")
         return CommandReply.success(clip_id=body.clip_id, keep=body.keep)
 
     def delete_clip(self, body: ClipDeleteCommand) -> CommandReply:
         """As `doorbell clips delete`: the file, its events' pictures, any copy waiting to go."""
-        recorder = self.device.recorder
-        clip = recorder.index.get_clip(body.clip_id)
+        clip = self.index.get_clip(body.clip_id)
         if clip is None:
             return CommandReply.failure(f"no clip {body.clip_id!r}")
-        recorder.retention.delete_clip(clip)
+        self.retention.delete_clip(clip)
         return CommandReply.success(clip_id=body.clip_id)
 
     def set_polygons(self, body: PolygonsCommand) -> CommandReply:
@@ -78,21 +79,17 @@ class OwnerActions:
             saved = save_polygons(self.config_file, body.kind, body.polygons)
         except ConfigError as exc:
             return CommandReply.failure(exc.lines[0])
-        device = self.device
         if body.kind == "motion_zones":
-            zones = saved.motion.zones
-            device.apply_motion(device.config.motion.model_copy(update={"zones": zones}))
+            self.apply_zones(saved.motion.zones)
         else:
-            masks = saved.privacy.masks
-            device.config.privacy = device.config.privacy.model_copy(update={"masks": masks})
-            device.recorder.mask.replace(masks)
+            self.apply_masks(saved.privacy.masks)
         log.info("%s saved to %s: %d polygon(s)", body.kind, self.config_file, len(body.polygons))
         return CommandReply.success(kind=body.kind, polygons=len(body.polygons))
 
     def review_request(self, body: FootageReviewCommand) -> CommandReply | None:
         """As `doorbell requests approve|decline`; an approval's upload runs on the uploads
         thread."""
-        requests = self.device.footage.requests
+        requests = self.requests
         if requests.get(body.footage_request) is None:
             return CommandReply.failure(f"no request {body.footage_request!r}")
         reply: RequestReply | None

@@ -50,10 +50,12 @@ class Pipeline:
         duration: float | None = None,
         lossless: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        on_button: Callable[[], object] = lambda: None,
     ) -> None:
-        """`clock`: the host's monotonic clock (injected); frames carry their own time."""
+        """`clock`: the host's monotonic clock (injected); frames carry their own time.
+        `on_button`: called on the capture thread for a frame whose `button` is set."""
         self.source, self.detector, self.tracker, self.pacer = source, detector, tracker, pacer
-        self.on_analysed, self.on_record = on_analysed, on_record
+        self.on_analysed, self.on_record, self.on_button = on_analysed, on_record, on_button
         self.duration = duration
         if lossless:  # waiting instead of dropping, a little slack is enough; more is only memory
             analysis_queue = min(analysis_queue, LOSSLESS_SLACK)
@@ -122,6 +124,8 @@ class Pipeline:
                 self.stats.frames += 1
                 self.stats.last_frame_t = frame.t
                 self.stats.last_frame_monotonic = self.clock()
+                if frame.button:
+                    self.on_button()
                 self.analysis_q.put(frame)
                 self.record_q.put(frame)
         finally:

@@ -88,8 +88,9 @@ class Reactions:
         for active in list(self._active.values()):
             new_peak = active.event.peak_seq == frame.seq
             if new_peak:
-                # A reference, not a copy: the recorder burns privacy masks into `main` in place,
-                # so a snapshot shows what the clip shows.
+                # A reference, not a copy. The recorder may or may not have masked `main` in
+                # place yet (its own thread); the snapshot is masked either way, by JpegPicture
+                # on a copy of its own.
                 active.peak = frame
             self._classify(active, frame, result, new_peak)
             if not active.waited and frame.t >= active.deadline:

@@ -34,6 +34,8 @@ class Telemetry(BaseModel):
     disk_used_pct: float
     disk_free_bytes: int
     cpu_temp_c: float | None
+    commands_dropped: int = 0
+    commands_junk: int = 0
 
     @classmethod
     def of(cls, counters: Counters, mode: str, uptime_s: float, data_dir: Path) -> Telemetry:
@@ -59,6 +61,8 @@ class Telemetry(BaseModel):
             disk_used_pct=used_pct,
             disk_free_bytes=free,
             cpu_temp_c=cpu_temperature(),
+            commands_dropped=counters.commands_dropped,
+            commands_junk=counters.commands_junk,
         )
 
 

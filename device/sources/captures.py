@@ -8,7 +8,7 @@ next I420 picture, or None when the stream ends or fails.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import av
@@ -49,7 +49,18 @@ class PyAvCapture:
         self.width = stream.codec_context.width // 2 * 2
         self.height = stream.codec_context.height // 2 * 2
         self.frame_count = stream.frames or None
-        self._frames: Iterator[Any] = self._container.decode(stream)
+        self.stream: Any = stream  # what a pass-through recorder copies its parameters from
+        self.codec: str = stream.codec_context.name
+        # Each packet as demuxed, before it is decoded: for pass-through recording, which keeps
+        # the camera's own H.264 (device.recording.passthrough_stream). Set by the source.
+        self.on_packet: Callable[[Any], None] | None = None
+        self._frames: Iterator[Any] = self._decoded(stream)
+
+    def _decoded(self, stream: Any) -> Iterator[Any]:
+        for packet in self._container.demux(stream):
+            if self.on_packet is not None and packet.size:  # the last, empty one only flushes
+                self.on_packet(packet)
+            yield from packet.decode()
 
     def read(self) -> np.ndarray | None:
         try:

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -58,14 +59,47 @@ class OpenCvSource(Source):
         self._file_seq = 0
         self._t0: float | None = None
         self.frame_count: int | None = None
+        self.codec: str | None = None  # the stream's codec (PyAV's name), once open
+        # Every packet as the camera sent it, with its frame time: pass-through recording
+        # (device.recording.passthrough_stream) sets this. Called on the capture thread.
+        self.on_packet: Callable[[Any, float], None] | None = None
+        self._packet_base: tuple[int, float] | None = None  # (first stamp, its frame time)
 
     def _open_capture(self) -> Capture:
         if self.target.isdigit():
             return OpenCvCapture(int(self.target), self.camera)
         if "://" in self.target:
             timeouts = (OPEN_TIMEOUT_MS / 1000, READ_TIMEOUT_MS / 1000)
-            return PyAvCapture(self.target, timeouts)
-        return PyAvCapture(self.target, None)
+            capture = PyAvCapture(self.target, timeouts)
+        else:
+            capture = PyAvCapture(self.target, None)
+        capture.on_packet = self._packet
+        self._packet_base = None  # a capture opened again starts its timestamps again
+        return capture
+
+    def _packet(self, packet: Any) -> None:
+        listener = self.on_packet
+        if listener is None:
+            return
+        if not self.is_file:
+            listener(packet, self._live_t())
+            return
+        # A file's own clock, as its frames have it: the first packet of this capture is the
+        # next frame's time, and the rest follow by their timestamps.
+        stamp = packet.pts if packet.pts is not None else packet.dts
+        if stamp is None:
+            return  # nothing to place it by (a broken file); the recorder skips it
+        if self._packet_base is None:
+            self._packet_base = (stamp, self._seq / self.fps)
+        base, offset = self._packet_base
+        listener(packet, offset + float((stamp - base) * packet.time_base))
+
+    def _live_t(self) -> float:
+        """A live stream's frame time: seconds since its first frame or packet, on this host."""
+        now = time.monotonic()
+        if self._t0 is None:
+            self._t0 = now
+        return now - self._t0
 
     def open(self) -> None:
         self._closed.clear()
@@ -73,6 +107,7 @@ class OpenCvSource(Source):
         fps = self._capture.fps
         self.fps = self.camera.fps or (fps if 1.0 <= fps <= 120.0 else 15.0)
         self.width, self.height = self._capture.width, self._capture.height
+        self.codec = getattr(self._capture, "codec", None)
         if self.is_file:
             self.frame_count = self._capture.frame_count
 
@@ -132,10 +167,7 @@ class OpenCvSource(Source):
             t = self._seq / self.fps  # a file's own clock: frame number over its frame rate
             wall = self.start_wall + t
         else:
-            now = time.monotonic()
-            if self._t0 is None:
-                self._t0 = now
-            t, wall = now - self._t0, time.time()
+            t, wall = self._live_t(), time.time()
         frame = Frame(self._seq, t, wall, image, lores_of(image, self.lores_size))
         self._seq += 1
         self._file_seq += 1

@@ -71,7 +71,7 @@ async def login(request: web.Request) -> web.Response:
     form = await request.post()
     target = local_target(form.get("next"), "/live")
     address = request.remote or "?"
-    if not context.limiter.allowed(address):
+    if not context.limiter.begin(address):  # counted now, before any password is checked
         return render(
             request,
             "login.html",
@@ -82,8 +82,9 @@ async def login(request: web.Request) -> web.Response:
         )
     password = str(form.get("password", ""))
     loop = asyncio.get_running_loop()
-    if not await loop.run_in_executor(None, context.passwords.verify, password):
-        context.limiter.failed(address)
+    async with context.checking:  # one Argon2 check at a time: a burst waits, costs no memory
+        right = await loop.run_in_executor(None, context.passwords.verify, password)
+    if not right:
         return render(
             request,
             "login.html",

@@ -1,8 +1,16 @@
 """Who may use the page: the owner's password (Argon2 hash, 0600), sessions with their CSRF
-token, and a limit on failed logins per address. Time comes from an injected monotonic clock."""
+token, and a limit on login attempts per address and in all. Time comes from an injected
+monotonic clock.
+
+An attempt is counted before its password is checked (`LoginLimiter.begin`): a burst of logins
+sent at once cannot all be checked while the first are still hashing. Argon2 is sized for the
+smallest supported Pi (`ARGON2_*`: 19 MiB a check, OWASP's minimum for Argon2id; the library's
+default is 64 MiB), and the page checks one password at a time (web/app.py), so a burst costs
+19 MiB, not 64 MiB per login."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import threading
@@ -16,12 +24,17 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_PASSWORD = 10
+# Argon2id, m=19 MiB, t=2, p=1 (OWASP's password storage cheat sheet): about 20 ms of one x86 core
+# and 19 MiB for as long; a hash made with other parameters is re-made at the next good login.
+ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES = 19 * 1024, 2, 1
 
 
 class PasswordFile:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._hasher = PasswordHasher()
+        self._hasher = PasswordHasher(
+            memory_cost=ARGON2_MEMORY_KIB, time_cost=ARGON2_PASSES, parallelism=ARGON2_LANES
+        )
 
     def exists(self) -> bool:
         return self.path.is_file()
@@ -43,38 +56,58 @@ class PasswordFile:
         except OSError:
             return False  # no password: nobody logs in
         try:
-            return self._hasher.verify(stored, password)
+            self._hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return False
+        if self._hasher.check_needs_rehash(stored):  # made with other (older, larger) parameters
+            with contextlib.suppress(OSError):  # the old hash still works; again next time
+                self.set(password)
+        return True
 
 
 class LoginLimiter:
-    """At most `attempts` failures per address within `window` seconds; a success clears."""
+    """At most `attempts` login attempts per address and `total` from all addresses within
+    `window` seconds, counted as they begin (before the password is checked); a success clears
+    its address's count. Addresses are remembered only for attempts that were let through, so
+    the table is bounded by `total`."""
 
     def __init__(
-        self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic
+        self,
+        attempts: int,
+        window: float,
+        clock: Callable[[], float] = time.monotonic,
+        total: int | None = None,
     ) -> None:
         self.attempts, self.window, self.clock = attempts, window, clock
-        self._failures: dict[str, deque[float]] = {}
+        self.total = total if total is not None else 4 * attempts
+        self.refused = 0  # attempts turned away without a check
+        self._by_address: dict[str, deque[float]] = {}
+        self._all: deque[float] = deque()
         self._lock = threading.Lock()
 
-    def _recent(self, address: str) -> deque[float]:
-        failures = self._failures.setdefault(address, deque())
-        while failures and failures[0] <= self.clock() - self.window:
-            failures.popleft()
-        return failures
+    def _forget_old(self, times: deque[float], now: float) -> deque[float]:
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
 
-    def allowed(self, address: str) -> bool:
+    def begin(self, address: str) -> bool:
+        """Count one attempt from `address`; False (and nothing to check) when over a limit."""
         with self._lock:
-            return len(self._recent(address)) < self.attempts
-
-    def failed(self, address: str) -> None:
-        with self._lock:
-            self._recent(address).append(self.clock())
+            now = self.clock()
+            mine = self._forget_old(self._by_address.get(address, deque()), now)
+            if not mine:
+                self._by_address.pop(address, None)
+            if len(self._forget_old(self._all, now)) >= self.total or len(mine) >= self.attempts:
+                self.refused += 1
+                return False
+            mine.append(now)
+            self._by_address[address] = mine
+            self._all.append(now)
+            return True
 
     def succeeded(self, address: str) -> None:
         with self._lock:
-            self._failures.pop(address, None)
+            self._by_address.pop(address, None)
 
 
 @dataclass(frozen=True)

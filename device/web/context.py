@@ -1,26 +1,28 @@
-"""What every route of the page reaches: the device, its config, the password, sessions, the
-login limit, the live picture, the event feed, and the way changes are made (`change`: through
-the command registry, audited)."""
+"""What every route of the page reaches: the device's `PageView` (what the page may see of the
+running device), the page's config, the password, sessions, the login limit, the live picture,
+the event feed, and the way changes are made (`change`: through the command registry, audited)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+import numpy as np
 from pydantic import BaseModel
 
 from doorbell.config import DoorbellConfig
 from doorbell.config.device import Mode
 from doorbell.config.web import WebConfig
-from doorbell.device.recording.recorder import Recorder
+from doorbell.device.recording.encoded_stream import EncodedStream
 from doorbell.device.runtime.clock import Clock
-from doorbell.device.runtime.command_registry import CHANGES_STATE, CommandRegistry
+from doorbell.device.runtime.command_registry import CHANGES_STATE
 from doorbell.device.runtime.counters import Counters
-from doorbell.device.runtime.footage_requests import FootageService
-from doorbell.device.runtime.owner_actions import OwnerActions
-from doorbell.device.runtime.reactions import Reactions
+from doorbell.device.runtime.frame import Frame
+from doorbell.device.storage.index import EventIndex
 from doorbell.device.web.auth import LoginLimiter, PasswordFile, Sessions
 from doorbell.device.web.event_feed import EventFeed
 from doorbell.device.web.live import LivePicture
@@ -29,49 +31,55 @@ from doorbell.uplink.command_models import (
     LOCAL_COMMANDS,
     CommandError,
     CommandReply,
+    Dispatch,
     validate_command,
 )
+from doorbell.uplink.requests import FootageRequests
 from doorbell.uplink.requests.audit import AuditLog
-from doorbell.uplink.uplink import Uplink
 
 BY = "owner-web"
 
 
-class PageDevice(Protocol):
-    """What the page reads of the running device (device.runtime.Device)."""
+@dataclass(frozen=True)
+class PageView:
+    """What the page may read of the running device, and its one way to change it (`dispatch`,
+    the command registry every other control goes through). Built by the device
+    (`Device.page_view`); the page never holds the device itself."""
 
-    config: DoorbellConfig
-    mode: Mode
+    config: Callable[[], DoorbellConfig]  # the config in effect (a reload or a change replaces it)
+    mode: Callable[[], Mode]
+    counters: Callable[[], Counters]
+    broker_connected: Callable[[], bool]
+    origin: Callable[[str], str]  # where a setting's value came from
+    last_frame: Callable[[], Frame | None]
+    snapshot_jpeg: Callable[[np.ndarray], bytes]  # an I420 picture, masked, as JPEG
+    live_stream: Callable[[], EncodedStream | None]  # the recorder's encoded fragments
+    index: EventIndex  # events and clips (read; changes go through `dispatch`)
+    requests: FootageRequests  # the review queue (read; decisions go through `dispatch`)
+    audit: AuditLog
+    dispatch: Dispatch
     data_dir: Path
     clock: Clock
-    commands: CommandRegistry
-    audit: AuditLog
-    reactions: Reactions
-    recorder: Recorder
-    uplink: Uplink
-    footage: FootageService
-    owner: OwnerActions
-
-    def counters(self) -> Counters: ...
 
 
 class PageContext:
-    def __init__(self, device: PageDevice, config: WebConfig) -> None:
+    def __init__(self, device: PageView, config: WebConfig) -> None:
         self.device, self.config = device, config
-        files = device.config.device.data
+        files = device.config().device.data
         self.files = files
         monotonic = device.clock.monotonic
         self.passwords = PasswordFile(files.web_password)
         self.sessions = Sessions(config.session_hours * 3600.0, monotonic)
-        self.limiter = LoginLimiter(config.login_attempts, config.login_window_seconds, monotonic)
-        self.live = LivePicture(
-            lambda: device.reactions.last_frame,
-            lambda image: device.recorder.snapshot(image).jpeg,
-            config.live_fps,
+        self.limiter = LoginLimiter(
+            config.login_attempts,
+            config.login_window_seconds,
             monotonic,
+            total=config.login_attempts_total,
         )
-        self.video = LiveVideo(lambda: device.recorder.cutter.stream)
-        self.feed = EventFeed(device.recorder.index)
+        self.checking = asyncio.Semaphore(1)  # Argon2 checks at once (19 MiB each)
+        self.live = LivePicture(device.last_frame, device.snapshot_jpeg, config.live_fps, monotonic)
+        self.video = LiveVideo(device.live_stream)
+        self.feed = EventFeed(device.index)
         # Owner changes join the request log: one tamper-evident record of what the owner did
         # (the device's own log: its size bound, and its head published off the device).
         self.audit = device.audit
@@ -87,8 +95,7 @@ class PageContext:
         except CommandError as exc:
             reply, refused = CommandReply.failure(str(exc)), True
         else:
-            dispatch = self.device.commands.dispatch
-            answer = await loop.run_in_executor(None, dispatch, name, body, BY)
+            answer = await loop.run_in_executor(None, self.device.dispatch, name, body, BY)
             reply = answer or CommandReply.success(pending=True)  # the uploads worker answers
         if not (reply.ok and name in CHANGES_STATE):  # those the registry audits itself
             entry = {"by": BY, **fields, "ok": reply.ok, "error": reply.error}

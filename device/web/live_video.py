@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from doorbell.device.recording.fragment_ring import EncodedStream
+from doorbell.device.recording.encoded_stream import EncodedStream
 from doorbell.device.recording.fragments import Fragment
 
 WRITE_SECONDS = 5.0

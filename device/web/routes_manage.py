@@ -18,7 +18,7 @@ REDACTED = "(redacted)"
 
 # -- zones and masks ---------------------------------------------------------------------------
 async def zones_page(request: web.Request) -> web.Response:
-    config = ctx(request).device.config
+    config = ctx(request).device.config()
     current = {
         "privacy_masks": [p.model_dump(mode="json") for p in config.privacy.masks],
         "motion_zones": [p.model_dump(mode="json") for p in config.motion.zones],
@@ -37,7 +37,7 @@ async def save_zones(request: web.Request) -> web.Response:
 # -- footage requests --------------------------------------------------------------------------
 def _requests_view(request: web.Request) -> dict[str, Any]:
     context = ctx(request)
-    core = context.device.footage.requests
+    core = context.device.requests
     rows = []
     for stored in sorted(core.in_states(), key=lambda s: s.received_at, reverse=True):
         req = stored.request
@@ -47,6 +47,7 @@ def _requests_view(request: web.Request) -> dict[str, Any]:
                 "id": req.request_id,
                 "state": stored.state,
                 "who": f"{req.requester.kind}: {req.requester.name}",
+                "received": iso_utc(stored.received_at.timestamp()),
                 "case": req.requester.case,
                 "window": f"{iso_utc(req.window.start_wall)} to {iso_utc(req.window.end_wall)}",
                 "reason": req.reason,
@@ -110,8 +111,8 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 async def settings_page(request: web.Request) -> web.Response:
     context = ctx(request)
-    config = redact(context.device.config.model_dump(mode="json"))
-    origin = context.device.owner.origin
+    config = redact(context.device.config().model_dump(mode="json"))
+    origin = context.device.origin
     rows = [(key, value, origin(key)) for key, value in flatten(config)]
     return render(request, "settings.html", rows=rows)
 

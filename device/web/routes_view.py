@@ -34,14 +34,14 @@ def _id(request: web.Request) -> str:
 async def live_page(request: web.Request) -> web.Response:
     device = ctx(request).device
     polygons = {
-        "motion_zones": [z.model_dump(mode="json") for z in device.config.motion.zones],
-        "privacy_masks": [m.model_dump(mode="json") for m in device.config.privacy.masks],
+        "motion_zones": [z.model_dump(mode="json") for z in device.config().motion.zones],
+        "privacy_masks": [m.model_dump(mode="json") for m in device.config().privacy.masks],
     }
     return render(
         request,
         "live.html",
         modes=MODES,
-        mode=device.mode,
+        mode=device.mode(),
         polygons=polygons,
         refresh_ms=int(1000 / ctx(request).config.live_fps),
         jpeg_only="jpeg" in request.query,
@@ -75,8 +75,8 @@ async def health(request: web.Request) -> web.Response:
     used_pct, free = disk_usage(device.data_dir)
     return web.json_response(
         {
-            "mode": device.mode,
-            "broker_connected": device.uplink.connected,
+            "mode": device.mode(),
+            "broker_connected": device.broker_connected(),
             "outbox_backlog": counters.outbox_backlog,
             "disk_used_pct": used_pct,
             "disk_free_bytes": free,
@@ -109,7 +109,7 @@ async def events_page(request: web.Request) -> web.Response:
     if kind and kind not in EVENT_TYPES:
         raise web.HTTPBadRequest(text=f"type: one of {', '.join(EVENT_TYPES)}")
     since, until = _day_range(day) if day else (0.0, 1e18)
-    index = ctx(request).device.recorder.index
+    index = ctx(request).device.index
     loop = asyncio.get_running_loop()
     rows = await loop.run_in_executor(
         None, lambda: index.latest_events(200, since, until, kind or None)
@@ -171,7 +171,7 @@ async def event_picture(request: web.Request) -> web.StreamResponse:
 
 # -- clips -------------------------------------------------------------------------------------
 def _clip(request: web.Request) -> ClipRow:
-    clip = ctx(request).device.recorder.index.get_clip(_id(request))
+    clip = ctx(request).device.index.get_clip(_id(request))
     if clip is None:
         raise web.HTTPNotFound(text="no such clip")
     return clip

@@ -14,13 +14,13 @@ from aiohttp import web
 from doorbell.config.web import WebConfig, is_loopback, split_listen
 from doorbell.device.web import WebRefused
 from doorbell.device.web.app import make_app
-from doorbell.device.web.context import PageContext, PageDevice
+from doorbell.device.web.context import PageContext, PageView
 
 log = logging.getLogger(__name__)
 
 
 class WebServer:
-    def __init__(self, device: PageDevice, config: WebConfig) -> None:
+    def __init__(self, device: PageView, config: WebConfig) -> None:
         assert config.listen is not None
         self.host, self.port = split_listen(config.listen)
         self.context = PageContext(device, config)

@@ -116,6 +116,7 @@ def request_body(
     request_id: str, start: float, end: float, expires: float, url: str, **extra: Any
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
+        "command": "footage_request",
         "request_id": request_id,
         "audience": "porch-cam",
         "requester": {"kind": "police", "name": "Metro PD", "case": "2026-1187"},

@@ -15,7 +15,7 @@ def doorbell(
 ) -> subprocess.CompletedProcess[str]:
     """Run `doorbell ARGS...` to completion."""
     return subprocess.run(
-        [sys.executable, "-m", "device", *args],
+        [sys.executable, "-m", "doorbell.device", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -32,7 +32,7 @@ class DoorbellProcess:
         self.stdout_path = workdir / "stdout.txt"
         self.stderr_path = workdir / "stderr.txt"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "device", "run", *args],
+            [sys.executable, "-m", "doorbell.device", "run", *args],
             stdout=self.stdout_path.open("w"),
             stderr=self.stderr_path.open("w"),
             stdin=subprocess.DEVNULL,

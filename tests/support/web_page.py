@@ -18,7 +18,7 @@ import yaml
 
 from doorbell.config import load_config
 from doorbell.config.data_dir import DataDir
-from doorbell.device.runtime.device import Device, open_device
+from doorbell.device.runtime.device import Device, RunOptions, open_device
 from doorbell.device.web.auth import PasswordFile
 from doorbell.uplink.command_models import LOCAL_COMMANDS, CommandReply, validate_command
 
@@ -92,7 +92,7 @@ def page_device(
     if password is not None:
         PasswordFile(DataDir(data).web_password).set(password)
     loaded = load_config(config_file, environ={})
-    device = open_device(loaded.config, echo=lambda line: None, loaded=loaded)
+    device = open_device(loaded.config, RunOptions(echo=lambda line: None, loaded=loaded))
     stop = threading.Event()
     thread = threading.Thread(target=device.run, args=(stop,), name="device")
     thread.start()

@@ -5,6 +5,14 @@ One JSON object per line in `data_dir/audit.jsonl`:
 `{"seq", "at", "kind", "data", "prev", "hash"}` where `hash` = sha256 of the entry without
 `hash`, serialised with sorted keys and compact separators, and `prev` = the previous `hash`
 (64 zeros for the first entry).
+
+A chain cannot show that its newest entries were cut off, so the device also remembers the last
+entry it wrote outside the log (`audit-head.json`: seq, hash, prev). A log that no longer ends
+there, found before the next append or by `check_tail()` at start, gets a `tamper` entry saying
+what was expected and what was found (and `on_tamper` publishes an alert); `verify` fails for as
+long as such an entry, or a log that does not end at the remembered head, is there. The head is
+also published off the device after each entry (`on_append`) with its seq and prev, so a
+subscriber sees a rewind even when the log and the head file were both rewritten.
 """
 
 from __future__ import annotations
@@ -37,6 +45,25 @@ def entry_hash(entry: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class AuditHead:
+    """The newest entry, as remembered beside the log and published on `<base>/audit/head`."""
+
+    seq: int
+    hash: str
+    prev: str
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> AuditHead:
+        return cls(int(entry["seq"]), str(entry["hash"]), str(entry["prev"]))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "hash": self.hash, "prev": self.prev}
+
+
+TAMPER = "tamper"  # the kind of entry written when the log no longer ends where it was left
+
+
+@dataclass(frozen=True)
 class AuditCheck:
     ok: bool
     entries: int
@@ -60,12 +87,14 @@ class AuditLog:
         path: Path,
         clock: Callable[[], float] = time.time,
         max_bytes: int = 16 * 1024 * 1024,
-        on_append: Callable[[str], None] | None = None,
+        on_append: Callable[[AuditHead], None] | None = None,
     ) -> None:
         self.path = path
+        self.head_path = path.with_name("audit-head.json")  # outside the log: what we wrote last
         self.clock = clock
         self.segment_bytes = max(4096, max_bytes // SEGMENTS)
-        self.on_append = on_append  # gets each new head hash (published off the device)
+        self.on_append = on_append  # gets each new head (published off the device)
+        self.on_tamper: Callable[[dict[str, Any]], None] | None = None  # gets a tamper entry
 
     @classmethod
     def in_dir(
@@ -83,42 +112,108 @@ class AuditLog:
 
     def head(self) -> str | None:
         """The hash of the newest entry, None while the log is empty."""
+        newest = self.newest()
+        return newest.hash if newest else None
+
+    def newest(self) -> AuditHead | None:
+        """The newest entry's seq, hash and prev, None while the log is empty."""
         for path in reversed(self.files()):
             with path.open("rb") as f:
                 last = _last_line(f)
             if last:
-                return str(json.loads(last)["hash"])
+                return AuditHead.of(json.loads(last))
         return None
 
     def append(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Write one entry (after a tamper entry, if the log no longer ends where it was left)."""
+        written = self._append(kind, data)
+        return written[-1]
+
+    def check_tail(self) -> dict[str, Any] | None:
+        """At start: the tamper entry written if the log no longer ends where it was left."""
+        written = self._append(None, {})
+        return written[0] if written else None
+
+    def remembered(self) -> AuditHead | None:
+        """The last entry written, as remembered outside the log; None if nothing was."""
+        try:
+            return AuditHead.of(json.loads(self.head_path.read_bytes()))
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError):  # a damaged head file: matches no log
+            return AuditHead(-1, "unreadable", "")
+
+    def _append(self, kind: str | None, data: dict[str, Any]) -> list[dict[str, Any]]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         f = self._open_locked()
+        written: list[dict[str, Any]] = []
         try:
-            last = _last_line(f) or self._last_of_segments()
-            prev = json.loads(last) if last else None
-            if prev is not None and os.fstat(f.fileno()).st_size >= self.segment_bytes:
-                f = self._rotate(f)
-                # Another writer may have created (and written to) the new file between our
-                # rename and our lock on it: the entry before ours is whatever is last now.
-                prev = json.loads(_last_line(f) or self._last_of_segments())
-            entry: dict[str, Any] = {
-                "seq": (prev["seq"] + 1) if prev else 1,
-                "at": iso_utc(self.clock()),
-                "kind": kind,
-                "data": data,
-                "prev": prev["hash"] if prev else GENESIS,
-            }
-            entry["hash"] = entry_hash(entry)
-            f.seek(0, os.SEEK_END)
-            f.write(_canonical(entry) + b"\n")
-            f.flush()
-            os.fsync(f.fileno())
+            tamper = self._tail_mismatch(f)
+            if tamper is not None:
+                f, entry = self._write(f, TAMPER, tamper)
+                written.append(entry)
+            if kind is not None:
+                f, entry = self._write(f, kind, data)
+                written.append(entry)
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
             f.close()
-        if self.on_append is not None:
-            self.on_append(entry["hash"])
-        return entry
+        if written and self.on_append is not None:
+            self.on_append(AuditHead.of(written[-1]))
+        if tamper is not None and self.on_tamper is not None:
+            self.on_tamper(written[0])
+        return written
+
+    def _tail_mismatch(self, f: Any) -> dict[str, Any] | None:
+        """Under the lock: what a tamper entry says, if the log does not end at the head we
+        remember (a cut tail, a rewound or replaced log)."""
+        expected = self.remembered()
+        if expected is None:
+            return None
+        last = _last_line(f) or self._last_of_segments()
+        try:
+            found = AuditHead.of(json.loads(last)) if last else None
+        except (ValueError, KeyError, TypeError):
+            found = None
+        if found is not None and (found.seq, found.hash) == (expected.seq, expected.hash):
+            return None
+        return {
+            "reason": "the log no longer ends where the device last wrote it",
+            "expected": expected.to_json(),
+            "found": found.to_json() if found else None,
+        }
+
+    def _write(self, f: Any, kind: str, data: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """Under the lock: one entry appended, fsync'd and remembered; the file now locked."""
+        last = _last_line(f) or self._last_of_segments()
+        prev = json.loads(last) if last else None
+        if prev is not None and os.fstat(f.fileno()).st_size >= self.segment_bytes:
+            f = self._rotate(f)
+            # Another writer may have created (and written to) the new file between our
+            # rename and our lock on it: the entry before ours is whatever is last now.
+            prev = json.loads(_last_line(f) or self._last_of_segments())
+        entry: dict[str, Any] = {
+            "seq": (prev["seq"] + 1) if prev else 1,
+            "at": iso_utc(self.clock()),
+            "kind": kind,
+            "data": data,
+            "prev": prev["hash"] if prev else GENESIS,
+        }
+        entry["hash"] = entry_hash(entry)
+        f.seek(0, os.SEEK_END)
+        f.write(_canonical(entry) + b"\n")
+        f.flush()
+        os.fsync(f.fileno())
+        self._remember(AuditHead.of(entry))
+        return f, entry
+
+    def _remember(self, head: AuditHead) -> None:
+        temp = self.head_path.with_name(f".{self.head_path.name}.{os.getpid()}")
+        with temp.open("wb") as out:
+            out.write(json.dumps(head.to_json()).encode())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, self.head_path)
 
     def _open_locked(self) -> Any:
         """The current file, locked; if another process rotated it while we waited for the
@@ -158,8 +253,11 @@ class AuditLog:
 
     def verify(self, head: str | None = None) -> AuditCheck:
         """The chain, across segments; with `head` (a hash published off the device), also
-        that the log still reaches it: a cut tail shows as a head the log no longer holds."""
+        that the log still reaches it: a cut tail shows as a head the log no longer holds.
+        Fails too while the log holds a tamper entry, or does not end at the head the device
+        remembers writing last."""
         prev_hash: str | None = None
+        last: dict[str, Any] | None = None
         count, seen_head, number, expected_seq = 0, head is None, 0, None
         for path in self.files():
             for line in _lines(path):
@@ -185,11 +283,29 @@ class AuditLog:
                     return AuditCheck(False, count, number, "does not chain to the entry before")
                 if entry.get("hash") != entry_hash(entry):
                     return AuditCheck(False, count, number, "content does not match its hash")
+                if entry.get("kind") == TAMPER:
+                    found = entry.get("data", {}).get("found") or {}
+                    return AuditCheck(
+                        False,
+                        count,
+                        number,
+                        "the device found the log cut or rewound here (it had written up to "
+                        f"seq {entry.get('data', {}).get('expected', {}).get('seq')}, "
+                        f"found seq {found.get('seq')})",
+                    )
                 prev_hash, count, expected_seq = entry["hash"], count + 1, expected_seq + 1
-                seen_head = seen_head or entry["hash"] == head
+                seen_head, last = seen_head or entry["hash"] == head, entry
         if not seen_head:
             return AuditCheck(
                 False, count, None, "the log ends before the published head: entries were cut"
+            )
+        remembered = self.remembered()
+        if remembered is not None and (last is None or last["hash"] != remembered.hash):
+            return AuditCheck(
+                False,
+                count,
+                None,
+                f"the log does not end where the device last wrote it (seq {remembered.seq})",
             )
         return AuditCheck(ok=True, entries=count)
 

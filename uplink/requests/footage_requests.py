@@ -41,7 +41,7 @@ from doorbell.uplink.requests.models import (
     StoredRequest,
 )
 from doorbell.uplink.requests.share import ShareJob
-from doorbell.uplink.requests.signing import KeyRing, SignatureError
+from doorbell.uplink.requests.signing import KeyRing, SignatureError, bound_to
 from doorbell.uplink.requests.store import RequestStore
 from doorbell.uplink.requests.untrusted_body import Refusal, first_error, parse_body, safe_id
 from doorbell.uplink.requests.uploader import HttpUploader, UploadError
@@ -109,7 +109,7 @@ class FootageRequests:
         body: Any = raw
         try:
             body = parse_body(raw, self.cfg.max_request_bytes)
-            key_id = self._verify(self.trusted, body)
+            key_id = self._verify(self.trusted, body, "footage_request")
             request = FootageRequest.model_validate(body)
             now = self.clock()
             self._check_request(request, now)
@@ -129,7 +129,7 @@ class FootageRequests:
         body: Any = raw
         try:
             body = parse_body(raw, self.cfg.max_request_bytes)
-            key_id = self._verify(self.owners, body)
+            key_id = self._verify(self.owners, body, "footage_decision")
             decision = FootageDecision.model_validate(body)
             if decision.expires.timestamp() <= self.clock():
                 raise Refusal("expired")
@@ -250,9 +250,13 @@ class FootageRequests:
         return sorted(clips, key=lambda c: c.start_wall)
 
     # --- inside ---------------------------------------------------------------------------
-    def _verify(self, ring: KeyRing, body: dict[str, Any]) -> str:
+    def _verify(self, ring: KeyRing, body: dict[str, Any], command: str) -> str:
+        """The signer's key id, once the signature holds and names `command` (a requester's
+        request is never taken as a decision, nor a decision as a request)."""
         try:
-            return ring.verify(body)
+            key_id = ring.verify(body)
+            bound_to(body, command)
+            return key_id
         except SignatureError as exc:
             raise Refusal(str(exc)) from None
 

@@ -64,6 +64,10 @@ class UploadTarget(_Strict):
 class FootageRequest(_Strict):
     """`cmd/footage_request`, signed by a key in `requests.trusted_keys`."""
 
+    # What the signature authorises; the device refuses a body that does not name it before it
+    # gets here (the default reads requests stored before the field existed).
+    command: Literal["footage_request"] = "footage_request"
+
     request_id: RequestId = Field(pattern=REQUEST_ID_PATTERN)
     audience: str = Field(min_length=1, max_length=64, description="a device id or group id")
     requester: Requester
@@ -78,6 +82,8 @@ class FootageRequest(_Strict):
 
 class FootageDecision(_Strict):
     """`cmd/footage_decision` from the owner's app, signed by a key in `requests.owner_keys`."""
+
+    command: Literal["footage_decision"] = "footage_decision"  # as FootageRequest.command
 
     request_id: RequestId = Field(pattern=REQUEST_ID_PATTERN)
     decision: Literal["approve", "decline"]

@@ -1,10 +1,19 @@
-"""Ed25519 signatures over a canonical serialisation of a JSON body (docs/privacy.md).
+"""Ed25519 signatures over a canonical serialisation of a JSON body (docs/security.md).
 
-Signed bytes: the body as a JSON object WITHOUT its `signature` member, serialised with keys
-sorted at every level, separators `,` and `:` (no whitespace), non-ASCII characters as UTF-8
-(not \\u escapes), encoded as UTF-8. `signature` is the standard base64 of the 64-byte Ed25519
-signature. `key_id` (optional, covered by the signature) names the key; without it every trusted
-key is tried. Keys are base64 of the raw 32-byte public key.
+Signed bytes: the body as a JSON object WITHOUT its `signature` member, serialised by the JSON
+Canonicalization Scheme, RFC 8785 (JCS: keys sorted by their UTF-16 code units at every level, no
+whitespace, strings escaped only where JSON must, numbers as ECMAScript prints them), in UTF-8; so
+an owner's or requester's app in any language with a JCS library signs the same bytes. For bodies
+of strings, integers, booleans and ASCII keys this is byte for byte the earlier rule (Python's
+`json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`). `signature` is the
+standard base64 of the 64-byte Ed25519 signature. `key_id` (optional, covered by the signature)
+names the key; without it every trusted key is tried. Keys are base64 of the raw 32-byte public
+key.
+
+Every signed body names what it authorises in `command` (the `<name>` of the topic
+`<base>/cmd/<name>` it is meant for: `mode`, `footage_request`, `footage_decision`...), and
+`bound_to` refuses it anywhere else: a signature for `ping` never runs a `snapshot`, a requester's
+signed request is never an owner's decision.
 """
 
 from __future__ import annotations
@@ -12,9 +21,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+import rfc8785
 
 if TYPE_CHECKING:  # cryptography costs ~7 MB resident: loaded only once a key is configured
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -28,10 +38,18 @@ class SignatureError(Exception):
 
 
 def canonical_bytes(body: dict[str, Any]) -> bytes:
+    """RFC 8785 of `body` without `signature`; raises ValueError for what JCS cannot express
+    (NaN, infinities, integers beyond 2**53)."""
     unsigned = {k: v for k, v in body.items() if k != "signature"}
-    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    return rfc8785.dumps(unsigned)
+
+
+def bound_to(body: dict[str, Any], command: str) -> None:
+    """Raises SignatureError unless the signed `body` names `command` as what it authorises."""
+    named = body.get("command")
+    if named != command:
+        shown = repr(named[:64]) if isinstance(named, str) else "nothing"
+        raise SignatureError(f"signed for {shown}, not for {command!r} (the 'command' field)")
 
 
 def key_id_of(public_key_b64: str) -> str:

@@ -62,9 +62,31 @@ def resolve(host: str, port: int, public_only: bool, lookup: Lookup = system_loo
         raise UploadError("upload host cannot be resolved", permanent=True) from None
     if not addresses:
         raise UploadError("upload host cannot be resolved", permanent=True)
-    if public_only and not all(ipaddress.ip_address(a).is_global for a in addresses):
+    if public_only and not all(is_public(a) for a in addresses):
         raise UploadError("upload host is not a public address", permanent=True)
     return addresses[0]
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: an IPv4 address in the last 32 bits
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: a network's own translators
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
+
+
+def is_public(address: str) -> bool:
+    """A global address, also for the IPv4 address inside an IPv6 one: 64:ff9b::7f00:1 (NAT64)
+    and 2002:7f00:1:: (6to4) reach 127.0.0.1 through a translator or relay, and the standard
+    library calls them global."""
+    ip = ipaddress.ip_address(address)
+    if not ip.is_global:
+        return False
+    if isinstance(ip, ipaddress.IPv4Address):
+        return True
+    if ip in NAT64_LOCAL:
+        return False
+    inner: ipaddress.IPv4Address | None = ip.ipv4_mapped or ip.sixtofour
+    if inner is None and (ip in NAT64 or ip in IPV4_COMPATIBLE):
+        inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return inner is None or inner.is_global
 
 
 @dataclass(frozen=True)

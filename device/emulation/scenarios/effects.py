@@ -115,25 +115,41 @@ def sway(
 def shake(
     frame: np.ndarray, effects: list[Effect], t: float, rng: np.random.Generator
 ) -> np.ndarray:
+    """The whole picture moved: knocks and jitter (random per frame) and a pan (steady)."""
+    dx = dy = 0.0
+    moved = False
     for e in effects:
+        if e.kind == "pan" and t >= e.start:
+            # A slow pan (a drooping mount, a PTZ turning): `amount` px a second sideways from
+            # `start` to `end`, and the view stays where it got to.
+            end = t if e.end is None else min(t, e.end)
+            dx += e.amount * (end - e.start)
+            moved = True
+    for e in effects:  # the first knock or jitter active at t
         if e.kind not in ("shake", "jitter") or not active(e, t):
             continue
+        moved = True
         if e.kind == "shake":
             # A knock or a gust: the whole picture jumps by 1 px up to `amount` px, any way.
             distance = rng.uniform(min(1.0, e.amount), e.amount)
             angle = rng.uniform(0.0, 2 * math.pi)
-            dx, dy = distance * math.cos(angle), distance * math.sin(angle)
+            dx += distance * math.cos(angle)
+            dy += distance * math.sin(angle)
         else:
             # A cheap mount in the wind: every frame a little off, up to `amount` px each way.
-            dx, dy = (float(v) for v in rng.uniform(-e.amount, e.amount, 2))
-        height, width = frame.shape[:2]
-        return cv2.warpAffine(
-            frame,
-            np.array([[1, 0, dx], [0, 1, dy]], np.float32),
-            (width, height),
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-    return frame
+            jx, jy = (float(v) for v in rng.uniform(-e.amount, e.amount, 2))
+            dx += jx
+            dy += jy
+        break
+    if not moved:
+        return frame
+    height, width = frame.shape[:2]
+    return cv2.warpAffine(
+        frame,
+        np.array([[1, 0, dx], [0, 1, dy]], np.float32),
+        (width, height),
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 def compression(frame: np.ndarray, effects: list[Effect], t: float) -> np.ndarray:

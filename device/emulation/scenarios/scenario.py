@@ -132,6 +132,14 @@ class Scenario:
         w = int(h * ASPECT[actor.kind])
         return int(x * self.width) - w // 2, int(y * self.height) - h, w, h
 
+    def rings_during(self, seq: int) -> bool:
+        """Whether the visitor presses the button during frame `seq` (t to t + 1/fps)."""
+        if not self.scene.rings:
+            return False
+        t, step, period = seq / self.fps, 1 / self.fps, self.scene.repeat_every
+        offsets = ((t - ring) % period if period else t - ring for ring in self.scene.rings)
+        return any(0 <= offset < step - 1e-9 for offset in offsets)  # float t: no second frame
+
     def _clipped(self, box: tuple[int, int, int, int]) -> tuple[float, float, float, float] | None:
         x, y, w, h = box
         x0, y0 = max(0, x), max(0, y)
@@ -238,4 +246,5 @@ class Scenario:
             TruthEvent(name, actors[name].kind, first, last)
             for (name, _), (first, last) in sorted(spans.items(), key=lambda kv: kv[1][0])
         ]
-        return GroundTruth(frames, alerts)
+        rings = [seq for seq in range(frame_count) if self.rings_during(seq)]
+        return GroundTruth(frames, alerts, rings)

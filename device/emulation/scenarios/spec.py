@@ -51,11 +51,12 @@ class Effect(Spec):
         "leaves",
         "jitter",
         "compression",
+        "pan",
     ]
     start: float = Field(0.0, ge=0.0)
     end: float | None = Field(None, ge=0.0)
     gain: float = Field(1.0, gt=0.0, le=10.0)  # light_step, ramp (final gain), cloud (shade)
-    # streak count scale, sway/shake/jitter pixels, compression: JPEG quality (1-100), ...
+    # streak count scale, sway/shake/jitter pixels, pan px/s, compression: JPEG quality (1-100), ...
     amount: float = Field(1.0, ge=0.0, le=100.0)
     period: float = Field(2.0, gt=0.0, le=600.0)  # seconds: sway, drift, sweep
 
@@ -76,4 +77,6 @@ class Scene(Spec):
     background: str = "porch"  # "porch" or an image file path
     actors: list[Actor] = Field(default_factory=list)
     effects: list[Effect] = Field(default_factory=list)
+    # Seconds at which the visitor presses the doorbell button (repeated with `repeat_every`).
+    rings: list[float] = Field(default_factory=list)
     repeat_every: float | None = Field(None, gt=0.0)  # actors' paths repeat (endless scenes)

@@ -32,10 +32,12 @@ class TruthEvent:
 class GroundTruth:
     frames: list[FrameTruth]
     alerts: list[TruthEvent]
+    rings: list[int] = field(default_factory=list)  # frames during which the button is pressed
 
     def to_json(self) -> dict[str, object]:
         return {
             "alerts": [asdict(a) for a in self.alerts],
+            "rings": self.rings,
             "frames": [
                 {"seq": f.seq, "actors": [asdict(a) for a in f.actors]}
                 for f in self.frames
