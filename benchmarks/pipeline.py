@@ -7,12 +7,15 @@ Runs the real `doorbell run` against a local mosquitto and prints:
      core for the whole device, frames dropped;
   4. alert latency in that real-time run: from the first frame in which the visitor is in view
      (the scenario's ground truth) to the subscriber receiving the event, p50 / p95;
-  5. against Debian's `motion` on the same file, recording on in both, at 768x576, 640x480 and
-     1280x720: CPU per frame and peak RSS of each (`benchmarks/against_motion.py`; installs
-     motion with apt-get when missing, and says so).
+  5. against Debian's `motion` on the same file, recording on in both, on real footage
+     (OpenCV's vtest.avi from Debian's opencv-doc, as H.264, at 768x576 and scaled to 1280x720)
+     and on the rendered scene (768x576, 640x480, 1280x720): CPU per frame, without a mask
+     (pass-through) and with one (re-encoded), at --speed max and in real time; peak RSS,
+     private memory (RssAnon) and file pages (RssFile) of each (`benchmarks/against_motion.py`;
+     installs motion with apt-get when missing, and says so).
 
 Usage: python benchmarks/pipeline.py [--minutes 10] [--realtime-seconds 120]
-       [--compare-seconds 30] [--only-compare]
+       [--compare-seconds 30] [--rounds 2] [--footage real|scene|both] [--only-compare]
 """
 
 from __future__ import annotations
@@ -28,18 +31,19 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SCENE_SIZES = [(768, 576), (640, 480), (1280, 720)]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.against_motion import compare  # noqa: E402
-from benchmarks.peak_memory import wait_with_peak  # noqa: E402
+from benchmarks.against_motion import compare, real_footage, render  # noqa: E402
+from benchmarks.peak_memory import Peaks, wait_with_peaks  # noqa: E402
 from doorbell.config.motion import MotionConfig  # noqa: E402
 from doorbell.device.emulation.scenarios import load_scenario  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 from tests.support.subscriber import Subscriber  # noqa: E402
 
 
-def run_device(args: list[str]) -> tuple[dict, float, float, float]:
-    """Run `doorbell run ARGS`; return its summary, wall seconds, CPU seconds and peak RSS (MB)."""
+def run_device(args: list[str]) -> tuple[dict, float, float, Peaks]:
+    """Run `doorbell run ARGS`; return its summary, wall seconds, CPU seconds and memory peaks."""
     with tempfile.TemporaryDirectory() as tmp:
         summary = Path(tmp) / "summary.json"
         began = time.monotonic()
@@ -49,7 +53,7 @@ def run_device(args: list[str]) -> tuple[dict, float, float, float]:
             stderr=subprocess.PIPE,
             cwd=ROOT,
         )
-        code, usage, peak = wait_with_peak(proc)
+        code, usage, peak = wait_with_peaks(proc)
         wall = time.monotonic() - began
         if code != 0:
             assert proc.stderr is not None
@@ -65,6 +69,10 @@ def main() -> None:
     parser.add_argument("--scenario", default="synthetic:ten_visits")
     parser.add_argument("--compare-seconds", type=float, default=30.0)
     parser.add_argument("--only-compare", action="store_true", help="Only the Motion comparison.")
+    parser.add_argument("--rounds", type=int, default=2, help="Motion comparison rounds.")
+    parser.add_argument(
+        "--footage", choices=["real", "scene", "both"], default="both", help="Motion comparison."
+    )
     opts = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="doorbell-bench-"))
     broker = MosquittoBroker(work / "broker")
@@ -74,8 +82,14 @@ def main() -> None:
     # own cost is benchmarks/web.py's), as Motion is measured without its web server.
     common += ["--set", "web.listen=null"]
     try:
-        sizes = [(768, 576), (640, 480), (1280, 720)]
-        compare(run_device, common, sizes, opts.compare_seconds)
+        footages = []
+        if opts.footage in ("real", "both"):
+            footages += real_footage([(768, 576), (1280, 720)])
+        if opts.footage in ("scene", "both"):
+            scenes = work / "scenes"
+            scenes.mkdir()
+            footages += [render(scenes, *size, 60.0) for size in SCENE_SIZES]
+        compare(run_device, common, footages, opts.compare_seconds, opts.rounds)
         if opts.only_compare:
             return
         duration = str(opts.minutes * 60)
@@ -95,7 +109,7 @@ def main() -> None:
         print(
             f"speed max, 640x480@15, {opts.minutes:.0f} min: {summary['speed']:.1f}x real time "
             f"({summary['frames']} frames in {wall:.1f} s, {summary['events']} events, "
-            f"{summary['clips']} clips), peak RSS {rss:.0f} MB"
+            f"{summary['clips']} clips), {rss}"
         )
         hd = ["--set", "camera.width=1280", "--set", "camera.height=720"]
         summary, wall, cpu, rss = run_device(
@@ -112,7 +126,7 @@ def main() -> None:
                 str(work / "d2"),
             ]
         )
-        print(f"speed max, 1280x720 main: {summary['speed']:.1f}x real time, peak RSS {rss:.0f} MB")
+        print(f"speed max, 1280x720 main: {summary['speed']:.1f}x real time, {rss}")
         sub = Subscriber(broker.port, ["doorbell/bench/event"])
         seconds = str(opts.realtime_seconds)
         summary, wall, cpu, rss = run_device(
@@ -133,7 +147,7 @@ def main() -> None:
         dropped += summary["dropped_recording"]
         print(
             f"real time 15 fps, 1280x720 recording: CPU {100 * cpu / wall:.0f} % of one core, "
-            f"frames dropped {dropped}, peak RSS {rss:.0f} MB"
+            f"frames dropped {dropped}, {rss}"
         )
         latencies = alert_latencies(sub, opts.scenario, summary["started_at"])
         if latencies:

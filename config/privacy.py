@@ -89,6 +89,12 @@ class RequestsConfig(Section):
         24.0, gt=0.0, le=24.0 * 31, description="refuse requests asking for a longer window"
     )
     max_clips: int = Field(50, ge=1, le=1000, description="most clips shared for one request")
+    redact: Literal["faces", "none"] = Field(
+        "faces",
+        description="faces: every face in shared footage is filled with one colour before it "
+        "leaves (a share fails rather than go unredacted); none: shared as recorded. The owner "
+        "can decide otherwise for one request",
+    )
     max_request_bytes: int = Field(
         16 * 1024, ge=1024, le=1024 * 1024, description="larger request bodies are refused"
     )

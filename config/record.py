@@ -43,4 +43,14 @@ class RecordConfig(Section):
 class StorageConfig(Section):
     max_age_days: float = Field(30.0, gt=0.0, le=3650.0)
     max_bytes: int = Field(4 * 1024**3, ge=1024**2)
-    min_free_bytes: int = Field(512 * 1024**2, ge=0)
+    min_free_bytes: int = Field(
+        512 * 1024**2, ge=0, description="free space kept on the disk, at most (the cap)"
+    )
+    min_free_share: float = Field(
+        0.1, ge=0.0, le=0.5, description="free space kept, as a share of the disk's size"
+    )
+
+    def min_free(self, disk_bytes: int) -> int:
+        """Free space retention keeps on a disk of `disk_bytes`: a share of it, capped, so the
+        rule scales with a small card instead of asking for more than the card holds."""
+        return int(min(self.min_free_bytes, self.min_free_share * disk_bytes))

@@ -66,6 +66,12 @@ class OutboxConfig(Section):
     synchronous: Literal["normal", "full"] = Field(
         "full", description="SQLite sync: full survives power cuts, normal only process crashes"
     )
+    reserve_bytes: int = Field(
+        1024 * 1024,
+        ge=0,
+        le=256 * 1024 * 1024,
+        description="room kept inside the outbox for alerts on a full disk (at most 5% of it)",
+    )
 
 
 # Every command the device answers on `<base>/cmd/<name>` and its control socket (docs/mqtt.md).

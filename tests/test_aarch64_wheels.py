@@ -18,6 +18,7 @@ pytestmark = pytest.mark.registry
 ROOT = Path(__file__).resolve().parent.parent
 CHECK = ROOT / "tools" / "check_aarch64_wheels"
 RUNTIME = {"numpy", "opencv_python_headless", "av", "pydantic_core", "cryptography", "pyrage"}
+RUNTIME |= {"onnxruntime"}  # the face model's runtime (redaction of shared footage)
 
 
 def run_check(*args: str) -> subprocess.CompletedProcess[str]:

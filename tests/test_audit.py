@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from doorbell.device.cli import cli
-from doorbell.uplink.requests.audit import AuditHead, AuditLog
+from doorbell.uplink.requests.audit import AuditLog
+from doorbell.uplink.requests.audit_head import AuditHead
 
 
 def filled(tmp_path: Path, n: int = 5) -> AuditLog:
@@ -105,6 +106,21 @@ def test_appends_from_two_processes_keep_one_chain(tmp_path: Path) -> None:
         assert p.exitcode == 0
     check = AuditLog(Path(path)).verify()
     assert (check.ok, check.entries) == (True, 100)
+
+
+def test_verify_while_another_process_appends_sees_no_cut(tmp_path: Path) -> None:
+    """An entry written between reading the log and reading the remembered head is no cut."""
+    path = tmp_path / "audit.jsonl"
+    AuditLog(path).append("start", {})
+    writer = multiprocessing.get_context("spawn").Process(
+        target=_append_many, args=(str(path), "device")
+    )
+    writer.start()
+    checks = []
+    while writer.is_alive():
+        checks.append(AuditLog(path).verify())
+    writer.join()
+    assert checks and all(c.ok for c in checks), next(c for c in checks if not c.ok)
 
 
 def test_two_processes_rotating_at_once_keep_one_chain(tmp_path: Path) -> None:

@@ -13,10 +13,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from doorbell.config.uplink import CommandsConfig
-from doorbell.uplink.command_auth import signed_command
+from doorbell.uplink.command_auth import CommandGate, signed_command
 from doorbell.uplink.command_intake import CommandIntake
 from doorbell.uplink.command_models import COMMANDS, MAX_COMMAND_BYTES
 from doorbell.uplink.rate_limit import RateLimit
+from doorbell.uplink.replay_guard import ReplayGuard
 from doorbell.uplink.requests.signing import key_id_of, public_key_b64
 from doorbell.uplink.uplink import Uplink
 from tests.support.broker import MosquittoBroker
@@ -26,11 +27,17 @@ from tests.test_commands_mqtt import Device
 NOW = 1_790_000_000.0
 
 
-def intake(owner: Ed25519PrivateKey | None = None, **config: int) -> CommandIntake:
+def intake(
+    owner: Ed25519PrivateKey | None = None, data: Path | None = None, **config: int
+) -> CommandIntake:
     keys = [public_key_b64(owner)] if owner else []
     cfg = CommandsConfig.model_validate({"owner_keys": keys, **config})
-    ids = [key_id_of(k) for k in keys]
-    return CommandIntake(COMMANDS, cfg, ids, MAX_COMMAND_BYTES, lambda: NOW)
+    if data is None:
+        return CommandIntake(COMMANDS, cfg, [], MAX_COMMAND_BYTES, lambda: NOW)
+    gate = CommandGate("porch", cfg, ReplayGuard(data / "replay.sqlite"), lambda: NOW)
+    return CommandIntake(
+        COMMANDS, cfg, gate.owner_key_ids, MAX_COMMAND_BYTES, lambda: NOW, gate.signed_by_owner
+    )
 
 
 def drain(box: CommandIntake) -> list[tuple[str, bool]]:
@@ -70,9 +77,9 @@ def test_oversized_bodies_are_dropped_before_a_budget() -> None:
     assert (box.counts.too_large, len(box.per_topic)) == (1, 0)
 
 
-def test_the_owners_signed_command_is_not_starved_by_junk_on_its_topic() -> None:
+def test_the_owners_signed_command_is_not_starved_by_junk_on_its_topic(tmp_path: Path) -> None:
     owner = Ed25519PrivateKey.generate()
-    box = intake(owner, per_minute=30)
+    box = intake(owner, tmp_path, per_minute=30)
     for _ in range(1000):
         box.offer("mode", b'{"request_id": "junk", "mode": "disarmed"}', False)
     signed = signed_command("mode", {"request_id": "o1", "mode": "home"}, "porch", owner, NOW)
@@ -126,6 +133,17 @@ def borrowed_key_id(owner: Ed25519PrivateKey, rid: str) -> bytes:
     return json.dumps(body).encode()
 
 
+def test_a_borrowed_owner_key_id_never_takes_the_owner_lanes_room(tmp_path: Path) -> None:
+    owner = Ed25519PrivateKey.generate()
+    box = intake(owner, tmp_path)
+    for n in range(1000):  # checked as they arrive: none is queued
+        box.offer("mode", borrowed_key_id(owner, f"b{n}"), False)
+    signed = signed_command("mode", {"request_id": "o1", "mode": "home"}, "porch", owner, NOW)
+    box.offer("mode", json.dumps(signed).encode(), False)
+    assert (box.counts.forged, box.counts.queue_full) == (1000, 0)
+    assert [(name, owner_lane) for name, owner_lane in drain(box)] == [("mode", True)]
+
+
 def test_flood_over_a_real_broker(
     mosquitto: MosquittoBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -136,7 +154,7 @@ def test_flood_over_a_real_broker(
     commander = Commander(mosquitto.port, tmp_path, owner)
     try:
         borrowed = borrowed_key_id(owner, "b1")
-        for n in range(2000):
+        for n in range(1000):
             commander.publish(f"x{n:09d}", b'{"request_id": "u"}')
             commander.publish("mode", b'{"request_id": "j"}')
             commander.publish("mode", borrowed)

@@ -46,6 +46,8 @@ def test_share_all_uploads_the_clip_in_the_window_and_answers(
         "requests.allow_insecure_upload=true",  # the test server speaks plain HTTP
         "--set",
         "uplink.commands.unsigned=[mode]",  # the mode change below comes unsigned
+        "--set",
+        "requests.redact=none",  # how the share travels; faces filled: tests/test_redaction.py
     )
     try:
         deadline = time.monotonic() + 40

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from pathlib import Path
 
-from benchmarks.peak_memory import wait_with_peak
+from benchmarks.peak_memory import wait_with_peak, wait_with_peaks
 from doorbell.device.system.memory import peak_rss_mb, status_mb
 
 CHILD_MB = 40
@@ -48,3 +49,22 @@ def test_the_device_can_give_freed_memory_back_on_glibc() -> None:
         return  # musl, macOS: nothing to trim, and release_freed_memory is a no-op
     assert memory._TRIM is not None
     memory.release_freed_memory()
+
+
+def test_private_memory_and_file_pages_are_measured_apart(tmp_path: Path) -> None:
+    """A child that holds CHILD_MB of its own memory peaks in RssAnon; one that reads a file of
+    CHILD_MB through mmap peaks in RssFile: neither is counted as the other."""
+    data = tmp_path / "pages"
+    data.write_bytes(b"x" * (CHILD_MB * 2**20))
+    mapped = (
+        f"import mmap, time\nf = open({str(data)!r}, 'rb')\n"
+        "m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)\n"
+        "total = sum(m[i] for i in range(0, len(m), 4096))\ntime.sleep(0.5)"
+    )
+    _, _, own = wait_with_peaks(subprocess.Popen([sys.executable, "-c", CHILD]))
+    _, _, files = wait_with_peaks(subprocess.Popen([sys.executable, "-c", mapped]))
+    assert CHILD_MB < own.anon_mb < CHILD_MB + 30
+    assert own.file_mb < CHILD_MB
+    assert CHILD_MB < files.file_mb < CHILD_MB + 30
+    assert files.anon_mb < CHILD_MB
+    assert own.rss_mb >= own.anon_mb and files.rss_mb >= files.file_mb

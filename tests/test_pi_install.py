@@ -21,6 +21,7 @@ pytestmark = pytest.mark.venv
 
 ROOT = Path(__file__).resolve().parent.parent
 OS_PYTHON = Path("/usr/bin/python3")
+HOPPER = ROOT / "tests" / "data" / "faces" / "grace_hopper.jpg"  # a real face (public domain)
 
 
 def os_release() -> str:
@@ -95,7 +96,12 @@ from doorbell.device.cli import cli
 cli(["analyze", "synthetic:walk_up_ring", "--duration", "8", "--json", sys.argv[2]],
     standalone_mode=False)
 report = json.load(open(sys.argv[2]))
+# the face model dev.sh installed, on onnxruntime beside the OS's numpy, finds a real face
+from doorbell.uplink.requests.face_model import FaceDetector
+hopper = cv2.imread(sys.argv[3])[:, :, ::-1]
+faces = len(FaceDetector().detect(numpy.ascontiguousarray(hopper)))
 print(json.dumps({
+    "faces": faces,
     "numpy": numpy.__version__, "numpy_file": numpy.__file__,
     "os_cv2": os_cv2.__version__, "os_cv2_mean": float(gray.mean()),
     "cv2": cv2.__version__, "cv2_file": cv2.__file__,
@@ -110,7 +116,7 @@ def test_os_compiled_module_and_project_import_together(
     venv, cv2_so = pi_venv
     out = tmp_path / "analyze.json"
     done = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", TOGETHER, str(cv2_so), str(out)],
+        [str(venv / "bin" / "python"), "-c", TOGETHER, str(cv2_so), str(out), str(HOPPER)],
         env=clean_env(),
         cwd=tmp_path,
         capture_output=True,
@@ -125,6 +131,7 @@ def test_os_compiled_module_and_project_import_together(
     assert seen["os_cv2_mean"] == 200.0
     assert seen["cv2_file"].startswith(str(venv)), seen  # the project's OpenCV is the wheel
     assert seen["frames"] == 120 and seen["events"] >= 1, seen
+    assert seen["faces"] == 1, seen
 
 
 def test_venv_holds_no_numpy_of_its_own(pi_venv: tuple[Path, Path]) -> None:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from doorbell.device.cli.paths import check_data_dir
 from doorbell.device.system.private_dir import make_private
 
@@ -52,3 +54,32 @@ def test_run_tightens_what_exists(tmp_path: Path) -> None:
     assert (mode(database), mode(clip)) == (0o600, 0o600)
     assert mode(outside) == 0o644  # a link is not followed out of the data dir
     assert make_private(data) == 0  # nothing left to change
+
+
+def test_what_cannot_be_made_private_is_a_refusal_naming_it(tmp_path: Path) -> None:
+    """A world-readable file the device cannot chmod (here: immutable, which stops root too;
+    in the field: another account's): `run` stops with one line naming it, exit 2."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    stuck = data / "requests.sqlite"
+    stuck.write_bytes(b"x")
+    os.chmod(stuck, 0o644)
+    made = subprocess.run(["chattr", "+i", str(stuck)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot make a file immutable here: {made.stderr.strip()}")
+    try:
+        checked = subprocess.run(
+            [sys.executable, "-c", CHECK, str(data)], capture_output=True, text=True, timeout=60
+        )
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], check=True)
+    assert checked.returncode == 2, checked.stderr
+    line = checked.stderr.strip()
+    assert "\n" not in line and str(stuck) in line and "cannot be made private" in line
+    assert mode(stuck) == 0o644
+
+
+# check_data_dir as `run` calls it, in a process of its own (it exits on a refusal)
+CHECK = "import sys, pathlib; from doorbell.device.cli.paths import check_data_dir; " + (
+    "check_data_dir(pathlib.Path(sys.argv[1]))"
+)

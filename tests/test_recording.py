@@ -234,8 +234,7 @@ def test_retention_by_age_size_and_free_space_never_a_kept_clip(tmp_path: Path) 
         total -= row.bytes
     assert rows[-1].bytes + rows[-2].bytes <= limit < sum(r.bytes for r in rows), "clips too small"
     assert enforce(index, tmp_path / "b", StorageConfig(max_bytes=limit), 0.0) == expected
-    free = enforce(index, tmp_path / "b", StorageConfig(min_free_bytes=1 << 60), 0.0)
-    assert index.clips() == [] and set(free) | {rows[0].id} >= {r.id for r in rows}
+    # by free space: on a real small disk, tests/test_disk_full.py
 
 
 def test_sigkill_mid_clip_then_restart_repairs(mosquitto, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

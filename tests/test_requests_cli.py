@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -87,8 +88,10 @@ def test_show_and_approve_with_the_real_clip_index(tmp_path: Path) -> None:
 
     now = time.time()  # the CLI runs on the real clock
     index = EventIndex(tmp_path / "index.sqlite")
+    clip_sha = {}
     for clip_id, start in (("c-in", now - 3000), ("c-out", now - 7200)):
         clip = make_clip(tmp_path, clip_id, start)
+        clip_sha[clip_id] = clip.sha256
         index.add_event(f"ev-{clip_id}", "motion", start)
         index.add_clip(clip_id, [f"ev-{clip_id}"], clip.file, start)
         index.finish_clip(clip_id, clip.file, clip.end_wall, 1.0, 10, clip.bytes, clip.sha256)
@@ -115,8 +118,11 @@ def test_show_and_approve_with_the_real_clip_index(tmp_path: Path) -> None:
             "c-in",
             "--set",
             "requests.allow_insecure_upload=true",
+            "--no-redact",  # the owner's choice for this request: as recorded, faces and all
         )
     finally:
         server.close()
-    assert (result.exit_code, result.output) == (0, "req-x: shared (1 clip(s))\n")
+    assert (result.exit_code, result.output) == (0, "req-x: shared (1 clip(s), as recorded)\n")
     assert sorted(r.path for r in server.received) == ["/upload/c-in.mp4"]
+    [sent] = server.received
+    assert hashlib.sha256(sent.body).hexdigest() == clip_sha["c-in"]

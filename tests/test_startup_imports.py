@@ -5,7 +5,8 @@ aiohttp, Jinja2 and what they pull in cost ~14 MB of RSS (README's memory budget
 768x576, <= 150 MB at 720p); the device imports device/web/server.py only when web.listen is set.
 The other commands' modules (the fleet, the scenario renderer, the page's password hashing) load
 only when that command runs, asyncio (~5 MB) only for the embedded broker, and the tar writer
-and the typo suggester (~0.5 MB) only when a share is packed or a wrong key is named. Checked in
+and the typo suggester (~0.5 MB) only when a share is packed or a wrong key is named, and
+onnxruntime only when a share fills faces. Checked in
 a fresh interpreter, since this test process has imported all of them already.
 """
 
@@ -31,6 +32,7 @@ NOT_FOR_RUN += (
     "doorbell.device.emulation.camera",
 )
 NOT_FOR_RUN += ("tarfile", "difflib")
+NOT_FOR_RUN += ("onnxruntime",)  # the face model's runtime (~30 MB): only when a share redacts
 
 
 def loaded_after(code: str, names: tuple[str, ...] = PAGE_ONLY) -> list[str]:

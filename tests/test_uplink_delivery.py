@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from doorbell.uplink.requests.audit import AuditHead
+from doorbell.uplink.requests.audit_head import AuditHead
 from doorbell.uplink.uplink import Uplink
 from tests.support.broker import MosquittoBroker
 from tests.support.uplink_helpers import SessionSubscriber, event, uplink_config

@@ -186,6 +186,7 @@ def _walk(p: Page, running: PageDevice, shots: Path, server: PutServer) -> None:
     article = p.locator("#request-req-web")
     assert clip_id in article.inner_text() or article.get_by_role("checkbox").count() >= 1
     p.screenshot(path=str(shots / "requests.png"), full_page=True)
+    article.get_by_label("Share as recorded", exact=False).check()  # faces: test_redaction.py
     article.get_by_role("button", name="Approve").click()
     wait_until(lambda: server.received, what="the approved clips to be uploaded")
     p.wait_for_url(url + "/requests")

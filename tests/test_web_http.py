@@ -278,7 +278,9 @@ def test_a_request_is_reviewed_approved_and_declined(client: PageClient, page: P
         assert nothing.status_code == 400 and "choose at least one clip" in nothing.text
         wrong = client.change("/requests/req-approve/approve", {"clips": "not-a-clip"})
         assert wrong.status_code == 409 and "not clips of this request" in wrong.text
-        assert client.change("/requests/req-approve/approve", {"clips": clip_id}).status_code == 303
+        # "Share as recorded" ticked: this request's footage goes with its faces
+        as_recorded = {"clips": clip_id, "no_redact": "yes"}
+        assert client.change("/requests/req-approve/approve", as_recorded).status_code == 303
         wait_until(lambda: server.received, what="the approved clip to be uploaded")
         assert client.change("/requests/req-decline/decline", {}).status_code == 303
         assert client.change("/requests/req-decline/decline", {}).status_code == 409
@@ -290,6 +292,8 @@ def test_a_request_is_reviewed_approved_and_declined(client: PageClient, page: P
     assert "Verified" in client.get("/requests").text
     kinds = [e["kind"] for e in _audit(page)]
     assert "request_approved" in kinds and "request_declined" in kinds
+    [approved] = [e["data"] for e in _audit(page) if e["kind"] == "request_approved"]
+    assert approved["redact"] == "none"
 
 
 def test_settings_show_origins_and_hide_secrets(client: PageClient) -> None:

@@ -20,6 +20,7 @@ at every start.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,10 +51,6 @@ NONCE = "command-nonce"  # the kind of id ReplayGuard keeps for commands
 
 class CommandRefused(CommandError):
     """The command is not taken; the message says why, in words safe to send back."""
-
-
-class SignatureRefused(CommandRefused):
-    """No owner key signed this body for this command: from someone without the owner's key."""
 
 
 @dataclass(frozen=True)
@@ -92,11 +89,11 @@ class CommandGate:
         try:
             signer = self.owner.verify(body)
         except SignatureError as exc:
-            raise SignatureRefused(f"signature refused: {exc}") from None
+            raise CommandRefused(f"signature refused: {exc}") from None
         try:
             bound_to(body, name)
         except SignatureError as exc:
-            raise SignatureRefused(str(exc)) from None
+            raise CommandRefused(str(exc)) from None
         if body.get("device_id") != self.device_id:
             raise CommandRefused("signed for another device")
         issued_at = _timestamp(body.get("issued_at"))
@@ -112,6 +109,18 @@ class CommandGate:
             raise CommandRefused("replayed: this nonce was already used")
         fields = {k: v for k, v in body.items() if k not in AUTH_FIELDS}
         return Authorised(fields, f"owner-key:{signer}")
+
+    def signed_by_owner(self, name: str, payload: bytes) -> bool:
+        """Only the signature, bound to `name`: whether the body deserves the owner's lane."""
+        try:
+            body = json.loads(payload)
+            if not isinstance(body, dict):
+                return False
+            self.owner.verify(body)
+            bound_to(body, name)
+        except (ValueError, RecursionError, SignatureError):
+            return False
+        return True
 
     def authorise(
         self, name: str, body: dict[str, Any], retained: bool = False

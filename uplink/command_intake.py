@@ -6,11 +6,12 @@ message costs at most a few comparisons and a counter until it is queued, in thi
 1. a name that is not an MQTT command (`uplink.command_models.COMMANDS`) is dropped: no bucket, no
    log line, no reply (counted `unknown`);
 2. a body over `uplink.max_command_bytes` is dropped (`too_large`);
-3. a small body that carries a signature and names one of the owner keys' ids goes to the owner
-   lane: its own queue, served first, so junk on the same topic cannot crowd the owner out. Its
-   signature is checked on the worker before anything else (a body that only borrowed a public key
-   id is dropped there, `forged`), and once the command is authorised it takes a token from the
-   owner's own per-topic budget;
+3. a small body that carries a signature and names one of the owner keys' ids has its signature
+   checked right here (`signed_by_owner`: ~0.1 ms, against paho's ~0.2 ms to read a message), and
+   goes to the owner lane: its own queue, served first, so junk on the same topic cannot crowd the
+   owner out. A body that only borrowed a public key id is dropped here (`forged`): it never takes
+   the owner lane's room. Once authorised on the worker (device, time, nonce), the command takes a
+   token from the owner's own per-topic budget;
 4. everything else takes a token from its topic's budget (`uplink.commands.per_minute`), then
    from one budget for all topics together (`total_per_minute`: junk spread over every topic
    still takes no more than that), then a place in the queue; without one it is dropped
@@ -70,9 +71,11 @@ class CommandIntake:
         owner_key_ids: Iterable[str],
         max_bytes: int,
         clock: Callable[[], float],
+        signed_by_owner: Callable[[str, bytes], bool] = lambda name, payload: False,
         queue_size: int = 256,
         owner_queue_size: int = 64,
     ) -> None:
+        self.signed_by_owner = signed_by_owner  # the signature holds, for this command
         self.names = frozenset(names)
         self.max_bytes = max_bytes
         self.counts = IntakeCounts()
@@ -95,6 +98,9 @@ class CommandIntake:
             self.counts.too_large += 1
             return
         owner = not retained and self._names_an_owner_key(payload)
+        if owner and not self.signed_by_owner(name, payload):
+            self.counts.forged += 1  # borrowed an owner key's id: junk, unanswered
+            return
         if not owner and not self.within_budget(name):
             return
         with self._ready:

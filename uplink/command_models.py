@@ -89,6 +89,9 @@ class FootageReviewCommand(Command):
     footage_request: str = Field(min_length=1, max_length=128)
     approve: bool
     clips: list[str] | None = Field(None, max_length=1000, description="None: every match")
+    redact: Literal["faces", "none"] | None = Field(
+        None, description="for this request only; None: requests.redact"
+    )
 
 
 def _bounded(name: str) -> Any:
@@ -214,8 +217,7 @@ def parse_command(
     try:
         fields, by = authorise(name, data)
     except CommandError as exc:
-        exc.request_id = _request_id(data)  # the kind of refusal stays: the uplink tells them apart
-        raise
+        raise CommandError(str(exc), _request_id(data)) from None
     return validate_command(name, fields, COMMANDS, by)
 
 

@@ -155,7 +155,10 @@ def start_embedded(config: DoorbellConfig) -> EmbeddedStart:
         config.mqtt.host,
         config.mqtt.port,
         files.broker_passwords,
-        max_packet_bytes=config.uplink.max_incoming_bytes,
+        # what others may send; the device's own snapshots are bounded by max_payload_bytes
+        max_packet_bytes=max(
+            config.uplink.max_incoming_bytes, config.uplink.max_payload_bytes + 64 * 1024
+        ),
     )
     broker.start()
     log.info("embedded: started amqtt on %s:%d", config.mqtt.host, config.mqtt.port)

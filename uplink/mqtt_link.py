@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import socket
 import ssl
@@ -26,6 +27,7 @@ PAHO_VERSIONS = {"5": mqtt.MQTTv5, "3.1.1": mqtt.MQTTv311}
 # CONNACK "Unsupported protocol version": 0x84 in MQTT 5, and paho's reading of a 3.1.1
 # broker's return code 1 (unacceptable protocol level) when it sent a version 5 CONNECT.
 UNSUPPORTED_PROTOCOL = 0x84
+HELD_MAX = 256  # publishes kept while not connected (command results); older ones go
 
 
 class InsecureBrokerError(Exception):
@@ -104,6 +106,11 @@ class MqttLink:
         self.max_incoming_bytes = max_incoming_bytes
         self._connack_timer: threading.Timer | None = None
         self._said_no_answer = False
+        # Publishes made while not connected, sent after the CONNACK (see `publish`).
+        self._held: collections.deque[tuple[str, bytes | str, int, bool, Any]] = collections.deque(
+            maxlen=HELD_MAX
+        )
+        self._held_lock = threading.Lock()
         self.client = self._new_client()
 
     def _new_client(self) -> mqtt.Client:
@@ -175,7 +182,15 @@ class MqttLink:
         retain: bool = False,
         content_type: str | None = None,
         expiry: int | None = None,
+        hold: bool = True,
     ) -> mqtt.MQTTMessageInfo:
+        """Publish now if connected. If not, nothing goes to paho: paho's reconnect opens its
+        socket, then sends CONNECT, and a publish from another thread in between went out
+        first; amqtt (the embedded broker) wants CONNECT first, waited, and never answered, so
+        the device stayed offline for a keepalive, about a minute, at every such start. Held
+        (`hold`, at most HELD_MAX) and sent after the CONNACK, or dropped (rc NO_CONN): retained
+        state is published again on every connect anyway, and the outbox sends its own rows
+        only while connected."""
         properties = None
         if self.protocol == "5" and (content_type or expiry):
             properties = Properties(PacketTypes.PUBLISH)
@@ -183,7 +198,16 @@ class MqttLink:
                 properties.ContentType = content_type
             if expiry:
                 properties.MessageExpiryInterval = expiry
-        return self.client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+        with self._held_lock:  # against the flush in _on_connect: held ones go first
+            if not self.connected.is_set():
+                if hold:
+                    self._held.append((topic, payload, qos, retain, properties))
+                info = mqtt.MQTTMessageInfo(0)
+                info.rc = mqtt.MQTT_ERR_NO_CONN
+                return info
+            return self.client.publish(
+                topic, payload, qos=qos, retain=retain, properties=properties
+            )
 
     def stop(self, timeout: float = 5.0) -> None:
         """Say `offline` (the will is not sent on a clean disconnect) and disconnect."""
@@ -224,7 +248,11 @@ class MqttLink:
                 client.subscribe(topic, options=options)
             else:
                 client.subscribe(topic, qos)
-        self.connected.set()
+        with self._held_lock:
+            while self._held:
+                topic, payload, qos, retain, properties = self._held.popleft()
+                client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+            self.connected.set()
         self.ever_connected = True
         if self.on_connected:
             self.on_connected()

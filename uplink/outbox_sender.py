@@ -116,6 +116,7 @@ class OutboxSender:
                     next_expiry = time.monotonic() + EXPIRE_EVERY
                     if dropped := self.outbox.expire():
                         log.warning("outbox: dropped %d alert(s) older than the age bound", dropped)
+                    self.outbox.top_up()  # the reserve for a full disk, where there is room
                 if not self.publisher.is_connected():
                     continue
                 if self._settling():
@@ -139,6 +140,9 @@ class OutboxSender:
                     self._inflight[mid] = row.id
                     self._last_sent = row.id
                     self.sent += 1
+            except OSError as exc:  # a full disk (an ack not yet deleted): said, tried again
+                log.error("outbox sender: %s; retrying", exc)
+                time.sleep(1.0)
             except Exception:  # the sender must outlive any one bad moment (disk, link)
                 log.exception("outbox sender: retrying after an error")
                 time.sleep(1.0)

@@ -13,21 +13,32 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from doorbell.uplink.disk_full import full_disk_as_oserror
+from doorbell.uplink.sqlite_file import keep_journal
+
 
 class ReplayGuard:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS taken (digest TEXT PRIMARY KEY, kind TEXT, at REAL)"
-        )
+        keep_journal(self._db)  # it opens on a full disk, where a WAL could not be made
+        try:
+            with full_disk_as_oserror("replay guard"):
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS taken (digest TEXT PRIMARY KEY, kind TEXT, at REAL)"
+                )
+        except OSError:  # a first start on a full disk: every claim is refused until there is room
+            pass
 
     def claim(self, kind: str, value: str, at: float) -> bool:
         """Record `value` of `kind`; True the first time, False for a replay."""
         digest = hashlib.sha256(f"{kind}\0{value}".encode()).hexdigest()
-        with self._lock:
+        # a full disk: DiskFull, and what needed the claim is refused (never taken unrecorded)
+        with self._lock, full_disk_as_oserror("replay guard"):
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS taken (digest TEXT PRIMARY KEY, kind TEXT, at REAL)"
+            )
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO taken VALUES (?, ?, ?)", (digest, kind, at)
             )
@@ -35,7 +46,7 @@ class ReplayGuard:
 
     def forget(self, kind: str, before: float) -> None:
         """Drop digests of `kind` older than `before`: those a time window already refuses."""
-        with self._lock:
+        with self._lock, full_disk_as_oserror("replay guard"):
             self._db.execute("DELETE FROM taken WHERE kind = ? AND at < ?", (kind, before))
 
     def close(self) -> None:

@@ -49,6 +49,14 @@ def _open(path: Path, setup: Setup | None, connect: dict[str, Any]) -> sqlite3.C
     return db
 
 
+def keep_journal(db: sqlite3.Connection) -> None:
+    """A rollback journal kept between transactions (`PERSIST`), not a WAL. SQLite deletes a WAL
+    and its shared-memory file at the last close and has to create both again before it can even
+    read the database, which a full disk refuses: a device restarted on a full card could not
+    start. A kept journal is already there, at its size (docs/recording.md, "A full disk")."""
+    db.execute("PRAGMA journal_mode=PERSIST")
+
+
 def set_aside(path: Path, now: float | None = None) -> Path:
     """Rename `path` (and its WAL and shared-memory files) to `<name>.corrupt-<UTC time>`."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))

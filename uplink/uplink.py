@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ import paho.mqtt.client as mqtt
 
 from doorbell.config import DoorbellConfig
 from doorbell.config.data_dir import DataDir
-from doorbell.uplink.command_auth import CommandGate, SignatureRefused
+from doorbell.uplink.command_auth import CommandGate
 from doorbell.uplink.command_intake import CommandIntake, Incoming
 from doorbell.uplink.command_models import (
     COMMANDS,
@@ -39,7 +40,7 @@ from doorbell.uplink.mqtt_link import MqttLink
 from doorbell.uplink.outbox import Outbox, OutboxRow
 from doorbell.uplink.outbox_sender import OutboxSender
 from doorbell.uplink.replay_guard import ReplayGuard
-from doorbell.uplink.requests.audit import AuditHead
+from doorbell.uplink.requests.audit_head import AuditHead
 from doorbell.uplink.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class UplinkStats:
     sent: int = 0  # alerts acknowledged by the broker since start
     commands_dropped: int = 0  # commands over a budget (total, topic, owner's) or the queue's bound
     commands_junk: int = 0  # unknown names, oversized, forged owner-lane bodies, unanswerable
+    unstored: int = 0  # alerts sent without the outbox: the disk and its reserve were full
 
 
 class Uplink:
@@ -80,6 +82,7 @@ class Uplink:
             cfg.max_age_hours,
             clock=clock,
             synchronous=cfg.synchronous.upper(),
+            reserve_bytes=cfg.reserve_bytes,
         )
         self.sender = OutboxSender(self.outbox, self, cfg.rate_per_second, window=cfg.inflight)
         commands = config.uplink.commands
@@ -92,6 +95,7 @@ class Uplink:
             self.gate.owner_key_ids,
             config.uplink.max_command_bytes,
             clock,
+            self.gate.signed_by_owner,
         )
         self._worker = threading.Thread(target=self._run_commands, name="commands", daemon=True)
         self._ha_status = f"{config.uplink.discovery_prefix}/status"
@@ -154,15 +158,29 @@ class Uplink:
             return None
         left = self.outbox.max_age_seconds - (self.clock() - row.created)
         info = self.link.publish(
-            row.topic, row.payload, qos=1, content_type=row.content_type, expiry=max(1, int(left))
+            row.topic,
+            row.payload,
+            qos=1,
+            content_type=row.content_type,
+            expiry=max(1, int(left)),
+            hold=False,  # the row stays in the outbox: sent again once connected
         )
-        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return None
         return int(info.mid)
 
     # -- what the runtime calls -----------------------------------------------------------------
     def _enqueue(self, topic: str, message: EventMessage) -> None:
-        self.outbox.add(topic, message.model_dump_json(), JSON)
+        payload = message.model_dump_json()
+        try:
+            self.outbox.add(topic, payload, JSON)
+        except (OSError, sqlite3.Error) as exc:
+            # The disk is full and the outbox's reserve used up: the alert still goes, now, held
+            # in paho's memory until the broker has it; it is lost only if the device stops first.
+            self._stats.unstored += 1
+            log.error("alert %s not stored (%s): sent without the outbox", message.id, exc)
+            self._publish(topic, payload, content_type=JSON)
+            return
         self.sender.notify()
 
     def send_event(self, message: EventMessage) -> None:
@@ -178,16 +196,25 @@ class Uplink:
         retain: bool = False,
         content_type: str | None = None,
         expiry: int | None = None,
+        hold: bool = True,
     ) -> None:
+        """`hold`: kept while not connected and sent after connecting (else dropped then)."""
         if self.link is not None:
             self.link.publish(
-                topic, payload, qos=1, retain=retain, content_type=content_type, expiry=expiry
+                topic,
+                payload,
+                qos=1,
+                retain=retain,
+                content_type=content_type,
+                expiry=expiry,
+                hold=hold,
             )
 
     def _retain(self, topic: str, payload: bytes | str, content_type: str | None = None) -> None:
         with self._retained_lock:
             self._retained[topic] = (payload, content_type)
-        self._publish(topic, payload, retain=True, content_type=content_type)
+        # not held: every retained state is published again on connect (_on_connected)
+        self._publish(topic, payload, retain=True, content_type=content_type, hold=False)
 
     def set_motion(self, on: bool) -> None:
         self._retain(self.topics.motion, "ON" if on else "OFF")
@@ -217,7 +244,11 @@ class Uplink:
     def send_telemetry(self, values: dict[str, Any]) -> None:
         expiry = int(self.config.uplink.telemetry_seconds * 2)
         self._publish(
-            self.topics.telemetry, json.dumps(values, default=str), content_type=JSON, expiry=expiry
+            self.topics.telemetry,
+            json.dumps(values, default=str),
+            content_type=JSON,
+            expiry=expiry,
+            hold=False,  # the next one says it better
         )
 
     def publish_mode(self, mode: str) -> None:
@@ -288,6 +319,13 @@ class Uplink:
                 return
             try:
                 self._answer(item)
+            except OSError as exc:  # a full disk: what must be recorded first (a nonce) was not
+                log.error("command %r refused: %s", item.name[:64], exc)
+                if not item.retained:
+                    reply = CommandReply.failure(f"not taken: {exc.strerror or exc}")
+                    self._publish(
+                        self.topics.command_result(item.name), reply.payload(), content_type=JSON
+                    )
             except Exception:  # one bad command must not end command handling
                 log.exception("command %r failed", item.name)
 
@@ -303,9 +341,6 @@ class Uplink:
                 name, item.payload, self.config.uplink.max_command_bytes, authorise
             )
         except CommandError as exc:
-            if item.owner and isinstance(exc, SignatureRefused):
-                counts.forged += 1  # borrowed an owner key's id: junk, unanswered
-                return
             if exc.request_id is None:  # nobody to answer: not worth a log line either
                 counts.unanswered += 1
                 return

@@ -79,16 +79,20 @@ def _terminal(stdout_taken: bool) -> TextIO | None:
     return None
 
 
-def _plot(analysis: Analysis, cfg: MotionConfig, path: Path) -> None:
+def _pyplot() -> Any:
+    """matplotlib's pyplot, asked for before the analysis, not after it: without matplotlib,
+    `--plot` is one line and exit 2 at once."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise click.ClickException(
-            "--plot needs matplotlib: pip install 'doorbell[plot]'"
-        ) from None
+        fail("--plot needs matplotlib: pip install 'doorbell[plot]'")
+    return plt
+
+
+def _plot(analysis: Analysis, cfg: MotionConfig, path: Path, plt: Any) -> None:
     times = [i / analysis.fps for i in range(analysis.frames)]
     fig, ax = plt.subplots(figsize=(12, 4))
     ax.plot(times, analysis.scores, label="changed area (%)", linewidth=0.8)
@@ -125,8 +129,10 @@ def analyze_cmd(
     config = loaded.config
     if json_out not in (None, "-"):
         check_output_file(Path(json_out), "--json")
+    pyplot = None
     if plot is not None:
         check_output_file(plot, "--plot")
+        pyplot = _pyplot()
     if annotate is not None:  # PyAV opens the file only with the first packet: ask now
         check_output_file(annotate, "--annotate")
     try:
@@ -170,7 +176,7 @@ def analyze_cmd(
     elif json_out:
         Path(json_out).write_text(json.dumps(document, indent=2) + "\n")
     if plot is not None:
-        _plot(result, config.motion, plot)
+        _plot(result, config.motion, plot, pyplot)
     if json_out != "-":
         click.echo(
             f"{video}: {result.frames} frames, {len(result.events)} events, "

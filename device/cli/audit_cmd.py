@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -23,24 +24,41 @@ def list_entries(loaded: LoadedConfig, as_json: bool) -> None:
     """Every entry, oldest first."""
     log = AuditLog.in_dir(loaded.config.device.data_dir)
     count = 0
-    for entry in log.entries():
-        count += 1
-        if as_json:
-            click.echo(json.dumps(entry, sort_keys=True))
-            continue
-        data = entry.get("data", {})
-        who = data.get("requester", {})
-        # Who acted, or why it was refused; an entry with neither (received, expired) shows "-".
-        detail = data.get("reason") or data.get("by") or "-"
-        clips = data.get("clips")
-        extra = f" clips={len(clips)}" if isinstance(clips, list) else ""
-        requester = f" {who.get('kind')}:{who.get('name')}" if who else ""
+    try:
+        for entry in log.entries():
+            count += 1
+            if as_json:
+                click.echo(json.dumps(entry, sort_keys=True))
+            else:
+                click.echo(_line(entry))
+    except ValueError as exc:  # a line that is not JSON: what `verify` calls tampered
         click.echo(
-            f"{entry['seq']:>5} {entry['at']} {entry['kind']:<17} "
-            f"{data.get('request_id') or '-'}{requester} {detail}{extra}"
+            f"audit log unreadable after {count} entries ({exc}); see doorbell audit verify",
+            err=True,
         )
+        raise SystemExit(1) from None
     if count == 0 and not as_json:
         click.echo("no entries")
+
+
+def _line(entry: Any) -> str:
+    """One entry as a row; anything not shaped like an entry is shown as it is, not a crash."""
+    if not isinstance(entry, dict):
+        return f"    ? (not an audit entry) {json.dumps(entry)[:80]}"
+    data = entry.get("data")
+    data = data if isinstance(data, dict) else {}
+    who = data.get("requester")
+    who = who if isinstance(who, dict) else {}
+    kind = str(entry.get("kind", "?"))
+    # Who acted, or why it was refused; an entry with neither (received, expired) shows "-".
+    detail = data.get("reason") or data.get("by") or "-"
+    clips = data.get("clips")
+    extra = f" clips={len(clips)}" if isinstance(clips, list) else ""
+    requester = f" {who.get('kind')}:{who.get('name')}" if who else ""
+    return (
+        f"{entry.get('seq', '?'):>5} {entry.get('at', '?')} {kind:<17} "
+        f"{data.get('request_id') or '-'}{requester} {detail}{extra}"
+    )
 
 
 @audit_group.command("verify")

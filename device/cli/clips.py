@@ -1,9 +1,10 @@
-"""`doorbell clips list|show|export|keep|delete`: the recordings on this device."""
+"""`doorbell clips list|show|export [--redact]|keep|delete`: the recordings on this device."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -82,8 +83,19 @@ def show_cmd(loaded: LoadedConfig, clip_id: str) -> None:
     help="age identity file: decrypt a clip stored encrypted (privacy.e2e.at_rest).",
 )
 @click.option("--force", is_flag=True, help="Overwrite DEST if it exists.")
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="Fill every face in the copy with one colour, as a footage share does (the clip on "
+    "the device stays as recorded).",
+)
 def export_cmd(
-    loaded: LoadedConfig, clip_id: str, dest: Path, identity: Path | None, force: bool
+    loaded: LoadedConfig,
+    clip_id: str,
+    dest: Path,
+    identity: Path | None,
+    force: bool,
+    redact: bool,
 ) -> None:
     """Copy a clip out of the device (DEST may be a folder), decrypting it with --identity."""
     clip = _clip(_index(loaded), clip_id)
@@ -94,8 +106,12 @@ def export_cmd(
     name = source.name.removesuffix(".age") if encrypted and identity else source.name
     target = dest / name if dest.is_dir() else dest
     check_output_file(target, "DEST", force=force)
+    if redact and encrypted and identity is None:
+        fail(f"clip {clip_id!r} is stored encrypted: give --identity to redact it")
     try:
-        if encrypted and identity is not None:
+        if redact:
+            _export_redacted(source, target, identity if encrypted else None)
+        elif encrypted and identity is not None:
             plain = decrypt_file(source, identity)
             write_replacing(target, lambda out: _write_all(out, plain))
         else:
@@ -108,11 +124,31 @@ def export_cmd(
     click.echo(
         f"exported {target}"
         + (" (still encrypted: give --identity)" if encrypted and not identity else "")
+        + (" (faces filled)" if redact else "")
     )
 
 
 def _write_all(out: BinaryIO, data: bytes) -> None:
     out.write(data)
+
+
+def _export_redacted(source: Path, target: Path, identity: Path | None) -> None:
+    """The owner's own sharing: a copy with every face filled (decrypted first, given the
+    identity of a clip stored encrypted)."""
+    from doorbell.uplink.requests.redaction import RedactionError, Redactor  # the model: here
+
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        if identity is not None:
+            plain = Path(tmp) / "plain.mp4"
+            plain.write_bytes(decrypt_file(source, identity))
+            source = plain
+        redacted = Path(tmp) / "redacted.mp4"
+        try:
+            Redactor().clip(source, redacted)
+        except RedactionError as exc:
+            fail(str(exc))
+        # Renamed onto DEST, as every export is: a link there is replaced, never followed.
+        redacted.replace(target)
 
 
 @clips_group.command("keep")

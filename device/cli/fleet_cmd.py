@@ -74,6 +74,13 @@ def _print_locustfile(ctx: click.Context, param: click.Parameter, value: bool) -
     show_default=True,
     help="Frames a second each device analyses (shared: analysed once per distinct picture).",
 )
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=1.0, max=3600.0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the broker (the subscriber and every device); none: it ends.",
+)
 @click.option("--id-prefix", default="fleet", show_default=True, help="Device ids: PREFIX-001, ...")
 @click.option("--summary-json", type=click.Path(path_type=Path), help="Write the summary here.")
 def fleet(
@@ -83,6 +90,7 @@ def fleet(
     duration: float,
     speed: float,
     analysis_fps: float,
+    connect_timeout: float,
     id_prefix: str,
     summary_json: Path | None,
 ) -> None:
@@ -101,7 +109,9 @@ def fleet(
     root = None
     if loaded.origin_of(("device", "data_dir")).kind != "default":
         root = config.device.data_dir / "fleet"
-    plan = FleetPlan(devices, scenario, duration, speed, analysis_fps, id_prefix, root)
+    plan = FleetPlan(
+        devices, scenario, duration, speed, analysis_fps, id_prefix, root, connect_timeout
+    )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -34,6 +34,18 @@ def check_data_dir(root: Path) -> None:
         fail(f"data dir {root}: cannot write there: {_reason(exc)}")
 
 
+def check_output_dir(path: Path, option: str) -> None:
+    """`path` is a folder that exists (or can be made) and can be written."""
+    if path.exists() and not path.is_dir():
+        fail(f"{option} {path}: is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        fail(f"{option} {path}: cannot write there: {_reason(exc)}")
+
+
 def check_output_file(path: Path, option: str, *, force: bool = True) -> None:
     """`path` can be created or overwritten (`force`); nothing is left behind by the check, and
     nothing is opened through a link (a dangling one would create the file it points to)."""

@@ -1,4 +1,5 @@
-"""`doorbell requests list|show ID|approve ID [--clips ...]|decline ID`: the owner's review queue.
+"""`doorbell requests list|show ID|approve ID [--clips ...] [--no-redact]|decline ID`: the owner's
+review queue.
 
 Decisions made here are stored; the running device publishes the replies (its `poll()`).
 """
@@ -62,15 +63,21 @@ def _summary(stored: StoredRequest) -> dict[str, Any]:
         "deadline": iso_utc(stored.deadline.timestamp()),
         "shared": [c.model_dump() for c in stored.clips] if stored.state == "shared" else [],
         "error": stored.error,
+        "redaction": stored.redaction.model_dump() if stored.redaction else None,
     }
 
 
-def _finish(reply: RequestReply) -> None:
+def _finish(reply: RequestReply, why: str | None = None) -> None:
+    """`why`: what the owner may know that the requester's reply does not say."""
     if reply.ok:
-        clips = f" ({len(reply.clips)} clip(s))" if reply.decision == "shared" else ""
+        clips = ""
+        if reply.decision == "shared":
+            method = reply.redaction.method if reply.redaction else None
+            how = {"faces": ", faces filled", "none": ", as recorded", None: ""}[method]
+            clips = f" ({len(reply.clips)} clip(s){how})"
         click.echo(f"{reply.request_id}: {reply.decision}{clips}")
         return
-    click.echo(f"doorbell: {reply.request_id}: {reply.error}", err=True)
+    click.echo(f"doorbell: {reply.request_id}: {why or reply.error}", err=True)
     raise SystemExit(2 if reply.decision == "refused" else 1)
 
 
@@ -123,13 +130,24 @@ def show(loaded: LoadedConfig, request_id: str) -> None:
     metavar="ID[,ID...]",
     help="Share only these clips of the window (default: all of them).",
 )
-def approve(loaded: LoadedConfig, request_id: str, clip_ids: tuple[str, ...]) -> None:
+@click.option(
+    "--no-redact",
+    is_flag=True,
+    help="Share as recorded, faces included (this request only; default: requests.redact).",
+)
+def approve(
+    loaded: LoadedConfig, request_id: str, clip_ids: tuple[str, ...], no_redact: bool
+) -> None:
     """Share the request's clips now (uploads from this process)."""
     chosen = [c for arg in clip_ids for c in arg.split(",") if c] or None
     with _requests(loaded, with_index=True) as core:
         _get(core, request_id)
-        reply = core.approve(request_id, chosen, by="owner-cli")
-    _finish(reply)
+        reply = core.approve(
+            request_id, chosen, by="owner-cli", redact="none" if no_redact else None
+        )
+        stored = core.get(request_id)
+    why = stored.error if stored is not None and reply.decision == "upload_failed" else None
+    _finish(reply, f"upload failed: {why}" if why else None)
 
 
 @requests_group.command("decline")

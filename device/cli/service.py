@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -22,8 +24,9 @@ Type=notify
 NotifyAccess=main
 ExecStart={exe} run --config {config} --data-dir {data_dir}
 ExecReload=/bin/kill -HUP $MAINPID
+# No Group=: the user's own primary group (a group named like the user may not exist:
+# `nobody` is in `nogroup` on Debian).
 User={user}
-Group={user}
 SupplementaryGroups=video gpio
 Restart=on-failure
 RestartSec=5
@@ -37,8 +40,8 @@ ConfigurationDirectory=doorbell
 # Hardening: the device needs its data dir, the camera and the network, nothing else.
 NoNewPrivileges=true
 ProtectSystem=strict
-ProtectHome=true
-PrivateTmp=true
+ProtectHome={protect_home}
+{writable}PrivateTmp=true
 ProtectKernelTunables=true
 ProtectKernelModules=true
 ProtectKernelLogs=true
@@ -59,8 +62,46 @@ WantedBy=multi-user.target
 """
 
 
+DEFAULT_DATA_DIR = Path("/var/lib/doorbell")  # StateDirectory=doorbell: writable as it is
+HOMES = (Path("/home"), Path("/root"), Path("/run/user"))
+
+
 def render_unit(exe: str, config: Path, data_dir: Path, user: str, watchdog: int) -> str:
-    return UNIT.format(exe=exe, config=config, data_dir=data_dir, user=user, watchdog=watchdog)
+    """The unit; a data dir other than the state directory is made writable by name
+    (ProtectSystem=strict leaves every other path read-only), and one under a home directory
+    needs ProtectHome=read-only (`true` would hide it)."""
+    writable = "" if data_dir == DEFAULT_DATA_DIR else f"ReadWritePaths={data_dir}\n"
+    home = any(data_dir == h or h in data_dir.parents for h in HOMES)
+    return UNIT.format(
+        exe=exe,
+        config=config,
+        data_dir=data_dir,
+        user=user,
+        watchdog=watchdog,
+        writable=writable,
+        protect_home="read-only" if home else "true",
+    )
+
+
+def _user_exists(user: str) -> bool:
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        return False
+    return True
+
+
+def _prepare_data_dir(data_dir: Path, user: str) -> None:
+    """ReadWritePaths= needs the folder to exist (the service could not make it under a
+    read-only /); made here, 0700 and the service user's, when we may."""
+    if data_dir == DEFAULT_DATA_DIR or data_dir.exists() or os.geteuid() != 0:
+        return
+    try:
+        data_dir.mkdir(mode=0o700, parents=True)
+        entry = pwd.getpwnam(user)
+        os.chown(data_dir, entry.pw_uid, entry.pw_gid)
+    except (OSError, KeyError) as exc:
+        fail(f"--data-dir {data_dir}: cannot make it for {user}: {exc}")
 
 
 @click.group("service")
@@ -95,6 +136,10 @@ def install(
     user: str, unit_dir: Path, config_path: Path, data_dir: Path, watchdog: int, create_user: bool
 ) -> None:
     """Write doorbell.service (Type=notify, WatchdogSec, Restart=on-failure, hardened)."""
+    if not create_user and not _user_exists(user):
+        fail(f"--user {user}: no such user (create it, or leave out --no-create-user)")
+    if not data_dir.is_absolute():
+        fail(f"--data-dir {data_dir}: give an absolute path (systemd needs one)")
     beside = Path(sys.executable).with_name("doorbell")  # the venv's console script
     fallback = shutil.which("doorbell") or f"{sys.executable} -m doorbell.device"
     exe = str(beside) if beside.exists() else fallback
@@ -117,4 +162,5 @@ def install(
             check=False,
         )
         click.echo(f"created system user {user}" if done.returncode == 0 else done.stderr.strip())
+    _prepare_data_dir(data_dir, user)
     click.echo("next: systemctl daemon-reload && systemctl enable --now doorbell")

@@ -13,6 +13,7 @@ import paho.mqtt.client as mqtt
 
 from doorbell.config import LoadedConfig
 from doorbell.device.cli.options import config_options
+from doorbell.device.cli.paths import check_output_dir
 from doorbell.uplink.broker_login import client_settings
 from doorbell.uplink.mqtt_link import configure_client
 from doorbell.uplink.topics import Topics
@@ -85,7 +86,7 @@ def watch(
     # A ring's `start` comes on `event` as well as on `ring`: `event` alone gives one line each.
     wanted = [topics.event, topics.status, topics.motion]
     if save_snapshots:
-        save_snapshots.mkdir(parents=True, exist_ok=True)
+        check_output_dir(save_snapshots, "--save-snapshots")
         wanted.append(topics.snapshot)
     alerts = 0
     done = threading.Event()
@@ -108,7 +109,11 @@ def watch(
         kind, device = parts[-1], parts[-2] if len(parts) >= 2 else "?"
         if kind == "snapshot" and save_snapshots:
             path = save_snapshots / f"{device}-{msg.timestamp:.0f}.jpg"
-            path.write_bytes(msg.payload)
+            try:
+                path.write_bytes(msg.payload)
+            except OSError as exc:  # a full disk: said, and alerts are still printed
+                click.echo(f"{device}: snapshot not saved to {path}: {exc.strerror}", err=True)
+                return
             click.echo(f"{device}: snapshot saved to {path}")
             return
         if as_json:

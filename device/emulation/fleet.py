@@ -47,7 +47,8 @@ def fleet_config(base: DoorbellConfig, device_id: str, data_dir: Path) -> Doorbe
     its own; no Home Assistant discovery (a load test must not fill someone's Home Assistant
     with hundreds of doorbells); the outbox survives a crash of the process but is not synced to
     disk for each alert (an emulated device has no power to lose, and hundreds of fsyncs on the
-    replay's one thread would hold up every device behind them)."""
+    replay's one thread would hold up every device behind them) and keeps no reserve for a full
+    disk (hundreds of outboxes would each take a MiB of it)."""
     return base.model_copy(
         update={
             "device": base.device.model_copy(update={"id": device_id, "data_dir": data_dir}),
@@ -56,7 +57,9 @@ def fleet_config(base: DoorbellConfig, device_id: str, data_dir: Path) -> Doorbe
             "uplink": base.uplink.model_copy(
                 update={
                     "homeassistant": False,
-                    "outbox": base.uplink.outbox.model_copy(update={"synchronous": "normal"}),
+                    "outbox": base.uplink.outbox.model_copy(
+                        update={"synchronous": "normal", "reserve_bytes": 0}
+                    ),
                 }
             ),
         }

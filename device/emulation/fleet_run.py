@@ -21,7 +21,7 @@ from doorbell.device.emulation.shared_scene import SharedScene
 from doorbell.device.system.memory import peak_rss_mb
 
 Echo = Callable[[str], None]
-CONNECT_SECONDS = 60.0
+CONNECT_SECONDS = 30.0  # the subscriber and every device, together, at most
 
 
 @dataclass
@@ -33,6 +33,7 @@ class FleetPlan:
     analysis_fps: float = 1.0
     id_prefix: str = "fleet"
     root: Path | None = None  # devices' data dirs; None: a temporary dir, removed afterwards
+    connect_timeout: float = CONNECT_SECONDS  # host seconds for the subscriber and the devices
 
 
 def run_fleet(
@@ -61,12 +62,18 @@ def run_fleet(
     errors: list[str] = []
     try:
         fleet.release_descriptors()  # the subscriber's socket, too, must be one select() can watch
-        if not meter.start():
+        # One budget for connecting: the run ends within duration / speed + connect_timeout (and
+        # the shutdown's flush) however unreachable the broker is.
+        connect_by = time.monotonic() + plan.connect_timeout
+        subscribed = meter.start(plan.connect_timeout)
+        if not subscribed:
             errors.append(f"could not subscribe to {events}")
-        connected = fleet.connect(CONNECT_SECONDS, stop)
+        connected = fleet.connect(max(0.0, connect_by - time.monotonic()), stop)
         if connected < plan.devices:
             errors.append(f"{plan.devices - connected} device(s) could not connect")
         echo(f"fleet: {connected}/{plan.devices} connected to {fleet.devices[0].uplink.url}")
+        if not subscribed and connected == 0:  # no broker: nothing to replay, nothing to wait for
+            stop.set()
         reporter = threading.Thread(
             target=_report, args=(fleet, meter, echo, progress, stop, plan), daemon=True
         )
@@ -75,7 +82,7 @@ def run_fleet(
         fleet.run(plan.duration, stop)
         run_host, cpu_run = time.monotonic() - run_began, time.process_time() - cpu_run0
         fleet.stop(base.runtime.shutdown_seconds)
-        if not meter.wait_delivered(base.runtime.shutdown_seconds):
+        if subscribed and not meter.wait_delivered(base.runtime.shutdown_seconds):
             errors.append(f"{meter.missing()} alert message(s) not delivered")
         stop.set()
         reporter.join(2)

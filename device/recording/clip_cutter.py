@@ -9,6 +9,7 @@ is opened (see `device.storage.index`).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Callable
@@ -47,6 +48,7 @@ class ClipCutter:
     ) -> None:
         self.record, self.fps, self.files, self.index = record, fps, files, index
         self.disk, self.at_rest, self.on_clip = disk, at_rest, on_clip
+        self.on_no_clip: Callable[[list[str]], None] = lambda event_ids: None
         self.stream: EncodedStream | None = None
         self.continuous = record.mode == "continuous"  # the device turns it off when disarmed
         self.clips_written = 0
@@ -106,7 +108,10 @@ class ClipCutter:
     def _join_or_open(self, event_id: str, t: float, wall: float, ended: float | None) -> None:
         if self._open is not None:
             self._open.events[event_id] = ended
-            self.index.link_event(self._open.clip_id, event_id)
+            try:
+                self.index.link_event(self._open.clip_id, event_id)
+            except OSError as exc:  # the clip goes on; its event row does not name it
+                self.disk.full(exc, t)
             return
         assert self.stream is not None
         ring = list(self.stream.ring)
@@ -119,6 +124,8 @@ class ClipCutter:
         if self._start_clip(event_id, {event_id: ended}, ring[first], start_wall):
             for fragment in ring[first:]:
                 self._append(fragment, check=False)
+        else:
+            self.on_no_clip([event_id])
 
     def _start_clip(
         self,
@@ -138,8 +145,13 @@ class ClipCutter:
         except OSError as exc:
             self.disk.full(exc, first.first_t)
             return False
+        try:
+            self.index.add_clip(clip_id, list(events), self.files.relative(path), start_wall)
+        except OSError as exc:  # the index is on the same full disk
+            clip.abandon()
+            self.disk.full(exc, first.first_t)
+            return False
         self._open = _OpenClip(clip, clip_id, events, start_wall, segment)
-        self.index.add_clip(clip_id, list(events), self.files.relative(path), start_wall)
         self.disk.wrote()
         return True
 
@@ -180,13 +192,27 @@ class ClipCutter:
             )
         return events_done or length >= self.record.max_seconds
 
+    def drop_open(self, exc: OSError, t: float) -> None:
+        """A write failed where none was expected to: the open clip (if any) goes, the disk is
+        taken as full."""
+        if self._open is not None:
+            self._abandon(exc, t)
+        else:
+            self.disk.full(exc, t)
+
     def _abandon(self, exc: OSError, t: float) -> None:
         """A write failed: the clip and its row go, the disk is full."""
         open_clip, self._open = self._open, None
         assert open_clip is not None
         open_clip.file.abandon()
-        self.index.delete_clip(open_clip.clip_id)
+        self._forget(open_clip.clip_id)
         self.disk.full(exc, t)
+        self.on_no_clip(list(open_clip.events))
+
+    def _forget(self, clip_id: str) -> None:
+        # a row without a file is left to repair at the next start
+        with contextlib.suppress(OSError):
+            self.index.delete_clip(clip_id)
 
     def _finish(self) -> None:
         open_clip = self._open
@@ -201,17 +227,26 @@ class ClipCutter:
         self._open = None
         seconds = clip.frames / self.fps
         path, size = clip.path, clip.bytes
-        if self.at_rest.enabled:
-            path, size, sha256 = self.at_rest.seal(path)
-        self.index.finish_clip(
-            open_clip.clip_id,
-            self.files.relative(path),
-            open_clip.start_wall + seconds,
-            seconds,
-            clip.frames,
-            size,
-            sha256,
-        )
+        try:
+            if self.at_rest.enabled:
+                path, size, sha256 = self.at_rest.seal(path)
+            self.index.finish_clip(
+                open_clip.clip_id,
+                self.files.relative(path),
+                open_clip.start_wall + seconds,
+                seconds,
+                clip.frames,
+                size,
+                sha256,
+            )
+        except OSError as exc:  # not indexed, so not kept: the index lists every clip there is
+            sealing = clip.path.with_name(clip.path.name + ".age.partial")
+            for leftover in {clip.path, path, sealing}:
+                leftover.unlink(missing_ok=True)
+            self._forget(open_clip.clip_id)
+            self.disk.full(exc, clip.first_t + seconds)
+            self.on_no_clip(list(open_clip.events))
+            return
         self.clips_written += 1
         self.on_clip(
             ClipInfo(

@@ -27,11 +27,12 @@ class DiskState:
         return self.state != "disk_full" or t >= self._retry_at
 
     def full(self, exc: OSError, t: float) -> None:
-        log.error(
-            "recording stopped: cannot write clips (%s); alerts go on; trying again in %g s",
-            exc,
-            DISK_RETRY_SECONDS,
-        )
+        if self.state != "disk_full":  # said once, not for every write that meets it
+            log.error(
+                "recording stopped: cannot write clips (%s); alerts go on; trying again in %g s",
+                exc,
+                DISK_RETRY_SECONDS,
+            )
         self.state = "disk_full"
         self.failure = exc.strerror or str(exc)
         self._retry_at = t + DISK_RETRY_SECONDS

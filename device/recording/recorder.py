@@ -9,6 +9,7 @@ other threads.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from doorbell.device.storage.repair import RepairReport, repair
 from doorbell.device.storage.retention import Retention
 
 __all__ = ["Recorder", "RecorderStatus", "Snapshot"]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,7 +57,9 @@ class Recorder:
         size: tuple[int, int],
         on_clip: Callable[[ClipInfo], None],
         clock: Callable[[], float] = time.time,
+        on_no_clip: Callable[[list[str]], None] = lambda event_ids: None,
     ) -> None:
+        """`on_no_clip`: events whose clip will not come after all (a full disk)."""
         self.record = record
         self.data_dir, self.fps, self.size = data_dir, fps, size
         self.on_clip, self.clock = on_clip, clock
@@ -71,6 +75,7 @@ class Recorder:
         self.cutter = ClipCutter(
             record, fps, self.files, self.index, self.disk, self.at_rest, self._clip_done
         )
+        self.cutter.on_no_clip = on_no_clip
         self._camera_encodes = False  # the camera encodes (and masks) the main stream itself
         self._passthrough = False  # the camera's own H.264, unmasked (no mask configured)
 
@@ -83,9 +88,26 @@ class Recorder:
         self.cutter.continuous = on
 
     def start(self) -> RepairReport:
+        """Repair what a crash left, then make room. On a full disk the device starts all the
+        same, recording stopped (a restart loop under systemd would stop the alerts too)."""
         for folder in (self.files.clips, self.files.snapshots):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        report = repair(self.index, self.data_dir, self.fps)
+        report = RepairReport()
+        for attempt in range(2):
+            try:
+                report = repair(self.index, self.data_dir, self.fps)
+                self._seal_repaired(report)
+                break
+            except OSError as exc:  # a full disk: make room (retention) and try once more
+                if attempt:
+                    log.error("repair after a crash left for the next start: %s", exc)
+                    self.disk.full(exc, 0.0)
+                else:
+                    self._make_room()
+        self._make_room()
+        return report
+
+    def _seal_repaired(self, report: RepairReport) -> None:
         if self.at_rest.enabled:  # what a crash left was plaintext: it is not kept that way
             for clip_id in report.kept_damaged:
                 row = self.index.get_clip(clip_id)
@@ -101,19 +123,23 @@ class Recorder:
                         sha256,
                         state="damaged",
                     )
-        self._make_room()
-        return report
 
     # -- other threads ----------------------------------------------------------------------------
     def event_started(self, event_id: str, kind: str, t: float, wall: float) -> None:
-        self.index.add_event(event_id, kind, wall)
+        try:
+            self.index.add_event(event_id, kind, wall)
+        except OSError as exc:  # the alert has gone already; the index is on a full disk
+            self.disk.full(exc, t)
         if self.record.mode != "off":
             self.cutter.event_started(event_id, t, wall)
 
     def event_ended(
         self, event_id: str, t: float, wall: float, score: float, zones: list[str]
     ) -> None:
-        self.index.end_event(event_id, wall, score, zones)
+        try:
+            self.index.end_event(event_id, wall, score, zones)
+        except OSError as exc:
+            self.disk.full(exc, t)
         self.cutter.event_ended(event_id, t)
 
     def label_event(self, event_id: str, label: str) -> None:
@@ -131,12 +157,20 @@ class Recorder:
 
     def save_snapshot(self, event_id: str, yuv: np.ndarray) -> Snapshot:
         """JPEG and thumbnail of an I420 picture with the masks burned in, stored and indexed."""
-        snap = self.snapshots.save(event_id, yuv)
-        assert snap.path is not None and snap.thumbnail_path is not None
-        self.index.set_snapshot(
-            event_id, self.files.relative(snap.path), self.files.relative(snap.thumbnail_path)
-        )
-        return snap
+        snap: Snapshot | None = None
+        try:
+            snap = self.snapshots.save(event_id, yuv)
+            assert snap.path is not None and snap.thumbnail_path is not None
+            self.index.set_snapshot(
+                event_id, self.files.relative(snap.path), self.files.relative(snap.thumbnail_path)
+            )
+            return snap
+        except OSError as exc:  # a full disk: not stored, still sent (the alert's picture)
+            log.error("snapshot not stored: %s", exc, extra={"event_id": event_id})
+            for stored in (snap.path, snap.thumbnail_path) if snap else ():
+                if stored is not None:
+                    stored.unlink(missing_ok=True)
+            return self.snapshots.take(yuv)
 
     def status(self) -> RecorderStatus:
         stream = self.cutter.stream
@@ -176,11 +210,17 @@ class Recorder:
         # Masked in place, not copied (1.4 MB a frame at 720p): whatever else shows this frame
         # (a snapshot) masks it too, and black stays black.
         main = frame.main if self._camera_encodes else self.mask.apply_i420(frame.main)
-        self.cutter.push(stream.feed(main, frame.t), frame.wall - frame.t)
+        try:
+            self.cutter.push(stream.feed(main, frame.t), frame.wall - frame.t)
+        except OSError as exc:  # any write the cutter did not expect to fail: never the thread
+            self.cutter.drop_open(exc, frame.t)
 
     def close(self) -> None:
         """Finish the open clip with what has been encoded (SIGTERM)."""
-        self.cutter.close()
+        try:
+            self.cutter.close()
+        except OSError as exc:
+            self.cutter.drop_open(exc, 0.0)
         self.index.close()
 
     # -- inside -----------------------------------------------------------------------------------
@@ -189,4 +229,8 @@ class Recorder:
         self.disk.room_made(self._make_room())
 
     def _make_room(self) -> list[str]:
-        return self.retention.enforce(self.clock())
+        try:
+            return self.retention.enforce(self.clock())
+        except OSError as exc:  # files it unlinked are gone; their rows go next time
+            log.error("retention could not finish: %s", exc)
+            return []

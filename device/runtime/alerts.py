@@ -171,6 +171,21 @@ class Alerts:
             if alert.published:
                 self.publish(self._message(alert, "end"))
 
+    def no_clip(self, event_ids: list[str]) -> None:
+        """No clip will come for these events (the disk is full): each `end` goes without one,
+        when its event is over, instead of waiting for shutdown."""
+        finished = []
+        with self._lock:
+            for alert_id in event_ids:
+                alert = self._open.get(alert_id)
+                if alert is None or not alert.clip_pending:
+                    continue
+                alert.clip_pending = False
+                if alert.ended:
+                    finished.append(self._open.pop(alert_id))
+        for alert in finished:
+            self.publish(self._message(alert, "end"))
+
     def flush(self) -> None:
         """At shutdown: publish `end` for whatever is still open, with what is known."""
         with self._lock:

@@ -41,6 +41,8 @@ class ControlServer:
         class Connection(socketserver.StreamRequestHandler):
             def handle(self) -> None:
                 line = self.rfile.readline(MAX_REQUEST)
+                if not line.strip():  # connected and gone: a probe (`doorbell erase` asks
+                    return  # whether a device runs here), nothing to answer
                 try:
                     request = json.loads(line)
                     if not isinstance(request, dict):
@@ -49,7 +51,9 @@ class ControlServer:
                 except ValueError as exc:
                     refused = CommandReply.failure(f"bad request: {exc}")
                     reply = refused.model_dump(mode="json", exclude={"request_id"})
-                self.wfile.write(json.dumps(reply).encode() + b"\n")
+                # a client that gave up waiting is gone: nothing to tell, nothing to log
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(json.dumps(reply).encode() + b"\n")
 
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()  # left by a killed process

@@ -168,6 +168,7 @@ class Device:
             (source.width, source.height),
             self.alerts.clip_done,  # the alert's `end` names the clip
             clock.wall,
+            on_no_clip=self.alerts.no_clip,
         )
         if config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
             self.recorder.use_camera_stream(

@@ -5,7 +5,9 @@ made with `doorbell requests` from another process.
 A decision only claims the request; its upload (up to `requests.upload_attempts` tries of
 `upload_timeout_seconds` for each of up to `max_clips` clips) runs on the `uploads` thread, so the
 command worker goes straight on to the next command (a mode change never waits behind footage).
-The outcome is published on the result topic of the command that asked, once the clips are sent.
+The outcome is published on the result topic of the command that asked, once the clips are sent
+(after faces are filled in copies of them, unless the owner decided otherwise: that worker runs
+at a lower priority than the camera).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from doorbell.uplink.requests import ClipIndex, FootageRequests, RequestReply, r
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.clips import PendingUpload
 from doorbell.uplink.requests.command_models import SignedBody
+from doorbell.uplink.requests.face_model import model_problem
+from doorbell.uplink.requests.redaction import lower_priority
 from doorbell.uplink.uplink import Uplink
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,7 @@ class FootageService:
         self.requests = FootageRequests(
             config, data_dir, index, audit=audit, clock=clock, upload_later=self._uploads.put
         )
+        self._redact = config.requests.redact
         self.uplink = uplink
         self.audit = audit
         self._head: str | None = None  # the audit head last published
@@ -68,6 +73,12 @@ class FootageService:
         return command_reply(self.requests.handle_decision(body.root))
 
     def start(self, stop: threading.Event) -> None:
+        if self._redact == "faces" and (problem := model_problem()) is not None:
+            log.warning(
+                "footage requests: faces cannot be filled (%s): a share will fail rather than "
+                "send faces (requests.redact: none, or approve --no-redact, shares as recorded)",
+                problem,
+            )
         self._stop = stop
         for thread in self._threads:
             thread.start()
@@ -85,6 +96,9 @@ class FootageService:
         self.uplink.send_result(name, result_payload(reply))
 
     def _upload(self) -> None:
+        # Redacting faces decodes, detects and encodes every frame of a clip: on one core (the
+        # face model's one thread) and behind the camera, which runs at normal priority.
+        lower_priority()
         while (job := self._uploads.get()) is not None:
             try:
                 self._publish(self.requests.upload(job), job.reply_to)

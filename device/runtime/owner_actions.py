@@ -94,7 +94,9 @@ class OwnerActions:
             return CommandReply.failure(f"no request {body.footage_request!r}")
         reply: RequestReply | None
         if body.approve:
-            reply = requests.approve_on_device(body.footage_request, body.clips, by=BY)
+            reply = requests.approve_on_device(
+                body.footage_request, body.clips, by=BY, redact=body.redact
+            )
         else:
             reply = requests.decline(body.footage_request, by=BY)
         return command_reply(reply)

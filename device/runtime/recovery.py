@@ -56,7 +56,10 @@ def _close(index: EventIndex, alerts: Alerts, event: EventRow) -> Recovered:
     # The last time known for the event: its clip's last frame, else its start.
     end_wall = event.end_wall or max(event.start_wall, row.end_wall if row else event.start_wall)
     if event.end_wall is None:
-        index.end_event(event.id, end_wall, event.score, event.zones)
+        try:
+            index.end_event(event.id, end_wall, event.score, event.zones)
+        except OSError as exc:  # a full disk: the `end` goes all the same; the row next time
+            log.error("event row not completed: %s", exc, extra={"event_id": event.id})
     kind: Kind = "ring" if event.type == "ring" else "motion"
     alerts.end_after_crash(
         Alert(

@@ -1,8 +1,11 @@
-"""The index of events and clips: SQLite in WAL mode, in `data_dir/index.sqlite`.
+"""The index of events and clips: SQLite, in `data_dir/index.sqlite`.
 
 A clip row exists only for a file that exists: it is added as `recording` when the file is
 opened under its temporary name, and becomes `complete` (or `damaged`, after a crash) only once
 the file has its final name.
+
+A full disk: every method raises `DiskFull` (an OSError, as a clip file's write does), and a
+transaction it cut short is rolled back.
 """
 
 from __future__ import annotations
@@ -10,10 +13,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from doorbell.uplink.sqlite_file import open_sqlite
+from doorbell.uplink.disk_full import full_disk_as_oserror
+from doorbell.uplink.sqlite_file import keep_journal, open_sqlite
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -87,7 +93,7 @@ def _clip(r: tuple) -> ClipRow:
 
 
 def _setup(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA journal_mode=WAL")
+    keep_journal(db)
     db.execute("PRAGMA synchronous=NORMAL")
     db.executescript(SCHEMA)
     # An index from before event labels (docs/classify.md) gets the column; its events `unknown`.
@@ -106,8 +112,20 @@ class EventIndex:
         )
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
-        with self._lock:
+        with self._lock, full_disk_as_oserror("index"):
             return self._db.execute(sql, args)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, full_disk_as_oserror("index"):
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:  # SQLite has rolled back itself after some errors
+                    self._db.execute("ROLLBACK")
+                raise
 
     # -- events -----------------------------------------------------------------------------------
     def add_event(self, event_id: str, kind: str, start_wall: float) -> None:
@@ -172,23 +190,21 @@ class EventIndex:
         return [EventRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), *r[6:]) for r in rows]
 
     def delete_events(self, event_ids: list[str]) -> None:
-        with self._lock:
-            self._db.executemany("DELETE FROM events WHERE id = ?", [(e,) for e in event_ids])
+        with self._transaction() as db:
+            db.executemany("DELETE FROM events WHERE id = ?", [(e,) for e in event_ids])
 
     # -- clips ------------------------------------------------------------------------------------
     def add_clip(self, clip_id: str, event_ids: list[str], file: str, start_wall: float) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.execute(
+        with self._transaction() as db:
+            db.execute(
                 "INSERT INTO clips (id, event_id, file, start_wall, end_wall, state) "
                 "VALUES (?, ?, ?, ?, ?, 'recording')",
                 # A continuous segment may hold no event yet: it stands for itself.
                 (clip_id, event_ids[0] if event_ids else clip_id, file, start_wall, start_wall),
             )
-            self._db.executemany(
+            db.executemany(
                 "UPDATE events SET clip_id = ? WHERE id = ?", [(clip_id, e) for e in event_ids]
             )
-            self._db.execute("COMMIT")
 
     def link_event(self, clip_id: str, event_id: str) -> None:
         self._run("UPDATE events SET clip_id = ? WHERE id = ?", (clip_id, event_id))
@@ -232,11 +248,9 @@ class EventIndex:
         )
 
     def delete_clip(self, clip_id: str) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.execute("UPDATE events SET clip_id = NULL WHERE clip_id = ?", (clip_id,))
-            self._db.execute("DELETE FROM clips WHERE id = ?", (clip_id,))
-            self._db.execute("COMMIT")
+        with self._transaction() as db:
+            db.execute("UPDATE events SET clip_id = NULL WHERE clip_id = ?", (clip_id,))
+            db.execute("DELETE FROM clips WHERE id = ?", (clip_id,))
 
     def close(self) -> None:
         with self._lock:

@@ -32,11 +32,12 @@ class Retention:
         clips = [c for c in self.index.clips() if c.state != "recording" and not c.keep]
         total = sum(c.bytes for c in self.index.clips())
         max_age = self.cfg.max_age_days * 86400
+        min_free = self.cfg.min_free(shutil.disk_usage(self.files.root).total)
         deleted = []
         for clip in clips:  # oldest first
             too_old = now - clip.end_wall > max_age
             too_big = total > self.cfg.max_bytes
-            too_full = shutil.disk_usage(self.files.root).free < self.cfg.min_free_bytes
+            too_full = shutil.disk_usage(self.files.root).free < min_free
             if not (too_old or too_big or too_full):
                 break
             self.delete_clip(clip)

@@ -33,10 +33,12 @@ class DataDirLock:
                 f"{self.path.parent} is in use by another doorbell (PID {pid}); "
                 "one device per data directory"
             ) from None
-        file.seek(0)
-        file.truncate()
-        file.write(f"{os.getpid()}\n")
-        file.flush()
+        pid_line = f"{os.getpid()}\n".encode()
+        try:  # over the old PID, then cut to length: on a full disk the old bytes' block is reused
+            os.pwrite(file.fileno(), pid_line, 0)
+            os.ftruncate(file.fileno(), len(pid_line))
+        except OSError:  # a full disk and no old PID: the lock holds all the same, unnamed
+            pass
         self._file = file
 
     def release(self) -> None:

@@ -60,7 +60,7 @@ class PasswordFile:
         except (VerificationError, InvalidHashError):
             return False
         if self._hasher.check_needs_rehash(stored):  # made with other (older, larger) parameters
-            with contextlib.suppress(OSError):  # the old hash still works; again next time
+            with contextlib.suppress(OSError, ValueError):  # the old hash works; next time
                 self.set(password)
         return True
 

@@ -77,17 +77,21 @@ async def review(request: web.Request) -> web.Response:
     fields = await form_or_json(request)
     approve = request.match_info["decision"] == "approve"
     clips: Any = None
+    redact: Any = None  # the device's requests.redact
     if approve:
         if request.content_type == "application/json":
             clips = fields.get("clips")
+            redact = fields.get("redact")
         else:
             clips = (await request.post()).getall("clips", []) or None
             if clips is None and fields.get("some") == "yes":
                 clips = []  # the form said "only these" and ticked none
+            redact = "none" if fields.get("no_redact") == "yes" else None
     if approve and clips == []:
         return answer(request, False, "choose at least one clip to share", "/requests")
     reply, refused = await ctx(request).change(
-        "footage_review", {"footage_request": request_id, "approve": approve, "clips": clips}
+        "footage_review",
+        {"footage_request": request_id, "approve": approve, "clips": clips, "redact": redact},
     )
     return answer(request, reply.ok, reply.error, "/requests", 400 if refused else 409)
 

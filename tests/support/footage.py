@@ -239,6 +239,9 @@ class Device:
             "owner_keys": [self.owner.public],
             "allow_insecure_upload": True,
             "upload_backoff_seconds": 0.0,
+            # These devices test how footage travels, byte for byte as recorded; faces filled
+            # before it leaves (the default, faces) are tests/test_redaction.py's.
+            "redact": "none",
         }
         values.update(sets)
         raw: dict[str, Any] = {"device": {"id": "porch-cam"}}

@@ -17,6 +17,7 @@ subscriber sees a rewind even when the log and the head file were both rewritten
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -30,6 +31,7 @@ from typing import Any
 
 from doorbell.config.data_dir import DataDir
 from doorbell.uplink.messages import iso_utc
+from doorbell.uplink.requests.audit_head import AuditHead, read_head, write_head
 from doorbell.uplink.requests.models import FootageRequest
 
 GENESIS = "0" * 64
@@ -42,22 +44,6 @@ def _canonical(obj: dict[str, Any]) -> bytes:
 def entry_hash(entry: dict[str, Any]) -> str:
     body = {k: v for k, v in entry.items() if k != "hash"}
     return hashlib.sha256(_canonical(body)).hexdigest()
-
-
-@dataclass(frozen=True)
-class AuditHead:
-    """The newest entry, as remembered beside the log and published on `<base>/audit/head`."""
-
-    seq: int
-    hash: str
-    prev: str
-
-    @classmethod
-    def of(cls, entry: dict[str, Any]) -> AuditHead:
-        return cls(int(entry["seq"]), str(entry["hash"]), str(entry["prev"]))
-
-    def to_json(self) -> dict[str, Any]:
-        return {"seq": self.seq, "hash": self.hash, "prev": self.prev}
 
 
 TAMPER = "tamper"  # the kind of entry written when the log no longer ends where it was left
@@ -131,17 +117,14 @@ class AuditLog:
 
     def check_tail(self) -> dict[str, Any] | None:
         """At start: the tamper entry written if the log no longer ends where it was left."""
+        if not self.head_path.exists():  # nothing written yet (or before heads were kept)
+            return None
         written = self._append(None, {})
         return written[0] if written else None
 
     def remembered(self) -> AuditHead | None:
         """The last entry written, as remembered outside the log; None if nothing was."""
-        try:
-            return AuditHead.of(json.loads(self.head_path.read_bytes()))
-        except FileNotFoundError:
-            return None
-        except (ValueError, KeyError, TypeError):  # a damaged head file: matches no log
-            return AuditHead(-1, "unreadable", "")
+        return read_head(self.head_path)
 
     def _append(self, kind: str | None, data: dict[str, Any]) -> list[dict[str, Any]]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -204,16 +187,8 @@ class AuditLog:
         f.write(_canonical(entry) + b"\n")
         f.flush()
         os.fsync(f.fileno())
-        self._remember(AuditHead.of(entry))
+        write_head(self.head_path, AuditHead.of(entry))
         return f, entry
-
-    def _remember(self, head: AuditHead) -> None:
-        temp = self.head_path.with_name(f".{self.head_path.name}.{os.getpid()}")
-        with temp.open("wb") as out:
-            out.write(json.dumps(head.to_json()).encode())
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, self.head_path)
 
     def _open_locked(self) -> Any:
         """The current file, locked; if another process rotated it while we waited for the
@@ -255,7 +230,30 @@ class AuditLog:
         """The chain, across segments; with `head` (a hash published off the device), also
         that the log still reaches it: a cut tail shows as a head the log no longer holds.
         Fails too while the log holds a tamper entry, or does not end at the head the device
-        remembers writing last."""
+        remembers writing last. Appends wait meanwhile: an entry written between reading the
+        log and reading the remembered head must not look like a cut."""
+        if not self.path.exists():
+            return self._verify(head)
+        with self._held(fcntl.LOCK_SH):
+            return self._verify(head)
+
+    @contextlib.contextmanager
+    def _held(self, how: int) -> Iterator[None]:
+        """The current file locked (`how`), opened again if it was rotated meanwhile."""
+        while True:
+            f = self.path.open("a+b")
+            fcntl.flock(f, how)
+            if self.path.exists() and os.stat(self.path).st_ino == os.fstat(f.fileno()).st_ino:
+                break
+            fcntl.flock(f, fcntl.LOCK_UN)
+            f.close()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+            f.close()
+
+    def _verify(self, head: str | None) -> AuditCheck:
         prev_hash: str | None = None
         last: dict[str, Any] | None = None
         count, seen_head, number, expected_seq = 0, head is None, 0, None

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from doorbell.uplink.requests.models import FootageRequest, SharedClip
+from doorbell.uplink.requests.models import FootageRequest, RedactMode, SharedClip
 
 SHAREABLE_STATES = ("complete", "damaged")
 
@@ -63,3 +63,4 @@ class PendingUpload:
     request: FootageRequest
     clips: tuple[ClipLike, ...]
     reply_to: str  # the command whose result topic is told the outcome
+    redact: RedactMode = "faces"  # what to do to the footage before it leaves

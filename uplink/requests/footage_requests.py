@@ -36,10 +36,13 @@ from doorbell.uplink.requests.models import (
     Decision,
     FootageDecision,
     FootageRequest,
+    Redaction,
+    RedactMode,
     RequestReply,
     SharedClip,
     StoredRequest,
 )
+from doorbell.uplink.requests.redaction import Redactor
 from doorbell.uplink.requests.share import ShareJob
 from doorbell.uplink.requests.signing import KeyRing, SignatureError, bound_to
 from doorbell.uplink.requests.store import RequestStore
@@ -69,10 +72,12 @@ class FootageRequests:
         clock: Callable[[], float] = time.time,
         publishes_replies: bool = True,
         upload_later: Callable[[PendingUpload], None] | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         """`publishes_replies=False` for the CLI: its decisions are published later by the
         device's `poll()`, which sees them as not announced yet. `upload_later`: where claimed
-        uploads go (the device's upload worker); without it they run in the calling thread."""
+        uploads go (the device's upload worker); without it they run in the calling thread.
+        `redactor`: what fills faces in shared footage (the packaged face model by default)."""
         cfg = config.requests
         self.publishes_replies = publishes_replies
         self.upload_later = upload_later
@@ -95,7 +100,7 @@ class FootageRequests:
         self.store = RequestStore.in_dir(data_dir)
         self.seen = ReplayGuard(DataDir(data_dir).replay_guard)
         self.device_id = config.device.id
-        self.share = ShareJob(data_dir, self.encryptor, self.uploader, self.store)
+        self.share = ShareJob(data_dir, self.encryptor, self.uploader, self.store, redactor)
 
     def close(self) -> None:
         self.refusals.flush(force=True)
@@ -140,27 +145,43 @@ class FootageRequests:
         by = f"owner-key:{key_id}"
         if decision.decision == "decline":
             return self.decline(decision.request_id, by=by)
-        claimed = self._claim(decision.request_id, decision.clips, by, "footage_decision")
+        claimed = self._claim(
+            decision.request_id, decision.clips, by, "footage_decision", decision.redact
+        )
         return claimed if isinstance(claimed, RequestReply) else self._upload_or_defer(claimed)
 
     # --- the owner's decisions (CLI and app) ----------------------------------------------
     def approve(
-        self, request_id: str, clips: Sequence[str] | None = None, by: str = "device"
+        self,
+        request_id: str,
+        clips: Sequence[str] | None = None,
+        by: str = "device",
+        redact: RedactMode | None = None,
     ) -> RequestReply:
-        """Share now, in this thread (the CLI)."""
-        claimed = self._claim(request_id, clips, by, "footage_decision")
+        """Share now, in this thread (the CLI). `redact`: the owner's choice for this request
+        (None: `requests.redact`)."""
+        claimed = self._claim(request_id, clips, by, "footage_decision", redact)
         return claimed if isinstance(claimed, RequestReply) else self.upload(claimed)
 
     def approve_on_device(
-        self, request_id: str, clips: Sequence[str] | None = None, by: str = "device"
+        self,
+        request_id: str,
+        clips: Sequence[str] | None = None,
+        by: str = "device",
+        redact: RedactMode | None = None,
     ) -> RequestReply | None:
         """An approval made on the running device (its local page): the upload goes to the
         uploads worker like an app's decision. None: claimed, the worker answers."""
-        claimed = self._claim(request_id, clips, by, "footage_decision")
+        claimed = self._claim(request_id, clips, by, "footage_decision", redact)
         return claimed if isinstance(claimed, RequestReply) else self._upload_or_defer(claimed)
 
     def _claim(
-        self, request_id: str, clips: Sequence[str] | None, by: str, reply_to: str
+        self,
+        request_id: str,
+        clips: Sequence[str] | None,
+        by: str,
+        reply_to: str,
+        redact: RedactMode | None = None,
     ) -> RequestReply | PendingUpload:
         """An approval: the request is claimed for sharing, or the refusal to reply."""
         stored = self.store.get(request_id)
@@ -180,8 +201,10 @@ class FootageRequests:
         if not self.store.claim(request_id, ("pending", "upload_failed"), "sharing"):
             reason = f"not pending (it is {stored.state})"
             return self._refuse("decision_refused", {"request_id": request_id}, reason)
-        self._audit("request_approved", stored.request, by=by, clips=[str(c.id) for c in chosen])
-        return self._plan(stored.request, chosen[: self.cfg.max_clips], reply_to)
+        mode = redact or self.cfg.redact
+        clip_ids = [str(c.id) for c in chosen]
+        self._audit("request_approved", stored.request, by=by, clips=clip_ids, redact=mode)
+        return self._plan(stored.request, chosen[: self.cfg.max_clips], reply_to, mode)
 
     def decline(self, request_id: str, by: str = "device") -> RequestReply:
         stored = self.store.get(request_id)
@@ -215,7 +238,10 @@ class FootageRequests:
             if self.store.claim(request_id, ("sharing", "upload_failed"), "sharing"):
                 ids = {c.id for c in stored.clips}
                 chosen = [c for c in self.matching_clips(request_id) if str(c.id) in ids]
-                reply = self._upload_or_defer(self._plan(stored.request, chosen, "footage_request"))
+                # as decided when approved (a store from before redaction: the config's)
+                mode = stored.redaction.method if stored.redaction else self.cfg.redact
+                plan = self._plan(stored.request, chosen, "footage_request", mode)
+                reply = self._upload_or_defer(plan)
                 if reply is not None:
                     replies.append(reply)
         return replies
@@ -298,16 +324,23 @@ class FootageRequests:
             self._audit("request_queued", request, by="policy")
             return self._reply(request.request_id, "pending_review")
         chosen = self.matching_clips(request.request_id)[: self.cfg.max_clips]
-        self._audit("request_approved", request, by="policy", clips=[str(c.id) for c in chosen])
-        return self._upload_or_defer(self._plan(request, chosen, "footage_request"))
+        mode = self.cfg.redact
+        clip_ids = [str(c.id) for c in chosen]
+        self._audit("request_approved", request, by="policy", clips=clip_ids, redact=mode)
+        return self._upload_or_defer(self._plan(request, chosen, "footage_request", mode))
 
     def _plan(
-        self, request: FootageRequest, clips: Sequence[ClipLike], reply_to: str
+        self,
+        request: FootageRequest,
+        clips: Sequence[ClipLike],
+        reply_to: str,
+        redact: RedactMode,
     ) -> PendingUpload:
-        """Record which clips a claimed request will share; the upload is still to come."""
+        """Record which clips a claimed request will share, and how; the upload is to come."""
         planned = planned_clips(clips)
         self.store.update(request.request_id, "sharing", decided_at=self.clock(), clips=planned)
-        return PendingUpload(request, tuple(clips), reply_to)
+        self.store.set_redaction(request.request_id, self.share.redaction(redact))
+        return PendingUpload(request, tuple(clips), reply_to, redact)
 
     def _upload_or_defer(self, job: PendingUpload) -> RequestReply | None:
         if self.upload_later is None:
@@ -320,8 +353,9 @@ class FootageRequests:
         """Send a claimed request's clips; the reply says `shared` or `upload_failed`."""
         request, clips, request_id = job.request, job.clips, job.request.request_id
         planned = planned_clips(clips)
+        redaction = self.share.redaction(job.redact)
         try:
-            shared = self.share.run(request, clips)
+            shared = self.share.run(request, clips, job.redact)
         except UploadError as exc:
             self.store.update(request_id, "upload_failed", clips=planned, error=str(exc))
             self._audit("upload_failed", request, by="device", error=str(exc))
@@ -336,8 +370,9 @@ class FootageRequests:
                 for c in shared
             ],
             encrypted=self.encryptor.enabled,
+            redaction=redaction.model_dump(),
         )
-        return self._reply(request_id, "shared", clips=shared)
+        return self._reply(request_id, "shared", clips=shared, redaction=redaction)
 
     def _reply(
         self,
@@ -346,6 +381,7 @@ class FootageRequests:
         ok: bool = True,
         error: str | None = None,
         clips: list[SharedClip] | None = None,
+        redaction: Redaction | None = None,
     ) -> RequestReply:
         if request_id is not None and self.store.get(request_id) is not None:
             self.store.set_announced(request_id, self.publishes_replies)
@@ -356,6 +392,7 @@ class FootageRequests:
             decision=decision,
             clips=clips or [],
             encrypted=self.encryptor.enabled and bool(clips),
+            redaction=redaction,
         )
 
     def _stored_reply(self, stored: StoredRequest) -> RequestReply:

@@ -80,6 +80,9 @@ class FootageRequest(_Strict):
     signature: str = Field(min_length=1, max_length=256)
 
 
+RedactMode = Literal["faces", "none"]
+
+
 class FootageDecision(_Strict):
     """`cmd/footage_decision` from the owner's app, signed by a key in `requests.owner_keys`."""
 
@@ -88,6 +91,9 @@ class FootageDecision(_Strict):
     request_id: RequestId = Field(pattern=REQUEST_ID_PATTERN)
     decision: Literal["approve", "decline"]
     clips: list[str] | None = Field(None, max_length=1000, description="None = every clip")
+    redact: RedactMode | None = Field(
+        None, description="for this request only; None = the device's `requests.redact`"
+    )
     expires: AwareDatetime
     key_id: str | None = Field(None, max_length=128)
     signature: str = Field(min_length=1, max_length=256)
@@ -118,6 +124,14 @@ class SharedClip(_Strict):
     snapshot_sha256: str | None = None
 
 
+class Redaction(_Strict):
+    """What was done to the footage before it left: `faces` (every face found filled with one
+    colour, by the face model of this SHA-256) or `none` (shared as recorded)."""
+
+    method: RedactMode
+    model_sha256: str | None = None
+
+
 class RequestReply(_Strict):
     """The body of `cmd/footage_request/result` (and of `cmd/footage_decision/result`)."""
 
@@ -127,6 +141,7 @@ class RequestReply(_Strict):
     decision: Decision
     clips: list[SharedClip] = Field(default_factory=list)
     encrypted: bool = False
+    redaction: Redaction | None = None  # with `shared`
 
 
 class StoredRequest(_Strict):
@@ -139,6 +154,7 @@ class StoredRequest(_Strict):
     decided_at: datetime | None = None
     clips: list[SharedClip] = Field(default_factory=list)
     error: str | None = None
+    redaction: Redaction | None = None  # decided when approved, done when shared
 
     def reply(self, encrypted: bool) -> RequestReply:
         """The reply this request's state stands for (a share still going counts as failed
@@ -160,4 +176,5 @@ class StoredRequest(_Strict):
             decision=decision,
             clips=clips,
             encrypted=encrypted and bool(clips),
+            redaction=self.redaction if decision == "shared" else None,
         )

@@ -1,6 +1,10 @@
 """Sending the chosen clips of one request: prepare the files (age-encrypted when recipients are
 configured), PUT each one, and remember each finished file so a retry sends only the rest.
 
+Faces are filled first (`requests.redact: faces`, or the owner's choice for the request): the
+files sent are redacted copies made in the share's folder, never the owner's own clips; footage
+that cannot be redacted (no face model, a clip stored encrypted) is not sent at all.
+
 Two upload shapes (docs/privacy.md):
 - the URL contains `{name}`: one PUT per file, `{name}` replaced by the file name
   (`<clip id>.mp4`, `<clip id>.jpg`, plus `.age` when encrypted);
@@ -14,7 +18,7 @@ import hashlib
 import io
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +29,9 @@ from pydantic import BaseModel
 from doorbell.config.data_dir import DataDir
 from doorbell.uplink.e2e import AgeEncryptor, is_age_file
 from doorbell.uplink.requests.clips import ClipLike
-from doorbell.uplink.requests.models import FootageRequest, SharedClip
+from doorbell.uplink.requests.face_model import MODEL_SHA256
+from doorbell.uplink.requests.models import FootageRequest, Redaction, RedactMode, SharedClip
+from doorbell.uplink.requests.redaction import RedactionError, Redactor
 from doorbell.uplink.requests.store import RequestStore
 from doorbell.uplink.requests.uploader import HttpUploader, UploadError
 
@@ -89,22 +95,31 @@ class ShareJob:
         encryptor: AgeEncryptor,
         uploader: HttpUploader,
         store: RequestStore,
+        redactor: Redactor | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.encryptor = encryptor
         self.uploader = uploader
         self.store = store
+        self.redactor = redactor or Redactor()
 
     def workdir(self, request_id: str) -> Path:
         return DataDir(self.data_dir).share(request_id)
 
-    def run(self, request: FootageRequest, clips: Sequence[ClipLike]) -> list[SharedClip]:
-        """Uploads what is not uploaded yet; raises UploadError when a file does not go. The
+    def run(
+        self, request: FootageRequest, clips: Sequence[ClipLike], redact: RedactMode = "faces"
+    ) -> list[SharedClip]:
+        """Uploads what is not uploaded yet; raises UploadError when a file does not go (a
+        permanent one when the footage cannot be redacted as decided). The
         folder of copies goes once everything is sent or the share cannot succeed (a
         permanent error); after a passing failure it stays for the retry (retention drops it
         once the request has expired)."""
         try:
-            shared = self._send(request, clips)
+            shared = self._send(request, clips, redact)
+        except RedactionError as exc:
+            shutil.rmtree(self.workdir(request.request_id), ignore_errors=True)
+            reason = f"{exc}; approve with --no-redact to share as recorded"
+            raise UploadError(reason, permanent=True) from None
         except UploadError as exc:
             if exc.permanent:
                 shutil.rmtree(self.workdir(request.request_id), ignore_errors=True)
@@ -112,10 +127,18 @@ class ShareJob:
         shutil.rmtree(self.workdir(request.request_id), ignore_errors=True)
         return shared
 
-    def _send(self, request: FootageRequest, clips: Sequence[ClipLike]) -> list[SharedClip]:
+    def redaction(self, redact: RedactMode) -> Redaction:
+        """What a share with this choice does, as the reply, manifest and audit say it."""
+        return Redaction(method=redact, model_sha256=MODEL_SHA256 if redact == "faces" else None)
+
+    def _send(
+        self, request: FootageRequest, clips: Sequence[ClipLike], redact: RedactMode
+    ) -> list[SharedClip]:
         shared = [shared_clip(self.data_dir, clip) for clip in clips]
         per_file = "{name}" in request.upload.url
-        files = self._prepare(request, clips, shared, per_file)
+        if redact == "faces" and clips:
+            self.redactor.check()  # before any work: no model, no share
+        files = self._prepare(request, clips, shared, per_file, redact)
         done = self.store.uploaded(request.request_id)
         for item in files:
             if item.name in done:
@@ -133,6 +156,7 @@ class ShareJob:
         clips: Sequence[ClipLike],
         shared: list[SharedClip],
         per_file: bool,
+        redact: RedactMode,
     ) -> list[OutgoingFile]:
         work = self.workdir(request.request_id)
         work.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -147,15 +171,25 @@ class ShareJob:
             source = self.data_dir / clip.file
             if not source.is_file():
                 raise UploadError(f"clip {clip.id} is no longer on the device", permanent=True)
-            plain.append((_sent_name(f"{clip.id}.mp4", source), source))
             snapshot = self.data_dir / clip.snapshot if clip.snapshot else None
-            if snapshot is not None and snapshot.is_file():
+            if snapshot is not None and not snapshot.is_file():
+                snapshot = None
+            if redact == "faces":
+                source = self._redacted(work, f"{clip.id}.mp4", source, self.redactor.clip)
+                if snapshot is not None:
+                    snapshot = self._redacted(work, f"{clip.id}.jpg", snapshot, self.redactor.image)
+            plain.append((_sent_name(f"{clip.id}.mp4", source), source))
+            if snapshot is not None:
                 plain.append((_sent_name(f"{clip.id}.jpg", snapshot), snapshot))
         if per_file:
             return [self._outgoing(work, name, source) for name, source in plain]
         bundle = work / "bundle.tar"
         if not bundle.exists():
-            manifest = {"request_id": request.request_id, "clips": [c.model_dump() for c in shared]}
+            manifest = {
+                "request_id": request.request_id,
+                "clips": [c.model_dump() for c in shared],
+                "redaction": self.redaction(redact).model_dump(),
+            }
             partial = work / "bundle.tar.partial"
             import tarfile  # here: a running device packs a bundle seldom, if ever
 
@@ -168,6 +202,19 @@ class ShareJob:
                     tar.add(source, arcname=name, filter=_anonymous)
             partial.replace(bundle)
         return [self._outgoing(work, "bundle.tar", bundle)]
+
+    def _redacted(
+        self, work: Path, name: str, source: Path, redact: Callable[[Path, Path], object]
+    ) -> Path:
+        """A redacted copy of `source` in the share's folder (kept for a retry)."""
+        if is_age_file(source):
+            raise RedactionError(f"{name} is stored encrypted; the device cannot redact it")
+        target = work / f"redacted-{name}"
+        if not target.exists():
+            partial = work / f"redacted-{name}.partial{source.suffix}"
+            redact(source, partial)
+            partial.replace(target)
+        return target
 
     def _outgoing(self, work: Path, name: str, source: Path) -> OutgoingFile:
         if not self.encryptor.enabled or is_age_file(source):  # at rest it is ciphertext already

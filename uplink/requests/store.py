@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from doorbell.config.data_dir import DataDir
-from doorbell.uplink.requests.models import FootageRequest, SharedClip, StoredRequest
-from doorbell.uplink.sqlite_file import open_sqlite
+from doorbell.uplink.requests.models import FootageRequest, Redaction, SharedClip, StoredRequest
+from doorbell.uplink.sqlite_file import keep_journal, open_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -38,9 +38,12 @@ def _dt(wall: float | None) -> datetime | None:
 
 
 def _setup(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA journal_mode=WAL")
+    keep_journal(db)
     db.execute("PRAGMA synchronous=FULL")
     db.executescript(_SCHEMA)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(requests)")}
+    if "redaction" not in columns:  # a store written before face redaction existed
+        db.execute("ALTER TABLE requests ADD COLUMN redaction TEXT")
 
 
 class RequestStore:
@@ -93,6 +96,13 @@ class RequestStore:
             )
             return cur.rowcount == 1
 
+    def set_redaction(self, request_id: str, redaction: Redaction) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE requests SET redaction = ? WHERE request_id = ?",
+                (redaction.model_dump_json(), request_id),
+            )
+
     def set_announced(self, request_id: str, announced: bool) -> None:
         with self._lock:
             self._db.execute(
@@ -119,7 +129,7 @@ class RequestStore:
     def _select(self, where: str, args: tuple[object, ...]) -> list[StoredRequest]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT body, state, received_at, deadline, decided_at, clips, error "
+                "SELECT body, state, received_at, deadline, decided_at, clips, error, redaction "
                 f"FROM requests {where} ORDER BY received_at, request_id",
                 args,
             ).fetchall()
@@ -132,8 +142,9 @@ class RequestStore:
                 decided_at=_dt(decided),
                 clips=[SharedClip(**c) for c in json.loads(clips)],
                 error=error,
+                redaction=Redaction.model_validate_json(redaction) if redaction else None,
             )
-            for body, state, received, deadline, decided, clips, error in rows
+            for body, state, received, deadline, decided, clips, error, redaction in rows
         ]
 
     def uploaded(self, request_id: str) -> set[str]:

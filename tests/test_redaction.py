@@ -1,0 +1,285 @@
+"""Faces in footage that leaves the home are filled before it goes (requests.redact: faces):
+checked on real faces (tests/data/README.md) by a detector that is not the device's (an LBP
+cascade, scikit-image), through a real share to a real HTTP server. The owner's clip stays as
+recorded; without the face model nothing is sent; the owner's --no-redact sends it as recorded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import shutil
+import tarfile
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from pyrage import x25519
+from skimage import data as skdata
+from skimage.feature import Cascade
+
+from doorbell.device.cli import cli
+from doorbell.device.storage import EventIndex
+from doorbell.uplink.e2e import AgeEncryptor
+from doorbell.uplink.requests import FootageRequests
+from doorbell.uplink.requests.audit import AuditLog
+from doorbell.uplink.requests.face_model import MODEL_SHA256, model_problem
+from doorbell.uplink.requests.redaction import Redactor
+from tests.support.footage import T0, Device, FootageClip, PutServer
+
+DATA = Path(__file__).resolve().parent / "data" / "faces"
+FPS = 20  # the redactor detects on every other frame here: the frames between are the hold's
+
+needs_model = pytest.mark.skipif(
+    model_problem() is not None, reason=f"{model_problem()} (./dev.sh test installs it)"
+)
+
+
+def faces_picture(shift: int = 0) -> np.ndarray:
+    """640x480 RGB with two real faces: the astronaut (public domain, scikit-image) and Grace
+    Hopper (public domain, matplotlib's sample data), the first moving `shift` pixels."""
+    canvas = np.full((480, 640, 3), 100, np.uint8)
+    astronaut = cv2.resize(skdata.astronaut(), (300, 300))
+    hopper = cv2.imread(str(DATA / "grace_hopper.jpg"))[:, :, ::-1]
+    canvas[100:400, 10 + shift : 310 + shift] = astronaut
+    canvas[90:390, 360:616] = hopper
+    return canvas
+
+
+def write_clip(path: Path, frames: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=Fraction(FPS))
+        stream.width, stream.height = 640, 480
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(faces_picture(shift=i), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def decoded(data: bytes) -> list[np.ndarray]:
+    with av.open(io.BytesIO(data)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+CASCADE = Cascade(skdata.lbp_frontal_face_cascade_filename())
+
+
+Box = tuple[int, int, int, int]
+
+
+def independent_faces(rgb: np.ndarray) -> list[Box]:
+    """Faces an LBP cascade finds (not the device's model, not even a neural network)."""
+    found = CASCADE.detect_multi_scale(
+        img=rgb, scale_factor=1.2, step_ratio=1, min_size=(40, 40), max_size=(200, 200)
+    )
+    return [(f["c"], f["r"], f["c"] + f["width"], f["r"] + f["height"]) for f in found]
+
+
+def faces_left(before: np.ndarray, after: np.ndarray) -> int:
+    """Faces found before that are still found after: a hit after whose centre lies in a face
+    found before in the same frame (the cascade's odd false hit elsewhere, on the edge of a
+    filled box, say, is not a face that left the home)."""
+    was = independent_faces(before)
+    left = 0
+    for x0, y0, x1, y1 in independent_faces(after):
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        left += any(a <= cx <= c and b <= cy <= d for a, b, c, d in was)
+    return left
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FootageClip]:
+    """A 1.5 s 640x480 clip and its snapshot, with faces, as the device stores them."""
+    root = tmp_path_factory.mktemp("faces")
+    write_clip(root / "clips" / "f-1.mp4", frames=30)
+    (root / "snapshots").mkdir()
+    ok, jpeg = cv2.imencode(".jpg", faces_picture()[:, :, ::-1])
+    assert ok
+    (root / "snapshots" / "f-1.jpg").write_bytes(jpeg.tobytes())
+    clip = (root / "clips" / "f-1.mp4").read_bytes()
+    row = FootageClip(
+        id="f-1",
+        file="clips/f-1.mp4",
+        start_wall=T0 - 3000,
+        end_wall=T0 - 2998.5,
+        seconds=1.5,
+        bytes=len(clip),
+        sha256=sha(clip),
+        snapshot="snapshots/f-1.jpg",
+        event_id="ev-f-1",
+    )
+    return root, row
+
+
+@pytest.fixture
+def server() -> Iterator[PutServer]:
+    srv = PutServer()
+    yield srv
+    srv.close()
+
+
+def device(tmp_path: Path, recorded: tuple[Path, FootageClip], **sets: object) -> Device:
+    source, row = recorded
+    data_dir = tmp_path / "data"
+    for sub in ("clips", "snapshots"):
+        shutil.copytree(source / sub, data_dir / sub)
+    return Device(data_dir, [row], {}, **sets)
+
+
+def uploaded(server: PutServer, name: str) -> bytes:
+    [body] = [r.body for r in server.received if r.path.endswith("/" + name)]
+    return body
+
+
+@needs_model
+def test_a_shared_clip_and_snapshot_leave_with_every_face_filled(
+    tmp_path: Path, recorded: tuple[Path, FootageClip], server: PutServer
+) -> None:
+    dev = device(tmp_path, recorded, policy="share_all", redact="faces")
+    reply = dev.core.handle_request(dev.request(server.url()))
+    assert reply.ok and reply.decision == "shared", reply
+    assert reply.redaction is not None and reply.redaction.method == "faces"
+    assert reply.redaction.model_sha256 == MODEL_SHA256
+    before = decoded((recorded[0] / "clips" / "f-1.mp4").read_bytes())
+    after = decoded(uploaded(server, "f-1.mp4"))
+    assert len(after) == len(before) and after[0].shape == before[0].shape
+    # The independent detector finds both faces before, and none in any frame after: also in
+    # the frames the device's model did not look at (it detects on every other one at 20 fps).
+    assert all(len(independent_faces(f)) >= 2 for f in before[::5])
+    looked_at = set(range(1, len(after), 2)) | set(range(0, len(after), 6))  # odd: the hold's
+    assert [i for i in sorted(looked_at) if faces_left(before[i], after[i])] == []
+    snapshot = cv2.imdecode(np.frombuffer(uploaded(server, "f-1.jpg"), np.uint8), 1)[:, :, ::-1]
+    assert len(independent_faces(faces_picture())) >= 2
+    assert faces_left(faces_picture(), snapshot) == 0
+    # The owner's own clip is as recorded; what left is said in the audit log.
+    assert sha((dev.data_dir / "clips" / "f-1.mp4").read_bytes()) == recorded[1].sha256
+    [shared] = [e for e in AuditLog.in_dir(dev.data_dir).entries() if e["kind"] == "request_shared"]
+    assert shared["data"]["redaction"] == {"method": "faces", "model_sha256": MODEL_SHA256}
+    dev.core.close()
+
+
+def test_without_the_face_model_nothing_leaves_until_the_owner_says_as_recorded(
+    tmp_path: Path, recorded: tuple[Path, FootageClip], server: PutServer
+) -> None:
+    dev = device(tmp_path, recorded, policy="share_all", redact="faces")
+    dev.core.close()
+    missing = Redactor(tmp_path / "no-model.onnx")
+    core = FootageRequests(dev.config, dev.data_dir, dev.index, clock=dev.clock, redactor=missing)
+    reply = core.handle_request(dev.request(server.url()))
+    assert not reply.ok and reply.decision == "upload_failed", reply
+    assert server.received == []
+    stored = core.get("req-1")
+    assert stored is not None and stored.error is not None
+    assert "no face model" in stored.error and "--no-redact" in stored.error
+    assert not (dev.data_dir / "shares").exists() or not any((dev.data_dir / "shares").iterdir())
+    # The owner decides this request may go as recorded.
+    reply = core.approve("req-1", redact="none", by="owner-cli")
+    assert reply.ok and reply.decision == "shared", reply
+    assert reply.redaction is not None and reply.redaction.method == "none"
+    assert sha(uploaded(server, "f-1.mp4")) == recorded[1].sha256
+    core.close()
+
+
+def test_a_signed_decision_can_share_one_request_as_recorded(
+    tmp_path: Path, recorded: tuple[Path, FootageClip], server: PutServer
+) -> None:
+    dev = device(tmp_path, recorded, policy="review", redact="faces")
+    assert dev.core.handle_request(dev.request(server.url())).decision == "pending_review"
+    decision = {
+        "request_id": "req-1",
+        "decision": "approve",
+        "redact": "none",
+        "expires": "2030-01-01T00:00:00Z",
+    }
+    reply = dev.core.handle_decision(dev.owner.sign(decision))
+    assert reply is not None and reply.ok and reply.decision == "shared", reply
+    assert sha(uploaded(server, "f-1.mp4")) == recorded[1].sha256
+    stored = dev.core.get("req-1")
+    assert stored is not None and stored.reply(encrypted=False).redaction == reply.redaction
+    dev.core.close()
+
+
+@needs_model
+def test_a_clip_stored_encrypted_is_not_sent_when_it_cannot_be_redacted(
+    tmp_path: Path, recorded: tuple[Path, FootageClip], server: PutServer
+) -> None:
+    source, row = recorded
+    data_dir = tmp_path / "data"
+    (data_dir / "clips").mkdir(parents=True)
+    key = x25519.Identity.generate()
+    AgeEncryptor([str(key.to_public())]).encrypt_file(
+        source / "clips" / "f-1.mp4", data_dir / "clips" / "f-1.mp4.age"
+    )
+    stored = dataclasses.replace(row, file="clips/f-1.mp4.age", snapshot=None)
+    dev = Device(data_dir, [stored], {}, policy="share_all", redact="faces")
+    reply = dev.core.handle_request(dev.request(server.url()))
+    assert not reply.ok and reply.decision == "upload_failed", reply
+    assert server.received == []
+    error = dev.core.get("req-1").error  # type: ignore[union-attr]
+    assert error is not None and "stored encrypted" in error and "--no-redact" in error
+    dev.core.close()
+
+
+@needs_model
+def test_the_owner_exports_a_copy_with_faces_filled(
+    tmp_path: Path, recorded: tuple[Path, FootageClip]
+) -> None:
+    source, row = recorded
+    data_dir = tmp_path / "data"
+    shutil.copytree(source / "clips", data_dir / "clips")
+    index = EventIndex(data_dir / "index.sqlite")
+    index.add_event("ev-f-1", "motion", row.start_wall)
+    index.add_clip("f-1", ["ev-f-1"], row.file, row.start_wall)
+    index.finish_clip("f-1", row.file, row.end_wall, row.seconds, 30, row.bytes, row.sha256)
+    index.close()
+    dest = tmp_path / "out.mp4"
+    args = ["clips", "export", "f-1", str(dest), "--redact", "--data-dir", str(data_dir)]
+    result = CliRunner().invoke(cli, args)
+    assert (result.exit_code, result.output) == (0, f"exported {dest} (faces filled)\n")
+    before = decoded((data_dir / "clips" / "f-1.mp4").read_bytes())
+    after = decoded(dest.read_bytes())
+    assert len(after) == len(before)
+    assert [i for i in range(1, len(after), 4) if faces_left(before[i], after[i])] == []
+    assert sha((data_dir / "clips" / "f-1.mp4").read_bytes()) == row.sha256
+
+
+@needs_model
+def test_a_bundle_says_in_its_manifest_what_was_done(
+    tmp_path: Path, recorded: tuple[Path, FootageClip], server: PutServer
+) -> None:
+    dev = device(tmp_path, recorded, policy="share_all", redact="faces")
+    reply = dev.core.handle_request(dev.request(server.url("/upload/bundle.tar")))
+    assert reply.ok and reply.decision == "shared", reply
+    [bundle] = server.received
+    with tarfile.open(fileobj=io.BytesIO(bundle.body)) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+        clip = tar.extractfile("f-1.mp4").read()  # type: ignore[union-attr]
+    assert manifest["redaction"] == {"method": "faces", "model_sha256": MODEL_SHA256}
+    assert manifest["clips"][0]["sha256"] == recorded[1].sha256 != sha(clip)  # as recorded: kept
+    before = decoded((recorded[0] / "clips" / "f-1.mp4").read_bytes())
+    assert faces_left(before[1], decoded(clip)[1]) == 0
+    dev.core.close()
+
+
+def test_a_device_without_the_model_says_why_in_one_line(tmp_path: Path) -> None:
+    missing = model_problem(tmp_path / "none.onnx")
+    assert missing is not None and "no face model at" in missing and "\n" not in missing
+    (tmp_path / "other.onnx").write_bytes(b"not the model")
+    assert "not the pinned one" in (model_problem(tmp_path / "other.onnx") or "")
