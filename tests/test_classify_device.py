@@ -260,6 +260,7 @@ def test_the_alerts_of_a_device_carry_the_label(
     assert set(events[1]["labels"]) == {"person", "vehicle", "animal", "package"}
     [row] = EventIndex(tmp_path / "data" / "index.sqlite").latest_events(10)
     assert row.label == "vehicle"  # what the page's events list shows
+    assert row.thumbnail  # the start's snapshot is in the index (saved after its row exists)
     assert event_json(row)["label"] == "vehicle"
     # Home Assistant's sensor per label: vehicle ON while the event was open, OFF after it; the
     # others never ON. (The clip's event starts in its first frames, often before the device has
@@ -279,6 +280,8 @@ def test_without_the_model_alerts_go_out_at_once_labelled_unknown(tmp_path: Path
         drive(device, 60)
         start = sent[0]
         assert start.label == "unknown" and start.labels == {}
+        [row] = device.recorder.index.latest_events(10)
+        assert row.label == "unknown"
     finally:
         device.source.close()
         device.uplink.outbox.close()
