@@ -260,13 +260,14 @@ def test_the_alerts_of_a_device_carry_the_label(
     assert set(events[1]["labels"]) == {"person", "vehicle", "animal", "package"}
     [row] = EventIndex(tmp_path / "data" / "index.sqlite").latest_events(10)
     assert row.label == "vehicle"  # what the page's events list shows
+    assert row.thumbnail  # the start's snapshot is in the index (saved after its row exists)
     assert event_json(row)["label"] == "vehicle"
-    # Home Assistant's sensor per label: vehicle ON while the event was open, OFF after; the
-    # others OFF throughout (set at start and at exit).
-    # (a retained state is published again after each connect: repeats are collapsed)
+    # Home Assistant's sensor per label: vehicle ON while the event was open, OFF after it; the
+    # others never ON. (The clip's event starts in its first frames, often before the device has
+    # connected: the states queued meanwhile and the retained ones sent again at connect may
+    # arrive in either order, so only ON, then OFF at the end, is certain.)
     states = [m.payload for m in sub.on("doorbell/cl/motion/vehicle")]
-    changes = [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
-    assert changes == [b"OFF", b"ON", b"OFF"], states
+    assert b"ON" in states and states[-1] == b"OFF", states
     assert b"ON" not in [m.payload for m in sub.on("doorbell/cl/motion/person")]
 
 
@@ -279,6 +280,8 @@ def test_without_the_model_alerts_go_out_at_once_labelled_unknown(tmp_path: Path
         drive(device, 60)
         start = sent[0]
         assert start.label == "unknown" and start.labels == {}
+        [row] = device.recorder.index.latest_events(10)
+        assert row.label == "unknown"
     finally:
         device.source.close()
         device.uplink.outbox.close()

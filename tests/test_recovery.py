@@ -115,3 +115,23 @@ def test_an_ended_event_whose_clip_was_cut_short_gets_its_end(tmp_path: Path) ->
         assert [m.id for m in published] == expected and motion == [False]
         assert all(m.state == "end" and m.clip is None for m in published)
         index.close()
+
+
+def test_the_end_sent_after_a_crash_carries_the_label_the_index_kept(tmp_path: Path) -> None:
+    """A motion event that had ended (its label voted and indexed) while its clip was cut short:
+    its `end`, sent at the next start, says what moved; one the index has no label for, unknown."""
+    (tmp_path / "clips").mkdir()
+    index = EventIndex(tmp_path / "index.sqlite")
+    for event_id, label in (("seen", "person"), ("unseen", None)):
+        index.add_event(event_id, "motion", 1_764_000_000.0)
+        index.end_event(event_id, 1_764_000_005.0, 3.0, [])
+        if label:
+            index.set_label(event_id, label)
+        index.add_clip(f"clip-{event_id}", [event_id], f"clips/{event_id}.mp4", 1_763_999_997.0)
+    published: list[EventMessage] = []
+    motion: list[bool] = []
+    report = repair(index, tmp_path, 15.0)
+    alerts = Alerts("dev", published.append, tmp_path)
+    close_crashed_events(index, report, alerts, motion.append, True)
+    assert {m.id: m.label for m in published} == {"seen": "person", "unseen": "unknown"}
+    index.close()

@@ -173,6 +173,12 @@ def test_events_list_filters_and_refuses_bad_filters(client: PageClient, page: P
     assert event_id not in client.get("/events?type=motion").text
     assert event_id not in client.get("/events?day=2001-01-01").text
     assert client.get("/events?type=party").status_code == 400
+    assert event_id in client.get("/events?label=unknown").text  # a ring is not classified
+    assert event_id not in client.get("/events?label=person").text
+    page.device.recorder.index.set_label(event_id, "person")  # as if the classifier said so
+    assert event_id in client.get("/events?label=person").text
+    assert "ring: person" in client.get("/events?label=person").text
+    assert client.get("/events?label=ufo").status_code == 400
     assert client.get("/events?day=yesterday").status_code == 400
     assert client.get("/events/stream?since=soon").status_code == 400
     thumb = client.get(f"/events/{event_id}/thumb.jpg")

@@ -51,6 +51,8 @@ class ActiveMotion:
     classified_t: float | None = None  # frame time of its last frame sent to the classifier
     # label -> (score, frame): each label's best-scoring classified frame, for its snapshots
     best: dict[str, tuple[float, Frame]] = field(default_factory=dict)
+    indexed: bool = False  # the recorder has been told (its index row exists for a snapshot)
+    snapshot_due: bool = False  # its start went out before that: the snapshot follows it
 
     def picture(self, label: str, fallback: Frame) -> Frame:
         """The frame that shows `label` best, if one was classified as it, else `fallback`."""
@@ -99,10 +101,7 @@ class Reactions:
                     self._label_known(active, self.alerts.label_of(active.alert_id))
         for update in updates:
             if update.kind == "start":
-                self._motion_started(update.event, frame)
-                opened = self._active.get(id(update.event))
-                if opened is not None:
-                    self._classify(opened, frame, result, True)
+                self._motion_started(update.event, frame, result)
             elif update.kind == "end":
                 self._motion_ended(update.event, frame)
             elif update.kind == "stationary" and update.event.box is not None:
@@ -157,8 +156,10 @@ class Reactions:
         )
         self._set_motion(act)
         self._sync_labels()
-        if act.snapshot:
+        if act.snapshot and active.indexed:
             self._snapshot(alert_id, active.picture(label, active.first))
+        elif act.snapshot:  # _motion_started saves it once the event is in the index
+            active.snapshot_due = True
 
     def _sync_labels(self) -> None:
         """`motion/<label>` ON for each label an open, published motion alert has, OFF for the
@@ -187,7 +188,7 @@ class Reactions:
                     self._label_known(active, self.alerts.label_of(active.alert_id))
 
     # -- the analysis thread, again -------------------------------------------------------------
-    def _motion_started(self, event: MotionEvent, frame: Frame) -> None:
+    def _motion_started(self, event: MotionEvent, frame: Frame, result: MotionResult) -> None:
         act = self.policy().decide(MotionStarted())
         if not act.alert:
             return
@@ -206,12 +207,22 @@ class Reactions:
         active = ActiveMotion(event, alert.id, frame, frame, event.start_t + wait)
         with self._lock:
             self._active[id(event)] = active
-        if act.record:
-            self.recorder.event_started(alert.id, "motion", event.start_t, offset + event.start_t)
-        if not classified:  # no classifier: the start goes out now, `unknown`
+        # The start frame to the classifier first (inline, its start may go out now), then the
+        # clip: as before labels, whatever the alert sets off (an owner disarming at once) comes
+        # before the recorder hears of the event.
+        if classified:
+            self._classify(active, frame, result, True)
+        else:  # no classifier: the start goes out now, `unknown`
             with self._lock:
                 active.waited = True
                 self._label_known(active, "unknown")
+        if act.record:
+            self.recorder.event_started(alert.id, "motion", event.start_t, offset + event.start_t)
+        with self._lock:
+            active.indexed = True
+            if active.snapshot_due:
+                label = self.alerts.label_of(alert.id)
+                self._snapshot(alert.id, active.picture(label, active.first))
 
     def _motion_ended(self, event: MotionEvent, frame: Frame) -> None:
         with self._lock:

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from doorbell.config.device import EVENT_LABELS, EventLabel
+from doorbell.device.classify.labels import UNKNOWN, Verdict
 from doorbell.device.runtime.alerts import Alert, Alerts, Kind
 from doorbell.device.storage.index import ClipRow, EventIndex, EventRow
 from doorbell.device.storage.repair import RepairReport
@@ -69,6 +71,8 @@ def _close(index: EventIndex, alerts: Alerts, event: EventRow) -> Recovered:
             zones=event.zones,
             clip=clip,
             ended=True,
+            # an event that had ended has the label it was given then; one cut short, unknown
+            verdict=Verdict(label, {}) if (label := _label(event.label)) != "unknown" else UNKNOWN,
         )
     )
     log.warning(
@@ -77,6 +81,11 @@ def _close(index: EventIndex, alerts: Alerts, event: EventRow) -> Recovered:
         extra={"event_id": event.id},
     )
     return Recovered(event.id, clip)
+
+
+def _label(text: str) -> EventLabel:
+    """The index's label, as the message allows (anything else, from a newer index: unknown)."""
+    return next((label for label in EVENT_LABELS if label == text), "unknown")
 
 
 def _clip_ref(row: ClipRow) -> ClipRef | None:

@@ -155,13 +155,21 @@ class EventIndex:
         )
 
     def latest_events(
-        self, limit: int, since: float = 0.0, until: float = 1e18, kind: str | None = None
+        self,
+        limit: int,
+        since: float = 0.0,
+        until: float = 1e18,
+        kind: str | None = None,
+        label: str | None = None,
     ) -> list[EventRow]:
-        """Newest first: at most `limit` events that started in [since, until), of one type."""
+        """Newest first: at most `limit` events that started in [since, until), of one type,
+        with one label."""
         where = "start_wall >= ? AND start_wall < ?"
         args: tuple[object, ...] = (since, until)
         if kind is not None:
             where, args = f"{where} AND type = ?", (*args, kind)
+        if label is not None:
+            where, args = f"{where} AND label = ?", (*args, label)
         return self._events(where, args, f"start_wall DESC LIMIT {int(limit)}")
 
     def events_of_clip(self, clip_id: str) -> list[EventRow]:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from doorbell.config.device import MODES
+from doorbell.config.device import EVENT_LABELS, MODES
 from doorbell.device.runtime.telemetry import disk_usage
 from doorbell.device.storage.index import ClipRow
 from doorbell.device.web.event_feed import event_json
@@ -106,13 +106,16 @@ def _day_range(day: str) -> tuple[float, float]:
 
 async def events_page(request: web.Request) -> web.Response:
     day, kind = request.query.get("day", ""), request.query.get("type", "")
+    label = request.query.get("label", "")
     if kind and kind not in EVENT_TYPES:
         raise web.HTTPBadRequest(text=f"type: one of {', '.join(EVENT_TYPES)}")
+    if label and label not in EVENT_LABELS:
+        raise web.HTTPBadRequest(text=f"label: one of {', '.join(EVENT_LABELS)}")
     since, until = _day_range(day) if day else (0.0, 1e18)
     index = ctx(request).device.index
     loop = asyncio.get_running_loop()
     rows = await loop.run_in_executor(
-        None, lambda: index.latest_events(200, since, until, kind or None)
+        None, lambda: index.latest_events(200, since, until, kind or None, label or None)
     )
     return render(
         request,
@@ -121,6 +124,8 @@ async def events_page(request: web.Request) -> web.Response:
         day=day,
         kind=kind,
         types=EVENT_TYPES,
+        label=label,
+        labels=EVENT_LABELS,
         newest=rows[0].start_wall if rows else 0.0,
     )
 

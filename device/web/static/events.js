@@ -3,11 +3,12 @@
   "use strict";
   var table = document.getElementById("events");
   var body = table.tBodies[0];
-  var day = table.dataset.day, type = table.dataset.type;
+  var day = table.dataset.day, type = table.dataset.type, label = table.dataset.label;
   var since = parseFloat(table.dataset.since) || 0;
 
   function matches(e) {
     if (type && e.type !== type) { return false; }
+    if (label && e.label !== label) { return false; }
     if (day && e.start.slice(0, 10) !== day) { return false; }
     return true;
   }
