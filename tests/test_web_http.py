@@ -152,6 +152,8 @@ def test_live_picture_and_health(client: PageClient, page: PageDevice) -> None:
 
 
 def test_live_video_is_the_recorders_own_fragments(client: PageClient, page: PageDevice) -> None:
+    # The first fragment completes one keyframe interval after the first frame: until then 503.
+    wait_until(lambda: client.get("/live/codec").status_code == 200, what="a first fragment")
     codec = client.get("/live/codec")
     assert codec.status_code == 200 and codec.json()["codec"].startswith("avc1.")
     with client.http.get(page.url + "/live/video.mp4", stream=True, timeout=10) as video:
