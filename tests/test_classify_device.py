@@ -20,7 +20,9 @@ from doorbell.config import load_config
 from doorbell.device.classify.labels import FrameLabels
 from doorbell.device.classify.model_file import default_model
 from doorbell.device.runtime.classify_stage import NICE, ClassifyJob, ClassifyStage, due
-from doorbell.device.runtime.device import Device, RunOptions, open_device
+from doorbell.device.runtime.device import Device
+from doorbell.device.runtime.run_options import RunOptions
+from doorbell.device.runtime.startup import open_device
 from doorbell.device.storage.index import EventIndex
 from doorbell.device.web.event_feed import event_json
 from doorbell.motion.detector import MotionDetector

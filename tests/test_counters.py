@@ -9,8 +9,9 @@ from pathlib import Path
 from doorbell.config import load_config
 from doorbell.device.runtime.clock import Clock
 from doorbell.device.runtime.counters import Counters
-from doorbell.device.runtime.device import RunOptions, open_device
+from doorbell.device.runtime.run_options import RunOptions
 from doorbell.device.runtime.run_summary import RunSummary
+from doorbell.device.runtime.startup import open_device
 from doorbell.device.runtime.telemetry import Telemetry
 from tests.support.uplink_helpers import event
 

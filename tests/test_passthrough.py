@@ -20,7 +20,8 @@ from doorbell.device.recording.clip import ClipInfo
 from doorbell.device.recording.passthrough_stream import PassthroughStream, passthrough_stream
 from doorbell.device.recording.recorder import Recorder
 from doorbell.device.recording.stream_encoder import StreamEncoder
-from doorbell.device.runtime.device import RunOptions, open_device
+from doorbell.device.runtime.run_options import RunOptions
+from doorbell.device.runtime.startup import open_device
 from doorbell.device.sources import open_source
 from doorbell.device.storage.index import EventIndex
 

@@ -28,7 +28,8 @@ from doorbell.device.recording import recorder as recorder_module
 from doorbell.device.recording.clip import ClipInfo
 from doorbell.device.recording.masks import PrivacyMask
 from doorbell.device.recording.picamera2_stream import camera_stream, has_picture
-from doorbell.device.runtime.device import RunOptions, open_device
+from doorbell.device.runtime.run_options import RunOptions
+from doorbell.device.runtime.startup import open_device
 from doorbell.device.sources import SourceError, open_source
 from doorbell.device.sources import picamera2 as picamera2_module
 from doorbell.device.sources.faults import SourceDisconnected

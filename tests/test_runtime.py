@@ -20,10 +20,11 @@ from doorbell.config import load_config
 from doorbell.config.device import ButtonConfig
 from doorbell.device.runtime.button import DoorbellButton
 from doorbell.device.runtime.control import send
-from doorbell.device.runtime.device import RunOptions, open_device
 from doorbell.device.runtime.frame import Frame
 from doorbell.device.runtime.pacing import Pacer
 from doorbell.device.runtime.pipeline import Pipeline
+from doorbell.device.runtime.run_options import RunOptions
+from doorbell.device.runtime.startup import open_device
 from doorbell.device.sources import open_source
 from doorbell.device.storage.index import EventIndex
 from doorbell.device.system.systemd import Notifier, Watchdog

@@ -57,7 +57,8 @@ DEVICE = (
     + """
 import pytest
 from doorbell.config import DoorbellConfig
-from doorbell.device.runtime.device import RunOptions, open_device
+from doorbell.device.runtime.run_options import RunOptions
+from doorbell.device.runtime.startup import open_device
 picamera2_standin.install(pytest.MonkeyPatch())
 picamera2_standin.Picamera2.speed = 2.0
 config = DoorbellConfig.model_validate({

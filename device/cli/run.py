@@ -18,7 +18,9 @@ from doorbell.config import ConfigError, DoorbellConfig, LoadedConfig
 from doorbell.config.camera import CameraConfig
 from doorbell.device.cli.options import config_options, fail
 from doorbell.device.cli.paths import check_data_dir, check_output_file
-from doorbell.device.runtime.device import Device, RunOptions, open_device
+from doorbell.device.runtime.device import Device
+from doorbell.device.runtime.run_options import RunOptions
+from doorbell.device.runtime.startup import open_device
 from doorbell.device.sources import SourceError
 from doorbell.device.system.data_dir_lock import DataDirInUse, DataDirLock
 from doorbell.device.system.logs import setup_logging

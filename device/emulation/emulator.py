@@ -36,7 +36,8 @@ from doorbell.config.sources import merge
 from doorbell.device.emulation.camera import EmulatedCamera
 from doorbell.device.emulation.event_watch import EventWatcher, Published
 from doorbell.device.runtime.counters import Counters
-from doorbell.device.runtime.device import Device, RunOptions
+from doorbell.device.runtime.device import Device
+from doorbell.device.runtime.run_options import RunOptions
 from doorbell.device.runtime.run_summary import RunSummary
 from doorbell.uplink.messages import EventMessage
 from doorbell.uplink.mqtt_link import refuse_insecure

@@ -4,6 +4,15 @@ it, so a count is gathered in one place and cannot mean one thing here and anoth
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from doorbell.device.recording.recorder import RecorderStatus
+    from doorbell.device.runtime.alerts import Alerts
+    from doorbell.device.runtime.classify_stage import ClassifyStage
+    from doorbell.device.runtime.pipeline import Pipeline
+    from doorbell.device.sources.base import Source
+    from doorbell.uplink.uplink import UplinkStats
 
 
 @dataclass(frozen=True)
@@ -27,3 +36,38 @@ class Counters:
     commands_junk: int = 0  # MQTT messages dropped unanswered: unknown names, forged, oversized
     dropped_classify: int = 0  # frames the classifier's queue dropped (it fell behind)
     classified: int = 0  # frames classified since start
+
+    @classmethod
+    def gather(
+        cls,
+        pipeline: Pipeline,
+        source: Source,
+        classifier: ClassifyStage | None,
+        outbox: UplinkStats,
+        alerts: Alerts,
+        recorder: RecorderStatus,
+        fps: float,
+    ) -> Counters:
+        """Each count read from the part that keeps it."""
+        frames = pipeline.stats.frames
+        return cls(
+            frames=frames,
+            seconds_of_video=frames / source.fps,
+            fps=fps,
+            dropped_camera=source.stats.dropped,
+            dropped_analysis=pipeline.analysis_q.dropped,
+            dropped_recording=pipeline.record_q.dropped,
+            dropped_classify=classifier.dropped if classifier else 0,
+            classified=classifier.classified if classifier else 0,
+            queue_analysis=len(pipeline.analysis_q),
+            queue_recording=len(pipeline.record_q),
+            outbox_backlog=outbox.backlog,
+            outbox_dropped=outbox.dropped,
+            sent=outbox.sent,
+            events=alerts.count,
+            clips=alerts.clips,
+            recording=recorder.state,
+            recording_failed=recorder.failure,
+            commands_dropped=outbox.commands_dropped,
+            commands_junk=outbox.commands_junk,
+        )

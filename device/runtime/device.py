@@ -1,11 +1,11 @@
 """A running device: every collaborator built before it runs, and what an event means in the
 current mode carried out.
 
-`open_device` is the builder: it opens the camera first (so a bad source fails before anything
-else starts), then `Device` constructs source-sized parts (recorder, pipeline, footage requests)
-and the rest; `run()` only starts threads. The mode rules live in `device.runtime.policy`, the
-commands in `device.runtime.command_registry`; this module wires them to the recorder, alerts and
-uplink.
+`open_device` (device.runtime.startup) opens the camera first (so a bad source fails before
+anything else starts), then `Device` constructs source-sized parts (recorder, pipeline, footage
+requests) and the rest; `run()` only starts threads. The mode rules live in
+`device.runtime.policy`, the commands in `device.runtime.command_registry`; this module wires them
+to the recorder, alerts and uplink.
 
 Threads: capture, analysis and recording (device.pipeline), paho's network thread and the command
 worker (uplink), footage uploads, telemetry, the requests poll, the watchdog, the control socket
@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import cv2
 from pydantic import BaseModel
 
-from doorbell.config import DoorbellConfig, LoadedConfig
+from doorbell.config import DoorbellConfig
 from doorbell.config.base import NamedPolygon
 from doorbell.config.device import Mode, ModeBehaviour
 from doorbell.config.live import merge_reload
@@ -34,7 +31,6 @@ from doorbell.device.recording.recorder import Recorder
 from doorbell.device.runtime.alerts import Alerts
 from doorbell.device.runtime.button import DoorbellButton
 from doorbell.device.runtime.classify_stage import open_stage
-from doorbell.device.runtime.clock import SYSTEM, Clock
 from doorbell.device.runtime.command_registry import CommandRegistry, Handler
 from doorbell.device.runtime.control import ControlServer
 from doorbell.device.runtime.counters import Counters
@@ -46,9 +42,9 @@ from doorbell.device.runtime.pipeline import Pipeline
 from doorbell.device.runtime.policy import ModeEntered, Policy, SnapshotAsked
 from doorbell.device.runtime.reactions import Reactions
 from doorbell.device.runtime.recovery import close_crashed_events
+from doorbell.device.runtime.run_options import RunOptions
 from doorbell.device.runtime.run_summary import RunSummary
 from doorbell.device.runtime.telemetry import Telemetry
-from doorbell.device.sources import open_source
 from doorbell.device.sources.base import Source
 from doorbell.device.system.memory import release_freed_memory
 from doorbell.device.system.systemd import Notifier, Watchdog
@@ -67,8 +63,7 @@ from doorbell.uplink.command_models import (
     SnapshotCommand,
     StatusCommand,
 )
-from doorbell.uplink.embedded_broker import EmbeddedBroker, start_embedded
-from doorbell.uplink.mqtt_link import refuse_insecure
+from doorbell.uplink.embedded_broker import EmbeddedBroker
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.command_models import FootageDecisionBody, FootageRequestBody
 from doorbell.uplink.uplink import Uplink
@@ -80,60 +75,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """How one run goes, besides the config. `duration`: stop after this much frame time;
-    `echo`: where alert lines go; `reload`: reads the config again (SIGHUP); `mode_from_flag`:
-    the mode was given on the command line, so the stored one does not win; `notifier`: systemd;
-    `clock`: injected time; `loaded`: the file the config came from (the local page saves zones
-    and masks there) and the origin of each value."""
-
-    duration: float | None = None
-    echo: Callable[[str], None] = print
-    reload: Callable[[], DoorbellConfig] | None = None
-    mode_from_flag: bool = False
-    notifier: Notifier | None = None
-    clock: Clock = SYSTEM
-    loaded: LoadedConfig | None = None
-
-
-def open_device(config: DoorbellConfig, options: RunOptions | None = None) -> Device:
-    """Build a device ready to run: refuses an insecure broker, starts the embedded one if asked
-    for, opens the camera, then builds every collaborator. Raises SourceError,
-    InsecureBrokerError or BrokerError."""
-    refuse_insecure(config.mqtt, config.uplink.allow_insecure)
-    # Capture, analysis and recording each have a thread; OpenCV's own pool would split each
-    # small call (a 320x240 resize) across the cores and then spin waiting for the next one:
-    # 0.6 ms of CPU a frame at 768x576 in real time, and slower at --speed max too.
-    cv2.setNumThreads(1)
-    source = open_source(config.camera)  # a camera it does not know is said before anything runs
-    embedded = start_embedded(config)
-    try:
-        source.open()
-        try:
-            device = Device(embedded.config, source, options)
-        except BaseException:
-            source.close()
-            raise
-    except BaseException:
-        if embedded.broker is not None:
-            embedded.broker.stop()
-        raise
-    device.broker = embedded.broker
-    if embedded.login is not None:  # made just now: the owner sees it once, never in a log
-        device.echo(
-            f"embedded broker on {config.mqtt.host}:{config.mqtt.port}: user "
-            f"{embedded.login.username}, password {embedded.login.password} "
-            f"(kept in {config.device.data.broker_login}, readable by this account only)"
-        )
-    return device
-
-
 class Device:
     def __init__(
         self, config: DoorbellConfig, source: Source, options: RunOptions | None = None
     ) -> None:
-        """`source` is open already (see `open_device`)."""
+        """`source` is open already (see `device.runtime.startup.open_device`)."""
         options = options or RunOptions()
         duration, echo, clock, loaded = (
             options.duration,
@@ -436,29 +382,14 @@ class Device:
     # -- counters and telemetry ------------------------------------------------------------------
     def counters(self) -> Counters:
         """Everything the device counts, now: telemetry and the run summary both format this."""
-        pipeline, outbox = self.pipeline, self.uplink.stats
-        frames, recorder = pipeline.stats.frames, self.recorder.status()
-        classifier = self.reactions.classifier
-        return Counters(
-            frames=frames,
-            seconds_of_video=frames / self.source.fps,
-            fps=self.fps_now(),
-            dropped_camera=self.source.stats.dropped,
-            dropped_analysis=pipeline.analysis_q.dropped,
-            dropped_recording=pipeline.record_q.dropped,
-            dropped_classify=classifier.dropped if classifier else 0,
-            classified=classifier.classified if classifier else 0,
-            queue_analysis=len(pipeline.analysis_q),
-            queue_recording=len(pipeline.record_q),
-            outbox_backlog=outbox.backlog,
-            outbox_dropped=outbox.dropped,
-            sent=outbox.sent,
-            events=self.alerts.count,
-            clips=self.alerts.clips,
-            recording=recorder.state,
-            recording_failed=recorder.failure,
-            commands_dropped=outbox.commands_dropped,
-            commands_junk=outbox.commands_junk,
+        return Counters.gather(
+            self.pipeline,
+            self.source,
+            self.reactions.classifier,
+            self.uplink.stats,
+            self.alerts,
+            self.recorder.status(),
+            self.fps_now(),
         )
 
     def telemetry(self) -> Telemetry:

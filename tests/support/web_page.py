@@ -18,7 +18,9 @@ import yaml
 
 from doorbell.config import load_config
 from doorbell.config.data_dir import DataDir
-from doorbell.device.runtime.device import Device, RunOptions, open_device
+from doorbell.device.runtime.device import Device
+from doorbell.device.runtime.run_options import RunOptions
+from doorbell.device.runtime.startup import open_device
 from doorbell.device.web.auth import PasswordFile
 from doorbell.uplink.command_models import LOCAL_COMMANDS, CommandReply, validate_command
 
