@@ -21,7 +21,8 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,22 +144,27 @@ class Outbox:
         """Store one message (durably) and return its id; trims to the bounds first."""
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
         now = self.clock()
-        with self._lock, full_disk_as_oserror("outbox"):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                dropped = self._trim(now, room_for=1)
-                cur = self._db.execute(
-                    "INSERT INTO outbox (created, topic, payload, content_type) VALUES (?,?,?,?)",
-                    (now, topic, data, content_type),
-                )
-                self._count_drops(dropped)
-                self._db.execute("COMMIT")
-            except BaseException:
-                # SQLite has already rolled back after some errors (a full disk among them)
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-            return int(cur.lastrowid or 0)
+        with self._lock, full_disk_as_oserror("outbox"), self._transaction():
+            dropped = self._trim(now, room_for=1)
+            cur = self._db.execute(
+                "INSERT INTO outbox (created, topic, payload, content_type) VALUES (?,?,?,?)",
+                (now, topic, data, content_type),
+            )
+            self._count_drops(dropped)
+        return int(cur.lastrowid or 0)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction: committed, or rolled back if anything raised."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            # SQLite has already rolled back after some errors (a full disk among them)
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
 
     def ack(self, ids: Iterable[int]) -> int:
         """Delete delivered rows; returns how many were still there."""
@@ -172,32 +178,19 @@ class Outbox:
 
     def expire(self) -> int:
         """Drop rows older than the age bound (also done on every add)."""
-        with self._lock, full_disk_as_oserror("outbox"):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                dropped = self._trim(self.clock(), room_for=0)
-                self._count_drops(dropped)
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-            return dropped
+        with self._lock, full_disk_as_oserror("outbox"), self._transaction():
+            dropped = self._trim(self.clock(), room_for=0)
+            self._count_drops(dropped)
+        return dropped
 
     def clear(self) -> int:
         """Forget every message and the drop count (used by `doorbell erase`); returns how many
         messages there were."""
         with self._lock, full_disk_as_oserror("outbox"):
             (n,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction():
                 self._db.execute("DELETE FROM outbox")
                 self._db.execute("DELETE FROM outbox_counters")
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
             return int(n)
 
     def _trim(self, now: float, room_for: int) -> int:
