@@ -112,12 +112,20 @@ def test_the_card_fills_alerts_go_on_and_it_starts_again(
 ) -> None:
     data = small_disk / "data"
     filler = fill(small_disk, leave=1_200_000)  # a clip is ~1.6 MB: the first one fills it
-    sub = Subscriber(mosquitto.port, ["doorbell/full/event"])
+    sub = Subscriber(mosquitto.port, ["doorbell/full/event", "doorbell/full/health"])
     try:
         first = run(data, mosquitto.port, "ten_visits", 200)
         assert_clean(first)
         assert "recording failed: disk full" in first.stderr + first.stdout
         assert "recording stopped" in first.stderr
+        # said on the retained health topic too: ok at start, then the full card and why
+        full = {"recording": "disk_full", "recording_failed": "No space left on device"}
+        assert sub.wait_for(
+            lambda _: full in [json.loads(m.payload) for m in sub.on("doorbell/full/health")], 10
+        )
+        health = [json.loads(m.payload) for m in sub.on("doorbell/full/health")]
+        assert health[0] == {"recording": "ok", "recording_failed": None}
+        assert health.index(full) > 0
         got = events(sub)
         starts = [i for i, state in got if state == "start"]
         assert len(starts) >= 3

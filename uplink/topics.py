@@ -46,6 +46,11 @@ class Topics:
         return f"{self.base}/settings/motion"
 
     @property
+    def health(self) -> str:
+        """Whether the device can record, and why not (retained)."""
+        return f"{self.base}/health"
+
+    @property
     def audit_head(self) -> str:
         return f"{self.base}/audit/head"
 

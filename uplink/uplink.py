@@ -251,6 +251,12 @@ class Uplink:
             hold=False,  # the next one says it better
         )
 
+    def publish_health(self, recording: str, failure: str | None) -> None:
+        """Whether clips can be written (`ok`, `off`, `disk_full`) and why not, retained: a full
+        card is said where the owner looks, and stays said while it lasts."""
+        health = {"recording": recording, "recording_failed": failure}
+        self._retain(self.topics.health, json.dumps(health, sort_keys=True), JSON)
+
     def publish_mode(self, mode: str) -> None:
         self._retain(self.topics.mode, mode)
 

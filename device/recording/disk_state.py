@@ -14,8 +14,15 @@ DISK_RETRY_SECONDS = 60.0  # a full card: how long before writing a clip is trie
 
 
 class DiskState:
-    def __init__(self, off: bool, make_room: Callable[[], list[str]]) -> None:
+    def __init__(
+        self,
+        off: bool,
+        make_room: Callable[[], list[str]],
+        on_change: Callable[[str, str | None], None] = lambda state, failure: None,
+    ) -> None:
+        """`on_change(state, failure)`: told whenever the state changes (the health topic)."""
         self.state = "off" if off else "ok"
+        self.on_change = on_change
         # Why a clip could not be written, the last time it could not: kept after writing works
         # again, so the run summary can say that recording failed during the run.
         self.failure: str | None = None
@@ -33,17 +40,24 @@ class DiskState:
                 exc,
                 DISK_RETRY_SECONDS,
             )
+        was = self.state
         self.state = "disk_full"
         self.failure = exc.strerror or str(exc)
         self._retry_at = t + DISK_RETRY_SECONDS
+        if was != self.state:
+            self.on_change(self.state, self.failure)
         self.make_room()
 
     def wrote(self) -> None:
         """A clip could be opened."""
         if self.state == "disk_full":
             log.info("recording again: clips can be written")
-            self.state = "ok"
+            self._ok()
 
     def room_made(self, freed: list[str]) -> None:
         if freed and self.state == "disk_full":
-            self.state = "ok"
+            self._ok()
+
+    def _ok(self) -> None:
+        self.state = "ok"
+        self.on_change(self.state, None)

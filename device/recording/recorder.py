@@ -60,6 +60,7 @@ class Recorder:
         on_clip: Callable[[ClipInfo], None],
         clock: Callable[[], float] = time.time,
         on_no_clip: Callable[[list[str]], None] = lambda event_ids: None,
+        on_disk: Callable[[str, str | None], None] = lambda state, failure: None,
     ) -> None:
         """`on_no_clip`: events whose clip will not come after all (a full disk)."""
         self.record = record
@@ -72,7 +73,7 @@ class Recorder:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.index = EventIndex(self.files.index)
         self.retention = Retention(self.index, self.files, storage)
-        self.disk = DiskState(record.mode == "off", self._make_room)
+        self.disk = DiskState(record.mode == "off", self._make_room, on_disk)
         self.retention_schedule = RetentionSchedule(self._make_room, self.disk.room_made)
         self.snapshots = SnapshotStore(self.files, record, self.mask, self.at_rest)
         self.cutter = ClipCutter(

@@ -115,6 +115,7 @@ class Device:
             self.alerts.clip_done,  # the alert's `end` names the clip
             clock.wall,
             on_no_clip=self.alerts.no_clip,
+            on_disk=self.uplink.publish_health,
         )
         if config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
             self.recorder.use_camera_stream(
@@ -219,6 +220,8 @@ class Device:
     def run(self, stop: threading.Event | None = None) -> RunSummary:
         self._stop = stop or threading.Event()
         repaired = self.recorder.start()
+        health = self.recorder.status()  # retained: what the last run said may no longer hold
+        self.uplink.publish_health(health.state, health.failure)
         self._sync_recorder()
         self.uplink.start()
         close_crashed_events(
