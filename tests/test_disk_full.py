@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from doorbell.config.record import StorageConfig
-from doorbell.device.emulation.mosquitto import MosquittoBroker
+from doorbell.device.emulation.mosquitto import MosquittoBroker, free_port
 from doorbell.device.storage.index import EventIndex
 from doorbell.uplink.outbox import Outbox
 from doorbell.uplink.replay_guard import ReplayGuard
@@ -242,3 +242,19 @@ def test_the_replay_guard_opens_on_a_full_disk_and_refuses_what_it_cannot_record
         assert refused.value.errno == errno.ENOSPC
     finally:
         guard.close()
+
+
+def test_a_first_start_on_a_card_already_full_is_one_line_not_a_traceback(
+    small_disk: Path,
+) -> None:
+    # Nothing of the device exists yet and not a byte is free: its stores cannot be made. It
+    # says so in one line (exit 2); a card that fills once the device runs is a state instead.
+    fill(small_disk)
+    done = run(small_disk / "data", free_port(), "walk_up_ring", 5)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr + done.stdout
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"doorbell: cannot start in {small_disk / 'data'}: ")
+    )

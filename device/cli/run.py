@@ -140,6 +140,10 @@ def _run_device(
         device = open_device(config, options)
     except (SourceError, InsecureBrokerError, BrokerError, WebRefused) as exc:
         fail(str(exc))
+    except OSError as exc:  # a data dir it cannot even create its files in (a card full from the
+        # first start): one line, not a traceback; a card that fills later is a state, not this
+        where = f" ({exc.filename})" if exc.filename else ""
+        fail(f"cannot start in {config.device.data_dir}: {exc.strerror or exc}{where}")
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
