@@ -31,6 +31,7 @@ from doorbell.uplink.e2e import AgeEncryptor
 from doorbell.uplink.requests import FootageRequests
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.face_model import MODEL_SHA256, model_problem
+from doorbell.uplink.requests.redaction import RedactionError
 from doorbell.uplink.requests.redaction_worker import WorkerRedactor
 from tests.support.footage import T0, Device, FootageClip, PutServer, iso
 
@@ -284,3 +285,15 @@ def test_a_device_without_the_model_says_why_in_one_line(tmp_path: Path) -> None
     assert missing is not None and "no face model at" in missing and "\n" not in missing
     (tmp_path / "other.onnx").write_bytes(b"not the model")
     assert "not the pinned one" in (model_problem(tmp_path / "other.onnx") or "")
+
+
+def test_a_worker_that_takes_too_long_is_stopped_and_the_share_fails(tmp_path: Path) -> None:
+    """A hung worker must not leave its request `sharing` for ever: past its time it is killed
+    and redaction fails with one reason (here the time is shorter than Python's start-up)."""
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(b"\0" * 1024)
+    with pytest.raises(RedactionError, match=r"took over 0\.001 s and was stopped"):
+        WorkerRedactor(tmp_path / "model.onnx", timeout=0.001).redact_files(
+            [(source, tmp_path / "out.mp4")]
+        )
+    assert not (tmp_path / "out.mp4").exists()

@@ -21,14 +21,17 @@ from doorbell.uplink.requests.redaction import RedactionError
 
 NICENESS = 10  # behind the camera, which runs at 0
 FAILED = 3
+# A worker that hangs must not leave its request `sharing` for ever: a 20 s 640x480 clip takes
+# ~10 s of a core here; up to `requests.max_clips` long clips on a Pi take minutes, not this.
+TIMEOUT_SECONDS = 1800.0
 
 
 class WorkerRedactor:
     """What a share uses: the same files in, the same files out, as Redactor, done by a worker
     process; nothing of the model is loaded in the calling process."""
 
-    def __init__(self, model_path: Path | None = None) -> None:
-        self.model_path = model_path
+    def __init__(self, model_path: Path | None = None, timeout: float = TIMEOUT_SECONDS) -> None:
+        self.model_path, self.timeout = model_path, timeout
 
     def check(self) -> None:
         problem = model_problem(self.model_path)
@@ -42,13 +45,19 @@ class WorkerRedactor:
             "model": str(self.model_path) if self.model_path else None,
             "files": [[str(src), str(dst)] for src, dst in files],
         }
-        done = subprocess.run(
-            [sys.executable, "-m", __name__, json.dumps(job)],
-            capture_output=True,
-            text=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", __name__, json.dumps(job)],
+                capture_output=True,
+                text=True,
+                check=False,
+                stdin=subprocess.DEVNULL,
+                timeout=self.timeout,  # killed then: the share fails, it is not left hanging
+            )
+        except subprocess.TimeoutExpired:
+            raise RedactionError(
+                f"the redaction worker took over {self.timeout:g} s and was stopped"
+            ) from None
         if done.returncode != 0:
             lines = done.stderr.strip().splitlines()
             why = lines[-1] if lines else f"the redaction worker exited with {done.returncode}"
