@@ -9,14 +9,16 @@ disk, and how long growing it takes at the first start.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from doorbell.uplink.messages import ClipRef, EventMessage
 from doorbell.uplink.outbox import Outbox
+from tests.support.small_disk import fill, mount_tmpfs, unmount
 
 ALERT = EventMessage(
     id="6f1c1b8e-3f0e-4c1e-9a59-0d7d3c3f8a21",
@@ -35,16 +37,6 @@ ALERT = EventMessage(
         sha256="9" * 64,
     ),
 ).model_dump_json()
-
-
-def fill(disk: Path) -> None:
-    with (disk / "filler").open("wb", buffering=0) as out:
-        for size in (1 << 16, 1 << 12, 1):
-            try:
-                while True:
-                    out.write(b"\0" * size)
-            except OSError:
-                continue
 
 
 def stored_until_full(box: Outbox) -> int:
@@ -86,11 +78,9 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         disk = Path(tmp) / "card"
-        disk.mkdir()
-        mount = ["mount", "-t", "tmpfs", "-o", f"size={args.size}", "tmpfs", str(disk)]
-        done = subprocess.run(mount, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            print(f"cannot mount a tmpfs (root is needed): {done.stderr.strip()}")
+        why = mount_tmpfs(disk, args.size)
+        if why is not None:
+            print(f"{why} (root is needed)")
             return 1
         try:
             print(f"alert message: {len(ALERT)} bytes; filesystem: tmpfs of {args.size}")
@@ -103,7 +93,7 @@ def main() -> int:
                     f"{row['more_after_restart']:8d}"
                 )
         finally:
-            subprocess.run(["umount", "-l", str(disk)], check=False)
+            unmount(disk)
     return 0
 
 

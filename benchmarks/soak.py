@@ -23,7 +23,10 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from doorbell.device.emulation.mosquitto import MosquittoBroker
+from tests.support.small_disk import fill, mount_tmpfs, unmount
 
 BROKER_EVERY = 45.0  # seconds between broker kills
 BROKER_DOWN = 2.0  # seconds it stays down
@@ -40,18 +43,6 @@ def rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
-
-
-def fill(folder: Path) -> Path:
-    filler = folder / "soak-filler"
-    with filler.open("wb", buffering=0) as out:
-        for size in (1 << 20, 1 << 12, 1):
-            try:
-                while True:
-                    out.write(b"\0" * size)
-            except OSError:
-                continue
-    return filler
 
 
 class Watcher:
@@ -79,15 +70,7 @@ def main() -> int:
     seconds = args.minutes * 60
     tmp = Path(tempfile.mkdtemp(prefix="doorbell-soak-"))
     data = tmp / "data"
-    data.mkdir()
-    mounted = (
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={args.disk}", "tmpfs", str(data)],
-            capture_output=True,
-            check=False,
-        ).returncode
-        == 0
-    )
+    mounted = mount_tmpfs(data, args.disk) is None
     print(f"data dir {data} ({'tmpfs ' + args.disk if mounted else 'not a tmpfs: never filled'})")
     broker = MosquittoBroker(tmp / "broker")
     broker.start()
@@ -143,7 +126,7 @@ def main() -> int:
                 restarts.append(time.monotonic())
                 next_broker += BROKER_EVERY
             if mounted and filler is None and now >= next_disk and now < seconds - 60:
-                filler, filled_at = fill(data), now
+                filler, filled_at = fill(data, name="soak-filler"), now
                 print(f"[{now:5.0f} s] data dir filled")
             if filler is not None and now >= filled_at + DISK_FULL_FOR:
                 filler.unlink()
@@ -168,7 +151,7 @@ def main() -> int:
         if filler is not None:
             filler.unlink(missing_ok=True)
         if mounted:
-            subprocess.run(["umount", "-l", str(data)], check=False)
+            unmount(data)
     lost = [i for i in raised if (i, "start") not in watcher.arrived]
     delays = [watcher.arrived[(i, "start")] - t for i, t in raised.items() if i not in lost]
     online_after = [

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import signal
 import subprocess
 import time
@@ -22,24 +21,9 @@ from doorbell.device.storage.index import EventIndex
 from doorbell.uplink.outbox import Outbox
 from doorbell.uplink.replay_guard import ReplayGuard
 from tests.support.process import DoorbellProcess, doorbell
+from tests.support.small_disk import fill, mount_tmpfs, unmount
 from tests.support.subscriber import Subscriber
 from tests.test_recording import enforce, record
-
-
-def _mount_tmpfs(folder: Path, size: str) -> str | None:
-    """Mount a tmpfs of `size` on `folder`; None, or why it cannot be done here."""
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=20,
-        )
-    except OSError as exc:
-        return f"cannot run mount: {exc}"
-    return None if done.returncode == 0 else f"cannot mount a tmpfs: {done.stderr.strip()}"
 
 
 @pytest.fixture
@@ -47,28 +31,13 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 4 MB filesystem of its own (a real ENOSPC, not a mock); skipped where mounting is not
     permitted (not root, no CAP_SYS_ADMIN)."""
     folder = tmp_path / "card"
-    why = _mount_tmpfs(folder, "4m")
+    why = mount_tmpfs(folder, "4m")
     if why is not None:
         pytest.skip(why)
     try:
         yield folder
     finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False, timeout=20)
-
-
-def fill(disk: Path, leave: int = 0) -> Path:
-    """Take every byte left on `disk` but `leave` with one file (something else on the card:
-    retention cannot delete it); returns it."""
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as out:
-        for size in (1 << 16, 1 << 12, 1):
-            try:
-                while True:
-                    out.write(b"\0" * size)
-            except OSError:
-                continue
-    os.truncate(filler, max(0, filler.stat().st_size - leave))
-    return filler
+        unmount(folder)
 
 
 def run(data_dir: Path, port: int, scene: str, seconds: int) -> subprocess.CompletedProcess[str]:
