@@ -117,15 +117,15 @@ class Device:
             on_no_clip=self.alerts.no_clip,
             on_disk=self.uplink.publish_health,
         )
-        if config.record.encoder == "auto":  # picamera2 encodes on the Pi's own hardware
-            self.recorder.use_camera_stream(
-                camera_stream(source, config.record, self.recorder.mask)
-            )
-            # An H.264 camera (a file, RTSP) without masks: its own packets, no encoder at all.
-            if self.recorder.cutter.stream is None:
-                self.recorder.use_passthrough(
-                    passthrough_stream(source, config.record, self.recorder.mask)
-                )
+        if config.record.encoder == "auto":
+            # picamera2 encodes on the Pi's own hardware; an H.264 camera (a file, RTSP) without
+            # masks is recorded from its own packets; anything else, the recorder encodes.
+            mask = self.recorder.mask
+            encoded = camera_stream(source, config.record, mask)
+            if encoded is not None:
+                self.recorder.use_camera_stream(encoded)
+            else:
+                self.recorder.use_passthrough(passthrough_stream(source, config.record, mask))
         self.reactions = Reactions(
             lambda: self.policy,
             self.alerts,
