@@ -107,13 +107,14 @@ class Scenario:
         self._leaves: Canopy | None = None
 
     # -- where things are -------------------------------------------------------------------------
-    def _local_time(self, actor: Actor, t: float) -> float:
+    def _local_time(self, t: float) -> float:
+        """Time within the scene's script (a scene that repeats starts it again each period)."""
         period = self.scene.repeat_every
         return t % period if period else t
 
     def actor_box(self, actor: Actor, t: float) -> tuple[int, int, int, int] | None:
         """Pixel box (x, y, w, h) of an actor at time t, or None when it is not in the scene."""
-        t = self._local_time(actor, t)
+        t = self._local_time(t)
         path = actor.path
         if t < path[0].t or t > path[-1].t:
             return None
@@ -136,8 +137,8 @@ class Scenario:
         """Whether the visitor presses the button during frame `seq` (t to t + 1/fps)."""
         if not self.scene.rings:
             return False
-        t, step, period = seq / self.fps, 1 / self.fps, self.scene.repeat_every
-        offsets = ((t - ring) % period if period else t - ring for ring in self.scene.rings)
+        t, step = seq / self.fps, 1 / self.fps
+        offsets = (self._local_time(t - ring) for ring in self.scene.rings)
         return any(0 <= offset < step - 1e-9 for offset in offsets)  # float t: no second frame
 
     def _clipped(self, box: tuple[int, int, int, int]) -> tuple[float, float, float, float] | None:
