@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from doorbell.device.runtime.footage_requests import WORKER
+from doorbell.device.redaction import WORKER
 from doorbell.device.storage import EventIndex
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.face_model import model_problem

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from doorbell.config import DoorbellConfig
+from doorbell.device.redaction import WORKER
 from doorbell.device.redaction.people import people_problem
 from doorbell.uplink.command_models import CommandReply
 from doorbell.uplink.requests import ClipIndex, FootageRequests, RequestReply, result_payload
@@ -36,7 +37,6 @@ from doorbell.uplink.uplink import Uplink
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 10.0
-WORKER = "doorbell.device.redaction.worker"  # faces, and heads where no face is found
 
 
 def command_reply(reply: RequestReply | None) -> CommandReply | None:
@@ -58,7 +58,7 @@ class FootageService:
         # Unbounded but small: one entry per approved request, and a claimed request that is
         # never uploaded (a crash) is retried at the next start.
         self._uploads: queue.Queue[PendingUpload | None] = queue.Queue()
-        self.redactor = WorkerRedactor(module=WORKER)
+        self.redactor = WorkerRedactor(module=WORKER)  # faces, and heads where no face is found
         self.requests = FootageRequests(
             config,
             data_dir,
