@@ -20,17 +20,20 @@ Box = tuple[int, int, int, int]
 
 HEAD_SHARE = 0.3  # of a person's box, from its top: the head (with a raised hood, a hat)
 HEAD_GROW = 0.2  # each side of the head's region grows by this share of its size
+HEAD_ABOVE = 0.1  # of the person's height: the region reaches this far above the box
 MATCH_IOU = 0.1  # two looks' heads this much overlapping (or closer) are the same head
 
 
 def head_region(person: Box, width: int, height: int) -> Box:
-    """The top `HEAD_SHARE` of a person's box, the box's width, grown by `HEAD_GROW`."""
+    """The top `HEAD_SHARE` of a person's box, the box's width, grown by `HEAD_GROW` of its
+    size, and upwards by `HEAD_ABOVE` of the person's height (a detector's box often cuts the
+    top of the head off)."""
     x0, y0, x1, y1 = person
     top_h = (y1 - y0) * HEAD_SHARE
     dx, dy = (x1 - x0) * HEAD_GROW, top_h * HEAD_GROW
     return (
         max(0, int(x0 - dx)),
-        max(0, int(y0 - dy)),
+        max(0, int(y0 - (y1 - y0) * HEAD_ABOVE)),
         min(width, int(x1 + dx + 0.999)),
         min(height, int(y0 + top_h + dy + 0.999)),
     )

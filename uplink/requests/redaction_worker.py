@@ -3,7 +3,8 @@ keeps its memory (the face model, decoder and encoder cost ~85 MB at 640x480: al
 back to the system when the worker exits) and its interpreter lock (the camera's threads never
 wait behind a Python loop that the scheduler has put aside for being nice).
 
-    python -m doorbell.uplink.requests.redaction_worker '{"model": null, "files": [[src, dst]]}'
+    python -m doorbell.uplink.requests.redaction_worker \
+        '{"model": null, "files": [[src, dst]], "parent": PID}'
 
 Exit 0: every file done; exit 3: one line on stderr says why not (RedactionError).
 
@@ -121,7 +122,9 @@ class WorkerRedactor:
 
 def die_with_parent(parent: int | None) -> None:
     """This worker gets SIGKILL when the process that started it dies (a device killed with
-    SIGKILL cannot stop it); Linux only, elsewhere nothing. `parent` gone already: exit now."""
+    SIGKILL cannot stop it); Linux only, elsewhere nothing. `parent` gone already: exit now.
+    (Linux sends it when the *thread* that started the worker ends: WorkerRedactor waits for the
+    worker in that same thread, so that is when its process dies, or the worker is done.)"""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
