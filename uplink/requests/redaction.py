@@ -66,7 +66,7 @@ class ShareStopped(Exception):
 @dataclass(frozen=True)
 class Redacted:
     frames: int
-    frames_with_faces: int
+    frames_with_faces: int  # frames with something filled: a face, or a head with no face found
 
 
 def grown(face: FaceBox, width: int, height: int) -> Box:
@@ -203,7 +203,7 @@ class Redactor:
                     heads_at[index] = self.heads(rgb, faces_at[index])
         if frames == 0:
             raise RedactionError(f"{source.name} has no frames to redact")
-        plan = covers(frames, faces_at, heads_at, HOLD_FRAMES + every - 1, HOLD_FRAMES)
+        plan = covers(frames, faces_at, heads_at, HOLD_FRAMES + every, HOLD_FRAMES)
         with av.open(str(source)) as inp, av.open(str(target), "w", format="mp4") as out:
             video = inp.streams.video[0]
             video.thread_count = 1

@@ -54,12 +54,6 @@ class WorkerRedactor:
         self._running: subprocess.Popen[str] | None = None
         self._stopped = False
 
-    @property
-    def pid(self) -> int | None:
-        """The running worker's process id; None when none runs."""
-        running = self._running
-        return None if running is None else running.pid
-
     def check(self) -> None:
         problem = model_problem(self.model_path)
         if problem is not None:
