@@ -23,6 +23,8 @@ from doorbell.device.redaction import WORKER
 from doorbell.device.storage import EventIndex
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.face_model import model_problem
+from doorbell.uplink.requests.redaction import ShareStopped
+from doorbell.uplink.requests.redaction_worker import WorkerRedactor
 from doorbell.uplink.requests.store import RequestStore
 from tests.support.broker import MosquittoBroker
 from tests.support.footage import PutServer, Signer, request_body, write_h264
@@ -190,3 +192,14 @@ def test_a_worker_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
     finally:
         parent.kill()
         parent.wait()
+
+
+@needs_model
+def test_no_worker_starts_once_the_device_is_stopping(tmp_path: Path) -> None:
+    """A share still queued when the device stops is left for the next start, not begun."""
+    write_h264(tmp_path / "clip.mp4", frames=5)
+    redactor = WorkerRedactor(module=WORKER)
+    redactor.stop()
+    with pytest.raises(ShareStopped):
+        redactor.redact_files([(tmp_path / "clip.mp4", tmp_path / "out.mp4")])
+    assert not (tmp_path / "out.mp4").exists()  # a worker would have written it
