@@ -26,8 +26,10 @@ from doorbell.motion.difference import RangeDifference
 from doorbell.motion.lighting import LightingModel
 from doorbell.motion.noise import FULL_LIGHT, NoiseEstimator
 from doorbell.motion.outline import area, gradient, is_ghost, rim
+from doorbell.motion.resample import downscale
 from doorbell.motion.restless import RestlessModel
 from doorbell.motion.shake import ShakeEstimator
+from doorbell.motion.stationary import PixelBox, StationaryBlocks
 from doorbell.motion.types import Box, MotionResult
 from doorbell.motion.zones import rasterise, watched
 
@@ -35,7 +37,6 @@ from doorbell.motion.zones import rasterise, watched
 # pieces) is one 3x3 erosion and one 9x9 dilation: rectangles compose.
 _SPECK = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
-ABSORB_BLOCK = 8  # px: stationary objects are absorbed block by block
 # A region keeps its in-focus verdict this many frames while it stays where it was: the same
 # blur on the lens (or the same visitor) need not be measured again every frame.
 RECHECK_FRAMES = 4
@@ -62,19 +63,6 @@ ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clea
 RELIT = 0.08
 
 
-def _downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Halve (2x2 area averages, OpenCV's fastest resize) while at least twice too big, then
-    area-resample the rest: a quarter of one area resize from full HD, a quarter of a Gaussian
-    pyramid's cost from 640x480, and clean enough before a 5x5 blur."""
-    width, height = size
-    while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
-        half = (image.shape[1] // 2, image.shape[0] // 2)
-        image = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
-    if image.shape[1::-1] == size:
-        return image
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
 def _exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) -> np.ndarray:
     """Where the difference exceeds the threshold (255) or, given, each pixel's own."""
     if needed is None:
@@ -82,7 +70,7 @@ def _exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) ->
     return cv2.compare(diff, needed, cv2.CMP_GT)
 
 
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+def _overlap(a: PixelBox, b: PixelBox) -> float:
     """Intersection over union of two pixel boxes."""
     w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
     h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
@@ -90,15 +78,6 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> floa
         return 0.0
     inter = w * h
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
-
-
-def _blocks(box: tuple[int, int, int, int]) -> tuple[slice, slice]:
-    """The absorption blocks a pixel box (x, y, w, h) touches, as a slice of the block grid."""
-    x, y, w, h = box
-    return (
-        slice(y // ABSORB_BLOCK, -(-(y + h) // ABSORB_BLOCK)),
-        slice(x // ABSORB_BLOCK, -(-(x + w) // ABSORB_BLOCK)),
-    )
 
 
 def _soft(sharp: np.ndarray, where: np.ndarray) -> bool:
@@ -128,19 +107,17 @@ class MotionDetector:
         self._min_blob = max(1, int(width * height * cfg.min_blob / 100.0))
         self._min_trigger_px = width * height * cfg.min_area / 100.0
         self._background: np.ndarray | None = None
-        self._grid = (max(1, width // ABSORB_BLOCK), max(1, height // ABSORB_BLOCK))
-        # Frame time since which each block has been mostly moving; +inf where it is not.
-        self._since = np.full(self._grid[::-1], np.inf, np.float32)
+        self._stationary = StationaryBlocks(size)
         self._frames = 0
         self._settle_until = -1.0
         # Recent in-focus verdicts: (pixel box, soft, frame number judged).
-        self._verdicts: list[tuple[tuple[int, int, int, int], bool, int]] = []
+        self._verdicts: list[tuple[PixelBox, bool, int]] = []
 
     def reset(self) -> None:
         """Forget the scene (background, stationary timers, verdicts); keep the noise level,
         which belongs to the sensor, not the scene."""
         self._background = None
-        self._since.fill(np.inf)
+        self._stationary.reset()
         self._settle_until = -1.0
         self._verdicts.clear()
         self._lighting.reset()
@@ -149,7 +126,7 @@ class MotionDetector:
 
     @property
     def state_bytes(self) -> int:
-        arrays = [self._since, self._watched, self._still, *(z.mask for z in self.zones)]
+        arrays = [self._stationary.since, self._watched, self._still, *(z.mask for z in self.zones)]
         if self._background is not None:
             arrays.append(self._background)
         return (
@@ -170,7 +147,7 @@ class MotionDetector:
     def process(self, luma: np.ndarray, t: float) -> MotionResult:
         cfg = self.cfg
         if luma.shape[1::-1] != self.size:
-            luma = _downscale(luma, self.size)
+            luma = downscale(luma, self.size)
         # The same Gaussian as cv2.GaussianBlur(luma, (blur, blur), 0), applied as a separable
         # filter: about 60 % of GaussianBlur's time for uint8 in this OpenCV build.
         current = cv2.sepFilter2D(luma, -1, self._kernel, self._kernel)
@@ -261,7 +238,11 @@ class MotionDetector:
             self._noise.update(plain, where, float(cv2.mean(reference)[0]))
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every other frame is enough.
-        stationary = self._absorb(changed, current, background, t) if self._frames % 2 == 0 else ()
+        stationary = (
+            self._stationary.absorb(changed, current, background, t, cfg.absorb_seconds)
+            if self._frames % 2 == 0
+            else ()
+        )
         return MotionResult(
             t,
             best,
@@ -284,7 +265,7 @@ class MotionDetector:
                 zones.append(zone.name)
         return best, zones
 
-    def _regions(self, changed: np.ndarray) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+    def _regions(self, changed: np.ndarray) -> list[tuple[np.ndarray, PixelBox]]:
         """Regions (contour, box) of at least `min_blob` pixels; smaller ones (rain, snow) are
         erased from `changed`."""
         contours, _ = cv2.findContours(changed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -299,9 +280,7 @@ class MotionDetector:
             cv2.drawContours(changed, dropped, -1, 0, thickness=cv2.FILLED)
         return kept
 
-    def _judge(
-        self, contour: np.ndarray, box: tuple[int, int, int, int], current: np.ndarray
-    ) -> bool:
+    def _judge(self, contour: np.ndarray, box: PixelBox, current: np.ndarray) -> bool:
         """`_defocused`, reusing a verdict from the last few frames for the same region."""
         frame = self._frames
         self._verdicts = [v for v in self._verdicts if frame - v[2] < RECHECK_FRAMES]
@@ -315,7 +294,7 @@ class MotionDetector:
     def _defocused(
         self,
         contour: np.ndarray,
-        box: tuple[int, int, int, int],
+        box: PixelBox,
         current: np.ndarray,
     ) -> bool:
         """Something close to the lens is a blur with a soft outline; anyone at the door is in
@@ -334,17 +313,16 @@ class MotionDetector:
 
     def _drop_ghosts(
         self,
-        regions: list[tuple[np.ndarray, tuple[int, int, int, int]]],
+        regions: list[tuple[np.ndarray, PixelBox]],
         changed: np.ndarray,
         current: np.ndarray,
         diff: np.ndarray,
         t: float,
-    ) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+    ) -> list[tuple[np.ndarray, PixelBox]]:
         """Regions that have stayed for GHOST_SECONDS and are ghosts become background now."""
         kept = []
         for contour, box in regions:
-            blocks = self._since[_blocks(box)]
-            stayed = np.count_nonzero(t - blocks >= GHOST_SECONDS) * 2 >= blocks.size
+            stayed = self._stationary.stayed(box, t, GHOST_SECONDS)
             if not stayed or not self._is_ghost(current, diff, box):
                 kept.append((contour, box))
                 continue
@@ -352,9 +330,7 @@ class MotionDetector:
             cv2.drawContours(changed, [contour], -1, 0, thickness=cv2.FILLED)
         return kept
 
-    def _is_ghost(
-        self, current: np.ndarray, diff: np.ndarray, box: tuple[int, int, int, int]
-    ) -> bool:
+    def _is_ghost(self, current: np.ndarray, diff: np.ndarray, box: PixelBox) -> bool:
         assert self._background is not None
         x, y, w, h = box
         window = (slice(y, y + h), slice(x, x + w))
@@ -369,9 +345,7 @@ class MotionDetector:
             GHOST_MIN_EDGE * self._dimming(),
         )
 
-    def _take_in(
-        self, contour: np.ndarray, box: tuple[int, int, int, int], current: np.ndarray
-    ) -> None:
+    def _take_in(self, contour: np.ndarray, box: PixelBox, current: np.ndarray) -> None:
         """The frame becomes the background inside the region; its stationary timers restart
         (a ghost is not something that arrived: nothing to report)."""
         assert self._background is not None
@@ -383,7 +357,7 @@ class MotionDetector:
             current[y : y + h, x : x + w],
             where=area.view(bool),
         )
-        self._since[_blocks(box)] = np.inf
+        self._stationary.restart(box)
 
     def _learn_mask(self, boxes: tuple[Box, ...]) -> np.ndarray:
         """Where the background may learn: outside every moving region's box. Inside a visitor,
@@ -397,25 +371,3 @@ class MotionDetector:
             x, y = int(box.x * width), int(box.y * height)
             still[y : y + int(box.h * height) + 1, x : x + int(box.w * width) + 1] = 0
         return still
-
-    def _absorb(
-        self, changed: np.ndarray, current: np.ndarray, background: np.ndarray, t: float
-    ) -> tuple[Box, ...]:
-        share = _downscale(changed, self._grid)  # by exact halves: OpenCV's fast path
-        moving = share > 127
-        since = self._since
-        since[~moving] = np.inf
-        np.minimum(since, np.float32(t), out=since, where=moving)
-        settled = (t - since) >= self.cfg.absorb_seconds
-        if not settled.any():
-            return ()
-        since[settled] = np.inf
-        mask = cv2.resize(settled.view(np.uint8), self.size, interpolation=cv2.INTER_NEAREST)
-        np.copyto(background, current, where=mask.view(bool))
-        count, _, stats, _ = cv2.connectedComponentsWithStats(
-            settled.view(np.uint8) * np.uint8(255)
-        )
-        width, height = self._grid
-        return tuple(
-            Box(x / width, y / height, w / width, h / height) for x, y, w, h, _ in stats[1:count]
-        )
