@@ -33,10 +33,15 @@ from doorbell.motion.stationary import PixelBox, StationaryBlocks
 from doorbell.motion.types import Box, MotionResult
 from doorbell.motion.zones import rasterise, watched
 
-# An opening by 3x3 (drops specks: rain, snow) followed by a 7x7 dilation (joins a body's
-# pieces) is one 3x3 erosion and one 9x9 dilation: rectangles compose.
+# The per-pixel work is done at this width at most: the lores frame is halved (2x2 area
+# means, OpenCV's fastest resize) while at least twice as wide, so 320x240 is analysed at
+# 160x120, a quarter of the pixels. Boxes and zones are fractions of the frame either way.
+WORK_WIDTH = 160
+# An opening by 3x3 (drops specks: rain, snow) followed by a 3x3 dilation (joins a body's
+# pieces) is one 3x3 erosion and one 5x5 dilation: rectangles compose. (In analysis px: at
+# 320x240 a speck of up to 4 lores px goes, pieces 4 lores px apart join.)
 _SPECK = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-_OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
+_OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 # A region keeps its in-focus verdict this many frames while it stays where it was: the same
 # blur on the lens (or the same visitor) need not be measured again every frame.
 RECHECK_FRAMES = 4
@@ -61,6 +66,14 @@ ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clea
 # The frame's typical gain this far from 1 is a change of light (a cloud, auto-exposure, a
 # lamp), not the few percent swaying leaves' blocks vary by.
 RELIT = 0.08
+
+
+def work_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The analysis size for lores frames of `size`: halved while at least 2 x WORK_WIDTH."""
+    width, height = size
+    while width >= 2 * WORK_WIDTH and height >= 2:
+        width, height = width // 2, height // 2
+    return width, height
 
 
 def _exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) -> np.ndarray:
@@ -93,21 +106,31 @@ class MotionDetector:
     def __init__(self, cfg: MotionConfig, size: tuple[int, int]) -> None:
         self.cfg = cfg
         self.size = size
-        width, height = size
-        self.zones = rasterise(cfg.zones, size)
-        self._kernel = cv2.getGaussianKernel(cfg.blur, 0, cv2.CV_32F)
+        # Everything below is in analysis px: the lores frame halved (WORK_WIDTH).
+        self.work = work = work_size(size)
+        width, height = work
+        scale = width / size[0]
+        # A blur at the lens is judged in levels per lores px (min_sharpness is configured so):
+        # soft over n lores px, it spans n x scale analysis px, 1 / scale as steep per px. (A
+        # ghost's crisp outline spans a px or two either way: GHOST_MIN_EDGE is not scaled.)
+        self._edge_gain = scale
+        self.zones = rasterise(cfg.zones, work)
+        # The blur and the lighting blocks are configured in lores px: scaled to the analysis.
+        blur = max(1, round(cfg.blur * scale)) | 1
+        self._kernel = cv2.getGaussianKernel(blur, 0, cv2.CV_32F) if blur > 1 else None
         self._watched = watched(self.zones)
         self._everywhere = not cfg.zones  # one zone, the whole frame: no masking needed
         self._still = np.ones((height, width), np.uint8)  # reused: where the background learns
-        self._lighting = LightingModel(size, cfg.lighting_block, cfg.lighting_residual)
+        block = max(2, round(cfg.lighting_block * scale))
+        self._lighting = LightingModel(work, block, cfg.lighting_residual)
         self._noise = NoiseEstimator(cfg.noise_k, cfg.threshold, cfg.threshold_max)
-        self._restless = RestlessModel(size)
-        self._shake = ShakeEstimator(size)
+        self._restless = RestlessModel(work)
+        self._shake = ShakeEstimator(work)
         self._apart = RangeDifference()
         self._min_blob = max(1, int(width * height * cfg.min_blob / 100.0))
         self._min_trigger_px = width * height * cfg.min_area / 100.0
         self._background: np.ndarray | None = None
-        self._stationary = StationaryBlocks(size)
+        self._stationary = StationaryBlocks(work)
         self._frames = 0
         self._settle_until = -1.0
         # Recent in-focus verdicts: (pixel box, soft, frame number judged).
@@ -146,11 +169,12 @@ class MotionDetector:
 
     def process(self, luma: np.ndarray, t: float) -> MotionResult:
         cfg = self.cfg
-        if luma.shape[1::-1] != self.size:
-            luma = downscale(luma, self.size)
+        if luma.shape[1::-1] != self.work:
+            luma = downscale(luma, self.work)
         # The same Gaussian as cv2.GaussianBlur(luma, (blur, blur), 0), applied as a separable
         # filter: about 60 % of GaussianBlur's time for uint8 in this OpenCV build.
-        current = cv2.sepFilter2D(luma, -1, self._kernel, self._kernel)
+        kernel = self._kernel
+        current = luma.copy() if kernel is None else cv2.sepFilter2D(luma, -1, kernel, kernel)
         background = self._background
         if background is None:
             self._background = current.astype(np.float32)
@@ -222,7 +246,7 @@ class MotionDetector:
                 cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
                 regions = [r for r in regions if not any(r is b for b in blurry)]
                 best, zones = self._zone_shares(changed)
-        width, height = self.size
+        width, height = self.work
         boxes = tuple(
             Box(x / width, y / height, w / width, h / height) for _, (x, y, w, h) in regions
         )
@@ -306,7 +330,7 @@ class MotionDetector:
         # Sharpness is a contrast: in a darker picture every outline is softer by as much, so
         # it is judged as if in full light. A blur is soft all over: a visitor whose outline
         # the noise of a dark night frays still has a crisp coat, face or zip inside it.
-        magnitude = gradient(current[y : y + h, x : x + w], 1 / self._dimming())
+        magnitude = gradient(current[y : y + h, x : x + w], self._edge_gain / self._dimming())
         _, sharp = cv2.threshold(magnitude, limit - 0.5, 255, cv2.THRESH_BINARY)
         inside = area(contour, box)
         return _soft(sharp, rim(inside)) and _soft(sharp, inside)
@@ -363,7 +387,7 @@ class MotionDetector:
         """Where the background may learn: outside every moving region's box. Inside a visitor,
         pixels that differ by less than the threshold would otherwise be learned, and then the
         visitor with them."""
-        width, height = self.size
+        width, height = self.work
         still = self._still
         still.fill(1)
         if boxes:

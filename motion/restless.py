@@ -36,7 +36,7 @@ import numpy as np
 
 from doorbell.motion.difference import apart
 
-BLOCK = 4  # px of the lores frame per block side (_rms halves twice)
+BLOCK = 2  # analysis px per block side (4 lores px at 320x240; _rms halves once)
 K = 4.0  # the change that counts, in units of a place's usual spread (RMS): 4 sigma
 # While active, the spread follows the frame's difference with this time constant (a visitor
 # moving about in one place for a few seconds is not learned as foliage) ...
@@ -54,12 +54,16 @@ LEARN_EVERY = 4  # frames: the spread moves over seconds, every fourth frame is 
 # px (a sway of up to 5 px each way) is at most IN_PLACE times the distance from its 3x3 range.
 # Measured on the canopy swaying 4 px with 1 px of jitter from the first frame: with 7 px it
 # false-alarms, with 9 it holds, 11 leaves a margin (and the canopy of 8 px in the library).
-WIDE = 11
+WIDE = 5
 IN_PLACE = 0.5
 # What the young model held is forgotten where the change shows through this many learning
 # steps in a row, within this long of the start (later, learning is gated anyway).
 REVOKE_STEPS = 2
 REVOKE_SECONDS = 3.0
+# A place counts as calm (its difference a sample of the sensor's noise) while K x its spread is
+# under this share of the noise floor: at 160x120 a sway the floor holds still moves by several
+# levels, and taken for noise it would raise the floor over the whole picture.
+CALM_SHARE = 0.5
 _NEIGHBOURS = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _WIDE = cv2.getStructuringElement(cv2.MORPH_RECT, (WIDE, WIDE))
 
@@ -198,8 +202,13 @@ class RestlessModel:
         return self._thresholds
 
     def calm(self, floor: float) -> np.ndarray | None:
-        """Where the floor alone decides (bool, lores size): no place that keeps moving. None
-        when that is everywhere."""
-        if self.thresholds(floor) is None:
+        """Where no place keeps moving (bool, analysis size): K x the neighbourhood's spread
+        under CALM_SHARE of the floor, so that leaves whose sway the floor alone would hold are
+        still not taken for the sensor's noise. None when that is everywhere."""
+        self.thresholds(floor)  # (makes `_needed` if the spread was learned again)
+        assert self._needed is not None
+        level = np.float32(CALM_SHARE * floor)
+        if self._needed_max <= level:
             return None
-        return self._thresholds <= np.uint8(min(255.0, floor))
+        small = (self._needed <= level).view(np.uint8)
+        return cv2.resize(small, self.size, interpolation=cv2.INTER_NEAREST).view(bool)

@@ -14,7 +14,7 @@ import numpy as np
 from doorbell.motion.resample import downscale
 from doorbell.motion.types import Box
 
-ABSORB_BLOCK = 8  # analysis px: stationary objects are taken in block by block
+ABSORB_BLOCK = 4  # analysis px (8 lores px at 320x240): stationary objects go in by blocks
 
 PixelBox = tuple[int, int, int, int]  # x, y, w, h in analysis px
 
