@@ -16,8 +16,6 @@ does not count. docs/motion.md has the whole story.
 
 from __future__ import annotations
 
-import functools
-
 import cv2
 import numpy as np
 
@@ -62,6 +60,7 @@ GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
 GHOST_MIN_EDGE = 10.0
+EDGE_EXPONENT = 0.6
 ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clean the sensor
 # The frame's typical gain this far from 1 is a change of light (a cloud, auto-exposure, a
 # lamp), not the few percent swaying leaves' blocks vary by.
@@ -110,14 +109,16 @@ class MotionDetector:
         self.work = work = work_size(size)
         width, height = work
         scale = width / size[0]
-        # A blur at the lens is judged in levels per lores px (min_sharpness is configured so):
-        # soft over n lores px, it spans n x scale analysis px, 1 / scale as steep per px. (A
-        # ghost's crisp outline spans a px or two either way: GHOST_MIN_EDGE is not scaled.)
-        self._edge_gain = scale
+        # A blur at the lens is judged in levels per lores px (min_sharpness is configured so).
+        # Halving steepens a soft outline per px by 1 / scale, a crisp one (a px or two wide
+        # either way) by less: measured at 160x120, a gain of 0.5 took the sprite walking into
+        # slow_pan for a blur and 0.8 let the insect through; scale ** 0.6 = 0.66 sits between.
+        # (A ghost's crisp outline: GHOST_MIN_EDGE is not scaled.)
+        self._edge_gain = scale**EDGE_EXPONENT
         self.zones = rasterise(cfg.zones, work)
         # The blur and the lighting blocks are configured in lores px: scaled to the analysis.
         blur = max(1, round(cfg.blur * scale)) | 1
-        self._kernel = cv2.getGaussianKernel(blur, 0, cv2.CV_32F) if blur > 1 else None
+        self._blur = (blur, blur)
         self._watched = watched(self.zones)
         self._everywhere = not cfg.zones  # one zone, the whole frame: no masking needed
         self._still = np.ones((height, width), np.uint8)  # reused: where the background learns
@@ -171,10 +172,10 @@ class MotionDetector:
         cfg = self.cfg
         if luma.shape[1::-1] != self.work:
             luma = downscale(luma, self.work)
-        # The same Gaussian as cv2.GaussianBlur(luma, (blur, blur), 0), applied as a separable
-        # filter: about 60 % of GaussianBlur's time for uint8 in this OpenCV build.
-        kernel = self._kernel
-        current = luma.copy() if kernel is None else cv2.sepFilter2D(luma, -1, kernel, kernel)
+        # (GaussianBlur: at 3x3, sigma 0, its fixed-point fast path takes 8 us at 160x120,
+        # where sepFilter2D, faster at 5x5 on 320x240, takes 13.)
+        blur = self._blur
+        current = cv2.GaussianBlur(luma, blur, 0) if blur[0] > 1 else luma.copy()
         background = self._background
         if background is None:
             self._background = current.astype(np.float32)
@@ -233,6 +234,8 @@ class MotionDetector:
             # Regions too small to count on their own are left be: checking them costs more
             # than it could change.
             big = self._min_trigger_px
+            frame = self._frames
+            self._verdicts = [v for v in self._verdicts if frame - v[2] < RECHECK_FRAMES]
             blurry = [
                 r for r in regions if r[1][2] * r[1][3] >= big and self._judge(r[0], r[1], current)
             ]
@@ -251,7 +254,7 @@ class MotionDetector:
             Box(x / width, y / height, w / width, h / height) for _, (x, y, w, h) in regions
         )
 
-        still = self._learn_mask(boxes)
+        still = self._learn_mask([box for _, box in regions])
         if self._frames % 4 == NOISE_PHASE:  # the noise level moves slowly: a quarter of frames
             # (the plain difference: the noise model is of |N(0, sigma)|, not of a distance
             # from a neighbourhood's range)
@@ -307,9 +310,8 @@ class MotionDetector:
     def _judge(self, contour: np.ndarray, box: PixelBox, current: np.ndarray) -> bool:
         """`_defocused`, reusing a verdict from the last few frames for the same region."""
         frame = self._frames
-        self._verdicts = [v for v in self._verdicts if frame - v[2] < RECHECK_FRAMES]
-        for judged, soft, _ in self._verdicts:
-            if _overlap(judged, box) >= 0.5:
+        for judged, soft, when in self._verdicts:
+            if frame - when < RECHECK_FRAMES and _overlap(judged, box) >= 0.5:
                 return soft
         soft = self._defocused(contour, box, current)
         self._verdicts.append((box, soft, frame))
@@ -383,15 +385,16 @@ class MotionDetector:
         )
         self._stationary.restart(box)
 
-    def _learn_mask(self, boxes: tuple[Box, ...]) -> np.ndarray:
-        """Where the background may learn: outside every moving region's box. Inside a visitor,
-        pixels that differ by less than the threshold would otherwise be learned, and then the
-        visitor with them."""
-        width, height = self.work
+    def _learn_mask(self, boxes: list[PixelBox]) -> np.ndarray:
+        """Where the background may learn: outside the box around every moving region. Inside
+        a visitor, pixels that differ by less than the threshold would otherwise be learned,
+        and then the visitor with them."""
         still = self._still
         still.fill(1)
         if boxes:
-            box = functools.reduce(Box.union, boxes)
-            x, y = int(box.x * width), int(box.y * height)
-            still[y : y + int(box.h * height) + 1, x : x + int(box.w * width) + 1] = 0
+            x0 = min(b[0] for b in boxes)
+            y0 = min(b[1] for b in boxes)
+            x1 = max(b[0] + b[2] for b in boxes)
+            y1 = max(b[1] + b[3] for b in boxes)
+            still[y0 : y1 + 1, x0 : x1 + 1] = 0
         return still

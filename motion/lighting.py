@@ -22,11 +22,12 @@ import numpy as np
 TEXTURE_EVERY = 4  # a measurement of the background's texture serves this many frames
 # Block gains all within this of 1: no compensation. 2 % is 4 levels at 200, far below any
 # threshold, and a slow drift is still compensated, in steps of 2 %.
-STEADY = 0.02
+STEADY = 0.04
 # A block judged "scene, not light" stays so (with its neighbours) for this many frames while
 # nothing else changes: a visitor moving about need not be judged again every frame.
-REJUDGE_FRAMES = 4
+REJUDGE_FRAMES = 8
 _NEIGHBOURS = np.ones((3, 3), np.uint8)
+_SMOOTH_LOW, _SMOOTH_HIGH = float(np.exp(-0.1)), float(np.exp(0.1))
 UNIFORM = 0.03  # block gains this close together are applied as one gain (error <= 1.5 %)
 # A change of light is even when at least this share of blocks is lit and their gains differ by
 # at most this share of the change (leaves swaying under a cloud still vary by several percent).
@@ -112,7 +113,8 @@ class LightingModel:
         # that the small residual proves nothing.
         flat = np.minimum(texture, block_gain * texture) < self.flat_std
         neighbourhood = cv2.medianBlur(block_gain, 5) if min(grid) >= 5 else block_gain
-        smooth = np.abs(np.log(block_gain / neighbourhood)) < 0.1
+        # |log(gain / neighbourhood)| < 0.1, as one range test
+        smooth = cv2.inRange(block_gain / neighbourhood, _SMOOTH_LOW, _SMOOTH_HIGH) > 0
         # Light keeps the texture, scaled: what is left must be small next to the scaled texture
         # (a dark coat over brick leaves about all of it), or below the noise floor.
         explained = residual <= np.maximum(self.max_residual, 0.4 * block_gain * texture)
@@ -132,8 +134,9 @@ class LightingModel:
         global_gain = (
             float(np.partition(gains, gains.size // 2)[gains.size // 2]) if gains.size else 1.0
         )
-        final = np.where(lit, block_gain, np.float32(global_gain)).astype(np.float32)
-        low, high = float(final.min()), float(final.max())
+        final = np.full_like(block_gain, global_gain)
+        np.copyto(final, block_gain, where=lit)
+        low, high, _, _ = cv2.minMaxLoc(final)
         even = lit_share >= EVEN_LIT and high - low <= EVEN_SPREAD * abs(global_gain - 1.0)
         if high - low < UNIFORM:
             # One gain fits all (a visitor in an otherwise steady scene, or light that changed

@@ -28,7 +28,7 @@ def area(contour: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 def rim(region: np.ndarray) -> np.ndarray:
     """The band just inside a filled region's contour (uint8, 255 in the band): where the
     object's own outline lies, inside the dilation that joined its pieces. (Outside the box
-    counts as outside the region: where the region fills its box up to an edge, that edge is its
+    counts as outside the region: where the region fills its box up to a side, that side is its
     outline.)"""
     core = cv2.erode(region, _RIM, borderType=cv2.BORDER_CONSTANT, borderValue=0)
     return cv2.subtract(region, core)

@@ -76,6 +76,8 @@ def _rms(diff: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     half = cv2.resize(diff, (diff.shape[1] // 2, diff.shape[0] // 2), interpolation=cv2.INTER_AREA)
     square = half.astype(np.float32)
     cv2.multiply(square, square, dst=square)
+    if square.shape[1::-1] == grid:  # (at 160x120 the 2x2 average is the block already)
+        return cv2.sqrt(square)
     return cv2.sqrt(cv2.resize(square, grid, interpolation=cv2.INTER_AREA))
 
 
