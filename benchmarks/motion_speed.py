@@ -13,8 +13,10 @@ Also prints the detector's state size at 320x240 (goal <= 1 MB).
 
 With `--frigate PATH` (a checkout or extract of Frigate's source, see benchmarks/motion_frigate.py)
 the same frames also go through Frigate's ImprovedMotionDetector at its defaults, interleaved
-frame by frame with ours (issue 27): per-frame median and p99 of each, over the busiest real
-scene and the library scenes; goals: our median <= 0.5x Frigate's, our p99 <= 2x our median.
+frame by frame with ours (issue 27): per-frame median and p99 of each, over the real clips (the
+two highway clips, and OpenCV's vtest.avi, pedestrians all over the frame, the busiest: from
+Debian's opencv-doc, see benchmarks/real_footage.py) and the library scenes; goals: our median
+<= 0.5x Frigate's, our p99 <= 2x our median.
 """
 
 from __future__ import annotations
@@ -133,12 +135,16 @@ def per_frame_ms(
 
 def against_frigate(root: Path) -> None:
     from benchmarks.motion_frigate import FrigateDetector, load
+    from benchmarks.real_footage import vtest_original
 
     frigate = load(root)
     clips: list[tuple[str, list[np.ndarray], float]] = []
     for name in ("highway-overlay.avi", "highway-trees.avi"):
         frames, fps = read_luma(REAL.parent / name)
         clips.append((name, frames[:600], fps))
+    # the busiest real scene: pedestrians all over the frame (fetched and cached once)
+    frames, fps = read_luma(vtest_original())
+    clips.append(("vtest.avi", frames[:600], fps))
     clips += [(name, scene_frames(name, 300), 15.0) for name in SCENES]
     print("ours vs Frigate's ImprovedMotionDetector (defaults: frame_height 100) and MOG2,")
     print("interleaved frame by frame, 320x240 luma, one core; CPU ms per frame")

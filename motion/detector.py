@@ -335,7 +335,8 @@ class MotionDetector:
         magnitude = gradient(current[y : y + h, x : x + w], self._edge_gain / self._dimming())
         _, sharp = cv2.threshold(magnitude, limit - 0.5, 255, cv2.THRESH_BINARY)
         inside = area(contour, box)
-        return _soft(sharp, rim(inside)) and _soft(sharp, inside)
+        # (inside first: a visitor's crisp coat settles it without measuring the rim)
+        return _soft(sharp, inside) and _soft(sharp, rim(inside))
 
     def _drop_ghosts(
         self,
