@@ -47,6 +47,9 @@ class LightingEstimate:
     even: bool = False
 
 
+_UNCHANGED = LightingEstimate(None, 1.0, 1.0, 1.0)
+
+
 class LightingModel:
     def __init__(
         self, size: tuple[int, int], block: int, max_residual: float, flat_std: float = 4.0
@@ -86,17 +89,18 @@ class LightingModel:
         bg_mean = cv2.resize(background, grid, interpolation=cv2.INTER_AREA)
         # +4: dark blocks have noisy ratios; a small offset keeps them sane.
         block_gain = (cur_mean + 4.0) / (bg_mean + 4.0)
-        changed = np.abs(block_gain - 1.0) >= STEADY
-        if not changed.any():
+        # (in OpenCV's calls: a few per frame on arrays this small cost their overhead, not work)
+        steady = cv2.inRange(block_gain, 1.0 - STEADY, 1.0 + STEADY)  # 255 where unchanged
+        if cv2.countNonZero(steady) == steady.size:
             # No block changed enough to matter: the usual frame, at a fraction of the cost.
             self._calls += 1
-            return LightingEstimate(None, 1.0, 1.0, 1.0)
+            return _UNCHANGED
         if self._scene is not None and self._scene_frames > 0:
             self._scene_frames -= 1
-            if not (changed & ~self._scene).any():
+            if cv2.countNonZero(cv2.bitwise_or(steady, self._scene)) == steady.size:
                 # Only where a visitor was a moment ago (or next to it): still the visitor.
                 self._calls += 1
-                return LightingEstimate(None, 1.0, 1.0, 1.0)
+                return _UNCHANGED
         gain_up = cv2.resize(block_gain, self.work, interpolation=cv2.INTER_LINEAR)
         residual = cv2.resize(
             cv2.absdiff(current, cv2.multiply(background, gain_up)),
@@ -127,7 +131,8 @@ class LightingModel:
             )
             lit |= (saturated > 0.3) & brighter
         lit_share = float(np.count_nonzero(lit)) / lit.size
-        scene = cv2.dilate((~lit).view(np.uint8), _NEIGHBOURS).view(bool)
+        # (255 where scene, as the mask `steady` is combined with)
+        scene = cv2.dilate((~lit).view(np.uint8), _NEIGHBOURS) * np.uint8(255)
         self._scene, self._scene_frames = scene, REJUDGE_FRAMES - 1
         gains = block_gain[lit]
         # the median, by partition: np.median's bookkeeping costs more than the work here
