@@ -1,10 +1,11 @@
-"""Frame differencing against a lighting-compensated, noise-aware background, on lores luma.
+"""Frame differencing against a lighting-compensated, noise-aware background, on lores luma
+analysed at up to WORK_WIDTH px wide (320x240 at 160x120).
 
-Per frame: blur; compensate the background for changes of light (motion.lighting); the distance
-from the background's 3x3 range (motion.difference), against the background moved by the
-camera's shift when most of the frame changed at once (motion.shake); threshold per pixel at
-the larger of k times the estimated noise (within configured bounds, the lower one scaled with
-the brightness) and what the place's own restlessness needs (motion.restless: leaves); an
+Per frame: halve, blur; compensate the background for changes of light (motion.lighting); the
+distance from the background's 3x3 range (motion.difference), against the background moved by
+the camera's shift when most of the frame changed at once (motion.shake); threshold per pixel
+at the larger of k times the estimated noise (within configured bounds, the lower one scaled
+with the brightness) and what the place's own restlessness needs (motion.restless: leaves); an
 opening to drop rain and snow streaks, a dilation to join a body's pieces; regions above a
 minimum size; the changed share of each zone. The background learns only outside moving
 regions, and takes in a block that has stayed changed for `absorb_seconds` (a parcel, a parked

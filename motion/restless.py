@@ -1,6 +1,6 @@
 """Places that keep moving in place: leaves, water, a flag, a flickering light.
 
-Per block of the lores frame the model keeps `spread`: how far from the background the block
+Per block of the analysis frame the model keeps `spread`: how far from the background the block
 usually is while it keeps changing (the root mean square of the difference, in levels: a pixel's
 standard deviation, as a Gaussian background model keeps it). A block learns it only while it is
 active, i.e. while the frame itself changes there (measured over STEP_SECONDS): foliage swaying
@@ -51,9 +51,11 @@ YOUNG_SECONDS = 1.0
 STEP_SECONDS = 0.2
 LEARN_EVERY = 4  # frames: the spread moves over seconds, every fourth frame is plenty
 # A change counts as in place when the distance from the background's range over WIDE x WIDE
-# px (a sway of up to 5 px each way) is at most IN_PLACE times the distance from its 3x3 range.
-# Measured on the canopy swaying 4 px with 1 px of jitter from the first frame: with 7 px it
-# false-alarms, with 9 it holds, 11 leaves a margin (and the canopy of 8 px in the library).
+# analysis px (a sway of up to 2 px each way, 4-5 lores px at 320x240) is at most IN_PLACE
+# times the distance from its 3x3 range. Measured at 160x120 on the canopy swaying 4 lores px
+# with 1 px of jitter from the first frame (tests/test_motion_hard.py): with 3 it raises
+# motion (three tests fail); with 7 walker_at_start is found at frame 18 instead of 14.
+# (At 320x240 it was 11 lores px: 7 false-alarmed, 9 held.)
 WIDE = 5
 IN_PLACE = 0.5
 # What the young model held is forgotten where the change shows through this many learning
@@ -117,7 +119,7 @@ class RestlessModel:
         self._t = None
 
     def relight(self, gain: float | np.ndarray) -> None:
-        """The light changed by `gain` (one for the frame, or per lores pixel): so did every
+        """The light changed by `gain` (one for the frame, or per analysis pixel): so did every
         difference the spread measures."""
         if isinstance(gain, np.ndarray):
             self.spread *= cv2.resize(gain, self.grid, interpolation=cv2.INTER_AREA)
@@ -138,7 +140,7 @@ class RestlessModel:
         active_level: float,
     ) -> None:
         """Learn from one frame (every LEARN_EVERY-th; every one while young). `current`:
-        blurred lores luma (uint8); `reference`: the background it was compared with (uint8);
+        blurred analysis luma (uint8); `reference`: the background it was compared with (uint8);
         `diff`: its difference from the background's 3x3 range; `active_level`: the
         frame-to-frame change (RMS, levels) above which a block counts as changing, a little
         above what noise alone gives."""
@@ -181,7 +183,7 @@ class RestlessModel:
         spread += rate * (target - spread)
 
     def thresholds(self, floor: float) -> np.ndarray | None:
-        """Per-pixel threshold (uint8, lores size): the larger of `floor` and K times the
+        """Per-pixel threshold (uint8, analysis size): the larger of `floor` and K times the
         neighbourhood's spread; None where the floor holds everywhere (the usual frame)."""
         if self._needed is None:
             self._needed = cv2.dilate(self.spread, _NEIGHBOURS) * np.float32(K)
