@@ -1,5 +1,5 @@
 """Frame differencing against a lighting-compensated, noise-aware background, on lores luma
-analysed at up to WORK_WIDTH px wide (320x240 at 160x120).
+analysed at up to resample.WORK_WIDTH px wide (320x240 at 160x120).
 
 Per frame: halve, blur; compensate the background for changes of light (motion.lighting); the
 distance from the background's 3x3 range (motion.difference), against the background moved by
@@ -24,18 +24,14 @@ from doorbell.config.motion import MotionConfig
 from doorbell.motion.difference import RangeDifference
 from doorbell.motion.lighting import LightingModel
 from doorbell.motion.noise import FULL_LIGHT, NoiseEstimator
-from doorbell.motion.outline import area, gradient, is_ghost, rim
-from doorbell.motion.resample import downscale
+from doorbell.motion.outline import area, gradient, is_ghost, mostly_soft, rim
+from doorbell.motion.resample import downscale, work_size
 from doorbell.motion.restless import RestlessModel
 from doorbell.motion.shake import ShakeEstimator
 from doorbell.motion.stationary import PixelBox, StationaryBlocks
 from doorbell.motion.types import Box, MotionResult
 from doorbell.motion.zones import rasterise, watched
 
-# The per-pixel work is done at this width at most: the lores frame is halved (2x2 area
-# means, OpenCV's fastest resize) while at least twice as wide, so 320x240 is analysed at
-# 160x120, a quarter of the pixels. Boxes and zones are fractions of the frame either way.
-WORK_WIDTH = 160
 # An opening by 3x3 (drops specks: rain, snow) followed by a 3x3 dilation (joins a body's
 # pieces) is one 3x3 erosion and one 5x5 dilation: rectangles compose. (In analysis px: at
 # 320x240 a speck of up to 4 lores px goes, pieces 4 lores px apart join.)
@@ -68,14 +64,6 @@ ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clea
 RELIT = 0.08
 
 
-def work_size(size: tuple[int, int]) -> tuple[int, int]:
-    """The analysis size for lores frames of `size`: halved while at least 2 x WORK_WIDTH."""
-    width, height = size
-    while width >= 2 * WORK_WIDTH and height >= 2:
-        width, height = width // 2, height // 2
-    return width, height
-
-
 def _exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) -> np.ndarray:
     """Where the difference exceeds the threshold (255) or, given, each pixel's own."""
     if needed is None:
@@ -93,20 +81,13 @@ def _overlap(a: PixelBox, b: PixelBox) -> float:
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
-def _soft(sharp: np.ndarray, where: np.ndarray) -> bool:
-    """Is a patch soft where `where` is set: fewer than 10 % of those pixels are `sharp` (have
-    a gradient of at least the limit: the 90th percentile is below it)?"""
-    total = cv2.countNonZero(where)
-    return total > 0 and cv2.countNonZero(cv2.bitwise_and(sharp, where)) < 0.1 * total
-
-
 class MotionDetector:
     """Arrays and timestamps in, MotionResult out. State: the background and a few small maps."""
 
     def __init__(self, cfg: MotionConfig, size: tuple[int, int]) -> None:
         self.cfg = cfg
         self.size = size
-        # Everything below is in analysis px: the lores frame halved (WORK_WIDTH).
+        # Everything below is in analysis px: the lores frame halved (resample.WORK_WIDTH).
         self.work = work = work_size(size)
         width, height = work
         scale = width / size[0]
@@ -337,7 +318,7 @@ class MotionDetector:
         _, sharp = cv2.threshold(magnitude, limit - 0.5, 255, cv2.THRESH_BINARY)
         inside = area(contour, box)
         # (inside first: a visitor's crisp coat settles it without measuring the rim)
-        return _soft(sharp, inside) and _soft(sharp, rim(inside))
+        return mostly_soft(sharp, inside) and mostly_soft(sharp, rim(inside))
 
     def _drop_ghosts(
         self,

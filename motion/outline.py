@@ -76,3 +76,10 @@ def is_ghost(
     if cv2.countNonZero(around) < 8:
         return True  # nothing around to compare with
     return before > ratio * max(edges(background, around), 1.0)
+
+
+def mostly_soft(sharp: np.ndarray, where: np.ndarray) -> bool:
+    """Is a patch soft where `where` is set: fewer than 10 % of those pixels are `sharp` (have
+    a gradient of at least the limit: the 90th percentile is below it)?"""
+    total = cv2.countNonZero(where)
+    return total > 0 and cv2.countNonZero(cv2.bitwise_and(sharp, where)) < 0.1 * total
