@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from doorbell.config.motion import MotionConfig
 from doorbell.motion.detector import MotionDetector
 from doorbell.motion.events import EventTracker
+from doorbell.motion.outline import rim
 from doorbell.motion.scoring import Span, score
 from doorbell.motion.types import MotionResult
 
@@ -310,3 +311,12 @@ def test_reset_also_forgets_a_light_change_still_settling() -> None:
         for i in range(10)
     ]
     assert any(seen[:5])
+
+
+def test_the_rim_of_a_region_that_fills_its_box_runs_along_the_box() -> None:
+    # (a region's box is where its outline is: a visitor filling most of the frame used to have
+    # no rim at all, and the in-focus check then went by their coat's texture alone)
+    block = np.full((20, 30), 255, np.uint8)
+    band = rim(block)
+    assert band[0].all() and band[-1].all() and band[:, 0].all() and band[:, -1].all()
+    assert not band[10, 15]  # the middle is not rim
