@@ -13,8 +13,12 @@ Also prints the detector's state size at 320x240 (goal <= 1 MB).
 
 With `--frigate PATH` (a checkout or extract of Frigate's source, see benchmarks/motion_frigate.py)
 the same frames also go through Frigate's ImprovedMotionDetector at its defaults, interleaved
-frame by frame with ours (issue 27): per-frame median and p99 of each, over the busiest real
-scene and the library scenes; goals: our median <= 0.5x Frigate's, our p99 <= 2x our median.
+frame by frame with ours (issue 27): per-frame median and p99 of each, over the real clips (the
+two highway clips, and OpenCV's vtest.avi, pedestrians all over the frame, the busiest: from
+Debian's opencv-doc, see benchmarks/real_footage.py) and the library scenes; goals: our median
+<= 0.5x Frigate's, our p99 <= 2x our median.
+
+With `--stages`: where ours spends a frame of each real clip, by step (thread time per frame).
 """
 
 from __future__ import annotations
@@ -133,12 +137,16 @@ def per_frame_ms(
 
 def against_frigate(root: Path) -> None:
     from benchmarks.motion_frigate import FrigateDetector, load
+    from benchmarks.real_footage import vtest_original
 
     frigate = load(root)
     clips: list[tuple[str, list[np.ndarray], float]] = []
     for name in ("highway-overlay.avi", "highway-trees.avi"):
         frames, fps = read_luma(REAL.parent / name)
         clips.append((name, frames[:600], fps))
+    # the busiest real scene: pedestrians all over the frame (fetched and cached once)
+    frames, fps = read_luma(vtest_original())
+    clips.append(("vtest.avi", frames[:600], fps))
     clips += [(name, scene_frames(name, 300), 15.0) for name in SCENES]
     print("ours vs Frigate's ImprovedMotionDetector (defaults: frame_height 100) and MOG2,")
     print("interleaved frame by frame, 320x240 luma, one core; CPU ms per frame")
@@ -167,6 +175,65 @@ def against_frigate(root: Path) -> None:
     print(f"detector state at 320x240: {ours.state_bytes / 1024:.0f} KiB")
 
 
+def stages() -> None:
+    """Where ours spends a frame, by step: each step's methods timed (thread time) in place on
+    every frame of the real clips, their mean per frame; the rest is the per-frame glue."""
+    from collections import Counter
+
+    from benchmarks.real_footage import vtest_original
+    from doorbell.motion import lighting, noise, restless, shake, stationary
+    from doorbell.motion.difference import RangeDifference
+
+    spent: Counter[str] = Counter()
+    clock = time.thread_time_ns
+    steps = {
+        "lighting check": (lighting.LightingModel, "estimate"),
+        "blur check": (MotionDetector, "_judge"),
+        "regions": (MotionDetector, "_regions"),
+        "ghosts": (MotionDetector, "_drop_ghosts"),
+        "restless learning": (restless.RestlessModel, "update"),
+        "restless thresholds": (restless.RestlessModel, "thresholds"),
+        "noise": (noise.NoiseEstimator, "update"),
+        "range difference": (RangeDifference, "__call__"),
+        "shake check": (shake.ShakeEstimator, "suspected"),
+        "absorption": (stationary.StationaryBlocks, "absorb"),
+        "learning mask": (MotionDetector, "_learn_mask"),
+    }
+    originals = {label: getattr(cls, name) for label, (cls, name) in steps.items()}
+
+    def timed(label: str, method: Callable[..., object]) -> Callable[..., object]:
+        def run(*args: object, **kwargs: object) -> object:
+            began = clock()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent[label] += clock() - began
+
+        return run
+
+    for label, (cls, name) in steps.items():
+        setattr(cls, name, timed(label, originals[label]))
+    try:
+        paths = [REAL.parent / "highway-overlay.avi", REAL, vtest_original()]
+        print("ours by step, us per frame (thread time; the machine's load included)")
+        for path in paths:
+            frames, fps = read_luma(path)
+            frames = frames[:600]
+            spent.clear()
+            detector = MotionDetector(MotionConfig(), ANALYSIS)
+            began = clock()
+            for i, luma in enumerate(frames):
+                detector.process(luma, i / fps)
+            total = (clock() - began) / 1e3 / len(frames)
+            parts = sorted(spent.items(), key=lambda item: -item[1])
+            rest = total - sum(v for _, v in parts) / 1e3 / len(frames)
+            shown = ", ".join(f"{k} {v / 1e3 / len(frames):.0f}" for k, v in parts)
+            print(f"{path.name}: {total:.0f} in all: {shown}, the rest {rest:.0f}")
+    finally:
+        for label, (cls, name) in steps.items():
+            setattr(cls, name, originals[label])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -174,8 +241,14 @@ def main() -> None:
         type=Path,
         help="a directory holding Frigate's frigate/motion/ (compare with it only)",
     )
+    parser.add_argument(
+        "--stages", action="store_true", help="where ours spends a real frame, by step (only)"
+    )
     args = parser.parse_args()
     cv2.setNumThreads(1)
+    if args.stages:
+        stages()
+        return
     if args.frigate is not None:
         against_frigate(args.frigate)
         return

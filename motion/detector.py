@@ -1,10 +1,11 @@
-"""Frame differencing against a lighting-compensated, noise-aware background, on lores luma.
+"""Frame differencing against a lighting-compensated, noise-aware background, on lores luma
+analysed at up to resample.WORK_WIDTH px wide (320x240 at 160x120).
 
-Per frame: blur; compensate the background for changes of light (motion.lighting); the distance
-from the background's 3x3 range (motion.difference), against the background moved by the
-camera's shift when most of the frame changed at once (motion.shake); threshold per pixel at
-the larger of k times the estimated noise (within configured bounds, the lower one scaled with
-the brightness) and what the place's own restlessness needs (motion.restless: leaves); an
+Per frame: halve, blur; compensate the background for changes of light (motion.lighting); the
+distance from the background's 3x3 range (motion.difference), against the background moved by
+the camera's shift when most of the frame changed at once (motion.shake); threshold per pixel
+at the larger of k times the estimated noise (within configured bounds, the lower one scaled
+with the brightness) and what the place's own restlessness needs (motion.restless: leaves); an
 opening to drop rain and snow streaks, a dilation to join a body's pieces; regions above a
 minimum size; the changed share of each zone. The background learns only outside moving
 regions, and takes in a block that has stayed changed for `absorb_seconds` (a parcel, a parked
@@ -16,8 +17,6 @@ does not count. docs/motion.md has the whole story.
 
 from __future__ import annotations
 
-import functools
-
 import cv2
 import numpy as np
 
@@ -25,17 +24,19 @@ from doorbell.config.motion import MotionConfig
 from doorbell.motion.difference import RangeDifference
 from doorbell.motion.lighting import LightingModel
 from doorbell.motion.noise import FULL_LIGHT, NoiseEstimator
-from doorbell.motion.outline import area, gradient, is_ghost, rim
+from doorbell.motion.outline import area, gradient, is_ghost, mostly_soft, rim
+from doorbell.motion.resample import downscale, work_size
 from doorbell.motion.restless import RestlessModel
 from doorbell.motion.shake import ShakeEstimator
+from doorbell.motion.stationary import PixelBox, StationaryBlocks
 from doorbell.motion.types import Box, MotionResult
 from doorbell.motion.zones import rasterise, watched
 
-# An opening by 3x3 (drops specks: rain, snow) followed by a 7x7 dilation (joins a body's
-# pieces) is one 3x3 erosion and one 9x9 dilation: rectangles compose.
+# An opening by 3x3 (drops specks: rain, snow) followed by a 3x3 dilation (joins a body's
+# pieces) is one 3x3 erosion and one 5x5 dilation: rectangles compose. (In analysis px: at
+# 320x240 a speck of up to 4 lores px goes, pieces 4 lores px apart join.)
 _SPECK = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-_OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
-ABSORB_BLOCK = 8  # px: stationary objects are absorbed block by block
+_OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 # A region keeps its in-focus verdict this many frames while it stays where it was: the same
 # blur on the lens (or the same visitor) need not be measured again every frame.
 RECHECK_FRAMES = 4
@@ -56,23 +57,11 @@ GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
 GHOST_MIN_EDGE = 10.0
+EDGE_EXPONENT = 0.6
 ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clean the sensor
 # The frame's typical gain this far from 1 is a change of light (a cloud, auto-exposure, a
 # lamp), not the few percent swaying leaves' blocks vary by.
 RELIT = 0.08
-
-
-def _downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Halve (2x2 area averages, OpenCV's fastest resize) while at least twice too big, then
-    area-resample the rest: a quarter of one area resize from full HD, a quarter of a Gaussian
-    pyramid's cost from 640x480, and clean enough before a 5x5 blur."""
-    width, height = size
-    while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
-        half = (image.shape[1] // 2, image.shape[0] // 2)
-        image = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
-    if image.shape[1::-1] == size:
-        return image
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) -> np.ndarray:
@@ -82,7 +71,7 @@ def _exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) ->
     return cv2.compare(diff, needed, cv2.CMP_GT)
 
 
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+def _overlap(a: PixelBox, b: PixelBox) -> float:
     """Intersection over union of two pixel boxes."""
     w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
     h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
@@ -92,55 +81,49 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> floa
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
-def _blocks(box: tuple[int, int, int, int]) -> tuple[slice, slice]:
-    """The absorption blocks a pixel box (x, y, w, h) touches, as a slice of the block grid."""
-    x, y, w, h = box
-    return (
-        slice(y // ABSORB_BLOCK, -(-(y + h) // ABSORB_BLOCK)),
-        slice(x // ABSORB_BLOCK, -(-(x + w) // ABSORB_BLOCK)),
-    )
-
-
-def _soft(sharp: np.ndarray, where: np.ndarray) -> bool:
-    """Is a patch soft where `where` is set: fewer than 10 % of those pixels are `sharp` (have
-    a gradient of at least the limit: the 90th percentile is below it)?"""
-    total = cv2.countNonZero(where)
-    return total > 0 and cv2.countNonZero(cv2.bitwise_and(sharp, where)) < 0.1 * total
-
-
 class MotionDetector:
     """Arrays and timestamps in, MotionResult out. State: the background and a few small maps."""
 
     def __init__(self, cfg: MotionConfig, size: tuple[int, int]) -> None:
         self.cfg = cfg
         self.size = size
-        width, height = size
-        self.zones = rasterise(cfg.zones, size)
-        self._kernel = cv2.getGaussianKernel(cfg.blur, 0, cv2.CV_32F)
+        # Everything below is in analysis px: the lores frame halved (resample.WORK_WIDTH).
+        self.work = work = work_size(size)
+        width, height = work
+        scale = width / size[0]
+        # A blur at the lens is judged in levels per lores px (min_sharpness is configured so).
+        # Halving steepens a soft outline per px by 1 / scale, a crisp one (a px or two wide
+        # either way) by less: measured at 160x120, a gain of 0.5 took the sprite walking into
+        # slow_pan for a blur and 0.8 let the insect through; scale ** 0.6 = 0.66 sits between.
+        # (A ghost's crisp outline: GHOST_MIN_EDGE is not scaled.)
+        self._edge_gain = scale**EDGE_EXPONENT
+        self.zones = rasterise(cfg.zones, work)
+        # The blur and the lighting blocks are configured in lores px: scaled to the analysis.
+        blur = max(1, round(cfg.blur * scale)) | 1
+        self._blur = (blur, blur)
         self._watched = watched(self.zones)
         self._everywhere = not cfg.zones  # one zone, the whole frame: no masking needed
         self._still = np.ones((height, width), np.uint8)  # reused: where the background learns
-        self._lighting = LightingModel(size, cfg.lighting_block, cfg.lighting_residual)
+        block = max(2, round(cfg.lighting_block * scale))
+        self._lighting = LightingModel(work, block, cfg.lighting_residual)
         self._noise = NoiseEstimator(cfg.noise_k, cfg.threshold, cfg.threshold_max)
-        self._restless = RestlessModel(size)
-        self._shake = ShakeEstimator(size)
+        self._restless = RestlessModel(work)
+        self._shake = ShakeEstimator(work)
         self._apart = RangeDifference()
         self._min_blob = max(1, int(width * height * cfg.min_blob / 100.0))
         self._min_trigger_px = width * height * cfg.min_area / 100.0
         self._background: np.ndarray | None = None
-        self._grid = (max(1, width // ABSORB_BLOCK), max(1, height // ABSORB_BLOCK))
-        # Frame time since which each block has been mostly moving; +inf where it is not.
-        self._since = np.full(self._grid[::-1], np.inf, np.float32)
+        self._stationary = StationaryBlocks(work)
         self._frames = 0
         self._settle_until = -1.0
         # Recent in-focus verdicts: (pixel box, soft, frame number judged).
-        self._verdicts: list[tuple[tuple[int, int, int, int], bool, int]] = []
+        self._verdicts: list[tuple[PixelBox, bool, int]] = []
 
     def reset(self) -> None:
         """Forget the scene (background, stationary timers, verdicts); keep the noise level,
         which belongs to the sensor, not the scene."""
         self._background = None
-        self._since.fill(np.inf)
+        self._stationary.reset()
         self._settle_until = -1.0
         self._verdicts.clear()
         self._lighting.reset()
@@ -149,7 +132,7 @@ class MotionDetector:
 
     @property
     def state_bytes(self) -> int:
-        arrays = [self._since, self._watched, self._still, *(z.mask for z in self.zones)]
+        arrays = [self._stationary.since, self._watched, self._still, *(z.mask for z in self.zones)]
         if self._background is not None:
             arrays.append(self._background)
         return (
@@ -169,11 +152,12 @@ class MotionDetector:
 
     def process(self, luma: np.ndarray, t: float) -> MotionResult:
         cfg = self.cfg
-        if luma.shape[1::-1] != self.size:
-            luma = _downscale(luma, self.size)
-        # The same Gaussian as cv2.GaussianBlur(luma, (blur, blur), 0), applied as a separable
-        # filter: about 60 % of GaussianBlur's time for uint8 in this OpenCV build.
-        current = cv2.sepFilter2D(luma, -1, self._kernel, self._kernel)
+        if luma.shape[1::-1] != self.work:
+            luma = downscale(luma, self.work)
+        # (GaussianBlur: at 3x3, sigma 0, its fixed-point fast path takes 8 us at 160x120,
+        # where sepFilter2D, faster at 5x5 on 320x240, takes 13.)
+        blur = self._blur
+        current = cv2.GaussianBlur(luma, blur, 0) if blur[0] > 1 else luma.copy()
         background = self._background
         if background is None:
             self._background = current.astype(np.float32)
@@ -232,6 +216,8 @@ class MotionDetector:
             # Regions too small to count on their own are left be: checking them costs more
             # than it could change.
             big = self._min_trigger_px
+            frame = self._frames
+            self._verdicts = [v for v in self._verdicts if frame - v[2] < RECHECK_FRAMES]
             blurry = [
                 r for r in regions if r[1][2] * r[1][3] >= big and self._judge(r[0], r[1], current)
             ]
@@ -245,12 +231,12 @@ class MotionDetector:
                 cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
                 regions = [r for r in regions if not any(r is b for b in blurry)]
                 best, zones = self._zone_shares(changed)
-        width, height = self.size
+        width, height = self.work
         boxes = tuple(
             Box(x / width, y / height, w / width, h / height) for _, (x, y, w, h) in regions
         )
 
-        still = self._learn_mask(boxes)
+        still = self._learn_mask([box for _, box in regions])
         if self._frames % 4 == NOISE_PHASE:  # the noise level moves slowly: a quarter of frames
             # (the plain difference: the noise model is of |N(0, sigma)|, not of a distance
             # from a neighbourhood's range)
@@ -261,7 +247,11 @@ class MotionDetector:
             self._noise.update(plain, where, float(cv2.mean(reference)[0]))
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every other frame is enough.
-        stationary = self._absorb(changed, current, background, t) if self._frames % 2 == 0 else ()
+        stationary = (
+            self._stationary.absorb(changed, current, background, t, cfg.absorb_seconds)
+            if self._frames % 2 == 0
+            else ()
+        )
         return MotionResult(
             t,
             best,
@@ -284,7 +274,7 @@ class MotionDetector:
                 zones.append(zone.name)
         return best, zones
 
-    def _regions(self, changed: np.ndarray) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+    def _regions(self, changed: np.ndarray) -> list[tuple[np.ndarray, PixelBox]]:
         """Regions (contour, box) of at least `min_blob` pixels; smaller ones (rain, snow) are
         erased from `changed`."""
         contours, _ = cv2.findContours(changed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -299,14 +289,11 @@ class MotionDetector:
             cv2.drawContours(changed, dropped, -1, 0, thickness=cv2.FILLED)
         return kept
 
-    def _judge(
-        self, contour: np.ndarray, box: tuple[int, int, int, int], current: np.ndarray
-    ) -> bool:
+    def _judge(self, contour: np.ndarray, box: PixelBox, current: np.ndarray) -> bool:
         """`_defocused`, reusing a verdict from the last few frames for the same region."""
         frame = self._frames
-        self._verdicts = [v for v in self._verdicts if frame - v[2] < RECHECK_FRAMES]
-        for judged, soft, _ in self._verdicts:
-            if _overlap(judged, box) >= 0.5:
+        for judged, soft, when in self._verdicts:
+            if frame - when < RECHECK_FRAMES and _overlap(judged, box) >= 0.5:
                 return soft
         soft = self._defocused(contour, box, current)
         self._verdicts.append((box, soft, frame))
@@ -315,7 +302,7 @@ class MotionDetector:
     def _defocused(
         self,
         contour: np.ndarray,
-        box: tuple[int, int, int, int],
+        box: PixelBox,
         current: np.ndarray,
     ) -> bool:
         """Something close to the lens is a blur with a soft outline; anyone at the door is in
@@ -327,24 +314,24 @@ class MotionDetector:
         # Sharpness is a contrast: in a darker picture every outline is softer by as much, so
         # it is judged as if in full light. A blur is soft all over: a visitor whose outline
         # the noise of a dark night frays still has a crisp coat, face or zip inside it.
-        magnitude = gradient(current[y : y + h, x : x + w], 1 / self._dimming())
+        magnitude = gradient(current[y : y + h, x : x + w], self._edge_gain / self._dimming())
         _, sharp = cv2.threshold(magnitude, limit - 0.5, 255, cv2.THRESH_BINARY)
         inside = area(contour, box)
-        return _soft(sharp, rim(inside)) and _soft(sharp, inside)
+        # (inside first: a visitor's crisp coat settles it without measuring the rim)
+        return mostly_soft(sharp, inside) and mostly_soft(sharp, rim(inside))
 
     def _drop_ghosts(
         self,
-        regions: list[tuple[np.ndarray, tuple[int, int, int, int]]],
+        regions: list[tuple[np.ndarray, PixelBox]],
         changed: np.ndarray,
         current: np.ndarray,
         diff: np.ndarray,
         t: float,
-    ) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+    ) -> list[tuple[np.ndarray, PixelBox]]:
         """Regions that have stayed for GHOST_SECONDS and are ghosts become background now."""
         kept = []
         for contour, box in regions:
-            blocks = self._since[_blocks(box)]
-            stayed = np.count_nonzero(t - blocks >= GHOST_SECONDS) * 2 >= blocks.size
+            stayed = self._stationary.stayed(box, t, GHOST_SECONDS)
             if not stayed or not self._is_ghost(current, diff, box):
                 kept.append((contour, box))
                 continue
@@ -352,9 +339,7 @@ class MotionDetector:
             cv2.drawContours(changed, [contour], -1, 0, thickness=cv2.FILLED)
         return kept
 
-    def _is_ghost(
-        self, current: np.ndarray, diff: np.ndarray, box: tuple[int, int, int, int]
-    ) -> bool:
+    def _is_ghost(self, current: np.ndarray, diff: np.ndarray, box: PixelBox) -> bool:
         assert self._background is not None
         x, y, w, h = box
         window = (slice(y, y + h), slice(x, x + w))
@@ -369,9 +354,7 @@ class MotionDetector:
             GHOST_MIN_EDGE * self._dimming(),
         )
 
-    def _take_in(
-        self, contour: np.ndarray, box: tuple[int, int, int, int], current: np.ndarray
-    ) -> None:
+    def _take_in(self, contour: np.ndarray, box: PixelBox, current: np.ndarray) -> None:
         """The frame becomes the background inside the region; its stationary timers restart
         (a ghost is not something that arrived: nothing to report)."""
         assert self._background is not None
@@ -383,39 +366,18 @@ class MotionDetector:
             current[y : y + h, x : x + w],
             where=area.view(bool),
         )
-        self._since[_blocks(box)] = np.inf
+        self._stationary.restart(box)
 
-    def _learn_mask(self, boxes: tuple[Box, ...]) -> np.ndarray:
-        """Where the background may learn: outside every moving region's box. Inside a visitor,
-        pixels that differ by less than the threshold would otherwise be learned, and then the
-        visitor with them."""
-        width, height = self.size
+    def _learn_mask(self, boxes: list[PixelBox]) -> np.ndarray:
+        """Where the background may learn: outside the box around every moving region. Inside
+        a visitor, pixels that differ by less than the threshold would otherwise be learned,
+        and then the visitor with them."""
         still = self._still
         still.fill(1)
         if boxes:
-            box = functools.reduce(Box.union, boxes)
-            x, y = int(box.x * width), int(box.y * height)
-            still[y : y + int(box.h * height) + 1, x : x + int(box.w * width) + 1] = 0
+            x0 = min(b[0] for b in boxes)
+            y0 = min(b[1] for b in boxes)
+            x1 = max(b[0] + b[2] for b in boxes)
+            y1 = max(b[1] + b[3] for b in boxes)
+            still[y0 : y1 + 1, x0 : x1 + 1] = 0
         return still
-
-    def _absorb(
-        self, changed: np.ndarray, current: np.ndarray, background: np.ndarray, t: float
-    ) -> tuple[Box, ...]:
-        share = _downscale(changed, self._grid)  # by exact halves: OpenCV's fast path
-        moving = share > 127
-        since = self._since
-        since[~moving] = np.inf
-        np.minimum(since, np.float32(t), out=since, where=moving)
-        settled = (t - since) >= self.cfg.absorb_seconds
-        if not settled.any():
-            return ()
-        since[settled] = np.inf
-        mask = cv2.resize(settled.view(np.uint8), self.size, interpolation=cv2.INTER_NEAREST)
-        np.copyto(background, current, where=mask.view(bool))
-        count, _, stats, _ = cv2.connectedComponentsWithStats(
-            settled.view(np.uint8) * np.uint8(255)
-        )
-        width, height = self._grid
-        return tuple(
-            Box(x / width, y / height, w / width, h / height) for x, y, w, h, _ in stats[1:count]
-        )

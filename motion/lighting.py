@@ -22,11 +22,12 @@ import numpy as np
 TEXTURE_EVERY = 4  # a measurement of the background's texture serves this many frames
 # Block gains all within this of 1: no compensation. 2 % is 4 levels at 200, far below any
 # threshold, and a slow drift is still compensated, in steps of 2 %.
-STEADY = 0.02
+STEADY = 0.04
 # A block judged "scene, not light" stays so (with its neighbours) for this many frames while
 # nothing else changes: a visitor moving about need not be judged again every frame.
-REJUDGE_FRAMES = 4
+REJUDGE_FRAMES = 8
 _NEIGHBOURS = np.ones((3, 3), np.uint8)
+_SMOOTH_LOW, _SMOOTH_HIGH = float(np.exp(-0.1)), float(np.exp(0.1))
 UNIFORM = 0.03  # block gains this close together are applied as one gain (error <= 1.5 %)
 # A change of light is even when at least this share of blocks is lit and their gains differ by
 # at most this share of the change (leaves swaying under a cloud still vary by several percent).
@@ -44,6 +45,9 @@ class LightingEstimate:
     # is lit and their gains differ by far less than the change itself. Compensating is then
     # the whole story; light that varies over the picture (a lamp, headlights) is not.
     even: bool = False
+
+
+_UNCHANGED = LightingEstimate(None, 1.0, 1.0, 1.0)
 
 
 class LightingModel:
@@ -85,17 +89,18 @@ class LightingModel:
         bg_mean = cv2.resize(background, grid, interpolation=cv2.INTER_AREA)
         # +4: dark blocks have noisy ratios; a small offset keeps them sane.
         block_gain = (cur_mean + 4.0) / (bg_mean + 4.0)
-        changed = np.abs(block_gain - 1.0) >= STEADY
-        if not changed.any():
+        # (in OpenCV's calls: a few per frame on arrays this small cost their overhead, not work)
+        steady = cv2.inRange(block_gain, 1.0 - STEADY, 1.0 + STEADY)  # 255 where unchanged
+        if cv2.countNonZero(steady) == steady.size:
             # No block changed enough to matter: the usual frame, at a fraction of the cost.
             self._calls += 1
-            return LightingEstimate(None, 1.0, 1.0, 1.0)
+            return _UNCHANGED
         if self._scene is not None and self._scene_frames > 0:
             self._scene_frames -= 1
-            if not (changed & ~self._scene).any():
+            if cv2.countNonZero(cv2.bitwise_or(steady, self._scene)) == steady.size:
                 # Only where a visitor was a moment ago (or next to it): still the visitor.
                 self._calls += 1
-                return LightingEstimate(None, 1.0, 1.0, 1.0)
+                return _UNCHANGED
         gain_up = cv2.resize(block_gain, self.work, interpolation=cv2.INTER_LINEAR)
         residual = cv2.resize(
             cv2.absdiff(current, cv2.multiply(background, gain_up)),
@@ -112,7 +117,8 @@ class LightingModel:
         # that the small residual proves nothing.
         flat = np.minimum(texture, block_gain * texture) < self.flat_std
         neighbourhood = cv2.medianBlur(block_gain, 5) if min(grid) >= 5 else block_gain
-        smooth = np.abs(np.log(block_gain / neighbourhood)) < 0.1
+        # |log(gain / neighbourhood)| < 0.1, as one range test
+        smooth = cv2.inRange(block_gain / neighbourhood, _SMOOTH_LOW, _SMOOTH_HIGH) > 0
         # Light keeps the texture, scaled: what is left must be small next to the scaled texture
         # (a dark coat over brick leaves about all of it), or below the noise floor.
         explained = residual <= np.maximum(self.max_residual, 0.4 * block_gain * texture)
@@ -125,15 +131,17 @@ class LightingModel:
             )
             lit |= (saturated > 0.3) & brighter
         lit_share = float(np.count_nonzero(lit)) / lit.size
-        scene = cv2.dilate((~lit).view(np.uint8), _NEIGHBOURS).view(bool)
+        # (255 where scene, as the mask `steady` is combined with)
+        scene = cv2.dilate((~lit).view(np.uint8), _NEIGHBOURS) * np.uint8(255)
         self._scene, self._scene_frames = scene, REJUDGE_FRAMES - 1
         gains = block_gain[lit]
         # the median, by partition: np.median's bookkeeping costs more than the work here
         global_gain = (
             float(np.partition(gains, gains.size // 2)[gains.size // 2]) if gains.size else 1.0
         )
-        final = np.where(lit, block_gain, np.float32(global_gain)).astype(np.float32)
-        low, high = float(final.min()), float(final.max())
+        final = np.full_like(block_gain, global_gain)
+        np.copyto(final, block_gain, where=lit)
+        low, high, _, _ = cv2.minMaxLoc(final)
         even = lit_share >= EVEN_LIT and high - low <= EVEN_SPREAD * abs(global_gain - 1.0)
         if high - low < UNIFORM:
             # One gain fits all (a visitor in an otherwise steady scene, or light that changed

@@ -29,8 +29,10 @@ class NoiseEstimator:
         sample = diff[::4, ::4][still[::4, ::4]]
         if sample.size < 64:
             return
-        # For |N(0, s)|, the median is 0.674 s.
-        sigma = float(np.median(sample)) / 0.674
+        # For |N(0, s)|, the median is 0.674 s. (The median by partition: np.median's
+        # bookkeeping costs more than the work on a sample this small.)
+        middle = sample.size // 2
+        sigma = float(np.partition(sample, middle)[middle]) / 0.674
         self.sigma = (
             sigma if self.sigma is None else (1 - self.alpha) * self.sigma + self.alpha * sigma
         )

@@ -12,9 +12,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-_RIM = cv2.getStructuringElement(cv2.MORPH_RECT, (11, 11))
+_RIM = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
 _EDGE = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-_AROUND = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
+_AROUND = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 
 
 def area(contour: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -27,8 +27,11 @@ def area(contour: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 def rim(region: np.ndarray) -> np.ndarray:
     """The band just inside a filled region's contour (uint8, 255 in the band): where the
-    object's own outline lies, inside the dilation that joined its pieces."""
-    return cv2.subtract(region, cv2.erode(region, _RIM))
+    object's own outline lies, inside the dilation that joined its pieces. (Outside the box
+    counts as outside the region: where the region fills its box up to a side, that side is its
+    outline.)"""
+    core = cv2.erode(region, _RIM, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.subtract(region, core)
 
 
 def gradient(image: np.ndarray, gain: float = 1.0) -> np.ndarray:
@@ -73,3 +76,10 @@ def is_ghost(
     if cv2.countNonZero(around) < 8:
         return True  # nothing around to compare with
     return before > ratio * max(edges(background, around), 1.0)
+
+
+def mostly_soft(sharp: np.ndarray, where: np.ndarray) -> bool:
+    """Is a patch soft where `where` is set: fewer than 10 % of those pixels are `sharp` (have
+    a gradient of at least the limit: the 90th percentile is below it)?"""
+    total = cv2.countNonZero(where)
+    return total > 0 and cv2.countNonZero(cv2.bitwise_and(sharp, where)) < 0.1 * total

@@ -1,6 +1,6 @@
 """Places that keep moving in place: leaves, water, a flag, a flickering light.
 
-Per block of the lores frame the model keeps `spread`: how far from the background the block
+Per block of the analysis frame the model keeps `spread`: how far from the background the block
 usually is while it keeps changing (the root mean square of the difference, in levels: a pixel's
 standard deviation, as a Gaussian background model keeps it). A block learns it only while it is
 active, i.e. while the frame itself changes there (measured over STEP_SECONDS): foliage swaying
@@ -36,7 +36,7 @@ import numpy as np
 
 from doorbell.motion.difference import apart
 
-BLOCK = 4  # px of the lores frame per block side (_rms halves twice)
+BLOCK = 2  # analysis px per block side (4 lores px at 320x240; _rms halves once)
 K = 4.0  # the change that counts, in units of a place's usual spread (RMS): 4 sigma
 # While active, the spread follows the frame's difference with this time constant (a visitor
 # moving about in one place for a few seconds is not learned as foliage) ...
@@ -51,15 +51,21 @@ YOUNG_SECONDS = 1.0
 STEP_SECONDS = 0.2
 LEARN_EVERY = 4  # frames: the spread moves over seconds, every fourth frame is plenty
 # A change counts as in place when the distance from the background's range over WIDE x WIDE
-# px (a sway of up to 5 px each way) is at most IN_PLACE times the distance from its 3x3 range.
-# Measured on the canopy swaying 4 px with 1 px of jitter from the first frame: with 7 px it
-# false-alarms, with 9 it holds, 11 leaves a margin (and the canopy of 8 px in the library).
-WIDE = 11
+# analysis px (a sway of up to 2 px each way, 4-5 lores px at 320x240) is at most IN_PLACE
+# times the distance from its 3x3 range. Measured at 160x120 on the canopy swaying 4 lores px
+# with 1 px of jitter from the first frame (tests/test_motion_hard.py): with 3 it raises
+# motion (three tests fail); with 7 walker_at_start is found at frame 18 instead of 14.
+# (At 320x240 it was 11 lores px: 7 false-alarmed, 9 held.)
+WIDE = 5
 IN_PLACE = 0.5
 # What the young model held is forgotten where the change shows through this many learning
 # steps in a row, within this long of the start (later, learning is gated anyway).
 REVOKE_STEPS = 2
 REVOKE_SECONDS = 3.0
+# A place counts as calm (its difference a sample of the sensor's noise) while K x its spread is
+# under this share of the noise floor: at 160x120 a sway the floor holds still moves by several
+# levels, and taken for noise it would raise the floor over the whole picture.
+CALM_SHARE = 0.5
 _NEIGHBOURS = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _WIDE = cv2.getStructuringElement(cv2.MORPH_RECT, (WIDE, WIDE))
 
@@ -72,6 +78,8 @@ def _rms(diff: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     half = cv2.resize(diff, (diff.shape[1] // 2, diff.shape[0] // 2), interpolation=cv2.INTER_AREA)
     square = half.astype(np.float32)
     cv2.multiply(square, square, dst=square)
+    if square.shape[1::-1] == grid:  # (at 160x120 the 2x2 average is the block already)
+        return cv2.sqrt(square)
     return cv2.sqrt(cv2.resize(square, grid, interpolation=cv2.INTER_AREA))
 
 
@@ -111,7 +119,7 @@ class RestlessModel:
         self._t = None
 
     def relight(self, gain: float | np.ndarray) -> None:
-        """The light changed by `gain` (one for the frame, or per lores pixel): so did every
+        """The light changed by `gain` (one for the frame, or per analysis pixel): so did every
         difference the spread measures."""
         if isinstance(gain, np.ndarray):
             self.spread *= cv2.resize(gain, self.grid, interpolation=cv2.INTER_AREA)
@@ -132,7 +140,7 @@ class RestlessModel:
         active_level: float,
     ) -> None:
         """Learn from one frame (every LEARN_EVERY-th; every one while young). `current`:
-        blurred lores luma (uint8); `reference`: the background it was compared with (uint8);
+        blurred analysis luma (uint8); `reference`: the background it was compared with (uint8);
         `diff`: its difference from the background's 3x3 range; `active_level`: the
         frame-to-frame change (RMS, levels) above which a block counts as changing, a little
         above what noise alone gives."""
@@ -175,7 +183,7 @@ class RestlessModel:
         spread += rate * (target - spread)
 
     def thresholds(self, floor: float) -> np.ndarray | None:
-        """Per-pixel threshold (uint8, lores size): the larger of `floor` and K times the
+        """Per-pixel threshold (uint8, analysis size): the larger of `floor` and K times the
         neighbourhood's spread; None where the floor holds everywhere (the usual frame)."""
         if self._needed is None:
             self._needed = cv2.dilate(self.spread, _NEIGHBOURS) * np.float32(K)
@@ -198,8 +206,13 @@ class RestlessModel:
         return self._thresholds
 
     def calm(self, floor: float) -> np.ndarray | None:
-        """Where the floor alone decides (bool, lores size): no place that keeps moving. None
-        when that is everywhere."""
-        if self.thresholds(floor) is None:
+        """Where no place keeps moving (bool, analysis size): K x the neighbourhood's spread
+        under CALM_SHARE of the floor, so that leaves whose sway the floor alone would hold are
+        still not taken for the sensor's noise. None when that is everywhere."""
+        self.thresholds(floor)  # (makes `_needed` if the spread was learned again)
+        assert self._needed is not None
+        level = np.float32(CALM_SHARE * floor)
+        if self._needed_max <= level:
             return None
-        return self._thresholds <= np.uint8(min(255.0, floor))
+        small = (self._needed <= level).view(np.uint8)
+        return cv2.resize(small, self.size, interpolation=cv2.INTER_NEAREST).view(bool)

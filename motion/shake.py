@@ -2,8 +2,8 @@
 
 A shake changes edges all over the frame at once, which a visitor does not: only then is the
 global shift between the frame and the background estimated, by phase correlation on the
-middle of the lores frame (at full lores resolution: downscaling first loses the sub-pixel
-accuracy a one-pixel shake needs). The frame is then compared with the background moved by that
+middle of the analysis frame (not downscaled further: that loses the sub-pixel accuracy a
+one-pixel shake needs). The frame is then compared with the background moved by that
 shift.
 """
 

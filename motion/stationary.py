@@ -1,0 +1,80 @@
+"""Stationary objects: a block of the frame that has stayed changed for `absorb_seconds` (a
+parcel, a parked bike) is taken into the background and reported once.
+
+Per block of ABSORB_BLOCK x ABSORB_BLOCK analysis px the model keeps the frame time since which
+the block has been mostly changed (+inf where it is not). Ghosts (motion.outline) are taken in
+sooner, region by region, and their blocks' timers restart: nothing arrived there.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from doorbell.motion.resample import downscale
+from doorbell.motion.types import Box
+
+ABSORB_BLOCK = 4  # analysis px (8 lores px at 320x240): stationary objects go in by blocks
+
+PixelBox = tuple[int, int, int, int]  # x, y, w, h in analysis px
+
+
+class StationaryBlocks:
+    """How long each block has been changed; absorbs the blocks changed for long enough."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        width, height = size
+        self.size = size
+        self.grid = (max(1, width // ABSORB_BLOCK), max(1, height // ABSORB_BLOCK))
+        # Frame time since which each block has been mostly moving; +inf where it is not.
+        self.since = np.full(self.grid[::-1], np.inf, np.float32)
+
+    def reset(self) -> None:
+        self.since.fill(np.inf)
+
+    @staticmethod
+    def blocks(box: PixelBox) -> tuple[slice, slice]:
+        """The blocks a pixel box touches, as a slice of the block grid."""
+        x, y, w, h = box
+        return (
+            slice(y // ABSORB_BLOCK, -(-(y + h) // ABSORB_BLOCK)),
+            slice(x // ABSORB_BLOCK, -(-(x + w) // ABSORB_BLOCK)),
+        )
+
+    def stayed(self, box: PixelBox, t: float, seconds: float) -> bool:
+        """Has most of the box been changed for at least `seconds`?"""
+        blocks = self.since[self.blocks(box)]
+        return bool(np.count_nonzero(t - blocks >= seconds) * 2 >= blocks.size)
+
+    def restart(self, box: PixelBox) -> None:
+        """The box was taken into the background: its blocks' timers start afresh."""
+        self.since[self.blocks(box)] = np.inf
+
+    def absorb(
+        self,
+        changed: np.ndarray,
+        current: np.ndarray,
+        background: np.ndarray,
+        t: float,
+        after: float,
+    ) -> tuple[Box, ...]:
+        """Update the timers from `changed` (uint8 mask); copy the blocks changed for `after`
+        seconds from `current` into `background`, and return them (normalised boxes)."""
+        share = downscale(changed, self.grid)  # by exact halves: OpenCV's fast path
+        moving = share > 127
+        since = self.since
+        since[~moving] = np.inf
+        np.minimum(since, np.float32(t), out=since, where=moving)
+        settled = (t - since) >= after
+        if not settled.any():
+            return ()
+        since[settled] = np.inf
+        mask = cv2.resize(settled.view(np.uint8), self.size, interpolation=cv2.INTER_NEAREST)
+        np.copyto(background, current, where=mask.view(bool))
+        count, _, stats, _ = cv2.connectedComponentsWithStats(
+            settled.view(np.uint8) * np.uint8(255)
+        )
+        width, height = self.grid
+        return tuple(
+            Box(x / width, y / height, w / width, h / height) for x, y, w, h, _ in stats[1:count]
+        )
