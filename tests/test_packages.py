@@ -73,8 +73,12 @@ def test_the_scene_has_its_parcel_reported_then_its_disappearance(
     arrived = float(said["PACKAGE"].split(" at ")[1].split()[0])
     gone = float(said["PACKAGE GONE"].split(" at ")[1].split()[0])
     assert PUT_DOWN + 20 < arrived < TAKEN and TAKEN < gone < TAKEN + 10, lines
-    # no other package: the people who came and went were no package
+    # no other package: the people who came and went were no package; they are persons (drawn
+    # from a real photograph: the scene's ground truth says so)
     assert len(packages(sub.messages)) == 2
+    motion = [json.loads(m.payload) for m in sub.messages]
+    motion = [e for e in motion if e["type"] == "motion" and e["state"] == "end"]
+    assert [e["label"] for e in motion] == ["person", "person"], motion
 
 
 # -- the rules, one at a time -----------------------------------------------------------------
@@ -145,6 +149,19 @@ def test_something_that_stayed_and_is_nothing_named_is_a_package_until_it_is_gon
         t += 1.0
     assert [(m.type, m.state, m.id) for m in sent[1:]] == [("package", "end", start.id)]
     assert packages.present == []
+
+
+def test_a_piece_taken_in_later_beside_a_package_is_part_of_it(tmp_path: Path) -> None:
+    packages, sent = watcher(tmp_path)
+    stage = Stage()
+    stays(packages, stage, 40.0, {})
+    event = MotionEvent("stationary", 44.0, 0, 44.0, 0)
+    event.peak_boxes = (Box(0.4, 0.9, 0.1, 0.05),)  # the parcel's lower edge, a frame later
+    packages.stationary(event, picture(True, 44.0))
+    packages.look(picture(True, 47.0), (), stage)  # type: ignore[arg-type]
+    assert len(stage.jobs) == 1 and len(sent) == 1  # no second object, no second package
+    [package] = packages.present
+    assert package.box.y + package.box.h == pytest.approx(0.95)
 
 
 @pytest.mark.parametrize("label", ["person", "vehicle", "animal"])

@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 JOB_PREFIX = "stationary:"  # the classifier's job ids for stationary objects (not alerts)
 NOT_PACKAGES = ("person", "vehicle", "animal")
-SAME_PLACE = 0.5  # boxes overlapping by this share of the smaller one are the same place
 CHECK_EVERY = 1.0  # seconds of frame time between two looks at the packages' places
 # The detector takes an object in block by block, over a few frames: pieces that touch (within
 # NEAR of the picture) and come within SETTLE seconds of each other are one object.
@@ -80,14 +79,6 @@ def where(box: Box) -> str:
     return "[" + ", ".join(f"{v:.3f}" for v in (box.x, box.y, box.w, box.h)) + "]"
 
 
-def same_place(a: Box, b: Box) -> bool:
-    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
-    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
-    if w <= 0 or h <= 0:
-        return False
-    return w * h >= SAME_PLACE * min(a.w * a.h, b.w * b.h)
-
-
 def look_of(frame: Frame, box: Box) -> np.ndarray:
     """The luma of the main picture inside `box` (normalised)."""
     y = planes(frame.main)[0]
@@ -119,11 +110,17 @@ class Packages:
 
     # -- the analysis thread ---------------------------------------------------------------------
     def stationary(self, event: MotionEvent, frame: Frame) -> None:
-        """Something was taken into the background: unless at a package's place, a piece of an
-        object to classify once all of it is in (`look`, after `SETTLE`)."""
+        """Something was taken into the background: a piece of a package already known, or of
+        an object to classify once all of it is in (`look`, after `SETTLE`)."""
         for box in event.peak_boxes:
             with self._lock:
-                if any(same_place(p.box, box) for p in self.present):
+                # a last piece of a package (or one put down beside it): the same package, its
+                # place and look grown to cover it
+                touched = [p for p in self.present if overlaps(p.box, box, NEAR)]
+                for package in touched:
+                    package.box = package.box.union(box)
+                    package.look, package.misses = look_of(frame, package.box), 0
+                if touched:
                     continue
             for forming in list(self._forming):
                 if overlaps(forming.box, box, NEAR):
