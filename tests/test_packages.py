@@ -39,7 +39,7 @@ def test_the_scene_has_its_parcel_reported_then_its_disappearance(
         if os.environ.get("CI") == "true":
             pytest.fail(f"the classifier's model is missing on CI ({default_model()})")
         pytest.skip(f"the classifier's model is not installed ({default_model()})")
-    sub: Subscriber = subscribe("doorbell/pk/event")  # type: ignore[operator]
+    sub: Subscriber = subscribe("doorbell/pk/event", "doorbell/pk/motion/package")  # type: ignore[operator]
     config = load_config(
         sets=[
             "device.id=pk",
@@ -58,7 +58,7 @@ def test_the_scene_has_its_parcel_reported_then_its_disappearance(
     device.run()
 
     def packages(messages: list) -> list[dict]:  # type: ignore[type-arg]
-        events = [json.loads(m.payload) for m in messages]
+        events = [json.loads(m.payload) for m in messages if m.topic.endswith("/event")]
         return [e for e in events if e["type"] == "package"]
 
     assert sub.wait_for(lambda ms: len(packages(ms)) >= 2, timeout=10), lines
@@ -76,7 +76,10 @@ def test_the_scene_has_its_parcel_reported_then_its_disappearance(
     # no other package: the people who came and went were no package; they are persons (drawn
     # from a real photograph: the scene's ground truth says so)
     assert len(packages(sub.messages)) == 2
-    motion = [json.loads(m.payload) for m in sub.messages]
+    # Home Assistant's `package` sensor: ON while it was there (no motion was labelled package)
+    states = [m.payload for m in sub.on("doorbell/pk/motion/package")]
+    assert b"ON" in states and states[-1] == b"OFF", states
+    motion = [json.loads(m.payload) for m in sub.on("doorbell/pk/event")]
     motion = [e for e in motion if e["type"] == "motion" and e["state"] == "end"]
     assert [e["label"] for e in motion] == ["person", "person"], motion
 
@@ -104,12 +107,15 @@ class Stage:
 
 
 def watcher(tmp_path: Path, labels: list[str] | None = None) -> tuple[Packages, list]:  # type: ignore[type-arg]
-    sent: list[EventMessage] = []
+    """Packages on real Alerts; what they publish, and `moved` as a message of its own."""
+    sent: list[EventMessage | str] = []
     away = ModesConfig().away
     if labels is not None:
         away = away.model_copy(update={"alert_labels": labels})
     alerts = Alerts("pk", sent.append, tmp_path)
-    return Packages(lambda: Policy(away, "events"), alerts, lambda line: None, 0.5), sent
+    return Packages(
+        lambda: Policy(away, "events"), alerts, lambda line: None, 0.5, lambda: sent.append("moved")
+    ), sent
 
 
 def stays(packages: Packages, stage: Stage, t: float, scores: dict[str, float]) -> None:
@@ -133,8 +139,9 @@ def test_something_that_stayed_and_is_nothing_named_is_a_package_until_it_is_gon
     packages, sent = watcher(tmp_path)
     stage = Stage()
     stays(packages, stage, 40.0, {"person": 0.1, "package": 0.0})
-    [start] = sent
+    [start, moved] = sent
     assert (start.type, start.state, start.label) == ("package", "start", "package")
+    assert moved == "moved" and packages.alerted()  # Home Assistant's `package` sensor: ON
     t = 45.0
     for _ in range(5):  # still there
         packages.look(picture(True, t), (), stage)  # type: ignore[arg-type]
@@ -143,12 +150,13 @@ def test_something_that_stayed_and_is_nothing_named_is_a_package_until_it_is_gon
     for _ in range(5):
         packages.look(picture(False, t), (Box(0.35, 0.5, 0.3, 0.5),), stage)  # type: ignore[arg-type]
         t += 1.0
-    assert len(sent) == 1
+    assert len(sent) == 2
     for _ in range(MISSES):  # taken: its place, uncovered, unlike it
         packages.look(picture(False, t), (), stage)  # type: ignore[arg-type]
         t += 1.0
-    assert [(m.type, m.state, m.id) for m in sent[1:]] == [("package", "end", start.id)]
-    assert packages.present == []
+    [end, moved] = sent[2:]
+    assert (end.type, end.state, end.id) == ("package", "end", start.id)
+    assert moved == "moved" and not packages.alerted()  # and OFF
 
 
 def test_a_piece_taken_in_later_beside_a_package_is_part_of_it(tmp_path: Path) -> None:
@@ -159,7 +167,7 @@ def test_a_piece_taken_in_later_beside_a_package_is_part_of_it(tmp_path: Path) -
     event.peak_boxes = (Box(0.4, 0.9, 0.1, 0.05),)  # the parcel's lower edge, a frame later
     packages.stationary(event, picture(True, 44.0))
     packages.look(picture(True, 47.0), (), stage)  # type: ignore[arg-type]
-    assert len(stage.jobs) == 1 and len(sent) == 1  # no second object, no second package
+    assert len(stage.jobs) == 1 and len(sent) == 2  # no second object, no second package
     [package] = packages.present
     assert package.box.y + package.box.h == pytest.approx(0.95)
 
@@ -176,7 +184,7 @@ def test_a_mode_that_does_not_alert_on_packages_sends_nothing_but_still_watches(
 ) -> None:
     packages, sent = watcher(tmp_path, ["person"])
     stays(packages, Stage(), 40.0, {})
-    assert sent == [] and len(packages.present) == 1
+    assert sent == [] and len(packages.present) == 1 and not packages.alerted()
 
 
 def test_without_a_classifier_nothing_is_reported(tmp_path: Path) -> None:
@@ -193,4 +201,4 @@ def test_a_package_still_there_at_shutdown_gets_no_end(tmp_path: Path) -> None:
     stays(packages, Stage(), 40.0, {})
     packages.forget()
     packages.alerts.flush()  # what the device does next at shutdown
-    assert [m.state for m in sent] == ["start"]
+    assert [getattr(m, "state", m) for m in sent] == ["start", "moved"]

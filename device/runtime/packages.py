@@ -99,14 +99,22 @@ class Packages:
         alerts: Alerts,
         echo: Callable[[str], None],
         min_score: float,
+        moved: Callable[[], None] = lambda: None,
     ) -> None:
+        """`moved`: called when a package that alerted arrives or goes (outside the lock)."""
         self.policy, self.alerts, self.echo, self.min_score = policy, alerts, echo, min_score
+        self.moved = moved
         self.present: list[Package] = []
         self._waiting: dict[str, tuple[Box, Frame]] = {}  # classifier job -> what it shows
         self._ids = itertools.count(1)
         self._next_look = 0.0
         self._forming: list[Forming] = []  # analysis thread only
         self._lock = threading.Lock()
+
+    def alerted(self) -> bool:
+        """Whether a possible package whose alert went out is there now."""
+        with self._lock:
+            return any(p.alert_id for p in self.present)
 
     # -- the analysis thread ---------------------------------------------------------------------
     def stationary(self, event: MotionEvent, frame: Frame) -> None:
@@ -171,6 +179,7 @@ class Packages:
             return
         self.echo(f"PACKAGE GONE {package.alert_id} at {frame.t:.2f} s")
         self.alerts.end(package.alert_id, frame.wall)
+        self.moved()
 
     # -- the classifier's thread -----------------------------------------------------------------
     def on_labels(self, job: ClassifyJob, labels: FrameLabels) -> bool:
@@ -202,6 +211,8 @@ class Packages:
         log.info("a possible package arrived at %s", where(box))
         with self._lock:
             self.present.append(Package(alert_id, box, look_of(frame, box)))
+        if alert_id:
+            self.moved()
         return True
 
     # -- shutdown --------------------------------------------------------------------------------

@@ -84,7 +84,9 @@ class Reactions:
         self._lock = threading.RLock()
         self._labels_on: set[str] = set()  # labels whose retained motion/<label> is ON
         self.last_frame: Frame | None = None
-        self.packages = Packages(policy, alerts, echo, self.classify.min_score)
+        self.packages = Packages(
+            policy, alerts, echo, self.classify.min_score, self._packages_moved
+        )
 
     # -- analysis thread ------------------------------------------------------------------------
     def on_analysed(self, updates: list[EventUpdate], result: MotionResult, frame: Frame) -> None:
@@ -168,11 +170,19 @@ class Reactions:
         elif act.snapshot:  # _motion_started saves it once the event is in the index
             active.snapshot_due = True
 
+    def _packages_moved(self) -> None:
+        """A possible package alerted or went (the classifier's or the analysis thread)."""
+        with self._lock:
+            self._sync_labels()
+
     def _sync_labels(self) -> None:
-        """`motion/<label>` ON for each label an open, published motion alert has, OFF for the
-        others (under the lock): Home Assistant's binary sensor per label."""
+        """`motion/<label>` ON for each label an open, published motion alert has, and `package`
+        while a possible package that alerted is there; OFF for the others (under the lock):
+        Home Assistant's binary sensor per label."""
         labels = [self.alerts.label_of(a.alert_id) for a in self._active.values() if a.announced]
         now = {str(label) for label in labels if label != "unknown"}
+        if self.packages.alerted():
+            now.add("package")
         for name in sorted(now ^ self._labels_on):
             self.uplink.set_motion_label(name, name in now)
         self._labels_on = now
