@@ -170,6 +170,13 @@ def test_a_piece_taken_in_later_beside_a_package_is_part_of_it(tmp_path: Path) -
     assert len(stage.jobs) == 1 and len(sent) == 2  # no second object, no second package
     [package] = packages.present
     assert package.box.y + package.box.h == pytest.approx(0.95)
+    # much later, something beside it (a visitor who waited there) is classified on its own
+    grown = package.box
+    event = MotionEvent("stationary", 90.0, 0, 90.0, 0)
+    event.peak_boxes = (Box(0.5, 0.6, 0.1, 0.3),)
+    packages.stationary(event, picture(True, 90.0))
+    packages.look(picture(True, 93.0), (), stage)  # type: ignore[arg-type]
+    assert len(stage.jobs) == 2 and package.box == grown
 
 
 @pytest.mark.parametrize("label", ["person", "vehicle", "animal"])

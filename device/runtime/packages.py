@@ -44,6 +44,9 @@ CHECK_EVERY = 1.0  # seconds of frame time between two looks at the packages' pl
 # NEAR of the picture) and come within SETTLE seconds of each other are one object.
 SETTLE = 2.0
 NEAR = 0.02
+# Pieces of a package taken in up to this long after it was reported are part of it; later
+# ones beside it are something else (a visitor who waited by it), classified on their own.
+LATE_PIECES = 5.0
 MISSES = 2  # looks in a row at a place unlike its package: gone
 # Mean luma difference (0..255) below which a place still looks like the package: well above a
 # sensor's noise, well below a parcel against the step it stood on.
@@ -52,9 +55,10 @@ LOOKS_SAME = 12.0
 
 @dataclass
 class Package:
-    alert_id: str  # '' when its mode did not alert: watched all the same, for its `end`
+    alert_id: str  # '' when its mode did not alert: watched all the same (not reported again)
     box: Box
     look: np.ndarray  # the main picture's luma in its box, at its last look that matched
+    arrived_t: float  # frame time it was reported
     misses: int = 0  # looks in a row that did not
 
 
@@ -122,9 +126,13 @@ class Packages:
         an object to classify once all of it is in (`look`, after `SETTLE`)."""
         for box in event.peak_boxes:
             with self._lock:
-                # a last piece of a package (or one put down beside it): the same package, its
-                # place and look grown to cover it
-                touched = [p for p in self.present if overlaps(p.box, box, NEAR)]
+                # a last piece of a package just reported: the same package, its place and look
+                # grown to cover it
+                touched = [
+                    p
+                    for p in self.present
+                    if overlaps(p.box, box, NEAR) and frame.t - p.arrived_t <= LATE_PIECES
+                ]
                 for package in touched:
                     package.box = package.box.union(box)
                     package.look, package.misses = look_of(frame, package.box), 0
@@ -210,7 +218,7 @@ class Packages:
             self.echo(f"PACKAGE {alert_id} at {frame.t:.2f} s box {where(box)}")
         log.info("a possible package arrived at %s", where(box))
         with self._lock:
-            self.present.append(Package(alert_id, box, look_of(frame, box)))
+            self.present.append(Package(alert_id, box, look_of(frame, box), frame.t))
         if alert_id:
             self.moved()
         return True
