@@ -133,8 +133,9 @@ def _write_all(out: BinaryIO, data: bytes) -> None:
 
 
 def _export_redacted(source: Path, target: Path, identity: Path | None) -> None:
-    """The owner's own sharing: a copy with every face filled (decrypted first, given the
-    identity of a clip stored encrypted)."""
+    """The owner's own sharing: a copy with every face filled, and the head of every person
+    whose face is not found (decrypted first, given the identity of a clip stored encrypted)."""
+    from doorbell.device.redaction.people import open_person_finder
     from doorbell.uplink.requests.redaction import RedactionError, Redactor  # the model: here
 
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
@@ -144,7 +145,7 @@ def _export_redacted(source: Path, target: Path, identity: Path | None) -> None:
             source = plain
         redacted = Path(tmp) / "redacted.mp4"
         try:
-            Redactor().clip(source, redacted)
+            Redactor(people=open_person_finder).clip(source, redacted)
         except RedactionError as exc:
             fail(str(exc))
         # Renamed onto DEST, as every export is: a link there is replaced, never followed.

@@ -16,10 +16,12 @@ import click
 
 from doorbell.config import LoadedConfig
 from doorbell.device.cli.options import config_options, fail
+from doorbell.device.redaction import WORKER
 from doorbell.device.storage import EventIndex
 from doorbell.uplink.messages import iso_utc
 from doorbell.uplink.requests import FootageRequests, RequestReply, StoredRequest, footage_requests
 from doorbell.uplink.requests.clips import ClipIndex
+from doorbell.uplink.requests.redaction_worker import WorkerRedactor
 
 
 def _open_index(loaded: LoadedConfig) -> Any:
@@ -34,7 +36,11 @@ def _requests(loaded: LoadedConfig, with_index: bool = False) -> Iterator[Footag
     # The refusal's log line is for the device's log; here `_finish` tells the owner, once.
     logging.getLogger(footage_requests.__name__).setLevel(logging.ERROR)
     core = FootageRequests(
-        loaded.config, loaded.config.device.data_dir, index, publishes_replies=False
+        loaded.config,
+        loaded.config.device.data_dir,
+        index,
+        publishes_replies=False,
+        redactor=WorkerRedactor(module=WORKER),  # as the device shares: heads too
     )
     try:
         yield core

@@ -6,8 +6,10 @@ A decision only claims the request; its upload (up to `requests.upload_attempts`
 `upload_timeout_seconds` for each of up to `max_clips` clips) runs on the `uploads` thread, so the
 command worker goes straight on to the next command (a mode change never waits behind footage).
 The outcome is published on the result topic of the command that asked, once the clips are sent
-(after faces are filled in copies of them, unless the owner decided otherwise, by a worker
-process at a lower priority than the camera).
+(after faces, and the heads of people whose faces are not found, are filled in copies of them,
+unless the owner decided otherwise, by a worker process at a lower priority than the camera:
+device/redaction/worker.py). The worker stops with the device; its share is retried at the
+next start.
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from doorbell.config import DoorbellConfig
+from doorbell.device.redaction import WORKER
+from doorbell.device.redaction.people import people_problem
 from doorbell.uplink.command_models import CommandReply
 from doorbell.uplink.requests import ClipIndex, FootageRequests, RequestReply, result_payload
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.clips import PendingUpload
 from doorbell.uplink.requests.command_models import SignedBody
 from doorbell.uplink.requests.face_model import model_problem
-from doorbell.uplink.requests.redaction import lower_priority
+from doorbell.uplink.requests.redaction import ShareStopped, lower_priority
+from doorbell.uplink.requests.redaction_worker import WorkerRedactor
 from doorbell.uplink.uplink import Uplink
 
 log = logging.getLogger(__name__)
@@ -53,8 +58,15 @@ class FootageService:
         # Unbounded but small: one entry per approved request, and a claimed request that is
         # never uploaded (a crash) is retried at the next start.
         self._uploads: queue.Queue[PendingUpload | None] = queue.Queue()
+        self.redactor = WorkerRedactor(module=WORKER)  # faces, and heads where no face is found
         self.requests = FootageRequests(
-            config, data_dir, index, audit=audit, clock=clock, upload_later=self._uploads.put
+            config,
+            data_dir,
+            index,
+            audit=audit,
+            clock=clock,
+            upload_later=self._uploads.put,
+            redactor=self.redactor,
         )
         self._redact = config.requests.redact
         self.uplink = uplink
@@ -79,13 +91,21 @@ class FootageService:
                 "send faces (requests.redact: none, or approve --no-redact, shares as recorded)",
                 problem,
             )
+        elif self._redact == "faces" and (problem := people_problem()) is not None:
+            log.warning(
+                "footage requests: faces are filled but not the heads of people whose faces "
+                "are not found (%s)",
+                problem,
+            )
         self._stop = stop
         for thread in self._threads:
             thread.start()
 
     def stop(self, timeout: float) -> None:
-        """After the stop event given to `start` is set. An upload still running is left to its
-        daemon thread; its request stays `sharing` and is retried at the next start."""
+        """After the stop event given to `start` is set. A redaction worker still running is
+        ended (its share stays `sharing`); an upload still running is left to its daemon
+        thread, its request `sharing` too; both are retried at the next start."""
+        self.redactor.stop()
         self._uploads.put(None)
         for thread in self._threads:
             if thread.is_alive():
@@ -102,6 +122,11 @@ class FootageService:
         while (job := self._uploads.get()) is not None:
             try:
                 self._publish(self.requests.upload(job), job.reply_to)
+            except ShareStopped:
+                log.info(
+                    "share of %s stopped with the device: retried at the next start",
+                    job.request.request_id,
+                )
             except Exception:  # one broken upload must not end the others
                 log.exception("upload for %s failed", job.request.request_id)
 

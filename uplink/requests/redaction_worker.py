@@ -3,35 +3,56 @@ keeps its memory (the face model, decoder and encoder cost ~85 MB at 640x480: al
 back to the system when the worker exits) and its interpreter lock (the camera's threads never
 wait behind a Python loop that the scheduler has put aside for being nice).
 
-    python -m doorbell.uplink.requests.redaction_worker '{"model": null, "files": [[src, dst]]}'
+    python -m doorbell.uplink.requests.redaction_worker \
+        '{"model": null, "files": [[src, dst]], "parent": PID}'
 
 Exit 0: every file done; exit 3: one line on stderr says why not (RedactionError).
+
+The worker goes with the device: `stop()` (the device's shutdown) ends a running one (SIGTERM,
+then SIGKILL), and the share is left `sharing` for the next start to retry (ShareStopped); a
+device killed outright takes its worker with it (the parent-death signal, Linux).
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from doorbell.uplink.requests.face_model import model_problem
-from doorbell.uplink.requests.redaction import RedactionError
+from doorbell.uplink.requests.redaction import PeopleFactory, RedactionError, ShareStopped
 
 NICENESS = 10  # behind the camera, which runs at 0
 FAILED = 3
 # A worker that hangs must not leave its request `sharing` for ever: a 20 s 640x480 clip takes
 # ~10 s of a core here; up to `requests.max_clips` long clips on a Pi take minutes, not this.
 TIMEOUT_SECONDS = 1800.0
+# After SIGTERM, how long a worker has before SIGKILL (it holds no state worth a clean exit: its
+# half-written copy is made again at the retry).
+STOP_GRACE_SECONDS = 2.0
 
 
 class WorkerRedactor:
     """What a share uses: the same files in, the same files out, as Redactor, done by a worker
     process; nothing of the model is loaded in the calling process."""
 
-    def __init__(self, model_path: Path | None = None, timeout: float = TIMEOUT_SECONDS) -> None:
-        self.model_path, self.timeout = model_path, timeout
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        timeout: float = TIMEOUT_SECONDS,
+        module: str = __name__,
+    ) -> None:
+        """`module`: the worker's entry point, run as `python -m module JOB` (a device layer
+        passes its own, one that also covers the heads of people whose faces are not found)."""
+        self.model_path, self.timeout, self.module = model_path, timeout, module
+        self._lock = threading.Lock()
+        self._running: subprocess.Popen[str] | None = None
+        self._stopped = False
 
     def check(self) -> None:
         problem = model_problem(self.model_path)
@@ -44,35 +65,77 @@ class WorkerRedactor:
         job = {
             "model": str(self.model_path) if self.model_path else None,
             "files": [[str(src), str(dst)] for src, dst in files],
+            "parent": os.getpid(),
         }
-        try:
-            done = subprocess.run(
-                [sys.executable, "-m", __name__, json.dumps(job)],
-                capture_output=True,
-                text=True,
-                check=False,
+        with self._lock:  # no worker starts once stop() has begun
+            if self._stopped:
+                raise ShareStopped("the device is stopping")
+            worker = self._running = subprocess.Popen(
+                [sys.executable, "-m", self.module, json.dumps(job)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
                 stdin=subprocess.DEVNULL,
-                timeout=self.timeout,  # killed then: the share fails, it is not left hanging
+                text=True,
             )
+        try:
+            _, stderr = worker.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
+            worker.kill()  # killed then: the share fails, it is not left hanging
+            worker.communicate()
             raise RedactionError(
                 f"the redaction worker took over {self.timeout:g} s and was stopped"
             ) from None
-        if done.returncode != 0:
-            lines = done.stderr.strip().splitlines()
-            why = lines[-1] if lines else f"the redaction worker exited with {done.returncode}"
+        finally:
+            with self._lock:
+                self._running = None
+        if self._stopped:
+            raise ShareStopped("the device stopped the redaction worker")
+        if worker.returncode != 0:
+            lines = stderr.strip().splitlines()
+            why = lines[-1] if lines else f"the redaction worker exited with {worker.returncode}"
             raise RedactionError(why.removeprefix("redaction: "))
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """The device is stopping: the running worker ends (SIGTERM, SIGKILL after `grace`), none
+        starts after; the share in progress raises ShareStopped and stays for the next start."""
+        with self._lock:
+            self._stopped = True
+            worker = self._running
+        if worker is None:
+            return
+        worker.terminate()
+        try:
+            worker.wait(grace)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
 
     def release(self) -> None:
         """Nothing held: the worker's memory went with it."""
 
 
-def main(argv: list[str]) -> int:
+def die_with_parent(parent: int | None) -> None:
+    """This worker gets SIGKILL when the process that started it dies (a device killed with
+    SIGKILL cannot stop it); Linux only, elsewhere nothing. `parent` gone already: exit now.
+    (Linux sends it when the *thread* that started the worker ends: WorkerRedactor waits for the
+    worker in that same thread, so that is when its process dies, or the worker is done.)"""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        return
+    if parent is not None and os.getppid() != parent:  # it died before prctl took hold
+        raise SystemExit(FAILED)
+
+
+def main(argv: list[str], people: PeopleFactory | None = None) -> int:
+    """Runs one job; `people`: builds what finds people, for their heads (a device's worker)."""
     os.nice(NICENESS)
+    job = json.loads(argv[0])
+    die_with_parent(job.get("parent"))
     from doorbell.uplink.requests.redaction import Redactor  # after nice: loading costs too
 
-    job = json.loads(argv[0])
-    redactor = Redactor(Path(job["model"]) if job["model"] else None)
+    redactor = Redactor(Path(job["model"]) if job["model"] else None, people=people)
     try:
         redactor.redact_files([(Path(src), Path(dst)) for src, dst in job["files"]])
     except RedactionError as exc:

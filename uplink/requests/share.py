@@ -114,7 +114,8 @@ class ShareJob:
         permanent one when the footage cannot be redacted as decided). The
         folder of copies goes once everything is sent or the share cannot succeed (a
         permanent error); after a passing failure it stays for the retry (retention drops it
-        once the request has expired)."""
+        once the request has expired). ShareStopped (the device is stopping) goes through: the
+        request stays `sharing`, its folder too, retried at the next start."""
         try:
             shared = self._send(request, clips, redact)
         except RedactionError as exc:

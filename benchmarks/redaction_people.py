@@ -1,0 +1,126 @@
+"""Heads filled where no face is found (issue 30): what the person cover costs a share's worker,
+on real footage of people walking (OpenCV's vtest.avi, benchmarks/real_footage.py: Debian's
+opencv-doc, Apache-2.0 AND BSD-3-Clause), the first `--seconds` of it at 640x480, 10 fps.
+
+The clip is redacted twice as a share's worker redacts it (Redactor.clip in a child process, one
+thread, its peak RSS its own): faces only, then faces and the heads of people whose faces are
+not found (device/redaction/people.py). Printed for each: CPU and wall time, the child's peak
+RSS over what it had loaded first, the frames with something filled; with people also how many
+people the detector found and how many of their heads were filled because no face was.
+
+    .venv/bin/python benchmarks/redaction_people.py [--seconds 20]
+
+Goals: a 20 s 640x480 clip in at most 20 s of one core; the worker's memory bounded (the
+device's own peak RSS: benchmarks/redaction_on_device.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from real_footage import describe, vtest_h264  # noqa: E402
+
+# VmHWM, not ru_maxrss: Linux carries the parent's high-water mark into a child's ru_maxrss.
+CHILD = """
+import json, os, sys, time
+from pathlib import Path
+import av, cv2, numpy  # what a running device has loaded already
+import doorbell.uplink.requests.share
+from doorbell.device.system.memory import status_mb
+before = status_mb("VmHWM", os.getpid())
+from doorbell.uplink.requests.redaction import Redactor
+people = None
+counts = {"people": 0, "heads": 0}
+if sys.argv[3] == "people":
+    from doorbell.device.redaction.people import open_person_finder
+    finder = open_person_finder()
+    if finder is None:
+        raise SystemExit("no person model: ./dev.sh install")
+    class Counting:
+        def people(self, rgb):
+            found = finder.people(rgb)
+            counts["people"] += len(found)
+            return found
+    people = Counting
+redactor = Redactor(people=people)
+heads = redactor.heads
+def counted_heads(rgb, faces):
+    found = heads(rgb, faces)
+    counts["heads"] += len(found)
+    return found
+redactor.heads = counted_heads
+cpu, wall = time.process_time(), time.perf_counter()
+done = redactor.clip(Path(sys.argv[1]), Path(sys.argv[2]))
+cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+print(json.dumps({"cpu": cpu, "wall": wall, "peak_before": before,
+                  "peak_after": status_mb("VmHWM", os.getpid()), "frames": done.frames,
+                  "covered": done.frames_with_faces, **counts}))
+"""
+
+
+def first_seconds(source: Path, target: Path, seconds: float) -> int:
+    """The first `seconds` of `source`, re-encoded as a camera's clip (libx264, 10 fps)."""
+    with av.open(str(source)) as src, av.open(str(target), "w", format="mp4") as dst:
+        video = src.streams.video[0]
+        rate = video.average_rate or Fraction(10)
+        out = dst.add_stream("libx264", rate=rate)
+        out.width, out.height, out.pix_fmt = video.width, video.height, "yuv420p"
+        out.options = {"preset": "veryfast", "bf": "0"}
+        frames = 0
+        for frame in src.decode(video):
+            if frames >= seconds * float(rate or 10):
+                break
+            picture = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), "rgb24")
+            picture.pts = frames  # in frames: the clip's own rate, as a camera's
+            dst.mux(out.encode(picture))
+            frames += 1
+        dst.mux(out.encode(None))
+    return frames
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    print(f"footage: {describe()}, 640x480")
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "clip.mp4"
+        frames = first_seconds(vtest_h264(640, 480), clip, args.seconds)
+        print(f"clip: the first {frames} frames ({args.seconds:g} s)")
+        for mode in ("faces", "people"):
+            child = subprocess.run(
+                [sys.executable, "-c", CHILD, str(clip), str(Path(tmp) / "out.mp4"), mode],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            run = json.loads(child.stdout)
+            growth = run["peak_after"] - run["peak_before"]
+            line = (
+                f"{mode:>6}: {run['cpu']:.1f} s of CPU ({run['wall']:.1f} s wall) = "
+                f"{run['cpu'] / args.seconds:.2f} s per second of video; peak RSS "
+                f"{run['peak_before']:.0f} -> {run['peak_after']:.0f} MB (+{growth:.0f}); "
+                f"something filled in {run['covered']} of {run['frames']} frames"
+            )
+            if mode == "people":
+                line += (
+                    f"; {run['people']} people found in the frames looked at, "
+                    f"{run['heads']} heads filled as no face was found in them"
+                )
+            print(line)
+    print("goal: a 20 s 640x480 clip in <= 20 s of one core")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""People in a shared clip's frames, found by the event classifier's detector (device/classify:
+SSD-MobileNetV2, OpenImages v4, on ai-edge-litert), for the redaction's head cover.
+
+The whole frame is looked at, scaled to the detector's 300x300 input (a 640x480 frame's people
+from about 40 px high are found; tiles of it found no more on real footage, for twice the cost),
+and the detector's overlapping hits on one person are merged (non-maximum suppression).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+
+import cv2
+import numpy as np
+
+from doorbell.device.classify.model_file import default_model, labels_of
+from doorbell.device.classify.ssd import INPUT_SIZE, SsdDetector
+
+log = logging.getLogger(__name__)
+
+PERSON = "Person"  # the detector's class name
+MIN_SCORE = 0.3  # lower than an event's label needs: a missed head costs more than a filled wall
+OVERLAP = 0.4  # hits overlapping more than this (IoU) are one person
+
+Box = tuple[int, int, int, int]
+
+
+class PersonFinder:
+    def __init__(self, detector: SsdDetector, min_score: float = MIN_SCORE) -> None:
+        self.detector, self.min_score = detector, min_score
+
+    def people(self, rgb: np.ndarray) -> list[Box]:
+        """Pixel boxes (x0, y0, x1, y1) of the people in an RGB frame."""
+        height, width = rgb.shape[:2]
+        picture = cv2.resize(rgb, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
+        hits = [d for d in self.detector.detect(picture, self.min_score) if d.name == PERSON]
+        if not hits:
+            return []
+        rects = [
+            [
+                b.box[0] * width,
+                b.box[1] * height,
+                (b.box[2] - b.box[0]) * width,
+                (b.box[3] - b.box[1]) * height,
+            ]
+            for b in hits
+        ]
+        keep = cv2.dnn.NMSBoxes(rects, [d.score for d in hits], self.min_score, OVERLAP)
+        return [
+            (
+                max(0, int(rects[i][0])),
+                max(0, int(rects[i][1])),
+                min(width, int(rects[i][0] + rects[i][2] + 0.999)),
+                min(height, int(rects[i][1] + rects[i][3] + 0.999)),
+            )
+            for i in np.asarray(keep, dtype=int).ravel()
+        ]
+
+
+def people_problem() -> str | None:
+    """Why people's heads cannot be filled on this device, found without loading the model;
+    None: they can."""
+    model = default_model()
+    if not model.is_file():
+        return f"no person model at {model} (./dev.sh install puts it there)"
+    if not labels_of(model).is_file():
+        return f"no label map at {labels_of(model)}"
+    if importlib.util.find_spec("ai_edge_litert") is None:
+        return "the runtime ai-edge-litert is not installed"
+    return None
+
+
+def open_person_finder() -> PersonFinder | None:
+    """The installed detector as a PersonFinder; None (faces only) when it cannot be loaded."""
+    if people_problem() is not None:
+        return None
+    model = default_model()
+    try:
+        names = labels_of(model).read_text(encoding="utf-8").splitlines()
+        return PersonFinder(SsdDetector(model, names))
+    except (ImportError, OSError, ValueError, RuntimeError) as exc:
+        log.warning("people's heads not filled: %s", exc)
+        return None
