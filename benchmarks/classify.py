@@ -115,7 +115,7 @@ def realtime(seconds: float) -> None:
     try:
         for name, extra in (("off", ["--set", "classify.enabled=false"]), ("on", [])):
             sub = Subscriber(broker.port, ["doorbell/bench/event"])
-            summary, wall, cpu, rss = run_device(
+            summary, wall, cpu, peaks = run_device(
                 [
                     "--broker",
                     broker.url,
@@ -143,7 +143,7 @@ def realtime(seconds: float) -> None:
             dropped = "/".join(str(summary[f"dropped_{kind}"]) for kind in kinds)
             line = (
                 f"real time 640x480@15, {seconds:.0f} s, classification {name}: "
-                f"peak RSS {rss:.0f} MB, CPU {100 * cpu / wall:.0f} % of one core, dropped "
+                f"{peaks}, CPU {100 * cpu / wall:.0f} % of one core, dropped "
                 f"camera/analysis/recording/classify {dropped}, {summary['events']} events, "
                 f"{summary['classified']} frames classified"
             )

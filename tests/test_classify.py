@@ -24,6 +24,7 @@ from doorbell.device.classify.classifier import Classifier
 from doorbell.device.classify.crops import crop_rect, crops, merged
 from doorbell.device.classify.labels import UNKNOWN, FrameLabels, frame_labels, vote
 from doorbell.device.classify.model_file import default_model, open_classifier
+from doorbell.device.classify.runtime import cpu_has_fp16, load
 from doorbell.device.classify.ssd import ssd_anchors
 from doorbell.device.runtime.analysis import analyze
 from doorbell.device.runtime.frame import Frame, i420_of
@@ -153,6 +154,51 @@ def test_the_shipped_model_names_real_photographs(
 ) -> None:
     frame = classifier.classify(1, photo(name), [box] if box else [])
     assert frame.top(0.5) == label, frame.scores
+
+
+def resident_mb(path: Path) -> float:
+    """This process's resident memory in the mappings of the file at `path`."""
+    target, total, inside = str(path.resolve()), 0, False
+    with open("/proc/self/smaps", encoding="utf-8") as smaps:
+        for line in smaps:
+            head = line.split()
+            if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                inside = len(head) == 6 and head[5] == target
+            elif inside and head[0] == "Rss:":
+                total += int(head[1])
+    return total / 1024
+
+
+def test_the_model_files_pages_are_handed_back_once_its_weights_are_packed(
+    classifier: Classifier,
+) -> None:
+    """The 9.5 MB file is mapped while the interpreter is built, then not read per frame: its
+    pages do not stay in the device's RSS (benchmarks/classify_memory.py)."""
+    assert classifier.classify(1, photo("astronaut.jpg"), []).top(0.5) == "person"
+    assert resident_mb(default_model()) < 1.0
+
+
+def test_the_fp16_and_fp32_runtimes_agree_and_both_hand_the_file_back(
+    classifier: Classifier,
+) -> None:
+    """fp16 where the CPU has it, the fp32 interpreter elsewhere (a Pi 4): the same scores to
+    within fp16's precision, and neither keeps the model file's pages."""
+    model = default_model()
+    tensor = (cv2.resize(cv2.imread(str(DATA / "chelsea.jpg")), (300, 300))[..., ::-1])[None]
+    tensor = tensor.astype(np.float32) * (2.0 / 255.0) - 1.0
+    outputs = {}
+    for fp16 in (False, cpu_has_fp16()):
+        loaded = load(model, fp16=fp16)
+        assert resident_mb(model) < 1.0, loaded.kind
+        outputs[loaded.kind] = [o.copy() for o in loaded.run(tensor)]
+        del loaded
+    first, *others = outputs.values()
+    for other in others:  # the outputs: box encodings (x10, x5 scaled), class logits
+        boxes, logits = sorted(first, key=lambda o: o.shape[-1])
+        boxes16, logits16 = sorted(other, key=lambda o: o.shape[-1])
+        assert np.abs(boxes - boxes16).max() < 0.5  # a twentieth of an anchor at most
+        scores, scores16 = (1 / (1 + np.exp(-x)) for x in (logits, logits16))
+        assert np.abs(scores - scores16).max() < 0.02
 
 
 def boxes_at(video: str, seqs: set[int]) -> dict[int, tuple[Frame, MotionResult]]:

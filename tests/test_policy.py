@@ -16,6 +16,7 @@ from doorbell.device.runtime.policy import (
     MotionEnded,
     MotionLabelled,
     MotionStarted,
+    PackageArrived,
     Policy,
     RecordMode,
     Ring,
@@ -41,6 +42,7 @@ LABELLED = MotionLabelled("person")
 RING = Ring(has_frame=True)
 RING_BLIND = Ring(has_frame=False)
 STATIONARY = Stationary()
+PACKAGE = PackageArrived()
 SNAPSHOT = SnapshotAsked()
 ENTERED = ModeEntered()
 
@@ -54,6 +56,7 @@ EVENTS: list[tuple[str, Event]] = [
     ("ring", RING),
     ("ring-blind", RING_BLIND),
     ("stationary", STATIONARY),
+    ("package", PACKAGE),
     ("snapshot", SNAPSHOT),
     ("entered", ENTERED),
 ]
@@ -71,6 +74,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A),  # a ring is never muted, but a disarmed device keeps no footage
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "package": NOTHING,
             "snapshot": NOTHING,  # no picture on demand either
             "entered": acts(STOP),  # disarming ends the open clip at once
         }
@@ -87,6 +91,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, R, S, C),
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "package": NOTHING,
             "snapshot": acts(S),
             "entered": NOTHING,  # it records: the clip goes on
         },
@@ -100,6 +105,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, R, S),  # the segment holding the ring may end minutes later
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "package": NOTHING,
             "snapshot": acts(S),
             "entered": NOTHING,  # it records: the clip goes on
         },
@@ -113,6 +119,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, S),
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "package": NOTHING,
             "snapshot": acts(S),
             "entered": acts(STOP),  # record mode off: nothing records
         },
@@ -128,6 +135,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, R, S, C),
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "package": acts(A),  # a possible package: its start now, its end when it is gone
             "snapshot": acts(S),
             "entered": NOTHING,  # it records: the clip goes on
         },
@@ -141,6 +149,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, R, S),
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "package": acts(A),  # a possible package: its start now, its end when it is gone
             "snapshot": acts(S),
             "entered": NOTHING,  # it records: the clip goes on
         },
@@ -154,6 +163,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, S),
             "ring-blind": acts(A),
             "stationary": NOTHING,
+            "package": acts(A),  # a possible package: its start now, its end when it is gone
             "snapshot": acts(S),
             "entered": acts(STOP),  # record mode off: nothing records
         },
@@ -205,6 +215,12 @@ def test_a_mode_alerts_only_on_the_labels_it_lists(label: EventLabel, expected: 
     assert policy.decide(START) == acts(A, R, C)  # the clip starts whatever the label
     assert policy.decide(MotionLabelled(label)) == expected
     assert policy.decide(END_HELD) == acts(R)
+    assert policy.decide(PACKAGE) == acts(A)  # `package` is listed: possible packages alert
+
+
+def test_possible_packages_alert_only_where_package_is_listed() -> None:
+    away = ModesConfig().away.model_copy(update={"alert_labels": ["person", "vehicle"]})
+    assert Policy(away, "events").decide(PACKAGE) == NOTHING
 
 
 def test_by_default_every_label_alerts_as_before_labels_existed() -> None:

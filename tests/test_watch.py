@@ -161,3 +161,15 @@ def test_a_motion_alert_line_says_what_moved_at_start_and_at_end() -> None:
     # A label is text from the broker: escaped like the rest of the line.
     evil = start | {"label": "person\x1b[2J"}
     assert "\x1b" not in (describe("event", "porch", json.dumps(evil).encode()) or "")
+
+
+def test_a_possible_package_is_a_line_when_it_arrives_and_when_it_is_gone() -> None:
+    from doorbell.device.cli.watch import describe
+
+    start = {"type": "package", "state": "start", "start": "T0", "score": 0.0, "zones": []}
+    start |= {"id": "p1", "label": "package", "boxes": [[0.4, 0.8, 0.1, 0.1]], "clip": None}
+    end = start | {"state": "end", "end": "T1"}
+    assert describe("event", "porch", json.dumps(start).encode()) == (
+        "T0 porch: PACKAGE score 0.0 zones - id p1"
+    )
+    assert describe("event", "porch", json.dumps(end).encode()) == "T1 porch: package gone id p1"

@@ -34,7 +34,7 @@ class EventMessage(BaseModel):
 
     id: str
     device: str
-    type: Literal["motion", "ring"]
+    type: Literal["motion", "ring", "package"]
     state: Literal["start", "end"]
     start: str
     end: str | None

@@ -44,7 +44,7 @@ def open_classifier(cfg: ClassifyConfig) -> Classifier | None:
     if why is None:
         try:
             names = labels_of(model).read_text(encoding="utf-8").splitlines()
-            detector = SsdDetector(model, names)
+            detector = SsdDetector(model, names, fp16=None)  # fp16 where the CPU has it
         except ImportError:
             why = "the runtime ai-edge-litert is not installed (no wheel for this machine)"
         except (OSError, ValueError, RuntimeError) as exc:

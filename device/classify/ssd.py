@@ -9,15 +9,13 @@ anchors in the lowest layer); encodings are (y, x, h, w) scaled by 10, 10, 5, 5.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from doorbell.device.classify.runtime import load
 
 INPUT_SIZE = 300
 _STRIDES = (16, 32, 64, 128, 256, 512)
@@ -50,23 +48,6 @@ def ssd_anchors() -> np.ndarray:
     return np.array(rows, dtype=np.float32)
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """The runtime's C++ logger prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
-    on the process's stderr as the interpreter is built, and offers no switch for it: that line
-    would break a CLI's one-line errors and fill a journal. File descriptor 2 goes to /dev/null
-    for those few milliseconds (errors still arrive, as the exceptions they raise)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 @dataclass(frozen=True)
 class Detection:
     name: str  # the model's class name, e.g. "Person"
@@ -75,25 +56,21 @@ class Detection:
 
 
 class SsdDetector:
-    """One interpreter, one thread: `detect` is not safe to call from two threads at once."""
+    """One model (`runtime.load`: the leanest runtime this machine has), one thread: `detect`
+    is not safe to call from two threads at once."""
 
-    def __init__(self, model: Path, class_names: list[str]) -> None:
-        # Imported here: a device without the runtime (a 32-bit Pi) still imports this module.
-        from ai_edge_litert.interpreter import Interpreter
-
-        with _quiet_stderr():
-            self._interpreter = Interpreter(model_path=str(model), num_threads=1)
-            self._interpreter.allocate_tensors()
-        inp = self._interpreter.get_input_details()[0]
-        outputs = self._interpreter.get_output_details()
+    def __init__(self, model: Path, class_names: list[str], fp16: bool | None = False) -> None:
+        """`fp16`: False (the default) runs fp32, as the detector was validated for the
+        redaction's person finder (a head in a real frame is missed in fp16); None lets the CPU
+        decide, as the event classifier does (`model_file`: half the memory, scores within 0.01)."""
+        self._model = load(model, fp16)
+        inp, outputs = self._model.input, self._model.outputs
         self._anchors = ssd_anchors()
-        shapes = [tuple(o["shape"]) for o in outputs]
-        if tuple(inp["shape"]) != (1, INPUT_SIZE, INPUT_SIZE, 3) or len(outputs) != 2:
-            raise ValueError(f"not a 300x300 SSD with two raw outputs (input {inp['shape']})")
+        shapes = [o.shape for o in outputs]
+        if inp.shape != (1, INPUT_SIZE, INPUT_SIZE, 3) or len(outputs) != 2:
+            raise ValueError(f"not a 300x300 SSD with two raw outputs (input {list(inp.shape)})")
         boxes_at = 0 if shapes[0][-1] == 4 else 1
-        self._input = inp["index"]
-        self._boxes = outputs[boxes_at]["index"]
-        self._classes = outputs[1 - boxes_at]["index"]
+        self._boxes, self._classes = boxes_at, 1 - boxes_at
         anchors, classes = shapes[boxes_at][1], shapes[1 - boxes_at][-1]
         if anchors != len(self._anchors) or classes != len(class_names):
             raise ValueError(
@@ -106,10 +83,9 @@ class SsdDetector:
         """Detections in a 300x300 RGB picture scoring at least `floor`, best first: each
         anchor's best class (class 0 is the background, never reported)."""
         tensor = rgb.astype(np.float32) * (2.0 / 255.0) - 1.0  # the model's [-1, 1] input
-        self._interpreter.set_tensor(self._input, tensor[None])
-        self._interpreter.invoke()
-        raw = self._interpreter.get_tensor(self._boxes)[0]
-        logits = self._interpreter.get_tensor(self._classes)[0][:, 1:]
+        outputs = self._model.run(tensor[None])
+        raw = outputs[self._boxes][0]
+        logits = outputs[self._classes][0][:, 1:]
         best = logits.argmax(axis=1)
         scores = 1.0 / (1.0 + np.exp(-logits[np.arange(len(best)), best]))
         keep = np.flatnonzero(scores >= floor)

@@ -54,6 +54,8 @@ def _describe(kind: str, device: str, payload: bytes) -> str | None:
         zones = ",".join(event.get("zones") or []) or "-"
         head = f"{event.get('start')} {device}: {what.upper()}{label}"
         return f"{head} score {event.get('score')} zones {zones} id {event.get('id')}"
+    if what == "package":  # a possible package's end: it is gone (docs/classify.md)
+        return f"{event.get('end')} {device}: package gone id {event.get('id')}"
     clip = event.get("clip")
     clip_text = (
         f"clip {clip.get('file')} ({clip.get('seconds')} s)"

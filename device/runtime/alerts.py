@@ -25,7 +25,7 @@ from doorbell.uplink.messages import ClipRef, EventMessage, iso_utc
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["motion", "ring"]
+Kind = Literal["motion", "ring", "package"]
 Publish = Callable[[EventMessage], None]
 
 
@@ -68,9 +68,10 @@ class Alerts:
         zones: list[str] | None = None,
         recording: bool,
         hold: bool = False,
+        verdict: Verdict = UNKNOWN,
     ) -> Alert:
         """Open an alert and publish its start, or with `hold` publish nothing yet (`release`
-        sends the start once its label is known)."""
+        sends the start once its label is known). `verdict`: its label, when known already."""
         alert = Alert(
             id=str(uuid.uuid4()),
             type=kind,
@@ -80,6 +81,7 @@ class Alerts:
             zones=zones or [],
             clip_pending=recording,
             published=not hold,
+            verdict=verdict,
         )
         with self._lock:
             self._open[alert.id] = alert
@@ -185,6 +187,11 @@ class Alerts:
                     finished.append(self._open.pop(alert_id))
         for alert in finished:
             self.publish(self._message(alert, "end"))
+
+    def forget(self, alert_id: str) -> None:
+        """Close an alert without an `end` (a package still there at shutdown is not gone)."""
+        with self._lock:
+            self._open.pop(alert_id, None)
 
     def flush(self) -> None:
         """At shutdown: publish `end` for whatever is still open, with what is known."""

@@ -41,6 +41,12 @@ class Stationary:
 
 
 @dataclass(frozen=True)
+class PackageArrived:
+    """Something stayed that is no person, vehicle or animal: a possible package. It alerts
+    where the mode alerts on motion labelled `package`; its disappearance follows its alert."""
+
+
+@dataclass(frozen=True)
 class Ring:
     has_frame: bool  # the camera has delivered a picture to go with the ring
 
@@ -56,7 +62,14 @@ class ModeEntered:
 
 
 Event = (
-    MotionStarted | MotionLabelled | MotionEnded | Stationary | Ring | SnapshotAsked | ModeEntered
+    MotionStarted
+    | MotionLabelled
+    | MotionEnded
+    | Stationary
+    | PackageArrived
+    | Ring
+    | SnapshotAsked
+    | ModeEntered
 )
 
 
@@ -116,6 +129,9 @@ class Policy:
                 snapshot=self.behaviour.snapshots,
                 motion=None if event.others_open else False,
             )
+        if isinstance(event, PackageArrived):
+            alerts = self.behaviour.motion_alerts and "package" in self.behaviour.alert_labels
+            return Actions(alert=alerts)
         if isinstance(event, Ring):  # a ring is muted by no mode
             record = self.recording and event.has_frame
             return Actions(

@@ -25,6 +25,7 @@ from doorbell.device.recording.recorder import Recorder
 from doorbell.device.runtime.alerts import Alerts
 from doorbell.device.runtime.classify_stage import ClassifyJob, ClassifyStage, due
 from doorbell.device.runtime.frame import Frame
+from doorbell.device.runtime.packages import Packages, where
 from doorbell.device.runtime.policy import (
     Actions,
     MotionEnded,
@@ -83,10 +84,14 @@ class Reactions:
         self._lock = threading.RLock()
         self._labels_on: set[str] = set()  # labels whose retained motion/<label> is ON
         self.last_frame: Frame | None = None
+        self.packages = Packages(
+            policy, alerts, echo, self.classify.min_score, self._packages_moved
+        )
 
     # -- analysis thread ------------------------------------------------------------------------
     def on_analysed(self, updates: list[EventUpdate], result: MotionResult, frame: Frame) -> None:
         self.last_frame = frame
+        self.packages.look(frame, result.boxes, self.classifier)
         for active in list(self._active.values()):
             new_peak = active.event.peak_seq == frame.seq
             if new_peak:
@@ -105,7 +110,8 @@ class Reactions:
             elif update.kind == "end":
                 self._motion_ended(update.event, frame)
             elif update.kind == "stationary" and update.event.box is not None:
-                log.info("something arrived and stayed: %s", update.event.box.as_list())
+                log.info("something arrived and stayed: %s", where(update.event.box))
+                self.packages.stationary(update.event, frame)
 
     def _classify(
         self, active: ActiveMotion, frame: Frame, result: MotionResult, new_peak: bool
@@ -119,7 +125,10 @@ class Reactions:
 
     # -- the classifier's thread ------------------------------------------------------------------
     def on_labels(self, job: ClassifyJob, frame: FrameLabels) -> None:
-        """A classified frame of an alert: the vote so far, and the start if it waits."""
+        """A classified frame of an alert: the vote so far, and the start if it waits (or of
+        something that stayed: a possible package)."""
+        if self.packages.on_labels(job, frame):
+            return
         verdict = self.alerts.add_labels(job.alert_id, frame, self.classify.min_score)
         if verdict is None:
             return  # closed already: nothing more to say about it
@@ -161,11 +170,19 @@ class Reactions:
         elif act.snapshot:  # _motion_started saves it once the event is in the index
             active.snapshot_due = True
 
+    def _packages_moved(self) -> None:
+        """A possible package alerted or went (the classifier's or the analysis thread)."""
+        with self._lock:
+            self._sync_labels()
+
     def _sync_labels(self) -> None:
-        """`motion/<label>` ON for each label an open, published motion alert has, OFF for the
-        others (under the lock): Home Assistant's binary sensor per label."""
+        """`motion/<label>` ON for each label an open, published motion alert has, and `package`
+        while a possible package that alerted is there; OFF for the others (under the lock):
+        Home Assistant's binary sensor per label."""
         labels = [self.alerts.label_of(a.alert_id) for a in self._active.values() if a.announced]
         now = {str(label) for label in labels if label != "unknown"}
+        if self.packages.alerted():
+            now.add("package")
         for name in sorted(now ^ self._labels_on):
             self.uplink.set_motion_label(name, name in now)
         self._labels_on = now
@@ -180,7 +197,9 @@ class Reactions:
 
     def settle(self) -> None:
         """At shutdown: every start still waiting for a label goes out (or not) with what is
-        known now, so no alert is lost for want of a label."""
+        known now, so no alert is lost for want of a label. A package still there is not gone:
+        its alert is closed without an `end`."""
+        self.packages.forget()
         with self._lock:
             for active in self._active.values():
                 if not active.waited:

@@ -14,7 +14,7 @@ from doorbell.device.emulation.scenarios import effects
 from doorbell.device.emulation.scenarios.canopy import Canopy
 from doorbell.device.emulation.scenarios.porch import Region, porch
 from doorbell.device.emulation.scenarios.spec import Actor, Scene
-from doorbell.device.emulation.scenarios.sprites import ASPECT, Sprite, make, paste
+from doorbell.device.emulation.scenarios.sprites import Sprite, aspect, make, paste, photo
 from doorbell.device.emulation.scenarios.truth import (
     ActorTruth,
     FrameTruth,
@@ -100,9 +100,12 @@ class Scenario:
             self.background = cv2.resize(image, (self.width, self.height))
             self.bush = Region(0, 0, 1, 1)
         self._sprites: dict[str, Sprite] = {
-            a.name: make(a.kind, a.colour, self.seed * 1000 + a.seed + i)
+            a.name: photo(a.image)
+            if a.image
+            else make(a.kind, a.colour, self.seed * 1000 + a.seed + i)
             for i, a in enumerate(scene.actors)
         }
+        self._aspects = {a.name: aspect(a.kind, a.image) for a in scene.actors}
         self._noise: list[NoiseTile] | None = None
         self._leaves: Canopy | None = None
 
@@ -130,7 +133,7 @@ class Scenario:
             x += 0.04 * math.sin(t * 11.0 + actor.seed) + 0.02 * math.sin(t * 23.0)
             y += 0.04 * math.cos(t * 13.0 + actor.seed)
         h = int(size * self.height)
-        w = int(h * ASPECT[actor.kind])
+        w = int(h * self._aspects[actor.name])
         return int(x * self.width) - w // 2, int(y * self.height) - h, w, h
 
     def rings_during(self, seq: int) -> bool:
@@ -244,7 +247,7 @@ class Scenario:
                     spans[key] = (first, seq)
             frames.append(frame)
         alerts = [
-            TruthEvent(name, actors[name].kind, first, last)
+            TruthEvent(name, actors[name].kind, first, last, actors[name].label)
             for (name, _), (first, last) in sorted(spans.items(), key=lambda kv: kv[1][0])
         ]
         rings = [seq for seq in range(frame_count) if self.rings_during(seq)]

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from doorbell.config.device import EventLabel
+
 
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -27,12 +29,18 @@ class Actor(Spec):
     colour: tuple[int, int, int] = (60, 60, 140)  # BGR of clothes / body
     alert: bool = False  # should a doorbell alert on it?
     seed: int = 0
+    # A real photograph instead of a drawn sprite (sprites.PHOTOS; imagery/README.md), and the
+    # label the classifier should give it: the ground truth's `label` for its events.
+    image: Literal["astronaut", "chelsea"] | None = None
+    label: EventLabel | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Actor:
         times = [w.t for w in self.path]
         if times != sorted(times):
             raise ValueError("path waypoints must be in time order")
+        if self.label is not None and self.image is None:
+            raise ValueError("a label is expected only of an actor drawn from a photograph")
         return self
 
 

@@ -1,15 +1,20 @@
-"""What actors look like: small textured sprites with an alpha mask, scaled per frame."""
+"""What actors look like: small textured sprites with an alpha mask, scaled per frame; or a real
+photograph (`imagery/`, see its README for each one's source and licence), for an actor the
+classifier should recognise."""
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 ASPECT = {"person": 0.38, "package": 1.3, "car": 2.4, "animal": 1.6, "insect": 1.0}
 REFERENCE = 240  # sprite height in px before scaling
+IMAGERY = Path(__file__).parent / "imagery"
+PHOTOS = ("astronaut", "chelsea")  # imagery/NAME.jpg
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,32 @@ def make(kind: str, colour: tuple[int, int, int], seed: int) -> Sprite:
         alpha[:] = cv2.GaussianBlur(alpha, (0, 0), h / 8)
         img[:] = (25, 25, 25)
     return Sprite(img, alpha)
+
+
+@functools.cache
+def photo(name: str) -> Sprite:
+    """A real photograph as a sprite: its own proportions, REFERENCE px tall, edges feathered
+    into the scene (a rounded outline rather than a rectangle's hard edges)."""
+    image = cv2.imread(str(IMAGERY / f"{name}.jpg"))
+    if image is None:
+        raise ValueError(f"cannot read the photograph {IMAGERY / name}.jpg")
+    h = REFERENCE
+    w = max(8, round(image.shape[1] * h / image.shape[0]))
+    image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    alpha = np.zeros((h, w), np.uint8)
+    edge = max(2, min(w, h) // 10)
+    cv2.rectangle(alpha, (edge, edge), (w - 1 - edge, h - 1), 255, -1)
+    alpha = cv2.GaussianBlur(alpha, (0, 0), edge / 2)
+    alpha[h - edge :] = alpha[h - edge - 1]  # feet (or the bottom edge) on the ground: not faded
+    return Sprite(image, alpha)
+
+
+def aspect(kind: str, image: str | None) -> float:
+    """Width over height of an actor's picture."""
+    if image is None:
+        return ASPECT[kind]
+    sprite = photo(image)
+    return sprite.alpha.shape[1] / sprite.alpha.shape[0]
 
 
 def paste(frame: np.ndarray, sprite: Sprite, box: tuple[int, int, int, int]) -> None:

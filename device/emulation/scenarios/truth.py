@@ -26,6 +26,7 @@ class TruthEvent:
     kind: str
     start_frame: int
     end_frame: int
+    label: str | None = None  # what the classifier should call it (an actor from a photograph)
 
 
 @dataclass

@@ -1,0 +1,47 @@
+"""The scenes' actors drawn from real photographs are recognised: each event of a scene that
+covers a ground-truth alert with a `label` carries that label, by the real model through
+`doorbell analyze` (the scenes: device/emulation/scenarios, their photographs: imagery/)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from doorbell.device.classify.model_file import default_model
+from doorbell.device.emulation.scenarios import list_scenarios, load_scenario
+
+LABELLED = [n for n in list_scenarios() if any(a.label for a in load_scenario(n).scene.actors)]
+
+
+def test_the_library_has_a_person_and_an_animal_from_photographs() -> None:
+    labels = {a.label for n in LABELLED for a in load_scenario(n).truth.alerts}
+    assert {"person", "animal"} <= labels
+
+
+@pytest.mark.parametrize("name", LABELLED)
+def test_each_labelled_visitor_gets_its_label(name: str) -> None:
+    if not default_model().is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the classifier's model is missing on CI ({default_model()})")
+        pytest.skip(f"the classifier's model is not installed ({default_model()})")
+    done = subprocess.run(
+        [sys.executable, "-m", "doorbell.device", "analyze", f"synthetic:{name}", "--json", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    events = json.loads(done.stdout)["events"]
+    for truth in load_scenario(name).truth.alerts:
+        if truth.label is None:
+            continue
+        covering = [
+            e
+            for e in events
+            if e["start_frame"] <= truth.end_frame and truth.start_frame <= e["end_frame"]
+        ]
+        assert covering, (name, truth)
+        assert all(e["label"] == truth.label for e in covering), (name, truth, covering)
