@@ -17,7 +17,7 @@ from doorbell.config.record import RecordConfig, StorageConfig
 from doorbell.device.recording.clip import ClipInfo
 from doorbell.device.recording.masks import PrivacyMask
 from doorbell.device.recording.recorder import Recorder
-from doorbell.device.runtime.frame import Frame, i420_of, planes
+from doorbell.device.runtime.frame import Frame, i420_of, packed, planes
 from doorbell.device.storage.index import EventIndex
 
 W, H, FPS = 64, 48, 15.0
@@ -152,3 +152,19 @@ def test_a_chroma_sample_is_hidden_where_any_of_its_pixels_is_and_nothing_else_c
     for plane, was in ((u, u0), (v, v0)):
         assert (plane[touched] == 128).all()
         assert np.array_equal(plane[~touched], was[~touched])
+
+
+def test_a_mask_on_rows_padded_to_a_stride_hides_the_same_and_leaves_the_padding() -> None:
+    # picamera2 pads each row to its stride; the mask is of the picture, not of the padding.
+    width, height, stride = 64, 48, 80
+    rng = np.random.default_rng(7)
+    padded = rng.integers(40, 256, (height * 3 // 2, stride), np.uint8)
+    mask = PrivacyMask([NamedPolygon(name="r", points=[(0.5, 0.2), (1.0, 0.2), (1.0, 0.9)])])
+    alone = packed(padded, width).copy()
+    before = padded.copy()
+    mask.apply_i420(padded, width)
+    mask.apply_i420(alone)
+    assert np.array_equal(packed(padded, width), alone)
+    changed = int((alone != packed(before, width)).sum())
+    assert changed > 0
+    assert int((padded != before).sum()) == changed  # not a byte of the padding
