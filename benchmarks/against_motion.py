@@ -17,14 +17,15 @@ The runs of one round are interleaved (ours max a, ours max b, ours live a, Moti
 so that a loaded machine weighs on both alike; `rounds` repeats them.
 
 At `--speed max`, CPU per frame is user+sys of the whole run (`wait4`, start-up included) over
-the frames of its summary. In real time (both programs), it is the CPU the process used
-(`/proc/PID/stat`) between `WARMUP` seconds after the start and the end, over the frames of that
-span at the file's rate (a program that falls behind is flattered, not penalised), and the same
-CPU as a share of one core. Memory (`benchmarks/peak_memory.py`): each process's own peak RSS
-(`VmHWM`), and its peak private memory (`RssAnon`) and file pages (`RssFile`, the libraries'
-code mostly) polled apart. Beside each footage it prints the floor under our peak
-(`benchmarks/library_floor.py`): the libraries imported, and the same with our decoder and
-encoder on every frame and nothing else.
+the frames of its summary, and printed again without start-up: a one-frame run's CPU and frame
+subtracted (Motion's real-time figure leaves its start-up out too). In real time (both
+programs), it is the CPU the process used (`/proc/PID/stat`) between `WARMUP` seconds after the
+start and the end, over the frames of that span at the file's rate (a program that falls behind
+is flattered, not penalised), and the same CPU as a share of one core. Memory
+(`benchmarks/peak_memory.py`): each process's own peak RSS (`VmHWM`), and its peak private
+memory (`RssAnon`) and file pages (`RssFile`, the libraries' code mostly) polled apart. Beside
+each footage it prints the floor under our peak (`benchmarks/library_floor.py`): the libraries
+imported, and the same with our decoder and encoder on every frame and nothing else.
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ def ours_args(
 ) -> list[str]:
     args = [*common, "--camera", f"file:{footage.video}", "--loop", "--speed", speed]
     args += ["--set", "record.mode=continuous", "--data-dir", str(work)]
+    # Motion classifies nothing; our event classifier (issue 26), on when its model is installed
+    # (dev.sh installs it), is ~55 MB and its own CPU: measured apart by benchmarks/classify.py.
+    args += ["--set", "classify.enabled=false"]
     if masked:
         config = work.parent / "masked.yaml"
         config.write_text(MASK_CONFIG)
@@ -210,6 +214,16 @@ def run_motion(motion: str, footage: Footage, seconds: float) -> Usage:
     return usage
 
 
+def compile_bytecode() -> None:
+    """Compile the device's modules once, as installing a wheel does: with
+    PYTHONDONTWRITEBYTECODE set (as in CI) an editable install compiles every module at every
+    start, ~0.06 s of CPU that a device never spends."""
+    packages = [str(ROOT / name) for name in ("device", "motion", "uplink", "config")]
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", *packages], check=True, stdout=subprocess.DEVNULL
+    )
+
+
 def floor_peaks(*args: str) -> Peaks:
     """Peaks of `benchmarks/library_floor.py ARGS`: the libraries without the device."""
     proc = subprocess.Popen(
@@ -229,6 +243,13 @@ def count_frames(movie: Path) -> int:
         return sum(1 for packet in container.demux(stream) if packet.size)
 
 
+def beyond_start(run: Usage, start: Usage) -> Usage:
+    """CPU a frame beyond start-up and shut-down (imports, the broker, the index: ~0.5 s of CPU,
+    0.4 ms a frame over 1200 frames): a one-frame run's subtracted, as Motion's real-time figure
+    leaves its own start-up out."""
+    return Usage(run.frames - start.frames, run.cpu_seconds - start.cpu_seconds, run.peaks)
+
+
 def ratio(ours: Usage, theirs: Usage) -> str:
     return f"{ours.ms_per_frame / max(theirs.ms_per_frame, 1e-9):.2f}x Motion's"
 
@@ -241,6 +262,7 @@ def compare(
     rounds: int = 1,
 ) -> None:
     motion = ensure_motion()
+    compile_bytecode()
     version = subprocess.run([motion, "-h"], capture_output=True, text=True).stdout.split("\n")[0]
     print(
         f"against {version.split(',')[0]}, recording every frame in both; (a) ours without a "
@@ -255,6 +277,10 @@ def compare(
                 work.mkdir()
                 fast_a = run_ours(run_device, common, footage, work / "a", False, 4 * seconds)
                 fast_b = run_ours(run_device, common, footage, work / "b", True, 4 * seconds)
+                one_frame = max(0.1, 1 / footage.fps)
+                start_a = run_ours(run_device, common, footage, work / "a0", False, one_frame)
+                start_b = run_ours(run_device, common, footage, work / "b0", True, one_frame)
+                steady_a, steady_b = beyond_start(fast_a, start_a), beyond_start(fast_b, start_b)
                 live_a = run_ours_live(common, footage, work / "c", False, seconds)
                 theirs = run_motion(motion, footage, seconds)
                 live_b = run_ours_live(common, footage, work / "d", True, seconds)
@@ -263,9 +289,13 @@ def compare(
                     f"    motion, real time:             {theirs}\n"
                     f"    (a) pass-through, --speed max: {fast_a} ({fast_a.frames} frames; "
                     f"{ratio(fast_a, theirs)})\n"
+                    f"      without start-up:            {steady_a.ms_per_frame:.2f} ms/frame "
+                    f"({ratio(steady_a, theirs)})\n"
                     f"    (a) pass-through, real time:   {live_a} ({ratio(live_a, theirs)})\n"
                     f"    (b) masked, --speed max:       {fast_b} ({fast_b.frames} frames; "
                     f"{ratio(fast_b, theirs)})\n"
+                    f"      without start-up:            {steady_b.ms_per_frame:.2f} ms/frame "
+                    f"({ratio(steady_b, theirs)})\n"
                     f"    (b) masked, real time:         {live_b} ({ratio(live_b, theirs)})",
                     flush=True,
                 )

@@ -17,7 +17,7 @@ from doorbell.config.record import RecordConfig, StorageConfig
 from doorbell.device.recording.clip import ClipInfo
 from doorbell.device.recording.masks import PrivacyMask
 from doorbell.device.recording.recorder import Recorder
-from doorbell.device.runtime.frame import Frame, i420_of, planes
+from doorbell.device.runtime.frame import Frame, i420_of, packed, planes
 from doorbell.device.storage.index import EventIndex
 
 W, H, FPS = 64, 48, 15.0
@@ -119,3 +119,52 @@ def test_a_mask_leaves_what_it_does_not_cover() -> None:
     PrivacyMask([LEFT]).apply_i420(picture)
     luma = planes(picture)[0]
     assert luma[:, :24].max() < 20 and luma[:, 30:].min() > 150
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    corners=st.lists(st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0)), min_size=3, max_size=6),
+    size=st.sampled_from([(64, 48), (96, 62), (320, 240)]),
+    seed=st.integers(0, 2**16),
+)
+def test_a_chroma_sample_is_hidden_where_any_of_its_pixels_is_and_nothing_else_changes(
+    corners: list[tuple[float, float]], size: tuple[int, int], seed: int
+) -> None:
+    # Only the area around the mask is written (issue 31): wherever the mask is, at an edge or
+    # a corner of the picture, every plane is hidden as far as it reaches and no further.
+    width, height = size
+    hull = cv2.convexHull(np.array(corners, np.float32)).reshape(-1, 2)
+    if len(hull) < 3 or cv2.contourArea((hull * [width, height]).astype(np.float32)) < 1.0:
+        return
+    rng = np.random.default_rng(seed)
+    picture = rng.integers(40, 256, (height * 3 // 2, width), np.uint8)  # never black already
+    chroma_rows = slice(height, None)
+    picture[chroma_rows] = np.where(picture[chroma_rows] < 148, 20, 240)  # never neutral already
+    before = picture.copy()
+    PrivacyMask(
+        [NamedPolygon(name="m", points=[(float(x), float(y)) for x, y in hull])]
+    ).apply_i420(picture)
+    y, u, v = planes(picture)
+    y0, u0, v0 = planes(before)
+    hidden = y != y0
+    assert hidden.any() and (y[hidden] == 16).all()
+    touched = hidden.reshape(height // 2, 2, width // 2, 2).any(axis=(1, 3))
+    for plane, was in ((u, u0), (v, v0)):
+        assert (plane[touched] == 128).all()
+        assert np.array_equal(plane[~touched], was[~touched])
+
+
+def test_a_mask_on_rows_padded_to_a_stride_hides_the_same_and_leaves_the_padding() -> None:
+    # picamera2 pads each row to its stride; the mask is of the picture, not of the padding.
+    width, height, stride = 64, 48, 80
+    rng = np.random.default_rng(7)
+    padded = rng.integers(40, 256, (height * 3 // 2, stride), np.uint8)
+    mask = PrivacyMask([NamedPolygon(name="r", points=[(0.5, 0.2), (1.0, 0.2), (1.0, 0.9)])])
+    alone = packed(padded, width).copy()
+    before = padded.copy()
+    mask.apply_i420(padded, width)
+    mask.apply_i420(alone)
+    assert np.array_equal(packed(padded, width), alone)
+    changed = int((alone != packed(before, width)).sum())
+    assert changed > 0
+    assert int((padded != before).sum()) == changed  # not a byte of the padding

@@ -38,11 +38,14 @@ class PyAvCapture:
             self._container.close()
             raise SourceError(f"cannot open video {target!r} (no video stream)")
         stream = self._container.streams.video[0]
-        # The decoder's own threads, slices only. Frame threads (FFmpeg's default) hold each
+        # The decoder on the capture thread alone. Frame threads (FFmpeg's default) hold each
         # frame back by one frame time per thread, so a live doorbell's alert is late by as
-        # much; on a file they measured the same CPU per frame and speed (the encoder and the
-        # detector set the pace) and ~5 MB more at 768x576, a context and a picture per thread.
+        # much, and cost ~5 MB more at 768x576. Slice threads only share the work of a picture
+        # cut into several slices (libx264 sends one by default), and waking them for every
+        # frame of a one-slice stream measured 1 % more CPU a frame at --speed max and 2-3 %
+        # more in real time (768x576, 7 of 8 interleaved pairs; issue 31), for the same memory.
         stream.thread_type = "SLICE"
+        stream.codec_context.thread_count = 1
         rate = stream.average_rate or stream.guessed_rate
         self.fps = float(rate) if rate else 0.0
         # I420 needs even sides; an odd one is trimmed by the scaler (rare: cameras are even).
