@@ -65,7 +65,7 @@ def test_the_device_is_online_on_its_embedded_broker_quickly_after_each_restart(
             assert "local data erased" in erased.stdout + erased.stderr, erased.stderr
         began = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "device", "run", *args],
+            [sys.executable, "-m", "doorbell.device", "run", *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -80,4 +80,7 @@ def test_the_device_is_online_on_its_embedded_broker_quickly_after_each_restart(
         finally:
             proc.terminate()
             proc.wait(30)
-    assert len(took) == 6 and max(took) < 5.0, took  # including Python's own start
+    # including Python's own start. The stall this guards against waited out the broker's 60 s
+    # keepalive; 15 s leaves room for a loaded CI machine (8.5 s seen with five sessions running)
+    # while the figure itself is benchmarks/embedded_connect.py's.
+    assert len(took) == 6 and max(took) < 15.0, took
