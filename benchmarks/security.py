@@ -1,9 +1,12 @@
 """What attacks on the broker and the LAN cost a running device (issues #14 and #28). Each part
 runs a real `doorbell run` (synthetic camera) and prints its figures:
 
-- names:    a flood of made-up command names (cmd/x000000001, ...) and junk on cmd/mode at broker
-            speed for --seconds: the device's idle and peak RSS, when the owner's signed `mode`
-            sent half-way through the flood was answered, and a `ping` sent 5 s after it;
+- names:    a flood at broker speed for --seconds, three publishers: of made-up command names
+            (cmd/x000000001, ...; --flood made-up, the default) or two of them and one of junk on
+            cmd/mode (--flood mixed): the device's idle and peak RSS, when the owner's signed
+            `mode`, sent half-way through the flood as `doorbell owner send` sends it (a copy a
+            second, each signed afresh, until answered), was answered, and a `ping` sent 5 s
+            after the flood; --floods N runs it N times;
 - logins:   60 simultaneous logins on the page (59 wrong, 1 right): how many passwords were
             checked (401 or 303) and refused unchecked (429), the RSS before and at the peak;
 - retained: a 150 MB retained message published on the embedded broker: the RSS before and at
@@ -12,6 +15,7 @@ runs a real `doorbell run` (synthetic camera) and prints its figures:
 - requests: a 70 s junk footage-request flood: what the audit log grows by (issue #14).
 
     python benchmarks/security.py [--only names,logins,retained,payload,requests] [--seconds 30]
+        [--flood made-up|mixed] [--floods 5]
 """
 
 from __future__ import annotations
@@ -199,7 +203,8 @@ def bench_names(root: Path, seconds: float, kind: str = "mixed") -> None:
             f"mode (a copy a second) answered {fmt(owner_s)} after the first copy, sent "
             f"mid-flood ({outcome.copies} copies sent); a ping sent 5 s after "
             f"the flood answered in {fmt(ping_s)}; telemetry: commands_junk "
-            f"{last.get('commands_junk')}, commands_dropped {last.get('commands_dropped')}"
+            f"{last.get('commands_junk')}, commands_dropped {last.get('commands_dropped')}, "
+            f"broker_resets {last.get('broker_resets')}"
         )
     finally:
         broker.stop()

@@ -59,6 +59,7 @@ class UplinkStats:
     commands_dropped: int = 0  # commands over a budget (total, topic, owner's) or the queue's bound
     commands_junk: int = 0  # unknown names, oversized, forged owner-lane bodies, unanswerable
     unstored: int = 0  # alerts sent without the outbox: the disk and its reserve were full
+    broker_resets: int = 0  # connections dropped for a backlog of unread messages (a flood)
 
 
 class Uplink:
@@ -129,6 +130,7 @@ class Uplink:
         self._stats.sent = self.sender.acked
         self._stats.commands_dropped = self.intake.counts.dropped
         self._stats.commands_junk = self.intake.counts.junk
+        self._stats.broker_resets = self.link.backlog.resets if self.link else 0
         return self._stats
 
     def start(self) -> None:
