@@ -13,9 +13,16 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from doorbell.config.uplink import CommandsConfig
+from doorbell.uplink.answered_commands import AnsweredCommands
 from doorbell.uplink.command_auth import CommandGate, signed_command
 from doorbell.uplink.command_intake import CommandIntake
-from doorbell.uplink.command_models import COMMANDS, MAX_COMMAND_BYTES
+from doorbell.uplink.command_models import (
+    COMMANDS,
+    MAX_COMMAND_BYTES,
+    CommandReply,
+    ParsedCommand,
+    PingCommand,
+)
 from doorbell.uplink.rate_limit import RateLimit
 from doorbell.uplink.replay_guard import ReplayGuard
 from doorbell.uplink.requests.signing import key_id_of, public_key_b64
@@ -215,3 +222,21 @@ def test_a_signed_command_sent_again_runs_once_and_every_copy_is_answered(
         assert len(ran) == 1, ran
     finally:
         commander.close()
+
+
+def test_the_memory_of_answered_commands_is_bounded_in_time_and_size() -> None:
+    now = [NOW]
+    memory = AnsweredCommands(keep_seconds=600, clock=lambda: now[0], max_entries=2)
+    command = [
+        ParsedCommand("mode", f"r{n}", PingCommand(request_id=f"r{n}"), "owner-key:k")
+        for n in range(3)
+    ]
+    memory.ran(command[0], CommandReply.success())
+    assert memory.earlier(command[0]) == (True, CommandReply.success())
+    unsigned = ParsedCommand("mode", "r0", PingCommand(request_id="r0"), "unsigned")
+    assert memory.earlier(unsigned) == (False, None)  # no signer: nothing to tell senders apart
+    memory.ran(command[1], None)
+    memory.ran(command[2], None)
+    assert len(memory) == 2 and memory.earlier(command[0]) == (False, None)  # the oldest went
+    now[0] += 601  # past the window in which a copy could still pass the gate
+    assert memory.earlier(command[2]) == (False, None) and len(memory) == 0
