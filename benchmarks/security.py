@@ -4,9 +4,9 @@ runs a real `doorbell run` (synthetic camera) and prints its figures:
 - names:    a flood at broker speed for --seconds, three publishers: of made-up command names
             (cmd/x000000001, ...; --flood made-up, the default) or two of them and one of junk on
             cmd/mode (--flood mixed): the device's idle and peak RSS, when the owner's signed
-            `mode`, sent half-way through the flood as `doorbell owner send` sends it (a copy a
-            second, each signed afresh, until answered), was answered, and a `ping` sent 5 s
-            after the flood; --floods N runs it N times;
+            `mode`, sent half-way through the flood as `doorbell owner send` sends it (two copies
+            a second, each signed afresh, until answered; --copies-per-second), was answered,
+            and a `ping` sent 5 s after the flood; --floods N runs it N times;
 - logins:   60 simultaneous logins on the page (59 wrong, 1 right): how many passwords were
             checked (401 or 303) and refused unchecked (429), the RSS before and at the peak;
 - retained: a 150 MB retained message published on the embedded broker: the RSS before and at
@@ -15,7 +15,7 @@ runs a real `doorbell run` (synthetic camera) and prints its figures:
 - requests: a 70 s junk footage-request flood: what the audit log grows by (issue #14).
 
     python benchmarks/security.py [--only names,logins,retained,payload,requests] [--seconds 30]
-        [--flood made-up|mixed] [--floods 5]
+        [--flood made-up|mixed] [--floods 5] [--copies-per-second 2]
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ FLOODS: dict[str, tuple[Callable[[int], str], ...]] = {
 }
 
 
-def bench_names(root: Path, seconds: float, kind: str = "mixed") -> None:
+def bench_names(root: Path, seconds: float, kind: str = "mixed", rate: float = 1.0) -> None:
     broker = MosquittoBroker(root / "broker")
     broker.start()
     owner = Ed25519PrivateKey.generate()
@@ -173,7 +173,7 @@ def bench_names(root: Path, seconds: float, kind: str = "mixed") -> None:
                 for p in floods:
                     p.start()
                 time.sleep(seconds / 2)
-                # As `doorbell owner send` does: a copy a second, each signed afresh, until
+                # As `doorbell owner send` does: two copies a second, each signed afresh, until
                 # one is answered (here for up to the flood's length, to see past 10 s).
                 outcome = send_signed(
                     MqttConfig(host="127.0.0.1", port=broker.port),
@@ -182,7 +182,7 @@ def bench_names(root: Path, seconds: float, kind: str = "mixed") -> None:
                     owner,
                     "mode",
                     {"request_id": "owner", "mode": "home"},
-                    tries=max(int(seconds), 1),
+                    tries=max(int(seconds * rate), 1),
                     timeout=seconds,
                 )
                 owner_s = outcome.seconds if outcome.answer is not None else None
@@ -200,7 +200,7 @@ def bench_names(root: Path, seconds: float, kind: str = "mixed") -> None:
             f"names ({kind}): {sent.value} junk messages in {flood_s:.1f} s "
             f"({sent.value / flood_s:.0f}/s; {share}): RSS idle "
             f"{idle:.0f} MB, peak {rss.peak:.0f} MB (+{rss.peak - idle:.0f}); the owner's signed "
-            f"mode (a copy a second) answered {fmt(owner_s)} after the first copy, sent "
+            f"mode ({rate:g} copies a second) answered {fmt(owner_s)} after the first copy, sent "
             f"mid-flood ({outcome.copies} copies sent); a ping sent 5 s after "
             f"the flood answered in {fmt(ping_s)}; telemetry: commands_junk "
             f"{last.get('commands_junk')}, commands_dropped {last.get('commands_dropped')}, "
@@ -391,13 +391,19 @@ def main() -> None:
     parser.add_argument(
         "--flood", choices=sorted(FLOODS), default="made-up", help="what the names flood sends"
     )
+    parser.add_argument(
+        "--copies-per-second",
+        type=float,
+        default=2.0,
+        help="the owner's copies (doorbell owner send's default: --tries 20 over --timeout 10)",
+    )
     args = parser.parse_args()
     parts = args.only.split(",")
     parts = [p for part in parts for p in ([part] * args.floods if part == "names" else [part])]
     for part in parts:
         with tempfile.TemporaryDirectory() as tmp:
             if part == "names":
-                bench_names(Path(tmp), args.seconds, args.flood)
+                bench_names(Path(tmp), args.seconds, args.flood, args.copies_per_second)
             elif part == "logins":
                 bench_logins(Path(tmp))
             elif part == "retained":

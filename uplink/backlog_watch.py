@@ -9,7 +9,7 @@ signed command. Every copy the owner sends again queues behind it too.
 So every `every` seconds the watch looks at the bytes waiting in the device's socket (FIONREAD);
 above `limit` twice in a row, it has the link drop the connection and connect again (at most once
 per `cooldown`): everything queued for the old connection is discarded with it, and the owner's
-next copy (`doorbell owner send` sends one a second) reaches a pipe that is empty. Alerts lose
+next copy (`doorbell owner send` sends two a second) reaches a pipe that is empty. Alerts lose
 nothing: the outbox sends what the broker did not acknowledge again on the new connection.
 """
 

@@ -142,11 +142,8 @@ class Uplink:
             max_incoming_bytes=self.config.uplink.max_incoming_bytes,
         )
         # Each command of the registry by name, not `cmd/+`: a made-up name then has no subscriber
-        # and the broker discards it, so a flood of them never reaches the device. QoS 0: the
-        # session ends with the connection, so QoS 1 would redeliver nothing, and mosquitto
-        # (2.0.11, benchmarks/security.py) stops delivering a slow reader's QoS 1 messages under
-        # a flood while QoS 0 ones still get through; the owner's client sends again instead.
-        link.subscriptions = [(self.topics.command(name), 0) for name in sorted(COMMANDS)]
+        # and the broker discards it, so a flood of them never reaches the device.
+        link.subscriptions = [(self.topics.command(name), 1) for name in sorted(COMMANDS)]
         if self.config.uplink.homeassistant:
             link.subscriptions.append((self._ha_status, 1))
         link.on_connected = self._on_connected

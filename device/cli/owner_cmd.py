@@ -106,7 +106,7 @@ def _give_up(message: str) -> NoReturn:
 @click.option(
     "--tries",
     type=click.IntRange(1, 100),
-    default=10,
+    default=20,
     show_default=True,
     help="copies sent (each signed afresh, spread over --timeout) until one is answered",
 )
