@@ -1,9 +1,12 @@
 """What attacks on the broker and the LAN cost a running device (issues #14 and #28). Each part
 runs a real `doorbell run` (synthetic camera) and prints its figures:
 
-- names:    a flood of made-up command names (cmd/x000000001, ...) and junk on cmd/mode at broker
-            speed for --seconds: the device's idle and peak RSS, when the owner's signed `mode`
-            sent half-way through the flood was answered, and a `ping` sent 5 s after it;
+- names:    a flood at broker speed for --seconds, three publishers: of made-up command names
+            (cmd/x000000001, ...; --flood made-up, the default) or two of them and one of junk on
+            cmd/mode (--flood mixed): the device's idle and peak RSS, when the owner's signed
+            `mode`, sent half-way through the flood as `doorbell owner send` sends it (two copies
+            a second, each signed afresh, until answered; --copies-per-second), was answered,
+            and a `ping` sent 5 s after the flood; --floods N runs it N times;
 - logins:   60 simultaneous logins on the page (59 wrong, 1 right): how many passwords were
             checked (401 or 303) and refused unchecked (429), the RSS before and at the peak;
 - retained: a 150 MB retained message published on the embedded broker: the RSS before and at
@@ -12,6 +15,7 @@ runs a real `doorbell run` (synthetic camera) and prints its figures:
 - requests: a 70 s junk footage-request flood: what the audit log grows by (issue #14).
 
     python benchmarks/security.py [--only names,logins,retained,payload,requests] [--seconds 30]
+        [--flood made-up|mixed] [--floods 5] [--copies-per-second 2]
 """
 
 from __future__ import annotations
@@ -37,8 +41,9 @@ import paho.mqtt.client as mqtt
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from doorbell.config.uplink import MqttConfig
 from doorbell.device.system.memory import status_mb
-from doorbell.uplink.command_auth import signed_command
+from doorbell.uplink.owner_sender import send_signed
 from doorbell.uplink.requests.signing import public_key_b64
 from tests.support.broker import MosquittoBroker, free_port
 from tests.support.process import DoorbellProcess
@@ -135,7 +140,13 @@ def on_mode(n: int) -> str:
     return f"{BASE}/cmd/mode"
 
 
-def bench_names(root: Path, seconds: float) -> None:
+FLOODS: dict[str, tuple[Callable[[int], str], ...]] = {
+    "made-up": (made_up, made_up, made_up),  # issue 28's flood: names that are no command
+    "mixed": (made_up, made_up, on_mode),  # and a third of it on cmd/mode itself
+}
+
+
+def bench_names(root: Path, seconds: float, kind: str = "mixed", rate: float = 1.0) -> None:
     broker = MosquittoBroker(root / "broker")
     broker.start()
     owner = Ed25519PrivateKey.generate()
@@ -154,19 +165,27 @@ def bench_names(root: Path, seconds: float) -> None:
             idle = status_mb("VmRSS", dev.proc.pid)
             sent = multiprocessing.Value("q", 0)
             floods = [
-                multiprocessing.Process(target=flood, args=(broker.port, kind, seconds, sent))
-                for kind in (made_up, made_up, on_mode)
+                multiprocessing.Process(target=flood, args=(broker.port, topic_of, seconds, sent))
+                for topic_of in FLOODS[kind]
             ]
             with PeakRss(dev.proc.pid) as rss:
                 began = time.monotonic()
                 for p in floods:
                     p.start()
                 time.sleep(seconds / 2)
-                body = signed_command(
-                    "mode", {"request_id": "owner", "mode": "home"}, "bench", owner, time.time()
+                # As `doorbell owner send` does: two copies a second, each signed afresh, until
+                # one is answered (here for up to the flood's length, to see past 10 s).
+                outcome = send_signed(
+                    MqttConfig(host="127.0.0.1", port=broker.port),
+                    BASE,
+                    "bench",
+                    owner,
+                    "mode",
+                    {"request_id": "owner", "mode": "home"},
+                    tries=max(int(seconds * rate), 1),
+                    timeout=seconds,
                 )
-                sub.client.publish(f"{BASE}/cmd/mode", json.dumps(body), qos=1)
-                owner_s = answered(sub, "owner", seconds)
+                owner_s = outcome.seconds if outcome.answer is not None else None
                 for p in floods:
                     p.join()
                 flood_s = time.monotonic() - began
@@ -176,13 +195,16 @@ def bench_names(root: Path, seconds: float) -> None:
             telemetry = [json.loads(m.payload) for m in sub.on(f"{BASE}/telemetry")]
             sub.close()
         last = telemetry[-1] if telemetry else {}
+        share = "all made-up names" if kind == "made-up" else "2/3 made-up names, 1/3 on cmd/mode"
         print(
-            f"names: {sent.value} junk messages in {flood_s:.1f} s "
-            f"({sent.value / flood_s:.0f}/s; 2/3 made-up names, 1/3 on cmd/mode): RSS idle "
+            f"names ({kind}): {sent.value} junk messages in {flood_s:.1f} s "
+            f"({sent.value / flood_s:.0f}/s; {share}): RSS idle "
             f"{idle:.0f} MB, peak {rss.peak:.0f} MB (+{rss.peak - idle:.0f}); the owner's signed "
-            f"mode answered {fmt(owner_s)} after it was sent mid-flood; a ping sent 5 s after "
+            f"mode ({rate:g} copies a second) answered {fmt(owner_s)} after the first copy, sent "
+            f"mid-flood ({outcome.copies} copies sent); a ping sent 5 s after "
             f"the flood answered in {fmt(ping_s)}; telemetry: commands_junk "
-            f"{last.get('commands_junk')}, commands_dropped {last.get('commands_dropped')}"
+            f"{last.get('commands_junk')}, commands_dropped {last.get('commands_dropped')}, "
+            f"broker_resets {last.get('broker_resets')}"
         )
     finally:
         broker.stop()
@@ -365,11 +387,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="names,logins,retained", help=f"of {','.join(PARTS)}")
     parser.add_argument("--seconds", type=float, default=30.0, help="the names flood's length")
+    parser.add_argument("--floods", type=int, default=1, help="how many names floods to run")
+    parser.add_argument(
+        "--flood", choices=sorted(FLOODS), default="made-up", help="what the names flood sends"
+    )
+    parser.add_argument(
+        "--copies-per-second",
+        type=float,
+        default=2.0,
+        help="the owner's copies (doorbell owner send's default: --tries 20 over --timeout 10)",
+    )
     args = parser.parse_args()
-    for part in args.only.split(","):
+    parts = args.only.split(",")
+    parts = [p for part in parts for p in ([part] * args.floods if part == "names" else [part])]
+    for part in parts:
         with tempfile.TemporaryDirectory() as tmp:
             if part == "names":
-                bench_names(Path(tmp), args.seconds)
+                bench_names(Path(tmp), args.seconds, args.flood, args.copies_per_second)
             elif part == "logins":
                 bench_logins(Path(tmp))
             elif part == "retained":

@@ -34,6 +34,7 @@ DISTINCT = Counters(
     recording_failed="File too large",
     commands_dropped=29,
     commands_junk=31,
+    broker_resets=43,
     dropped_classify=37,
     classified=41,
 )
@@ -59,6 +60,7 @@ def test_telemetry_formats_every_counter_under_its_own_name(tmp_path: Path) -> N
         "recording",
         "commands_dropped",
         "commands_junk",
+        "broker_resets",
     }
     for name in shared:
         assert telemetry[name] == getattr(DISTINCT, name), name

@@ -214,3 +214,36 @@ def test_huge_payloads_never_reach_the_device(
     assert device.proc.poll() is None
     assert status_mb("VmHWM", device.proc.pid) < 300
     stranger.sub.close()
+
+
+def test_owner_send_sends_fresh_copies_until_answered(
+    mosquitto: MosquittoBroker, owner_key: tuple[Path, str]
+) -> None:
+    """No device listens: every copy goes unanswered, so all --tries are sent, each signed
+    afresh (a new nonce) under one request_id, and the command fails in one line."""
+    watcher = Subscriber(mosquitto.port, [f"{BASE}/cmd/ping"])
+    try:
+        sent = doorbell(
+            "owner",
+            "send",
+            "ping",
+            "--key",
+            str(owner_key[0]),
+            "--broker",
+            mosquitto.url,
+            "--device-id",
+            "own",
+            "--tries",
+            "3",
+            "--timeout",
+            "1.5",
+        )
+        assert sent.returncode == 1
+        assert sent.stderr.strip() == "doorbell: no answer from own in 1.5 s (3 sent)"
+        assert watcher.wait_for(lambda ms: len(ms) >= 3, timeout=5)
+        copies = [json.loads(m.payload) for m in watcher.messages]
+        assert len(copies) == 3
+        assert len({c["request_id"] for c in copies}) == 1
+        assert len({c["nonce"] for c in copies}) == 3
+    finally:
+        watcher.close()

@@ -205,6 +205,7 @@ def test_a_signed_decision_can_share_one_request_as_recorded(
     assert dev.core.handle_request(dev.request(server.url())).decision == "pending_review"
     decision = {
         "command": "footage_decision",
+        "device_id": "porch-cam",
         "request_id": "req-1",
         "decision": "approve",
         "redact": "none",

@@ -107,6 +107,7 @@ def test_owner_decision_from_the_app(make_device: Any, server: PutServer) -> Non
     dev.core.handle_request(dev.request(server.url(), request_id="req-2"))
     decision = {
         "command": "footage_decision",
+        "device_id": "porch-cam",
         "request_id": "req-1",
         "decision": "approve",
         "clips": ["c-1"],
@@ -118,6 +119,7 @@ def test_owner_decision_from_the_app(make_device: Any, server: PutServer) -> Non
     assert reply.decision == "shared" and [c.id for c in reply.clips] == ["c-1"]
     decline = {
         "command": "footage_decision",
+        "device_id": "porch-cam",
         "request_id": "req-2",
         "decision": "decline",
         "expires": "2030-01-01T00:00:00Z",
@@ -125,6 +127,30 @@ def test_owner_decision_from_the_app(make_device: Any, server: PutServer) -> Non
     reply = dev.core.handle_decision(dev.owner.sign(decline))
     assert (reply.ok, reply.decision) == (True, "declined")
     assert sorted(r.path for r in server.received) == ["/upload/c-1.jpg", "/upload/c-1.mp4"]
+
+
+def test_a_decision_signed_for_another_device_is_refused(
+    make_device: Any, server: PutServer
+) -> None:
+    # A request sent to a group reaches the porch and the garage under one request_id: the
+    # owner's approval for the garage, replayed on the porch, must not share the porch's clips.
+    dev = make_device(policy="review")
+    dev.core.handle_request(dev.request(server.url()))
+    decision = {
+        "command": "footage_decision",
+        "device_id": "garage-cam",
+        "request_id": "req-1",
+        "decision": "approve",
+        "expires": iso(T0 + 600),
+    }
+    reply = dev.core.handle_decision(dev.owner.sign(decision))
+    assert (reply.decision, reply.error) == ("refused", "signed for another device")
+    unbound = {k: v for k, v in decision.items() if k != "device_id"}
+    reply = dev.core.handle_decision(dev.owner.sign(unbound))
+    assert reply.decision == "refused" and "device_id" in (reply.error or "")
+    assert dev.core.get("req-1").state == "pending" and server.received == []  # type: ignore[union-attr]
+    here = dev.core.handle_decision(dev.owner.sign({**decision, "device_id": "porch-cam"}))
+    assert here.decision == "shared", here
 
 
 def test_signed_bodies_are_bound_to_request_or_decision(
@@ -137,6 +163,7 @@ def test_signed_bodies_are_bound_to_request_or_decision(
     both.trusted = KeyRing([dev.requester.public, dev.owner.public])
     decision = {
         "command": "footage_decision",
+        "device_id": "porch-cam",
         "request_id": "req-1",
         "decision": "approve",
         "expires": iso(T0 + 600),
@@ -159,6 +186,7 @@ def test_expired_decision_is_refused(make_device: Any, server: PutServer) -> Non
     dev.core.handle_request(dev.request(server.url()))
     decision = {
         "command": "footage_decision",
+        "device_id": "porch-cam",
         "request_id": "req-1",
         "decision": "approve",
         "expires": iso(T0 + 60),

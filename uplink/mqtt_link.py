@@ -16,6 +16,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from doorbell.config.uplink import MqttConfig
+from doorbell.uplink.backlog_watch import LIMIT_BYTES, BacklogWatch, waiting_bytes
 from doorbell.uplink.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class MqttLink:
         protocol: str | None = None,
         connack_seconds: float = 10.0,
         max_incoming_bytes: int | None = None,
+        max_backlog_bytes: int = LIMIT_BYTES,
     ) -> None:
         refuse_insecure(cfg, allow_insecure)
         self.cfg = cfg
@@ -112,6 +114,11 @@ class MqttLink:
         )
         self._held_lock = threading.Lock()
         self.client = self._new_client()
+        # A flood read too slowly: drop the connection and what waits on it (uplink.backlog_watch).
+        self._quiet_reconnect = False
+        self.backlog = BacklogWatch(
+            lambda: waiting_bytes(self.client.socket()), self._drop_backlog, max_backlog_bytes
+        )
 
     def _new_client(self) -> mqtt.Client:
         client = mqtt.Client(
@@ -172,6 +179,7 @@ class MqttLink:
             self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive, properties=properties
         )
         self.client.loop_start()
+        self.backlog.start()
 
     def publish(
         self,
@@ -217,6 +225,7 @@ class MqttLink:
                 info.wait_for_publish(timeout)
             except (RuntimeError, ValueError) as exc:
                 log.warning("could not publish offline: %s", exc)
+        self.backlog.stop()
         with self._swap:
             self._stopping = True
             self._cancel_connack_timer()
@@ -238,7 +247,9 @@ class MqttLink:
             log.info("broker %s reachable again", self.url)
         self._was_unreachable = False
         self._said_no_answer = False
-        log.info("connected to broker %s", self.url)
+        if not self._quiet_reconnect:  # the backlog watch logs its own, once a minute
+            log.info("connected to broker %s", self.url)
+        self._quiet_reconnect = False
         client.publish(self.topics.status, "online", qos=1, retain=True)
         for topic, qos in self.subscriptions:
             if self.protocol == "5":
@@ -277,6 +288,18 @@ class MqttLink:
             self.client = self._new_client()
             self.start()
 
+    def _drop_backlog(self) -> None:
+        """The backlog watch's reset, on its thread: a new connection, the old one's queue gone
+        with it."""
+        with self._swap:
+            if self._stopping:
+                return
+            self._quiet_reconnect = True
+            self.client.disconnect()
+            self.client.loop_stop()
+            self.client = self._new_client()
+            self.start()
+
     def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         """The CONNECT is about to go out: expect its CONNACK within `connack_seconds`."""
         self._cancel_connack_timer()
@@ -303,7 +326,7 @@ class MqttLink:
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
     ) -> None:
-        if self.connected.is_set() and not self._stopping:
+        if self.connected.is_set() and not self._stopping and not self._quiet_reconnect:
             log.warning("disconnected from broker %s: %s", self.url, reason)
         self.connected.clear()
 

@@ -11,22 +11,17 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import threading
-import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
-import paho.mqtt.client as mqtt
 
 from doorbell.config import LoadedConfig
 from doorbell.device.cli.options import config_options, fail
 from doorbell.uplink.broker_login import client_settings
-from doorbell.uplink.command_auth import signed_command
 from doorbell.uplink.command_models import COMMANDS, FOOTAGE_COMMANDS
-from doorbell.uplink.mqtt_link import configure_client
+from doorbell.uplink.owner_sender import BrokerRefused, send_signed
 from doorbell.uplink.requests.signing import public_key_b64
-from doorbell.uplink.topics import Topics
 
 # What the device obeys over MQTT when the owner signs it; footage requests and decisions are
 # signed in their own scheme (`doorbell requests`), press and status are local-socket only.
@@ -92,60 +87,57 @@ def _load_key(path: Path) -> Any:
     return key
 
 
+def _give_up(message: str) -> NoReturn:
+    """Not the user's mistake (the broker or the device): one line, exit status 1."""
+    click.echo(f"doorbell: {message}", err=True)
+    raise SystemExit(1)
+
+
 @owner_group.command("send")
 @config_options
 @click.option("--key", "key_path", required=True, type=click.Path(path_type=Path))
-@click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 600),
+    default=10.0,
+    show_default=True,
+    help="seconds to wait for the answer, all copies together",
+)
+@click.option(
+    "--tries",
+    type=click.IntRange(1, 100),
+    default=20,
+    show_default=True,
+    help="copies sent (each signed afresh, spread over --timeout) until one is answered",
+)
 @click.argument("name", type=click.Choice(OWNER_COMMANDS))
 @click.argument("fields", nargs=-1)
 def send(
-    loaded: LoadedConfig, key_path: Path, timeout: float, name: str, fields: tuple[str, ...]
+    loaded: LoadedConfig,
+    key_path: Path,
+    timeout: float,
+    tries: int,
+    name: str,
+    fields: tuple[str, ...],
 ) -> None:
-    """Sign command NAME with FIELD=VALUE arguments for --device-id and wait for its answer."""
+    """Sign command NAME with FIELD=VALUE arguments for --device-id and wait for its answer.
+
+    A copy lost on the broker is sent again with a new nonce and the same request_id; the
+    device runs the command once and answers every copy."""
     config = loaded.config
     key = _load_key(key_path)
     args = {"request_id": secrets.token_hex(8), **parse_fields(fields)}
-    body = signed_command(name, args, config.device.id, key, time.time())
-    topics = Topics(config.base_topic)
-    answer: dict[str, Any] = {}
-    got = threading.Event()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     mq = client_settings(config)
-    configure_client(client, mq)
-
-    def on_connect(c: mqtt.Client, u: Any, f: Any, reason: Any, p: Any) -> None:
-        if reason.is_failure:
-            answer["error"] = f"broker refused the connection: {reason}"
-            got.set()
-            return
-        c.subscribe(topics.command_result(name), qos=1)
-
-    def on_subscribe(c: mqtt.Client, u: Any, mid: int, codes: Any, p: Any) -> None:
-        c.publish(topics.command(name), json.dumps(body), qos=1)
-
-    def on_message(c: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
-        try:
-            reply = json.loads(msg.payload)
-        except json.JSONDecodeError:
-            return
-        if isinstance(reply, dict) and reply.get("request_id") == args["request_id"]:
-            answer.update(reply)
-            got.set()
-
-    client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
     try:
-        client.connect(mq.host, mq.port)
+        outcome = send_signed(
+            mq, config.base_topic, config.device.id, key, name, args, tries, timeout
+        )
+    except BrokerRefused as exc:
+        _give_up(f"broker refused the connection: {exc}")
     except OSError as exc:
-        click.echo(f"doorbell: cannot reach {mq.host}:{mq.port}: {exc}", err=True)
-        raise SystemExit(1) from None
-    client.loop_start()
-    try:
-        if not got.wait(timeout):
-            click.echo(f"doorbell: no answer from {config.device.id} in {timeout:g} s", err=True)
-            raise SystemExit(1)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    click.echo(json.dumps(answer, sort_keys=True))
-    if not answer.get("ok"):
+        _give_up(f"cannot reach {mq.host}:{mq.port}: {exc}")
+    if outcome.answer is None:
+        _give_up(f"no answer from {config.device.id} in {timeout:g} s ({outcome.copies} sent)")
+    click.echo(json.dumps(outcome.answer, sort_keys=True))
+    if not outcome.answer.get("ok"):
         raise SystemExit(1)

@@ -34,6 +34,7 @@ class Counters:
     recording_failed: str | None  # why clips could not be written this run, if ever (it sticks)
     commands_dropped: int = 0  # MQTT commands over a budget or the queue's bound (uplink)
     commands_junk: int = 0  # MQTT messages dropped unanswered: unknown names, forged, oversized
+    broker_resets: int = 0  # MQTT connections dropped for a flood's backlog (uplink.backlog_watch)
     dropped_classify: int = 0  # frames the classifier's queue dropped (it fell behind)
     classified: int = 0  # frames classified since start
 
@@ -70,4 +71,5 @@ class Counters:
             recording_failed=recorder.failure,
             commands_dropped=outbox.commands_dropped,
             commands_junk=outbox.commands_junk,
+            broker_resets=outbox.broker_resets,
         )

@@ -36,6 +36,7 @@ class Telemetry(BaseModel):
     cpu_temp_c: float | None
     commands_dropped: int = 0
     commands_junk: int = 0
+    broker_resets: int = 0
 
     @classmethod
     def of(cls, counters: Counters, mode: str, uptime_s: float, data_dir: Path) -> Telemetry:
@@ -63,6 +64,7 @@ class Telemetry(BaseModel):
             cpu_temp_c=cpu_temperature(),
             commands_dropped=counters.commands_dropped,
             commands_junk=counters.commands_junk,
+            broker_resets=counters.broker_resets,
         )
 
 

@@ -24,6 +24,7 @@ from doorbell.config.data_dir import DataDir
 from doorbell.uplink.e2e import AgeEncryptor
 from doorbell.uplink.replay_guard import ReplayGuard
 from doorbell.uplink.requests.audit import AuditLog, RefusalTally, request_entry
+from doorbell.uplink.requests.body_checks import check_decision, check_request, verified
 from doorbell.uplink.requests.clips import (
     ClipIndex,
     ClipLike,
@@ -44,7 +45,7 @@ from doorbell.uplink.requests.models import (
 )
 from doorbell.uplink.requests.redaction import FileRedactor
 from doorbell.uplink.requests.share import ShareJob
-from doorbell.uplink.requests.signing import KeyRing, SignatureError, bound_to
+from doorbell.uplink.requests.signing import KeyRing
 from doorbell.uplink.requests.store import RequestStore
 from doorbell.uplink.requests.untrusted_body import Refusal, first_error, parse_body, safe_id
 from doorbell.uplink.requests.uploader import HttpUploader, UploadError
@@ -53,7 +54,6 @@ log = logging.getLogger(__name__)
 
 
 SEEN_REQUEST = "footage-request"  # the kind of id ReplayGuard keeps for requests
-CLOCK_SKEW_SECONDS = 300.0  # a requester's clock may run this far ahead of ours
 
 
 def result_payload(reply: RequestReply) -> bytes:
@@ -114,10 +114,10 @@ class FootageRequests:
         body: Any = raw
         try:
             body = parse_body(raw, self.cfg.max_request_bytes)
-            key_id = self._verify(self.trusted, body, "footage_request")
+            key_id = verified(self.trusted, body, "footage_request")
             request = FootageRequest.model_validate(body)
             now = self.clock()
-            self._check_request(request, now)
+            check_request(request, now, self.device_id, self.cfg, self.uploader)
             # Claimed only once the signature and the checks pass: garbage sent under a real
             # request's id cannot burn it, and a refused request can be sent again mended.
             if not self.seen.claim(SEEN_REQUEST, request.request_id, now):
@@ -134,10 +134,9 @@ class FootageRequests:
         body: Any = raw
         try:
             body = parse_body(raw, self.cfg.max_request_bytes)
-            key_id = self._verify(self.owners, body, "footage_decision")
+            key_id = verified(self.owners, body, "footage_decision")
             decision = FootageDecision.model_validate(body)
-            if decision.expires.timestamp() <= self.clock():
-                raise Refusal("expired")
+            check_decision(decision, self.clock(), self.device_id)
         except Refusal as exc:
             return self._refuse("decision_refused", body, str(exc))
         except ValidationError as exc:
@@ -276,36 +275,6 @@ class FootageRequests:
         return sorted(clips, key=lambda c: c.start_wall)
 
     # --- inside ---------------------------------------------------------------------------
-    def _verify(self, ring: KeyRing, body: dict[str, Any], command: str) -> str:
-        """The signer's key id, once the signature holds and names `command` (a requester's
-        request is never taken as a decision, nor a decision as a request)."""
-        try:
-            key_id = ring.verify(body)
-            bound_to(body, command)
-            return key_id
-        except SignatureError as exc:
-            raise Refusal(str(exc)) from None
-
-    def _check_request(self, request: FootageRequest, now: float) -> None:
-        if request.audience != self.device_id and request.audience not in self.cfg.groups:
-            raise Refusal("addressed to another device")
-        if request.expires.timestamp() <= now:
-            raise Refusal("expired")
-        issued, expires = request.issued_at.timestamp(), request.expires.timestamp()
-        if issued > now + CLOCK_SKEW_SECONDS:
-            raise Refusal("issued_at is in the future")
-        if expires - issued > self.cfg.max_expiry_hours * 3600:
-            raise Refusal(f"expires more than {self.cfg.max_expiry_hours:g} hours after issued_at")
-        window = request.window
-        if window.end_wall - window.start_wall > self.cfg.max_window_hours * 3600:
-            raise Refusal(f"window longer than {self.cfg.max_window_hours:g} hours")
-        if window.end_wall > now:
-            raise Refusal("window is in the future")
-        try:
-            self.uploader.check_target(request.upload.url)
-        except UploadError as exc:
-            raise Refusal(f"upload target refused: {exc}") from None
-
     def _apply_policy(
         self, request: FootageRequest, key_id: str, now: float
     ) -> RequestReply | None:

@@ -87,6 +87,9 @@ class FootageDecision(_Strict):
     """`cmd/footage_decision` from the owner's app, signed by a key in `requests.owner_keys`."""
 
     command: Literal["footage_decision"] = "footage_decision"  # as FootageRequest.command
+    # The device it decides for: a request sent to a group reaches several devices under one
+    # request_id, and the owner's approval for one of them must not share the others' footage.
+    device_id: str = Field(min_length=1, max_length=128)
 
     request_id: RequestId = Field(pattern=REQUEST_ID_PATTERN)
     decision: Literal["approve", "decline"]

@@ -1,0 +1,67 @@
+"""A flood read too slowly is dropped with the connection (uplink/backlog_watch.py): what was sent
+after it arrives at once instead of behind megabytes of junk. A real mosquitto, a real socket."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+
+from doorbell.config.uplink import MqttConfig
+from doorbell.uplink.mqtt_link import MqttLink
+from doorbell.uplink.topics import Topics
+from tests.support.broker import MosquittoBroker
+
+TOPIC = "doorbell/slow/cmd/mode"
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_a_backlog_past_the_limit_is_dropped_with_the_connection(
+    mosquitto: MosquittoBroker,
+) -> None:
+    cfg = MqttConfig.model_validate({"port": mosquitto.port, "embedded": False})
+    link = MqttLink(cfg, "slow", Topics("doorbell/slow"), max_backlog_bytes=64 * 1024)
+    link.subscriptions = [(TOPIC, 0)]
+    got: list[bytes] = []
+    after = threading.Event()
+
+    def slow_reader(topic: str, payload: bytes, retained: bool) -> None:
+        if payload == b"after":
+            after.set()
+        got.append(payload)
+        time.sleep(0.005)  # 200 messages a second: the flood below is 25 s of reading
+
+    link.on_message = slow_reader
+    flooder = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    flooder.max_queued_messages_set(0)
+    flooder.connect("127.0.0.1", mosquitto.port)
+    flooder.loop_start()
+    link.start()
+    try:
+        assert link.connected.wait(10)
+        assert wait_until(lambda: flooder.publish(TOPIC, b"ping").rc == 0 and bool(got), 10)
+        junk = b"j" * 1000
+        for _ in range(5000):  # 5 MB at broker speed
+            last = flooder.publish(TOPIC, junk)
+        last.wait_for_publish(30)
+        assert wait_until(lambda: link.backlog.resets >= 1, 15), "the backlog was never dropped"
+        assert wait_until(link.connected.is_set, 10)
+        read_before = len(got)
+        flooder.publish(TOPIC, b"after")
+        # behind the old backlog this would wait 20 s or more
+        assert after.wait(5), f"'after' still queued ({len(got) - read_before} read since)"
+        assert len(got) < 5000  # most of the junk went with the old connection
+    finally:
+        flooder.loop_stop()
+        flooder.disconnect()
+        link.stop(2.0)
