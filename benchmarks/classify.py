@@ -86,7 +86,7 @@ def cost_per_frame() -> None:
 def clip_labels() -> None:
     for clip in CLIPS:
         done = subprocess.run(
-            [sys.executable, "-m", "device", "analyze", str(clip), "--json", "-"],
+            [sys.executable, "-m", "doorbell.device", "analyze", str(clip), "--json", "-"],
             capture_output=True,
             text=True,
             check=True,

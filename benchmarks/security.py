@@ -218,7 +218,7 @@ def bench_logins(root: Path) -> None:
     password = "correct horse battery staple"
     data = root / "data"
     made = subprocess.run(
-        [sys.executable, "-m", "device", "web", "set-password", "--password-stdin"]
+        [sys.executable, "-m", "doorbell.device", "web", "set-password", "--password-stdin"]
         + ["--data-dir", str(data)],
         input=password + "\n",
         capture_output=True,

@@ -9,6 +9,7 @@ TYPE_CHECKING), so a layering break fails here before anyone has to notice it in
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,3 +160,23 @@ def test_the_checks_see_a_break() -> None:
         "device.runtime.a imports device.emulation.b",
         "device.sources imports device.emulation.x",
     ]
+
+
+BARE_RUN = re.compile(
+    r"""["']-m["'],\s*["'](device|motion|uplink|config)["']|-m (device|motion|uplink|config)\b"""
+)
+
+
+def test_no_script_runs_a_folder_as_a_top_level_package() -> None:
+    # `python -m device` from the repository's root imports its folder as a package of its own,
+    # beside the installed doorbell.device: two copies of every module, and a test that passes
+    # here and not where the project is installed
+    found = sorted(
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("tests", "benchmarks", "docs")
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in {".py", ".md", ".sh"}
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if BARE_RUN.search(line) and path.name != "test_layering.py"
+    )
+    assert found == []

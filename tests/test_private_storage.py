@@ -24,7 +24,7 @@ def mode(path: Path) -> int:
 def test_a_data_dir_made_by_another_command_than_run_is_private(tmp_path: Path) -> None:
     data = tmp_path / "data"
     listed = subprocess.run(
-        [sys.executable, "-m", "device", "requests", "list", "--data-dir", str(data)],
+        [sys.executable, "-m", "doorbell.device", "requests", "list", "--data-dir", str(data)],
         capture_output=True,
         text=True,
         timeout=120,
