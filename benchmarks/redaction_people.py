@@ -39,6 +39,14 @@ import av, cv2, numpy  # what a running device has loaded already
 import doorbell.uplink.requests.share
 from doorbell.device.system.memory import status_mb
 before = status_mb("VmHWM", os.getpid())
+# private memory (RssAnon) polled apart: the libraries' file pages are shared with the device's
+anon = {"before": status_mb("RssAnon", os.getpid()), "peak": 0.0}
+def poll():
+    while True:
+        anon["peak"] = max(anon["peak"], status_mb("RssAnon", os.getpid()))
+        time.sleep(0.02)
+import threading
+threading.Thread(target=poll, daemon=True).start()
 from doorbell.uplink.requests.redaction import Redactor
 people = None
 counts = {"people": 0, "heads": 0}
@@ -65,7 +73,8 @@ done = redactor.clip(Path(sys.argv[1]), Path(sys.argv[2]))
 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
 print(json.dumps({"cpu": cpu, "wall": wall, "peak_before": before,
                   "peak_after": status_mb("VmHWM", os.getpid()), "frames": done.frames,
-                  "covered": done.frames_with_faces, **counts}))
+                  "covered": done.frames_with_faces, "anon_before": anon["before"],
+                  "anon_peak": anon["peak"], **counts}))
 """
 
 
@@ -110,7 +119,8 @@ def main() -> None:
             line = (
                 f"{mode:>6}: {run['cpu']:.1f} s of CPU ({run['wall']:.1f} s wall) = "
                 f"{run['cpu'] / args.seconds:.2f} s per second of video; peak RSS "
-                f"{run['peak_before']:.0f} -> {run['peak_after']:.0f} MB (+{growth:.0f}); "
+                f"{run['peak_before']:.0f} -> {run['peak_after']:.0f} MB (+{growth:.0f}), private "
+                f"(RssAnon) {run['anon_before']:.0f} -> {run['anon_peak']:.0f} MB; "
                 f"something filled in {run['covered']} of {run['frames']} frames"
             )
             if mode == "people":
