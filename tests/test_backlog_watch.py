@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
@@ -13,17 +12,9 @@ from doorbell.config.uplink import MqttConfig
 from doorbell.uplink.mqtt_link import MqttLink
 from doorbell.uplink.topics import Topics
 from tests.support.broker import MosquittoBroker
+from tests.support.waiting import wait_until
 
 TOPIC = "doorbell/slow/cmd/mode"
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_a_backlog_past_the_limit_is_dropped_with_the_connection(

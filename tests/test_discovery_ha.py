@@ -16,17 +16,9 @@ from doorbell.uplink.jpeg_shrink import DecodedJpeg, shrink_jpeg
 from doorbell.uplink.uplink import Uplink
 from tests.support.broker import MosquittoBroker
 from tests.support.uplink_helpers import SessionSubscriber, uplink_config
+from tests.support.waiting import wait_until
 
 CONFIG_TOPIC = "homeassistant/device/porch/config"
-
-
-def wait_until(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def noisy_jpeg(width: int, height: int) -> bytes:

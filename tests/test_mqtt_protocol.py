@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -18,17 +17,9 @@ from doorbell.uplink.embedded_broker import EmbeddedBroker
 from doorbell.uplink.mqtt_link import UNSUPPORTED_PROTOCOL, MqttLink
 from doorbell.uplink.topics import Topics
 from tests.support.broker import MosquittoBroker, free_port
+from tests.support.waiting import wait_until
 
 FALLBACK = "connecting with MQTT 3.1.1"
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.fixture

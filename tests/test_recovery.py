@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from doorbell.device.runtime.alerts import Alerts
@@ -13,6 +12,7 @@ from doorbell.device.storage.repair import repair
 from doorbell.uplink.messages import EventMessage
 from tests.support.process import DoorbellProcess
 from tests.support.subscriber import Received
+from tests.support.waiting import wait_until
 
 DEVICE = "crash"
 EVENT, MOTION = f"doorbell/{DEVICE}/event", f"doorbell/{DEVICE}/motion"
@@ -24,15 +24,6 @@ def events(messages: list[Received]) -> list[dict]:  # type: ignore[type-arg]
 
 def ended(messages: list[Received]) -> set[str]:
     return {e["id"] for e in events(messages) if e["state"] == "end"}
-
-
-def wait_until(condition, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def test_sigkill_mid_event_then_restart_closes_it(mosquitto, subscribe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

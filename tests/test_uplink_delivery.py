@@ -15,18 +15,10 @@ from doorbell.uplink.requests.audit_head import AuditHead
 from doorbell.uplink.uplink import Uplink
 from tests.support.broker import MosquittoBroker
 from tests.support.uplink_helpers import SessionSubscriber, event, uplink_config
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT_TOPIC = "doorbell/porch/event"
-
-
-def wait_until(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_outage_50_events_all_arrive_in_order(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
