@@ -1,6 +1,7 @@
 """The share worker never holds the face model and the person finder at once (issue 30: the
 worker's private peak is the larger model's, not their sum), over several files of one share,
-and lets each go (collected, not only dropped) once its pass is done. Real models, real clips."""
+and lets each go (collected, not only dropped) once its pass is done, before the frames are
+filled and encoded. Real models, real clips: the loading and filling are watched, not replaced."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from doorbell.device.redaction.people import PersonFinder, open_person_finder
 from doorbell.uplink.requests import redaction
+from doorbell.uplink.requests.face_model import FaceDetector
 from doorbell.uplink.requests.redaction import Redacted, Redactor
 from tests.test_redaction_people import WALKERS, frames_of, needs_models
 
@@ -26,28 +28,40 @@ def test_the_two_models_are_never_held_at_once(
     cv2.imwrite(str(snapshot), frames_of(WALKERS)[0][:, :, ::-1])
     second = tmp_path / "second.mp4"
     shutil.copy(WALKERS, second)
-    face_models: list[weakref.ref[object]] = []
+    face_models: list[weakref.ref[FaceDetector]] = []
     finders: list[weakref.ref[PersonFinder]] = []
-    face_model_alive_at_people: list[bool] = []
+    held: dict[str, list[tuple[int, int]]] = {"people": [], "faces": [], "fill": []}
+
+    def alive() -> tuple[int, int]:
+        """How many face models and person finders are still in memory."""
+        return (
+            sum(ref() is not None for ref in face_models),
+            sum(ref() is not None for ref in finders),
+        )
 
     def people() -> PersonFinder | None:
-        face_model_alive_at_people.append(any(ref() is not None for ref in face_models))
+        held["people"].append(alive())
         finder = open_person_finder()
         assert finder is not None
         finders.append(weakref.ref(finder))
         return finder
 
-    finder_alive_at_fill: list[bool] = []
+    class WatchedFaceDetector(FaceDetector):
+        def __init__(self, *args: Any) -> None:
+            held["faces"].append(alive())
+            super().__init__(*args)
+            face_models.append(weakref.ref(self))
+
     fill_clip = redaction._fill_clip
 
-    def watched_fill_clip(*args: Any) -> Redacted:  # observed, not replaced
-        finder_alive_at_fill.append(any(ref() is not None for ref in finders))
+    def watched_fill_clip(*args: Any) -> Redacted:
+        held["fill"].append(alive())
         return fill_clip(*args)
 
+    monkeypatch.setattr(redaction, "FaceDetector", WatchedFaceDetector)
     monkeypatch.setattr(redaction, "_fill_clip", watched_fill_clip)
     redactor = Redactor(people=people)
-    redactor.check()
-    face_models.append(weakref.ref(redactor.detector))
+    redactor.check()  # as a share does first: the face model loaded
     files = [
         (WALKERS, tmp_path / "a.mp4"),
         (snapshot, tmp_path / "b.jpg"),
@@ -55,8 +69,8 @@ def test_the_two_models_are_never_held_at_once(
     ]
     redactor.redact_files(files)
 
-    # the person finder built once for the share's three files, with the face model gone
-    assert face_model_alive_at_people == [False]
-    assert len(finders) == 1
-    assert finder_alive_at_fill == [False, False]  # let go of before the frames are filled
+    # each model loaded once for the share's three files, neither while the other is held
+    assert held["people"] == [(0, 0)]  # the face model the check loaded is gone
+    assert held["faces"] == [(0, 0), (0, 0)]  # at the check, and after the person finder went
+    assert held["fill"] == [(0, 0), (0, 0)]  # neither model while the clips are filled
     assert all(target.stat().st_size > 0 for _, target in files)
