@@ -203,8 +203,8 @@ class Redactor:
     def _look(self, sources: list[Path]) -> list[Looks]:
         """People in every file, then (the person finder let go) faces in every file, then the
         face model let go: boxes kept, no frame, one model held at a time, none while the frames
-        are filled and encoded. People first: after the person finder's pass the heap gives back
-        less (its private peak over the face pass's, 87 against 79 MB at 640x480)."""
+        are filled and encoded. People first: run after the face pass, on the heap that pass
+        left, the person finder's pass peaked 8 MB higher (87 against 79 MB private at 640x480)."""
         if self._detector is None:  # the face model's problem first, found without loading it
             problem = model_problem(self.model_path)
             if problem is not None:
