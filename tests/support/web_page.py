@@ -54,10 +54,12 @@ class PageDevice:
         assert reply is not None and reply.ok
         return str(reply.model_extra["event_id"])  # type: ignore[index]
 
-    def clip_of(self, event_id: str, timeout: float = 20.0) -> str:
+    def clip_of(self, event_id: str, timeout: float = 60.0) -> str:
         """The event's clip once complete and wholly in the past: a clip ends one frame after
         its last frame's wall time, which can be ahead of the clock for a few milliseconds, and
-        a footage request's window must end in the past (the tests end theirs 10 ms ago)."""
+        a footage request's window must end in the past (the tests end theirs 10 ms ago). The
+        camera runs in real time, and a ring during a visit lasts as long as the visit's motion
+        (22 s seen), so the wait is a minute."""
         index = self.device.recorder.index
 
         def done() -> str | None:
