@@ -22,6 +22,7 @@ from doorbell.device.classify.model_file import default_model
 from doorbell.device.runtime.classify_stage import NICE, ClassifyJob, ClassifyStage, due
 from doorbell.device.runtime.device import Device
 from doorbell.device.runtime.run_options import RunOptions
+from doorbell.device.runtime.run_summary import RunSummary
 from doorbell.device.runtime.startup import open_device
 from doorbell.device.storage.index import EventIndex
 from doorbell.device.web.event_feed import event_json
@@ -208,10 +209,11 @@ def test_what_a_privacy_mask_hides_is_hidden_from_the_classifier_too(tmp_path: P
         device.uplink.outbox.close()
 
 
-def test_a_mode_that_alerts_on_persons_only_keeps_cars_quiet_but_records_them(
-    mosquitto: MosquittoBroker, subscribe: object, tmp_path: Path
-) -> None:
-    sub: Subscriber = subscribe("doorbell/cl/#")  # type: ignore[operator]
+def run_highway(
+    tmp_path: Path, mosquitto: MosquittoBroker, *sets: str
+) -> tuple[RunSummary, Device]:
+    """A device run over the whole real highway clip as device `cl`, with `sets` on top. The
+    whole clip (30 s, a few at --speed max): a run of 1 s may end before it connects."""
     config = load_config(
         sets=[
             "device.id=cl",
@@ -220,13 +222,19 @@ def test_a_mode_that_alerts_on_persons_only_keeps_cars_quiet_but_records_them(
             "mqtt.embedded=false",
             f"camera.source={HIGHWAY}",
             "camera.speed=max",
-            'modes.away.alert_labels=["person"]',
+            *sets,
         ],
         environ={},
     ).config
-    # The whole clip (30 s, a few at --speed max): a run of 1 s may end before it connects.
     device = open_device(config, RunOptions(echo=lambda line: None, mode_from_flag=True))
-    summary = device.run()
+    return device.run(), device
+
+
+def test_a_mode_that_alerts_on_persons_only_keeps_cars_quiet_but_records_them(
+    mosquitto: MosquittoBroker, subscribe: object, tmp_path: Path
+) -> None:
+    sub: Subscriber = subscribe("doorbell/cl/#")  # type: ignore[operator]
+    summary, device = run_highway(tmp_path, mosquitto, 'modes.away.alert_labels=["person"]')
     assert sub.wait_for(lambda ms: any(m.payload == b"offline" for m in ms), timeout=10)
     assert sub.on("doorbell/cl/event") == []
     assert b"ON" not in [m.payload for m in sub.on("doorbell/cl/motion")]
@@ -238,20 +246,7 @@ def test_the_alerts_of_a_device_carry_the_label(
     mosquitto: MosquittoBroker, subscribe: object, tmp_path: Path
 ) -> None:
     sub: Subscriber = subscribe("doorbell/cl/#")  # type: ignore[operator]
-    config = load_config(
-        sets=[
-            "device.id=cl",
-            f"device.data_dir={tmp_path / 'data'}",
-            f"mqtt.port={mosquitto.port}",
-            "mqtt.embedded=false",
-            f"camera.source={HIGHWAY}",
-            "camera.speed=max",
-        ],
-        environ={},
-    ).config
-    # The whole clip (30 s, a few at --speed max): a run of 1 s may end before it connects.
-    device = open_device(config, RunOptions(echo=lambda line: None, mode_from_flag=True))
-    summary = device.run()
+    summary, _ = run_highway(tmp_path, mosquitto)
     assert sub.wait_for(lambda ms: any(m.payload == b"offline" for m in ms), timeout=10), (
         summary,
         [(m.topic, m.payload[:40]) for m in sub.messages],
