@@ -25,7 +25,7 @@ from doorbell.device.recording.clip import ClipInfo
 from doorbell.device.recording.recorder import Recorder
 from doorbell.device.recording.stream_encoder import StreamEncoder
 from doorbell.device.runtime.frame import i420_of
-from doorbell.device.sources import open_source
+from doorbell.device.sources import Source, open_source
 from doorbell.device.storage.index import EventIndex
 from doorbell.device.storage.retention import Retention
 from doorbell.device.storage.retention_schedule import RetentionSchedule
@@ -39,12 +39,25 @@ def enforce(index: EventIndex, data_dir: Path, cfg: StorageConfig, now: float) -
     return Retention(index, DataDir(data_dir), cfg).enforce(now)
 
 
-def record(tmp_path: Path, events: list[tuple[float, float]], seconds: float, **cfg: object):  # type: ignore[no-untyped-def]
-    """Feed `seconds` of the walk_up_ring scenario through a Recorder with these events."""
-    camera = CameraConfig(source="synthetic:walk_up_ring", width=320, height=240, loop=True)
-    source = open_source(camera)
+def walk_up_ring_recorder(
+    tmp_path: Path, record: RecordConfig, privacy: PrivacyConfig | None = None
+) -> tuple[Source, Recorder, list[ClipInfo]]:
+    """The walk_up_ring scene at 320x240 (looping), opened, and a started Recorder into
+    `tmp_path` whose finished clips land in the list returned."""
+    source = open_source(
+        CameraConfig(source="synthetic:walk_up_ring", width=320, height=240, loop=True)
+    )
     source.open()
     clips: list[ClipInfo] = []
+    recorder = Recorder(
+        record, StorageConfig(), privacy or PrivacyConfig(), tmp_path, FPS, (320, 240), clips.append
+    )
+    recorder.start()
+    return source, recorder, clips
+
+
+def record(tmp_path: Path, events: list[tuple[float, float]], seconds: float, **cfg: object):  # type: ignore[no-untyped-def]
+    """Feed `seconds` of the walk_up_ring scenario through a Recorder with these events."""
     privacy = PrivacyConfig(masks=[MASK]) if cfg.pop("masked", False) else PrivacyConfig()
     recipient = cfg.pop("at_rest_to", None)
     continuous_until = cfg.pop("continuous_until", None)  # then disarmed
@@ -53,16 +66,7 @@ def record(tmp_path: Path, events: list[tuple[float, float]], seconds: float, **
         privacy = PrivacyConfig.model_validate(
             {"e2e": {"recipients": [recipient], "at_rest": True}}
         )
-    recorder = Recorder(
-        RecordConfig(**cfg),
-        StorageConfig(),
-        privacy,
-        tmp_path,
-        FPS,
-        (320, 240),
-        clips.append,  # type: ignore[arg-type]
-    )
-    recorder.start()
+    source, recorder, clips = walk_up_ring_recorder(tmp_path, RecordConfig(**cfg), privacy)  # type: ignore[arg-type]
     pending = sorted(events)
     open_ids: dict[str, float] = {}
     base = time.time()
@@ -329,20 +333,7 @@ def test_a_full_disk_stops_recording_but_not_alerts(mosquitto, subscribe, tmp_pa
 
 def test_after_a_full_disk_recording_tries_again_a_minute_later(tmp_path: Path) -> None:
     """A card that was full and then has room (the owner deleted something) records again."""
-    camera = CameraConfig(source="synthetic:walk_up_ring", width=320, height=240, loop=True)
-    source = open_source(camera)
-    source.open()
-    clips: list[ClipInfo] = []
-    recorder = Recorder(
-        RecordConfig(bitrate=2_000_000),
-        StorageConfig(),
-        PrivacyConfig(),
-        tmp_path,
-        FPS,
-        (320, 240),
-        clips.append,
-    )
-    recorder.start()
+    source, recorder, clips = walk_up_ring_recorder(tmp_path, RecordConfig(bitrate=2_000_000))
     events = {5.0: "full", 30.0: "too-soon", 85.0: "again"}  # each 3 s long
     limits = resource.getrlimit(resource.RLIMIT_FSIZE)
     previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails instead of killing
@@ -422,20 +413,7 @@ def test_an_event_disarmed_as_it_starts_still_gets_its_clip_up_to_the_cut(tmp_pa
     """The owner disarms in the same moment the alert goes out: the event began before the cut,
     so its clip is made, and it ends at the cut (within the fragment under way), not post_seconds
     after the event."""
-    camera = CameraConfig(source="synthetic:walk_up_ring", width=320, height=240, loop=True)
-    source = open_source(camera)
-    source.open()
-    clips: list[ClipInfo] = []
-    recorder = Recorder(
-        RecordConfig(post_seconds=5.0),
-        StorageConfig(),
-        PrivacyConfig(),
-        tmp_path,
-        FPS,
-        (320, 240),
-        clips.append,
-    )
-    recorder.start()
+    source, recorder, clips = walk_up_ring_recorder(tmp_path, RecordConfig(post_seconds=5.0))
     base = 2e9
     while (frame := source.read()) is not None and frame.t < 20.0:
         recorder.push(frame)
