@@ -24,6 +24,15 @@ class Box:
         y1 = max(self.y + self.h, other.y + other.h)
         return Box(x0, y0, x1 - x0, y1 - y0)
 
+    def overlaps(self, other: Box, margin: float = 0.0) -> bool:
+        """Whether the two share any area, or come within `margin` of each other."""
+        return (
+            self.x - margin < other.x + other.w
+            and other.x - margin < self.x + self.w
+            and self.y - margin < other.y + other.h
+            and other.y - margin < self.y + self.h
+        )
+
     def as_list(self) -> list[float]:
         return [round(self.x, 4), round(self.y, 4), round(self.w, 4), round(self.h, 4)]
 

@@ -31,17 +31,13 @@ def merged(boxes: Sequence[Box], limit: int) -> list[Box]:
         while joined:
             joined = False
             for other in list(pending):
-                if _overlap(box, other):
+                if box.overlaps(other):
                     box = box.union(other)
                     pending.remove(other)
                     joined = True
         out.append(box)
     out.sort(key=lambda b: b.w * b.h, reverse=True)
     return out[:limit]
-
-
-def _overlap(a: Box, b: Box) -> bool:
-    return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
 
 
 def crop_rect(box: Box, width: int, height: int, min_side: float) -> tuple[int, int, int, int]:

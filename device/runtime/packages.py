@@ -62,15 +62,6 @@ class Package:
     misses: int = 0  # looks in a row that did not
 
 
-def overlaps(a: Box, b: Box, margin: float = 0.0) -> bool:
-    return (
-        a.x - margin < b.x + b.w
-        and b.x - margin < a.x + a.w
-        and a.y - margin < b.y + b.h
-        and b.y - margin < a.y + a.h
-    )
-
-
 @dataclass
 class Forming:
     """Pieces of one object being taken in: their union, and when the last one came."""
@@ -131,7 +122,7 @@ class Packages:
                 touched = [
                     p
                     for p in self.present
-                    if overlaps(p.box, box, NEAR) and frame.t - p.arrived_t <= LATE_PIECES
+                    if p.box.overlaps(box, NEAR) and frame.t - p.arrived_t <= LATE_PIECES
                 ]
                 for package in touched:
                     package.box = package.box.union(box)
@@ -139,7 +130,7 @@ class Packages:
                 if touched:
                     continue
             for forming in list(self._forming):
-                if overlaps(forming.box, box, NEAR):
+                if forming.box.overlaps(box, NEAR):
                     self._forming.remove(forming)
                     box = box.union(forming.box)
             self._forming.append(Forming(box, frame.t))
@@ -167,7 +158,7 @@ class Packages:
         gone = []
         with self._lock:
             for package in self.present:
-                if any(overlaps(package.box, box) for box in moving):
+                if any(package.box.overlaps(box) for box in moving):
                     continue
                 now = look_of(frame, package.box)
                 if looks_same(package.look, now):
