@@ -33,7 +33,7 @@ from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.face_model import MODEL_SHA256, model_problem
 from doorbell.uplink.requests.redaction import RedactionError
 from doorbell.uplink.requests.redaction_worker import WorkerRedactor
-from tests.support.footage import T0, Device, FootageClip, PutServer, iso
+from tests.support.footage import T0, Device, FootageClip, PutServer, decision_body, iso
 
 DATA = Path(__file__).resolve().parent / "data" / "faces"
 FPS = 20  # the redactor detects on every other frame here: the frames between are the hold's
@@ -203,14 +203,7 @@ def test_a_signed_decision_can_share_one_request_as_recorded(
 ) -> None:
     dev = device(tmp_path, recorded, policy="review", redact="faces")
     assert dev.core.handle_request(dev.request(server.url())).decision == "pending_review"
-    decision = {
-        "command": "footage_decision",
-        "device_id": "porch-cam",
-        "request_id": "req-1",
-        "decision": "approve",
-        "redact": "none",
-        "expires": iso(T0 + 600),
-    }
+    decision = decision_body("req-1", "approve", iso(T0 + 600), redact="none")
     reply = dev.core.handle_decision(dev.owner.sign(decision))
     assert reply is not None and reply.ok and reply.decision == "shared", reply
     assert sha(uploaded(server, "f-1.mp4")) == recorded[1].sha256

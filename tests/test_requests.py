@@ -20,6 +20,7 @@ from tests.support.footage import (
     Footage,
     PutServer,
     Signer,
+    decision_body,
     iso,
     request_body,
     write_footage,
@@ -105,25 +106,12 @@ def test_owner_decision_from_the_app(make_device: Any, server: PutServer) -> Non
     dev = make_device()
     dev.core.handle_request(dev.request(server.url()))
     dev.core.handle_request(dev.request(server.url(), request_id="req-2"))
-    decision = {
-        "command": "footage_decision",
-        "device_id": "porch-cam",
-        "request_id": "req-1",
-        "decision": "approve",
-        "clips": ["c-1"],
-        "expires": "2030-01-01T00:00:00Z",
-    }
+    decision = decision_body("req-1", "approve", "2030-01-01T00:00:00Z", clips=["c-1"])
     forged = dev.core.handle_decision(dev.requester.sign(decision))  # not an owner key
     assert not forged.ok and forged.decision == "refused"
     reply = dev.core.handle_decision(dev.owner.sign(decision))
     assert reply.decision == "shared" and [c.id for c in reply.clips] == ["c-1"]
-    decline = {
-        "command": "footage_decision",
-        "device_id": "porch-cam",
-        "request_id": "req-2",
-        "decision": "decline",
-        "expires": "2030-01-01T00:00:00Z",
-    }
+    decline = decision_body("req-2", "decline", "2030-01-01T00:00:00Z")
     reply = dev.core.handle_decision(dev.owner.sign(decline))
     assert (reply.ok, reply.decision) == (True, "declined")
     assert sorted(r.path for r in server.received) == ["/upload/c-1.jpg", "/upload/c-1.mp4"]
@@ -136,13 +124,7 @@ def test_a_decision_signed_for_another_device_is_refused(
     # owner's approval for the garage, replayed on the porch, must not share the porch's clips.
     dev = make_device(policy="review")
     dev.core.handle_request(dev.request(server.url()))
-    decision = {
-        "command": "footage_decision",
-        "device_id": "garage-cam",
-        "request_id": "req-1",
-        "decision": "approve",
-        "expires": iso(T0 + 600),
-    }
+    decision = decision_body("req-1", "approve", iso(T0 + 600), device_id="garage-cam")
     reply = dev.core.handle_decision(dev.owner.sign(decision))
     assert (reply.decision, reply.error) == ("refused", "signed for another device")
     unbound = {k: v for k, v in decision.items() if k != "device_id"}
@@ -161,13 +143,7 @@ def test_signed_bodies_are_bound_to_request_or_decision(
     # decision is still no request, and its request no decision.
     both = dev.core
     both.trusted = KeyRing([dev.requester.public, dev.owner.public])
-    decision = {
-        "command": "footage_decision",
-        "device_id": "porch-cam",
-        "request_id": "req-1",
-        "decision": "approve",
-        "expires": iso(T0 + 600),
-    }
+    decision = decision_body("req-1", "approve", iso(T0 + 600))
     as_request = both.handle_request(dev.owner.sign(decision))
     assert as_request.decision == "refused"
     assert "signed for 'footage_decision', not for 'footage_request'" in (as_request.error or "")
@@ -184,13 +160,7 @@ def test_signed_bodies_are_bound_to_request_or_decision(
 def test_expired_decision_is_refused(make_device: Any, server: PutServer) -> None:
     dev = make_device(policy="review")
     dev.core.handle_request(dev.request(server.url()))
-    decision = {
-        "command": "footage_decision",
-        "device_id": "porch-cam",
-        "request_id": "req-1",
-        "decision": "approve",
-        "expires": iso(T0 + 60),
-    }
+    decision = decision_body("req-1", "approve", iso(T0 + 60))
     dev.clock.now += 60  # the owner's signed approval is one minute old: its life is over
     reply = dev.core.handle_decision(dev.owner.sign(decision))
     assert (reply.ok, reply.decision, reply.error) == (False, "refused", "expired")

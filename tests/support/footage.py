@@ -130,6 +130,20 @@ def request_body(
     return body
 
 
+def decision_body(request_id: str, decision: str, expires: str, **extra: Any) -> dict[str, Any]:
+    """An owner's decision on `request_id` for the porch camera (`device_id` and the rest may be
+    overridden or added through `extra`), unsigned."""
+    body: dict[str, Any] = {
+        "command": "footage_decision",
+        "device_id": "porch-cam",
+        "request_id": request_id,
+        "decision": decision,
+        "expires": expires,
+    }
+    body.update(extra)
+    return body
+
+
 @dataclass
 class Received:
     path: str
