@@ -21,16 +21,21 @@ import ctypes
 import json
 import os
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from doorbell.uplink.requests.face_model import model_problem
 from doorbell.uplink.requests.redaction import RedactionError, Redactor, ShareStopped
 from doorbell.uplink.requests.redaction_stages import PersonFinderAt, run
+
+if TYPE_CHECKING:
+    import subprocess
+
+# subprocess and tempfile are imported where the device starts a worker, not at the top: each
+# of the worker's passes imports this module too, and never starts a process (0.6 MB each).
 
 NICENESS = 10  # behind the camera, which runs at 0
 FAILED = 3
@@ -70,6 +75,8 @@ class WorkerRedactor:
     def redact_files(self, files: list[tuple[Path, Path]]) -> None:
         if not files:
             return
+        import tempfile
+
         try:
             plans = tempfile.TemporaryDirectory(prefix="doorbell-redaction-")
         except OSError as exc:
@@ -78,6 +85,8 @@ class WorkerRedactor:
             self._run(files, Path(plans.name) / "plan.json")
 
     def _run(self, files: list[tuple[Path, Path]], plan: Path) -> None:
+        import subprocess
+
         job = {
             "model": str(self.model_path) if self.model_path else None,
             "files": [[str(src), str(dst)] for src, dst in files],
@@ -122,6 +131,8 @@ class WorkerRedactor:
             worker = self._running
         if worker is None:
             return
+        import subprocess
+
         worker.terminate()
         try:
             worker.wait(grace)
