@@ -1,7 +1,8 @@
 """The share worker runs each pass in a process of its own (issue 30: the worker's private peak
 is one pass's, not what the passes before it left): people, then faces, then the fill, the next
 pass's process replacing the last one's (same pid, so the device's stop and the parent-death
-signal still reach it), each loading only its own model's runtime, each at the worker's one
+signal still reach it), each loading only its own model's runtime (and none the request
+machinery's pydantic models or SQLite store), each at the worker's one
 niceness; and the people found in the first pass are filled by the last. Real processes on
 real footage; the worker is watched through /proc while it runs, not stubbed."""
 
@@ -22,7 +23,14 @@ from doorbell.uplink.requests.redaction_worker import NICENESS, WorkerRedactor
 from tests.test_redaction_people import HEADS, WALKERS, flat, frames_of, needs_models
 from tests.test_redaction_worker import workers_of
 
-RUNTIMES = {"people": "litert", "faces": "onnxruntime"}  # the models' runtimes, by library
+# By the library each maps: the models' runtimes, each pass its own; and what the request
+# machinery needs (pydantic's models, SQLite's store), which no pass does.
+RUNTIMES = {
+    "people": "litert",
+    "faces": "onnxruntime",
+    "pydantic": "pydantic_core",
+    "sqlite": "_sqlite3",
+}
 
 
 def watch(
