@@ -52,15 +52,16 @@ def run(job: dict[str, Any], people: PersonFinderAt | None = None) -> None:
     stage = job.get("stage") or FIRST
     if stage == FIRST:
         Redactor(model).check_without_loading()  # a missing face model fails before people
-        finder = None
-        if people is not None and job.get("people_model"):
-            finder = people(Path(job["people_model"]))
-        if finder is None:  # faces only: this process has loaded no model yet, it goes on
+        if people is None or not job.get("people_model"):
             _write(plan, {"people_at": None})
-            stage = FACES
+            stage = FACES  # faces only: this process has loaded no model, it goes on
         else:
-            people_at = look_for_people(sources, finder)
-            _write(plan, {"people_at": [_boxes_out(found) for found in people_at]})
+            finder = people(Path(job["people_model"]))
+            if finder is None:  # it could not be loaded: faces only, in a fresh process still
+                _write(plan, {"people_at": None})
+            else:
+                people_at = look_for_people(sources, finder)
+                _write(plan, {"people_at": [_boxes_out(found) for found in people_at]})
             _next(job, FACES)
     if stage == FACES:
         people_out = _read(plan)["people_at"]
