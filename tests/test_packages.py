@@ -38,9 +38,11 @@ PERSON = Box(0.35, 0.3, 0.2, 0.65)  # and their person standing in front of it
 PUT_DOWN, TAKEN = 14.0, 58.0  # the scene's parcel: package_taken.yaml
 
 
-def test_the_scene_has_its_parcel_reported_then_its_disappearance(
-    mosquitto: MosquittoBroker, subscribe: object, tmp_path: Path
-) -> None:
+def run_scene(
+    scene: str, record: str, mosquitto: MosquittoBroker, subscribe: object, tmp_path: Path
+) -> tuple[Subscriber, list[str]]:
+    """The scene through a device (real detector, real model, real mosquitto) at full speed:
+    what it published and the lines it said."""
     if not default_model().is_file():
         if os.environ.get("CI") == "true":
             pytest.fail(f"the classifier's model is missing on CI ({default_model()})")
@@ -52,9 +54,9 @@ def test_the_scene_has_its_parcel_reported_then_its_disappearance(
             f"device.data_dir={tmp_path / 'data'}",
             f"mqtt.port={mosquitto.port}",
             "mqtt.embedded=false",
-            "camera.source=synthetic:package_taken",
+            f"camera.source=synthetic:{scene}",
             "camera.speed=max",
-            "record.mode=events",
+            f"record.mode={record}",
             "web.listen=null",
         ],
         environ={},
@@ -62,11 +64,27 @@ def test_the_scene_has_its_parcel_reported_then_its_disappearance(
     lines: list[str] = []
     device = open_device(config, RunOptions(echo=lines.append, mode_from_flag=True))
     device.run()
+    return sub, lines
 
-    def packages(messages: list) -> list[dict]:  # type: ignore[type-arg]
-        events = [json.loads(m.payload) for m in messages if m.topic.endswith("/event")]
-        return [e for e in events if e["type"] == "package"]
 
+def packages(messages: list) -> list[dict]:  # type: ignore[type-arg]
+    events = [json.loads(m.payload) for m in messages if m.topic.endswith("/event")]
+    return [e for e in events if e["type"] == "package"]
+
+
+def said_at(lines: list[str], gone: bool) -> list[float]:
+    """The frame times of the device's `PACKAGE` lines (`PACKAGE GONE`: `gone`)."""
+    return [
+        float(line.split(" at ")[1].split()[0])
+        for line in lines
+        if line.startswith("PACKAGE ") and (line.split()[1] == "GONE") == gone
+    ]
+
+
+def test_the_scene_has_its_parcel_reported_then_its_disappearance(
+    mosquitto: MosquittoBroker, subscribe: object, tmp_path: Path
+) -> None:
+    sub, lines = run_scene("package_taken", "events", mosquitto, subscribe, tmp_path)
     assert sub.wait_for(lambda ms: len(packages(ms)) >= 2, timeout=10), lines
     start, end = packages(sub.messages)
     assert (start["state"], end["state"]) == ("start", "end") and start["id"] == end["id"]
@@ -108,6 +126,25 @@ def test_the_scene_has_its_parcel_reported_then_its_disappearance(
         )
     finally:
         index.close()
+
+
+def test_a_parcel_someone_stood_in_front_of_and_the_light_dropped_on_is_gone_once_taken(
+    mosquitto: MosquittoBroker, subscribe: object, tmp_path: Path
+) -> None:
+    """tests/data/package_guarded.yaml: put down at 14 s; someone stands in front of it from 60
+    to 100 s (longer than `absorb_seconds`: taken in, classified a person); the light drops to
+    60 % at 112 s; taken at 131 s. One package, gone once taken, by the taker."""
+    scene = str(Path(__file__).parent / "data" / "package_guarded.yaml")
+    sub, lines = run_scene(scene, "off", mosquitto, subscribe, tmp_path)
+    assert sub.wait_for(lambda ms: len(packages(ms)) >= 2, timeout=10), lines
+    assert len(packages(sub.messages)) == 2, lines  # nor was the waiter a package
+    start, end = packages(sub.messages)
+    assert (start["state"], end["state"], start["id"]) == ("start", "end", end["id"])
+    [gone] = said_at(lines, gone=True)
+    assert 131.0 < gone < 140.0, lines
+    motion = [json.loads(m.payload) for m in sub.on("doorbell/pk/event")]
+    motion = [e for e in motion if e["type"] == "motion" and e["state"] == "start"]
+    assert end["motion_event"] == motion[-1]["id"]  # the taker's
 
 
 # -- the rules, one at a time -----------------------------------------------------------------

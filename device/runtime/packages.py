@@ -94,10 +94,12 @@ class Package(Still):
 
 @dataclass
 class Forming:
-    """Pieces of one object being taken in: their union, and when the last one came."""
+    """Pieces of one object being taken in: their union, when the last one came, and the motion
+    alert that moved over them last (the one that brought them)."""
 
     box: Box
     last_t: float
+    motion: str | None
 
 
 @dataclass
@@ -169,11 +171,14 @@ class Packages:
                     package.sight, package.misses = sight_of(frame, package.box), 0
                 if touched:
                     continue
+                # Pieces that touch are one object, and so are those the same motion brought:
+                # a person who waited is taken in as pieces that need not touch.
+                motion = self._motion_over(box)
             for forming in list(self._forming):
-                if forming.box.overlaps(box, NEAR):
+                if forming.box.overlaps(box, NEAR) or (motion and forming.motion == motion):
                     self._forming.remove(forming)
                     box = box.union(forming.box)
-            self._forming.append(Forming(box, frame.t))
+            self._forming.append(Forming(box, frame.t, motion))
 
     def moving(self, alert_id: str, boxes: tuple[Box, ...]) -> None:
         """Where the newest open motion alert moves this frame: the one that put a package down
