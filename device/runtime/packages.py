@@ -200,7 +200,7 @@ class Packages:
         job = ClassifyJob(f"{JOB_PREFIX}{next(self._ids)}", frame, (box,))
         with self._lock:
             self._waiting[job.alert_id] = Waiting(box, frame, frame.t, tries)
-        stage.submit(job)
+        stage.submit(job, retry=tries > 1)
 
     def _settled(self, frame: Frame, stage: ClassifyStage | None) -> None:
         """The objects whose last piece came `SETTLE` ago go to the classifier, whole."""
