@@ -148,17 +148,23 @@ def test_a_parcel_someone_stood_in_front_of_and_the_light_dropped_on_is_gone_onc
 
 
 # -- the rules, one at a time -----------------------------------------------------------------
-def picture(parcel: bool, t: float, light: float = 1.0, person: bool = False) -> Frame:
-    """A grey step, with a dark parcel at PARCEL or without it, lit at `light` (a light that
-    drops darkens the whole picture), with a person standing in front of the parcel."""
+def picture(
+    parcel: bool, t: float, light: float = 1.0, person: bool = False, lamp: float = 1.0
+) -> Frame:
+    """A grey step, with a dark parcel (a band of tape across it) at PARCEL or without it, lit
+    at `light` (a light that drops darkens the whole picture), with a person standing in front
+    of the parcel; `lamp`: a lamp lights the step around the parcel's place alone."""
     bgr = np.full((240, 320, 3), 140, np.uint8)
+    x, y, w, h = int(PARCEL.x * 320), int(PARCEL.y * 240), int(PARCEL.w * 320), int(PARCEL.h * 240)
     if parcel:
-        x, y = int(PARCEL.x * 320), int(PARCEL.y * 240)
-        bgr[y : y + int(PARCEL.h * 240), x : x + int(PARCEL.w * 320)] = (40, 70, 110)
+        bgr[y : y + h, x : x + w] = (40, 70, 110)
+        bgr[y + h // 3 : y + h // 2, x : x + w] = (170, 180, 190)
     if person:
-        x, y = int(PERSON.x * 320), int(PERSON.y * 240)
-        bgr[y : y + int(PERSON.h * 240), x : x + int(PERSON.w * 320)] = (180, 60, 200)
+        px, py = int(PERSON.x * 320), int(PERSON.y * 240)
+        bgr[py : py + int(PERSON.h * 240), px : px + int(PERSON.w * 320)] = (180, 60, 200)
     bgr = (bgr * light).astype(np.uint8)
+    lit = bgr[y - 12 : y + h + 12, x - 12 : x + w + 12]
+    lit[:] = (lit * lamp).clip(0, 255).astype(np.uint8)
     main = i420_of(bgr)
     return Frame(seq=int(t * 15), t=t, wall=1_800_000_000.0 + t, main=main, lores=bgr[..., 0])
 
@@ -242,6 +248,23 @@ def test_a_light_that_drops_over_the_whole_porch_is_no_package_gone(tmp_path: Pa
     assert packages.present[0].misses == 0
     for _ in range(MISSES):  # taken, in the dark: gone
         packages.look(picture(False, t, 0.4), (), stage, False)  # type: ignore[arg-type]
+        t += 1.0
+    assert [getattr(m, "state", m) for m in sent[2:]] == ["end", "moved"]
+
+
+def test_a_lamp_that_lights_the_package_alone_is_no_package_gone(tmp_path: Path) -> None:
+    """The rest of the picture does not brighten: the parcel's pattern (its tape) says it is
+    still there."""
+    packages, sent = watcher(tmp_path)
+    stage = Stage()
+    stays(packages, stage, 40.0, {})
+    t = 45.0
+    for _ in range(5):
+        packages.look(picture(True, t, lamp=1.6), (), stage, False)  # type: ignore[arg-type]
+        t += 1.0
+    assert len(sent) == 2 and len(packages.present) == 1
+    for _ in range(MISSES):  # taken, under the lamp: its plain step has no pattern of its own
+        packages.look(picture(False, t, lamp=1.6), (), stage, False)  # type: ignore[arg-type]
         t += 1.0
     assert [getattr(m, "state", m) for m in sent[2:]] == ["end", "moved"]
 

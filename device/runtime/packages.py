@@ -10,15 +10,15 @@ clip of the motion that put it down). A job the classifier's queue dropped is se
 
 "Gone" is decided only on what can be seen. Once a second (frame time) each package's place is
 compared with its look (the main picture's luma in its box), unless something is in front of
-it: motion over it, an object being taken in or classified over it, or something that stayed
-in front of it and is no package (a person who waits there longer than `absorb_seconds`: kept
-as an `Occluder` until its own place no longer looks like it, i.e. it left), or a newer package
-on it. The comparison allows for the light: the place's expected look is its old look scaled by
-how much the rest of the picture brightened or darkened, and frames the detector saw the light
-change on are not judged. A place that looks like it keeps up with slow changes; one that no
-longer does, twice in a row, means the package is gone: its alert's `end`, with the clip of the
-motion that took it. (Not a second `stationary`: the detector takes an emptied place back in as
-a ghost, without a report.)
+it: motion over it, an object being taken in or classified over it, something that stayed in
+front of it and is no package (a person who waits there longer than `absorb_seconds`: kept as
+an occluder until its own place no longer looks like it, i.e. it left), or a newer package on
+it. The comparison allows for the light: the place's expected look is its old look scaled by
+how much the rest of the picture brightened or darkened, a place lit alone that keeps its
+pattern is still it, and frames the detector saw the light change on are not judged. A place
+that looks like it keeps up with slow changes; one that no longer does, twice in a row, means
+the package is gone: its alert's `end`, with the clip of the motion that took it. (Not a second
+`stationary`: the detector takes an emptied place back in as a ghost, without a report.)
 
 Without a classifier nothing is reported: a person waiting at the door would be a package.
 Packages are not remembered across a restart (the detector learns its background afresh, the
@@ -60,6 +60,11 @@ MISSES = 2  # looks in a row at a place unlike its package: gone
 # Mean luma difference (0..255) below which a place still looks like the package: well above a
 # sensor's noise, well below a parcel against the step it stood on.
 LOOKS_SAME = 12.0
+# A place lit alone (a porch lamp on the step) keeps its pattern, brighter or darker: the same
+# package where the normalised correlation of its luma with the look's is above SAME_PATTERN,
+# for a look with a pattern at all (a standard deviation of TEXTURE levels: a label, tape).
+SAME_PATTERN = 0.9
+TEXTURE = 8.0
 # A stationary object whose labels have not come this long (frame time) after it was sent was
 # dropped by the classifier's full queue: sent again, on the frame of then, at most TRIES times.
 RETRY_AFTER = 3.0
@@ -126,11 +131,18 @@ def sight_of(frame: Frame, box: Box) -> Sight:
 
 def looks_same(before: Sight, now: Sight) -> bool:
     """Whether `now` shows what `before` did, allowing for the light: `before` scaled by how the
-    rest of the picture brightened or darkened is what the place would look like now."""
+    rest of the picture brightened or darkened is what the place would look like now; or, lit
+    alone, the same pattern (`SAME_PATTERN`)."""
     if before.pixels.shape != now.pixels.shape:
         return False
     gain = now.rest / max(before.rest, 1.0)
-    return float(np.abs(before.pixels * gain - now.pixels).mean()) < LOOKS_SAME
+    if float(np.abs(before.pixels * gain - now.pixels).mean()) < LOOKS_SAME:
+        return True
+    was, looks = before.pixels - before.pixels.mean(), now.pixels - now.pixels.mean()
+    spread_was, spread_now = float(was.std()), float(looks.std())
+    if min(spread_was, spread_now) < TEXTURE:
+        return False  # a plain place: nothing to correlate (a parcel taken from a plain step)
+    return float((was * looks).mean()) / (spread_was * spread_now) > SAME_PATTERN
 
 
 class Packages:
