@@ -246,7 +246,12 @@ class Packages:
             self._settled(frame, stage)
         if self._waiting:
             self._retry(frame, stage)
-        if not (self.present or self.occluders) or frame.t < self._next_look or lighting:
+        if not self.present:
+            if self.occluders:
+                with self._lock:
+                    self.occluders.clear()  # they hide nothing now
+            return
+        if frame.t < self._next_look or lighting:
             return
         self._next_look = frame.t + CHECK_EVERY
         with self._lock:
@@ -297,8 +302,9 @@ class Packages:
         top = labels.top(self.min_score)
         if top in NOT_PACKAGES:
             log.info("something stayed at %s: a %s, not a package", where(box), top)
-            with self._lock:  # in front of whatever is behind it until it leaves
-                self.occluders.append(Still(box, sight_of(frame, box)))
+            with self._lock:  # in front of a package: it hides it until it leaves
+                if any(p.box.overlaps(box) for p in self.present):
+                    self.occluders.append(Still(box, sight_of(frame, box)))
             return True
         scores = {str(label): round(score, 2) for label, score in labels.scores.items()}
         with self._lock:
