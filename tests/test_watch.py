@@ -179,6 +179,11 @@ def test_a_possible_package_is_a_line_when_it_arrives_and_when_it_is_gone() -> N
     assert describe("event", "porch", json.dumps(start).encode()) == (
         "T0 porch: PACKAGE id p1, delivery no clip"
     )
+    # the courier's clip still being written: which motion event's it will be
+    brought = start | {"motion_event": "m1"}
+    assert describe("event", "porch", json.dumps(brought).encode()) == (
+        "T0 porch: PACKAGE id p1, delivery in the clip of motion m1"
+    )
     # its end names the clip of whoever took it (the motion event `motion_event`)
     assert describe("event", "porch", json.dumps(end).encode()) == (
         "T1 porch: package gone id p1, taken clip clips/m2.mp4 (12.5 s)"

@@ -57,6 +57,8 @@ def _describe(kind: str, device: str, payload: bytes) -> str | None:
         else "no clip"
     )
     if what == "package":  # a possible package (docs/classify.md): its clip is its motion's
+        if clip_text == "no clip" and isinstance(event.get("motion_event"), str):
+            clip_text = f"in the clip of motion {event['motion_event']}"  # still being written
         if state == "start":
             return (
                 f"{event.get('start')} {device}: PACKAGE id {event.get('id')}, delivery {clip_text}"
