@@ -312,7 +312,10 @@ class Packages:
         alert_id, indexed = self.report.arrived(box, frame, scores, bringer)
         log.info("a possible package arrived at %s", where(box))
         with self._lock:
-            self.present.append(Package(box, sight_of(frame, box), 0, alert_id, frame.t, indexed))
+            seen = sight_of(frame, box)
+            self.present.append(
+                Package(box, seen, alert_id=alert_id, arrived_t=frame.t, indexed=indexed)
+            )
         if alert_id:
             self.report.moved()
         return True
