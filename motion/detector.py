@@ -104,6 +104,7 @@ class MotionDetector:
         self._watched = watched(self.zones)
         self._everywhere = not cfg.zones  # one zone, the whole frame: no masking needed
         self._still = np.ones((height, width), np.uint8)  # reused: where the background learns
+        self._unlearned: tuple[int, int, int, int] | None = None  # the box `_still` leaves out
         block = max(2, round(cfg.lighting_block * scale))
         self._lighting = LightingModel(work, block, cfg.lighting_residual)
         self._noise = NoiseEstimator(cfg.noise_k, cfg.threshold, cfg.threshold_max)
@@ -204,33 +205,13 @@ class MotionDetector:
                 changed = _exceeding(diff, threshold, needed)
         self._restless.update(current, reference, diff, t, self._active_level())
         cv2.erode(changed, _SPECK, dst=changed)
-        cv2.dilate(changed, _OPEN_AND_JOIN, dst=changed)
-        if not self._everywhere:
-            cv2.bitwise_and(changed, self._watched, dst=changed)
-        regions = self._regions(changed)
-        if regions and self._frames % GHOST_EVERY == GHOST_PHASE:
-            regions = self._drop_ghosts(regions, changed, current, diff, t)
-        best, zones = self._zone_shares(changed)
-        if zones and cfg.min_sharpness > 0:
-            # Only when it would count: is any region a blur right in front of the lens?
-            # Regions too small to count on their own are left be: checking them costs more
-            # than it could change.
-            big = self._min_trigger_px
-            frame = self._frames
-            self._verdicts = [v for v in self._verdicts if frame - v[2] < RECHECK_FRAMES]
-            blurry = [
-                r for r in regions if r[1][2] * r[1][3] >= big and self._judge(r[0], r[1], current)
-            ]
-            if blurry:
-                # A soft outline in the frame may also be a ghost's (its outline is in the
-                # background): that is taken in (checked as often as other ghosts) rather than
-                # learned slowly. Either way a blur does not count as motion.
-                for contour, box in blurry if self._frames % GHOST_EVERY == GHOST_PHASE else []:
-                    if self._is_ghost(current, diff, box):
-                        self._take_in(contour, box, current)
-                cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
-                regions = [r for r in regions if not any(r is b for b in blurry)]
-                best, zones = self._zone_shares(changed)
+        # The calm frame: nothing left after the opening's erosion, so no region, no zone
+        # share and nothing to judge (min_area > 0): what they would find is known.
+        quiet = self._nothing_left(changed)
+        regions: list[tuple[np.ndarray, PixelBox]] = []
+        best, zones = 0.0, list[str]()
+        if not quiet:
+            regions, best, zones = self._moving(changed, current, diff, t)
         width, height = self.work
         boxes = tuple(
             Box(x / width, y / height, w / width, h / height) for _, (x, y, w, h) in regions
@@ -248,7 +229,7 @@ class MotionDetector:
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every other frame is enough.
         stationary = (
-            self._stationary.absorb(changed, current, background, t, cfg.absorb_seconds)
+            self._stationary.absorb(changed, current, background, t, cfg.absorb_seconds, quiet)
             if self._frames % 2 == 0
             else ()
         )
@@ -262,6 +243,47 @@ class MotionDetector:
             lighting,
             stationary,
         )
+
+    @staticmethod
+    def _nothing_left(changed: np.ndarray) -> bool:
+        """Is the eroded mask empty? (tests/test_motion.py: the calm frame's shortcut gives what
+        the whole path would)"""
+        return not cv2.countNonZero(changed)
+
+    def _moving(
+        self, changed: np.ndarray, current: np.ndarray, diff: np.ndarray, t: float
+    ) -> tuple[list[tuple[np.ndarray, PixelBox]], float, list[str]]:
+        """The regions of an eroded `changed` (joined, masked, small ones and ghosts and blurs
+        dropped from it), the largest share of a zone changed and the zones at `min_area`."""
+        cfg = self.cfg
+        cv2.dilate(changed, _OPEN_AND_JOIN, dst=changed)
+        if not self._everywhere:
+            cv2.bitwise_and(changed, self._watched, dst=changed)
+        regions = self._regions(changed)
+        if regions and self._frames % GHOST_EVERY == GHOST_PHASE:
+            regions = self._drop_ghosts(regions, changed, current, diff, t)
+        best, zones = self._zone_shares(changed)
+        if zones and cfg.min_sharpness > 0:
+            # Only when it would count: is any region a blur right in front of the lens?
+            # Regions too small to count on their own are left be: checking them costs more
+            # than it could change.
+            big = self._min_trigger_px
+            number = self._frames
+            self._verdicts = [v for v in self._verdicts if number - v[2] < RECHECK_FRAMES]
+            blurry = [
+                r for r in regions if r[1][2] * r[1][3] >= big and self._judge(r[0], r[1], current)
+            ]
+            if blurry:
+                # A soft outline in the frame may also be a ghost's (its outline is in the
+                # background): that is taken in (checked as often as other ghosts) rather than
+                # learned slowly. Either way a blur does not count as motion.
+                for contour, box in blurry if self._frames % GHOST_EVERY == GHOST_PHASE else []:
+                    if self._is_ghost(current, diff, box):
+                        self._take_in(contour, box, current)
+                cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
+                regions = [r for r in regions if not any(r is b for b in blurry)]
+                best, zones = self._zone_shares(changed)
+        return regions, best, zones
 
     def _zone_shares(self, changed: np.ndarray) -> tuple[float, list[str]]:
         """The largest changed share of any zone, and the zones at or above `min_area`."""
@@ -279,11 +301,14 @@ class MotionDetector:
         erased from `changed`."""
         contours, _ = cv2.findContours(changed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         kept, dropped = [], []
+        smallest = self._min_blob
+        area, bounds = cv2.contourArea, cv2.boundingRect
         for contour in contours:
-            x, y, w, h = cv2.boundingRect(contour)
-            if w * h < self._min_blob or cv2.contourArea(contour) < self._min_blob:
+            # (a contour's area is under its box's: the area alone decides)
+            if area(contour) < smallest:
                 dropped.append(contour)
             else:
+                x, y, w, h = bounds(contour)
                 kept.append((contour, (x, y, w, h)))
         if dropped:
             cv2.drawContours(changed, dropped, -1, 0, thickness=cv2.FILLED)
@@ -373,11 +398,17 @@ class MotionDetector:
         a visitor, pixels that differ by less than the threshold would otherwise be learned,
         and then the visitor with them."""
         still = self._still
-        still.fill(1)
+        box = None
         if boxes:
-            x0 = min(b[0] for b in boxes)
-            y0 = min(b[1] for b in boxes)
-            x1 = max(b[0] + b[2] for b in boxes)
-            y1 = max(b[1] + b[3] for b in boxes)
-            still[y0 : y1 + 1, x0 : x1 + 1] = 0
+            x0, y0, w, h = boxes[0]
+            x1, y1 = x0 + w, y0 + h
+            for x, y, w, h in boxes[1:]:
+                x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x + w), max(y1, y + h)
+            box = (x0, y0, x1, y1)
+        if box != self._unlearned:  # (the mask is remade only when the box moved)
+            still.fill(1)
+            if box is not None:
+                x0, y0, x1, y1 = box
+                still[y0 : y1 + 1, x0 : x1 + 1] = 0
+            self._unlearned = box
         return still

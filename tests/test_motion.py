@@ -157,6 +157,47 @@ def test_a_parcel_that_stays_is_absorbed_and_reported_once() -> None:
     assert len(starts(updates)) == 1  # the arrival itself was one event
 
 
+class _Counting(MotionDetector):
+    """The detector as it is, counting the calm frames it took the shortcut on."""
+
+    calm = 0
+
+    def _nothing_left(self, changed: np.ndarray) -> bool:
+        quiet = super()._nothing_left(changed)
+        self.calm += quiet
+        return quiet
+
+
+class _NoShortcut(MotionDetector):
+    """The detector taking its whole path on calm frames too."""
+
+    def _nothing_left(self, changed: np.ndarray) -> bool:
+        return False
+
+
+def test_the_calm_frames_shortcut_gives_what_the_whole_path_gives() -> None:
+    """Calm frames skip the regions, zones and absorption's timers: results and state stay
+    exactly those of the whole path, through a visit, a parcel absorbed and the calm between."""
+    rng = np.random.default_rng(8)
+    bg = porch()
+    with_parcel = bg.copy()
+    with_parcel[170:200, 140:180] = 20
+    frames = [noisy(bg, rng) for _ in range(12)]
+    frames += [noisy(person(bg, 20 + 8 * i, 230, 120), rng) for i in range(30)]
+    frames += [noisy(bg, rng) for _ in range(12)] + [noisy(with_parcel, rng) for _ in range(40)]
+    cfg = MotionConfig(absorb_seconds=1.0)
+    fast, whole = _Counting(cfg, SIZE), _NoShortcut(cfg, SIZE)
+    absorbed = 0
+    for i, frame in enumerate(frames):
+        ours, full = fast.process(frame, i / FPS), whole.process(frame, i / FPS)
+        assert ours == full, i
+        assert fast._background is not None and whole._background is not None
+        assert np.array_equal(fast._background, whole._background), i
+        assert np.array_equal(fast._stationary.since, whole._stationary.since), i
+        absorbed += bool(ours.stationary)
+    assert fast.calm >= 20 and absorbed == 1  # the shortcut was taken, before and after
+
+
 def test_zones_decide_what_triggers() -> None:
     rng = np.random.default_rng(7)
     bg = porch()
