@@ -53,6 +53,7 @@ GHOST_EVERY = 4
 # test_motion_hard scored 0.40 % of the frame at most instead of under 0.3.)
 GHOST_PHASE = 2
 NOISE_PHASE = 1
+_GHOSTS, _NOISE, _ABSORB = 1, 2, 4
 GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
@@ -116,6 +117,7 @@ class MotionDetector:
         self._background: np.ndarray | None = None
         self._stationary = StationaryBlocks(work)
         self._frames = 0
+        self._due = 0  # the periodic work (_GHOSTS, _NOISE, _ABSORB) put off to the next frame
         self._settle_until = -1.0
         # Recent in-focus verdicts: (pixel box, soft, frame number judged).
         self._verdicts: list[tuple[PixelBox, bool, int]] = []
@@ -203,7 +205,18 @@ class MotionDetector:
                 reference = self._shake.moved(reference, shift)
                 diff = self._apart.once(current, reference)
                 changed = _exceeding(diff, threshold, needed)
-        self._restless.update(current, reference, diff, t, self._active_level())
+        # Work done every few frames waits a frame when the lighting's whole judgement ran in
+        # this one (the slowest frames were those where both fell together), once: under a
+        # light judged frame after frame it runs a frame late, never starves.
+        busy = light.judged
+        phase = self._frames % GHOST_EVERY
+        now = (
+            (_GHOSTS if phase == GHOST_PHASE else 0)
+            | (_NOISE if phase == NOISE_PHASE else 0)
+            | (_ABSORB if self._frames % 2 == 0 else 0)
+        )
+        due, self._due = (self._due, now) if busy else (self._due | now, 0)
+        self._restless.update(current, reference, diff, t, self._active_level(), defer=busy)
         cv2.erode(changed, _SPECK, dst=changed)
         # The calm frame: nothing left after the opening's erosion, so no region, no zone
         # share and nothing to judge (min_area > 0): what they would find is known.
@@ -211,14 +224,14 @@ class MotionDetector:
         regions: list[tuple[np.ndarray, PixelBox]] = []
         best, zones = 0.0, list[str]()
         if not quiet:
-            regions, best, zones = self._moving(changed, current, diff, t)
+            regions, best, zones = self._moving(changed, current, diff, t, bool(due & _GHOSTS))
         width, height = self.work
         boxes = tuple(
             Box(x / width, y / height, w / width, h / height) for _, (x, y, w, h) in regions
         )
 
         still = self._learn_mask([box for _, box in regions])
-        if self._frames % 4 == NOISE_PHASE:  # the noise level moves slowly: a quarter of frames
+        if due & _NOISE:  # the noise level moves slowly: a quarter of frames
             # (the plain difference: the noise model is of |N(0, sigma)|, not of a distance
             # from a neighbourhood's range)
             # (and not where leaves keep moving: their sway is not the sensor's noise)
@@ -230,7 +243,7 @@ class MotionDetector:
         # Absorption is a matter of seconds: every other frame is enough.
         stationary = (
             self._stationary.absorb(changed, current, background, t, cfg.absorb_seconds, quiet)
-            if self._frames % 2 == 0
+            if due & _ABSORB
             else ()
         )
         return MotionResult(
@@ -251,16 +264,22 @@ class MotionDetector:
         return not cv2.countNonZero(changed)
 
     def _moving(
-        self, changed: np.ndarray, current: np.ndarray, diff: np.ndarray, t: float
+        self,
+        changed: np.ndarray,
+        current: np.ndarray,
+        diff: np.ndarray,
+        t: float,
+        ghosts: bool,
     ) -> tuple[list[tuple[np.ndarray, PixelBox]], float, list[str]]:
         """The regions of an eroded `changed` (joined, masked, small ones and ghosts and blurs
-        dropped from it), the largest share of a zone changed and the zones at `min_area`."""
+        dropped from it), the largest share of a zone changed and the zones at `min_area`.
+        `ghosts`: ghosts are looked for in this frame."""
         cfg = self.cfg
         cv2.dilate(changed, _OPEN_AND_JOIN, dst=changed)
         if not self._everywhere:
             cv2.bitwise_and(changed, self._watched, dst=changed)
         regions = self._regions(changed)
-        if regions and self._frames % GHOST_EVERY == GHOST_PHASE:
+        if regions and ghosts:
             regions = self._drop_ghosts(regions, changed, current, diff, t)
         best, zones = self._zone_shares(changed)
         if zones and cfg.min_sharpness > 0:
@@ -277,7 +296,7 @@ class MotionDetector:
                 # A soft outline in the frame may also be a ghost's (its outline is in the
                 # background): that is taken in (checked as often as other ghosts) rather than
                 # learned slowly. Either way a blur does not count as motion.
-                for contour, box in blurry if self._frames % GHOST_EVERY == GHOST_PHASE else []:
+                for contour, box in blurry if ghosts else []:
                     if self._is_ghost(current, diff, box):
                         self._take_in(contour, box, current)
                 cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
