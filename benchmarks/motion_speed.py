@@ -236,14 +236,14 @@ def stages() -> None:
     from collections import Counter
 
     from benchmarks.real_footage import vtest_original
-    from doorbell.motion import lighting, noise, restless, shake, stationary
+    from doorbell.motion import focus, lighting, noise, restless, shake, stationary
     from doorbell.motion.difference import RangeDifference
 
     spent: Counter[str] = Counter()
     clock = time.thread_time_ns
     steps = {
         "lighting check": (lighting.LightingModel, "estimate"),
-        "blur check": (MotionDetector, "_judge"),
+        "blur check": (focus.FocusJudge, "soft"),
         "regions": (MotionDetector, "_regions"),
         "ghosts": (MotionDetector, "_drop_ghosts"),
         "restless learning": (restless.RestlessModel, "update"),

@@ -22,9 +22,10 @@ import numpy as np
 
 from doorbell.config.motion import MotionConfig
 from doorbell.motion.difference import RangeDifference
+from doorbell.motion.focus import FocusJudge
 from doorbell.motion.lighting import LightingModel
 from doorbell.motion.noise import FULL_LIGHT, NoiseEstimator
-from doorbell.motion.outline import area, gradient, is_ghost, mostly_soft, rim
+from doorbell.motion.outline import is_ghost
 from doorbell.motion.resample import downscale, work_size
 from doorbell.motion.restless import RestlessModel
 from doorbell.motion.shake import ShakeEstimator
@@ -37,9 +38,6 @@ from doorbell.motion.zones import rasterise, watched
 # 320x240 a speck of up to 4 lores px goes, pieces 4 lores px apart join.)
 _SPECK = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
-# A region keeps its in-focus verdict this many frames while it stays where it was: the same
-# blur on the lens (or the same visitor) need not be measured again every frame.
-RECHECK_FRAMES = 4
 # A region that has stayed changed this long is checked (every GHOST_EVERY frames) for being a
 # ghost: an outline GHOST_RATIO times sharper in the background than in the frame. A ghost is
 # taken into the background at once instead of after absorb_seconds.
@@ -58,7 +56,6 @@ GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
 GHOST_MIN_EDGE = 10.0
-EDGE_EXPONENT = 0.6
 ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clean the sensor
 # The frame's typical gain this far from 1 is a change of light (a cloud, auto-exposure, a
 # lamp), not the few percent swaying leaves' blocks vary by.
@@ -72,16 +69,6 @@ def _exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) ->
     return cv2.compare(diff, needed, cv2.CMP_GT)
 
 
-def _overlap(a: PixelBox, b: PixelBox) -> float:
-    """Intersection over union of two pixel boxes."""
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
-
-
 class MotionDetector:
     """Arrays and timestamps in, MotionResult out. State: the background and a few small maps."""
 
@@ -92,12 +79,9 @@ class MotionDetector:
         self.work = work = work_size(size)
         width, height = work
         scale = width / size[0]
-        # A blur at the lens is judged in levels per lores px (min_sharpness is configured so).
-        # Halving steepens a soft outline per px by 1 / scale, a crisp one (a px or two wide
-        # either way) by less: measured at 160x120, a gain of 0.5 took the sprite walking into
-        # slow_pan for a blur and 0.8 let the insect through; scale ** 0.6 = 0.66 sits between.
-        # (A ghost's crisp outline: GHOST_MIN_EDGE is not scaled.)
-        self._edge_gain = scale**EDGE_EXPONENT
+        # Blurs at the lens (motion.focus). (A ghost's crisp outline: GHOST_MIN_EDGE is not
+        # scaled.)
+        self._focus = FocusJudge(cfg.min_sharpness, scale)
         self.zones = rasterise(cfg.zones, work)
         # The blur and the lighting blocks are configured in lores px: scaled to the analysis.
         blur = max(1, round(cfg.blur * scale)) | 1
@@ -105,7 +89,6 @@ class MotionDetector:
         self._watched = watched(self.zones)
         self._everywhere = not cfg.zones  # one zone, the whole frame: no masking needed
         self._still = np.ones((height, width), np.uint8)  # reused: where the background learns
-        self._unlearned: tuple[int, int, int, int] | None = None  # the box `_still` leaves out
         block = max(2, round(cfg.lighting_block * scale))
         self._lighting = LightingModel(work, block, cfg.lighting_residual)
         self._noise = NoiseEstimator(cfg.noise_k, cfg.threshold, cfg.threshold_max)
@@ -119,8 +102,6 @@ class MotionDetector:
         self._frames = 0
         self._due = 0  # the periodic work (_GHOSTS, _NOISE, _ABSORB) put off to the next frame
         self._settle_until = -1.0
-        # Recent in-focus verdicts: (pixel box, soft, frame number judged).
-        self._verdicts: list[tuple[PixelBox, bool, int]] = []
 
     def reset(self) -> None:
         """Forget the scene (background, stationary timers, verdicts); keep the noise level,
@@ -128,7 +109,7 @@ class MotionDetector:
         self._background = None
         self._stationary.reset()
         self._settle_until = -1.0
-        self._verdicts.clear()
+        self._focus.clear()
         self._lighting.reset()
         self._restless.reset()
         self._apart.forget()
@@ -287,10 +268,12 @@ class MotionDetector:
             # Regions too small to count on their own are left be: checking them costs more
             # than it could change.
             big = self._min_trigger_px
-            number = self._frames
-            self._verdicts = [v for v in self._verdicts if number - v[2] < RECHECK_FRAMES]
+            focus, number, dimming = self._focus, self._frames, self._dimming()
+            focus.forget_before(number)
             blurry = [
-                r for r in regions if r[1][2] * r[1][3] >= big and self._judge(r[0], r[1], current)
+                r
+                for r in regions
+                if r[1][2] * r[1][3] >= big and focus.soft(r[0], r[1], current, number, dimming)
             ]
             if blurry:
                 # A soft outline in the frame may also be a ghost's (its outline is in the
@@ -332,37 +315,6 @@ class MotionDetector:
         if dropped:
             cv2.drawContours(changed, dropped, -1, 0, thickness=cv2.FILLED)
         return kept
-
-    def _judge(self, contour: np.ndarray, box: PixelBox, current: np.ndarray) -> bool:
-        """`_defocused`, reusing a verdict from the last few frames for the same region."""
-        frame = self._frames
-        for judged, soft, when in self._verdicts:
-            if frame - when < RECHECK_FRAMES and _overlap(judged, box) >= 0.5:
-                return soft
-        soft = self._defocused(contour, box, current)
-        self._verdicts.append((box, soft, frame))
-        return soft
-
-    def _defocused(
-        self,
-        contour: np.ndarray,
-        box: PixelBox,
-        current: np.ndarray,
-    ) -> bool:
-        """Something close to the lens is a blur with a soft outline; anyone at the door is in
-        focus, with a crisp one."""
-        limit = self.cfg.min_sharpness
-        x, y, w, h = box
-        if limit <= 0 or w < 3 or h < 3:
-            return False
-        # Sharpness is a contrast: in a darker picture every outline is softer by as much, so
-        # it is judged as if in full light. A blur is soft all over: a visitor whose outline
-        # the noise of a dark night frays still has a crisp coat, face or zip inside it.
-        magnitude = gradient(current[y : y + h, x : x + w], self._edge_gain / self._dimming())
-        _, sharp = cv2.threshold(magnitude, limit - 0.5, 255, cv2.THRESH_BINARY)
-        inside = area(contour, box)
-        # (inside first: a visitor's crisp coat settles it without measuring the rim)
-        return mostly_soft(sharp, inside) and mostly_soft(sharp, rim(inside))
 
     def _drop_ghosts(
         self,
@@ -417,17 +369,11 @@ class MotionDetector:
         a visitor, pixels that differ by less than the threshold would otherwise be learned,
         and then the visitor with them."""
         still = self._still
-        box = None
+        still.fill(1)
         if boxes:
-            x0, y0, w, h = boxes[0]
-            x1, y1 = x0 + w, y0 + h
-            for x, y, w, h in boxes[1:]:
-                x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x + w), max(y1, y + h)
-            box = (x0, y0, x1, y1)
-        if box != self._unlearned:  # (the mask is remade only when the box moved)
-            still.fill(1)
-            if box is not None:
-                x0, y0, x1, y1 = box
-                still[y0 : y1 + 1, x0 : x1 + 1] = 0
-            self._unlearned = box
+            x0 = min(b[0] for b in boxes)
+            y0 = min(b[1] for b in boxes)
+            x1 = max(b[0] + b[2] for b in boxes)
+            y1 = max(b[1] + b[3] for b in boxes)
+            still[y0 : y1 + 1, x0 : x1 + 1] = 0
         return still
