@@ -82,7 +82,7 @@ def test_each_pass_is_a_process_of_its_own_and_hands_its_boxes_on(
         watcher.join()
 
     assert seen == {"people": {"people"}, "faces": {"faces"}, "fill": set()}
-    assert niceness == {stage: os.nice(0) + NICENESS for stage in seen}  # not 10 more a pass
+    assert niceness == {stage: max(os.nice(0), NICENESS) for stage in seen}  # not 10 more a pass
     assert list(plans.iterdir()) == []  # the plan of boxes went with the job
     # the people found in the first pass reached the fill, in every frame and in the snapshot
     after = frames_of(tmp_path / "a.mp4")
