@@ -22,6 +22,7 @@ import gc
 import logging
 import os
 import sys
+import types
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -230,7 +231,29 @@ def _let_go_quietly() -> None:
     gc.collect()
 
 
+def _import_without_ml_dtypes() -> None:
+    """Import LiteRT's CompiledModel without ml_dtypes, unless something imported it already.
+
+    Its tensor buffers (`ai_edge_litert.tensor_buffer`) import ml_dtypes only to put bfloat16
+    and two float8 types in their table of dtype names; importing ml_dtypes registers its types
+    and their casts with numpy: 5.9 MB of private memory, 84,000 objects, for types this model
+    never sees (float32 in, float32 out). A stand-in whose three types are numpy's `void` is
+    ml_dtypes for that import only, then taken out of `sys.modules`: whatever imports
+    ml_dtypes later gets the real one (only LiteRT's table keeps the stand-in's names)."""
+    if "ml_dtypes" in sys.modules or "ai_edge_litert.tensor_buffer" in sys.modules:
+        return
+    stand_in = types.ModuleType("ml_dtypes", "a stand-in: doorbell.device.classify.runtime")
+    stand_in.bfloat16 = stand_in.float8_e4m3fn = stand_in.float8_e5m2 = np.void  # type: ignore[attr-defined]
+    sys.modules["ml_dtypes"] = stand_in
+    try:
+        import ai_edge_litert.compiled_model  # noqa: F401
+    finally:
+        if sys.modules.get("ml_dtypes") is stand_in:
+            del sys.modules["ml_dtypes"]
+
+
 def _compiled_fp16(model: Path) -> LoadedModel:
+    _import_without_ml_dtypes()
     from ai_edge_litert.compiled_model import CompiledModel
     from ai_edge_litert.hardware_accelerator import HardwareAccelerator
     from ai_edge_litert.options import CpuOptions, Options
