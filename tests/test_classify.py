@@ -24,7 +24,7 @@ from doorbell.device.classify.classifier import Classifier
 from doorbell.device.classify.crops import crop_rect, crops, merged
 from doorbell.device.classify.labels import UNKNOWN, FrameLabels, frame_labels, vote
 from doorbell.device.classify.model_file import default_model, open_classifier
-from doorbell.device.classify.runtime import cpu_has_fp16, load
+from doorbell.device.classify.runtime import cpu_has_fp16, load, release_mapped_pages
 from doorbell.device.classify.ssd import ssd_anchors
 from doorbell.device.runtime.analysis import analyze
 from doorbell.device.runtime.frame import Frame, i420_of
@@ -191,6 +191,25 @@ def test_the_runtimes_code_that_only_built_the_model_is_handed_back(
 
     assert classifier.classify(1, photo("chelsea.jpg"), []).top(0.5) == "animal"
     assert resident_mb(Path(ai_edge_litert.__file__).parent) < 8.0
+
+
+def test_a_mapping_with_a_page_of_its_own_is_never_handed_back(tmp_path: Path) -> None:
+    """A library's relocated pages are private copies in a read-only mapping: handed back, they
+    would be read in again from the file, relocations lost. Such a mapping is left alone."""
+    import ctypes
+    import mmap
+
+    path = tmp_path / "lib.so"
+    path.write_bytes(b"a" * 2 * mmap.PAGESIZE)
+    with open(path, "rb") as file:
+        mapped = mmap.mmap(file.fileno(), 0, flags=mmap.MAP_PRIVATE)
+    mapped[0:1] = b"b"  # a private copy of the first page, as a relocation makes
+    address = ctypes.addressof(ctypes.c_char.from_buffer(mapped))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    assert libc.mprotect(address, len(mapped), mmap.PROT_READ) == 0  # read-only, as after RELRO
+    release_mapped_pages(path)
+    assert mapped[0:2] == b"ba"
 
 
 def test_the_fp16_runtime_is_built_without_importing_ml_dtypes(classifier: Classifier) -> None:
