@@ -14,7 +14,10 @@ Prints:
      (/proc/PID/smaps: the heap, anonymous memory, each library's file pages) at its highest
      RSS, with the classifier minus without, and when in the run that peak came.
 
-Usage: python benchmarks/classify.py [--realtime-seconds 60]
+With --pi4-runtime, a third real-time run has the classifier on the fp32 Interpreter whatever
+this CPU does (a Pi 4 has no fp16 arithmetic), to measure that runtime's cost on this machine.
+
+Usage: python benchmarks/classify.py [--realtime-seconds 60] [--pi4-runtime]
 """
 
 from __future__ import annotations
@@ -143,14 +146,24 @@ class Traced:
     at_peak: dict[str, tuple[float, float]]  # mappings_mb then
 
 
-def run_traced(args: list[str]) -> Traced:
-    """`doorbell run ARGS`, its peaks polled (benchmarks/peak_memory.py) and its mappings read
-    whenever its RSS reaches a new high (by 0.25 MB: the last read is within that of the peak)."""
+# `doorbell` with the classifier on the fp32 Interpreter whatever the CPU: a Pi 4's runtime (no
+# fp16 arithmetic there), measured on this machine.
+PI4_RUNTIME = (
+    "import doorbell.device.classify.runtime as r; r.cpu_has_fp16 = lambda: False; "
+    "from doorbell.device.cli import main; main()"
+)
+
+
+def run_traced(args: list[str], fp32: bool = False) -> Traced:
+    """`doorbell run ARGS` (`fp32`: on a Pi 4's runtime), its peaks polled
+    (benchmarks/peak_memory.py) and its mappings read whenever its RSS reaches a new high (by
+    0.25 MB: the last read is within that of the peak)."""
+    launch = ["-c", PI4_RUNTIME] if fp32 else ["-m", "doorbell.device"]
     with tempfile.TemporaryDirectory() as tmp:
         summary = Path(tmp) / "summary.json"
         began = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "doorbell.device", "run", *args, "--summary-json", str(summary)],
+            [sys.executable, *launch, "run", *args, "--summary-json", str(summary)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             cwd=ROOT,
@@ -183,13 +196,16 @@ def run_traced(args: list[str]) -> Traced:
         )
 
 
-def realtime(seconds: float) -> None:
+def realtime(seconds: float, pi4: bool) -> None:
     work = Path(tempfile.mkdtemp(prefix="doorbell-classify-"))
     broker = MosquittoBroker(work / "broker")
     broker.start()
     runs: dict[str, Traced] = {}
     try:
-        for name, extra in (("off", ["--set", "classify.enabled=false"]), ("on", [])):
+        variants = [("off", ["--set", "classify.enabled=false"]), ("on", [])]
+        if pi4:
+            variants.append(("on, a Pi 4's fp32 Interpreter", []))
+        for name, extra in variants:
             sub = Subscriber(broker.port, ["doorbell/bench/event"])
             run = runs[name] = run_traced(
                 [
@@ -210,7 +226,8 @@ def realtime(seconds: float) -> None:
                     "--data-dir",
                     str(work / name),
                     *extra,
-                ]
+                ],
+                fp32=name.endswith("Interpreter"),
             )
             time.sleep(1.0)  # the last alerts reach the subscriber
             delays = start_delays(sub)
@@ -234,6 +251,13 @@ def realtime(seconds: float) -> None:
     finally:
         broker.stop()
     print_added(runs["off"], runs["on"])
+    if pi4:
+        fp32 = runs["on, a Pi 4's fp32 Interpreter"]
+        print(
+            f"on a Pi 4's runtime (fp32 Interpreter) classification adds: peak RSS "
+            f"{fp32.peaks.rss_mb - runs['off'].peaks.rss_mb:+.1f} MB, private (RssAnon) "
+            f"{fp32.peaks.anon_mb - runs['off'].peaks.anon_mb:+.1f} MB"
+        )
 
 
 def print_added(off: Traced, on: Traced) -> None:
@@ -261,10 +285,15 @@ def print_added(off: Traced, on: Traced) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--realtime-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--pi4-runtime",
+        action="store_true",
+        help="A third real-time run: the classifier on the fp32 Interpreter, a Pi 4's runtime.",
+    )
     opts = parser.parse_args()
     cost_per_frame()
     clip_labels()
-    realtime(opts.realtime_seconds)
+    realtime(opts.realtime_seconds, opts.pi4_runtime)
 
 
 if __name__ == "__main__":
