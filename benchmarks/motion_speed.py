@@ -19,6 +19,11 @@ Debian's opencv-doc, see benchmarks/real_footage.py) and the library scenes; goa
 <= 0.5x Frigate's, our p99 <= 2x our median.
 
 With `--stages`: where ours spends a frame of each real clip, by step (thread time per frame).
+
+With `--frigate PATH --cold`: what running Frigate and MOG2 between our frames does to a call:
+ours and a 9-call frame differencer (downscale, blur, difference, threshold, opening, contours,
+learning) on highway-overlay, each alone (warm) and each with Frigate and MOG2 run before every
+frame, as in the comparison (cold); median us of thread time per frame.
 """
 
 from __future__ import annotations
@@ -175,20 +180,70 @@ def against_frigate(root: Path) -> None:
     print(f"detector state at 320x240: {ours.state_bytes / 1024:.0f} KiB")
 
 
+class NineCalls:
+    """The least a frame differencer does, in 9 OpenCV calls: what a call costs, cold or not."""
+
+    def __init__(self) -> None:
+        self._background: np.ndarray | None = None
+        self._speck = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+        self._join = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
+
+    def process(self, luma: np.ndarray, t: float) -> int:
+        small = cv2.resize(luma, (160, 120), interpolation=cv2.INTER_AREA)
+        current = cv2.GaussianBlur(small, (3, 3), 0)
+        if self._background is None:
+            self._background = current.astype(np.float32)
+            return 0
+        diff = cv2.absdiff(current, cv2.convertScaleAbs(self._background))
+        changed = cv2.threshold(diff, 15, 255, cv2.THRESH_BINARY)[1]
+        cv2.erode(changed, self._speck, dst=changed)
+        cv2.dilate(changed, self._join, dst=changed)
+        contours, _ = cv2.findContours(changed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.accumulateWeighted(current, self._background, 0.05)
+        return len(contours)
+
+
+def cold(root: Path) -> None:
+    from benchmarks.motion_frigate import FrigateDetector, load
+
+    frigate = load(root)
+    frames, fps = read_luma(REAL.parent / "highway-overlay.avi")
+    frames = frames[:600]
+    clock = time.thread_time_ns
+    print("median us per frame (thread time), highway-overlay, alone / behind Frigate and MOG2")
+    for label, make in (
+        ("9-call differencer", NineCalls),
+        ("ours", lambda: MotionDetector(MotionConfig(), ANALYSIS)),
+    ):
+        medians = []
+        for behind in (False, True):
+            detector = make()
+            others = [FrigateDetector(frigate, ANALYSIS, round(fps)), Mog2()] if behind else []
+            spent = []
+            for i, luma in enumerate(frames):
+                for other in others:
+                    other.process(luma, i / fps)
+                began = clock()
+                detector.process(luma, i / fps)
+                spent.append((clock() - began) / 1e3)
+            medians.append(statistics.median(spent))
+        print(f"{label:<20} {medians[0]:6.0f} / {medians[1]:6.0f}")
+
+
 def stages() -> None:
     """Where ours spends a frame, by step: each step's methods timed (thread time) in place on
     every frame of the real clips, their mean per frame; the rest is the per-frame glue."""
     from collections import Counter
 
     from benchmarks.real_footage import vtest_original
-    from doorbell.motion import lighting, noise, restless, shake, stationary
+    from doorbell.motion import focus, lighting, noise, restless, shake, stationary
     from doorbell.motion.difference import RangeDifference
 
     spent: Counter[str] = Counter()
     clock = time.thread_time_ns
     steps = {
         "lighting check": (lighting.LightingModel, "estimate"),
-        "blur check": (MotionDetector, "_judge"),
+        "blur check": (focus.FocusJudge, "soft"),
         "regions": (MotionDetector, "_regions"),
         "ghosts": (MotionDetector, "_drop_ghosts"),
         "restless learning": (restless.RestlessModel, "update"),
@@ -244,12 +299,20 @@ def main() -> None:
     parser.add_argument(
         "--stages", action="store_true", help="where ours spends a real frame, by step (only)"
     )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="with --frigate: what Frigate and MOG2 between frames do to a call (only)",
+    )
     args = parser.parse_args()
     cv2.setNumThreads(1)
     if args.stages:
         stages()
         return
     if args.frigate is not None:
+        if args.cold:
+            cold(args.frigate)
+            return
         against_frigate(args.frigate)
         return
     cfg = MotionConfig()

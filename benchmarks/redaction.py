@@ -3,9 +3,9 @@ that is not the device's, how long a clip takes, and how much memory it costs.
 
 A 640x480 clip of real faces (tests/data/README.md: the astronaut and Grace Hopper, public
 domain), moving and changing size, is redacted as a share's worker process redacts it
-(Redactor.clip in a child process; its peak RSS is the worker's, and its growth over what it had
-loaded first is what the model, decoding and encoding cost; benchmarks/redaction_on_device.py
-measures a running device while it shares).
+(WorkerRedactor with the device's worker module, each pass a process of its own, watched from
+outside: benchmarks/redaction_passes.py; benchmarks/redaction_on_device.py measures a running
+device while it shares).
 Then scikit-image's LBP frontal-face cascade (not the device's model, not a neural network) looks
 at the frames before and after; a face is still there when it finds one after where it found
 one before.
@@ -16,14 +16,12 @@ As a device's worker redacts (faces, and the heads of people whose faces are not
 --faces-only.
 
 Goals: a face in at most 2 % of the frames that had one; a 20 s clip in at most 20 s of one core;
-peak RSS +60 MB at most.
+the worker's private peak (RssAnon) plus the device's own growth at most 60 MB.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,29 +35,11 @@ from skimage import data as skdata
 from skimage.feature import Cascade
 
 ROOT = Path(__file__).resolve().parent.parent
-HOPPER = ROOT / "tests" / "data" / "faces" / "grace_hopper.jpg"
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-# VmHWM, not ru_maxrss: Linux carries this process's high-water mark into a child's ru_maxrss
-# (benchmarks/peak_memory.py), which would hide the child's own growth under ours.
-CHILD = """
-import json, os, sys, time
-from pathlib import Path
-import av, cv2, numpy  # what a running device has loaded already
-import doorbell.uplink.requests.share
-from doorbell.device.system.memory import status_mb
-def peak_mb():
-    return status_mb("VmHWM", os.getpid())
-before = peak_mb()
-from doorbell.uplink.requests.redaction import Redactor
-people = None
-if sys.argv[3] == "people":  # as a device's worker: heads where no face is found, too
-    from doorbell.device.redaction.people import open_person_finder as people
-cpu, wall = time.process_time(), time.perf_counter()
-done = Redactor(people=people).clip(Path(sys.argv[1]), Path(sys.argv[2]))
-cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-print(json.dumps({"cpu": cpu, "wall": wall, "peak_before": before, "peak_after": peak_mb(),
-                  "frames": done.frames, "frames_with_faces": done.frames_with_faces}))
-"""
+from redaction_passes import redact  # noqa: E402
+
+HOPPER = ROOT / "tests" / "data" / "faces" / "grace_hopper.jpg"
 
 
 Box = tuple[int, int, int, int]
@@ -154,20 +134,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         source, target = Path(tmp) / "clip.mp4", Path(tmp) / "redacted.mp4"
         frames = write_clip(source, args.seconds, args.fps)
-        child = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                CHILD,
-                str(source),
-                str(target),
-                "faces" if args.faces_only else "people",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        run = json.loads(child.stdout)
+        run = redact([(source, target)], people=not args.faces_only)
         started = time.perf_counter()
         before = [faces(f) for f in frames_of(source, args.every)]
         after = [faces(f) for f in frames_of(target, args.every)]
@@ -176,24 +143,19 @@ def main() -> None:
     with_face = [i for i, b in enumerate(before) if on_a_face(b, truth[i])]
     left = [i for i in with_face if on_a_face(after[i], truth[i])]
     share = 100.0 * len(left) / max(1, len(with_face))
-    per_second = run["cpu"] / args.seconds
-    growth = run["peak_after"] - run["peak_before"]
+    per_second = run.cpu / args.seconds
     print(f"clip: {frames} frames, 640x480 at {args.fps} fps ({args.seconds:g} s)")
     print("redacted: faces" + ("" if args.faces_only else ", and heads where no face is found"))
-    print(f"device's model: a face in {run['frames_with_faces']} of {run['frames']} frames")
     print(
         f"independent detector (LBP cascade), every {args.every}th frame: a face in "
         f"{len(with_face)} of {len(before)} frames before; still one in {len(left)} after "
         f"= {share:.1f} % (goal <= 2 %)  [checking took {checking:.0f} s]"
     )
     print(
-        f"time: {run['cpu']:.1f} s of CPU ({run['wall']:.1f} s wall) for {args.seconds:g} s "
+        f"time: {run.cpu:.1f} s of CPU ({run.wall:.1f} s wall) for {args.seconds:g} s "
         f"= {per_second:.2f} s per second of video (goal: a 20 s clip in <= 20 s of one core)"
     )
-    print(
-        f"redacting process's peak RSS: {run['peak_before']:.0f} MB with av/cv2/numpy loaded "
-        f"-> {run['peak_after']:.0f} MB, +{growth:.0f} MB for the model, decoding and encoding"
-    )
+    print(f"the worker: {run.line()}")
 
 
 if __name__ == "__main__":

@@ -22,9 +22,10 @@ import numpy as np
 
 from doorbell.config.motion import MotionConfig
 from doorbell.motion.difference import RangeDifference
+from doorbell.motion.focus import FocusJudge
 from doorbell.motion.lighting import LightingModel
 from doorbell.motion.noise import FULL_LIGHT, NoiseEstimator
-from doorbell.motion.outline import area, gradient, is_ghost, mostly_soft, rim
+from doorbell.motion.outline import is_ghost
 from doorbell.motion.resample import downscale, work_size
 from doorbell.motion.restless import RestlessModel
 from doorbell.motion.shake import ShakeEstimator
@@ -37,9 +38,6 @@ from doorbell.motion.zones import rasterise, watched
 # 320x240 a speck of up to 4 lores px goes, pieces 4 lores px apart join.)
 _SPECK = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
-# A region keeps its in-focus verdict this many frames while it stays where it was: the same
-# blur on the lens (or the same visitor) need not be measured again every frame.
-RECHECK_FRAMES = 4
 # A region that has stayed changed this long is checked (every GHOST_EVERY frames) for being a
 # ghost: an outline GHOST_RATIO times sharper in the background than in the frame. A ghost is
 # taken into the background at once instead of after absorb_seconds.
@@ -53,11 +51,11 @@ GHOST_EVERY = 4
 # test_motion_hard scored 0.40 % of the frame at most instead of under 0.3.)
 GHOST_PHASE = 2
 NOISE_PHASE = 1
+_GHOSTS, _NOISE, _ABSORB = 1, 2, 4
 GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
 GHOST_MIN_EDGE = 10.0
-EDGE_EXPONENT = 0.6
 ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clean the sensor
 # The frame's typical gain this far from 1 is a change of light (a cloud, auto-exposure, a
 # lamp), not the few percent swaying leaves' blocks vary by.
@@ -71,16 +69,6 @@ def _exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) ->
     return cv2.compare(diff, needed, cv2.CMP_GT)
 
 
-def _overlap(a: PixelBox, b: PixelBox) -> float:
-    """Intersection over union of two pixel boxes."""
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
-
-
 class MotionDetector:
     """Arrays and timestamps in, MotionResult out. State: the background and a few small maps."""
 
@@ -91,12 +79,9 @@ class MotionDetector:
         self.work = work = work_size(size)
         width, height = work
         scale = width / size[0]
-        # A blur at the lens is judged in levels per lores px (min_sharpness is configured so).
-        # Halving steepens a soft outline per px by 1 / scale, a crisp one (a px or two wide
-        # either way) by less: measured at 160x120, a gain of 0.5 took the sprite walking into
-        # slow_pan for a blur and 0.8 let the insect through; scale ** 0.6 = 0.66 sits between.
-        # (A ghost's crisp outline: GHOST_MIN_EDGE is not scaled.)
-        self._edge_gain = scale**EDGE_EXPONENT
+        # Blurs at the lens (motion.focus). (A ghost's crisp outline: GHOST_MIN_EDGE is not
+        # scaled.)
+        self._focus = FocusJudge(cfg.min_sharpness, scale)
         self.zones = rasterise(cfg.zones, work)
         # The blur and the lighting blocks are configured in lores px: scaled to the analysis.
         blur = max(1, round(cfg.blur * scale)) | 1
@@ -115,9 +100,8 @@ class MotionDetector:
         self._background: np.ndarray | None = None
         self._stationary = StationaryBlocks(work)
         self._frames = 0
+        self._due = 0  # the periodic work (_GHOSTS, _NOISE, _ABSORB) put off to the next frame
         self._settle_until = -1.0
-        # Recent in-focus verdicts: (pixel box, soft, frame number judged).
-        self._verdicts: list[tuple[PixelBox, bool, int]] = []
 
     def reset(self) -> None:
         """Forget the scene (background, stationary timers, verdicts); keep the noise level,
@@ -125,7 +109,7 @@ class MotionDetector:
         self._background = None
         self._stationary.reset()
         self._settle_until = -1.0
-        self._verdicts.clear()
+        self._focus.clear()
         self._lighting.reset()
         self._restless.reset()
         self._apart.forget()
@@ -202,42 +186,33 @@ class MotionDetector:
                 reference = self._shake.moved(reference, shift)
                 diff = self._apart.once(current, reference)
                 changed = _exceeding(diff, threshold, needed)
-        self._restless.update(current, reference, diff, t, self._active_level())
+        # Work done every few frames waits a frame when the lighting's whole judgement ran in
+        # this one (the slowest frames were those where both fell together), once: under a
+        # light judged frame after frame it runs a frame late, never starves.
+        busy = light.judged
+        phase = self._frames % GHOST_EVERY
+        now = (
+            (_GHOSTS if phase == GHOST_PHASE else 0)
+            | (_NOISE if phase == NOISE_PHASE else 0)
+            | (_ABSORB if self._frames % 2 == 0 else 0)
+        )
+        due, self._due = (self._due, now) if busy else (self._due | now, 0)
+        self._restless.update(current, reference, diff, t, self._active_level(), defer=busy)
         cv2.erode(changed, _SPECK, dst=changed)
-        cv2.dilate(changed, _OPEN_AND_JOIN, dst=changed)
-        if not self._everywhere:
-            cv2.bitwise_and(changed, self._watched, dst=changed)
-        regions = self._regions(changed)
-        if regions and self._frames % GHOST_EVERY == GHOST_PHASE:
-            regions = self._drop_ghosts(regions, changed, current, diff, t)
-        best, zones = self._zone_shares(changed)
-        if zones and cfg.min_sharpness > 0:
-            # Only when it would count: is any region a blur right in front of the lens?
-            # Regions too small to count on their own are left be: checking them costs more
-            # than it could change.
-            big = self._min_trigger_px
-            frame = self._frames
-            self._verdicts = [v for v in self._verdicts if frame - v[2] < RECHECK_FRAMES]
-            blurry = [
-                r for r in regions if r[1][2] * r[1][3] >= big and self._judge(r[0], r[1], current)
-            ]
-            if blurry:
-                # A soft outline in the frame may also be a ghost's (its outline is in the
-                # background): that is taken in (checked as often as other ghosts) rather than
-                # learned slowly. Either way a blur does not count as motion.
-                for contour, box in blurry if self._frames % GHOST_EVERY == GHOST_PHASE else []:
-                    if self._is_ghost(current, diff, box):
-                        self._take_in(contour, box, current)
-                cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
-                regions = [r for r in regions if not any(r is b for b in blurry)]
-                best, zones = self._zone_shares(changed)
+        # The calm frame: nothing left after the opening's erosion, so no region, no zone
+        # share and nothing to judge (min_area > 0): what they would find is known.
+        quiet = self._nothing_left(changed)
+        regions: list[tuple[np.ndarray, PixelBox]] = []
+        best, zones = 0.0, list[str]()
+        if not quiet:
+            regions, best, zones = self._moving(changed, current, diff, t, bool(due & _GHOSTS))
         width, height = self.work
         boxes = tuple(
             Box(x / width, y / height, w / width, h / height) for _, (x, y, w, h) in regions
         )
 
         still = self._learn_mask([box for _, box in regions])
-        if self._frames % 4 == NOISE_PHASE:  # the noise level moves slowly: a quarter of frames
+        if due & _NOISE:  # the noise level moves slowly: a quarter of frames
             # (the plain difference: the noise model is of |N(0, sigma)|, not of a distance
             # from a neighbourhood's range)
             # (and not where leaves keep moving: their sway is not the sensor's noise)
@@ -248,8 +223,8 @@ class MotionDetector:
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every other frame is enough.
         stationary = (
-            self._stationary.absorb(changed, current, background, t, cfg.absorb_seconds)
-            if self._frames % 2 == 0
+            self._stationary.absorb(changed, current, background, t, cfg.absorb_seconds, quiet)
+            if due & _ABSORB
             else ()
         )
         return MotionResult(
@@ -262,6 +237,55 @@ class MotionDetector:
             lighting,
             stationary,
         )
+
+    @staticmethod
+    def _nothing_left(changed: np.ndarray) -> bool:
+        """Is the eroded mask empty? (tests/test_motion.py: the calm frame's shortcut gives what
+        the whole path would)"""
+        return not cv2.countNonZero(changed)
+
+    def _moving(
+        self,
+        changed: np.ndarray,
+        current: np.ndarray,
+        diff: np.ndarray,
+        t: float,
+        ghosts: bool,
+    ) -> tuple[list[tuple[np.ndarray, PixelBox]], float, list[str]]:
+        """The regions of an eroded `changed` (joined, masked, small ones and ghosts and blurs
+        dropped from it), the largest share of a zone changed and the zones at `min_area`.
+        `ghosts`: ghosts are looked for in this frame."""
+        cfg = self.cfg
+        cv2.dilate(changed, _OPEN_AND_JOIN, dst=changed)
+        if not self._everywhere:
+            cv2.bitwise_and(changed, self._watched, dst=changed)
+        regions = self._regions(changed)
+        if regions and ghosts:
+            regions = self._drop_ghosts(regions, changed, current, diff, t)
+        best, zones = self._zone_shares(changed)
+        if zones and cfg.min_sharpness > 0:
+            # Only when it would count: is any region a blur right in front of the lens?
+            # Regions too small to count on their own are left be: checking them costs more
+            # than it could change.
+            big = self._min_trigger_px
+            focus, number, dimming = self._focus, self._frames, self._dimming()
+            focus.forget_before(number)
+            blurry = [
+                r
+                for r in regions
+                if r[1][2] * r[1][3] >= big and focus.soft(r[0], r[1], current, number, dimming)
+            ]
+            if blurry:
+                # A soft outline in the frame may also be a ghost's (its outline is in the
+                # background): that is taken in (checked as often as other ghosts) rather than
+                # learned slowly. Either way a blur does not count as motion.
+                for contour, box in blurry if ghosts else []:
+                    if self._is_ghost(current, diff, box):
+                        self._take_in(contour, box, current)
+                cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
+                regions = [r for r in regions if not any(r is b for b in blurry)]
+                best, zones = self._zone_shares(changed)
+        return regions, best, zones
 
     def _zone_shares(self, changed: np.ndarray) -> tuple[float, list[str]]:
         """The largest changed share of any zone, and the zones at or above `min_area`."""
@@ -279,46 +303,18 @@ class MotionDetector:
         erased from `changed`."""
         contours, _ = cv2.findContours(changed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         kept, dropped = [], []
+        smallest = self._min_blob
+        area, bounds = cv2.contourArea, cv2.boundingRect
         for contour in contours:
-            x, y, w, h = cv2.boundingRect(contour)
-            if w * h < self._min_blob or cv2.contourArea(contour) < self._min_blob:
+            # (a contour's area is under its box's: the area alone decides)
+            if area(contour) < smallest:
                 dropped.append(contour)
             else:
+                x, y, w, h = bounds(contour)
                 kept.append((contour, (x, y, w, h)))
         if dropped:
             cv2.drawContours(changed, dropped, -1, 0, thickness=cv2.FILLED)
         return kept
-
-    def _judge(self, contour: np.ndarray, box: PixelBox, current: np.ndarray) -> bool:
-        """`_defocused`, reusing a verdict from the last few frames for the same region."""
-        frame = self._frames
-        for judged, soft, when in self._verdicts:
-            if frame - when < RECHECK_FRAMES and _overlap(judged, box) >= 0.5:
-                return soft
-        soft = self._defocused(contour, box, current)
-        self._verdicts.append((box, soft, frame))
-        return soft
-
-    def _defocused(
-        self,
-        contour: np.ndarray,
-        box: PixelBox,
-        current: np.ndarray,
-    ) -> bool:
-        """Something close to the lens is a blur with a soft outline; anyone at the door is in
-        focus, with a crisp one."""
-        limit = self.cfg.min_sharpness
-        x, y, w, h = box
-        if limit <= 0 or w < 3 or h < 3:
-            return False
-        # Sharpness is a contrast: in a darker picture every outline is softer by as much, so
-        # it is judged as if in full light. A blur is soft all over: a visitor whose outline
-        # the noise of a dark night frays still has a crisp coat, face or zip inside it.
-        magnitude = gradient(current[y : y + h, x : x + w], self._edge_gain / self._dimming())
-        _, sharp = cv2.threshold(magnitude, limit - 0.5, 255, cv2.THRESH_BINARY)
-        inside = area(contour, box)
-        # (inside first: a visitor's crisp coat settles it without measuring the rim)
-        return mostly_soft(sharp, inside) and mostly_soft(sharp, rim(inside))
 
     def _drop_ghosts(
         self,

@@ -37,8 +37,7 @@ def rim(region: np.ndarray) -> np.ndarray:
 def gradient(image: np.ndarray, gain: float = 1.0) -> np.ndarray:
     """Gradient magnitude in levels per px (uint8): |dx| + |dy| of a 3x3 Sobel, over 8; times
     `gain` before rounding (a dim picture's outlines, brought to full light)."""
-    gx = cv2.Sobel(image, cv2.CV_16S, 1, 0, ksize=3)
-    gy = cv2.Sobel(image, cv2.CV_16S, 0, 1, ksize=3)
+    gx, gy = cv2.spatialGradient(image)  # (both 3x3 Sobels in one pass)
     weight = 0.125 * gain
     return cv2.addWeighted(
         cv2.convertScaleAbs(gx), weight, cv2.convertScaleAbs(gy), weight, 0, dtype=cv2.CV_8U
@@ -82,4 +81,7 @@ def mostly_soft(sharp: np.ndarray, where: np.ndarray) -> bool:
     """Is a patch soft where `where` is set: fewer than 10 % of those pixels are `sharp` (have
     a gradient of at least the limit: the 90th percentile is below it)?"""
     total = cv2.countNonZero(where)
-    return total > 0 and cv2.countNonZero(cv2.bitwise_and(sharp, where)) < 0.1 * total
+    if total == 0:
+        return False
+    # (sharp pixels counted from their mean where set, 255 each: one call for two)
+    return round(cv2.mean(sharp, mask=where)[0] * total / 255.0) < 0.1 * total

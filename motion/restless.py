@@ -98,6 +98,7 @@ class RestlessModel:
         self._previous_t = 0.0
         self._t: float | None = None
         self._calls = 0
+        self._pending = False  # a learning step put off to the next frame
         # K x the neighbourhood's spread (grid), its maximum, and the per-pixel threshold made
         # from it for `_floor`: kept until the spread is learned again.
         self._needed: np.ndarray | None = None
@@ -115,6 +116,7 @@ class RestlessModel:
         self._through.fill(0)
         self._needed = None
         self._previous = None
+        self._pending = False
         self._learned = 0.0
         self._t = None
 
@@ -138,16 +140,23 @@ class RestlessModel:
         diff: np.ndarray,
         t: float,
         active_level: float,
+        defer: bool = False,
     ) -> None:
         """Learn from one frame (every LEARN_EVERY-th; every one while young). `current`:
         blurred analysis luma (uint8); `reference`: the background it was compared with (uint8);
         `diff`: its difference from the background's 3x3 range; `active_level`: the
         frame-to-frame change (RMS, levels) above which a block counts as changing, a little
-        above what noise alone gives."""
+        above what noise alone gives; `defer`: this frame is busy already, learn on the next
+        instead (unless young, or put off already)."""
         self._calls += 1
         young = self._learned < YOUNG_SECONDS
-        if self._calls % LEARN_EVERY and self._previous is not None and not young:
+        due = self._pending or not self._calls % LEARN_EVERY
+        if not due and self._previous is not None and not young:
             return
+        if defer and not young and self._previous is not None and not self._pending:
+            self._pending = True  # (once: put off again, it would never learn)
+            return
+        self._pending = False
         self._needed = None
         previous = self._previous
         if previous is None or t - self._previous_t >= STEP_SECONDS:

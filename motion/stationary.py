@@ -28,9 +28,11 @@ class StationaryBlocks:
         self.grid = (max(1, width // ABSORB_BLOCK), max(1, height // ABSORB_BLOCK))
         # Frame time since which each block has been mostly moving; +inf where it is not.
         self.since = np.full(self.grid[::-1], np.inf, np.float32)
+        self._idle = True  # `since` is +inf everywhere
 
     def reset(self) -> None:
         self.since.fill(np.inf)
+        self._idle = True
 
     @staticmethod
     def blocks(box: PixelBox) -> tuple[slice, slice]:
@@ -57,9 +59,17 @@ class StationaryBlocks:
         background: np.ndarray,
         t: float,
         after: float,
+        empty: bool = False,
     ) -> tuple[Box, ...]:
-        """Update the timers from `changed` (uint8 mask); copy the blocks changed for `after`
-        seconds from `current` into `background`, and return them (normalised boxes)."""
+        """Update the timers from `changed` (uint8 mask; `empty`: known to be all 0); copy the
+        blocks changed for `after` seconds from `current` into `background`, and return them
+        (normalised boxes)."""
+        if empty:  # (nothing moving: every timer stops, nothing settles)
+            if not self._idle:
+                self.since.fill(np.inf)
+                self._idle = True
+            return ()
+        self._idle = False
         share = downscale(changed, self.grid)  # by exact halves: OpenCV's fast path
         moving = share > 127
         since = self.since

@@ -1,5 +1,6 @@
 """What moved: the label mapping and vote (pure), the crops, and the real shipped model on real
-pictures (tests/data: scikit-image's photographs and the highway footage; see its README).
+pictures (tests/data: scikit-image's photographs, OpenCV's dog and the highway footage; see its
+README).
 
 The model is installed by ./dev.sh (never fetched by a test): without it the model's tests are
 skipped, and fail under CI=true.
@@ -146,6 +147,7 @@ def photo(name: str) -> np.ndarray:
         ("chelsea.jpg", Box(0.2, 0.1, 0.6, 0.9), "animal"),
         ("astronaut.jpg", None, "person"),  # no box: the whole picture
         ("chelsea.jpg", None, "animal"),
+        ("dog.jpg", Box(0.2, 0.2, 0.6, 0.6), "animal"),  # the model's Dog, not its Cat
         ("coffee.jpg", Box(0.3, 0.1, 0.4, 0.7), "unknown"),  # a cup is none of the labels
     ],
 )

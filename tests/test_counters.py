@@ -37,6 +37,7 @@ DISTINCT = Counters(
     broker_resets=43,
     dropped_classify=37,
     classified=41,
+    classify_retried=47,
 )
 
 
@@ -61,6 +62,7 @@ def test_telemetry_formats_every_counter_under_its_own_name(tmp_path: Path) -> N
         "commands_dropped",
         "commands_junk",
         "broker_resets",
+        "classify_retried",
     }
     for name in shared:
         assert telemetry[name] == getattr(DISTINCT, name), name

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from doorbell.config.motion import MotionConfig
 from doorbell.motion.detector import MotionDetector
 from doorbell.motion.events import EventTracker
+from doorbell.motion.lighting import LightingModel
 from doorbell.motion.outline import rim
 from doorbell.motion.scoring import Span, score
 from doorbell.motion.types import MotionResult
@@ -117,6 +118,73 @@ def test_a_change_of_light_does_not_alert(change) -> None:  # type: ignore[no-un
     assert all(r.score < 0.5 for r in results[30 + 15 :])
 
 
+def test_a_block_or_two_slightly_off_is_not_judged_as_light_more_of_them_are() -> None:
+    """The lighting's whole judgement (the slowest step) is not run for a block or two a few
+    percent off, as leaves and the edges of cars leave them; for more blocks, or more gain, it
+    is, and compensates."""
+    work = (160, 120)  # analysis px; blocks of 8 px: a 20 x 15 grid
+    bg = cv2.resize(porch(), work, interpolation=cv2.INTER_AREA).astype(np.float32) * 0.5 + 80
+
+    def judged(blocks: int, gain: float) -> bool:
+        frame = bg.copy()
+        for i in range(blocks):  # blocks apart from each other, inside the frame
+            x, y = 16 + 40 * i, 48
+            frame[y : y + 8, x : x + 8] *= gain
+        estimate = LightingModel(work, 8, 3.0).estimate(frame.astype(np.uint8), bg)
+        return estimate.judged
+
+    assert not judged(2, 1.06)
+    assert judged(3, 1.06)
+    assert judged(1, 1.15)
+    assert not judged(0, 1.0)
+
+
+@pytest.mark.parametrize("every", [3, 1])
+def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> None:
+    """A frame that ran the lighting's whole judgement does not also learn the restless model,
+    measure the noise or absorb: they run on the next frame, so the slowest frames stay apart;
+    under a light judged on every frame they run a frame late, and never starve."""
+    rng = np.random.default_rng(4)
+    bg = porch().astype(np.float32)
+    frames = [noisy(bg.astype(np.uint8), rng) for _ in range(20)]
+    for k in range(120):  # the light steps every few frames: judged on those
+        frames.append(noisy((bg * (0.85 if (k // every) % 2 else 1.0)).astype(np.uint8), rng))
+    detector = MotionDetector(MotionConfig(), SIZE)
+    work: list[str] = []
+    estimate, noise, absorb = (
+        detector._lighting.estimate,
+        detector._noise.update,
+        detector._stationary.absorb,
+    )
+
+    def judging(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = estimate(*args, **kwargs)
+        work.append("judged" if result.judged else "")
+        return result
+
+    def doing(name, method):  # type: ignore[no-untyped-def]
+        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            work[-1] += " " + name
+            return method(*args, **kwargs)
+
+        return run
+
+    detector._lighting.estimate = judging  # type: ignore[method-assign]
+    detector._noise.update = doing("noise", noise)  # type: ignore[method-assign]
+    detector._stationary.absorb = doing("absorb", absorb)  # type: ignore[method-assign]
+    for i, frame in enumerate(frames):
+        learned = detector._restless._learned
+        detector.process(frame, i / FPS)
+        if i > 0 and detector._restless._learned != learned:
+            work[-1] += " learn"
+    late = work[20:]
+    assert sum(w.startswith("judged") for w in late) >= 100 // every
+    if every > 1:
+        assert not [w for w in late if w.startswith("judged") and w != "judged"]
+    for name, share in (("noise", 4), ("absorb", 2), ("learn", 4)):  # none of it starves
+        assert sum(name in w for w in late) >= len(late) // share - 3, name
+
+
 def test_heavy_sensor_noise_raises_the_threshold_and_does_not_alert() -> None:
     rng = np.random.default_rng(4)
     bg = porch()
@@ -155,6 +223,47 @@ def test_a_parcel_that_stays_is_absorbed_and_reported_once() -> None:
     assert box is not None and box.x < 190 / 320 and box.x + box.w > 140 / 320
     assert not results[-1].motion  # it is background now
     assert len(starts(updates)) == 1  # the arrival itself was one event
+
+
+class _Counting(MotionDetector):
+    """The detector as it is, counting the calm frames it took the shortcut on."""
+
+    calm = 0
+
+    def _nothing_left(self, changed: np.ndarray) -> bool:
+        quiet = super()._nothing_left(changed)
+        self.calm += quiet
+        return quiet
+
+
+class _NoShortcut(MotionDetector):
+    """The detector taking its whole path on calm frames too."""
+
+    def _nothing_left(self, changed: np.ndarray) -> bool:
+        return False
+
+
+def test_the_calm_frames_shortcut_gives_what_the_whole_path_gives() -> None:
+    """Calm frames skip the regions, zones and absorption's timers: results and state stay
+    exactly those of the whole path, through a visit, a parcel absorbed and the calm between."""
+    rng = np.random.default_rng(8)
+    bg = porch()
+    with_parcel = bg.copy()
+    with_parcel[170:200, 140:180] = 20
+    frames = [noisy(bg, rng) for _ in range(12)]
+    frames += [noisy(person(bg, 20 + 8 * i, 230, 120), rng) for i in range(30)]
+    frames += [noisy(bg, rng) for _ in range(12)] + [noisy(with_parcel, rng) for _ in range(40)]
+    cfg = MotionConfig(absorb_seconds=1.0)
+    fast, whole = _Counting(cfg, SIZE), _NoShortcut(cfg, SIZE)
+    absorbed = 0
+    for i, frame in enumerate(frames):
+        ours, full = fast.process(frame, i / FPS), whole.process(frame, i / FPS)
+        assert ours == full, i
+        assert fast._background is not None and whole._background is not None
+        assert np.array_equal(fast._background, whole._background), i
+        assert np.array_equal(fast._stationary.since, whole._stationary.since), i
+        absorbed += bool(ours.stationary)
+    assert fast.calm >= 20 and absorbed == 1  # the shortcut was taken, before and after
 
 
 def test_zones_decide_what_triggers() -> None:

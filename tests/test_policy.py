@@ -135,7 +135,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, R, S, C),
             "ring-blind": acts(A),
             "stationary": NOTHING,
-            "package": acts(A),  # a possible package: its start now, its end when it is gone
+            "package": acts(A, R, S),  # its start now (indexed, a snapshot), end when gone
             "snapshot": acts(S),
             "entered": NOTHING,  # it records: the clip goes on
         },
@@ -149,7 +149,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, R, S),
             "ring-blind": acts(A),
             "stationary": NOTHING,
-            "package": acts(A),  # a possible package: its start now, its end when it is gone
+            "package": acts(A, R, S),  # its start now (indexed, a snapshot), end when gone
             "snapshot": acts(S),
             "entered": NOTHING,  # it records: the clip goes on
         },
@@ -163,7 +163,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring": acts(A, S),
             "ring-blind": acts(A),
             "stationary": NOTHING,
-            "package": acts(A),  # a possible package: its start now, its end when it is gone
+            "package": acts(A, S),  # not recorded: not indexed, its snapshot all the same
             "snapshot": acts(S),
             "entered": acts(STOP),  # record mode off: nothing records
         },
@@ -215,7 +215,7 @@ def test_a_mode_alerts_only_on_the_labels_it_lists(label: EventLabel, expected: 
     assert policy.decide(START) == acts(A, R, C)  # the clip starts whatever the label
     assert policy.decide(MotionLabelled(label)) == expected
     assert policy.decide(END_HELD) == acts(R)
-    assert policy.decide(PACKAGE) == acts(A)  # `package` is listed: possible packages alert
+    assert policy.decide(PACKAGE) == acts(A, R, S)  # `package` is listed: possible packages alert
 
 
 def test_possible_packages_alert_only_where_package_is_listed() -> None:

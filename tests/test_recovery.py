@@ -126,3 +126,21 @@ def test_the_end_sent_after_a_crash_carries_the_label_the_index_kept(tmp_path: P
     close_crashed_events(index, report, alerts, motion.append, True)
     assert {m.id: m.label for m in published} == {"seen": "person", "unseen": "unknown"}
     index.close()
+
+
+def test_a_package_still_there_at_a_crash_gets_no_end(tmp_path: Path) -> None:
+    """An `end` of a package says it is gone; a restart forgets it instead (docs/classify.md),
+    even where it shares the delivery's clip that the crash cut short. Its row is closed."""
+    (tmp_path / "clips").mkdir()
+    index = EventIndex(tmp_path / "index.sqlite")
+    index.add_event("courier", "motion", 1_764_000_000.0)
+    index.add_clip("clip", ["courier"], "clips/clip.mp4", 1_763_999_997.0)
+    index.add_event("parcel", "package", 1_764_000_030.0)
+    index.link_event("clip", "parcel")
+    published: list[EventMessage] = []
+    report = repair(index, tmp_path, 15.0)
+    close_crashed_events(index, report, Alerts("dev", published.append, tmp_path), print, True)
+    assert [m.id for m in published] == ["courier"]
+    parcel = index.get_event("parcel")
+    assert parcel is not None and parcel.end_wall is not None and index.open_events() == []
+    index.close()

@@ -168,8 +168,23 @@ def test_a_possible_package_is_a_line_when_it_arrives_and_when_it_is_gone() -> N
 
     start = {"type": "package", "state": "start", "start": "T0", "score": 0.0, "zones": []}
     start |= {"id": "p1", "label": "package", "boxes": [[0.4, 0.8, 0.1, 0.1]], "clip": None}
-    end = start | {"state": "end", "end": "T1"}
+    taken = {
+        "file": "clips/m2.mp4",
+        "seconds": 12.5,
+        "bytes": 1,
+        "sha256": "0",
+        "state": "complete",
+    }
+    end = start | {"state": "end", "end": "T1", "motion_event": "m2", "clip": taken}
     assert describe("event", "porch", json.dumps(start).encode()) == (
-        "T0 porch: PACKAGE score 0.0 zones - id p1"
+        "T0 porch: PACKAGE id p1, delivery no clip"
     )
-    assert describe("event", "porch", json.dumps(end).encode()) == "T1 porch: package gone id p1"
+    # the courier's clip still being written: which motion event's it will be
+    brought = start | {"motion_event": "m1"}
+    assert describe("event", "porch", json.dumps(brought).encode()) == (
+        "T0 porch: PACKAGE id p1, delivery in the clip of motion m1"
+    )
+    # its end names the clip of whoever took it (the motion event `motion_event`)
+    assert describe("event", "porch", json.dumps(end).encode()) == (
+        "T1 porch: package gone id p1, taken clip clips/m2.mp4 (12.5 s)"
+    )

@@ -189,6 +189,25 @@ def test_events_list_filters_and_refuses_bad_filters(client: PageClient, page: P
     assert client.get("/events/..%2f..%2fx/thumb.jpg").status_code in (400, 404)
 
 
+def test_a_possible_package_is_listed_with_its_delivery_and_its_taker(
+    client: PageClient, page: PageDevice
+) -> None:
+    """The row the device writes for a package (tests/test_packages.py), shown and filtered
+    (its clips' links only: no clip is waited for, which a visit in the scene can make long)."""
+    delivered, taken = "clip-of-the-courier", "clip-of-the-taker"
+    index = page.device.recorder.index
+    index.add_event("pkg-1", "package", time.time())
+    index.set_label("pkg-1", "package")
+    index.link_event(delivered, "pkg-1")
+    index.link_end_clip("pkg-1", taken)
+    for query in ("type=package", "label=package"):
+        listed = client.get(f"/events?{query}")
+        assert listed.status_code == 200 and "<td>package</td>" in listed.text, query
+        assert f'<a href="/clips/{delivered}">Delivery</a>' in listed.text
+        assert f'<a href="/clips/{taken}">Taken</a>' in listed.text
+    assert "pkg-1" not in client.get("/events?type=motion").text
+
+
 def test_a_new_event_is_streamed_to_a_watching_page(client: PageClient, page: PageDevice) -> None:
     with client.http.get(
         page.url + f"/events/stream?since={time.time() + 3600}", stream=True, timeout=10

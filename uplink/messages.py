@@ -47,3 +47,6 @@ class EventMessage(BaseModel):
     # a ring and on a device without the model. `labels`: the best score each label reached.
     label: EventLabel = "unknown"
     labels: dict[str, float] = Field(default_factory=dict)
+    # A possible package's: the motion event that put it down (at `start`) or took it away (at
+    # `end`); `clip` is that event's clip. None for motion and ring events.
+    motion_event: str | None = None

@@ -17,6 +17,7 @@ import click
 from doorbell.config import LoadedConfig
 from doorbell.device.cli.options import config_options, fail
 from doorbell.device.redaction import WORKER
+from doorbell.device.redaction.people import person_model
 from doorbell.device.storage import EventIndex
 from doorbell.uplink.messages import iso_utc
 from doorbell.uplink.requests import FootageRequests, RequestReply, StoredRequest, footage_requests
@@ -40,7 +41,7 @@ def _requests(loaded: LoadedConfig, with_index: bool = False) -> Iterator[Footag
         loaded.config.device.data_dir,
         index,
         publishes_replies=False,
-        redactor=WorkerRedactor(module=WORKER),  # as the device shares: heads too
+        redactor=WorkerRedactor(module=WORKER, people_model=person_model()),  # heads too
     )
     try:
         yield core

@@ -50,18 +50,24 @@ def _describe(kind: str, device: str, payload: bytes) -> str | None:
     state = event.get("state", "")
     # What moved (docs/classify.md); a device from before labels sends none: nothing is shown.
     label = f" {event['label']}" if isinstance(event.get("label"), str) and what == "motion" else ""
-    if state == "start":
-        zones = ",".join(event.get("zones") or []) or "-"
-        head = f"{event.get('start')} {device}: {what.upper()}{label}"
-        return f"{head} score {event.get('score')} zones {zones} id {event.get('id')}"
-    if what == "package":  # a possible package's end: it is gone (docs/classify.md)
-        return f"{event.get('end')} {device}: package gone id {event.get('id')}"
     clip = event.get("clip")
     clip_text = (
         f"clip {clip.get('file')} ({clip.get('seconds')} s)"
         if isinstance(clip, dict)
         else "no clip"
     )
+    if what == "package":  # a possible package (docs/classify.md): its clip is its motion's
+        if clip_text == "no clip" and isinstance(event.get("motion_event"), str):
+            clip_text = f"in the clip of motion {event['motion_event']}"  # still being written
+        if state == "start":
+            return (
+                f"{event.get('start')} {device}: PACKAGE id {event.get('id')}, delivery {clip_text}"
+            )
+        return f"{event.get('end')} {device}: package gone id {event.get('id')}, taken {clip_text}"
+    if state == "start":
+        zones = ",".join(event.get("zones") or []) or "-"
+        head = f"{event.get('start')} {device}: {what.upper()}{label}"
+        return f"{head} score {event.get('score')} zones {zones} id {event.get('id')}"
     return f"{event.get('end')} {device}: {what}{label} ended, {clip_text} id {event.get('id')}"
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from doorbell.device.classify.model_file import default_model, labels_of
 from doorbell.device.classify.ssd import INPUT_SIZE, SsdDetector
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,10 @@ class PersonFinder:
 def people_problem() -> str | None:
     """Why people's heads cannot be filled on this device, found without loading the model;
     None: they can."""
+    # here, not at the top: the share worker's passes (redaction_stages.py) are given the
+    # model's path and never import the event classifier's configuration (10 MB private)
+    from doorbell.device.classify.model_file import default_model, labels_of
+
     model = default_model()
     if not model.is_file():
         return f"no person model at {model} (./dev.sh install puts it there)"
@@ -71,14 +75,25 @@ def people_problem() -> str | None:
     return None
 
 
-def open_person_finder() -> PersonFinder | None:
-    """The installed detector as a PersonFinder; None (faces only) when it cannot be loaded."""
-    if people_problem() is not None:
-        return None
-    model = default_model()
+def person_model() -> Path | None:
+    """The installed person model, for the share worker (WorkerRedactor's people_model); None:
+    faces only."""
+    from doorbell.device.classify.model_file import default_model
+
+    return default_model() if people_problem() is None else None
+
+
+def open_person_finder(model: Path | None = None) -> PersonFinder | None:
+    """The detector at `model` (the installed one when None) as a PersonFinder; None (faces
+    only) when it cannot be loaded. Its label map is beside it (model_file.labels_of)."""
+    if model is None:
+        model = person_model()
+        if model is None:
+            return None
     try:
-        names = labels_of(model).read_text(encoding="utf-8").splitlines()
-        return PersonFinder(SsdDetector(model, names))
+        # NAME.labels.txt, as model_file.labels_of names it (not imported: 10 MB, see above)
+        names = model.with_name(model.stem + ".labels.txt").read_text(encoding="utf-8")
+        return PersonFinder(SsdDetector(model, names.splitlines()))
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
         log.warning("people's heads not filled: %s", exc)
         return None

@@ -1,6 +1,7 @@
 """The device's redaction worker: a share's files redacted as uplink/requests/redaction_worker.py
-does, faces and also the heads of people whose faces are not found (people.py). The device
-passes this module to its WorkerRedactor; it runs as
+does, faces and also the heads of people whose faces are not found (people.py), found by the
+person model the device names in the job. The device passes this module to its WorkerRedactor;
+it runs as
 
     python -m doorbell.device.redaction.worker '{"model": null, "files": [[src, dst]], ...}'
 """
@@ -8,9 +9,19 @@ passes this module to its WorkerRedactor; it runs as
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from doorbell.device.redaction.people import open_person_finder
+from doorbell.uplink.requests.redaction import PersonFinder
 from doorbell.uplink.requests.redaction_worker import main
 
+
+def person_finder(model: Path) -> PersonFinder | None:
+    """The person finder, imported by the people pass alone: the passes after it (each a
+    process of its own) never load OpenCV's resize or the detector's runtime for it."""
+    from doorbell.device.redaction.people import open_person_finder
+
+    return open_person_finder(model)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:], people=open_person_finder))
+    raise SystemExit(main(sys.argv[1:], people=person_finder))

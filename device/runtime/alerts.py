@@ -4,7 +4,9 @@ An alert is published twice on `event`: at `start` (that is the alert) and at `e
 event is over and its clip is complete, so the end message can name the clip. A motion alert's
 start may be held until the classifier labels it (`release`), and one whose label the mode does
 not alert on is never published at all; the vote over its classified frames is kept here, so the
-`end` carries the final label.
+`end` carries the final label. A possible package's alert shows the clip of the motion event
+that put it down (its `start`) and of the one that took it (its `end` waits for that clip):
+`follow_clip`.
 Called from the analysis thread, the recording thread and the button, hence the lock.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +30,7 @@ log = logging.getLogger(__name__)
 
 Kind = Literal["motion", "ring", "package"]
 Publish = Callable[[EventMessage], None]
+RECENT_CLIPS = 32  # clips of closed alerts kept for a package's start (its delivery, ~30 s ago)
 
 
 @dataclass
@@ -46,6 +50,7 @@ class Alert:
     published: bool = True
     frames: list[FrameLabels] = field(default_factory=list)  # classified frames, for the vote
     verdict: Verdict = UNKNOWN
+    motion_event: str | None = None  # a package's: the motion whose clip `clip` is
 
 
 class Alerts:
@@ -57,6 +62,8 @@ class Alerts:
         self._open: dict[str, Alert] = {}
         self.count = 0
         self.clips = 0
+        self._recent: OrderedDict[str, ClipRef] = OrderedDict()  # event id -> its clip
+        self._followers: dict[str, list[str]] = {}  # motion event id -> packages awaiting its clip
 
     def start(
         self,
@@ -69,9 +76,11 @@ class Alerts:
         recording: bool,
         hold: bool = False,
         verdict: Verdict = UNKNOWN,
+        motion_event: str | None = None,
     ) -> Alert:
         """Open an alert and publish its start, or with `hold` publish nothing yet (`release`
-        sends the start once its label is known). `verdict`: its label, when known already."""
+        sends the start once its label is known). `verdict`: its label, when known already.
+        `motion_event`: a package's delivery, whose clip goes with the start if it is complete."""
         alert = Alert(
             id=str(uuid.uuid4()),
             type=kind,
@@ -82,8 +91,11 @@ class Alerts:
             clip_pending=recording,
             published=not hold,
             verdict=verdict,
+            motion_event=motion_event,
         )
         with self._lock:
+            if motion_event is not None:
+                alert.clip = self._recent.get(motion_event)
             self._open[alert.id] = alert
             self.count += not hold  # counted when raised: a held one when released
         if not hold:
@@ -116,6 +128,22 @@ class Alerts:
             alert.frames.append(frame)
             alert.verdict = vote(alert.frames, min_score)
             return alert.verdict
+
+    def follow_clip(self, alert_id: str, motion_event: str | None) -> None:
+        """A package's `end` shows the clip of `motion_event` (whoever took it), waiting for it
+        if it is still being written; None: no motion was seen taking it, no clip."""
+        with self._lock:
+            alert = self._open.get(alert_id)
+            if alert is None:
+                return
+            alert.motion_event, alert.clip = motion_event, None
+            if motion_event is None:
+                return
+            alert.clip = self._recent.get(motion_event)
+            motion = self._open.get(motion_event)
+            if alert.clip is None and motion is not None and motion.clip_pending:
+                alert.clip_pending = True
+                self._followers.setdefault(motion_event, []).append(alert_id)
 
     def end(
         self,
@@ -162,9 +190,17 @@ class Alerts:
         finished = []
         with self._lock:
             self.clips += 1
-            for alert_id in clip.event_ids:
+            for event_id in clip.event_ids:
+                alert = self._open.get(event_id)
+                if alert is None or not alert.clip_pending:
+                    continue  # continuous segments are not an alert's clip (`clip` null)
+                self._recent[event_id] = ref
+                while len(self._recent) > RECENT_CLIPS:
+                    self._recent.popitem(last=False)
+            followers = [f for e in clip.event_ids for f in self._followers.pop(e, [])]
+            for alert_id in [*clip.event_ids, *followers]:
                 alert = self._open.get(alert_id)
-                if alert is None:
+                if alert is None or (alert_id in followers and not alert.clip_pending):
                     continue
                 alert.clip, alert.clip_pending = ref, False
                 if alert.ended:
@@ -178,7 +214,8 @@ class Alerts:
         when its event is over, instead of waiting for shutdown."""
         finished = []
         with self._lock:
-            for alert_id in event_ids:
+            followers = [f for e in event_ids for f in self._followers.pop(e, [])]
+            for alert_id in [*event_ids, *followers]:
                 alert = self._open.get(alert_id)
                 if alert is None or not alert.clip_pending:
                     continue
@@ -219,4 +256,5 @@ class Alerts:
             clip=alert.clip,
             label=alert.verdict.label,
             labels=alert.verdict.labels,
+            motion_event=alert.motion_event,
         )

@@ -68,6 +68,7 @@ class ClassifyStage:
         self.mask = mask
         self.jobs: DropQueue[ClassifyJob] = DropQueue(queue)
         self.classified = 0
+        self.retried = 0  # jobs sent again because their answer never came (device.packages)
         self.seconds = 0.0  # spent classifying (the cost per frame is seconds / classified)
         self._thread: threading.Thread | None = None
 
@@ -75,7 +76,9 @@ class ClassifyStage:
     def dropped(self) -> int:
         return self.jobs.dropped
 
-    def submit(self, job: ClassifyJob) -> None:
+    def submit(self, job: ClassifyJob, retry: bool = False) -> None:
+        """`retry`: a job whose earlier copy was dropped (counted in `retried`)."""
+        self.retried += retry
         if self.inline:
             self._run(job)
         else:

@@ -37,6 +37,7 @@ class Counters:
     broker_resets: int = 0  # MQTT connections dropped for a flood's backlog (uplink.backlog_watch)
     dropped_classify: int = 0  # frames the classifier's queue dropped (it fell behind)
     classified: int = 0  # frames classified since start
+    classify_retried: int = 0  # stationary objects sent again after the queue dropped them
 
     @classmethod
     def gather(
@@ -60,6 +61,7 @@ class Counters:
             dropped_recording=pipeline.record_q.dropped,
             dropped_classify=classifier.dropped if classifier else 0,
             classified=classifier.classified if classifier else 0,
+            classify_retried=classifier.retried if classifier else 0,
             queue_analysis=len(pipeline.analysis_q),
             queue_recording=len(pipeline.record_q),
             outbox_backlog=outbox.backlog,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from doorbell.config import DoorbellConfig
 from doorbell.device.redaction import WORKER
-from doorbell.device.redaction.people import people_problem
+from doorbell.device.redaction.people import people_problem, person_model
 from doorbell.uplink.command_models import CommandReply
 from doorbell.uplink.requests import ClipIndex, FootageRequests, RequestReply, result_payload
 from doorbell.uplink.requests.audit import AuditLog
@@ -58,7 +58,8 @@ class FootageService:
         # Unbounded but small: one entry per approved request, and a claimed request that is
         # never uploaded (a crash) is retried at the next start.
         self._uploads: queue.Queue[PendingUpload | None] = queue.Queue()
-        self.redactor = WorkerRedactor(module=WORKER)  # faces, and heads where no face is found
+        # faces, and heads where no face is found
+        self.redactor = WorkerRedactor(module=WORKER, people_model=person_model())
         self.requests = FootageRequests(
             config,
             data_dir,

@@ -43,7 +43,8 @@ class Stationary:
 @dataclass(frozen=True)
 class PackageArrived:
     """Something stayed that is no person, vehicle or animal: a possible package. It alerts
-    where the mode alerts on motion labelled `package`; its disappearance follows its alert."""
+    where the mode alerts on motion labelled `package`, indexed where the mode records and with
+    a snapshot where it takes them; its disappearance follows its alert."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,12 @@ class Policy:
             )
         if isinstance(event, PackageArrived):
             alerts = self.behaviour.motion_alerts and "package" in self.behaviour.alert_labels
-            return Actions(alert=alerts)
+            # indexed (the page's events list) where motion is, with a snapshot of it in place
+            return Actions(
+                alert=alerts,
+                record=alerts and self.recording,
+                snapshot=alerts and self.behaviour.snapshots,
+            )
         if isinstance(event, Ring):  # a ring is muted by no mode
             record = self.recording and event.has_frame
             return Actions(

@@ -25,7 +25,8 @@ from doorbell.device.recording.recorder import Recorder
 from doorbell.device.runtime.alerts import Alerts
 from doorbell.device.runtime.classify_stage import ClassifyJob, ClassifyStage, due
 from doorbell.device.runtime.frame import Frame
-from doorbell.device.runtime.packages import Packages, where
+from doorbell.device.runtime.package_alerts import PackageAlerts, where
+from doorbell.device.runtime.packages import Packages
 from doorbell.device.runtime.policy import (
     Actions,
     MotionEnded,
@@ -84,14 +85,15 @@ class Reactions:
         self._lock = threading.RLock()
         self._labels_on: set[str] = set()  # labels whose retained motion/<label> is ON
         self.last_frame: Frame | None = None
-        self.packages = Packages(
-            policy, alerts, echo, self.classify.min_score, self._packages_moved
-        )
+        report = PackageAlerts(policy, alerts, echo, self._packages_moved, recorder, uplink)
+        self.packages = Packages(report, self.classify.min_score)
 
     # -- analysis thread ------------------------------------------------------------------------
     def on_analysed(self, updates: list[EventUpdate], result: MotionResult, frame: Frame) -> None:
         self.last_frame = frame
-        self.packages.look(frame, result.boxes, self.classifier)
+        if self._active:  # whose motion this is: the newest open alert's
+            self.packages.moving(next(reversed(self._active.values())).alert_id, result.boxes)
+        self.packages.look(frame, result.boxes, self.classifier, result.lighting)
         for active in list(self._active.values()):
             new_peak = active.event.peak_seq == frame.seq
             if new_peak:

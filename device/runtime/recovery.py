@@ -41,13 +41,26 @@ def close_crashed_events(
     `clip_follows`: `record.mode: events`, where an alert's `end` waits for its clip, so an event
     that had ended but whose clip was cut short never had its `end` sent either."""
     unsent = {event.id: event for event in index.open_events()}
+    for package in [e for e in unsent.values() if e.type == "package"]:
+        del unsent[package.id]
+        _forget_package(index, package)
     if clip_follows:
         for event_id in repaired.cut_short_events:
-            if (event := index.get_event(event_id)) is not None:
-                unsent[event_id] = event
+            cut = index.get_event(event_id)
+            if cut is not None and cut.type != "package":  # a package's clip is its delivery's
+                unsent[event_id] = cut
     recovered = [_close(index, alerts, event) for event in unsent.values()]
     set_motion(False)  # a crash mid-event left `ON` retained on the broker
     return recovered
+
+
+def _forget_package(index: EventIndex, event: EventRow) -> None:
+    """A possible package still there when the device stopped (or crashed) is not gone: no
+    `end` (docs/classify.md: a restart forgets it); its row is closed at its start."""
+    try:
+        index.end_event(event.id, event.start_wall, event.score, event.zones)
+    except OSError as exc:
+        log.error("package row not closed: %s", exc, extra={"event_id": event.id})
 
 
 def _close(index: EventIndex, alerts: Alerts, event: EventRow) -> Recovered:

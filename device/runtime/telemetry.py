@@ -37,6 +37,7 @@ class Telemetry(BaseModel):
     commands_dropped: int = 0
     commands_junk: int = 0
     broker_resets: int = 0
+    classify_retried: int = 0
 
     @classmethod
     def of(cls, counters: Counters, mode: str, uptime_s: float, data_dir: Path) -> Telemetry:
@@ -65,6 +66,7 @@ class Telemetry(BaseModel):
             commands_dropped=counters.commands_dropped,
             commands_junk=counters.commands_junk,
             broker_resets=counters.broker_resets,
+            classify_retried=counters.classify_retried,
         )
 
 

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS events (
     clip_id TEXT,
     snapshot TEXT,
     thumbnail TEXT,
-    label TEXT NOT NULL DEFAULT 'unknown'
+    label TEXT NOT NULL DEFAULT 'unknown',
+    end_clip_id TEXT
 );
 CREATE TABLE IF NOT EXISTS clips (
     id TEXT PRIMARY KEY,
@@ -80,6 +81,8 @@ class EventRow:
     snapshot: str | None
     thumbnail: str | None
     label: str = "unknown"  # what moved (docs/classify.md), as voted when the event ended
+    # a possible package's end: the clip of the motion that took it (`clip_id`: that put it down)
+    end_clip_id: str | None = None
 
 
 _CLIP_SELECT = (
@@ -99,6 +102,9 @@ def _setup(db: sqlite3.Connection) -> None:
     # An index from before event labels (docs/classify.md) gets the column; its events `unknown`.
     if "label" not in {row[1] for row in db.execute("PRAGMA table_info(events)")}:
         db.execute("ALTER TABLE events ADD COLUMN label TEXT NOT NULL DEFAULT 'unknown'")
+    # One from before possible packages had clips (docs/classify.md) gets the taker's clip.
+    if "end_clip_id" not in {row[1] for row in db.execute("PRAGMA table_info(events)")}:
+        db.execute("ALTER TABLE events ADD COLUMN end_clip_id TEXT")
 
 
 class EventIndex:
@@ -139,6 +145,10 @@ class EventIndex:
             "UPDATE events SET end_wall = ?, score = ?, zones = ? WHERE id = ?",
             (end_wall, score, json.dumps(zones), event_id),
         )
+
+    def link_end_clip(self, event_id: str, clip_id: str) -> None:
+        """A possible package's end: the clip of the motion that took it away."""
+        self._run("UPDATE events SET end_clip_id = ? WHERE id = ?", (clip_id, event_id))
 
     def set_label(self, event_id: str, label: str) -> None:
         self._run("UPDATE events SET label = ? WHERE id = ?", (label, event_id))
@@ -191,7 +201,7 @@ class EventIndex:
     ) -> list[EventRow]:
         rows = self._run(
             "SELECT id, type, start_wall, end_wall, score, zones, clip_id, snapshot, thumbnail, "
-            "label "
+            "label, end_clip_id "
             f"FROM events WHERE {where} ORDER BY {order}",
             args,
         ).fetchall()
@@ -258,6 +268,7 @@ class EventIndex:
     def delete_clip(self, clip_id: str) -> None:
         with self._transaction() as db:
             db.execute("UPDATE events SET clip_id = NULL WHERE clip_id = ?", (clip_id,))
+            db.execute("UPDATE events SET end_clip_id = NULL WHERE end_clip_id = ?", (clip_id,))
             db.execute("DELETE FROM clips WHERE id = ?", (clip_id,))
 
     def close(self) -> None:

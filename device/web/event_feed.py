@@ -30,14 +30,23 @@ def event_json(row: EventRow) -> dict[str, Any]:
         "ended": row.end_wall is not None,
         "score": round(row.score, 1),
         "zones": row.zones,
-        "clip_id": row.clip_id,
+        "clip_id": row.clip_id,  # a package's: the clip of the motion that put it down
+        "end_clip_id": row.end_clip_id,  # a package's: the clip of the motion that took it
         "thumbnail": f"/events/{row.id}/thumb.jpg" if row.thumbnail else None,
         "encrypted": bool(row.thumbnail and row.thumbnail.endswith(".age")),
     }
 
 
 def _state(row: EventRow) -> tuple[Any, ...]:
-    return (row.end_wall, row.score, tuple(row.zones), row.clip_id, row.thumbnail, row.label)
+    return (
+        row.end_wall,
+        row.score,
+        tuple(row.zones),
+        row.clip_id,
+        row.thumbnail,
+        row.label,
+        row.end_clip_id,
+    )
 
 
 @dataclass(eq=False)

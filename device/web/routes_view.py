@@ -17,7 +17,7 @@ from doorbell.device.web.event_feed import event_json
 from doorbell.device.web.pages import answer, ctx, form_or_json, local_target, render
 from doorbell.uplink.messages import iso_utc
 
-EVENT_TYPES = ("motion", "ring", "stationary")
+EVENT_TYPES = ("motion", "ring", "package", "stationary")
 WRITE_SECONDS = 5.0  # a browser that does not take an event within this is dropped
 KEEPALIVE_SECONDS = 15.0
 SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")

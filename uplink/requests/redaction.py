@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import av
-import cv2
 import numpy as np
 
 from doorbell.uplink.requests.face_model import (
@@ -128,6 +127,8 @@ def fill(rgb: np.ndarray, boxes: list[Box]) -> None:
     overlap would leave the edge of one box drawn inside the other)."""
     if not boxes:
         return
+    import cv2  # here: the face pass's process (redaction_stages.py) never needs it, 4 MB
+
     mask = np.zeros(rgb.shape[:2], np.uint8)
     for x0, y0, x1, y1 in boxes:
         mask[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 1
@@ -173,6 +174,13 @@ class Redactor:
         """Raises RedactionError now, rather than halfway through a share."""
         _ = self.detector
 
+    def check_without_loading(self) -> None:
+        """As check(), the model not loaded (the person finder's pass is first, on its own)."""
+        if self._detector is None:
+            problem = model_problem(self.model_path)
+            if problem is not None:
+                raise RedactionError(f"faces cannot be redacted: {problem}")
+
     def release(self) -> None:
         """Lets go of the face model (~50 MB); the next use loads it again."""
         if self._detector is not None:
@@ -181,7 +189,11 @@ class Redactor:
 
     def redact_files(self, files: list[tuple[Path, Path]]) -> None:
         """Each (source, target): a JPEG snapshot by its name, anything else as a clip."""
-        looks = self._look([source for source, _ in files])
+        self.write_files(files, self._look([source for source, _ in files]))
+
+    def write_files(self, files: list[tuple[Path, Path]], looks: list[Looks]) -> None:
+        """The files' frames filled as what the look passes found plans (in this process or,
+        in the share worker, in the processes before this one: redaction_stages.py)."""
         for (source, target), found in zip(files, looks, strict=True):
             if _is_image(source):
                 self._write_image(source, target, found)
@@ -205,13 +217,9 @@ class Redactor:
         face model let go: boxes kept, no frame, one model held at a time, none while the frames
         are filled and encoded. People first: run after the face pass, on the heap that pass
         left, the person finder's pass peaked 8 MB higher (87 against 79 MB private at 640x480)."""
-        if self._detector is None:  # the face model's problem first, found without loading it
-            problem = model_problem(self.model_path)
-            if problem is not None:
-                raise RedactionError(f"faces cannot be redacted: {problem}")
+        self.check_without_loading()  # the face model's problem first
         people_at = self._look_people(sources)
-        self.check()
-        looks = [self._guarded(source, partial(self._look_faces, source)) for source in sources]
+        looks = self.look_for_faces(sources)
         for found, people in zip(looks, people_at, strict=True):
             found.people_at = people
         self.release()
@@ -228,19 +236,15 @@ class Redactor:
         if finder is None:  # no person model on this device: faces only, and not asked again
             self._people_factory = None
             return [None] * len(sources)
-        people_at: list[dict[int, list[Box]] | None] = [
-            self._guarded(source, partial(_people_in, source, finder)) for source in sources
-        ]
+        people_at: list[dict[int, list[Box]] | None] = list(look_for_people(sources, finder))
         del finder
         give_back_memory()
         return people_at
 
-    @staticmethod
-    def _guarded(source: Path, look: Callable[[], _T]) -> _T:
-        try:
-            return look()
-        except (av.FFmpegError, ValueError) as exc:
-            raise RedactionError(f"{source.name} could not be redacted: {exc}") from None
+    def look_for_faces(self, sources: list[Path]) -> list[Looks]:
+        """Faces in every file (the face model loaded first, if it is not); no people."""
+        self.check()
+        return [_guarded(source, partial(self._look_faces, source)) for source in sources]
 
     def _look_faces(self, source: Path) -> Looks:
         if _is_image(source):
@@ -265,6 +269,8 @@ class Redactor:
         return Looks(frames, every, width, height, faces_at)
 
     def _write_image(self, source: Path, target: Path, found: Looks) -> int:
+        import cv2
+
         rgb = _read_image(source)
         boxes = found.faces_at[0] + found.heads_at().get(0, [])
         fill(rgb, boxes)
@@ -284,11 +290,25 @@ class Redactor:
             raise RedactionError(f"{source.name} could not be redacted: {exc}") from None
 
 
+def look_for_people(sources: list[Path], finder: PersonFinder) -> list[dict[int, list[Box]]]:
+    """The people in every PEOPLE_EVERY-th frame faces are looked for in, in each file."""
+    return [_guarded(source, partial(_people_in, source, finder)) for source in sources]
+
+
+def _guarded(source: Path, look: Callable[[], _T]) -> _T:
+    try:
+        return look()
+    except (av.FFmpegError, ValueError) as exc:
+        raise RedactionError(f"{source.name} could not be redacted: {exc}") from None
+
+
 def _is_image(source: Path) -> bool:
     return source.suffix.lower() in (".jpg", ".jpeg")
 
 
 def _read_image(source: Path) -> np.ndarray:
+    import cv2
+
     bgr = cv2.imdecode(np.fromfile(source, np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
         raise RedactionError(f"{source.name} is not a picture that can be decoded")

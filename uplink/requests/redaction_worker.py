@@ -1,10 +1,12 @@
 """Redacting a share's files in a process of its own, at a lower priority: the device's process
-keeps its memory (the face model, decoder and encoder cost ~85 MB at 640x480: all of it goes
-back to the system when the worker exits) and its interpreter lock (the camera's threads never
-wait behind a Python loop that the scheduler has put aside for being nice).
+keeps its memory (the models, decoder and encoder: all of it goes back to the system as each
+pass ends, redaction_stages.py) and its interpreter lock (the camera's threads never wait
+behind a Python loop that the scheduler has put aside for being nice).
 
     python -m doorbell.uplink.requests.redaction_worker \
-        '{"model": null, "files": [[src, dst]], "parent": PID}'
+        '{"model": null, "files": [[src, dst]], "parent": PID, "plan": PATH, "module": NAME}'
+
+Without "plan" (a worker run by hand), every pass runs in the one process, as `Redactor` does.
 
 Exit 0: every file done; exit 3: one line on stderr says why not (RedactionError).
 
@@ -19,13 +21,21 @@ import ctypes
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from doorbell.uplink.requests.face_model import model_problem
-from doorbell.uplink.requests.redaction import PeopleFactory, RedactionError, ShareStopped
+from doorbell.uplink.requests.redaction import RedactionError, Redactor, ShareStopped
+from doorbell.uplink.requests.redaction_stages import PersonFinderAt, run
+
+if TYPE_CHECKING:
+    import subprocess
+
+# subprocess and tempfile are imported where the device starts a worker, not at the top: each
+# of the worker's passes imports this module too, and never starts a process (0.6 MB each).
 
 NICENESS = 10  # behind the camera, which runs at 0
 FAILED = 3
@@ -46,10 +56,13 @@ class WorkerRedactor:
         model_path: Path | None = None,
         timeout: float = TIMEOUT_SECONDS,
         module: str = __name__,
+        people_model: Path | None = None,
     ) -> None:
         """`module`: the worker's entry point, run as `python -m module JOB` (a device layer
-        passes its own, one that also covers the heads of people whose faces are not found)."""
+        passes its own, one that also covers the heads of people whose faces are not found,
+        found by the detector at `people_model`)."""
         self.model_path, self.timeout, self.module = model_path, timeout, module
+        self.people_model = people_model
         self._lock = threading.Lock()
         self._running: subprocess.Popen[str] | None = None
         self._stopped = False
@@ -62,10 +75,25 @@ class WorkerRedactor:
     def redact_files(self, files: list[tuple[Path, Path]]) -> None:
         if not files:
             return
+        import tempfile
+
+        try:
+            plans = tempfile.TemporaryDirectory(prefix="doorbell-redaction-")
+        except OSError as exc:
+            raise RedactionError(f"no room for the redaction's plan: {exc}") from None
+        with plans:  # removed however the worker ends
+            self._run(files, Path(plans.name) / "plan.json")
+
+    def _run(self, files: list[tuple[Path, Path]], plan: Path) -> None:
+        import subprocess
+
         job = {
             "model": str(self.model_path) if self.model_path else None,
             "files": [[str(src), str(dst)] for src, dst in files],
             "parent": os.getpid(),
+            "plan": str(plan),  # the boxes one pass hands to the next (redaction_stages.py)
+            "module": self.module,
+            "people_model": str(self.people_model) if self.people_model else None,
         }
         with self._lock:  # no worker starts once stop() has begun
             if self._stopped:
@@ -103,6 +131,8 @@ class WorkerRedactor:
             worker = self._running
         if worker is None:
             return
+        import subprocess
+
         worker.terminate()
         try:
             worker.wait(grace)
@@ -128,16 +158,25 @@ def die_with_parent(parent: int | None) -> None:
         raise SystemExit(FAILED)
 
 
-def main(argv: list[str], people: PeopleFactory | None = None) -> int:
-    """Runs one job; `people`: builds what finds people, for their heads (a device's worker)."""
-    os.nice(NICENESS)
+def be_nice() -> None:
+    """At least NICENESS (each pass's process asks again: the same, not ten more each time)."""
+    os.nice(max(0, NICENESS - os.nice(0)))
+
+
+def main(argv: list[str], people: PersonFinderAt | None = None) -> int:
+    """Runs one job's pass (and, by exec, the passes after it); `people`: builds what finds
+    people, for their heads, from the job's `people_model` (a device's worker)."""
+    be_nice()
     job = json.loads(argv[0])
     die_with_parent(job.get("parent"))
-    from doorbell.uplink.requests.redaction import Redactor  # after nice: loading costs too
-
-    redactor = Redactor(Path(job["model"]) if job["model"] else None, people=people)
     try:
-        redactor.redact_files([(Path(src), Path(dst)) for src, dst in job["files"]])
+        if job.get("plan"):
+            run(job, people)
+        else:  # by hand: every pass in this process
+            person_model = job.get("people_model")
+            factory = partial(people, Path(person_model)) if people and person_model else None
+            redactor = Redactor(Path(job["model"]) if job["model"] else None, people=factory)
+            redactor.redact_files([(Path(src), Path(dst)) for src, dst in job["files"]])
     except RedactionError as exc:
         print(f"redaction: {exc}", file=sys.stderr)
         return FAILED

@@ -30,12 +30,18 @@
     }
     cell(row, pic);
     cell(row, e.start);
-    cell(row, e.label && e.label !== "unknown" ? e.type + ": " + e.label : e.type);
+    cell(row, e.label && e.label !== "unknown" && e.label !== e.type ? e.type + ": " + e.label : e.type);
     cell(row, e.zones.length ? e.zones.join(", ") : "-");
     cell(row, String(e.score));
-    var link = null;
-    if (e.clip_id) { link = document.createElement("a"); link.href = "/clips/" + e.clip_id; link.textContent = "Play"; }
-    cell(row, link);
+    var clips = cell(row, null);
+    function link(id, text) {
+      var a = document.createElement("a"); a.href = "/clips/" + id; a.textContent = text;
+      if (clips.firstChild) { clips.appendChild(document.createTextNode(" ")); }
+      clips.appendChild(a);
+    }
+    // a package's: the clip of its delivery, and of whoever took it
+    if (e.clip_id) { link(e.clip_id, e.type === "package" ? "Delivery" : "Play"); }
+    if (e.end_clip_id) { link(e.end_clip_id, "Taken"); }
     return row;
   }
   function arrived(e) {
