@@ -10,16 +10,20 @@ and the model file).
 Options:
   interpreter         ai-edge-litert's Interpreter, XNNPACK (its default), model mapped from
                       its file: what the device did before this benchmark
-  interpreter-release the same, and once XNNPACK has packed the weights the model file's pages
-                      are handed back (madvise): what the device does on a CPU without fp16
-                      arithmetic (a Pi 4), `doorbell.device.classify.runtime`
+  interpreter-release the same, and once XNNPACK has packed the weights the pages of the model
+                      file and of the runtime's own code are handed back (madvise): what the
+                      device does on a CPU without fp16 arithmetic (a Pi 4),
+                      `doorbell.device.classify.runtime.load`
   interpreter-buffer  the same, the model read into a bytes buffer instead of mapped
   builtin             the Interpreter with TensorFlow Lite's builtin kernels, no XNNPACK
   compiled-fp32       ai-edge-litert's CompiledModel (LiteRT 2 API), XNNPACK, fp32
   compiled-fp16       CompiledModel with XNNPACK forced to fp16 (halves weights and
                       activations; needs fp16 arithmetic: x86 AVX2+F16C, ARMv8.2; not a Pi 4)
-  compiled-fp16-release  the same, the model file's pages handed back: what the device does
-                      where the CPU has fp16 arithmetic (this machine)
+  compiled-fp16-file  the same, the model file's pages handed back: what the device did
+                      before the runtime's code pages were handed back too and ml_dtypes left out
+  compiled-fp16-release  the same, the pages of the model file and of the runtime's code
+                      handed back, built without importing ml_dtypes: what the device does
+                      where the CPU has fp16 arithmetic (this machine), `runtime.load`
   opencv-dnn          OpenCV's own DNN module reading the .tflite (no extra library at all)
 
 Usage: python benchmarks/classify_memory.py [--runs 10] [--only OPTION ...]
@@ -42,6 +46,7 @@ OPTIONS = (
     "builtin",
     "compiled-fp32",
     "compiled-fp16",
+    "compiled-fp16-file",
     "compiled-fp16-release",
     "opencv-dnn",
 )
@@ -124,6 +129,13 @@ def _one(option: str, runs: int) -> dict[str, float]:
         def run() -> None:
             inputs[0].write(tensor)
             compiled.run_by_index(0, inputs, outputs)
+
+        if option == "compiled-fp16-file":
+            from doorbell.device.classify.runtime import release_mapped_pages
+
+            release_mapped_pages(model)
+            run()
+            release_mapped_pages(model)
 
     else:
         cv2.setNumThreads(1)

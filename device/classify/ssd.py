@@ -82,7 +82,10 @@ class SsdDetector:
     def detect(self, rgb: np.ndarray, floor: float = 0.1) -> list[Detection]:
         """Detections in a 300x300 RGB picture scoring at least `floor`, best first: each
         anchor's best class (class 0 is the background, never reported)."""
-        tensor = rgb.astype(np.float32) * (2.0 / 255.0) - 1.0  # the model's [-1, 1] input
+        # the model's [-1, 1] input, computed in place: one 1 MB array, not three
+        tensor = rgb.astype(np.float32)
+        tensor *= 2.0 / 255.0
+        tensor -= 1.0
         outputs = self._model.run(tensor[None])
         raw = outputs[self._boxes][0]
         logits = outputs[self._classes][0][:, 1:]
