@@ -26,6 +26,7 @@ EVENT_FIELDS = {
     "clip",
     "label",
     "labels",
+    "motion_event",
 }
 
 
