@@ -141,11 +141,9 @@ class Pipeline:
         last: Frame | None = None
         last_result: MotionResult | None = None
         while True:
-            frame = self.analysis_q.get(timeout=0.5)
+            frame = self.analysis_q.get()  # waits for a frame or the close: no idle wake-ups
             if frame is None:
-                if self.analysis_q.closed:
-                    break
-                continue
+                break
             result = self.detector.process(frame.lores, frame.t)
             self.stats.analysed += 1
             self.on_analysed(self.tracker.update(result, frame.seq), result, frame)
@@ -155,10 +153,8 @@ class Pipeline:
 
     def _record(self) -> None:
         while True:
-            frame = self.record_q.get(timeout=0.5)
+            frame = self.record_q.get()  # waits for a frame or the close: no idle wake-ups
             if frame is None:
-                if self.record_q.closed:
-                    break
-                continue
+                break
             self.on_record(frame)
             self.stats.recorded += 1
