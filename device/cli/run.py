@@ -24,6 +24,7 @@ from doorbell.device.runtime.startup import open_device
 from doorbell.device.sources import SourceError
 from doorbell.device.system.data_dir_lock import DataDirInUse, DataDirLock
 from doorbell.device.system.logs import setup_logging
+from doorbell.device.system.memory import limit_malloc_arenas
 from doorbell.device.web import WebRefused
 from doorbell.uplink.embedded_broker import BrokerError
 from doorbell.uplink.mqtt_link import InsecureBrokerError
@@ -97,6 +98,7 @@ def run(
 ) -> None:
     """Run the device: camera -> motion -> recorder -> MQTT alerts. Enter on a terminal rings."""
     os.umask(0o077)  # as cli.main does, for a caller that invokes `run` itself
+    limit_malloc_arenas()  # before any of the device's threads allocates
     config = _with_run_flags(loaded.config, speed, loop)
     check_data_dir(config.device.data_dir)
     if summary_json is not None:
