@@ -1,19 +1,19 @@
-"""Two commits of the device beside Debian's Motion, interleaved in one run (issue 31).
+"""Commits of the device beside Debian's Motion, interleaved in one run (issue 31).
 
 A change to the pipeline's CPU or memory is judged against the commit before it on the same
 machine at the same time: each commit's `device/`, `motion/`, `uplink/` and `config/` are
 exported (`git archive`) into a temporary tree that is put first on PYTHONPATH, so `python -m
 doorbell.device` runs that commit's code with this checkout's libraries. Each round runs, on real
-footage (OpenCV's vtest.avi, `benchmarks/real_footage.py`), every case for BEFORE and then AFTER
-back to back, Motion in the middle:
+footage (OpenCV's vtest.avi, `benchmarks/real_footage.py`), every case for each commit back to
+back (BEFORE, AFTER, then any --also), Motion in the middle:
   (a) pass-through (no mask) and (b) masked (re-encoded), at --speed max: CPU per frame of the
       whole run (start-up included) and without start-up (a one-frame run's subtracted);
   the same two in real time at the file's rate: steady CPU per frame and share of a core;
   peak private memory (RssAnon) and file pages (RssFile) of each;
 and prints each figure beside Motion's real-time CPU per frame from the same round.
 
-Usage: python benchmarks/before_after.py BEFORE AFTER [--rounds 3] [--seconds 20]
-       [--size 768x576 --size 1280x720]     (BEFORE, AFTER: git revisions of this checkout)
+Usage: python benchmarks/before_after.py BEFORE AFTER [--also REV ...] [--rounds 3]
+       [--seconds 20] [--size 768x576 --size 1280x720]   (git revisions of this checkout)
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("before")
     parser.add_argument("after")
+    parser.add_argument("--also", action="append", default=[], help="A third commit, ...")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=20.0, help="Real-time seconds a run.")
     parser.add_argument("--size", action="append", help="768x576 (default) and/or 1280x720.")
@@ -128,11 +129,11 @@ def main() -> None:
         broker.start()
         common = ["--broker", broker.url, "--device-id", "bench", "--log-level", "WARNING"]
         common += ["--set", "web.listen=null"]
-        variants = [
-            Variant(label, export(rev, work / label), common)
-            for label, rev in (("before", opts.before), ("after", opts.after))
-        ]
-        print(f"before = {opts.before}, after = {opts.after}; {opts.rounds} round(s)", flush=True)
+        named = [("before", opts.before), ("after", opts.after)]
+        named += [(f"also{n + 1}", rev) for n, rev in enumerate(opts.also)]
+        variants = [Variant(label, export(rev, work / label), common) for label, rev in named]
+        said = ", ".join(f"{label} = {rev}" for label, rev in named)
+        print(f"{said}; {opts.rounds} round(s)", flush=True)
         try:
             for footage in real_footage(sizes):
                 for round_ in range(opts.rounds):
