@@ -103,7 +103,7 @@ def test_sender_sleeps_until_a_row_or_a_puback_wakes_it(tmp_path: Path) -> None:
     wait (the age check's EXPIRE_EVERY) would have ended."""
     box, link = Outbox(tmp_path / "outbox.sqlite"), Link()
     sender = OutboxSender(box, link, rate_per_second=100.0, window=1)
-    assert sender._until_due(time.monotonic() + EXPIRE_EVERY, retry=False) > EXPIRE_EVERY - 1
+    assert sender._until_due(time.monotonic() + EXPIRE_EVERY, retry=None) > EXPIRE_EVERY - 1
     sender.start()  # connected from the start: no settling after a connect, nothing to resend
     try:
         box.add("t", "first")

@@ -29,7 +29,8 @@ from doorbell.uplink.outbox import Outbox, OutboxRow
 log = logging.getLogger(__name__)
 
 EXPIRE_EVERY = 60.0  # seconds between age checks while nothing new is added
-RETRY_AFTER = 1.0  # seconds: paho refused a row (its queue full) or the disk failed; try again
+REFUSED_RETRY = 0.2  # seconds: paho refused a row (its queue full, the link just dropped)
+ERROR_RETRY = 1.0  # seconds: the disk or the link failed; said, waited, tried again
 SETTLE = 0.3  # seconds after a connect in which paho re-sends its own in-flight messages
 
 
@@ -113,7 +114,7 @@ class OutboxSender:
     def _run(self) -> None:
         next_paced = 0.0
         next_expiry = time.monotonic() + EXPIRE_EVERY
-        retry = False  # rows are waiting that could not go: look again after RETRY_AFTER
+        retry: float | None = None  # seconds: rows are waiting that could not go, look again
         while True:
             with self._wake:
                 if self._stop:
@@ -123,7 +124,7 @@ class OutboxSender:
                 self._woken = False
                 if self._stop:
                     return
-            retry = False
+            retry = None
             try:
                 self._take_acks()
                 if time.monotonic() >= next_expiry:  # the age bound holds through long outages
@@ -148,7 +149,7 @@ class OutboxSender:
                         self._take_acks()
                     mid = self.publisher.publish_row(row)
                     if mid is None:
-                        retry = True
+                        retry = REFUSED_RETRY
                         break
                     if not self._inflight:
                         self._last_progress = time.monotonic()
@@ -157,15 +158,17 @@ class OutboxSender:
                     self.sent += 1
             except OSError as exc:  # a full disk (an ack not yet deleted): said, tried again
                 log.error("outbox sender: %s; retrying", exc)
-                retry = True
+                time.sleep(ERROR_RETRY)  # whatever wakes it meanwhile: at most one try a second
+                retry = 0.0
             except Exception:  # the sender must outlive any one bad moment (disk, link)
                 log.exception("outbox sender: retrying after an error")
-                retry = True
+                time.sleep(ERROR_RETRY)
+                retry = 0.0
 
-    def _until_due(self, next_expiry: float, retry: bool) -> float:
+    def _until_due(self, next_expiry: float, retry: float | None) -> float:
         """Seconds until the thread has something to do by the clock rather than by an event."""
         now = time.monotonic()
-        due = now + RETRY_AFTER if retry else next_expiry
+        due = next_expiry if retry is None else now + retry
         since = self._connected_since
         if self._inflight and since is not None and self.publisher.is_connected():
             if now - since < SETTLE:
