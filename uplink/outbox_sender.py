@@ -11,8 +11,8 @@ After a reconnect paho itself re-sends what it had in flight (same mid); if no P
 by id).
 
 The thread sleeps until something happens (a row added, a PUBACK, a connection) or the next thing
-it must do by the clock (the age check, a resend, a retry after paho refused a row): no polling of
-the outbox, which in real time cost ~1 % of a core for nothing (issue 31).
+it must do by the clock (the age check, a resend, a retry after paho refused a row): it no longer
+queries the outbox every 0.2 s, which cost 0.13 % of a core with nothing to send (issue 31).
 """
 
 from __future__ import annotations
