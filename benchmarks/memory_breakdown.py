@@ -3,7 +3,9 @@
 Prints, for `doorbell run` on OpenCV's vtest.avi (`benchmarks/real_footage.py`), recording every
 frame, at `--speed max`, without a mask (pass-through) and with one (re-encoded):
 1. what each library costs to import, in a fresh interpreter, in the device's order: private
-   memory (RssAnon) and file pages (RssFile) added by each import;
+   memory (RssAnon) and file pages (RssFile) added by each import; then what the device's own
+   modules add, by package (each module's own share, what it imports apart), and the private
+   memory at each stage of a run: imports done, the device built, frames 1, 10 and 100, the peak;
 2. the device's private memory at its peak (`/proc/PID/smaps` read whenever RssAnon reaches a
    new high), by kind: the main heap (brk), the threads' malloc arenas (64 MB reservations),
    the thread stacks, Python's object arenas (1 MB), and other anonymous mappings (the codecs'
@@ -58,6 +60,101 @@ def import_costs() -> None:
     )
     print("1. imports, in a fresh interpreter (interpreter alone first):", flush=True)
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+OWN_MODULES = """
+import importlib, importlib.abc, os, sys
+from collections import Counter
+from benchmarks.peak_memory import poll_status
+def anon():
+    return poll_status(os.getpid())["RssAnon"]
+for name in IMPORTS[:-1]:
+    importlib.import_module(name)
+own, nested = Counter(), [0.0]
+class Measured(importlib.abc.Loader):  # a module's own share: what its imports added taken off
+    def __init__(self, inner):
+        self.inner = inner
+    def create_module(self, spec):
+        return self.inner.create_module(spec)
+    def exec_module(self, module):
+        before = anon()
+        nested.append(0.0)
+        try:
+            self.inner.exec_module(module)
+        finally:
+            inner, added = nested.pop(), anon() - before
+            nested[-1] += added
+            name = module.__name__
+            if name.startswith("doorbell."):
+                name = ".".join(name.split(".")[:3])
+            own[name] += added - inner
+class Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = Measured(spec.loader)
+                return spec
+        return None
+sys.meta_path.insert(0, Finder())
+start = anon()
+importlib.import_module("doorbell.device.cli.run")
+ours = sum(mb for name, mb in own.items() if name.startswith("doorbell."))
+print(f"    the device's own modules over the libraries: RssAnon +{anon() - start:.1f} MB "
+      f"({ours:.1f} MB in its own modules, the rest in what they import beyond the list above)")
+for name, mb in own.most_common(14):
+    print(f"      {mb:5.2f} MB {name}")
+"""
+
+STAGES = """
+import os, sys, threading, time
+from benchmarks.peak_memory import poll_status
+def anon():
+    return poll_status(os.getpid())["RssAnon"]
+said = [f"interpreter {anon():.1f}"]
+from doorbell.device.cli import main
+from doorbell.device.runtime.device import Device
+said.append(f"imports {anon():.1f}")
+built = []
+device_run = Device.run
+def run(self, stop):  # the device built: watch its frames from here
+    built.append(self)
+    said.append(f"device built {anon():.1f}")
+    return device_run(self, stop)
+Device.run = run
+peak = [0.0]
+def watch():
+    marks = [1, 10, 100]
+    while not built:
+        time.sleep(0.001)
+    while True:
+        now = anon()
+        peak[0] = max(peak[0], now)
+        if marks and built[0].pipeline.stats.frames >= marks[0]:
+            said.append(f"frame {marks.pop(0)} {now:.1f}")
+        time.sleep(0.002)
+threading.Thread(target=watch, daemon=True).start()
+sys.argv = ["doorbell", *ARGS]
+try:
+    main()
+except SystemExit:
+    pass
+said.append(f"peak {peak[0]:.1f}")
+print("    RssAnon (MB) at each stage: " + ", ".join(said))
+"""
+
+
+def own_modules() -> None:
+    code = f"IMPORTS = {IMPORTS!r}\n{OWN_MODULES}"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def stages(args: list[str]) -> None:
+    """Private memory as a run goes: imports, the device built, its first frames, the peak."""
+    subprocess.run([sys.executable, "-c", f"ARGS = {args!r}\n{STAGES}"], cwd=ROOT, check=True)
 
 
 def device_args(video: Path, work: Path, masked: bool, seconds: float, broker: str) -> list[str]:
@@ -180,6 +277,7 @@ def main() -> None:
     print(f"footage: {describe(opts.gop)}, {width}x{height}")
     compile_bytecode()
     import_costs()
+    own_modules()
     with tempfile.TemporaryDirectory(prefix="memory-breakdown-") as tmp:
         work = Path(tmp)
         broker = MosquittoBroker(work / "broker")
@@ -187,6 +285,8 @@ def main() -> None:
         try:
             for masked in (False, True):
                 case = "with a mask (re-encoded)" if masked else "without a mask (pass-through)"
+                print(f"   {case}, in-process (the stages need the device object):")
+                stages(device_args(video, work, masked, max(opts.seconds, 100.0), broker.url))
                 text, peak = smaps_at_peak(
                     device_args(video, work, masked, opts.seconds, broker.url)
                 )

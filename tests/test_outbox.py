@@ -1,11 +1,15 @@
-"""The outbox on its own: order, bounds, drop counting, persistence, erasure."""
+"""The outbox on its own: order, bounds, drop counting, persistence, erasure; and its sender's
+wake-ups (a row added or a PUBACK wakes it, nothing else does until a clock deadline)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 from doorbell.device.runtime.erase import empty_database
-from doorbell.uplink.outbox import Outbox
+from doorbell.uplink.outbox import Outbox, OutboxRow
+from doorbell.uplink.outbox_sender import EXPIRE_EVERY, OutboxSender
 
 
 class Clock:
@@ -70,3 +74,45 @@ def test_clear_and_erase_leave_a_working_empty_outbox(tmp_path: Path) -> None:
     assert again.backlog == 0 and again.dropped == 0
     row_id = again.add("t", "after erase")
     assert again.pending()[0].id == row_id
+
+
+class Link:
+    """The sender's side of paho (the Publisher protocol): connected, every row taken."""
+
+    def __init__(self) -> None:
+        self.rows: list[bytes] = []
+        self.changed = threading.Condition()
+
+    def is_connected(self) -> bool:
+        return True
+
+    def publish_row(self, row: OutboxRow) -> int | None:
+        with self.changed:
+            self.rows.append(row.payload)
+            self.changed.notify_all()
+            return len(self.rows)  # the mid
+
+    def wait_for(self, count: int) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: len(self.rows) >= count, timeout=5.0)
+
+
+def test_sender_sleeps_until_a_row_or_a_puback_wakes_it(tmp_path: Path) -> None:
+    """No polling of the outbox while idle (issue 31: it cost ~1 % of a core in real time); a
+    row added is sent at once, and a PUBACK frees the window at once, well before the idle
+    wait (the age check's EXPIRE_EVERY) would have ended."""
+    box, link = Outbox(tmp_path / "outbox.sqlite"), Link()
+    sender = OutboxSender(box, link, rate_per_second=100.0, window=1)
+    assert sender._until_due(time.monotonic() + EXPIRE_EVERY, retry=None) > EXPIRE_EVERY - 1
+    sender.start()  # connected from the start: no settling after a connect, nothing to resend
+    try:
+        box.add("t", "first")
+        box.add("t", "second")
+        sender.notify()
+        assert link.wait_for(1), "a row added did not wake the sender"
+        assert link.rows == [b"first"]  # the window (1) is full until the PUBACK
+        sender.on_published(1)
+        assert link.wait_for(2), "a PUBACK did not wake the sender"
+        assert link.rows == [b"first", b"second"]
+    finally:
+        sender.stop()

@@ -3,6 +3,8 @@ their own clock says, counted from the moment the source's start was pinned."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from doorbell.config import load_config
@@ -69,8 +71,10 @@ def test_frames_are_due_from_the_start_not_from_a_late_first_frame() -> None:
 
 def test_a_pipeline_shows_frames_on_the_schedule_it_started_with() -> None:
     """Real threads, a real synthetic source; the pacer's clock is the only fake. The first
-    frame is read 50 ms late; the last of 6 frames is still shown at 5/15 s after the start."""
+    frame is read 50 ms late; the last of 6 frames is still shown at 5/15 s after the start.
+    Its end is told once, by the last thread to finish (the device's main loop waits on it)."""
     config = load_config(environ={}).config
+    ends: list[str] = []
     clock = FakeClock(100.0)
     source = SlowFirstFrame(open_source(config.camera), clock, 0.05)
     source.open()
@@ -84,11 +88,13 @@ def test_a_pipeline_shows_frames_on_the_schedule_it_started_with() -> None:
         analysis_queue=2,
         record_queue=2,
         duration=6 / 15 - 0.001,
+        on_end=lambda: ends.append(threading.current_thread().name),
     )
     pipeline.start()
     assert pipeline.join(60)
     source.close()
     assert pipeline.stats.frames == 6
+    assert len(ends) == 1
     assert clock.now == pytest.approx(100.0 + 5 / 15)
 
 

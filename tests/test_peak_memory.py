@@ -51,6 +51,44 @@ def test_the_device_can_give_freed_memory_back_on_glibc() -> None:
     memory.release_freed_memory()
 
 
+# Six threads alive at once, each allocating with malloc; then glibc's own count of arenas.
+ARENAS = """
+import ctypes, sys, threading
+from doorbell.device.system.memory import limit_malloc_arenas
+if sys.argv[1] == "limited":
+    limit_malloc_arenas(2)
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+together = threading.Barrier(6)
+def allocate():
+    libc.malloc(4096)  # a thread's arena is chosen at its first malloc
+    together.wait()
+threads = [threading.Thread(target=allocate) for _ in range(6)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+libc.malloc_stats()  # "Arena N:" per arena, on stderr
+"""
+
+
+def test_the_device_limits_malloc_arenas_on_glibc() -> None:
+    """glibc gives each thread an arena of its own (up to 8 a core), whose pages stay between
+    trims; the device asks for two at start-up (`doorbell run`)."""
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return  # musl, macOS: a no-op
+
+    def arenas(case: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", ARENAS, case], capture_output=True, text=True, check=True
+        )
+        return done.stderr.count("Arena ")
+
+    assert arenas("limited") <= 2 < arenas("default")
+
+
 def test_private_memory_and_file_pages_are_measured_apart(tmp_path: Path) -> None:
     """A child that holds CHILD_MB of its own memory peaks in RssAnon; one that reads a file of
     CHILD_MB through mmap peaks in RssFile: neither is counted as the other."""

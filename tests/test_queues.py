@@ -56,3 +56,16 @@ def test_closing_releases_a_waiting_producer_and_drains() -> None:
     q.get(0)
     q.get(0)
     assert q.closed and q.get(0) is None
+
+
+def test_get_without_timeout_sleeps_until_an_item_or_the_close() -> None:
+    """The pipeline's consumers wait so (no wake-up every half second to look): an item or the
+    close ends the wait, and nothing else does."""
+    q: DropQueue[int] = DropQueue(2)
+    got: list[int | None] = []
+    consumer = threading.Thread(target=lambda: got.extend([q.get(), q.get()]))
+    consumer.start()
+    q.put(7)
+    q.close()
+    consumer.join(5)
+    assert not consumer.is_alive() and got == [7, None]

@@ -9,6 +9,10 @@ backlog, so the broker sees one ordered stream.
 After a reconnect paho itself re-sends what it had in flight (same mid); if no PUBACK comes within
 `resend_after` seconds of being connected, the rows are sent again by us (a consumer de-duplicates
 by id).
+
+The thread sleeps until something happens (a row added, a PUBACK, a connection) or the next thing
+it must do by the clock (the age check, a resend, a retry after paho refused a row): it no longer
+queries the outbox every 0.2 s, which cost 0.13 % of a core with nothing to send (issue 31).
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from doorbell.uplink.outbox import Outbox, OutboxRow
 log = logging.getLogger(__name__)
 
 EXPIRE_EVERY = 60.0  # seconds between age checks while nothing new is added
+REFUSED_RETRY = 0.2  # seconds: paho refused a row (its queue full, the link just dropped)
+ERROR_RETRY = 1.0  # seconds: the disk or the link failed; said, waited, tried again
+SETTLE = 0.3  # seconds after a connect in which paho re-sends its own in-flight messages
 
 
 class Publisher(Protocol):
@@ -51,6 +58,7 @@ class OutboxSender:
         self.sent = 0
         self.acked = 0
         self._wake = threading.Condition()
+        self._woken = False  # something happened since the thread last looked (under _wake)
         self._acks: collections.deque[int] = collections.deque()
         self._inflight: dict[int, int] = {}  # mid -> row id
         self._last_sent = 0  # highest row id handed to paho
@@ -83,33 +91,40 @@ class OutboxSender:
     # -- called from other threads --------------------------------------------------------------
     def notify(self) -> None:
         """A row was added."""
-        with self._wake:
-            self._wake.notify_all()
+        self._poke()
 
     def on_connected(self) -> None:
         with self._wake:
             self._connected_since = time.monotonic()
             self._replay_until = max(self._replay_until, self.outbox.last_id())
+            self._woken = True
             self._wake.notify_all()
 
     def on_published(self, mid: int) -> None:
         """paho's network thread: just record it."""
         self._acks.append(mid)
+        self._poke()
+
+    def _poke(self) -> None:
         with self._wake:
+            self._woken = True
             self._wake.notify_all()
 
     # -- the thread -----------------------------------------------------------------------------
     def _run(self) -> None:
         next_paced = 0.0
         next_expiry = time.monotonic() + EXPIRE_EVERY
+        retry: float | None = None  # seconds: rows are waiting that could not go, look again
         while True:
             with self._wake:
                 if self._stop:
                     return
-                if not self._acks:
-                    self._wake.wait(0.2)
+                if not self._woken:
+                    self._wake.wait(self._until_due(next_expiry, retry))
+                self._woken = False
                 if self._stop:
                     return
+            retry = None
             try:
                 self._take_acks()
                 if time.monotonic() >= next_expiry:  # the age bound holds through long outages
@@ -118,13 +133,13 @@ class OutboxSender:
                         log.warning("outbox: dropped %d alert(s) older than the age bound", dropped)
                     self.outbox.top_up()  # the reserve for a full disk, where there is room
                 if not self.publisher.is_connected():
-                    continue
+                    continue  # on_connected wakes the thread
                 if self._settling():
                     continue
                 self._resend_if_stuck()
                 room = self.window - len(self._inflight)
                 if room <= 0:
-                    continue
+                    continue  # a PUBACK wakes the thread
                 for row in self.outbox.pending(self._last_sent, room):
                     if row.id <= self._replay_until:
                         now = time.monotonic()
@@ -134,6 +149,7 @@ class OutboxSender:
                         self._take_acks()
                     mid = self.publisher.publish_row(row)
                     if mid is None:
+                        retry = REFUSED_RETRY
                         break
                     if not self._inflight:
                         self._last_progress = time.monotonic()
@@ -142,15 +158,28 @@ class OutboxSender:
                     self.sent += 1
             except OSError as exc:  # a full disk (an ack not yet deleted): said, tried again
                 log.error("outbox sender: %s; retrying", exc)
-                time.sleep(1.0)
+                time.sleep(ERROR_RETRY)  # whatever wakes it meanwhile: at most one try a second
+                retry = 0.0
             except Exception:  # the sender must outlive any one bad moment (disk, link)
                 log.exception("outbox sender: retrying after an error")
-                time.sleep(1.0)
+                time.sleep(ERROR_RETRY)
+                retry = 0.0
+
+    def _until_due(self, next_expiry: float, retry: float | None) -> float:
+        """Seconds until the thread has something to do by the clock rather than by an event."""
+        now = time.monotonic()
+        due = next_expiry if retry is None else now + retry
+        since = self._connected_since
+        if self._inflight and since is not None and self.publisher.is_connected():
+            if now - since < SETTLE:
+                due = min(due, since + SETTLE)
+            due = min(due, max(since, self._last_progress) + self.resend_after)
+        return max(0.0, due - now)
 
     def _settling(self) -> bool:
         # paho re-sends its own in-flight messages just after on_connect returns: let it go first
         since = self._connected_since
-        return bool(self._inflight) and since is not None and time.monotonic() - since < 0.3
+        return bool(self._inflight) and since is not None and time.monotonic() - since < SETTLE
 
     def _take_acks(self) -> None:
         ids = []

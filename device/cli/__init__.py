@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import click
 from click.exceptions import NoArgsIsHelpError
 
+from doorbell.device.system.collector import collector_paused, freeze_start_up, thaw_start_up
 from doorbell.device.version import VERSION
 
 PROG = "doorbell"
@@ -49,10 +50,18 @@ class DoorbellGroup(click.Group):
         if cmd_name not in COMMANDS:
             return None
         module, _, attr = COMMANDS[cmd_name].partition(":")
-        command: click.Command = getattr(importlib.import_module(module), attr)
+        with collector_paused():  # imports make long-lived objects, not garbage
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            freeze_start_up()  # thawed as the command ends (main)
         return command
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self._main(*args, **kwargs)
+        finally:
+            thaw_start_up()  # for a caller that goes on in this process (tests)
+
+    def _main(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("standalone_mode", True) is False:  # the caller handles what is raised
             return super().main(*args, **kwargs)
         kwargs.update(standalone_mode=False, prog_name=PROG)

@@ -22,8 +22,10 @@ from doorbell.device.runtime.device import Device
 from doorbell.device.runtime.run_options import RunOptions
 from doorbell.device.runtime.startup import open_device
 from doorbell.device.sources import SourceError
+from doorbell.device.system.collector import collector_paused, freeze_start_up
 from doorbell.device.system.data_dir_lock import DataDirInUse, DataDirLock
 from doorbell.device.system.logs import setup_logging
+from doorbell.device.system.memory import limit_malloc_arenas
 from doorbell.device.web import WebRefused
 from doorbell.uplink.embedded_broker import BrokerError
 from doorbell.uplink.mqtt_link import InsecureBrokerError
@@ -97,6 +99,7 @@ def run(
 ) -> None:
     """Run the device: camera -> motion -> recorder -> MQTT alerts. Enter on a terminal rings."""
     os.umask(0o077)  # as cli.main does, for a caller that invokes `run` itself
+    limit_malloc_arenas()  # before any of the device's threads allocates
     config = _with_run_flags(loaded.config, speed, loop)
     check_data_dir(config.device.data_dir)
     if summary_json is not None:
@@ -129,21 +132,26 @@ def _run_device(
         except ConfigError as exc:
             raise ValueError("; ".join(exc.lines)) from None
 
-    try:
-        options = RunOptions(
-            duration=duration,
-            echo=click.echo,
-            reload=reload,
-            mode_from_flag=loaded.origin_of(("device", "mode")).kind == "flag",
-            loaded=loaded,
-        )
-        device = open_device(config, options)
-    except (SourceError, InsecureBrokerError, BrokerError, WebRefused) as exc:
-        fail(str(exc))
-    except OSError as exc:  # a data dir it cannot even create its files in (a card full from the
-        # first start): one line, not a traceback; a card that fills later is a state, not this
-        where = f" ({exc.filename})" if exc.filename else ""
-        fail(f"cannot start in {config.device.data_dir}: {exc.strerror or exc}{where}")
+    # Building the device makes long-lived objects, not garbage: no collections over them now
+    # or later (device.system.collector).
+    with collector_paused():
+        try:
+            options = RunOptions(
+                duration=duration,
+                echo=click.echo,
+                reload=reload,
+                mode_from_flag=loaded.origin_of(("device", "mode")).kind == "flag",
+                loaded=loaded,
+            )
+            device = open_device(config, options)
+        except (SourceError, InsecureBrokerError, BrokerError, WebRefused) as exc:
+            fail(str(exc))
+        except OSError as exc:  # a data dir it cannot even create its files in (a card full
+            # from the first start): one line, not a traceback; a card that fills later is a
+            # state, not this
+            where = f" ({exc.filename})" if exc.filename else ""
+            fail(f"cannot start in {config.device.data_dir}: {exc.strerror or exc}{where}")
+        freeze_start_up()
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

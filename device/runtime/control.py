@@ -5,6 +5,10 @@ the same registry MQTT commands go through.
 
 One JSON object per line each way, over a Unix socket in the data dir (mode 0600: only the
 device's own user may command it).
+
+The accepting thread sleeps in `select` until a client connects or `stop` writes to a pipe:
+socketserver's `serve_forever` woke every 0.5 s to look for a stop, and a device's exit waited
+up to that long for it (issue 31).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import contextlib
 import json
 import logging
 import os
+import selectors
 import socket
 import socketserver
 import threading
@@ -34,6 +39,7 @@ class ControlServer:
         self.handler = handler
         self._server: socketserver.ThreadingUnixStreamServer | None = None
         self._thread: threading.Thread | None = None
+        self._wake_read, self._wake_write = -1, -1  # the pipe `stop` wakes the thread with
 
     def start(self) -> None:
         handler = self.handler
@@ -60,15 +66,31 @@ class ControlServer:
         self._server = socketserver.ThreadingUnixStreamServer(str(self.path), Connection)
         self._server.daemon_threads = True
         os.chmod(self.path, 0o600)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="control", daemon=True
-        )
+        self._wake_read, self._wake_write = os.pipe()
+        self._thread = threading.Thread(target=self._serve, name="control", daemon=True)
         self._thread.start()
+
+    def _serve(self) -> None:
+        server = self._server
+        assert server is not None
+        with selectors.DefaultSelector() as ready:
+            ready.register(server, selectors.EVENT_READ)
+            ready.register(self._wake_read, selectors.EVENT_READ)
+            while True:
+                for key, _ in ready.select():
+                    if key.fileobj == self._wake_read:
+                        return
+                    server.handle_request()  # a client is waiting: accepted without blocking
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
+            os.write(self._wake_write, b"x")
+            if self._thread is not None:
+                self._thread.join()
             self._server.server_close()
+            os.close(self._wake_read)
+            os.close(self._wake_write)
+            self._server = None
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
 

@@ -51,11 +51,15 @@ class Pipeline:
         lossless: bool = False,
         clock: Callable[[], float] = time.monotonic,
         on_button: Callable[[], object] = lambda: None,
+        on_end: Callable[[], object] = lambda: None,
     ) -> None:
         """`clock`: the host's monotonic clock (injected); frames carry their own time.
-        `on_button`: called on the capture thread for a frame whose `button` is set."""
+        `on_button`: called on the capture thread for a frame whose `button` is set.
+        `on_end`: called once, by the last of the three threads to finish (the source ended,
+        the duration reached, a thread failed or a stop asked), so that nobody polls for it."""
         self.source, self.detector, self.tracker, self.pacer = source, detector, tracker, pacer
         self.on_analysed, self.on_record, self.on_button = on_analysed, on_record, on_button
+        self.on_end = on_end
         self.duration = duration
         if lossless:  # waiting instead of dropping, a little slack is enough; more is only memory
             analysis_queue = min(analysis_queue, LOSSLESS_SLACK)
@@ -66,6 +70,8 @@ class Pipeline:
         self.stats = PipelineStats(last_frame_monotonic=clock())
         self.stop_requested = threading.Event()
         self.error: BaseException | None = None
+        self._still_running = 3  # threads not yet finished (under _ending)
+        self._ending = threading.Lock()
         self._threads = [
             threading.Thread(target=self._guard(self._capture), name="capture", daemon=True),
             threading.Thread(target=self._guard(self._analyse), name="analysis", daemon=True),
@@ -82,6 +88,12 @@ class Pipeline:
                 self.stop_requested.set()
                 self.analysis_q.close()
                 self.record_q.close()
+            finally:
+                with self._ending:
+                    self._still_running -= 1
+                    last = self._still_running == 0
+                if last:
+                    self.on_end()
 
         return run
 
@@ -141,11 +153,9 @@ class Pipeline:
         last: Frame | None = None
         last_result: MotionResult | None = None
         while True:
-            frame = self.analysis_q.get(timeout=0.5)
+            frame = self.analysis_q.get()  # waits for a frame or the close: no idle wake-ups
             if frame is None:
-                if self.analysis_q.closed:
-                    break
-                continue
+                break
             result = self.detector.process(frame.lores, frame.t)
             self.stats.analysed += 1
             self.on_analysed(self.tracker.update(result, frame.seq), result, frame)
@@ -155,10 +165,8 @@ class Pipeline:
 
     def _record(self) -> None:
         while True:
-            frame = self.record_q.get(timeout=0.5)
+            frame = self.record_q.get()  # waits for a frame or the close: no idle wake-ups
             if frame is None:
-                if self.record_q.closed:
-                    break
-                continue
+                break
             self.on_record(frame)
             self.stats.recorded += 1

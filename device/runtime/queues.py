@@ -35,9 +35,12 @@ class DropQueue(Generic[T]):
             self._cond.notify_all()
 
     def get(self, timeout: float | None = None) -> T | None:
-        """The oldest item; None once closed and empty, or after `timeout`."""
+        """The oldest item; None once closed and empty, or after `timeout` (None: no timeout,
+        so a consumer sleeps until an item or the close instead of waking to look)."""
         with self._cond:
-            if not self._items and not self._closed:
+            if timeout is None:
+                self._cond.wait_for(lambda: self._items or self._closed)
+            elif not self._items and not self._closed:
                 self._cond.wait(timeout)
             if not self._items:
                 return None
