@@ -46,11 +46,15 @@ GHOST_EVERY = 4
 # Work done every few frames is spread over them, so that no frame does it all at once (the
 # long tail): of four frames, the restless model learns on the first (motion.restless) and
 # remakes its thresholds on the second, where the noise is measured; ghosts are checked on the
-# third; the background's range is measured on odd frames (motion.difference), absorption runs
-# on even ones. (The noise's phase matters a little: measured on the fourth, the leaves of
-# test_motion_hard scored 0.40 % of the frame at most instead of under 0.3.)
+# third, where the background's range is measured too (motion.difference); absorption runs on
+# the fourth. (The noise's phase matters a little: measured on the fourth, the leaves of
+# test_motion_hard scored 0.40 % of the frame at most instead of under 0.3.) Issue 27's fourth
+# round: the range and absorption ran on every other frame, so the median frame did one or
+# both; now the usual frame does one periodic job at most.
 GHOST_PHASE = 2
 NOISE_PHASE = 1
+RANGE_PHASE = 2
+ABSORB_PHASE = 3
 _GHOSTS, _NOISE, _ABSORB = 1, 2, 4
 GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
@@ -89,6 +93,7 @@ class MotionDetector:
         self._watched = watched(self.zones)
         self._everywhere = not cfg.zones  # one zone, the whole frame: no masking needed
         self._still = np.ones((height, width), np.uint8)  # reused: where the background learns
+        self._held: tuple[slice, slice] | None = None  # where `_still` is 0
         block = max(2, round(cfg.lighting_block * scale))
         self._lighting = LightingModel(work, block, cfg.lighting_residual)
         self._noise = NoiseEstimator(cfg.noise_k, cfg.threshold, cfg.threshold_max)
@@ -148,7 +153,8 @@ class MotionDetector:
             return MotionResult(t, 0.0, False, self._noise.threshold)
         self._frames += 1
 
-        light = self._lighting.estimate(current, background)
+        reference = cv2.convertScaleAbs(background)
+        light = self._lighting.estimate(current, background, reference)
         relit = abs(light.global_gain - 1.0) >= RELIT
         lighting = relit and light.lit_share >= 0.5
         # Light settles at once: the compensated background becomes the background, and when
@@ -175,8 +181,9 @@ class MotionDetector:
             cv2.accumulateWeighted(current, background, 0.3)
             self._restless.skip(current, t)
             return MotionResult(t, 0.0, False, self._noise.threshold, lighting=True)
-        reference = cv2.convertScaleAbs(background)
-        diff = self._apart(current, reference, reuse=self._frames % 2 == 0)
+        if light.gain_map is not None or light.gain != 1.0:
+            reference = cv2.convertScaleAbs(background)  # (compensated)
+        diff = self._apart(current, reference, reuse=self._frames % GHOST_EVERY != RANGE_PHASE)
         threshold = self._noise.threshold
         needed = self._restless.thresholds(threshold)
         changed = _exceeding(diff, threshold, needed)
@@ -194,7 +201,7 @@ class MotionDetector:
         now = (
             (_GHOSTS if phase == GHOST_PHASE else 0)
             | (_NOISE if phase == NOISE_PHASE else 0)
-            | (_ABSORB if self._frames % 2 == 0 else 0)
+            | (_ABSORB if phase == ABSORB_PHASE else 0)
         )
         due, self._due = (self._due, now) if busy else (self._due | now, 0)
         self._restless.update(current, reference, diff, t, self._active_level(), defer=busy)
@@ -203,7 +210,8 @@ class MotionDetector:
         # share and nothing to judge (min_area > 0): what they would find is known.
         quiet = self._nothing_left(changed)
         regions: list[tuple[np.ndarray, PixelBox]] = []
-        best, zones = 0.0, list[str]()
+        best = 0.0
+        zones: list[str] = []
         if not quiet:
             regions, best, zones = self._moving(changed, current, diff, t, bool(due & _GHOSTS))
         width, height = self.work
@@ -221,7 +229,7 @@ class MotionDetector:
             where = still.view(bool) if calm is None else still.view(bool) & calm
             self._noise.update(plain, where, float(cv2.mean(reference)[0]))
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
-        # Absorption is a matter of seconds: every other frame is enough.
+        # Absorption is a matter of seconds: every fourth frame is enough.
         stationary = (
             self._stationary.absorb(changed, current, background, t, cfg.absorb_seconds, quiet)
             if due & _ABSORB
@@ -369,11 +377,15 @@ class MotionDetector:
         a visitor, pixels that differ by less than the threshold would otherwise be learned,
         and then the visitor with them."""
         still = self._still
-        still.fill(1)
+        # (Only last frame's box is set back: the mask is 1 everywhere else already.)
+        if self._held is not None:
+            still[self._held] = 1
+            self._held = None
         if boxes:
-            x0 = min(b[0] for b in boxes)
-            y0 = min(b[1] for b in boxes)
-            x1 = max(b[0] + b[2] for b in boxes)
-            y1 = max(b[1] + b[3] for b in boxes)
-            still[y0 : y1 + 1, x0 : x1 + 1] = 0
+            x0, y0, w, h = boxes[0]
+            x1, y1 = x0 + w, y0 + h
+            for x, y, w, h in boxes[1:]:
+                x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x + w), max(y1, y + h)
+            self._held = (slice(y0, y1 + 1), slice(x0, x1 + 1))
+            still[self._held] = 0
         return still

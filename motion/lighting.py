@@ -58,6 +58,18 @@ class LightingEstimate:
 _UNCHANGED = LightingEstimate(None, 1.0, 1.0, 1.0)
 
 
+def _within_levels(share: float) -> np.ndarray:
+    """A uint8 lookup table: for a block whose background mean is v levels, the difference of
+    the frame's mean (levels) within which its gain (frame + 4) / (background + 4) is within
+    `share` of 1, rounded to the nearest level (the means being whole levels too)."""
+    levels = np.arange(256, dtype=np.float64)
+    return np.clip(np.round(share * (levels + 4.0)), 0, 255).astype(np.uint8)
+
+
+_STEADY_LEVELS = _within_levels(STEADY)
+_SLIGHT_LEVELS = _within_levels(SLIGHT_GAIN)
+
+
 class LightingModel:
     def __init__(
         self, size: tuple[int, int], block: int, max_residual: float, flat_std: float = 4.0
@@ -88,8 +100,40 @@ class LightingModel:
         self._texture = None
         self._scene = None
 
-    def estimate(self, current: np.ndarray, background: np.ndarray) -> LightingEstimate:
-        """`current`: uint8 luma; `background`: float32 luma of the same size."""
+    def _unchanged(self, current: np.ndarray, reference: np.ndarray) -> bool:
+        """The tests below that find no change of light (steady, known scene, a block or two
+        a little off), on whole levels: a few calls on uint8, the same code as the rest of the
+        frame's, and no numpy. (Block means rounded to a level: a block within a level of the
+        4 % goes either way; the whole test judges what this one does not pass.)"""
+        grid = self.grid
+        cur_mean = cv2.resize(current, grid, interpolation=cv2.INTER_AREA)
+        ref_mean = cv2.resize(reference, grid, interpolation=cv2.INTER_AREA)
+        off = cv2.absdiff(cur_mean, ref_mean)
+        near = cv2.compare(off, cv2.LUT(ref_mean, _STEADY_LEVELS), cv2.CMP_LE)
+        settled = cv2.countNonZero(near)
+        if settled == near.size:
+            return True
+        if self._scene is None or self._scene_frames <= 0:
+            return False  # (the whole test: a block or two a little off needs known scene here)
+        cv2.bitwise_or(near, self._scene, dst=near)
+        settled = cv2.countNonZero(near)
+        if settled < near.size - SLIGHT_BLOCKS:
+            return False
+        if settled < near.size:
+            slight = cv2.compare(off, cv2.LUT(ref_mean, _SLIGHT_LEVELS), cv2.CMP_LE)
+            if cv2.countNonZero(cv2.bitwise_or(near, slight)) < near.size:
+                return False
+        self._scene_frames -= 1  # (as the whole test counts the known scene's frames)
+        return True
+
+    def estimate(
+        self, current: np.ndarray, background: np.ndarray, reference: np.ndarray | None = None
+    ) -> LightingEstimate:
+        """`current`: uint8 luma; `background`: float32 luma of the same size; `reference`: the
+        background as uint8 (rounded), if made already: a quick test on it first."""
+        if reference is not None and self._unchanged(current, reference):
+            self._calls += 1
+            return _UNCHANGED
         grid = self.grid
         current = cv2.resize(current, self.work, interpolation=cv2.INTER_AREA).astype(np.float32)
         background = cv2.resize(background, self.work, interpolation=cv2.INTER_AREA)
