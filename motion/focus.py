@@ -22,7 +22,7 @@ RECHECK_FRAMES = 4
 # last frame) while its area stays within SIZE_CHANGE times the judged one, for up to
 # CRISP_FRAMES frames: something moving through the picture keeps its focus; a region that
 # grows or shrinks a lot (a blur joining it, half of it leaving) is measured again.
-CRISP_FRAMES = 16
+CRISP_FRAMES = 32
 SIZE_CHANGE = 2.0
 EDGE_EXPONENT = 0.6
 
@@ -74,17 +74,20 @@ class FocusJudge:
         (1: not at all)."""
         size = box[2] * box[3]
         crisp = self._crisp
-        for i, (seen, when, judged_size, judged_at) in enumerate(crisp):
+        for seen, when, judged_size, judged_at in crisp:
             if (
                 when < frame
                 and judged_size < SIZE_CHANGE * size
                 and size < SIZE_CHANGE * judged_size
                 and _overlap(seen, box) > 0.0
             ):
-                crisp[i] = (box, frame, judged_size, judged_at)  # followed to here
+                # followed to here (by each part, when the region split)
+                crisp.append((box, frame, judged_size, judged_at))
                 return False
         for judged, soft, when in self._verdicts:
             if frame - when < RECHECK_FRAMES and _overlap(judged, box) >= 0.5:
+                if not soft:
+                    crisp.append((box, frame, size, when))
                 return soft
         soft = self.defocused(contour, box, current, dimming)
         self._verdicts.append((box, soft, frame))
