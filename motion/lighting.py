@@ -58,16 +58,23 @@ class LightingEstimate:
 _UNCHANGED = LightingEstimate(None, 1.0, 1.0, 1.0)
 
 
-def _within_levels(share: float) -> np.ndarray:
-    """A uint8 lookup table: for a block whose background mean is v levels, the difference of
-    the frame's mean (levels) within which its gain (frame + 4) / (background + 4) is within
-    `share` of 1, rounded to the nearest level (the means being whole levels too)."""
+def _within_levels(share: float) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 lookup tables: for a block whose background mean is v levels, the lowest and the
+    highest mean of the frame's (levels) at which its gain (frame + 4) / (background + 4) is
+    within `share` of 1, rounded to the nearest level (the means being whole levels too)."""
     levels = np.arange(256, dtype=np.float64)
-    return np.clip(np.round(share * (levels + 4.0)), 0, 255).astype(np.uint8)
+    within = np.round(share * (levels + 4.0))
+    low = np.clip(levels - within, 0, 255).astype(np.uint8)
+    high = np.clip(levels + within, 0, 255).astype(np.uint8)
+    return low, high
 
 
 _STEADY_LEVELS = _within_levels(STEADY)
 _SLIGHT_LEVELS = _within_levels(SLIGHT_GAIN)
+# The background's block means (and so the bounds above) move slowly (it learns a few percent
+# of a difference per frame): made on one frame in this many, and after every judgement (which
+# may compensate the background).
+BOUNDS_EVERY = 4
 
 
 class LightingModel:
@@ -91,27 +98,38 @@ class LightingModel:
         # other than light, and how many frames that judgement may still stand in for.
         self._scene: np.ndarray | None = None
         self._scene_frames = 0
+        # Per-block bounds of the frame's block means (uint8: steady low, high; slight low,
+        # high), made from the background's on call `_bounds_at`.
+        self._bounds: tuple[np.ndarray, ...] | None = None
+        self._bounds_at = 0
 
     @property
     def state_bytes(self) -> int:
-        return sum(a.nbytes for a in (self._texture, self._scene) if a is not None)
+        arrays = (self._texture, self._scene, *(self._bounds or ()))
+        return sum(a.nbytes for a in arrays if a is not None)
 
     def reset(self) -> None:
         self._texture = None
         self._scene = None
+        self._bounds = None
 
     def _unchanged(self, current: np.ndarray, reference: np.ndarray) -> bool:
         """No change of light: every block's gain within STEADY of 1, or known scene, or at
         most SLIGHT_BLOCKS blocks off by less than SLIGHT_GAIN. On whole levels (block means
-        rounded; the tolerance per level from a lookup table), in a few calls on uint8 and no
-        numpy: each call on a frame costs about the same whatever it computes, its code and data
-        being cold after the rest of a busy pipeline (issue 27). A block within a level of the
-        tolerance may go either way."""
+        rounded; the bounds per block by lookup tables from the background's means, made every
+        BOUNDS_EVERY frames), in a few calls on uint8 and no numpy: each call on a frame costs
+        about the same whatever it computes, its code and data being cold after the rest of a
+        busy pipeline (issue 27). A block within a level of the tolerance may go either way."""
         grid = self.grid
+        bounds = self._bounds
+        if bounds is None or self._calls - self._bounds_at >= BOUNDS_EVERY:
+            ref_mean = cv2.resize(reference, grid, interpolation=cv2.INTER_AREA)
+            bounds = self._bounds = tuple(
+                cv2.LUT(ref_mean, table) for table in (*_STEADY_LEVELS, *_SLIGHT_LEVELS)
+            )
+            self._bounds_at = self._calls
         cur_mean = cv2.resize(current, grid, interpolation=cv2.INTER_AREA)
-        ref_mean = cv2.resize(reference, grid, interpolation=cv2.INTER_AREA)
-        off = cv2.absdiff(cur_mean, ref_mean)
-        near = cv2.compare(off, cv2.LUT(ref_mean, _STEADY_LEVELS), cv2.CMP_LE)
+        near = cv2.inRange(cur_mean, bounds[0], bounds[1])
         settled = cv2.countNonZero(near)
         if settled == near.size:
             return True  # the usual frame of a quiet scene
@@ -126,7 +144,7 @@ class LightingModel:
         # A block or two a little off (a leaf catching the light, the edge of a car): no light
         # changed. What the background does not learn within a few frames the restless model
         # knows; a whole judgement here was most of the long tail.
-        slight = cv2.compare(off, cv2.LUT(ref_mean, _SLIGHT_LEVELS), cv2.CMP_LE)
+        slight = cv2.inRange(cur_mean, bounds[2], bounds[3])
         return bool(cv2.countNonZero(cv2.bitwise_or(near, slight)) == near.size)
 
     def estimate(
@@ -140,6 +158,7 @@ class LightingModel:
         if self._unchanged(current, reference):
             self._calls += 1
             return _UNCHANGED
+        self._bounds = None  # (the background may be compensated below)
         grid = self.grid
         current = cv2.resize(current, self.work, interpolation=cv2.INTER_AREA).astype(np.float32)
         background = cv2.resize(background, self.work, interpolation=cv2.INTER_AREA)

@@ -145,6 +145,23 @@ def test_a_block_or_two_slightly_off_is_not_judged_as_light_more_of_them_are() -
     assert judged(0, 1.0, everywhere=0.93)
 
 
+def test_after_the_light_is_compensated_the_next_frame_is_not_judged_again() -> None:
+    """The quick test's bounds come from the background's block means, kept for a few frames
+    (BOUNDS_EVERY); a judgement may compensate the background, and the bounds are made again:
+    the next frame of the new light passes the quick test instead of being judged again."""
+    work = (160, 120)
+    bg = cv2.resize(porch(), work, interpolation=cv2.INTER_AREA).astype(np.float32) * 0.5 + 80
+    model = LightingModel(work, 8, 3.0)
+    frame = bg.astype(np.uint8)
+    assert not model.estimate(frame, bg, cv2.convertScaleAbs(bg)).judged
+    brighter = (bg * np.float32(1.12)).astype(np.uint8)
+    light = model.estimate(brighter, bg, cv2.convertScaleAbs(bg))
+    assert light.judged and light.even
+    bg *= np.float32(light.gain) if light.gain_map is None else light.gain_map
+    for _ in range(3):
+        assert not model.estimate(brighter, bg, cv2.convertScaleAbs(bg)).judged
+
+
 @pytest.mark.parametrize("every", [3, 1])
 def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> None:
     """A frame that ran the lighting's whole judgement does not also learn the restless model,
