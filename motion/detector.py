@@ -334,9 +334,9 @@ class MotionDetector:
     ) -> list[tuple[np.ndarray, PixelBox]]:
         """Regions that have stayed for GHOST_SECONDS and are ghosts become background now."""
         kept = []
-        for contour, box in regions:
-            stayed = self._stationary.stayed(box, t, GHOST_SECONDS)
-            if not stayed or not self._is_ghost(current, diff, box):
+        stayed = self._stationary.stayed([box for _, box in regions], t, GHOST_SECONDS)
+        for (contour, box), long in zip(regions, stayed, strict=True):
+            if not long or not self._is_ghost(current, diff, box):
                 kept.append((contour, box))
                 continue
             self._take_in(contour, box, current)
