@@ -188,13 +188,13 @@ class LightingModel:
         # (a dark coat over brick leaves about all of it), or below the noise floor.
         explained = residual <= np.maximum(self.max_residual, 0.4 * block_gain * texture)
         lit = explained & (~flat | smooth)
+        # Brightening past white clips the texture: a block gone mostly white got lighter.
+        # (Not tested for first: some block is brighter in nearly every judged frame.)
         brighter = block_gain > 1.05
-        if brighter.any():
-            # Brightening past white clips the texture: a block gone mostly white got lighter.
-            saturated = cv2.resize(
-                (current >= 250).astype(np.float32), grid, interpolation=cv2.INTER_AREA
-            )
-            lit |= (saturated > 0.3) & brighter
+        saturated = cv2.resize(
+            (current >= 250).astype(np.float32), grid, interpolation=cv2.INTER_AREA
+        )
+        lit |= (saturated > 0.3) & brighter
         lit_share = float(np.count_nonzero(lit)) / lit.size
         # (255 where scene, as the quick test's mask `near` is combined with)
         unlit = cv2.threshold(lit.view(np.uint8), 0, 255, cv2.THRESH_BINARY_INV)[1]
