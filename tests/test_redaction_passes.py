@@ -28,6 +28,7 @@ from tests.test_redaction_worker import workers_of
 RUNTIMES = {
     "people": "litert",
     "faces": "onnxruntime",
+    "opencv": "/cv2/",  # the person pass resizes with it, the fill draws; not the face pass
     "pydantic": "pydantic_core",
     "sqlite": "_sqlite3",
 }
@@ -81,7 +82,7 @@ def test_each_pass_is_a_process_of_its_own_and_hands_its_boxes_on(
         done.set()
         watcher.join()
 
-    assert seen == {"people": {"people"}, "faces": {"faces"}, "fill": set()}
+    assert seen == {"people": {"people", "opencv"}, "faces": {"faces"}, "fill": {"opencv"}}
     assert niceness == {stage: max(os.nice(0), NICENESS) for stage in seen}  # not 10 more a pass
     assert list(plans.iterdir()) == []  # the plan of boxes went with the job
     # the people found in the first pass reached the fill, in every frame and in the snapshot
