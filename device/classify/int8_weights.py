@@ -212,7 +212,12 @@ def convert(source: bytes) -> bytes:
         raise ValueError(f"not a .tflite model ({type(exc).__name__})") from None
     if not widen_fp16_constants(model) or not quantize_conv_weights(model):
         raise ValueError("not an fp16-weight model with convolutions")
-    s.BufferT.Pack = _pack_buffer
+
+    class AlignedBuffer(s.BufferT):  # type: ignore[name-defined]
+        Pack = _pack_buffer  # these buffers only: the schema's own class is left as it is
+
+    for buffer in model.buffers:
+        buffer.__class__ = AlignedBuffer
     builder = flatbuffers.Builder(len(source) + 1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
@@ -223,14 +228,15 @@ def main(argv: list[str]) -> int:
         print("usage: python -m doorbell.device.classify.int8_weights SRC.tflite DST.tflite")
         return 2
     source, target = Path(argv[0]), Path(argv[1])
+    partial = target.with_name(target.name + ".part")
     try:
         out = convert(source.read_bytes())
+        partial.write_bytes(out)
+        partial.replace(target)
     except (OSError, ValueError, ImportError) as exc:
         print(f"int8_weights: {source}: {exc}", file=sys.stderr)
+        partial.unlink(missing_ok=True)
         return 2
-    partial = target.with_name(target.name + ".part")
-    partial.write_bytes(out)
-    partial.replace(target)
     print(hashlib.sha256(out).hexdigest())
     return 0
 
