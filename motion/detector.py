@@ -43,14 +43,23 @@ _OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 # taken into the background at once instead of after absorb_seconds.
 GHOST_SECONDS = 0.8
 GHOST_EVERY = 4
-# Work done every few frames is spread over them, so that no frame does it all at once (the
-# long tail): of four frames, the restless model learns on the first (motion.restless) and
-# remakes its thresholds on the second, where the noise is measured; ghosts are checked on the
-# third; the background's range is measured on odd frames (motion.difference), absorption runs
-# on even ones. (The noise's phase matters a little: measured on the fourth, the leaves of
-# test_motion_hard scored 0.40 % of the frame at most instead of under 0.3.)
+# Work done every few frames is spread over them, so that no frame does it all at once (the long
+# tail): of four frames, the restless model learns on the first (every fourth frame: on every
+# eighth, a parcel's emptied place was taken in as a new object, not as a ghost); the noise is
+# measured on the second (every other cycle, NOISE_EVERY); ghosts are checked on the third, where
+# the background's range is measured too (motion.difference); absorption runs on the fourth. (The
+# noise's phase matters a little: measured on the fourth, the leaves of test_motion_hard scored 0.40
+# % of the frame at most instead of under 0.3.) Issue 27's fourth round: the range and absorption
+# ran on every other frame, so the median frame did one or both; now the usual frame does one
+# periodic job at most.
 GHOST_PHASE = 2
 NOISE_PHASE = 1
+# The noise is measured on every other cycle of four (one frame in eight), at twice the rate
+# per measurement (NOISE_ALPHA: the same time constant as every fourth frame at 0.05).
+NOISE_EVERY = 8
+NOISE_ALPHA = 0.1
+RANGE_PHASE = 2
+ABSORB_PHASE = 3
 _GHOSTS, _NOISE, _ABSORB = 1, 2, 4
 GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
@@ -89,9 +98,10 @@ class MotionDetector:
         self._watched = watched(self.zones)
         self._everywhere = not cfg.zones  # one zone, the whole frame: no masking needed
         self._still = np.ones((height, width), np.uint8)  # reused: where the background learns
+        self._held: tuple[slice, slice] | None = None  # where `_still` is 0
         block = max(2, round(cfg.lighting_block * scale))
         self._lighting = LightingModel(work, block, cfg.lighting_residual)
-        self._noise = NoiseEstimator(cfg.noise_k, cfg.threshold, cfg.threshold_max)
+        self._noise = NoiseEstimator(cfg.noise_k, cfg.threshold, cfg.threshold_max, NOISE_ALPHA)
         self._restless = RestlessModel(work)
         self._shake = ShakeEstimator(work)
         self._apart = RangeDifference()
@@ -148,7 +158,8 @@ class MotionDetector:
             return MotionResult(t, 0.0, False, self._noise.threshold)
         self._frames += 1
 
-        light = self._lighting.estimate(current, background)
+        reference = cv2.convertScaleAbs(background)
+        light = self._lighting.estimate(current, background, reference)
         relit = abs(light.global_gain - 1.0) >= RELIT
         lighting = relit and light.lit_share >= 0.5
         # Light settles at once: the compensated background becomes the background, and when
@@ -175,8 +186,9 @@ class MotionDetector:
             cv2.accumulateWeighted(current, background, 0.3)
             self._restless.skip(current, t)
             return MotionResult(t, 0.0, False, self._noise.threshold, lighting=True)
-        reference = cv2.convertScaleAbs(background)
-        diff = self._apart(current, reference, reuse=self._frames % 2 == 0)
+        if light.gain_map is not None or light.gain != 1.0:
+            reference = cv2.convertScaleAbs(background)  # (compensated)
+        diff = self._apart(current, reference, reuse=self._frames % GHOST_EVERY != RANGE_PHASE)
         threshold = self._noise.threshold
         needed = self._restless.thresholds(threshold)
         changed = _exceeding(diff, threshold, needed)
@@ -193,8 +205,8 @@ class MotionDetector:
         phase = self._frames % GHOST_EVERY
         now = (
             (_GHOSTS if phase == GHOST_PHASE else 0)
-            | (_NOISE if phase == NOISE_PHASE else 0)
-            | (_ABSORB if self._frames % 2 == 0 else 0)
+            | (_NOISE if self._frames % NOISE_EVERY == NOISE_PHASE else 0)
+            | (_ABSORB if phase == ABSORB_PHASE else 0)
         )
         due, self._due = (self._due, now) if busy else (self._due | now, 0)
         self._restless.update(current, reference, diff, t, self._active_level(), defer=busy)
@@ -203,7 +215,8 @@ class MotionDetector:
         # share and nothing to judge (min_area > 0): what they would find is known.
         quiet = self._nothing_left(changed)
         regions: list[tuple[np.ndarray, PixelBox]] = []
-        best, zones = 0.0, list[str]()
+        best = 0.0
+        zones: list[str] = []
         if not quiet:
             regions, best, zones = self._moving(changed, current, diff, t, bool(due & _GHOSTS))
         width, height = self.work
@@ -212,7 +225,7 @@ class MotionDetector:
         )
 
         still = self._learn_mask([box for _, box in regions])
-        if due & _NOISE:  # the noise level moves slowly: a quarter of frames
+        if due & _NOISE:  # the noise level moves slowly: an eighth of frames
             # (the plain difference: the noise model is of |N(0, sigma)|, not of a distance
             # from a neighbourhood's range)
             # (and not where leaves keep moving: their sway is not the sensor's noise)
@@ -221,7 +234,7 @@ class MotionDetector:
             where = still.view(bool) if calm is None else still.view(bool) & calm
             self._noise.update(plain, where, float(cv2.mean(reference)[0]))
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
-        # Absorption is a matter of seconds: every other frame is enough.
+        # Absorption is a matter of seconds: every fourth frame is enough.
         stationary = (
             self._stationary.absorb(changed, current, background, t, cfg.absorb_seconds, quiet)
             if due & _ABSORB
@@ -326,9 +339,9 @@ class MotionDetector:
     ) -> list[tuple[np.ndarray, PixelBox]]:
         """Regions that have stayed for GHOST_SECONDS and are ghosts become background now."""
         kept = []
-        for contour, box in regions:
-            stayed = self._stationary.stayed(box, t, GHOST_SECONDS)
-            if not stayed or not self._is_ghost(current, diff, box):
+        stayed = self._stationary.stayed([box for _, box in regions], t, GHOST_SECONDS)
+        for (contour, box), long in zip(regions, stayed, strict=True):
+            if not long or not self._is_ghost(current, diff, box):
                 kept.append((contour, box))
                 continue
             self._take_in(contour, box, current)
@@ -369,11 +382,15 @@ class MotionDetector:
         a visitor, pixels that differ by less than the threshold would otherwise be learned,
         and then the visitor with them."""
         still = self._still
-        still.fill(1)
+        # (Only last frame's box is set back: the mask is 1 everywhere else already.)
+        if self._held is not None:
+            still[self._held] = 1
+            self._held = None
         if boxes:
-            x0 = min(b[0] for b in boxes)
-            y0 = min(b[1] for b in boxes)
-            x1 = max(b[0] + b[2] for b in boxes)
-            y1 = max(b[1] + b[3] for b in boxes)
-            still[y0 : y1 + 1, x0 : x1 + 1] = 0
+            x0, y0, w, h = boxes[0]
+            x1, y1 = x0 + w, y0 + h
+            for x, y, w, h in boxes[1:]:
+                x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x + w), max(y1, y + h)
+            self._held = (slice(y0, y1 + 1), slice(x0, x1 + 1))
+            still[self._held] = 0
         return still

@@ -11,9 +11,10 @@ _NEAR = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 
 
 class RangeDifference:
-    """Keeps the background's neighbourhood range (its 3x3 maximum and minimum) for a second
-    frame: the background learns a few percent of a difference per frame, far less than the
-    range is wide, so one frame old is as good and costs half."""
+    """Keeps the background's neighbourhood range (its 3x3 maximum and minimum) for a few
+    frames: the background learns a few percent of a difference per frame, far less than the
+    range is wide, so a range up to three frames old (motion.detector measures it on one frame
+    in four) is as good, and the usual frame does not measure it."""
 
     def __init__(self) -> None:
         self._range: tuple[np.ndarray, np.ndarray] | None = None
@@ -33,7 +34,7 @@ class RangeDifference:
             )
 
     def __call__(self, current: np.ndarray, reference: np.ndarray, reuse: bool) -> np.ndarray:
-        """`reference`: the background (uint8); `reuse`: the range from the last call may do."""
+        """`reference`: the background (uint8); `reuse`: the range from an earlier call may do."""
         if self._range is None or not reuse:
             self._range = cv2.dilate(reference, _NEAR), cv2.erode(reference, _NEAR)
         return apart(current, *self._range)
