@@ -25,7 +25,8 @@ is flattered, not penalised), and the same CPU as a share of one core. Memory
 (`benchmarks/peak_memory.py`): each process's own peak RSS (`VmHWM`), and its peak private
 memory (`RssAnon`) and file pages (`RssFile`, the libraries' code mostly) polled apart. Beside
 each footage it prints the floor under our peak (`benchmarks/library_floor.py`): the libraries
-imported, and the same with our decoder and encoder on every frame and nothing else.
+imported, the same with our decoder and encoder on every frame and nothing else (a masked run's
+floor), and with the decoder alone on a thread (a pass-through run's).
 """
 
 from __future__ import annotations
@@ -300,9 +301,10 @@ def compare(
                     flush=True,
                 )
             imports, media = floor_peaks("imports"), floor_peaks("media", str(footage.video))
+            decoded = floor_peaks("decode", str(footage.video))
             print(
                 f"    the floor under our peaks on {footage.label}: the libraries imported "
                 f"{imports}; with the device's own decoder and encoder on every frame, nothing "
-                f"else {media}",
+                f"else {media}; with its decoder alone, on a thread (pass-through) {decoded}",
                 flush=True,
             )

@@ -99,6 +99,27 @@ def test_a_device_on_an_h264_camera_records_the_cameras_own_packets(
     assert first.start_wall <= event.start_wall - config.record.pre_seconds + 1e-6
 
 
+def test_with_recording_off_no_packets_are_kept(camera_file: Path, tmp_path: Path) -> None:
+    """`record.mode: off`: nobody takes the camera's fragments, so none may be made (they piled
+    up unread, the camera's bitrate times the run's length)."""
+    config = load_config(
+        sets=[
+            f"camera.source=file:{camera_file}",
+            "camera.speed=max",
+            "record.mode=off",
+            f"device.data_dir={tmp_path / 'data'}",
+            "mqtt.port=1",
+            "mqtt.embedded=false",
+        ],
+        environ={},
+    ).config
+    device = open_device(config, RunOptions(echo=lambda line: None, duration=2.0))
+    assert device.recorder.cutter.stream is None  # no ring, no muxer, no packets taken
+    device.run()
+    assert device.pipeline.stats.frames == 2 * FPS
+    assert not list((tmp_path / "data").glob("clips/**/*.mp4"))
+
+
 def test_with_a_privacy_mask_the_recorder_encodes(camera_file: Path, tmp_path: Path) -> None:
     camera = CameraConfig(source=f"file:{camera_file}")
     source = open_source(camera)

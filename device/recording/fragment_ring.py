@@ -39,7 +39,7 @@ class FragmentRing:
 
     @property
     def ring_bytes(self) -> int:
-        return sum(len(f.data) for f in self.ring) + len(self._out._buffer)
+        return sum(len(f.data) for f in self.ring) + self._out.pending
 
     def mux(self, packet: Any, t: float) -> list[Fragment]:
         """Mux one packet of the frame shown at `t`; return the fragments it completed."""

@@ -68,34 +68,81 @@ def decode_time(fragment: bytes | bytearray) -> int:
 
 class BoxStream:
     """A write-only file for PyAV's MP4 muxer that cuts what it writes into top-level boxes:
-    the init segment (ftyp + moov) and complete fragments (moof + mdat)."""
+    the init segment (ftyp + moov) and complete fragments (moof + mdat).
+
+    The muxer writes a fragment's mdat in small pieces; each box is copied once into a buffer of
+    its exact size (from its header), and an mdat straight after its moof's bytes, so a fragment
+    is one allocation the size of its GOP. Gathering the pieces first, then slicing the box out
+    and joining it to its moof held three copies of a GOP at once (issue 31: ~1 MB at 768x576,
+    2 Mbit/s and 2 s between keyframes; 3 x 6 MB with keyframes 25 s apart)."""
 
     def __init__(self) -> None:
         self.init = bytearray()
-        self._buffer = bytearray()
+        self._header = bytearray()  # the start of a box whose header is not complete yet
+        self._box: bytearray | None = None  # the box being filled, its full size allocated
+        self._name = ""
+        self._filled = 0  # bytes of `_box` written so far
         self._moof: bytearray | None = None
         self.completed: list[bytearray] = []  # fragments finished since last taken
 
     def write(self, data: bytes) -> int:
-        self._buffer += data
-        while len(self._buffer) >= 8:
-            size, kind = struct.unpack_from(">I4s", self._buffer, 0)
-            if size == 1 and len(self._buffer) >= 16:
-                size = struct.unpack_from(">Q", self._buffer, 8)[0]
-            if size < 8 or len(self._buffer) < size:
-                break
-            box = self._buffer[:size]
-            del self._buffer[:size]
-            name = kind.decode("latin-1")
-            if name in ("ftyp", "moov"):
-                self.init += box
-            elif name == "moof":
-                self._moof = bytearray(box)
-            elif name == "mdat" and self._moof is not None:
-                self.completed.append(self._moof + box)
-                self._moof = None
-            # mfra and other trailing boxes are not needed by a fragmented clip
+        view, pos = memoryview(data), 0
+        while pos < len(view):
+            if self._box is None:
+                pos = self._read_header(view, pos)
+                continue
+            take = min(len(self._box) - self._filled, len(view) - pos)
+            self._box[self._filled : self._filled + take] = view[pos : pos + take]
+            self._filled += take
+            pos += take
+            if self._filled == len(self._box):
+                self._box_done()
         return len(data)
+
+    def _read_header(self, view: memoryview, pos: int) -> int:
+        """Take header bytes from `view` at `pos`; once a box's header is whole, allocate the
+        box (an mdat: its moof followed by room for it). Returns the position read up to."""
+        need = 16 if len(self._header) >= 8 and self._header[:4] == b"\0\0\0\1" else 8
+        take = min(need - len(self._header), len(view) - pos)
+        self._header += view[pos : pos + take]
+        if len(self._header) < need:
+            return pos + take
+        size, kind = struct.unpack_from(">I4s", self._header, 0)
+        if size == 1:
+            if need == 8:  # a 64-bit size follows
+                return pos + take
+            size = struct.unpack_from(">Q", self._header, 8)[0]
+        if size < need:  # not a box this parser can follow: what comes after is unreadable
+            return len(view)
+        self._name = kind.decode("latin-1")
+        if self._name == "mdat" and self._moof is not None:
+            box = bytearray(len(self._moof) + size)  # moof then mdat: the fragment, at once
+            box[: len(self._moof)] = self._moof
+            self._filled, self._moof = len(self._moof), None
+        else:
+            box, self._filled = bytearray(size), 0
+        box[self._filled : self._filled + need] = self._header
+        self._filled += need
+        self._box, self._header = box, bytearray()
+        if self._filled == len(box):
+            self._box_done()
+        return pos + take
+
+    def _box_done(self) -> None:
+        box, name, self._box = self._box, self._name, None
+        assert box is not None
+        if name in ("ftyp", "moov"):
+            self.init += box
+        elif name == "moof":
+            self._moof = box
+        elif name == "mdat" and box[4:8] == b"moof":
+            self.completed.append(box)
+        # mfra and other trailing boxes are not needed by a fragmented clip
+
+    @property
+    def pending(self) -> int:
+        """Bytes written and not yet in a finished box (the fragment being written, mostly)."""
+        return len(self._header) + (self._filled if self._box is not None else 0)
 
     def tell(self) -> int:
         return 0

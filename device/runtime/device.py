@@ -117,9 +117,11 @@ class Device:
             on_no_clip=self.alerts.no_clip,
             on_disk=self.uplink.publish_health,
         )
-        if config.record.encoder == "auto":
+        if config.record.encoder == "auto" and config.record.mode != "off":
             # picamera2 encodes on the Pi's own hardware; an H.264 camera (a file, RTSP) without
             # masks is recorded from its own packets; anything else, the recorder encodes.
+            # Recording off, neither: the recorder takes nothing, so their fragments would pile
+            # up unread (vtest at 2 Mbit/s passed through: 120 MB private after 240 s, not 60).
             mask = self.recorder.mask
             encoded = camera_stream(source, config.record, mask)
             if encoded is not None:

@@ -46,7 +46,9 @@ class ActiveMotion:
     event: MotionEvent
     alert_id: str
     peak: Frame  # the frame at the event's highest score so far
-    first: Frame  # the frame the event started on: the start alert's snapshot
+    # The frame the event started on, for the start alert's snapshot; None once that is taken
+    # or not wanted: a whole picture (0.66 MB at 768x576) is not held for the rest of the event.
+    first: Frame | None
     deadline: float  # frame time after which the start goes out with whatever label is known
     announced: bool = False  # its start is published
     waited: bool = False  # the first label or the deadline came: the mode has been asked
@@ -168,9 +170,11 @@ class Reactions:
         self._set_motion(act)
         self._sync_labels()
         if act.snapshot and active.indexed:
-            self._snapshot(alert_id, active.picture(label, active.first))
+            self._snapshot(alert_id, active.picture(label, active.first or active.peak))
         elif act.snapshot:  # _motion_started saves it once the event is in the index
             active.snapshot_due = True
+        if not active.snapshot_due:
+            active.first = None
 
     def _packages_moved(self) -> None:
         """A possible package alerted or went (the classifier's or the analysis thread)."""
@@ -243,7 +247,8 @@ class Reactions:
             active.indexed = True
             if active.snapshot_due:
                 label = self.alerts.label_of(alert.id)
-                self._snapshot(alert.id, active.picture(label, active.first))
+                self._snapshot(alert.id, active.picture(label, active.first or active.peak))
+                active.snapshot_due, active.first = False, None
 
     def _motion_ended(self, event: MotionEvent, frame: Frame) -> None:
         with self._lock:
