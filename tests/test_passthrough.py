@@ -175,3 +175,31 @@ def test_a_mask_drawn_while_passing_through_switches_to_the_encoder(
     hidden[4 : int(0.5 * 240) - 4, 4 : int(0.4 * 320) - 4] = True
     assert max(int(p[hidden].max()) for p in pictures) <= 24  # masked: black, in every frame
     assert packets_of(clips[0].path)[0] in packets_of(camera_file)  # the first passed through
+
+
+def test_fragments_wait_for_a_stalled_recorder_only_while_the_ring_holds_them(
+    tmp_path: Path,
+) -> None:
+    """A recording thread that stops taking (a hung write) must not make the capture side hold
+    every fragment it completes: what has left the ring is dropped, and counted."""
+    path = tmp_path / "short_gops.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"g": "5", "keyint_min": "5", "sc_threshold": "0", "bf": "0"}
+        for seq in range(60):
+            frame = av.VideoFrame.from_ndarray(
+                np.full((48, 64, 3), seq * 4, np.uint8), format="bgr24"
+            ).reformat(format="yuv420p")
+            frame.pts = seq
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    taker = PassthroughStream(ring_seconds=1.0)
+    with av.open(str(path)) as container:
+        for seq, packet in enumerate(p for p in container.demux(video=0) if p.size):
+            taker.take(packet, seq / FPS)  # and the recorder never comes (no feed)
+    ring = taker.ring
+    waiting = taker.feed(np.zeros(1, np.uint8), 60 / FPS)
+    assert 0 < len(waiting) <= len(ring) < 11  # 11 intervals completed, the ring holds a few
+    assert taker.dropped == 11 - len(waiting)
+    assert [f.first_t for f in waiting] == [f.first_t for f in ring][-len(waiting) :]

@@ -8,6 +8,7 @@ ring and takes the fragments completed since it last asked (`feed`).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 
@@ -15,6 +16,8 @@ import numpy as np
 
 from doorbell.device.recording.fragment_ring import FragmentRing
 from doorbell.device.recording.fragments import Fragment
+
+log = logging.getLogger(__name__)
 
 
 class CameraFragments:
@@ -24,6 +27,20 @@ class CameraFragments:
         self._lock = threading.Lock()  # the camera's thread writes, the recorder's reads
         self._fragments: FragmentRing | None = None
         self._done: list[Fragment] = []
+        self.dropped = 0  # completed fragments the recorder's thread never came for
+
+    def _completed(self, fragments: list[Fragment]) -> None:
+        """Under the lock: fragments completed on the camera's side, kept for the recorder's
+        thread. Bounded by the ring: a recorder stalled longer than the ring (a hung write) can
+        no longer use what has left it, and holding it would grow without end."""
+        assert self._fragments is not None
+        self._done += fragments
+        over = len(self._done) - len(self._fragments.ring)
+        if over > 0:
+            if not self.dropped:
+                log.warning("recording stalled: fragments dropped while it does not take them")
+            self.dropped += over
+            del self._done[:over]
 
     @property
     def ring(self) -> deque[Fragment]:

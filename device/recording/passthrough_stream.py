@@ -72,7 +72,7 @@ class PassthroughStream(CameraFragments):
                 self._input = packet.stream
                 first = packet.dts if packet.dts is not None else packet.pts
                 self._shift = self._next_dts - (first or 0)
-            self._done += self._fragments.mux(self._copy(packet), t)
+            self._completed(self._fragments.mux(self._copy(packet), t))
 
     def _copy(self, packet: Any) -> Any:
         """The packet for our muxer: a copy, since the capture decodes the original next (its

@@ -102,7 +102,7 @@ class Picamera2Stream(CameraFragments):
             packet.time_base = MICROSECOND
             packet.is_keyframe = keyframe
             packet.stream = self._stream
-            self._done += self._fragments.mux(packet, t)
+            self._completed(self._fragments.mux(packet, t))
 
     def _open(self, keyframe: bytes) -> None:
         # The stream's parameters (size, SPS/PPS) are read from the first keyframe itself.
