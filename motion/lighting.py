@@ -203,27 +203,27 @@ class LightingModel:
         # Flat, before or after the gain: a dark coat over a plain path leaves so little texture
         # that the small residual proves nothing.
         scaled = block_gain * texture
-        flat = np.minimum(texture, scaled) < self.flat_std
+        solid = np.minimum(texture, scaled) >= self.flat_std
         neighbourhood = cv2.medianBlur(block_gain, 5) if min(grid) >= 5 else block_gain
         # |log(gain / neighbourhood)| < 0.1, as one range test
         smooth = cv2.inRange(block_gain / neighbourhood, _SMOOTH_LOW, _SMOOTH_HIGH) > 0
         # Light keeps the texture, scaled: what is left must be small next to the scaled texture
         # (a dark coat over brick leaves about all of it), or below the noise floor.
         explained = residual <= np.maximum(self.max_residual, 0.4 * scaled)
-        lit = explained & (~flat | smooth)
+        lit = explained & (solid | smooth)
         # Brightening past white clips the texture: a block gone mostly white got lighter.
         # (Not tested for first: some block is brighter in nearly every judged frame.)
         brighter = block_gain > 1.05
-        saturated = cv2.resize(
-            (current >= 250).astype(np.float32), grid, interpolation=cv2.INTER_AREA
-        )
+        # (whole levels: > 249.5 is >= 250; the threshold gives the 0.0 / 1.0 in one call)
+        white = cv2.threshold(current, 249.5, 1.0, cv2.THRESH_BINARY)[1]
+        saturated = cv2.resize(white, grid, interpolation=cv2.INTER_AREA)
         lit |= (saturated > 0.3) & brighter
-        lit_share = float(np.count_nonzero(lit)) / lit.size
         # (255 where scene, as the quick test's mask `near` is combined with)
         unlit = cv2.threshold(lit.view(np.uint8), 0, 255, cv2.THRESH_BINARY_INV)[1]
         scene = cv2.dilate(unlit, _NEIGHBOURS)
         self._scene, self._scene_frames = scene, REJUDGE_FRAMES - 1
         gains = block_gain[lit]
+        lit_share = gains.size / lit.size
         # the median, by partition: np.median's bookkeeping costs more than the work here
         global_gain = (
             float(np.partition(gains, gains.size // 2)[gains.size // 2]) if gains.size else 1.0
