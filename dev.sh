@@ -96,7 +96,7 @@ LABELS_SHA256="c148336a65f673013609a923fdcbdeec0f49df935045029c3746a3828a0e80e0"
 install_model() {
   local dir="$VENV/share/doorbell/models" tmp
   if [ -f "$dir/$MODEL_NAME.tflite" ] && echo "$MODEL_SHA256  $dir/$MODEL_NAME.tflite" | sha256sum -c --strict --status; then
-    return 0
+    install_int8_model; return 0
   fi
   command -v npm >/dev/null || apt_install npm || { echo "dev.sh: no npm: the event classifier's model is not installed (events will be labelled unknown)" >&2; return 0; }
   tmp="$(mktemp -d)"
@@ -122,6 +122,26 @@ install_model() {
   mv "$tmp/$MODEL_NAME.tflite" "$dir/$MODEL_NAME.tflite.part" && mv "$dir/$MODEL_NAME.tflite.part" "$dir/$MODEL_NAME.tflite"
   rm -rf "$tmp"
   echo "dev.sh: installed the event classifier's model in $dir" >&2
+  install_int8_model
+}
+
+# The same model with int8 convolution weights, made here from the pinned fp16 file (0.3 s; no
+# download), for where it runs in fp32: a CPU without fp16 arithmetic (a Pi 4) and the share
+# worker's person pass (docs/classify.md). Its sha256 is written beside it and checked at load;
+# its bytes depend on the flatbuffers and LiteRT schema versions, so it is not pinned here.
+INT8_NAME="ssd_mobilenetv2_oidv4_int8"
+install_int8_model() {
+  local dir="$VENV/share/doorbell/models" sha
+  if ! { [ -f "$dir/$INT8_NAME.tflite.sha256" ] && (cd "$dir" && sha256sum -c --strict --status "$INT8_NAME.tflite.sha256"); }; then
+    sha="$("$VENV/bin/python" -m doorbell.device.classify.int8_weights "$dir/$MODEL_NAME.tflite" "$dir/$INT8_NAME.tflite")" || {
+      echo "dev.sh: the int8 model could not be made: the fp16 model is used everywhere" >&2; rm -f "$dir/$INT8_NAME.tflite"; return 0; }
+    cp "$dir/$MODEL_NAME.labels.txt" "$dir/$INT8_NAME.labels.txt"
+    printf '%s  %s\n' "$sha" "$INT8_NAME.tflite" >"$dir/$INT8_NAME.tflite.sha256"
+  fi
+  grep -qsF "$INT8_NAME.tflite (and its" "$dir/LICENSE" || {
+    printf '%s\n' "$INT8_NAME.tflite (and its .labels.txt, a copy): a derived work of $MODEL_NAME.tflite" \
+      "(Apache-2.0, see below), made by ./dev.sh (doorbell.device.classify.int8_weights): the same" \
+      "network, its convolutions' weights rounded to int8." "" | cat - "$dir/LICENSE" >"$dir/LICENSE.part" && mv "$dir/LICENSE.part" "$dir/LICENSE"; }
 }
 
 # The face model that redacts shared footage (docs/privacy.md): RetinaFace-MobileNet0.25, an ONNX

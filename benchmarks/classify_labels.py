@@ -14,7 +14,10 @@ every 10th frame with motion of the real clips, classified alone (its top label 
 one or two events. An event or frame labelled `unknown` counts against the truth's recall and
 in no label's precision.
 
-Usage: python benchmarks/classify_labels.py [--no-vtest] [--no-frames]
+Usage: python benchmarks/classify_labels.py [--no-vtest] [--no-frames] [--pi4-runtime]
+
+--pi4-runtime: the classifier as on a CPU without fp16 arithmetic (a Pi 4): the fp32 Interpreter
+with the int8 model ./dev.sh makes, instead of this CPU's fp16 CompiledModel.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from benchmarks.real_footage import LICENCE, vtest_original  # noqa: E402
 from doorbell.config.camera import CameraConfig  # noqa: E402
 from doorbell.config.classify import ClassifyConfig  # noqa: E402
 from doorbell.config.motion import MotionConfig  # noqa: E402
+from doorbell.device.classify import runtime  # noqa: E402
 from doorbell.device.classify.classifier import Classifier  # noqa: E402
 from doorbell.device.classify.labels import SCORED  # noqa: E402
 from doorbell.device.classify.model_file import open_classifier  # noqa: E402
@@ -51,9 +55,18 @@ HIGHWAY = [
 Pair = tuple[str, str]  # (truth, predicted)
 
 
+# `doorbell` as on a Pi 4 (no fp16 arithmetic: the fp32 Interpreter, and the int8 model where
+# ./dev.sh made it), whatever this CPU does: --pi4-runtime
+PI4_RUNTIME = (
+    "import doorbell.device.classify.runtime as r; r.cpu_has_fp16 = lambda: False; "
+    "from doorbell.device.cli import main; main()"
+)
+LAUNCH = ["-m", "doorbell.device"]
+
+
 def analysed_events(source: str) -> list[dict[str, Any]]:
     done = subprocess.run(
-        [sys.executable, "-m", "doorbell.device", "analyze", source, "--json", "-"],
+        [sys.executable, *LAUNCH, "analyze", source, "--json", "-"],
         capture_output=True,
         text=True,
         check=True,
@@ -140,7 +153,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-vtest", action="store_true", help="without the 96 MB download")
     parser.add_argument("--no-frames", action="store_true")
+    parser.add_argument(
+        "--pi4-runtime", action="store_true", help="the fp32 Interpreter (and int8 model) here"
+    )
     opts = parser.parse_args()
+    if opts.pi4_runtime:
+        global LAUNCH
+        LAUNCH = ["-c", PI4_RUNTIME]
+        runtime.cpu_has_fp16 = lambda: False
     clips = [(f"file:{clip}", "vehicle") for clip in HIGHWAY]
     if not opts.no_vtest:
         clips.insert(0, (f"file:{vtest_original()}", "person"))

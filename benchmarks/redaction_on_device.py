@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.redaction_passes import _stage  # noqa: E402
 from doorbell.device.redaction import WORKER  # noqa: E402
 from doorbell.device.system.memory import status_mb  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
@@ -83,9 +84,14 @@ def watch(device: int, peaks: dict[str, float], done: threading.Event) -> None:
             worker = next(iter(children(device)), None)
         else:
             try:
-                peaks["worker"] = max(peaks.get("worker", 0.0), status_mb("RssAnon", worker))
+                anon = status_mb("RssAnon", worker)
             except (OSError, ValueError):  # done
                 worker = None
+                continue
+            peaks["worker"] = max(peaks.get("worker", 0.0), anon)
+            stage = _stage(worker, "people")  # the pass it runs (each a process of its own)
+            if stage is not None:
+                peaks[stage] = max(peaks.get(stage, 0.0), anon)
         time.sleep(0.005)
 
 
@@ -164,6 +170,8 @@ def main() -> None:
         f"its peak during the share (+{growth:.1f}); its worker's peak {worker:.1f} MB; "
         f"together +{growth + worker:.1f} MB (goal <= +60 MB)"
     )
+    passes = [f"{name} {peaks[name]:.1f}" for name in ("people", "faces", "fill") if name in peaks]
+    print(f"the worker's peak by pass (RssAnon, MB): {', '.join(passes)}")
     print(f"drops over the run: {drops.group(0) if drops else summary!r} (goal: 0 by camera)")
 
 

@@ -43,15 +43,15 @@ _OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 # taken into the background at once instead of after absorb_seconds.
 GHOST_SECONDS = 0.8
 GHOST_EVERY = 4
-# Work done every few frames is spread over them, so that no frame does it all at once (the
-# long tail): of four frames, the restless model learns on the first (on every other cycle
-# after its first 3 s: motion.restless); the noise is measured on the second (every other
-# cycle, NOISE_EVERY); ghosts are checked on the third, where the background's range is
-# measured too (motion.difference); absorption runs on the fourth. (The noise's phase matters a
-# little: measured on the fourth, the leaves of test_motion_hard scored 0.40 % of the frame at
-# most instead of under 0.3.) Issue 27's fourth round: the range and absorption ran on every
-# other frame, so the median frame did one or both; now the usual frame does one periodic job
-# at most.
+# Work done every few frames is spread over them, so that no frame does it all at once (the long
+# tail): of four frames, the restless model learns on the first (every fourth frame: on every
+# eighth, a parcel's emptied place was taken in as a new object, not as a ghost); the noise is
+# measured on the second (every other cycle, NOISE_EVERY); ghosts are checked on the third, where
+# the background's range is measured too (motion.difference); absorption runs on the fourth. (The
+# noise's phase matters a little: measured on the fourth, the leaves of test_motion_hard scored 0.40
+# % of the frame at most instead of under 0.3.) Issue 27's fourth round: the range and absorption
+# ran on every other frame, so the median frame did one or both; now the usual frame does one
+# periodic job at most.
 GHOST_PHASE = 2
 NOISE_PHASE = 1
 # The noise is measured on every other cycle of four (one frame in eight), at twice the rate

@@ -49,10 +49,7 @@ YOUNG_SECONDS = 1.0
 # Frame-to-frame change is measured over at least this long: at 60 fps a swaying tree changes
 # little between consecutive frames, yet no less than at 15.
 STEP_SECONDS = 0.2
-LEARN_EVERY = 4  # frames: the spread moves over seconds, every fourth frame is plenty ...
-# ... and once the start-up is over (REVOKE_SECONDS: what moves through is told from what sways
-# in two learning steps), every eighth (issue 27's fourth round: half of what learning cost).
-LEARN_EVERY_LATER = 8
+LEARN_EVERY = 4  # frames: the spread moves over seconds, every fourth frame is plenty
 # A change counts as in place when the distance from the background's range over WIDE x WIDE
 # analysis px (a sway of up to 2 px each way, 4-5 lores px at 320x240) is at most IN_PLACE
 # times the distance from its 3x3 range. Measured at 160x120 on the canopy swaying 4 lores px
@@ -145,8 +142,7 @@ class RestlessModel:
         active_level: float,
         defer: bool = False,
     ) -> None:
-        """Learn from one frame (every LEARN_EVERY-th, LEARN_EVERY_LATER-th after the start-up;
-        every one while young). `current`:
+        """Learn from one frame (every LEARN_EVERY-th; every one while young). `current`:
         blurred analysis luma (uint8); `reference`: the background it was compared with (uint8);
         `diff`: its difference from the background's 3x3 range; `active_level`: the
         frame-to-frame change (RMS, levels) above which a block counts as changing, a little
@@ -154,8 +150,7 @@ class RestlessModel:
         instead (unless young, or put off already)."""
         self._calls += 1
         young = self._learned < YOUNG_SECONDS
-        every = LEARN_EVERY if self._learned < REVOKE_SECONDS else LEARN_EVERY_LATER
-        due = self._pending or not self._calls % every
+        due = self._pending or not self._calls % LEARN_EVERY
         if not due and self._previous is not None and not young:
             return
         if defer and not young and self._previous is not None and not self._pending:

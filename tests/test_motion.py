@@ -223,7 +223,7 @@ def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> No
     assert sum(w.startswith("judged") for w in late) >= 100 // every
     if every > 1:
         assert not [w for w in late if w.startswith("judged") and w != "judged"]
-    for name, share in (("noise", 8), ("absorb", 4), ("learn", 8)):  # none of it starves
+    for name, share in (("noise", 8), ("absorb", 4), ("learn", 4)):  # none of it starves
         assert sum(name in w for w in late) >= len(late) // share - 3, name
 
 

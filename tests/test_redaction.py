@@ -291,3 +291,16 @@ def test_a_worker_that_takes_too_long_is_stopped_and_the_share_fails(tmp_path: P
             [(source, tmp_path / "out.mp4")]
         )
     assert not (tmp_path / "out.mp4").exists()
+
+
+@needs_model
+def test_a_snapshot_that_is_not_a_picture_fails_in_one_line(tmp_path: Path) -> None:
+    # the face pass decodes snapshots with PyAV (no OpenCV in that pass): a broken one is a
+    # RedactionError naming the file, as a broken clip is
+    broken = tmp_path / "snap.jpg"
+    broken.write_bytes(b"\xff\xd8\xff not a JPEG after all")
+    with pytest.raises(RedactionError) as failed:
+        WorkerRedactor().redact_files([(broken, tmp_path / "out.jpg")])
+    assert len(str(failed.value).splitlines()) == 1
+    assert "snap.jpg" in str(failed.value)
+    assert not (tmp_path / "out.jpg").exists()

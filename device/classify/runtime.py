@@ -6,7 +6,8 @@ little memory as this machine allows (benchmarks/classify_memory.py measures eac
   activations stay half the size of fp32 (private memory +24 MB instead of +37 MB; faster too).
 - Elsewhere (a Pi 4's Cortex-A72 has no fp16 arithmetic), the classic Interpreter with XNNPACK in
   fp32, or if the CompiledModel cannot be built; and wherever a caller asks for fp32 (the
-  redaction's person finder, validated in fp32: `SsdDetector`'s default).
+  redaction's person finder, validated in fp32: `SsdDetector`'s default). Callers give it the
+  int8-weight model there when ./dev.sh made one (`int8_weights`: 13 MB less private memory).
 - Either way, once the weights are packed into the runtime's own memory (after one inference),
   this process's pages of the mapped model file are handed back: they were 9.5 MB of RSS that no
   frame reads again; and so are those of the runtime's own code, most of which only builds a

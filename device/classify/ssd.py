@@ -61,8 +61,9 @@ class SsdDetector:
 
     def __init__(self, model: Path, class_names: list[str], fp16: bool | None = False) -> None:
         """`fp16`: False (the default) runs fp32, as the detector was validated for the
-        redaction's person finder (a head in a real frame is missed in fp16); None lets the CPU
-        decide, as the event classifier does (`model_file`: half the memory, scores within 0.01)."""
+        redaction's person finder (a head in a real frame is missed in fp16; it is given the
+        int8-weight model, whose activations are fp32 too); None lets the CPU decide, as the
+        event classifier does (`model_file`: half the memory, scores within 0.01)."""
         self._model = load(model, fp16)
         inp, outputs = self._model.input, self._model.outputs
         self._anchors = ssd_anchors()

@@ -1,0 +1,245 @@
+"""The shipped fp16 SSD rewritten, at install time, with int8 CONV_2D weights (dynamic range), for
+the runtimes that would run it in fp32 anyway: the share worker's person pass and a CPU without
+fp16 arithmetic (a Pi 4). XNNPACK packs int8 weights as int8, so the model takes about 13 MB less
+private memory there (`benchmarks/classify.py --pi4-runtime`, `benchmarks/redaction_people.py`).
+
+Two steps, with nothing but numpy, flatbuffers and LiteRT's own schema (ai-edge-litert's
+`schema_py_generated`, in the venv with the runtime):
+
+1. fp16 -> fp32: each DEQUANTIZE of an fp16 constant is dropped and its fp32 output gets the
+   widened constant (exact: every fp16 value is an fp32 value), so the graph is plain fp32.
+2. Each CONV_2D's weights -> int8 per output channel, symmetric (scale = max|w| / 127, zero point
+   0; as ai-edge-quantizer's dynamic_wi8_afp32 recipe). Biases stay fp32, and so do the
+   DEPTHWISE_CONV_2D weights (34 KB): XNNPACK has no dynamic-range depthwise kernel and would
+   hand those ops to TFLite's slower ones.
+
+The same input gives the same bytes (for one flatbuffers and schema version). The result is a
+derived work of the Apache-2.0 model (./dev.sh says so in the licence file beside it). Run as
+
+    python -m doorbell.device.classify.int8_weights SRC.tflite DST.tflite
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+_ALIGN = 16  # the schema's force_align on Buffer.data, which the generated Python ignores
+FP16_NAME = "ssd_mobilenetv2_oidv4_fp16.tflite"  # what ./dev.sh installs from the npm package
+INT8_NAME = "ssd_mobilenetv2_oidv4_int8.tflite"  # what it makes of it, beside it
+
+
+def digest_of(model: Path) -> Path:
+    """The file beside the int8 model that holds its sha256 as made (`sha256sum`'s format)."""
+    return model.with_name(model.name + ".sha256")
+
+
+def int8_problem(model: Path) -> str | None:
+    """Why the int8 model at `model` is not to be used (one line); None: it is the file made at
+    install time, byte for byte (its sha256 is the one written beside it then), with its label
+    map. Read in chunks: the whole file at once would be 5 MB more of a worker's peak."""
+    try:
+        pinned = digest_of(model).read_text(encoding="ascii").split()[0]
+        digest = hashlib.sha256()
+        with model.open("rb") as file:
+            while chunk := file.read(1 << 16):
+                digest.update(chunk)
+    except (OSError, ValueError, IndexError) as exc:
+        return f"the int8 model {model} or its sha256 cannot be read ({type(exc).__name__})"
+    if digest.hexdigest() != pinned:
+        return f"the int8 model {model} is not the file made at install time (sha256 differs)"
+    if not model.with_name(model.stem + ".labels.txt").is_file():
+        return f"the int8 model {model} has no label map beside it"
+    return None
+
+
+def fp32_model(fp16_model: Path) -> Path:
+    """The model to run where it runs in fp32 (no fp16 arithmetic, the share worker's person
+    pass): the int8 one made beside the shipped `fp16_model` when it is there and intact, else
+    `fp16_model` itself (after one warning line if the int8 one is there but refused)."""
+    if fp16_model.name != FP16_NAME:  # a model of the owner's choosing (classify.model) is kept
+        return fp16_model
+    int8 = fp16_model.with_name(INT8_NAME)
+    if not int8.exists():
+        return fp16_model
+    why = int8_problem(int8)
+    if why is None:
+        return int8
+    log.warning("%s: the fp16 model instead (./dev.sh install makes it again)", why)
+    return fp16_model
+
+
+def _schema() -> Any:
+    # here, not at the top: the runtime is optional (a 32-bit Pi has no wheel)
+    from ai_edge_litert import schema_py_generated
+
+    return schema_py_generated
+
+
+def _opcode(code: Any) -> int:
+    return max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
+
+
+def _data(buffer: Any) -> bytes:
+    return np.asarray(buffer.data, np.uint8).tobytes()
+
+
+def widen_fp16_constants(model: Any) -> int:
+    """Drops each DEQUANTIZE of an fp16 constant, its output taking the widened constant; then
+    the tensors, buffers and operator codes nothing uses any more. Returns how many."""
+    s = _schema()
+    if len(model.subgraphs) != 1:
+        raise ValueError("not a model of one subgraph")
+    graph = model.subgraphs[0]
+    kept, widened = [], 0
+    for op in graph.operators:
+        if _opcode(model.operatorCodes[op.opcodeIndex]) == s.BuiltinOperator.DEQUANTIZE:
+            half, full = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+            buffer = model.buffers[half.buffer]
+            if (
+                half.type == s.TensorType.FLOAT16
+                and full.type == s.TensorType.FLOAT32
+                and buffer.data is not None
+                and len(buffer.data)
+            ):
+                values = np.frombuffer(_data(buffer), "<f2")
+                if values.size != int(np.prod(full.shape)):
+                    raise ValueError(f"{full.name!r}: constant and tensor sizes differ")
+                buffer.data = np.frombuffer(values.astype("<f4").tobytes(), np.uint8)
+                full.buffer, half.buffer = half.buffer, 0
+                widened += 1
+                continue
+        kept.append(op)
+    graph.operators = kept
+    _drop_unused(model)
+    return widened
+
+
+def _drop_unused(model: Any) -> None:
+    graph = model.subgraphs[0]
+    used = set(graph.inputs) | set(graph.outputs)
+    for op in graph.operators:
+        used |= set(op.inputs) | set(op.outputs) | set(op.intermediates or [])
+    used.discard(-1)  # an optional input left out
+    order = sorted(used)
+    new = {old: i for i, old in enumerate(order)}
+
+    def renumber(indices: Any) -> list[int]:
+        return [new[i] if i >= 0 else i for i in indices]
+
+    graph.tensors = [graph.tensors[i] for i in order]
+    graph.inputs, graph.outputs = renumber(graph.inputs), renumber(graph.outputs)
+    for op in graph.operators:
+        op.inputs, op.outputs = renumber(op.inputs), renumber(op.outputs)
+        if op.intermediates is not None:
+            op.intermediates = renumber(op.intermediates)
+    # buffer 0 stays the empty one every tensor without a constant points at
+    metadata = model.metadata or []
+    buffers = sorted({0} | {t.buffer for t in graph.tensors} | {m.buffer for m in metadata})
+    at = {old: i for i, old in enumerate(buffers)}
+    model.buffers = [model.buffers[i] for i in buffers]
+    for item in [*graph.tensors, *metadata]:
+        item.buffer = at[item.buffer]
+    codes = sorted({op.opcodeIndex for op in graph.operators})
+    code_at = {old: i for i, old in enumerate(codes)}
+    model.operatorCodes = [model.operatorCodes[i] for i in codes]
+    for op in graph.operators:
+        op.opcodeIndex = code_at[op.opcodeIndex]
+
+
+def quantize_conv_weights(model: Any) -> int:
+    """Each CONV_2D's fp32 weights as int8, one scale per output channel. Returns how many."""
+    s = _schema()
+    graph = model.subgraphs[0]
+    done = 0
+    for op in graph.operators:
+        if _opcode(model.operatorCodes[op.opcodeIndex]) != s.BuiltinOperator.CONV_2D:
+            continue
+        weights = graph.tensors[op.inputs[1]]
+        buffer = model.buffers[weights.buffer]
+        if weights.type != s.TensorType.FLOAT32 or buffer.data is None or not len(buffer.data):
+            continue
+        channels = int(weights.shape[0])
+        w = np.frombuffer(_data(buffer), "<f4").reshape(channels, -1)
+        bound = np.maximum(np.abs(w).max(axis=1), np.float32(1e-9)).astype(np.float32)
+        scale = (bound / np.float32(127.0)).astype(np.float32)
+        q = np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8)
+        buffer.data = np.frombuffer(q.tobytes(), np.uint8)
+        weights.type = s.TensorType.INT8
+        params = s.QuantizationParametersT()
+        params.scale = scale
+        params.zeroPoint = np.zeros(channels, np.int64)
+        params.quantizedDimension = 0
+        weights.quantization = params
+        done += 1
+    return done
+
+
+def _pack_buffer(self: Any, builder: Any) -> Any:
+    """BufferT.Pack with its data 16-byte aligned, as LiteRT's converter writes it (XNNPACK
+    reads constants in place)."""
+    s = _schema()
+    data = None
+    if self.data is not None:
+        payload = _data(self)
+        builder.StartVector(1, len(payload), _ALIGN)
+        builder.head -= len(payload)
+        builder.Bytes[builder.head : builder.head + len(payload)] = payload
+        data = builder.EndVector()
+    s.BufferStart(builder)
+    if data is not None:
+        s.BufferAddData(builder, data)
+    s.BufferAddOffset(builder, self.offset)
+    s.BufferAddSize(builder, self.size)
+    return s.BufferEnd(builder)
+
+
+def convert(source: bytes) -> bytes:
+    """The fp16 model's bytes -> the int8-weight model's bytes. Raises ValueError for a model
+    this rewrite does not know (more than one subgraph, no fp16 constants, no convolutions)."""
+    import flatbuffers
+
+    s = _schema()
+    try:
+        model = s.ModelT.InitFromPackedBuf(bytearray(source), 0)
+    except Exception as exc:  # a flatbuffer that is not one fails anywhere in its parser
+        raise ValueError(f"not a .tflite model ({type(exc).__name__})") from None
+    if not widen_fp16_constants(model) or not quantize_conv_weights(model):
+        raise ValueError("not an fp16-weight model with convolutions")
+
+    class AlignedBuffer(s.BufferT):  # type: ignore[name-defined]
+        Pack = _pack_buffer  # these buffers only: the schema's own class is left as it is
+
+    for buffer in model.buffers:
+        buffer.__class__ = AlignedBuffer
+    builder = flatbuffers.Builder(len(source) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m doorbell.device.classify.int8_weights SRC.tflite DST.tflite")
+        return 2
+    source, target = Path(argv[0]), Path(argv[1])
+    partial = target.with_name(target.name + ".part")
+    try:
+        out = convert(source.read_bytes())
+        partial.write_bytes(out)
+        partial.replace(target)
+    except (OSError, ValueError, ImportError) as exc:
+        print(f"int8_weights: {source}: {exc}", file=sys.stderr)
+        partial.unlink(missing_ok=True)
+        return 2
+    print(hashlib.sha256(out).hexdigest())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
