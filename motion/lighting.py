@@ -35,7 +35,7 @@ SLIGHT_BLOCKS = 2
 SLIGHT_GAIN = 0.08
 # A block judged "scene, not light" stays so (with its neighbours) for this many frames while
 # nothing else changes: a visitor moving about need not be judged again every frame. (Issue 27's
-# fifth round: 8 -> 16 took judgements per 600 real frames 110 -> 97 on highway-overlay, 97 -> 75
+# fifth round: 8 -> 16 took judgements per 600 real frames 110 -> 98 on highway-overlay, 97 -> 77
 # on highway-trees, 86 -> 58 on vtest; each is a frame's slowest step, 250-700 us behind other
 # detectors. A change of light elsewhere in the frame is still judged at once.)
 REJUDGE_FRAMES = 16
