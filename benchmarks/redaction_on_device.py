@@ -32,8 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.redaction_passes import _stage  # noqa: E402
-from doorbell.device.redaction import WORKER  # noqa: E402
+from benchmarks.redaction_passes import stage_of, worker_of  # noqa: E402
 from doorbell.device.system.memory import status_mb  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 from tests.support.footage import PutServer, Signer, iso, request_body  # noqa: E402
@@ -61,27 +60,13 @@ def first_complete_clip(data: Path, dev: DoorbellProcess, timeout: float) -> dic
     raise SystemExit(f"no clip in {timeout:.0f} s: {dev.stderr[-2000:]}")
 
 
-def children(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if int(stat.rpartition(")")[2].split()[1]) == parent and WORKER.encode() in argv:
-                found.append(int(entry.name))
-    return found
-
-
 def watch(device: int, peaks: dict[str, float], done: threading.Event) -> None:
     """The device's private memory and its worker's, at their peaks, until `done`."""
     worker = None
     while not done.is_set():
         peaks["device"] = max(peaks.get("device", 0.0), status_mb("RssAnon", device))
         if worker is None:
-            worker = next(iter(children(device)), None)
+            worker = worker_of(device)
         else:
             try:
                 anon = status_mb("RssAnon", worker)
@@ -89,7 +74,7 @@ def watch(device: int, peaks: dict[str, float], done: threading.Event) -> None:
                 worker = None
                 continue
             peaks["worker"] = max(peaks.get("worker", 0.0), anon)
-            stage = _stage(worker, "people")  # the pass it runs (each a process of its own)
+            stage = stage_of(worker, "people")  # the pass it runs (each a process of its own)
             if stage is not None:
                 peaks[stage] = max(peaks.get(stage, 0.0), anon)
         time.sleep(0.005)

@@ -43,7 +43,7 @@ class PassesRun:
         )
 
 
-def _worker(parent: int) -> int | None:
+def worker_of(parent: int) -> int | None:
     """`parent`'s redaction worker: the same process through all its passes (exec)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -58,7 +58,7 @@ def _worker(parent: int) -> int | None:
     return None
 
 
-def _stage(pid: int, first: str) -> str | None:
+def stage_of(pid: int, first: str) -> str | None:
     """The pass a worker runs, from the job on its command line (None: it is gone)."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
@@ -91,10 +91,10 @@ def redact(files: list[tuple[Path, Path]], people: bool) -> PassesRun:
     def poll() -> None:
         pid = None
         while pid is None and not done.is_set():
-            pid = _worker(os.getpid())
+            pid = worker_of(os.getpid())
             time.sleep(POLL_SECONDS)
         while pid is not None and not done.is_set():
-            stage, memory = _stage(pid, first), _status_mb(pid)
+            stage, memory = stage_of(pid, first), _status_mb(pid)
             if stage is not None and memory is not None:
                 anon, rss = memory
                 run.anon_peak[stage] = max(run.anon_peak.get(stage, 0.0), anon)
