@@ -6,7 +6,8 @@ object is shown to the classifier (its box, on that frame's main picture); unles
 a vehicle or an animal (a visitor who waits, a parked car, a cat asleep on the step) it is
 reported as a possible `package` (device.runtime.package_alerts: its alert, snapshot and the
 clip of the motion that put it down). A job the classifier's queue dropped is sent again
-(`RETRY_AFTER`, at most `TRIES` times; counted in `retried`, and `undecided` when it never came).
+(`RETRY_AFTER`, at most `TRIES` times; counted by the stage, telemetry's `classify_retried`; in
+`undecided` when it never came).
 
 "Gone" is decided only on what can be seen. Once a second (frame time) each package's place is
 compared with its look (the main picture's luma in its box), unless something is in front of
@@ -117,15 +118,22 @@ class Waiting:
     tries: int = 1
 
 
-def sight_of(frame: Frame, box: Box) -> Sight:
-    """The luma of the main picture inside `box`, and the mean of the rest of the picture."""
+def luma_total(frame: Frame) -> int:
+    """The sum of the main picture's luma: every sight of one frame needs it."""
+    return int(planes(frame.main)[0].sum(dtype=np.int64))
+
+
+def sight_of(frame: Frame, box: Box, total: int | None = None) -> Sight:
+    """The luma of the main picture inside `box`, and the mean of the rest of the picture
+    (`total`: the picture's `luma_total`, when known)."""
     y = planes(frame.main)[0]
     height, width = y.shape
     x0, y0 = int(box.x * width), int(box.y * height)
     x1, y1 = max(x0 + 1, int((box.x + box.w) * width)), max(y0 + 1, int((box.y + box.h) * height))
     pixels = y[y0:y1, x0:x1].astype(np.int16)
     outside = y.size - pixels.size
-    rest = (float(y.sum(dtype=np.int64)) - float(pixels.sum())) / outside if outside else 1.0
+    total = luma_total(frame) if total is None else total
+    rest = (float(total) - float(pixels.sum())) / outside if outside else 1.0
     return Sight(pixels, rest)
 
 
@@ -150,7 +158,6 @@ class Packages:
         self.report, self.min_score = report, min_score
         self.present: list[Package] = []
         self.occluders: list[Still] = []  # things that stayed and are no package (a person)
-        self.retried = 0  # classifier jobs sent again (the queue dropped them)
         self.undecided = 0  # objects never classified after TRIES
         self._waiting: dict[str, Waiting] = {}  # classifier job -> what it shows
         self._ids = itertools.count(1)
@@ -232,9 +239,8 @@ class Packages:
                 self.undecided += 1
                 log.warning("something that stayed at %s was never classified", where(waiting.box))
                 continue
-            self.retried += 1
             log.info("classifying what stayed at %s again (not answered)", where(waiting.box))
-            self._send(stage, waiting.box, frame, waiting.tries + 1)
+            self._send(stage, waiting.box, frame, waiting.tries + 1)  # counted by the stage
 
     def look(
         self, frame: Frame, moving: tuple[Box, ...], stage: ClassifyStage | None, lighting: bool
@@ -254,16 +260,17 @@ class Packages:
         if frame.t < self._next_look or lighting:
             return
         self._next_look = frame.t + CHECK_EVERY
+        total = luma_total(frame)
         with self._lock:
             hiding = [f.box for f in self._forming] + [w.box for w in self._waiting.values()]
-            self.occluders = [o for o in self.occluders if not self._left(o, frame, moving)]
+            self.occluders = [o for o in self.occluders if not self._left(o, frame, moving, total)]
             hiding += [o.box for o in self.occluders]
             gone = []
             for package in self.present:
                 newer = [p.box for p in self.present if p.arrived_t > package.arrived_t]
                 if any(package.box.overlaps(box) for box in (*moving, *hiding, *newer)):
                     continue
-                if self._left(package, frame, moving):
+                if self._left(package, frame, moving, total):
                     gone.append(package)
             for package in gone:
                 self.present.remove(package)
@@ -271,11 +278,11 @@ class Packages:
             self._gone(package, frame)
 
     @staticmethod
-    def _left(still: Still, frame: Frame, moving: tuple[Box, ...]) -> bool:
+    def _left(still: Still, frame: Frame, moving: tuple[Box, ...], total: int) -> bool:
         """Whether `still`, its place visible, no longer looks like it (`MISSES` in a row)."""
         if any(still.box.overlaps(box) for box in moving):
             return False
-        now = sight_of(frame, still.box)
+        now = sight_of(frame, still.box, total)
         if looks_same(still.sight, now):
             still.sight, still.misses = now, 0  # keeps up with the light
             return False
@@ -300,11 +307,12 @@ class Packages:
             return True
         box, frame = waiting.box, waiting.frame
         top = labels.top(self.min_score)
+        seen = sight_of(frame, box)  # outside the lock: a pass over the whole picture
         if top in NOT_PACKAGES:
             log.info("something stayed at %s: a %s, not a package", where(box), top)
             with self._lock:  # in front of a package: it hides it until it leaves
                 if any(p.box.overlaps(box) for p in self.present):
-                    self.occluders.append(Still(box, sight_of(frame, box)))
+                    self.occluders.append(Still(box, seen))
             return True
         scores = {str(label): round(score, 2) for label, score in labels.scores.items()}
         with self._lock:
@@ -312,7 +320,6 @@ class Packages:
         alert_id, indexed = self.report.arrived(box, frame, scores, bringer)
         log.info("a possible package arrived at %s", where(box))
         with self._lock:
-            seen = sight_of(frame, box)
             self.present.append(
                 Package(box, seen, alert_id=alert_id, arrived_t=frame.t, indexed=indexed)
             )
