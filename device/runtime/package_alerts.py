@@ -18,6 +18,7 @@ from doorbell.device.recording.recorder import Recorder
 from doorbell.device.runtime.alerts import Alerts
 from doorbell.device.runtime.frame import Frame
 from doorbell.device.runtime.policy import PackageArrived, Policy
+from doorbell.device.runtime.snapshots import send_snapshot
 from doorbell.motion.types import Box
 from doorbell.uplink.uplink import Uplink
 
@@ -103,14 +104,5 @@ class PackageAlerts:
 
     def _snapshot(self, alert_id: str, frame: Frame, store: bool) -> None:
         """Stored and indexed (`store`: its row exists) or only taken, and published."""
-        if self.recorder is None or self.uplink is None:
-            return
-        try:
-            if store:
-                snap = self.recorder.save_snapshot(alert_id, frame.main)
-            else:
-                snap = self.recorder.snapshot(frame.main)
-        except OSError as exc:
-            log.error("snapshot not taken: %s", exc, extra={"event_id": alert_id})
-            return
-        self.uplink.send_snapshot(snap.jpeg, snap.picture)
+        if self.recorder is not None and self.uplink is not None:
+            send_snapshot(self.recorder, self.uplink, alert_id, frame, store)

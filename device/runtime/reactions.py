@@ -35,6 +35,7 @@ from doorbell.device.runtime.policy import (
     Policy,
     Ring,
 )
+from doorbell.device.runtime.snapshots import send_snapshot
 from doorbell.motion.types import EventUpdate, MotionEvent, MotionResult
 from doorbell.uplink.uplink import Uplink
 
@@ -327,9 +328,4 @@ class Reactions:
 
     # -- recording ------------------------------------------------------------------------------
     def _snapshot(self, alert_id: str, frame: Frame) -> None:
-        try:
-            snap = self.recorder.save_snapshot(alert_id, frame.main)
-        except OSError as exc:
-            log.error("snapshot not saved: %s", exc, extra={"event_id": alert_id})
-            return
-        self.uplink.send_snapshot(snap.jpeg, snap.picture)
+        send_snapshot(self.recorder, self.uplink, alert_id, frame)
