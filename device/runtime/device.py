@@ -75,7 +75,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # Freed memory goes back to the system once a second: a trim drops the pages of the frames freed
 # since the last, which the next frames fault in again (every 0.2 s cost masked runs 0.2-0.6 ms
-# a frame in real time, vtest, for 0.1-1.3 MB less private memory; issue 31).
+# a frame in real time, vtest, for 0.1-3 MB less private memory; issue 31).
 TRIM_SECONDS = 1.0
 
 
