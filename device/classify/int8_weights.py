@@ -40,22 +40,44 @@ def digest_of(model: Path) -> Path:
     return model.with_name(model.name + ".sha256")
 
 
-def int8_problem(model: Path) -> str | None:
-    """Why the int8 model at `model` is not to be used (one line); None: it is the file made at
-    install time, byte for byte (its sha256 is the one written beside it then), with its label
-    map. Read in chunks: the whole file at once would be 5 MB more of a worker's peak."""
+class Int8Refused(ValueError):
+    """Why the int8 model is not to be used, in one line."""
+
+
+def file_sha256(path: Path) -> str:
+    """Read in chunks: a model read whole would be 5-10 MB more of a share worker's peak.
+    Raises OSError."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 16):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def int8_sha256(model: Path) -> str:
+    """The sha256 of the int8 model at `model`, once it is found to be the file made at install
+    time, byte for byte (its sha256 is the one written beside it then), with its label map
+    beside it; raises Int8Refused otherwise."""
     try:
         pinned = digest_of(model).read_text(encoding="ascii").split()[0]
-        digest = hashlib.sha256()
-        with model.open("rb") as file:
-            while chunk := file.read(1 << 16):
-                digest.update(chunk)
+        digest = file_sha256(model)
     except (OSError, ValueError, IndexError) as exc:
-        return f"the int8 model {model} or its sha256 cannot be read ({type(exc).__name__})"
-    if digest.hexdigest() != pinned:
-        return f"the int8 model {model} is not the file made at install time (sha256 differs)"
+        why = f"the int8 model {model} or its sha256 cannot be read ({type(exc).__name__})"
+        raise Int8Refused(why) from None
+    if digest != pinned:
+        why = f"the int8 model {model} is not the file made at install time (sha256 differs)"
+        raise Int8Refused(why)
     if not model.with_name(model.stem + ".labels.txt").is_file():
-        return f"the int8 model {model} has no label map beside it"
+        raise Int8Refused(f"the int8 model {model} has no label map beside it")
+    return digest
+
+
+def int8_problem(model: Path) -> str | None:
+    """Why the int8 model at `model` is not to be used (one line); None: it is (`int8_sha256`)."""
+    try:
+        int8_sha256(model)
+    except Int8Refused as exc:
+        return str(exc)
     return None
 
 

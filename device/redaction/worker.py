@@ -11,11 +11,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from doorbell.uplink.requests.redaction import PersonFinder
+from doorbell.uplink.requests.redaction import ModelPersonFinder
 from doorbell.uplink.requests.redaction_worker import main
 
 
-def person_finder(model: Path) -> PersonFinder | None:
+def person_finder(model: Path) -> ModelPersonFinder | None:
     """The person finder, imported by the people pass alone: the passes after it (each a
     process of its own) never load OpenCV's resize or the detector's runtime for it."""
     from doorbell.device.redaction.people import open_person_finder

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import gc
 import os
 from collections.abc import Callable
@@ -34,11 +35,44 @@ from doorbell.uplink.requests.face_model import (
 from doorbell.uplink.requests.redaction_plan import Box, covers, faceless_heads
 
 
+@dataclass(frozen=True)
+class PersonPass:
+    """What a share's person pass did, as the share's record says it (models.Redaction's
+    fields of the same names): `covered`, by the person model file it loaded (its sha256 and
+    weights, `int8` or `fp16`; None: a model of another name), or `not_covered` and why
+    (`no_person_model`, `person_model_failed`)."""
+
+    heads: str
+    person_model_sha256: str | None = None
+    person_model_weights: str | None = None
+    heads_reason: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, found: dict[str, Any]) -> PersonPass:
+        fields = ("heads", "person_model_sha256", "person_model_weights", "heads_reason")
+        values = {name: found.get(name) for name in fields}
+        if not isinstance(values["heads"], str) or not all(
+            v is None or isinstance(v, str) for v in values.values()
+        ):
+            raise ValueError(f"not a person pass: {found!r}")
+        return cls(**values)  # type: ignore[arg-type]
+
+
+NO_PERSON_MODEL = PersonPass("not_covered", heads_reason="no_person_model")
+PERSON_MODEL_FAILED = PersonPass("not_covered", heads_reason="person_model_failed")
+
+
 class FileRedactor(Protocol):
     """What a share needs: check first, redact files (source -> target), let go after."""
 
     def check(self) -> None: ...
-    def redact_files(self, files: list[tuple[Path, Path]]) -> None: ...
+    def redact_files(self, files: list[tuple[Path, Path]]) -> PersonPass:
+        """What the person pass did, for the share's record."""
+        ...
+
     def release(self) -> None: ...
 
 
@@ -47,6 +81,14 @@ class PersonFinder(Protocol):
     (turned away, far off) still has a head at the top of their box."""
 
     def people(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]: ...
+
+
+class ModelPersonFinder(PersonFinder, Protocol):
+    """A person finder that says which model file it runs: the share worker's, whose record
+    names the model that found the people (`PersonPass`)."""
+
+    model_sha256: str  # of the file loaded
+    weights: str | None  # `int8` | `fp16`; None: a model of another name
 
 
 _T = TypeVar("_T")
