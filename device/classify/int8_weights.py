@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +91,44 @@ def fp32_model(fp16_model: Path) -> Path:
     int8 = fp16_model.with_name(INT8_NAME)
     if not int8.exists():
         return fp16_model
-    why = int8_problem(int8)
+    why = _int8_problem_once(int8)
     if why is None:
         return int8
     log.warning("%s: the fp16 model instead (./dev.sh install makes it again)", why)
     return fp16_model
+
+
+# fp32_model's verdicts, by the identity of the files they were drawn from: a device asks twice as
+# it starts (its classifier, on a CPU without fp16 arithmetic, and its share worker's choice), and
+# hashing the int8 file is ~12 ms here, several times that on a Pi 4. A file changed since (its
+# inode, size or times, or those of its sha256 or label map) is hashed again; so is one changed
+# less than SETTLED_NS before it was hashed: a change within the file system's timestamp tick
+# would not show (git treats its index the same way). The share worker's person pass checks the
+# file once more as it loads it (int8_sha256, in a process of its own).
+SETTLED_NS = 2_000_000_000
+_verdicts: dict[Path, tuple[tuple[int, ...], str | None]] = {}
+
+
+def _identity(int8: Path) -> tuple[int, ...] | None:
+    try:
+        labels = int8.with_name(int8.stem + ".labels.txt")
+        stats = [f.stat() for f in (int8, digest_of(int8), labels)]
+    except OSError:
+        return None
+    return tuple(v for s in stats for v in (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns))
+
+
+def _int8_problem_once(int8: Path) -> str | None:
+    """int8_problem, drawn once for the files as they are (see _verdicts)."""
+    identity = _identity(int8)
+    known = _verdicts.get(int8)
+    if identity is not None and known is not None and known[0] == identity:
+        return known[1]
+    started = time.time_ns()
+    why = int8_problem(int8)
+    if identity is not None and max(identity[2::4] + identity[3::4]) < started - SETTLED_NS:
+        _verdicts[int8] = (identity, why)
+    return why
 
 
 def _schema() -> Any:
