@@ -30,15 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from doorbell.device.classify.model_paths import FP16_NAME, INT8_NAME, digest_of, labels_of
+
 log = logging.getLogger(__name__)
 _ALIGN = 16  # the schema's force_align on Buffer.data, which the generated Python ignores
-FP16_NAME = "ssd_mobilenetv2_oidv4_fp16.tflite"  # what ./dev.sh installs from the npm package
-INT8_NAME = "ssd_mobilenetv2_oidv4_int8.tflite"  # what it makes of it, beside it
-
-
-def digest_of(model: Path) -> Path:
-    """The file beside the int8 model that holds its sha256 as made (`sha256sum`'s format)."""
-    return model.with_name(model.name + ".sha256")
 
 
 class Int8Refused(ValueError):
@@ -68,7 +63,7 @@ def int8_sha256(model: Path) -> str:
     if digest != pinned:
         why = f"the int8 model {model} is not the file made at install time (sha256 differs)"
         raise Int8Refused(why)
-    if not model.with_name(model.stem + ".labels.txt").is_file():
+    if not labels_of(model).is_file():
         raise Int8Refused(f"the int8 model {model} has no label map beside it")
     return digest
 
@@ -111,8 +106,7 @@ _verdicts: dict[Path, tuple[tuple[int, ...], str | None]] = {}
 
 def _identity(int8: Path) -> tuple[int, ...] | None:
     try:
-        labels = int8.with_name(int8.stem + ".labels.txt")
-        stats = [f.stat() for f in (int8, digest_of(int8), labels)]
+        stats = [f.stat() for f in (int8, digest_of(int8), labels_of(int8))]
     except OSError:
         return None
     return tuple(v for s in stats for v in (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns))

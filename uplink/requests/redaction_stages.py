@@ -37,8 +37,9 @@ from doorbell.uplink.requests.redaction import (
 )
 from doorbell.uplink.requests.redaction_plan import Box
 
-# What a device's worker builds its person finder with, from the model's path (the device finds
-# the path: its model_file module costs 10 MB of imports the worker does not need).
+# What a device's worker builds its person finder with, from the model's path (the device
+# chooses the file as it starts, device/redaction/people.py's person_model; the pass checks it
+# again as it loads it).
 PersonFinderAt = Callable[[Path], ModelPersonFinder | None]
 
 FIRST, FACES, FILL = "people", "faces", "fill"
