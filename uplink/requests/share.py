@@ -120,7 +120,7 @@ class ShareJob:
         once the request has expired). ShareStopped (the device is stopping) goes through: the
         request stays `sharing`, its folder too, retried at the next start."""
         try:
-            shared = self._send(request, clips, redact)
+            shared, redaction = self._send(request, clips, redact)
         except RedactionError as exc:
             shutil.rmtree(self.workdir(request.request_id), ignore_errors=True)
             reason = f"{exc}; approve with --no-redact to share as recorded"
@@ -132,7 +132,7 @@ class ShareJob:
         finally:
             self.redactor.release()
         shutil.rmtree(self.workdir(request.request_id), ignore_errors=True)
-        return shared
+        return shared, redaction
 
     def redaction(self, redact: RedactMode, people: PersonPass | None = None) -> Redaction:
         """What a share with this choice does (decided), or did (`people`: what the worker's
