@@ -37,7 +37,8 @@ from doorbell.uplink.requests import FootageRequests
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.face_model import MODEL_SHA256, model_problem
 from doorbell.uplink.requests.models import Redaction
-from doorbell.uplink.requests.redaction import PERSON_MODEL_FAILED, RedactionError
+from doorbell.uplink.requests.person_pass import PERSON_MODEL_FAILED
+from doorbell.uplink.requests.redaction import RedactionError
 from doorbell.uplink.requests.redaction_worker import WorkerRedactor
 from tests.support.footage import T0, Device, FootageClip, PutServer, decision_body, iso
 

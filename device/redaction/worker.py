@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from doorbell.uplink.requests.redaction import ModelPersonFinder
 from doorbell.uplink.requests.redaction_worker import main
+
+if TYPE_CHECKING:  # every pass runs this module; the people pass alone needs this one
+    from doorbell.uplink.requests.person_pass import ModelPersonFinder
 
 
 def person_finder(model: Path) -> ModelPersonFinder | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import dataclasses
 import gc
 import os
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import av
 import numpy as np
@@ -34,35 +33,8 @@ from doorbell.uplink.requests.face_model import (
 )
 from doorbell.uplink.requests.redaction_plan import Box, covers, faceless_heads
 
-
-@dataclass(frozen=True)
-class PersonPass:
-    """What a share's person pass did, as the share's record says it (models.Redaction's
-    fields of the same names): `covered`, by the person model file it loaded (its sha256 and
-    weights, `int8` or `fp16`; None: a model of another name), or `not_covered` and why
-    (`no_person_model`, `person_model_failed`)."""
-
-    heads: str
-    person_model_sha256: str | None = None
-    person_model_weights: str | None = None
-    heads_reason: str | None = None
-
-    def to_json(self) -> dict[str, str | None]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, found: dict[str, Any]) -> PersonPass:
-        fields = ("heads", "person_model_sha256", "person_model_weights", "heads_reason")
-        values = {name: found.get(name) for name in fields}
-        if not isinstance(values["heads"], str) or not all(
-            v is None or isinstance(v, str) for v in values.values()
-        ):
-            raise ValueError(f"not a person pass: {found!r}")
-        return cls(**values)  # type: ignore[arg-type]
-
-
-NO_PERSON_MODEL = PersonPass("not_covered", heads_reason="no_person_model")
-PERSON_MODEL_FAILED = PersonPass("not_covered", heads_reason="person_model_failed")
+if TYPE_CHECKING:  # a module of its own: the face and fill passes never import it
+    from doorbell.uplink.requests.person_pass import PersonPass
 
 
 class FileRedactor(Protocol):
@@ -81,14 +53,6 @@ class PersonFinder(Protocol):
     (turned away, far off) still has a head at the top of their box."""
 
     def people(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]: ...
-
-
-class ModelPersonFinder(PersonFinder, Protocol):
-    """A person finder that says which model file it runs: the share worker's, whose record
-    names the model that found the people (`PersonPass`)."""
-
-    model_sha256: str  # of the file loaded
-    weights: str | None  # `int8` | `fp16`; None: a model of another name
 
 
 _T = TypeVar("_T")

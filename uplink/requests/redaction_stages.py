@@ -23,24 +23,18 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from doorbell.uplink.requests.redaction import (
-    NO_PERSON_MODEL,
-    PERSON_MODEL_FAILED,
-    Looks,
-    ModelPersonFinder,
-    PersonPass,
-    RedactionError,
-    Redactor,
-    look_for_people,
-)
+from doorbell.uplink.requests.redaction import Looks, RedactionError, Redactor, look_for_people
 from doorbell.uplink.requests.redaction_plan import Box
+
+if TYPE_CHECKING:  # the person pass's alone (the face and fill passes never import it)
+    from doorbell.uplink.requests.person_pass import ModelPersonFinder, PersonPass
 
 # What a device's worker builds its person finder with, from the model's path (the device
 # chooses the file as it starts, device/redaction/people.py's person_model; the pass checks it
 # again as it loads it).
-PersonFinderAt = Callable[[Path], ModelPersonFinder | None]
+PersonFinderAt = Callable[[Path], "ModelPersonFinder | None"]
 
 FIRST, FACES, FILL = "people", "faces", "fill"
 
@@ -56,6 +50,12 @@ def run(job: dict[str, Any], people: PersonFinderAt | None = None) -> None:
     plan = Path(job["plan"])
     stage = job.get("stage") or FIRST
     if stage == FIRST:
+        from doorbell.uplink.requests.person_pass import (
+            NO_PERSON_MODEL,
+            PERSON_MODEL_FAILED,
+            PersonPass,
+        )
+
         Redactor(model).check_without_loading()  # a missing face model fails before people
         if people is None or not job.get("people_model"):
             _write(plan, {"people_at": None})

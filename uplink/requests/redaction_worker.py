@@ -32,11 +32,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from doorbell.uplink.requests.face_model import model_problem
-from doorbell.uplink.requests.redaction import PersonPass, RedactionError, Redactor, ShareStopped
+from doorbell.uplink.requests.redaction import RedactionError, Redactor, ShareStopped
 from doorbell.uplink.requests.redaction_stages import PersonFinderAt, run
 
 if TYPE_CHECKING:
     import subprocess
+
+    from doorbell.uplink.requests.person_pass import PersonPass
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,8 @@ class WorkerRedactor:
         """The files redacted; what the worker's person pass did (which model file it loaded,
         or why none ran), as the worker reported it."""
         import tempfile
+
+        from doorbell.uplink.requests.person_pass import PersonPass
 
         try:
             plans = tempfile.TemporaryDirectory(prefix="doorbell-redaction-")

@@ -33,7 +33,8 @@ from doorbell.uplink.e2e import AgeEncryptor, is_age_file
 from doorbell.uplink.requests.clips import ClipLike
 from doorbell.uplink.requests.face_model import MODEL_SHA256
 from doorbell.uplink.requests.models import FootageRequest, Redaction, RedactMode, SharedClip
-from doorbell.uplink.requests.redaction import FileRedactor, PersonPass, RedactionError
+from doorbell.uplink.requests.person_pass import PersonPass
+from doorbell.uplink.requests.redaction import FileRedactor, RedactionError
 from doorbell.uplink.requests.redaction_worker import WorkerRedactor
 from doorbell.uplink.requests.store import RequestStore
 from doorbell.uplink.requests.uploader import HttpUploader, UploadError
