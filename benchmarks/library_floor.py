@@ -7,7 +7,9 @@
   and encoded by its own `StreamEncoder` with the default recording settings, on one thread:
   the pictures' path without threads, queues, detector, broker or storage (a masked run's floor);
 - `decode VIDEO`: the same without the encoder, the decoder on a thread of its own as the
-  device's capture thread runs it (a pass-through run's floor; issue 31).
+  device's capture thread runs it (a pass-through run's floor; issue 31);
+- `device-imports`, `device-decode VIDEO`: `imports` and `decode` with the device's own
+  modules imported as well, as `doorbell run` imports them (`benchmarks/memory_verdict.py`).
 What the device peaks at beyond these is the rest of the device: its own modules, threads,
 frames in flight, snapshots, clips and the broker link.
 
@@ -18,6 +20,7 @@ relocated and written pages, Python's object arenas, malloc's blocks), and the l
 by file. Which library is charged for a module they share (ssl, hashlib) depends on the order.
 
 Usage: python benchmarks/library_floor.py imports | media VIDEO | decode VIDEO | attribute VIDEO
+       | device-imports | device-decode VIDEO
 """
 
 from __future__ import annotations
@@ -177,6 +180,9 @@ if __name__ == "__main__":
         sys.exit(0)
     for library in LIBRARIES:
         import_library(library)
+    if sys.argv[1].startswith("device-"):
+        import_library(OWN)
+        sys.argv[1] = sys.argv[1].removeprefix("device-")
     if sys.argv[1:2] == ["media"]:
         print(media(sys.argv[2]))
     elif sys.argv[1:2] == ["decode"]:
