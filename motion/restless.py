@@ -84,10 +84,12 @@ def _rms(diff: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     (Squared after a 2x2 average, and averaged down by halves: OpenCV's area resize is fast
     for exact halves, and a speck of light still counts.)"""
     half = cv2.resize(diff, (diff.shape[1] // 2, diff.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    if half.shape[1::-1] == grid:
+        # (at 160x120 the 2x2 average is the block already, and the root of its square is
+        # itself: exactly, in float32, for whole levels)
+        return half.astype(np.float32)
     square = half.astype(np.float32)
     cv2.multiply(square, square, dst=square)
-    if square.shape[1::-1] == grid:  # (at 160x120 the 2x2 average is the block already)
-        return cv2.sqrt(square)
     return cv2.sqrt(cv2.resize(square, grid, interpolation=cv2.INTER_AREA))
 
 
@@ -105,7 +107,6 @@ class RestlessModel:
         self._learned = 0.0  # seconds of frames learned: the model's age
         self._previous_t = 0.0
         self._t: float | None = None
-        self._calls = 0
         self._pending = False  # a learning step put off to the next frame
         # K x the neighbourhood's spread (grid), its maximum, and the per-pixel threshold made
         # from it for `_floor`: kept until the spread is learned again.
@@ -141,6 +142,22 @@ class RestlessModel:
         """A frame not learned from (the light is settling): the next one is compared to it."""
         self._previous, self._previous_t, self._t = current, t, t
 
+    def due(self, frame: int, defer: bool = False) -> bool:
+        """Does frame number `frame` learn (`update`)? Every LEARN_EVERY-th (LEARN_EVERY_LATER-th
+        after the start-up; frame numbers that are multiples of it, so that the caller knows
+        which frames of its cycle learn), every one while young; `defer`: this frame is busy
+        already, learn on the next instead (unless young, or put off already)."""
+        young = self._learned < YOUNG_SECONDS
+        every = LEARN_EVERY if self._learned < REVOKE_SECONDS else LEARN_EVERY_LATER
+        due = self._pending or not frame % every
+        if not due and self._previous is not None and not young:
+            return False
+        if defer and not young and self._previous is not None and not self._pending:
+            self._pending = True  # (once: put off again, it would never learn)
+            return False
+        self._pending = False
+        return True
+
     def update(
         self,
         current: np.ndarray,
@@ -148,24 +165,12 @@ class RestlessModel:
         diff: np.ndarray,
         t: float,
         active_level: float,
-        defer: bool = False,
     ) -> None:
-        """Learn from one frame (every LEARN_EVERY-th; every one while young). `current`:
-        blurred analysis luma (uint8); `reference`: the background it was compared with (uint8);
-        `diff`: its difference from the background's 3x3 range; `active_level`: the
-        frame-to-frame change (RMS, levels) above which a block counts as changing, a little
-        above what noise alone gives; `defer`: this frame is busy already, learn on the next
-        instead (unless young, or put off already)."""
-        self._calls += 1
+        """Learn from one frame (one `due` said so). `current`: blurred analysis luma (uint8);
+        `reference`: the background it was compared with (uint8); `diff`: its difference from
+        the background's 3x3 range; `active_level`: the frame-to-frame change (RMS, levels)
+        above which a block counts as changing, a little above what noise alone gives."""
         young = self._learned < YOUNG_SECONDS
-        every = LEARN_EVERY if self._learned < REVOKE_SECONDS else LEARN_EVERY_LATER
-        due = self._pending or not self._calls % every
-        if not due and self._previous is not None and not young:
-            return
-        if defer and not young and self._previous is not None and not self._pending:
-            self._pending = True  # (once: put off again, it would never learn)
-            return
-        self._pending = False
         self._needed = None
         previous = self._previous
         if previous is None or t - self._previous_t >= STEP_SECONDS:
@@ -217,11 +222,9 @@ class RestlessModel:
         if level != self._floor:
             self._floor = level
             small = np.minimum(np.maximum(self._needed, np.float32(level)), 255.0)
-            cv2.resize(
-                small.astype(np.uint8),
-                self.size,
-                dst=self._thresholds,
-                interpolation=cv2.INTER_NEAREST,
+            # (a new array: motion.difference knows it changed by that)
+            self._thresholds = cv2.resize(
+                small.astype(np.uint8), self.size, interpolation=cv2.INTER_NEAREST
             )
         return self._thresholds
 
