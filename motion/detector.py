@@ -24,7 +24,7 @@ from doorbell.config.motion import MotionConfig
 from doorbell.motion.difference import RangeDifference
 from doorbell.motion.focus import FocusJudge
 from doorbell.motion.lighting import LightingModel
-from doorbell.motion.noise import FULL_LIGHT, NoiseEstimator
+from doorbell.motion.noise import FULL_LIGHT, SAMPLE_STEP, NoiseEstimator
 from doorbell.motion.outline import is_ghost
 from doorbell.motion.resample import downscale, work_size
 from doorbell.motion.restless import RestlessModel
@@ -255,8 +255,10 @@ class MotionDetector:
             # (and not where leaves keep moving: their sway is not the sensor's noise)
             reference = self._uint8_background()
             plain = cv2.absdiff(current, reference)
-            calm = self._restless.calm(threshold)
-            where = still.view(bool) if calm is None else still.view(bool) & calm
+            calm = self._restless.calm(threshold, SAMPLE_STEP)
+            where = still.view(bool)[::SAMPLE_STEP, ::SAMPLE_STEP]
+            if calm is not None:
+                where = where & calm
             self._noise.update(plain, where, float(cv2.mean(reference)[0]))
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every eighth frame is enough.

@@ -228,14 +228,24 @@ class RestlessModel:
             )
         return self._thresholds
 
-    def calm(self, floor: float) -> np.ndarray | None:
-        """Where no place keeps moving (bool, analysis size): K x the neighbourhood's spread
-        under CALM_SHARE of the floor, so that leaves whose sway the floor alone would hold are
-        still not taken for the sensor's noise. None when that is everywhere."""
+    def calm(self, floor: float, step: int) -> np.ndarray | None:
+        """Where no place keeps moving (bool), at every `step`-th analysis pixel each way (the
+        shape of image[::step, ::step]): K x the neighbourhood's spread under CALM_SHARE of the
+        floor, so that leaves whose sway the floor alone would hold are still not taken for
+        the sensor's noise. None when that is everywhere."""
         self.thresholds(floor)  # (makes `_needed` if the spread was learned again)
         assert self._needed is not None
         level = np.float32(CALM_SHARE * floor)
         if self._needed_max <= level:
             return None
-        small = (self._needed <= level).view(np.uint8)
-        return cv2.resize(small, self.size, interpolation=cv2.INTER_NEAREST).view(bool)
+        small = self._needed <= level
+        width, height = self.size
+        if (
+            not step % BLOCK
+            and self.grid == (width // BLOCK, height // BLOCK)
+            and not (width % BLOCK or height % BLOCK)
+        ):
+            # (the blocks sampled directly: what the full-size mask has at those pixels)
+            return small[:: step // BLOCK, :: step // BLOCK]
+        full = cv2.resize(small.view(np.uint8), self.size, interpolation=cv2.INTER_NEAREST)
+        return full.view(bool)[::step, ::step]
