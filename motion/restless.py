@@ -111,6 +111,7 @@ class RestlessModel:
         # K x the neighbourhood's spread (grid), its maximum, and the per-pixel threshold made
         # from it for `_floor`: kept until the spread is learned again.
         self._needed: np.ndarray | None = None
+        self._stale = False  # the spread was learned since `_needed` was made
         self._needed_max = 0.0
         self._floor = -1.0
         self._thresholds = np.empty(size[::-1], np.uint8)
@@ -171,7 +172,7 @@ class RestlessModel:
         the background's 3x3 range; `active_level`: the frame-to-frame change (RMS, levels)
         above which a block counts as changing, a little above what noise alone gives."""
         young = self._learned < YOUNG_SECONDS
-        self._needed = None
+        self._stale = True
         previous = self._previous
         if previous is None or t - self._previous_t >= STEP_SECONDS:
             self._previous, self._previous_t = current, t
@@ -207,10 +208,15 @@ class RestlessModel:
         rate = np.where(active, np.float32(rise), np.float32(fall))
         spread += rate * (target - spread)
 
-    def thresholds(self, floor: float) -> np.ndarray | None:
+    def thresholds(self, floor: float, refresh: bool = True) -> np.ndarray | None:
         """Per-pixel threshold (uint8, analysis size): the larger of `floor` and K times the
-        neighbourhood's spread; None where the floor holds everywhere (the usual frame)."""
-        if self._needed is None:
+        neighbourhood's spread; None where the floor holds everywhere (the usual frame).
+        `refresh`: made again from a spread learned since (always in the start-up, when it
+        learns every frame or every fourth: without, benchmarks/motion_quality.py found
+        highway-trees' first event at frame 57 instead of 55; later the caller chooses the
+        frames, the spread moving over seconds: motion.detector, issue 27's sixth round)."""
+        if self._needed is None or (self._stale and (refresh or self._learned < REVOKE_SECONDS)):
+            self._stale = False
             self._needed = cv2.dilate(self.spread, _NEIGHBOURS) * np.float32(K)
             self._needed_max = float(self._needed.max())
             self._floor = -1.0

@@ -186,8 +186,9 @@ def test_where_a_visitor_was_judged_is_judged_again_only_every_rejudge_frames() 
 @pytest.mark.parametrize("every", [3, 1])
 def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> None:
     """A frame that ran the lighting's whole judgement does not also learn the restless model,
-    measure the noise or absorb: they run on the next frame, so the slowest frames stay apart;
-    under a light judged on every frame they run a frame late, and never starve."""
+    measure the noise or the background's range, or absorb: they run on the next frame, so the
+    slowest frames stay apart; under a light judged on every frame they run a frame late, and
+    never starve."""
     rng = np.random.default_rng(4)
     bg = porch().astype(np.float32)
     frames = [noisy(bg.astype(np.uint8), rng) for _ in range(20)]
@@ -195,10 +196,11 @@ def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> No
         frames.append(noisy((bg * (0.85 if (k // every) % 2 else 1.0)).astype(np.uint8), rng))
     detector = MotionDetector(MotionConfig(), SIZE)
     work: list[str] = []
-    estimate, noise, absorb = (
+    estimate, noise, absorb, measure = (
         detector._lighting.estimate,
         detector._noise.update,
         detector._stationary.absorb,
+        detector._apart.measure,
     )
 
     def judging(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -216,6 +218,7 @@ def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> No
     detector._lighting.estimate = judging  # type: ignore[method-assign]
     detector._noise.update = doing("noise", noise)  # type: ignore[method-assign]
     detector._stationary.absorb = doing("absorb", absorb)  # type: ignore[method-assign]
+    detector._apart.measure = doing("range", measure)  # type: ignore[method-assign]
     for i, frame in enumerate(frames):
         learned = detector._restless._learned
         detector.process(frame, i / FPS)
@@ -225,7 +228,7 @@ def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> No
     assert sum(w.startswith("judged") for w in late) >= 100 // every
     if every > 1:
         assert not [w for w in late if w.startswith("judged") and w != "judged"]
-    for name, share in (("noise", 8), ("absorb", 8), ("learn", 8)):  # none of it starves
+    for name, share in (("noise", 8), ("absorb", 8), ("learn", 8), ("range", 4)):  # none starves
         assert sum(name in w for w in late) >= len(late) // share - 3, name
 
 
