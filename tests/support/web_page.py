@@ -23,10 +23,9 @@ from doorbell.device.runtime.run_options import RunOptions
 from doorbell.device.runtime.startup import open_device
 from doorbell.device.web.auth import PasswordFile
 from doorbell.uplink.command_models import LOCAL_COMMANDS, CommandReply, validate_command
+from tests.support.scenes import QUIET_PORCH
 
 PASSWORD = "correct horse battery"
-# The porch without its visitor: nothing moves, so a ring's clip is done a post-roll after it
-QUIET_PORCH = Path(__file__).resolve().parent.parent / "data" / "quiet_porch.yaml"
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
