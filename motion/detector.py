@@ -44,14 +44,16 @@ _OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 GHOST_SECONDS = 0.8
 # Work done every few frames is gathered on two frames of a cycle of CYCLE, so that three
 # frames in four do none of it (the median frame is one of those). Of eight frames:
-#   0: the restless model learns (every fourth frame in its first 3 s: motion.restless), the
-#      background's range is measured (motion.difference; the lighting's quick-test bounds
-#      too), the noise (NOISE_ALPHA: the same time constant as 0.05 every fourth frame) with
-#      the restless thresholds made from what was learned (the noise's calm places need them):
-#      all from the same uint8 copy of the background. (Measured on frame 4 instead, the noise
+#   0: the restless model learns, ghosts are checked and absorption's timers run (all three
+#      on frame 4 too: every fourth frame; motion.restless), the background's range is
+#      measured (motion.difference; the lighting's quick-test bounds too), the noise
+#      (NOISE_ALPHA: the same time constant as 0.05 every fourth frame) with the restless
+#      thresholds made from what was learned (the noise's calm places need them): all from
+#      the same uint8 copy of the background. (Measured on frame 4 instead, the noise
 #      took the leaves of test_motion_hard for noise: the threshold rose from 25 to 47.);
-#   4: the range and bounds again (a range up to three frames old is as good), ghosts and
-#      absorption's timers (and the thresholds, when the noise did not make them);
+#   4: the range and bounds again (a range up to three frames old is as good), the restless
+#      model, ghosts and absorption's timers (and the thresholds, when the noise did not make
+#      them);
 #   1, 2, 3, 5, 6, 7: none of it.
 # A frame the lighting judged puts off the work due on it to the next frame, once. Issue 27's
 # sixth round: every frame did one periodic job or another (ghosts and absorption on every
@@ -60,12 +62,11 @@ GHOST_SECONDS = 0.8
 # frame does none (the median 7-25 % lower). The price: the two frames that do it all are
 # heavier (p99 / median up: docs/motion.md).
 CYCLE = 8
-GHOST_EVERY = CYCLE
+GHOST_EVERY = ABSORB_EVERY = 4  # frames 0 and 4 of the cycle (see above)
 RANGE_EVERY, RANGE_PHASE = 4, 0
 NOISE_PHASE = 0
 NOISE_ALPHA = 0.1
 THRESHOLDS_PHASES = (4,)
-GHOST_PHASE = ABSORB_PHASE = 4
 _GHOSTS, _NOISE, _ABSORB, _RANGE, _THRESHOLDS = 1, 2, 4, 8, 16
 GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
@@ -211,9 +212,9 @@ class MotionDetector:
         busy = light.judged
         phase = self._frames % CYCLE
         now = (
-            (_GHOSTS if phase == GHOST_PHASE else 0)
+            (_GHOSTS if not phase % GHOST_EVERY else 0)
             | (_NOISE if phase == NOISE_PHASE else 0)
-            | (_ABSORB if phase == ABSORB_PHASE else 0)
+            | (_ABSORB if not phase % ABSORB_EVERY else 0)
             | (_RANGE if ranged else 0)
             | (_THRESHOLDS if phase in THRESHOLDS_PHASES else 0)
         )
@@ -267,7 +268,9 @@ class MotionDetector:
                 where = where & calm
             self._noise.update(plain, where, float(cv2.mean(reference)[0]))
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
-        # Absorption is a matter of seconds: every eighth frame is enough.
+        # Absorption is a matter of seconds: every fourth frame is enough. (Every eighth, as
+        # in issue 27's sixth round, with the restless model learning everywhere every fourth
+        # frame, a porch light switched on as a visitor left kept motion 5 frames longer.)
         stationary = (
             self._stationary.absorb(changed, current, background, t, cfg.absorb_seconds, quiet)
             if due & _ABSORB

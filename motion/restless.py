@@ -20,10 +20,13 @@ difference): traffic or a walker moving from the first frame is not taken for fo
 on, an object already moving has moved only a little and looks like a sway; once it has gone
 further than a sway goes, the blocks where it keeps showing through (REVOKE_STEPS learning
 steps in a row, within the first REVOKE_SECONDS) forget the spread the young model gave them,
-and it shows. After that the spread rises only where the change is in place too (issue 27's
-sixth round): someone moving about in one place for seconds (a visitor bending over a parcel)
-is not learned like foliage, so what they leave behind (the parcel's emptied place) still shows
-whole and is found to be a ghost.
+and it shows. (After that, learning is slow enough that passing traffic does not make a place
+restless; something fluttering about in one place for seconds, a moth at the lens, is.
+Issue 27's sixth round learned on every eighth frame after the start-up and let the spread
+rise only where the change was in place; with it, ten_visits' visitors standing far off each
+left a false `package` where they had stood (tests/test_packages.py), so the lead took it out.
+Learning every eighth frame without that gate left a taken parcel's emptied place a speck that
+was no ghost, a false package too: round 4, reverted in 1fff6a0's revert.)
 
 The change a pixel needs to count as motion is then `K` times the spread of its neighbourhood
 (3x3 blocks: a texture sways alike next door), and at least the noise threshold. A visitor who
@@ -51,13 +54,7 @@ YOUNG_SECONDS = 1.0
 # Frame-to-frame change is measured over at least this long: at 60 fps a swaying tree changes
 # little between consecutive frames, yet no less than at 15.
 STEP_SECONDS = 0.2
-LEARN_EVERY = 4  # frames: the spread moves over seconds, every fourth frame is plenty ...
-# ... and once the start-up is over (REVOKE_SECONDS), every eighth (issue 27's sixth round: half
-# of what learning cost). Only where the change is in place (below): on every eighth frame
-# without that, the taker moving about over a parcel's place for 3 s raised its spread from 4 to
-# 18 (K x 18: 72 levels), the emptied place showed only as a speck that was no ghost, and it was
-# taken in 30 s later as a new object, a false `package` (tests/test_packages.py).
-LEARN_EVERY_LATER = 8
+LEARN_EVERY = 4  # frames: the spread moves over seconds, every fourth frame is plenty
 # A change counts as in place when the distance from the background's range over WIDE x WIDE
 # analysis px (a sway of up to 2 px each way, 4-5 lores px at 320x240) is at most IN_PLACE
 # times the distance from its 3x3 range. Measured at 160x120 on the canopy swaying 4 lores px
@@ -144,13 +141,12 @@ class RestlessModel:
         self._previous, self._previous_t, self._t = current, t, t
 
     def due(self, frame: int, defer: bool = False) -> bool:
-        """Does frame number `frame` learn (`update`)? Every LEARN_EVERY-th (LEARN_EVERY_LATER-th
-        after the start-up; frame numbers that are multiples of it, so that the caller knows
+        """Does frame number `frame` learn (`update`)? Every LEARN_EVERY-th (frame numbers that
+        are multiples of it, so that the caller knows
         which frames of its cycle learn), every one while young; `defer`: this frame is busy
         already, learn on the next instead (unless young, or put off already)."""
         young = self._learned < YOUNG_SECONDS
-        every = LEARN_EVERY if self._learned < REVOKE_SECONDS else LEARN_EVERY_LATER
-        due = self._pending or not frame % every
+        due = self._pending or not frame % LEARN_EVERY
         if not due and self._previous is not None and not young:
             return False
         if defer and not young and self._previous is not None and not self._pending:
@@ -186,10 +182,12 @@ class RestlessModel:
         far = _rms(diff, grid)
         spread = self.spread
         active = moved > active_level
-        # Moving in place or moving through: the wide range explains a sway, not a visitor.
-        wide = apart(current, cv2.dilate(reference, _WIDE), cv2.erode(reference, _WIDE))
-        through = active & (_rms(wide, grid) > np.float32(IN_PLACE) * far)
         if self._learned < REVOKE_SECONDS:
+            # Moving in place or moving through: the wide range explains a sway, not a
+            # visitor. (Later the wide range is not needed: learning is slow enough that
+            # traffic passing through does not make a place restless.)
+            wide = apart(current, cv2.dilate(reference, _WIDE), cv2.erode(reference, _WIDE))
+            through = active & (_rms(wide, grid) > np.float32(IN_PLACE) * far)
             counts = self._through
             counts[active & ~through] = 0
             np.add(counts, 1, out=counts, where=through & (counts < REVOKE_STEPS))
@@ -200,10 +198,7 @@ class RestlessModel:
                 return
         rise = min(1.0, dt / RISE_SECONDS)
         fall = min(1.0, dt / FALL_SECONDS)
-        # Only what changes in place rises (leaves, water); someone moving about in one place,
-        # like a parcel that stays, is far from the background but no sway: quiet blocks and
-        # those only decay.
-        active &= ~through
+        # Quiet blocks only decay: a parcel that stays is far from the background but still.
         target = np.where(active, far, np.minimum(far, spread))
         rate = np.where(active, np.float32(rise), np.float32(fall))
         spread += rate * (target - spread)
