@@ -45,14 +45,18 @@ GHOST_SECONDS = 0.8
 # Work done every few frames is gathered on two frames of a cycle of CYCLE, so that three
 # frames in four do none of it (the median frame is one of those). Of eight frames:
 #   0: the restless model learns (every fourth frame in its first 3 s: motion.restless), the
-#      background's range is measured (motion.difference; the lighting's quick-test bounds
-#      too), the noise (NOISE_ALPHA: the same time constant as 0.05 every fourth frame) with
-#      the restless thresholds made from what was learned (the noise's calm places need them):
-#      all from the same uint8 copy of the background. (Measured on frame 4 instead, the noise
-#      took the leaves of test_motion_hard for noise: the threshold rose from 25 to 47.);
-#   4: the range and bounds again (a range up to three frames old is as good), ghosts and
-#      absorption's timers (and the thresholds, when the noise did not make them);
-#   1, 2, 3, 5, 6, 7: none of it.
+#      noise (NOISE_ALPHA: the same time constant as 0.05 every fourth frame) with the restless
+#      model's calm places from what was learned: both from the same uint8 copy of the
+#      background. (Measured on frame 4 instead, the noise took the leaves of test_motion_hard
+#      for noise: the threshold rose from 25 to 47. The canopy there sways periodically and the
+#      spread is learned on frame 0 of 8 alone: on another frame the sway stands elsewhere.)
+#      The per-pixel thresholds made from the new spread wait for the next frame, the first
+#      to use them;
+#   4: the background's range (motion.difference; the lighting's quick-test bounds too: a
+#      range up to seven frames old is as good, the background learning a few percent of a
+#      difference a frame; issue 27's seventh round took it off frame 0, the slowest of the
+#      cycle, where the sixth measured it on 0 and 4), ghosts and absorption's timers;
+#   1, 2, 3, 5, 6, 7: none of it (1: the thresholds, when learning made new ones).
 # A frame the lighting judged puts off the work due on it to the next frame, once. Issue 27's
 # sixth round: every frame did one periodic job or another (ghosts and absorption on every
 # fourth frame, the range on others, the noise and the thresholds on the frame after learning,
@@ -61,7 +65,7 @@ GHOST_SECONDS = 0.8
 # heavier (p99 / median up: docs/motion.md).
 CYCLE = 8
 GHOST_EVERY = CYCLE
-RANGE_EVERY, RANGE_PHASE = 4, 0
+RANGE_EVERY, RANGE_PHASE = 8, 4
 NOISE_PHASE = 0
 NOISE_ALPHA = 0.1
 THRESHOLDS_PHASES = (4,)
@@ -219,7 +223,11 @@ class MotionDetector:
         )
         due, self._due = (self._due, now) if busy else (self._due | now, 0)
         apart = self._apart
-        if not apart.known or due & _RANGE:
+        # (While the restless model is young it learns on every frame, from the difference
+        # against the range: measured on each of those frames too. With the range a few frames
+        # old there, walker_at_start's onset depended on the phase of the range's frame: 14 or
+        # 15 frames, by issue 27's seventh round.)
+        if not apart.known or due & _RANGE or self._restless.young:
             apart.measure(self._uint8_background())
         threshold = self._noise.threshold
         needed = self._restless.thresholds(threshold, bool(due & _THRESHOLDS))
