@@ -45,17 +45,18 @@ GHOST_SECONDS = 0.8
 # Work done every few frames is gathered on two frames of a cycle of CYCLE, so that three
 # frames in four do none of it (the median frame is one of those). Of eight frames:
 #   0: the restless model learns (every fourth frame in its first 3 s: motion.restless), the
-#      noise (NOISE_ALPHA: the same time constant as 0.05 every fourth frame) with the restless
-#      model's calm places from what was learned: both from the same uint8 copy of the
-#      background. (Measured on frame 4 instead, the noise took the leaves of test_motion_hard
-#      for noise: the threshold rose from 25 to 47. The canopy there sways periodically and the
-#      spread is learned on frame 0 of 8 alone: on another frame the sway stands elsewhere.)
-#      The per-pixel thresholds made from the new spread wait for the next frame, the first
-#      to use them;
-#   4: the background's range (motion.difference; the lighting's quick-test bounds too: a
-#      range up to seven frames old is as good, the background learning a few percent of a
-#      difference a frame; issue 27's seventh round took it off frame 0, the slowest of the
-#      cycle, where the sixth measured it on 0 and 4), ghosts and absorption's timers;
+#      background's range is measured (motion.difference; the lighting's quick-test bounds
+#      too), the noise (NOISE_ALPHA: the same time constant as 0.05 every fourth frame) with
+#      the restless model's calm places from what was learned: all from the same uint8 copy of
+#      the background. (Measured on frame 4 instead, the noise took the leaves of
+#      test_motion_hard for noise: the threshold rose from 25 to 47. The canopy there sways
+#      periodically and the spread is learned on frame 0 of 8 alone: on another frame the sway
+#      stands elsewhere.) The per-pixel thresholds made from the new spread wait for the next
+#      frame, the first to use them (issue 27's seventh round);
+#   4: the range and bounds again (a range up to three frames old is as good; measured on
+#      frame 4 alone, up to seven frames old, issue 27's seventh round found the median frame
+#      of foliage_visitor 15-26 % slower, of vtest and highway-overlay 5-10 %), ghosts and
+#      absorption's timers;
 #   1, 2, 3, 5, 6, 7: none of it (1: the thresholds, when learning made new ones).
 # A frame the lighting judged puts off the work due on it to the next frame, once. Issue 27's
 # sixth round: every frame did one periodic job or another (ghosts and absorption on every
@@ -65,7 +66,7 @@ GHOST_SECONDS = 0.8
 # heavier (p99 / median up: docs/motion.md).
 CYCLE = 8
 GHOST_EVERY = CYCLE
-RANGE_EVERY, RANGE_PHASE = 8, 4
+RANGE_EVERY, RANGE_PHASE = 4, 0
 NOISE_PHASE = 0
 NOISE_ALPHA = 0.1
 THRESHOLDS_PHASES = (4,)

@@ -83,10 +83,8 @@ _SLIGHT_LEVELS = _within_levels(SLIGHT_GAIN)
 # The background's block means (and so the bounds above) move slowly (it learns a few percent
 # of a difference per frame): made when the caller says (motion.detector: on the frames that
 # measure the background's range, where its uint8 copy is made anyway), at the latest after
-# this many frames, and after every judgement (which may compensate the background). (Issue 27's
-# seventh round: 4 -> 8 as the range went to one frame in eight; at 4 a frame without the
-# range would make its uint8 copy for the bounds alone.)
-BOUNDS_EVERY = 8
+# this many frames, and after every judgement (which may compensate the background).
+BOUNDS_EVERY = 4
 
 
 class LightingModel:
