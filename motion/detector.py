@@ -49,10 +49,10 @@ GHOST_SECONDS = 0.8
 #      too), the noise (NOISE_ALPHA: the same time constant as 0.05 every fourth frame) with
 #      the restless model's calm places from what was learned: all from the same uint8 copy of
 #      the background. (Measured on frame 4 instead, the noise took the leaves of
-#      test_motion_hard for noise: the threshold rose from 25 to 47. The canopy there sways
-#      periodically and the spread is learned on frame 0 of 8 alone: on another frame the sway
-#      stands elsewhere.) The per-pixel thresholds made from the new spread wait for the next
-#      frame, the first to use them (issue 27's seventh round);
+#      test_motion_hard for noise: the threshold rose from 25 to 47. Probably as the canopy there
+#      sways periodically and the spread is learned on frame 0 of 8 alone: on another frame the
+#      sway stands elsewhere. Not yet shown.) The per-pixel thresholds made from the new
+#      spread wait for the next frame, the first to use them (issue 27's seventh round);
 #   4: the range and bounds again (a range up to three frames old is as good; measured on
 #      frame 4 alone, up to seven frames old, issue 27's seventh round found the median frame
 #      of foliage_visitor 15-26 % slower, of vtest and highway-overlay 5-10 %), ghosts and
