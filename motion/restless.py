@@ -127,6 +127,11 @@ class RestlessModel:
         self._learned = 0.0
         self._t = None
 
+    @property
+    def young(self) -> bool:
+        """In its first YOUNG_SECONDS: learning on every frame."""
+        return self._learned < YOUNG_SECONDS
+
     def relight(self, gain: float | np.ndarray) -> None:
         """The light changed by `gain` (one for the frame, or per analysis pixel): so did every
         difference the spread measures."""
@@ -210,11 +215,7 @@ class RestlessModel:
         learns every frame or every fourth: without, benchmarks/motion_quality.py found
         highway-trees' first event at frame 57 instead of 55; later the caller chooses the
         frames, the spread moving over seconds: motion.detector, issue 27's sixth round)."""
-        if self._needed is None or (self._stale and (refresh or self._learned < REVOKE_SECONDS)):
-            self._stale = False
-            self._needed = cv2.dilate(self.spread, _NEIGHBOURS) * np.float32(K)
-            self._needed_max = float(self._needed.max())
-            self._floor = -1.0
+        needed = self._make_needed(refresh)
         if self._needed_max <= floor:
             return None
         # Made again only when the spread or the floor moved by a whole level: differences
@@ -222,24 +223,36 @@ class RestlessModel:
         level = float(int(floor))
         if level != self._floor:
             self._floor = level
-            small = np.minimum(np.maximum(self._needed, np.float32(level)), 255.0)
+            small = np.minimum(np.maximum(needed, np.float32(level)), 255.0)
             # (a new array: motion.difference knows it changed by that)
             self._thresholds = cv2.resize(
                 small.astype(np.uint8), self.size, interpolation=cv2.INTER_NEAREST
             )
         return self._thresholds
 
+    def _make_needed(self, refresh: bool) -> np.ndarray:
+        """K x the neighbourhood's spread (grid), made again from a spread learned since when
+        `refresh` (or in the start-up); the per-pixel thresholds follow when next asked for."""
+        if self._needed is None or (self._stale and (refresh or self._learned < REVOKE_SECONDS)):
+            self._stale = False
+            self._needed = cv2.dilate(self.spread, _NEIGHBOURS) * np.float32(K)
+            self._needed_max = float(self._needed.max())
+            self._floor = -1.0
+        return self._needed
+
     def calm(self, floor: float, step: int) -> np.ndarray | None:
         """Where no place keeps moving (bool), at every `step`-th analysis pixel each way (the
         shape of image[::step, ::step]): K x the neighbourhood's spread under CALM_SHARE of the
         floor, so that leaves whose sway the floor alone would hold are still not taken for
         the sensor's noise. None when that is everywhere."""
-        self.thresholds(floor)  # (makes `_needed` if the spread was learned again)
-        assert self._needed is not None
+        # (`_needed` made again if the spread was learned since; not the per-pixel thresholds,
+        # which no frame needs before the next: they are made there, off the learning frame,
+        # the slowest of the cycle. Issue 27's seventh round.)
+        needed = self._make_needed(True)
         level = np.float32(CALM_SHARE * floor)
         if self._needed_max <= level:
             return None
-        small = self._needed <= level
+        small = needed <= level
         width, height = self.size
         if (
             not step % BLOCK

@@ -15,6 +15,7 @@ from doorbell.motion.events import EventTracker
 from doorbell.motion.focus import CRISP_FRAMES, FocusJudge
 from doorbell.motion.lighting import REJUDGE_FRAMES, LightingModel
 from doorbell.motion.outline import rim
+from doorbell.motion.restless import K, RestlessModel
 from doorbell.motion.scoring import Span, score
 from doorbell.motion.stationary import StationaryBlocks
 from doorbell.motion.types import MotionResult
@@ -230,6 +231,49 @@ def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> No
         assert not [w for w in late if w.startswith("judged") and w != "judged"]
     for name, share in (("noise", 8), ("absorb", 8), ("learn", 8), ("range", 4)):  # none starves
         assert sum(name in w for w in late) >= len(late) // share - 3, name
+
+
+def test_the_range_is_measured_on_every_frame_the_young_restless_model_learns_on() -> None:
+    """In its first second the restless model learns on every frame, from the difference
+    against the background's range: measured on each of those frames, not a few frames old
+    (later one frame in four)."""
+    rng = np.random.default_rng(6)
+    bg = porch()
+    detector = MotionDetector(MotionConfig(), SIZE)
+    measured: list[int] = []
+    measure = detector._apart.measure
+
+    def counting(reference: np.ndarray) -> None:
+        measured.append(detector._frames)
+        measure(reference)
+
+    detector._apart.measure = counting  # type: ignore[method-assign]
+    young: list[int] = []
+    for i in range(int(4 * FPS)):
+        if detector._restless.young and detector._frames:
+            young.append(detector._frames + 1)
+        detector.process(noisy(bg, rng), i / FPS)
+    assert len(young) >= FPS - 2
+    assert set(young) <= set(measured)
+    later = [f for f in measured if f > max(young)]
+    assert later and all(f % 4 == 0 for f in later)
+
+
+def test_the_learning_frame_leaves_the_per_pixel_thresholds_to_the_next_frame() -> None:
+    """The noise's calm places on the learning frame need only the spread's thresholds per
+    block; the per-pixel ones, first used on the next frame, are made there (the same ones)."""
+    model = RestlessModel((160, 120))
+    rng = np.random.default_rng(8)
+    model.spread[:] = rng.uniform(0.0, 12.0, model.spread.shape).astype(np.float32)
+    before = model.thresholds(20.0)
+    assert before is not None
+    model.spread[10:20, 10:20] = 15.0  # learned anew
+    model._stale = True
+    model.calm(20.0, 4)
+    assert model._thresholds is before  # not made on the learning frame
+    after = model.thresholds(20.0, refresh=False)
+    assert after is not before
+    assert after is not None and int(after[25, 25]) == int(K * 15.0)
 
 
 @settings(max_examples=60, deadline=None)
