@@ -14,10 +14,19 @@ class RangeDifference:
     """Keeps the background's neighbourhood range (its 3x3 maximum and minimum) for a few
     frames: the background learns a few percent of a difference per frame, far less than the
     range is wide, so a range up to three frames old (motion.detector measures it on one frame
-    in four) is as good, and the usual frame does not measure it."""
+    in four) is as good, and the usual frame does not measure it.
+
+    What changed is found from the range widened by the threshold (`changed`): one range test
+    on the frame instead of the difference and its comparison (four calls; issue 27's sixth
+    round), the widened range made again only when the range or the threshold changes. The
+    difference itself is measured only on the frames that need it (`difference`)."""
 
     def __init__(self) -> None:
         self._range: tuple[np.ndarray, np.ndarray] | None = None
+        # The range widened by the threshold, and what it was made for: the threshold (whole
+        # levels, or the per-pixel array) and the range.
+        self._widened: tuple[np.ndarray, np.ndarray] | None = None
+        self._widened_for: tuple[object, object] | None = None
 
     def forget(self) -> None:
         """The background changed at once (light compensated unevenly, scene forgotten)."""
@@ -33,16 +42,56 @@ class RangeDifference:
                 cv2.convertScaleAbs(low, alpha=gain),
             )
 
-    def __call__(self, current: np.ndarray, reference: np.ndarray, reuse: bool) -> np.ndarray:
-        """`reference`: the background (uint8); `reuse`: the range from an earlier call may do."""
-        if self._range is None or not reuse:
-            self._range = cv2.dilate(reference, _NEAR), cv2.erode(reference, _NEAR)
+    @property
+    def known(self) -> bool:
+        """Is there a range to reuse?"""
+        return self._range is not None
+
+    def measure(self, reference: np.ndarray) -> None:
+        """Measure the range of `reference` (the background, uint8)."""
+        self._range = cv2.dilate(reference, _NEAR), cv2.erode(reference, _NEAR)
+
+    def difference(self, current: np.ndarray) -> np.ndarray:
+        """How far `current` lies outside the range (uint8)."""
+        assert self._range is not None
         return apart(current, *self._range)
+
+    def changed(
+        self, current: np.ndarray, threshold: float, needed: np.ndarray | None
+    ) -> np.ndarray:
+        """255 where the difference exceeds `threshold` or, given, each pixel's `needed` (uint8),
+        as `difference(current) > threshold` would say: the difference is in whole levels, so it
+        exceeds the threshold where `current` is outside [low - n, high + n], n = int(threshold)
+        (saturating: where high + n passes 255 no frame's level is that far above)."""
+        assert self._range is not None
+        high, low = self._range
+        # (the per-pixel thresholds are a new array whenever they change: compared by identity)
+        wanted: object = int(threshold) if needed is None else needed
+        made = self._widened_for
+        if made is None or made[0] is not high or not _same(made[1], wanted):
+            if needed is None:  # (low - n and high + n, saturating)
+                n = float(int(threshold))
+                self._widened = (
+                    cv2.addWeighted(low, 1.0, low, 0.0, -n),
+                    cv2.addWeighted(high, 1.0, high, 0.0, n),
+                )
+            else:
+                self._widened = cv2.subtract(low, needed), cv2.add(high, needed)
+            self._widened_for = (high, wanted)
+        assert self._widened is not None
+        return cv2.bitwise_not(cv2.inRange(current, *self._widened))
 
     @staticmethod
     def once(current: np.ndarray, reference: np.ndarray) -> np.ndarray:
         """Against a reference seen only this once (the background moved by a shake)."""
         return apart(current, cv2.dilate(reference, _NEAR), cv2.erode(reference, _NEAR))
+
+
+def _same(a: object, b: object) -> bool:
+    """The same threshold: the same whole level, or the very same per-pixel array."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return a is b
+    return a == b
 
 
 def apart(current: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:

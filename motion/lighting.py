@@ -14,6 +14,7 @@ smoothly while a plain-coloured coat over a plain path does not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -80,8 +81,9 @@ def _within_levels(share: float) -> tuple[np.ndarray, np.ndarray]:
 _STEADY_LEVELS = _within_levels(STEADY)
 _SLIGHT_LEVELS = _within_levels(SLIGHT_GAIN)
 # The background's block means (and so the bounds above) move slowly (it learns a few percent
-# of a difference per frame): made on one frame in this many, and after every judgement (which
-# may compensate the background).
+# of a difference per frame): made when the caller says (motion.detector: on the frames that
+# measure the background's range, where its uint8 copy is made anyway), at the latest after
+# this many frames, and after every judgement (which may compensate the background).
 BOUNDS_EVERY = 4
 
 
@@ -127,7 +129,9 @@ class LightingModel:
         self._bounds = None
         self._slight = None
 
-    def _unchanged(self, current: np.ndarray, reference: np.ndarray) -> bool:
+    def _unchanged(
+        self, current: np.ndarray, reference: Callable[[], np.ndarray], refresh: bool
+    ) -> bool:
         """No change of light: every block's gain within STEADY of 1, or known scene, or at
         most SLIGHT_BLOCKS blocks off by less than SLIGHT_GAIN. On whole levels (block means
         rounded; the bounds per block by lookup tables from the background's means, made every
@@ -136,8 +140,9 @@ class LightingModel:
         busy pipeline (issue 27). A block within a level of the tolerance may go either way."""
         grid = self.grid
         bounds = self._bounds
-        if bounds is None or self._calls - self._bounds_at >= BOUNDS_EVERY:
-            ref_mean = self._ref_mean = cv2.resize(reference, grid, interpolation=cv2.INTER_AREA)
+        if bounds is None or refresh or self._calls - self._bounds_at >= BOUNDS_EVERY:
+            ref_mean = cv2.resize(reference(), grid, interpolation=cv2.INTER_AREA)
+            self._ref_mean = ref_mean
             bounds = self._bounds = tuple(cv2.LUT(ref_mean, table) for table in _STEADY_LEVELS)
             self._slight = None
             self._bounds_at = self._calls
@@ -165,14 +170,22 @@ class LightingModel:
         return bool(cv2.countNonZero(cv2.bitwise_or(near, slight)) == near.size)
 
     def estimate(
-        self, current: np.ndarray, background: np.ndarray, reference: np.ndarray
+        self,
+        current: np.ndarray,
+        background: np.ndarray,
+        reference: Callable[[], np.ndarray],
+        refresh: bool = False,
     ) -> LightingEstimate:
         """`current`: uint8 luma; `background`: float32 luma of the same size; `reference`: the
-        background as uint8 (rounded). The quick test on whole levels first: where it finds no
-        change of light, nothing more is done; otherwise the whole judgement (the lighting's
-        slowest step; before issue 27's fourth round the same tests ran in float first, and
-        after the quick test failed they found no more than 2 frames in 600 unchanged)."""
-        if self._unchanged(current, reference):
+        background as uint8 (rounded), asked for only when the bounds are made (the usual frame
+        does not need it: issue 27's sixth round); `refresh`: make the quick test's bounds from
+        it now (they are made at least every BOUNDS_EVERY frames). The quick test on whole levels
+        first: where
+        it finds no change of light, nothing more is done; otherwise the whole judgement (the
+        lighting's slowest step; before issue 27's fourth round the same tests ran in float
+        first, and after the quick test failed they found no more than 2 frames in 600
+        unchanged)."""
+        if self._unchanged(current, reference, refresh):
             self._calls += 1
             return _UNCHANGED
         self._bounds = None  # (the background may be compensated below)

@@ -10,6 +10,7 @@ import numpy as np
 # bound, down to MIN_LOW levels; the noise-following part (k x sigma) is measured as it is.
 FULL_LIGHT = 100.0
 MIN_LOW = 6.0
+SAMPLE_STEP = 4  # every fourth pixel each way is a sample of the noise: plenty, and cheap
 
 
 class NoiseEstimator:
@@ -23,10 +24,12 @@ class NoiseEstimator:
         self.brightness = FULL_LIGHT
 
     def update(self, diff: np.ndarray, still: np.ndarray, brightness: float) -> None:
-        """`diff`: absolute difference image; `still`: boolean mask of pixels without motion;
-        `brightness`: the background's mean luma."""
+        """`diff`: absolute difference image; `still`: boolean mask of the pixels without
+        motion, of every SAMPLE_STEP-th pixel each way (the shape of diff[::4, ::4]: made so
+        by the caller, which can often make it at that size); `brightness`: the background's
+        mean luma."""
         self.brightness = brightness
-        sample = diff[::4, ::4][still[::4, ::4]]
+        sample = diff[::SAMPLE_STEP, ::SAMPLE_STEP][still]
         if sample.size < 64:
             return
         # For |N(0, s)|, the median is 0.674 s. (The median by partition: np.median's

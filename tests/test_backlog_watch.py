@@ -53,6 +53,6 @@ def test_a_backlog_past_the_limit_is_dropped_with_the_connection(
         assert after.wait(5), f"'after' still queued ({len(got) - read_before} read since)"
         assert len(got) < 5000  # most of the junk went with the old connection
     finally:
-        flooder.loop_stop()
         flooder.disconnect()
+        flooder.loop_stop()
         link.stop(2.0)

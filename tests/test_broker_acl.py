@@ -105,8 +105,8 @@ class Client:
         return self.pubacks[info.mid]
 
     def close(self) -> None:
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 def test_only_the_owner_reaches_a_devices_commands(locked_broker: MosquittoBroker) -> None:

@@ -51,8 +51,8 @@ def connack(port: int, user: str | None = None, password: str | None = None) -> 
     client.connect("127.0.0.1", port)
     client.loop_start()
     assert done.wait(10)
-    client.loop_stop()
     client.disconnect()
+    client.loop_stop()
     return got["reason"]
 
 

@@ -61,8 +61,8 @@ class Client:
             assert self.cond.wait_for(predicate, timeout), "timed out"
 
     def close(self) -> None:
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 def test_an_oversized_packet_closes_its_connection_unread(broker: EmbeddedBroker) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from tests.support.broker import MosquittoBroker
 from tests.support.footage import PutServer, Signer, iso, request_body
 from tests.support.process import DoorbellProcess, doorbell
+from tests.support.scenes import QUIET_PORCH
 from tests.support.subscriber import Subscriber
 
 MODE_HOME = b'{"request_id": "m1", "mode": "home"}'
@@ -34,10 +35,9 @@ def test_share_all_uploads_the_clip_in_the_window_and_answers(
         "--data-dir",
         str(data),
         "--camera",
-        "synthetic:walk_up_ring",
-        "--speed",
-        "4",
-        "--loop",
+        f"synthetic:{QUIET_PORCH}",  # in real time: a clip's end is soon in the past
+        "--set",
+        "record.post_seconds=1",
         "--set",
         "requests.policy=share_all",
         "--set",
@@ -50,6 +50,8 @@ def test_share_all_uploads_the_clip_in_the_window_and_answers(
         "requests.redact=none",  # how the share travels; faces filled: tests/test_redaction.py
     )
     try:
+        dev.wait_for(data / "control.sock")
+        assert doorbell("press", "--data-dir", str(data)).returncode == 0  # the clip to share
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             listed = doorbell("clips", "list", "--json", "--data-dir", str(data))
@@ -58,7 +60,7 @@ def test_share_all_uploads_the_clip_in_the_window_and_answers(
                 break
             time.sleep(0.5)
         assert rows, dev.stderr
-        # At 4x, frame time runs ahead of the wall clock, and a window must end in the past.
+        # A clip ends one frame after its last frame, and a window must end in the past.
         while time.time() <= rows[0]["end_wall"]:
             time.sleep(0.2)
         now = time.time()

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from doorbell.config.classify import ClassifyConfig
-from doorbell.device.classify import runtime
+from doorbell.device.classify import int8_weights, runtime
 from doorbell.device.classify.int8_weights import (
     INT8_NAME,
     convert,
@@ -106,6 +106,28 @@ def test_a_changed_int8_model_is_refused_in_one_line_and_the_fp16_model_runs(
         f"the int8 model {int8} is not the file made at install time (sha256 differs): the "
         "fp16 model instead (./dev.sh install makes it again)"
     ]
+
+
+def test_a_device_hashes_the_int8_model_once_as_it_starts_unless_it_changes(
+    made: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its classifier (a CPU without fp16 arithmetic) and its share worker's choice both ask."""
+    hashed: list[Path] = []
+    check = int8_weights.int8_problem
+    monkeypatch.setattr(int8_weights, "int8_problem", lambda m: hashed.append(m) or check(m))
+    fp16 = tmp_path / default_model().name
+    for path in (made, digest_of(made), labels_of(made)):
+        shutil.copy(path, tmp_path / path.name)
+    int8 = tmp_path / INT8_NAME
+    assert fp32_model(fp16) == fp32_model(fp16) == int8
+    assert len(hashed) == 2  # just made: a change within the clock's tick would not show
+    monkeypatch.setattr(int8_weights, "SETTLED_NS", -(10**12))  # as if made long ago
+    hashed.clear()
+    assert fp32_model(fp16) == fp32_model(fp16) == int8
+    assert len(hashed) == 1
+    with int8.open("ab") as file:  # changed since: its size
+        file.write(b"\0")
+    assert fp32_model(fp16) == fp16 and len(hashed) == 2
 
 
 def test_a_file_that_is_not_a_model_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -10,11 +10,14 @@ from hypothesis import strategies as st
 
 from doorbell.config.motion import MotionConfig
 from doorbell.motion.detector import MotionDetector
+from doorbell.motion.difference import RangeDifference
 from doorbell.motion.events import EventTracker
 from doorbell.motion.focus import CRISP_FRAMES, FocusJudge
 from doorbell.motion.lighting import REJUDGE_FRAMES, LightingModel
 from doorbell.motion.outline import rim
+from doorbell.motion.restless import K, RestlessModel
 from doorbell.motion.scoring import Span, score
+from doorbell.motion.stationary import StationaryBlocks
 from doorbell.motion.types import MotionResult
 
 SIZE = (320, 240)
@@ -134,7 +137,7 @@ def test_a_block_or_two_slightly_off_is_not_judged_as_light_more_of_them_are() -
             x, y = 16 + 40 * i, 48
             frame[y : y + 8, x : x + 8] *= gain
         model = LightingModel(work, 8, 3.0)
-        return model.estimate(frame.astype(np.uint8), bg, reference).judged
+        return model.estimate(frame.astype(np.uint8), bg, lambda: reference).judged
 
     assert not judged(2, 1.06)
     assert judged(3, 1.06)
@@ -153,13 +156,13 @@ def test_after_the_light_is_compensated_the_next_frame_is_not_judged_again() -> 
     bg = cv2.resize(porch(), work, interpolation=cv2.INTER_AREA).astype(np.float32) * 0.5 + 80
     model = LightingModel(work, 8, 3.0)
     frame = bg.astype(np.uint8)
-    assert not model.estimate(frame, bg, cv2.convertScaleAbs(bg)).judged
+    assert not model.estimate(frame, bg, lambda: cv2.convertScaleAbs(bg)).judged
     brighter = (bg * np.float32(1.12)).astype(np.uint8)
-    light = model.estimate(brighter, bg, cv2.convertScaleAbs(bg))
+    light = model.estimate(brighter, bg, lambda: cv2.convertScaleAbs(bg))
     assert light.judged and light.even
     bg *= np.float32(light.gain) if light.gain_map is None else light.gain_map
     for _ in range(3):
-        assert not model.estimate(brighter, bg, cv2.convertScaleAbs(bg)).judged
+        assert not model.estimate(brighter, bg, lambda: cv2.convertScaleAbs(bg)).judged
 
 
 def test_where_a_visitor_was_judged_is_judged_again_only_every_rejudge_frames() -> None:
@@ -176,7 +179,7 @@ def test_where_a_visitor_was_judged_is_judged_again_only_every_rejudge_frames() 
         frame = bg.astype(np.uint8)
         x = 56 + k % 3  # a dark coat, shifting a pixel or two within its blocks
         frame[40:72, x : x + 24] = rng.integers(15, 45, (32, 24), dtype=np.uint8)
-        if model.estimate(frame, bg, reference).judged:
+        if model.estimate(frame, bg, lambda: reference).judged:
             judged.append(k)
     assert judged == [0, REJUDGE_FRAMES, 2 * REJUDGE_FRAMES]
 
@@ -184,8 +187,9 @@ def test_where_a_visitor_was_judged_is_judged_again_only_every_rejudge_frames() 
 @pytest.mark.parametrize("every", [3, 1])
 def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> None:
     """A frame that ran the lighting's whole judgement does not also learn the restless model,
-    measure the noise or absorb: they run on the next frame, so the slowest frames stay apart;
-    under a light judged on every frame they run a frame late, and never starve."""
+    measure the noise or the background's range, or absorb: they run on the next frame, so the
+    slowest frames stay apart; under a light judged on every frame they run a frame late, and
+    never starve."""
     rng = np.random.default_rng(4)
     bg = porch().astype(np.float32)
     frames = [noisy(bg.astype(np.uint8), rng) for _ in range(20)]
@@ -193,10 +197,11 @@ def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> No
         frames.append(noisy((bg * (0.85 if (k // every) % 2 else 1.0)).astype(np.uint8), rng))
     detector = MotionDetector(MotionConfig(), SIZE)
     work: list[str] = []
-    estimate, noise, absorb = (
+    estimate, noise, absorb, measure = (
         detector._lighting.estimate,
         detector._noise.update,
         detector._stationary.absorb,
+        detector._apart.measure,
     )
 
     def judging(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -214,6 +219,7 @@ def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> No
     detector._lighting.estimate = judging  # type: ignore[method-assign]
     detector._noise.update = doing("noise", noise)  # type: ignore[method-assign]
     detector._stationary.absorb = doing("absorb", absorb)  # type: ignore[method-assign]
+    detector._apart.measure = doing("range", measure)  # type: ignore[method-assign]
     for i, frame in enumerate(frames):
         learned = detector._restless._learned
         detector.process(frame, i / FPS)
@@ -223,8 +229,70 @@ def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> No
     assert sum(w.startswith("judged") for w in late) >= 100 // every
     if every > 1:
         assert not [w for w in late if w.startswith("judged") and w != "judged"]
-    for name, share in (("noise", 8), ("absorb", 4), ("learn", 4)):  # none of it starves
+    for name, share in (("noise", 8), ("absorb", 8), ("learn", 8), ("range", 4)):  # none starves
         assert sum(name in w for w in late) >= len(late) // share - 3, name
+
+
+def test_the_range_is_measured_on_every_frame_the_young_restless_model_learns_on() -> None:
+    """In its first second the restless model learns on every frame, from the difference
+    against the background's range: measured on each of those frames, not a few frames old
+    (later one frame in four)."""
+    rng = np.random.default_rng(6)
+    bg = porch()
+    detector = MotionDetector(MotionConfig(), SIZE)
+    measured: list[int] = []
+    measure = detector._apart.measure
+
+    def counting(reference: np.ndarray) -> None:
+        measured.append(detector._frames)
+        measure(reference)
+
+    detector._apart.measure = counting  # type: ignore[method-assign]
+    young: list[int] = []
+    for i in range(int(4 * FPS)):
+        if detector._restless.young and detector._frames:
+            young.append(detector._frames + 1)
+        detector.process(noisy(bg, rng), i / FPS)
+    assert len(young) >= FPS - 2
+    assert set(young) <= set(measured)
+    later = [f for f in measured if f > max(young)]
+    assert later and all(f % 4 == 0 for f in later)
+
+
+def test_the_learning_frame_leaves_the_per_pixel_thresholds_to_the_next_frame() -> None:
+    """The noise's calm places on the learning frame need only the spread's thresholds per
+    block; the per-pixel ones, first used on the next frame, are made there (the same ones)."""
+    model = RestlessModel((160, 120))
+    rng = np.random.default_rng(8)
+    model.spread[:] = rng.uniform(0.0, 12.0, model.spread.shape).astype(np.float32)
+    before = model.thresholds(20.0)
+    assert before is not None
+    model.spread[10:20, 10:20] = 15.0  # learned anew
+    model._stale = True
+    model.calm(20.0, 4)
+    assert model._thresholds is before  # not made on the learning frame
+    after = model.thresholds(20.0, refresh=False)
+    assert after is not before
+    assert after is not None and int(after[25, 25]) == int(K * 15.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.0, 80.0), st.booleans())
+def test_what_changed_is_where_the_difference_exceeds_the_threshold(
+    seed: int, threshold: float, per_pixel: bool
+) -> None:
+    """The range widened by the threshold finds what the difference and a comparison would,
+    saturation included, and is made again when the threshold or the range changes."""
+    rng = np.random.default_rng(seed)
+    reference, current = rng.integers(0, 256, (2, 12, 16), dtype=np.uint8)
+    apart = RangeDifference()
+    apart.measure(reference)
+    for step in range(3):
+        needed = rng.integers(0, 256, (12, 16), dtype=np.uint8) if per_pixel else None
+        level = threshold + step
+        expected = apart.difference(current) > (level if needed is None else needed)
+        assert np.array_equal(apart.changed(current, level, needed) > 0, expected), step
+        apart.measure(rng.integers(0, 256, (12, 16), dtype=np.uint8))
 
 
 def test_heavy_sensor_noise_raises_the_threshold_and_does_not_alert() -> None:
@@ -267,27 +335,11 @@ def test_a_parcel_that_stays_is_absorbed_and_reported_once() -> None:
     assert len(starts(updates)) == 1  # the arrival itself was one event
 
 
-class _Counting(MotionDetector):
-    """The detector as it is, counting the calm frames it took the shortcut on."""
-
-    calm = 0
-
-    def _nothing_left(self, changed: np.ndarray) -> bool:
-        quiet = super()._nothing_left(changed)
-        self.calm += quiet
-        return quiet
-
-
-class _NoShortcut(MotionDetector):
-    """The detector taking its whole path on calm frames too."""
-
-    def _nothing_left(self, changed: np.ndarray) -> bool:
-        return False
-
-
 def test_the_calm_frames_shortcut_gives_what_the_whole_path_gives() -> None:
-    """Calm frames skip the regions, zones and absorption's timers: results and state stay
-    exactly those of the whole path, through a visit, a parcel absorbed and the calm between."""
+    """Calm frames (nothing left after the opening's erosion) skip the regions, zones and
+    absorption's timers: on each, the result is the calm one and the skipped steps, run on the
+    empty mask, find exactly that and leave the timers as the shortcut does, through a visit, a
+    parcel absorbed and the calm between."""
     rng = np.random.default_rng(8)
     bg = porch()
     with_parcel = bg.copy()
@@ -295,17 +347,40 @@ def test_the_calm_frames_shortcut_gives_what_the_whole_path_gives() -> None:
     frames = [noisy(bg, rng) for _ in range(12)]
     frames += [noisy(person(bg, 20 + 8 * i, 230, 120), rng) for i in range(30)]
     frames += [noisy(bg, rng) for _ in range(12)] + [noisy(with_parcel, rng) for _ in range(40)]
-    cfg = MotionConfig(absorb_seconds=1.0)
-    fast, whole = _Counting(cfg, SIZE), _NoShortcut(cfg, SIZE)
-    absorbed = 0
+    detector = MotionDetector(MotionConfig(absorb_seconds=1.0), SIZE)
+    looked: list[int] = []  # frames whose regions were looked for
+    absorbed: list[tuple[int, bool]] = []  # frames whose timers ran, and whether as calm
+    moving, absorb = detector._moving, detector._stationary.absorb
+
+    def finding(*args, **kwargs):  # type: ignore[no-untyped-def]
+        looked.append(i)
+        return moving(*args, **kwargs)
+
+    def timing(changed, current, background, t, after, empty=False):  # type: ignore[no-untyped-def]
+        absorbed.append((i, empty))
+        if empty:  # the whole path on the same (empty) mask leaves the same timers
+            whole = StationaryBlocks(detector.work)
+            whole.since[...] = detector._stationary.since
+            assert whole.absorb(changed, current, background.copy(), t, after) == ()
+            absorb(changed, current, background, t, after, empty)
+            assert np.array_equal(whole.since, detector._stationary.since), i
+            return ()
+        return absorb(changed, current, background, t, after, empty)
+
+    detector._moving = finding  # type: ignore[method-assign]
+    detector._stationary.absorb = timing  # type: ignore[method-assign]
+    empty = np.zeros(detector.work[::-1], np.uint8)
+    calm = stationary = 0
     for i, frame in enumerate(frames):
-        ours, full = fast.process(frame, i / FPS), whole.process(frame, i / FPS)
-        assert ours == full, i
-        assert fast._background is not None and whole._background is not None
-        assert np.array_equal(fast._background, whole._background), i
-        assert np.array_equal(fast._stationary.since, whole._stationary.since), i
-        absorbed += bool(ours.stationary)
-    assert fast.calm >= 20 and absorbed == 1  # the shortcut was taken, before and after
+        result = detector.process(frame, i / FPS)
+        stationary += bool(result.stationary)
+        if i == 0 or (looked and looked[-1] == i):
+            continue
+        calm += 1
+        assert (result.score, result.motion, result.boxes, result.zones) == (0, False, (), ())
+        assert moving(empty.copy(), frame, None, i / FPS, False) == ([], 0.0, []), i
+    assert calm >= 20 and stationary == 1  # the shortcut was taken, before and after
+    assert any(empty for _, empty in absorbed) and not any(i in looked for i, e in absorbed if e)
 
 
 def test_zones_decide_what_triggers() -> None:

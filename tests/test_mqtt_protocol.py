@@ -52,8 +52,8 @@ def retained_status(port: int) -> bytes | None:
     try:
         received.wait(10)
     finally:
-        client.loop_stop()
         client.disconnect()
+        client.loop_stop()
     return got[0] if got else None
 
 

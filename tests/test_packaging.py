@@ -80,6 +80,7 @@ def test_my_alert_service_hears_a_visit(doorbell, mqtt_broker):
     doorbell.visit()
     alert = doorbell.wait_for_event("motion", "start")
     doorbell.wait_for_event("motion", "end", timeout=60)
+    client.disconnect()  # first: loop_stop alone waits out paho's 1 s network poll
     client.loop_stop()
     assert alert.id in [m["id"] for m in heard]
 

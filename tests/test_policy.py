@@ -17,6 +17,7 @@ from doorbell.device.runtime.policy import (
     MotionLabelled,
     MotionStarted,
     PackageArrived,
+    PackageGone,
     Policy,
     RecordMode,
     Ring,
@@ -43,6 +44,7 @@ RING = Ring(has_frame=True)
 RING_BLIND = Ring(has_frame=False)
 STATIONARY = Stationary()
 PACKAGE = PackageArrived()
+PACKAGE_GONE = PackageGone()
 SNAPSHOT = SnapshotAsked()
 ENTERED = ModeEntered()
 
@@ -57,6 +59,7 @@ EVENTS: list[tuple[str, Event]] = [
     ("ring-blind", RING_BLIND),
     ("stationary", STATIONARY),
     ("package", PACKAGE),
+    ("package-gone", PACKAGE_GONE),
     ("snapshot", SNAPSHOT),
     ("entered", ENTERED),
 ]
@@ -75,6 +78,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring-blind": acts(A),
             "stationary": NOTHING,
             "package": NOTHING,
+            "package-gone": acts(A),  # one that alerted while armed is still closed
             "snapshot": NOTHING,  # no picture on demand either
             "entered": acts(STOP),  # disarming ends the open clip at once
         }
@@ -92,6 +96,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring-blind": acts(A),
             "stationary": NOTHING,
             "package": NOTHING,
+            "package-gone": acts(A, S),  # closed, with the empty place
             "snapshot": acts(S),
             "entered": NOTHING,  # it records: the clip goes on
         },
@@ -106,6 +111,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring-blind": acts(A),
             "stationary": NOTHING,
             "package": NOTHING,
+            "package-gone": acts(A, S),  # closed, with the empty place
             "snapshot": acts(S),
             "entered": NOTHING,  # it records: the clip goes on
         },
@@ -120,6 +126,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring-blind": acts(A),
             "stationary": NOTHING,
             "package": NOTHING,
+            "package-gone": acts(A, S),  # closed, with the empty place
             "snapshot": acts(S),
             "entered": acts(STOP),  # record mode off: nothing records
         },
@@ -136,6 +143,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring-blind": acts(A),
             "stationary": NOTHING,
             "package": acts(A, R, S),  # its start now (indexed, a snapshot), end when gone
+            "package-gone": acts(A, S),  # closed, with the empty place
             "snapshot": acts(S),
             "entered": NOTHING,  # it records: the clip goes on
         },
@@ -150,6 +158,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring-blind": acts(A),
             "stationary": NOTHING,
             "package": acts(A, R, S),  # its start now (indexed, a snapshot), end when gone
+            "package-gone": acts(A, S),  # closed, with the empty place
             "snapshot": acts(S),
             "entered": NOTHING,  # it records: the clip goes on
         },
@@ -164,6 +173,7 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
             "ring-blind": acts(A),
             "stationary": NOTHING,
             "package": acts(A, S),  # not recorded: not indexed, its snapshot all the same
+            "package-gone": acts(A, S),  # closed, with the empty place
             "snapshot": acts(S),
             "entered": acts(STOP),  # record mode off: nothing records
         },

@@ -25,12 +25,19 @@ from pyrage import x25519
 from skimage import data as skdata
 from skimage.feature import Cascade
 
+from doorbell.device.classify.int8_weights import INT8_NAME, digest_of
+from doorbell.device.classify.model_file import MODEL_SHA256 as PERSON_FP16_SHA256
+from doorbell.device.classify.model_file import default_model, labels_of
 from doorbell.device.cli import cli
+from doorbell.device.redaction import WORKER
+from doorbell.device.redaction.people import people_problem
 from doorbell.device.storage import EventIndex
 from doorbell.uplink.e2e import AgeEncryptor
 from doorbell.uplink.requests import FootageRequests
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.face_model import MODEL_SHA256, model_problem
+from doorbell.uplink.requests.models import Redaction
+from doorbell.uplink.requests.person_pass import PERSON_MODEL_FAILED
 from doorbell.uplink.requests.redaction import RedactionError
 from doorbell.uplink.requests.redaction_worker import WorkerRedactor
 from tests.support.footage import T0, Device, FootageClip, PutServer, decision_body, iso
@@ -40,6 +47,10 @@ FPS = 20  # the redactor detects on every other frame here: the frames between a
 
 needs_model = pytest.mark.skipif(
     model_problem() is not None, reason=f"{model_problem()} (./dev.sh test installs it)"
+)
+needs_models = pytest.mark.skipif(
+    model_problem() is not None or people_problem() is not None,
+    reason=f"{model_problem() or people_problem()} (./dev.sh install puts them there)",
 )
 
 
@@ -149,15 +160,51 @@ def uploaded(server: PutServer, name: str) -> bytes:
     return body
 
 
-@needs_model
+def refused_int8(folder: Path) -> Path:
+    """The installed person models copied into `folder`, the int8 file with one bit changed
+    since it was made: the path a device's share worker is given (it refuses the file as it
+    loads it, and runs the fp16 one beside it)."""
+    folder.mkdir()
+    int8 = default_model().with_name(INT8_NAME)
+    for path in (default_model(), labels_of(default_model()), int8, digest_of(int8)):
+        shutil.copy(path, folder / path.name)
+    shutil.copy(labels_of(int8), folder / labels_of(int8).name)
+    data = bytearray((folder / INT8_NAME).read_bytes())
+    data[len(data) // 2] ^= 1
+    (folder / INT8_NAME).write_bytes(bytes(data))
+    return folder / INT8_NAME
+
+
+@needs_models
 def test_a_shared_clip_and_snapshot_leave_with_every_face_filled(
-    tmp_path: Path, recorded: tuple[Path, FootageClip], server: PutServer
+    tmp_path: Path,
+    recorded: tuple[Path, FootageClip],
+    server: PutServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     dev = device(tmp_path, recorded, policy="share_all", redact="faces")
+    dev.core.close()
+    # The device's worker, heads too, named an int8 person model changed since it was chosen:
+    # the record names the fp16 model the worker ran instead, not the file it was given.
+    worker = WorkerRedactor(module=WORKER, people_model=refused_int8(tmp_path / "models"))
+    dev.core = FootageRequests(
+        dev.config, dev.data_dir, dev.index, clock=dev.clock, redactor=worker
+    )
     reply = dev.core.handle_request(dev.request(server.url()))
     assert reply.ok and reply.decision == "shared", reply
-    assert reply.redaction is not None and reply.redaction.method == "faces"
-    assert reply.redaction.model_sha256 == MODEL_SHA256
+    done = Redaction(
+        method="faces",
+        model_sha256=MODEL_SHA256,
+        heads="covered",
+        person_model_sha256=PERSON_FP16_SHA256,
+        person_model_weights="fp16",
+    )
+    assert reply.redaction == done
+    int8 = tmp_path / "models" / INT8_NAME
+    assert [r.getMessage() for r in caplog.records if r.name.endswith("redaction_worker")] == [
+        f"redaction worker: the int8 model {int8} is not the file made at install time (sha256 "
+        "differs): the fp16 model instead"
+    ]  # the owner's log says why; the requester's record names the file
     before = decoded((recorded[0] / "clips" / "f-1.mp4").read_bytes())
     after = decoded(uploaded(server, "f-1.mp4"))
     assert len(after) == len(before) and after[0].shape == before[0].shape
@@ -172,7 +219,8 @@ def test_a_shared_clip_and_snapshot_leave_with_every_face_filled(
     # The owner's own clip is as recorded; what left is said in the audit log.
     assert sha((dev.data_dir / "clips" / "f-1.mp4").read_bytes()) == recorded[1].sha256
     [shared] = [e for e in AuditLog.in_dir(dev.data_dir).entries() if e["kind"] == "request_shared"]
-    assert shared["data"]["redaction"] == {"method": "faces", "model_sha256": MODEL_SHA256}
+    assert shared["data"]["redaction"] == done.model_dump()
+    assert dev.core.get("req-1").reply(encrypted=False).redaction == done  # type: ignore[union-attr]
     dev.core.close()
 
 
@@ -260,14 +308,28 @@ def test_the_owner_exports_a_copy_with_faces_filled(
 def test_a_bundle_says_in_its_manifest_what_was_done(
     tmp_path: Path, recorded: tuple[Path, FootageClip], server: PutServer
 ) -> None:
-    dev = device(tmp_path, recorded, policy="share_all", redact="faces")
-    reply = dev.core.handle_request(dev.request(server.url("/upload/bundle.tar")))
+    dev = device(tmp_path, recorded, policy="share_all", redact="faces", upload_attempts=1)
+    server.fail_first = 1  # the first upload is cut: the bundle made for it is sent again later
+    failed = dev.core.handle_request(dev.request(server.url("/upload/bundle.tar")))
+    assert failed.decision == "upload_failed" and failed.redaction is None, failed
+    [reply] = dev.core.retry_uploads()  # no worker runs again: the copies are there
     assert reply.ok and reply.decision == "shared", reply
     [bundle] = server.received
     with tarfile.open(fileobj=io.BytesIO(bundle.body)) as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
         clip = tar.extractfile("f-1.mp4").read()  # type: ignore[union-attr]
-    assert manifest["redaction"] == {"method": "faces", "model_sha256": MODEL_SHA256}
+    # this share's worker has no person pass (uplink's own): its record says so
+    assert manifest["redaction"] == {
+        "method": "faces",
+        "model_sha256": MODEL_SHA256,
+        "heads": "not_covered",
+        "person_model_sha256": None,
+        "person_model_weights": None,
+        "heads_reason": "no_person_model",
+    }
+    # the retry says what the attempt that made the copies did
+    assert reply.redaction is not None
+    assert reply.redaction.model_dump() == manifest["redaction"]
     assert manifest["clips"][0]["sha256"] == recorded[1].sha256 != sha(clip)  # as recorded: kept
     before = decoded((recorded[0] / "clips" / "f-1.mp4").read_bytes())
     assert faces_left(before[1], decoded(clip)[1]) == 0
@@ -304,3 +366,27 @@ def test_a_snapshot_that_is_not_a_picture_fails_in_one_line(tmp_path: Path) -> N
     assert len(str(failed.value).splitlines()) == 1
     assert "snap.jpg" in str(failed.value)
     assert not (tmp_path / "out.jpg").exists()
+
+
+@needs_model
+def test_a_person_model_that_cannot_be_loaded_is_said_in_the_record(tmp_path: Path) -> None:
+    """The heads are not covered, and the worker says so rather than naming a model."""
+    snapshot = tmp_path / "snap.jpg"
+    assert cv2.imwrite(str(snapshot), faces_picture()[:, :, ::-1])
+    junk = tmp_path / INT8_NAME.replace("int8", "junk")
+    junk.write_bytes(b"not a model")
+    worker = WorkerRedactor(module=WORKER, people_model=junk)
+    assert worker.redact_files([(snapshot, tmp_path / "out.jpg")]) == PERSON_MODEL_FAILED
+    assert (tmp_path / "out.jpg").is_file()
+
+
+def test_a_record_made_before_the_person_model_was_named_still_reads(tmp_path: Path) -> None:
+    old = Redaction.model_validate_json(f'{{"method": "faces", "model_sha256": "{MODEL_SHA256}"}}')
+    assert old.heads is None and old.person_model_sha256 is None
+    audit = AuditLog.in_dir(tmp_path)  # an entry of each shape in one chain
+    audit.append("request_shared", {"redaction": {"method": "faces", "model_sha256": "ab"}})
+    new = Redaction(method="faces", model_sha256="ab", heads="not_covered")
+    audit.append("request_shared", {"redaction": new.model_dump()})
+    assert audit.verify().ok
+    with pytest.raises(ValueError):  # a public field: no value outside its few
+        Redaction(method="faces", heads="mostly")  # type: ignore[arg-type]

@@ -19,7 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from doorbell.device.classify.int8_weights import INT8_NAME, file_sha256
+from doorbell.device.classify.model_file import default_model
 from doorbell.device.redaction import WORKER
+from doorbell.device.redaction.people import people_problem
 from doorbell.device.storage import EventIndex
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.face_model import model_problem
@@ -154,6 +157,16 @@ def test_a_stopped_device_ends_its_worker_and_the_share_is_retried_at_the_next_s
     store.close()
     assert stored is not None and stored.state == "shared", stored
     assert stored.redaction is not None and stored.redaction.method == "faces"
+    # What the device's worker ran, as the record says it (the reply and audit too): the int8
+    # person model ./dev.sh made, the file itself named.
+    if people_problem() is None:
+        done, int8 = stored.redaction, default_model().with_name(INT8_NAME)
+        assert (done.heads, done.person_model_weights) == ("covered", "int8")
+        assert done.person_model_sha256 == file_sha256(int8)
+    else:
+        assert stored.redaction.heads_reason == "no_person_model"
+    [shared] = [e for e in AuditLog.in_dir(data).entries() if e["kind"] == "request_shared"]
+    assert shared["data"]["redaction"] == stored.redaction.model_dump()
     [sent] = [r for r in server.received if r.path.endswith("/c-1.mp4")]
     assert hashlib.sha256(sent.body).hexdigest() != stored.clips[0].sha256  # a redacted copy
 

@@ -24,38 +24,56 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from doorbell.device.classify.model_paths import FP16_NAME, INT8_NAME, digest_of, labels_of
+
 log = logging.getLogger(__name__)
 _ALIGN = 16  # the schema's force_align on Buffer.data, which the generated Python ignores
-FP16_NAME = "ssd_mobilenetv2_oidv4_fp16.tflite"  # what ./dev.sh installs from the npm package
-INT8_NAME = "ssd_mobilenetv2_oidv4_int8.tflite"  # what it makes of it, beside it
 
 
-def digest_of(model: Path) -> Path:
-    """The file beside the int8 model that holds its sha256 as made (`sha256sum`'s format)."""
-    return model.with_name(model.name + ".sha256")
+class Int8Refused(ValueError):
+    """Why the int8 model is not to be used, in one line."""
+
+
+def file_sha256(path: Path) -> str:
+    """Read in chunks: a model read whole would be 5-10 MB more of a share worker's peak.
+    Raises OSError."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 16):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def int8_sha256(model: Path) -> str:
+    """The sha256 of the int8 model at `model`, once it is found to be the file made at install
+    time, byte for byte (its sha256 is the one written beside it then), with its label map
+    beside it; raises Int8Refused otherwise."""
+    try:
+        pinned = digest_of(model).read_text(encoding="ascii").split()[0]
+        digest = file_sha256(model)
+    except (OSError, ValueError, IndexError) as exc:
+        why = f"the int8 model {model} or its sha256 cannot be read ({type(exc).__name__})"
+        raise Int8Refused(why) from None
+    if digest != pinned:
+        why = f"the int8 model {model} is not the file made at install time (sha256 differs)"
+        raise Int8Refused(why)
+    if not labels_of(model).is_file():
+        raise Int8Refused(f"the int8 model {model} has no label map beside it")
+    return digest
 
 
 def int8_problem(model: Path) -> str | None:
-    """Why the int8 model at `model` is not to be used (one line); None: it is the file made at
-    install time, byte for byte (its sha256 is the one written beside it then), with its label
-    map. Read in chunks: the whole file at once would be 5 MB more of a worker's peak."""
+    """Why the int8 model at `model` is not to be used (one line); None: it is (`int8_sha256`)."""
     try:
-        pinned = digest_of(model).read_text(encoding="ascii").split()[0]
-        digest = hashlib.sha256()
-        with model.open("rb") as file:
-            while chunk := file.read(1 << 16):
-                digest.update(chunk)
-    except (OSError, ValueError, IndexError) as exc:
-        return f"the int8 model {model} or its sha256 cannot be read ({type(exc).__name__})"
-    if digest.hexdigest() != pinned:
-        return f"the int8 model {model} is not the file made at install time (sha256 differs)"
-    if not model.with_name(model.stem + ".labels.txt").is_file():
-        return f"the int8 model {model} has no label map beside it"
+        int8_sha256(model)
+    except Int8Refused as exc:
+        return str(exc)
     return None
 
 
@@ -68,11 +86,43 @@ def fp32_model(fp16_model: Path) -> Path:
     int8 = fp16_model.with_name(INT8_NAME)
     if not int8.exists():
         return fp16_model
-    why = int8_problem(int8)
+    why = _int8_problem_once(int8)
     if why is None:
         return int8
     log.warning("%s: the fp16 model instead (./dev.sh install makes it again)", why)
     return fp16_model
+
+
+# fp32_model's verdicts, by the identity of the files they were drawn from: a device asks twice as
+# it starts (its classifier, on a CPU without fp16 arithmetic, and its share worker's choice), and
+# hashing the int8 file is ~12 ms here, several times that on a Pi 4. A file changed since (its
+# inode, size or times, or those of its sha256 or label map) is hashed again; so is one changed
+# less than SETTLED_NS before it was hashed: a change within the file system's timestamp tick
+# would not show (git treats its index the same way). The share worker's person pass checks the
+# file once more as it loads it (int8_sha256, in a process of its own).
+SETTLED_NS = 2_000_000_000
+_verdicts: dict[Path, tuple[tuple[int, ...], str | None]] = {}
+
+
+def _identity(int8: Path) -> tuple[int, ...] | None:
+    try:
+        stats = [f.stat() for f in (int8, digest_of(int8), labels_of(int8))]
+    except OSError:
+        return None
+    return tuple(v for s in stats for v in (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns))
+
+
+def _int8_problem_once(int8: Path) -> str | None:
+    """int8_problem, drawn once for the files as they are (see _verdicts)."""
+    identity = _identity(int8)
+    known = _verdicts.get(int8)
+    if identity is not None and known is not None and known[0] == identity:
+        return known[1]
+    started = time.time_ns()
+    why = int8_problem(int8)
+    if identity is not None and max(identity[2::4] + identity[3::4]) < started - SETTLED_NS:
+        _verdicts[int8] = (identity, why)
+    return why
 
 
 def _schema() -> Any:

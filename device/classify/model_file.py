@@ -12,13 +12,13 @@ has no fp16 arithmetic (a Pi 4), 13 MB less private memory than the fp16 file in
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 from doorbell.config.classify import ClassifyConfig
 from doorbell.device.classify import runtime
 from doorbell.device.classify.classifier import Classifier
-from doorbell.device.classify.int8_weights import FP16_NAME, fp32_model
+from doorbell.device.classify.int8_weights import fp32_model
+from doorbell.device.classify.model_paths import FP16_NAME, default_model, labels_of
 from doorbell.device.classify.ssd import SsdDetector
 
 log = logging.getLogger(__name__)
@@ -26,16 +26,7 @@ log = logging.getLogger(__name__)
 MODEL_NAME = FP16_NAME
 # MediaPipe's own pin of the same file (its third_party assets list); ./dev.sh checks it too.
 MODEL_SHA256 = "d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6"
-
-
-def default_model() -> Path:
-    """The installed model: beside the interpreter's environment, as ./dev.sh puts it."""
-    return Path(sys.prefix) / "share" / "doorbell" / "models" / MODEL_NAME
-
-
-def labels_of(model: Path) -> Path:
-    """A model's label map, one class name a line (line 0 the background): NAME.labels.txt."""
-    return model.with_name(model.stem + ".labels.txt")
+__all__ = ["MODEL_NAME", "MODEL_SHA256", "default_model", "labels_of", "open_classifier"]
 
 
 def open_classifier(cfg: ClassifyConfig) -> Classifier | None:

@@ -146,8 +146,8 @@ def watch(
     except KeyboardInterrupt:
         pass
     finally:
-        client.loop_stop()
         client.disconnect()
+        client.loop_stop()
     if refused:
         click.echo(
             f"watch: broker {mq.host}:{mq.port} refused the connection: {refused[0]}", err=True

@@ -129,5 +129,5 @@ class EventWatcher:
                 self._cond.wait(left)
 
     def close(self) -> None:
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()

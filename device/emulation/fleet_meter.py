@@ -64,8 +64,8 @@ class FleetMeter:
         return self._subscribed.wait(timeout)
 
     def close(self) -> None:
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()
 
     def _second(self, now: float) -> Second:
         at = int(now - self.began)

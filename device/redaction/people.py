@@ -15,7 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from doorbell.device.classify.int8_weights import FP16_NAME, INT8_NAME, fp32_model, int8_problem
+from doorbell.device.classify.int8_weights import Int8Refused, file_sha256, fp32_model, int8_sha256
+from doorbell.device.classify.model_paths import FP16_NAME, INT8_NAME, default_model, labels_of
 from doorbell.device.classify.ssd import INPUT_SIZE, SsdDetector
 
 log = logging.getLogger(__name__)
@@ -26,10 +27,21 @@ OVERLAP = 0.4  # hits overlapping more than this (IoU) are one person
 
 Box = tuple[int, int, int, int]
 
+WEIGHTS = {INT8_NAME: "int8", FP16_NAME: "fp16"}  # by the file's name; another name: None
+
 
 class PersonFinder:
-    def __init__(self, detector: SsdDetector, min_score: float = MIN_SCORE) -> None:
+    def __init__(
+        self,
+        detector: SsdDetector,
+        model_sha256: str,
+        weights: str | None,
+        min_score: float = MIN_SCORE,
+    ) -> None:
+        """`model_sha256`, `weights`: of the model file the detector loaded, for the share's
+        record (uplink/requests/redaction.py's ModelPersonFinder)."""
         self.detector, self.min_score = detector, min_score
+        self.model_sha256, self.weights = model_sha256, weights
 
     def people(self, rgb: np.ndarray) -> list[Box]:
         """Pixel boxes (x0, y0, x1, y1) of the people in an RGB frame."""
@@ -62,10 +74,6 @@ class PersonFinder:
 def people_problem() -> str | None:
     """Why people's heads cannot be filled on this device, found without loading the model;
     None: they can."""
-    # here, not at the top: the share worker's passes (redaction_stages.py) are given the
-    # model's path and never import the event classifier's configuration (10 MB private)
-    from doorbell.device.classify.model_file import default_model, labels_of
-
     model = default_model()
     if not model.is_file():
         return f"no person model at {model} (./dev.sh install puts it there)"
@@ -80,27 +88,27 @@ def person_model() -> Path | None:
     """The installed person model, for the share worker (WorkerRedactor's people_model): the
     int8 one made at install time when it is there and intact (it runs in fp32: 13 MB less of
     the worker's peak than the fp16 file), else the fp16 one; None: faces only."""
-    from doorbell.device.classify.model_file import default_model
-
     return fp32_model(default_model()) if people_problem() is None else None
 
 
 def open_person_finder(model: Path | None = None) -> PersonFinder | None:
     """The detector at `model` (the installed one when None) as a PersonFinder; None (faces
-    only) when it cannot be loaded. Its label map is beside it (model_file.labels_of)."""
+    only) when it cannot be loaded. Its label map is beside it (labels_of)."""
     if model is None:
         model = person_model()
         if model is None:
             return None
+    sha256 = None
     if model.name == INT8_NAME:  # checked again as it is loaded: refused if changed since
-        why = int8_problem(model)
-        if why is not None:
+        try:
+            sha256 = int8_sha256(model)
+        except Int8Refused as why:
             log.warning("%s: the fp16 model instead", why)
             model = model.with_name(FP16_NAME)
     try:
-        # NAME.labels.txt, as model_file.labels_of names it (not imported: 10 MB, see above)
-        names = model.with_name(model.stem + ".labels.txt").read_text(encoding="utf-8")
-        return PersonFinder(SsdDetector(model, names.splitlines()))
+        names = labels_of(model).read_text(encoding="utf-8")
+        sha256 = sha256 or file_sha256(model)  # the file about to be loaded, for the record
+        return PersonFinder(SsdDetector(model, names.splitlines()), sha256, WEIGHTS.get(model.name))
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
         log.warning("people's heads not filled: %s", exc)
         return None

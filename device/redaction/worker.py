@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from doorbell.uplink.requests.redaction import PersonFinder
 from doorbell.uplink.requests.redaction_worker import main
 
+if TYPE_CHECKING:  # every pass runs this module; the people pass alone needs this one
+    from doorbell.uplink.requests.person_pass import ModelPersonFinder
 
-def person_finder(model: Path) -> PersonFinder | None:
+
+def person_finder(model: Path) -> ModelPersonFinder | None:
     """The person finder, imported by the people pass alone: the passes after it (each a
     process of its own) never load OpenCV's resize or the detector's runtime for it."""
     from doorbell.device.redaction.people import open_person_finder

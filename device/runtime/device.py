@@ -174,6 +174,7 @@ class Device:
             clock=clock.monotonic,
             on_button=self.button.pressed,
             on_end=lambda: self._stop.set(),  # the run is over: no wait for the main loop's tick
+            on_taken=self.reactions.took,
         )
         self.control = ControlServer(
             config.device.data.control_socket, self.commands.control_request

@@ -17,7 +17,7 @@ from doorbell.device.classify.labels import Verdict
 from doorbell.device.recording.recorder import Recorder
 from doorbell.device.runtime.alerts import Alerts
 from doorbell.device.runtime.frame import Frame
-from doorbell.device.runtime.policy import PackageArrived, Policy
+from doorbell.device.runtime.policy import PackageArrived, PackageGone, Policy
 from doorbell.device.runtime.snapshots import send_snapshot
 from doorbell.motion.types import Box
 from doorbell.uplink.uplink import Uplink
@@ -66,6 +66,7 @@ class PackageAlerts:
         return alert.id, indexed
 
     def gone(self, alert_id: str, frame: Frame, taker: str | None, indexed: bool) -> None:
+        act = self.policy().decide(PackageGone())
         self.echo(f"PACKAGE GONE {alert_id} at {frame.t:.2f} s")
         self.alerts.follow_clip(alert_id, taker)  # before the end: it waits for that clip
         if indexed and self.recorder is not None:
@@ -76,7 +77,7 @@ class PackageAlerts:
                     index.link_end_clip(alert_id, clip)
             except OSError as exc:  # a full disk: the alert goes all the same
                 log.error("package's end not indexed: %s", exc, extra={"event_id": alert_id})
-        if self.policy().behaviour.snapshots:
+        if act.snapshot:
             self._snapshot(alert_id, frame, store=False)  # the empty place: sent, not stored
         self.alerts.end(alert_id, frame.wall)
         self.moved()

@@ -52,14 +52,17 @@ class Pipeline:
         clock: Callable[[], float] = time.monotonic,
         on_button: Callable[[], object] = lambda: None,
         on_end: Callable[[], object] = lambda: None,
+        on_taken: Callable[[Frame], object] = lambda frame: None,
     ) -> None:
         """`clock`: the host's monotonic clock (injected); frames carry their own time.
         `on_button`: called on the capture thread for a frame whose `button` is set.
+        `on_taken`: called on the analysis thread with each frame as it is taken, before it is
+        analysed: whoever keeps the latest frame (`Reactions.took`) lets the one before go then.
         `on_end`: called once, by the last of the three threads to finish (the source ended,
         the duration reached, a thread failed or a stop asked), so that nobody polls for it."""
         self.source, self.detector, self.tracker, self.pacer = source, detector, tracker, pacer
         self.on_analysed, self.on_record, self.on_button = on_analysed, on_record, on_button
-        self.on_end = on_end
+        self.on_end, self.on_taken = on_end, on_taken
         self.duration = duration
         if lossless:  # waiting instead of dropping, a little slack is enough; more is only memory
             analysis_queue = min(analysis_queue, LOSSLESS_SLACK)
@@ -156,10 +159,14 @@ class Pipeline:
             frame = self.analysis_q.get()  # waits for a frame or the close: no idle wake-ups
             if frame is None:
                 break
+            # The frame before is let go as this one is taken, not once this one is analysed:
+            # one whole picture less held while the detector works (issue 31).
+            last = frame
+            self.on_taken(frame)
             result = self.detector.process(frame.lores, frame.t)
             self.stats.analysed += 1
             self.on_analysed(self.tracker.update(result, frame.seq), result, frame)
-            last, last_result = frame, result
+            last_result = result
         if last is not None and last_result is not None:
             self.on_analysed(self.tracker.flush(), last_result, last)
 

@@ -48,6 +48,13 @@ class PackageArrived:
 
 
 @dataclass(frozen=True)
+class PackageGone:
+    """A package that alerted is gone: its alert is closed in any mode (as a motion alert raised
+    before disarming is), with a snapshot of the empty place where the mode takes them. Its
+    index row, if its arrival made one, is closed whatever the mode now."""
+
+
+@dataclass(frozen=True)
 class Ring:
     has_frame: bool  # the camera has delivered a picture to go with the ring
 
@@ -68,6 +75,7 @@ Event = (
     | MotionEnded
     | Stationary
     | PackageArrived
+    | PackageGone
     | Ring
     | SnapshotAsked
     | ModeEntered
@@ -138,6 +146,8 @@ class Policy:
                 record=alerts and self.recording,
                 snapshot=alerts and self.behaviour.snapshots,
             )
+        if isinstance(event, PackageGone):
+            return Actions(alert=True, snapshot=self.behaviour.snapshots)
         if isinstance(event, Ring):  # a ring is muted by no mode
             record = self.recording and event.has_frame
             return Actions(

@@ -92,6 +92,11 @@ class Reactions:
         self.packages = Packages(report, self.classify.min_score)
 
     # -- analysis thread ------------------------------------------------------------------------
+    def took(self, frame: Frame) -> None:
+        """The newest frame, from the moment analysis takes it (a snapshot asked for now shows
+        it): the one before is no longer held while the detector works on this one."""
+        self.last_frame = frame
+
     def on_analysed(self, updates: list[EventUpdate], result: MotionResult, frame: Frame) -> None:
         self.last_frame = frame
         if self._active:  # whose motion this is: the newest open alert's

@@ -56,5 +56,5 @@ class Subscriber:
             return True
 
     def close(self) -> None:
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()

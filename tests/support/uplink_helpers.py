@@ -110,5 +110,5 @@ class SessionSubscriber:
         return True
 
     def close(self) -> None:
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()

@@ -23,6 +23,7 @@ from doorbell.device.runtime.run_options import RunOptions
 from doorbell.device.runtime.startup import open_device
 from doorbell.device.web.auth import PasswordFile
 from doorbell.uplink.command_models import LOCAL_COMMANDS, CommandReply, validate_command
+from tests.support.scenes import QUIET_PORCH
 
 PASSWORD = "correct horse battery"
 
@@ -58,8 +59,10 @@ class PageDevice:
         """The event's clip once complete and wholly in the past: a clip ends one frame after
         its last frame's wall time, which can be ahead of the clock for a few milliseconds, and
         a footage request's window must end in the past (the tests end theirs 10 ms ago). The
-        camera runs in real time, and a ring during a visit lasts as long as the visit's motion
-        (22 s seen), so the wait is a minute."""
+        camera runs in real time; on QUIET_PORCH a ring's clip ends its post-roll (1 s) after
+        the press, about a second, but on a starved machine the recorder drops frames and a
+        clip's fragments take far longer to fill (30 s was not enough under a full suite run
+        at load 6): hence the minute."""
         index = self.device.recorder.index
 
         def done() -> str | None:
@@ -78,6 +81,7 @@ def write_config(path: Path, data: Path, **sections: dict[str, Any]) -> None:
         "device": {"id": "webtest", "data_dir": str(data)},
         "mqtt": {"port": 1, "embedded": False},  # no broker: alerts wait in the outbox
         "web": {"listen": "127.0.0.1:0"},
+        "camera": {"source": f"synthetic:{QUIET_PORCH}"},
         "record": {"pre_seconds": 1.0, "post_seconds": 1.0},
         "runtime": {"watchdog": False, "shutdown_seconds": 0.5},
     }

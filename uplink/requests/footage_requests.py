@@ -322,13 +322,13 @@ class FootageRequests:
         """Send a claimed request's clips; the reply says `shared` or `upload_failed`."""
         request, clips, request_id = job.request, job.clips, job.request.request_id
         planned = planned_clips(clips)
-        redaction = self.share.redaction(job.redact)
         try:
-            shared = self.share.run(request, clips, job.redact)
+            shared, redaction = self.share.run(request, clips, job.redact)
         except UploadError as exc:
             self.store.update(request_id, "upload_failed", clips=planned, error=str(exc))
             self._audit("upload_failed", request, by="device", error=str(exc))
             return self._reply(request_id, "upload_failed", ok=False, error=UPLOAD_FAILED)
+        self.store.set_redaction(request_id, redaction)  # as done: the person model named
         self.store.update(request_id, "shared", clips=shared)
         self._audit(
             "request_shared",

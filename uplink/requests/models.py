@@ -127,12 +127,30 @@ class SharedClip(_Strict):
     snapshot_sha256: str | None = None
 
 
+Heads = Literal["covered", "not_covered"]
+# Why the heads of people whose faces were not found were not covered: the device has no person
+# model (or its runtime), or the one it has could not be loaded. Codes, never a path or an
+# exception's text: the reply goes to the requester (the owner's log has the details).
+HeadsReason = Literal["no_person_model", "person_model_failed"]
+PersonWeights = Literal["int8", "fp16"]
+
+
 class Redaction(_Strict):
     """What was done to the footage before it left: `faces` (every face found filled with one
-    colour, by the face model of this SHA-256) or `none` (shared as recorded)."""
+    colour, by the face model of this SHA-256) or `none` (shared as recorded).
+
+    With `faces`, once shared, what the share worker's person pass did: `heads` `covered` (the
+    heads of people whose faces were not found filled too, people found by the person model
+    file of `person_model_sha256`, its `person_model_weights` int8 or fp16: the one it actually
+    loaded) or `not_covered` (`heads_reason` says why). None: not shared yet, `none`, or a
+    record made before these fields existed."""
 
     method: RedactMode
     model_sha256: str | None = None
+    heads: Heads | None = None
+    person_model_sha256: str | None = None
+    person_model_weights: PersonWeights | None = None
+    heads_reason: HeadsReason | None = None
 
 
 class RequestReply(_Strict):

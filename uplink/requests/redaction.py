@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import av
 import numpy as np
@@ -33,12 +33,18 @@ from doorbell.uplink.requests.face_model import (
 )
 from doorbell.uplink.requests.redaction_plan import Box, covers, faceless_heads
 
+if TYPE_CHECKING:  # a module of its own: the face and fill passes never import it
+    from doorbell.uplink.requests.person_pass import PersonPass
+
 
 class FileRedactor(Protocol):
     """What a share needs: check first, redact files (source -> target), let go after."""
 
     def check(self) -> None: ...
-    def redact_files(self, files: list[tuple[Path, Path]]) -> None: ...
+    def redact_files(self, files: list[tuple[Path, Path]]) -> PersonPass:
+        """What the person pass did, for the share's record."""
+        ...
+
     def release(self) -> None: ...
 
 

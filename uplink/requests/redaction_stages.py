@@ -3,7 +3,8 @@ worker's private memory peaks at what one pass holds, not at what the worst pass
 (issue 30: the device's memory may grow by 60 MB at most while it shares):
 
 1. `people` (a device's worker with a person model): the people in every file, found by the
-   person detector (the device's, passed in), boxes written to the plan file;
+   person detector (the device's, passed in), boxes written to the plan file; which model file
+   found them (or why none did) written to the job's report file, for the share's record;
 2. `faces`: the faces in every file (the face model), boxes added to the plan;
 3. `fill`: the files decoded again, the planned boxes filled, encoded (no model at all).
 
@@ -22,20 +23,18 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from doorbell.uplink.requests.redaction import (
-    Looks,
-    PersonFinder,
-    RedactionError,
-    Redactor,
-    look_for_people,
-)
+from doorbell.uplink.requests.redaction import Looks, RedactionError, Redactor, look_for_people
 from doorbell.uplink.requests.redaction_plan import Box
 
-# What a device's worker builds its person finder with, from the model's path (the device finds
-# the path: its model_file module costs 10 MB of imports the worker does not need).
-PersonFinderAt = Callable[[Path], PersonFinder | None]
+if TYPE_CHECKING:  # the person pass's alone (the face and fill passes never import it)
+    from doorbell.uplink.requests.person_pass import ModelPersonFinder, PersonPass
+
+# What a device's worker builds its person finder with, from the model's path (the device
+# chooses the file as it starts, device/redaction/people.py's person_model; the pass checks it
+# again as it loads it).
+PersonFinderAt = Callable[[Path], "ModelPersonFinder | None"]
 
 FIRST, FACES, FILL = "people", "faces", "fill"
 
@@ -51,17 +50,28 @@ def run(job: dict[str, Any], people: PersonFinderAt | None = None) -> None:
     plan = Path(job["plan"])
     stage = job.get("stage") or FIRST
     if stage == FIRST:
+        from doorbell.uplink.requests.person_pass import (
+            NO_PERSON_MODEL,
+            PERSON_MODEL_FAILED,
+            PersonPass,
+        )
+
         Redactor(model).check_without_loading()  # a missing face model fails before people
         if people is None or not job.get("people_model"):
             _write(plan, {"people_at": None})
+            _report(job, NO_PERSON_MODEL)
             stage = FACES  # faces only: this process has loaded no model, it goes on
         else:
             finder = people(Path(job["people_model"]))
             if finder is None:  # it could not be loaded: faces only, in a fresh process still
                 _write(plan, {"people_at": None})
+                _report(job, PERSON_MODEL_FAILED)
             else:
                 people_at = look_for_people(sources, finder)
                 _write(plan, {"people_at": [_boxes_out(found) for found in people_at]})
+                # the model it loaded, which may not be the one the job named (a refused int8
+                # file: the fp16 one beside it)
+                _report(job, PersonPass("covered", finder.model_sha256, finder.weights))
             _next(job, FACES)
     if stage == FACES:
         people_out = _read(plan)["people_at"]
@@ -89,6 +99,13 @@ def _next(job: dict[str, Any], stage: str) -> None:
         raise RedactionError(
             f"the redaction worker's {stage} pass could not start: {exc}"
         ) from None
+
+
+def _report(job: dict[str, Any], done: PersonPass) -> None:
+    """What the person pass did, for the share's record: in the file the job names (the device
+    reads it once the worker has exited 0: WorkerRedactor)."""
+    if job.get("report"):
+        _write(Path(job["report"]), done.to_json())
 
 
 def _write(plan: Path, content: dict[str, Any]) -> None:

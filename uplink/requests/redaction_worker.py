@@ -4,9 +4,12 @@ pass ends, redaction_stages.py) and its interpreter lock (the camera's threads n
 behind a Python loop that the scheduler has put aside for being nice).
 
     python -m doorbell.uplink.requests.redaction_worker \
-        '{"model": null, "files": [[src, dst]], "parent": PID, "plan": PATH, "module": NAME}'
+        '{"model": null, "files": [[src, dst]], "parent": PID, "plan": PATH, "module": NAME,
+          "report": PATH}'
 
 Without "plan" (a worker run by hand), every pass runs in the one process, as `Redactor` does.
+"report": the file where the person pass writes what it did (the person model it loaded, or
+why none ran: `PersonPass`), read by the device for the share's record.
 
 Exit 0: every file done; exit 3: one line on stderr says why not (RedactionError).
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import os
 import signal
 import sys
@@ -34,6 +38,10 @@ from doorbell.uplink.requests.redaction_stages import PersonFinderAt, run
 if TYPE_CHECKING:
     import subprocess
 
+    from doorbell.uplink.requests.person_pass import PersonPass
+
+log = logging.getLogger(__name__)
+
 # subprocess and tempfile are imported where the device starts a worker, not at the top: each
 # of the worker's passes imports this module too, and never starts a process (0.6 MB each).
 
@@ -45,6 +53,7 @@ TIMEOUT_SECONDS = 1800.0
 # After SIGTERM, how long a worker has before SIGKILL (it holds no state worth a clean exit: its
 # half-written copy is made again at the retry).
 STOP_GRACE_SECONDS = 2.0
+STDERR_LINES = 5  # of what a worker that succeeded wrote on stderr, the last lines logged
 
 
 class WorkerRedactor:
@@ -72,19 +81,28 @@ class WorkerRedactor:
         if problem is not None:
             raise RedactionError(f"faces cannot be redacted: {problem}")
 
-    def redact_files(self, files: list[tuple[Path, Path]]) -> None:
-        if not files:
-            return
+    def redact_files(self, files: list[tuple[Path, Path]]) -> PersonPass:
+        """The files redacted; what the worker's person pass did (which model file it loaded,
+        or why none ran), as the worker reported it."""
         import tempfile
+
+        from doorbell.uplink.requests.person_pass import PersonPass
 
         try:
             plans = tempfile.TemporaryDirectory(prefix="doorbell-redaction-")
         except OSError as exc:
             raise RedactionError(f"no room for the redaction's plan: {exc}") from None
         with plans:  # removed however the worker ends
-            self._run(files, Path(plans.name) / "plan.json")
+            report = Path(plans.name) / "person_pass.json"
+            self._run(files, Path(plans.name) / "plan.json", report)
+            try:
+                return PersonPass.from_json(json.loads(report.read_text(encoding="utf-8")))
+            except (OSError, ValueError) as exc:  # a worker that did not say: no record to give
+                raise RedactionError(
+                    f"the redaction worker did not say what its person pass did ({exc})"
+                ) from None
 
-    def _run(self, files: list[tuple[Path, Path]], plan: Path) -> None:
+    def _run(self, files: list[tuple[Path, Path]], plan: Path, report: Path) -> None:
         import subprocess
 
         job = {
@@ -92,6 +110,7 @@ class WorkerRedactor:
             "files": [[str(src), str(dst)] for src, dst in files],
             "parent": os.getpid(),
             "plan": str(plan),  # the boxes one pass hands to the next (redaction_stages.py)
+            "report": str(report),  # what the person pass did, for the share's record
             "module": self.module,
             "people_model": str(self.people_model) if self.people_model else None,
         }
@@ -118,10 +137,14 @@ class WorkerRedactor:
                 self._running = None
         if self._stopped:
             raise ShareStopped("the device stopped the redaction worker")
+        lines = stderr.strip().splitlines()
         if worker.returncode != 0:
-            lines = stderr.strip().splitlines()
             why = lines[-1] if lines else f"the redaction worker exited with {worker.returncode}"
             raise RedactionError(why.removeprefix("redaction: "))
+        # done, and said why something was not as planned (an int8 person model refused, none
+        # loaded): the owner's log has it (the record the requester gets has only a code)
+        for line in lines[-STDERR_LINES:]:
+            log.warning("redaction worker: %s", line)
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """The device is stopping: the running worker ends (SIGTERM, SIGKILL after `grace`), none

@@ -3,7 +3,9 @@ configured), PUT each one, and remember each finished file so a retry sends only
 
 Faces are filled first (`requests.redact: faces`, or the owner's choice for the request): the
 files sent are redacted copies made in the share's folder, never the owner's own clips; footage
-that cannot be redacted (no face model, a clip stored encrypted) is not sent at all.
+that cannot be redacted (no face model, a clip stored encrypted) is not sent at all. What the
+worker's person pass did (`PersonPass`) is kept beside the copies, so a retry that sends them
+says the same as the attempt that made them.
 
 Two upload shapes (docs/privacy.md):
 - the URL contains `{name}`: one PUT per file, `{name}` replaced by the file name
@@ -31,6 +33,7 @@ from doorbell.uplink.e2e import AgeEncryptor, is_age_file
 from doorbell.uplink.requests.clips import ClipLike
 from doorbell.uplink.requests.face_model import MODEL_SHA256
 from doorbell.uplink.requests.models import FootageRequest, Redaction, RedactMode, SharedClip
+from doorbell.uplink.requests.person_pass import PersonPass
 from doorbell.uplink.requests.redaction import FileRedactor, RedactionError
 from doorbell.uplink.requests.redaction_worker import WorkerRedactor
 from doorbell.uplink.requests.store import RequestStore
@@ -109,15 +112,16 @@ class ShareJob:
 
     def run(
         self, request: FootageRequest, clips: Sequence[ClipLike], redact: RedactMode = "faces"
-    ) -> list[SharedClip]:
-        """Uploads what is not uploaded yet; raises UploadError when a file does not go (a
+    ) -> tuple[list[SharedClip], Redaction]:
+        """Uploads what is not uploaded yet; returns the clips and what was done to them (the
+        redaction as done, person model and all). Raises UploadError when a file does not go (a
         permanent one when the footage cannot be redacted as decided). The
         folder of copies goes once everything is sent or the share cannot succeed (a
         permanent error); after a passing failure it stays for the retry (retention drops it
         once the request has expired). ShareStopped (the device is stopping) goes through: the
         request stays `sharing`, its folder too, retried at the next start."""
         try:
-            shared = self._send(request, clips, redact)
+            shared, redaction = self._send(request, clips, redact)
         except RedactionError as exc:
             shutil.rmtree(self.workdir(request.request_id), ignore_errors=True)
             reason = f"{exc}; approve with --no-redact to share as recorded"
@@ -129,20 +133,24 @@ class ShareJob:
         finally:
             self.redactor.release()
         shutil.rmtree(self.workdir(request.request_id), ignore_errors=True)
-        return shared
+        return shared, redaction
 
-    def redaction(self, redact: RedactMode) -> Redaction:
-        """What a share with this choice does, as the reply, manifest and audit say it."""
-        return Redaction(method=redact, model_sha256=MODEL_SHA256 if redact == "faces" else None)
+    def redaction(self, redact: RedactMode, people: PersonPass | None = None) -> Redaction:
+        """What a share with this choice does (decided), or did (`people`: what the worker's
+        person pass did, once the files are redacted), as the reply, manifest and audit say it."""
+        if redact != "faces":
+            return Redaction(method=redact)
+        done = people.to_json() if people is not None else {}
+        return Redaction(method=redact, model_sha256=MODEL_SHA256, **done)
 
     def _send(
         self, request: FootageRequest, clips: Sequence[ClipLike], redact: RedactMode
-    ) -> list[SharedClip]:
+    ) -> tuple[list[SharedClip], Redaction]:
         shared = [shared_clip(self.data_dir, clip) for clip in clips]
         per_file = "{name}" in request.upload.url
         if redact == "faces" and clips:
             self.redactor.check()  # before any work: no model, no share
-        files = self._prepare(request, clips, shared, per_file, redact)
+        files, redaction = self._prepare(request, clips, shared, per_file, redact)
         done = self.store.uploaded(request.request_id)
         for item in files:
             if item.name in done:
@@ -152,7 +160,7 @@ class ShareJob:
                 url = url.replace("{name}", quote(item.name, safe=""))
             self.uploader.put(url, item.path, item.sha256, request.upload.headers)
             self.store.mark_uploaded(request.request_id, item.name)
-        return shared
+        return shared, redaction
 
     def _prepare(
         self,
@@ -161,7 +169,7 @@ class ShareJob:
         shared: list[SharedClip],
         per_file: bool,
         redact: RedactMode,
-    ) -> list[OutgoingFile]:
+    ) -> tuple[list[OutgoingFile], Redaction]:
         work = self.workdir(request.request_id)
         work.mkdir(mode=0o700, parents=True, exist_ok=True)
         record = ShareRecord(
@@ -179,17 +187,19 @@ class ShareJob:
             snapshot = self.data_dir / clip.snapshot if clip.snapshot else None
             if snapshot is not None and snapshot.is_file():
                 plain.append((f"{clip.id}.jpg", snapshot))
+        people = None
         if redact == "faces":
-            plain = self._redacted(work, plain)
+            plain, people = self._redacted(work, plain)
+        redaction = self.redaction(redact, people)
         plain = [(_sent_name(name, source), source) for name, source in plain]
         if per_file:
-            return [self._outgoing(work, name, source) for name, source in plain]
+            return [self._outgoing(work, name, source) for name, source in plain], redaction
         bundle = work / "bundle.tar"
         if not bundle.exists():
             manifest = {
                 "request_id": request.request_id,
                 "clips": [c.model_dump() for c in shared],
-                "redaction": self.redaction(redact).model_dump(),
+                "redaction": redaction.model_dump(),
             }
             partial = work / "bundle.tar.partial"
             import tarfile  # here: a running device packs a bundle seldom, if ever
@@ -202,11 +212,14 @@ class ShareJob:
                 for name, source in plain:
                     tar.add(source, arcname=name, filter=_anonymous)
             partial.replace(bundle)
-        return [self._outgoing(work, "bundle.tar", bundle)]
+        return [self._outgoing(work, "bundle.tar", bundle)], redaction
 
-    def _redacted(self, work: Path, files: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
+    def _redacted(
+        self, work: Path, files: list[tuple[str, Path]]
+    ) -> tuple[list[tuple[str, Path]], PersonPass | None]:
         """Redacted copies of the files in the share's folder (those an earlier attempt left
-        complete are kept), all made by one call of the redactor."""
+        complete are kept), all made by one call of the redactor; and what its person pass did
+        (None: copies an earlier version of the device made, which kept no such record)."""
         todo, done = [], []
         for name, source in files:
             if is_age_file(source):
@@ -215,12 +228,21 @@ class ShareJob:
             if not target.exists():
                 todo.append((source, work / f"redacted-{name}.partial", target))
             done.append((name, target))
-        self.redactor.redact_files([(source, partial) for source, partial, _ in todo])
+        record = work / "person_pass.json"
+        if todo:
+            people = self.redactor.redact_files([(source, part) for source, part, _ in todo])
+            # before the copies are complete: a copy that is there has its record beside it
+            partial = work / "person_pass.json.partial"
+            partial.write_text(json.dumps(people.to_json()), encoding="utf-8")
+            partial.replace(record)
         for source, partial, target in todo:
             if not partial.is_file():
                 raise RedactionError(f"no redacted copy of {source.name} was made")
             partial.replace(target)
-        return done
+        try:
+            return done, PersonPass.from_json(json.loads(record.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return done, None
 
     def _outgoing(self, work: Path, name: str, source: Path) -> OutgoingFile:
         if not self.encryptor.enabled or is_age_file(source):  # at rest it is ciphertext already
