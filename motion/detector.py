@@ -42,40 +42,23 @@ _OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 # ghost: an outline GHOST_RATIO times sharper in the background than in the frame. A ghost is
 # taken into the background at once instead of after absorb_seconds.
 GHOST_SECONDS = 0.8
-# Work done every few frames is gathered on two frames of a cycle of CYCLE, so that three
-# frames in four do none of it (the median frame is one of those). Of eight frames:
-#   0: the restless model learns, ghosts are checked and absorption's timers run (all three
-#      on frame 4 too: every fourth frame; motion.restless), the background's range is
-#      measured (motion.difference; the lighting's quick-test bounds too), the noise
-#      (NOISE_ALPHA: the same time constant as 0.05 every fourth frame) with the restless
-#      model's calm places from what was learned: all from the same uint8 copy of the
-#      background. (Measured on frame 4 instead, the noise took the leaves of
-#      test_motion_hard for noise: the threshold rose from 25 to 47 at its frame 4. Why (issue
-#      27's seventh round): the first measurement is the noise level itself, not a step of the
-#      running mean, and on frame 4 the young restless model has not yet learned the sway it
-#      sees from frame 0, so the leaves count as calm places and their sway as the sensor's
-#      noise; on frame 8 it has. With no measurement while the model is young (its first
-#      second) the noise on frame 4 keeps 25 too, but foliage_visitor's median frame was 21-34 %
-#      slower for reasons not found in the time, so it stays here.) The per-pixel thresholds
-#      made from the new spread wait for the next frame, the first to use them (seventh
-#      round);
-#   4: the range and bounds again (a range up to three frames old is as good; measured on
-#      frame 4 alone, up to seven frames old, issue 27's seventh round found the median frame
-#      of foliage_visitor 15-26 % slower, of vtest and highway-overlay 5-10 %), the restless
-#      model, ghosts and absorption's timers;
-#   1, 2, 3, 5, 6, 7: none of it (1: the thresholds, when learning made new ones).
-# A frame the lighting judged puts off the work due on it to the next frame, once. Issue 27's
-# sixth round: every frame did one periodic job or another (ghosts and absorption on every
-# fourth frame, the range on others, the noise and the thresholds on the frame after learning,
-# the lighting's bounds on a phase of their own), so the median frame did one; now the median
-# frame does none (the median 7-25 % lower). The price: the two frames that do it all are
-# heavier (p99 / median up: docs/motion.md).
+# Work done every few frames is gathered on a few frames of a cycle of CYCLE, so that the
+# usual frame, the median one, does none of it. Of eight frames:
+#   0 and 4: the restless model learns (motion.restless), the background's range and the
+#      lighting's quick-test bounds are measured, ghosts are checked, absorption's timers run;
+#   0 only: the noise, with the restless model's calm places (on frame 4 the young model has
+#      not yet learned a sway seen from frame 0, and the first measurement sets the level: the
+#      leaves of test_motion_hard were taken for noise);
+#   1 and 5: the per-pixel thresholds from what was learned, when it changed;
+#   2, 3, 6, 7: none of it.
+# A frame the lighting judged puts off the work due on it to the next frame, once, so the
+# slowest frames stay apart. Why this schedule and what else was measured: docs/motion.md.
 CYCLE = 8
 GHOST_EVERY = ABSORB_EVERY = 4  # frames 0 and 4 of the cycle (see above)
 RANGE_EVERY, RANGE_PHASE = 4, 0
 NOISE_PHASE = 0
 NOISE_ALPHA = 0.1
-THRESHOLDS_PHASES = (4,)
+THRESHOLDS_PHASES = (5,)  # the frame after frame 4 learned (frame 0's: made by the noise)
 _GHOSTS, _NOISE, _ABSORB, _RANGE, _THRESHOLDS = 1, 2, 4, 8, 16
 GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,

@@ -24,7 +24,7 @@ and it shows. (After that, learning is slow enough that passing traffic does not
 restless; something fluttering about in one place for seconds, a moth at the lens, is.
 Issue 27's sixth round learned on every eighth frame after the start-up and let the spread
 rise only where the change was in place; with it, ten_visits' visitors standing far off each
-left a false `package` where they had stood (tests/test_packages.py), so the lead took it out.
+left a false `package` where they had stood (tests/test_packages.py), so it was taken out.
 Learning every eighth frame without that gate left a taken parcel's emptied place a speck that
 was no ghost, a false package too: round 4, reverted in 1fff6a0's revert.)
 
