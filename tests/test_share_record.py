@@ -4,11 +4,16 @@ under the record another pass wrote (uplink/requests/share.py's ShareJob._redact
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from doorbell.uplink.e2e import AgeEncryptor
 from doorbell.uplink.requests.person_pass import NO_PERSON_MODEL, PersonPass
+from doorbell.uplink.requests.redaction import RedactionError
+from doorbell.uplink.requests.redaction_worker import WorkerRedactor
 from doorbell.uplink.requests.share import ShareJob
 from doorbell.uplink.requests.store import RequestStore
 from doorbell.uplink.requests.uploader import HttpUploader
@@ -72,3 +77,33 @@ def test_complete_copies_are_sent_with_their_own_record(tmp_path: Path) -> None:
     again = CopyingRedactor(NO_PERSON_MODEL)
     _, people = job(tmp_path, again)._redacted(work, [("a.mp4", tmp_path / "a.mp4")])
     assert people == COVERED and again.calls == []
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        {"heads": "maybe"},
+        {"heads": "covered", "person_model_sha256": "ab", "person_model_weights": "int4"},
+        {"heads": "not_covered", "heads_reason": "the model file at /home/x failed"},
+        {"heads": "covered", "person_model_sha256": 7},
+    ],
+)
+def test_a_worker_report_outside_the_records_codes_refuses_the_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, report: dict[str, object]
+) -> None:
+    """A real worker process reports it: the share is refused in one line (RedactionError, which
+    ShareJob.run turns into a permanent UploadError), not a traceback from the reply's model."""
+    (tmp_path / "a.jpg").write_bytes(b"a")
+    monkeypatch.setenv("TEST_PERSON_PASS", json.dumps(report))
+    redactor = WorkerRedactor(module="tests.support.reporting_worker")
+    with pytest.raises(RedactionError, match="did not say what its person pass did"):
+        redactor.redact_files([(tmp_path / "a.jpg", tmp_path / "out.jpg")])
+
+
+def test_a_worker_report_in_the_records_codes_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.jpg").write_bytes(b"a")
+    monkeypatch.setenv("TEST_PERSON_PASS", json.dumps(COVERED.to_json()))
+    redactor = WorkerRedactor(module="tests.support.reporting_worker")
+    assert redactor.redact_files([(tmp_path / "a.jpg", tmp_path / "out.jpg")]) == COVERED

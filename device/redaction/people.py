@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -18,6 +19,9 @@ import numpy as np
 from doorbell.device.classify.int8_weights import Int8Refused, file_sha256, fp32_model, int8_sha256
 from doorbell.device.classify.model_paths import FP16_NAME, INT8_NAME, default_model, labels_of
 from doorbell.device.classify.ssd import INPUT_SIZE, SsdDetector
+
+if TYPE_CHECKING:
+    from doorbell.uplink.requests.person_pass import PersonWeights
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +31,8 @@ OVERLAP = 0.4  # hits overlapping more than this (IoU) are one person
 
 Box = tuple[int, int, int, int]
 
-WEIGHTS = {INT8_NAME: "int8", FP16_NAME: "fp16"}  # by the file's name; another name: None
+# by the file's name; another name: None
+WEIGHTS: dict[str, PersonWeights] = {INT8_NAME: "int8", FP16_NAME: "fp16"}
 
 
 class PersonFinder:
@@ -35,7 +40,7 @@ class PersonFinder:
         self,
         detector: SsdDetector,
         model_sha256: str,
-        weights: str | None,
+        weights: PersonWeights | None,
         min_score: float = MIN_SCORE,
     ) -> None:
         """`model_sha256`, `weights`: of the model file the detector loaded, for the share's
