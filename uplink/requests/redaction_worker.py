@@ -57,8 +57,9 @@ STDERR_LINES = 5  # of what a worker that succeeded wrote on stderr, the last li
 
 
 class WorkerRedactor:
-    """What a share uses: the same files in, the same files out, as Redactor, done by a worker
-    process; nothing of the model is loaded in the calling process."""
+    """What a share uses (a FileRedactor): the same files in, the same files out, as Redactor,
+    done by a worker process, and what its person pass did; nothing of the model is loaded in
+    the calling process."""
 
     def __init__(
         self,
