@@ -185,6 +185,6 @@ def test_the_person_pass_refuses_an_int8_model_changed_since_the_device_chose_it
         finder = open_person_finder(int8)
     assert finder is not None  # the fp16 model beside it: heads are still filled
     assert [r.getMessage() for r in caplog.records] == [
-        f"the int8 model {int8} is not the file made at install time (sha256 differs): the "
-        "fp16 model instead"
+        f"person pass: the int8 model {int8} is not the file made at install time (sha256 "
+        "differs): the fp16 model instead"
     ]

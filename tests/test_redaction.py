@@ -202,8 +202,8 @@ def test_a_shared_clip_and_snapshot_leave_with_every_face_filled(
     assert reply.redaction == done
     int8 = tmp_path / "models" / INT8_NAME
     assert [r.getMessage() for r in caplog.records if r.name.endswith("redaction_worker")] == [
-        f"redaction worker: the int8 model {int8} is not the file made at install time (sha256 "
-        "differs): the fp16 model instead"
+        f"redaction worker: person pass: the int8 model {int8} is not the file made at install "
+        "time (sha256 differs): the fp16 model instead"
     ]  # the owner's log says why; the requester's record names the file
     before = decoded((recorded[0] / "clips" / "f-1.mp4").read_bytes())
     after = decoded(uploaded(server, "f-1.mp4"))

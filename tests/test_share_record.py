@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from doorbell.device.classify.model_paths import INT8_NAME
 from doorbell.uplink.e2e import AgeEncryptor
-from doorbell.uplink.requests.person_pass import NO_PERSON_MODEL, PersonPass
+from doorbell.uplink.requests.person_pass import NO_PERSON_MODEL, OWNER_NOTE, PersonPass
 from doorbell.uplink.requests.redaction import RedactionError
 from doorbell.uplink.requests.redaction_worker import WorkerRedactor
 from doorbell.uplink.requests.share import ShareJob
@@ -107,3 +108,21 @@ def test_a_worker_report_in_the_records_codes_is_taken(
     monkeypatch.setenv("TEST_PERSON_PASS", json.dumps(COVERED.to_json()))
     redactor = WorkerRedactor(module="tests.support.reporting_worker")
     assert redactor.redact_files([(tmp_path / "a.jpg", tmp_path / "out.jpg")]) == COVERED
+
+
+def test_the_owners_note_is_logged_however_much_the_later_passes_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/privacy.md: the owner's log has the worker's line saying why (an int8 file refused)."""
+    (tmp_path / "a.jpg").write_bytes(b"a")
+    note = f"{OWNER_NOTE}{INT8_NAME} changed since it was made: the fp16 model instead"
+    later = [f"a later pass's line {i}" for i in range(20)]
+    monkeypatch.setenv("TEST_PERSON_PASS", json.dumps(COVERED.to_json()))
+    monkeypatch.setenv("TEST_WORKER_STDERR", "\n".join([note, *later]) + "\n")
+    with caplog.at_level("WARNING", logger="doorbell.uplink.requests.redaction_worker"):
+        WorkerRedactor(module="tests.support.reporting_worker").redact_files(
+            [(tmp_path / "a.jpg", tmp_path / "out.jpg")]
+        )
+    logged = [r.getMessage() for r in caplog.records]
+    assert f"redaction worker: {note}" in logged
+    assert f"redaction worker: {later[-1]}" in logged

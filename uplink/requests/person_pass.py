@@ -59,6 +59,11 @@ _CODES: dict[str, tuple[str | None, ...]] = {
 }
 
 
+# A worker's stderr line starting with this is the owner's note on its person pass (an int8 file
+# refused, a model that could not be loaded): the device logs every such line, whatever the
+# passes after it wrote (the record the requester gets has only a code).
+OWNER_NOTE = "person pass: "
+
 NO_PERSON_MODEL = PersonPass("not_covered", heads_reason="no_person_model")
 PERSON_MODEL_FAILED = PersonPass("not_covered", heads_reason="person_model_failed")
 

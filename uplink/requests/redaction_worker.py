@@ -106,6 +106,8 @@ class WorkerRedactor:
     def _run(self, files: list[tuple[Path, Path]], plan: Path, report: Path) -> None:
         import subprocess
 
+        from doorbell.uplink.requests.person_pass import OWNER_NOTE
+
         job = {
             "model": str(self.model_path) if self.model_path else None,
             "files": [[str(src), str(dst)] for src, dst in files],
@@ -143,8 +145,11 @@ class WorkerRedactor:
             why = lines[-1] if lines else f"the redaction worker exited with {worker.returncode}"
             raise RedactionError(why.removeprefix("redaction: "))
         # done, and said why something was not as planned (an int8 person model refused, none
-        # loaded): the owner's log has it (the record the requester gets has only a code)
-        for line in lines[-STDERR_LINES:]:
+        # loaded): the owner's log has every such note however much later passes wrote, and the
+        # last few other lines
+        notes = [line for line in lines if line.startswith(OWNER_NOTE)]
+        others = [line for line in lines if not line.startswith(OWNER_NOTE)]
+        for line in notes + others[-STDERR_LINES:]:
             log.warning("redaction worker: %s", line)
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
