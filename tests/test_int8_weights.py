@@ -23,14 +23,9 @@ import pytest
 
 from doorbell.config.classify import ClassifyConfig
 from doorbell.device.classify import int8_weights, runtime
-from doorbell.device.classify.int8_weights import (
-    INT8_NAME,
-    convert,
-    digest_of,
-    fp32_model,
-    int8_problem,
-)
+from doorbell.device.classify.int8_weights import convert, fp32_model, int8_problem
 from doorbell.device.classify.model_file import default_model, labels_of, open_classifier
+from doorbell.device.classify.model_paths import INT8_NAME, digest_of
 from doorbell.device.classify.ssd import INPUT_SIZE, Detection, SsdDetector
 from doorbell.device.redaction.people import open_person_finder, person_model
 

@@ -25,9 +25,9 @@ from pyrage import x25519
 from skimage import data as skdata
 from skimage.feature import Cascade
 
-from doorbell.device.classify.int8_weights import INT8_NAME, digest_of
 from doorbell.device.classify.model_file import MODEL_SHA256 as PERSON_FP16_SHA256
 from doorbell.device.classify.model_file import default_model, labels_of
+from doorbell.device.classify.model_paths import INT8_NAME, digest_of
 from doorbell.device.cli import cli
 from doorbell.device.redaction import WORKER
 from doorbell.device.redaction.people import people_problem

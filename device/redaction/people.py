@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from doorbell.device.classify.int8_weights import Int8Refused, file_sha256, fp32_model, int8_sha256
+from doorbell.device.classify.int8_weights import Int8Refused, fp32_model, int8_sha256
 from doorbell.device.classify.model_paths import FP16_NAME, INT8_NAME, default_model, labels_of
 from doorbell.device.classify.ssd import INPUT_SIZE, SsdDetector
+from doorbell.uplink.requests.file_digest import file_sha256
 from doorbell.uplink.requests.person_pass import OWNER_NOTE
 
 if TYPE_CHECKING:

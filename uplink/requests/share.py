@@ -16,7 +16,6 @@ Two upload shapes (docs/privacy.md):
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import shutil
@@ -32,6 +31,7 @@ from doorbell.config.data_dir import DataDir
 from doorbell.uplink.e2e import AgeEncryptor, is_age_file
 from doorbell.uplink.requests.clips import ClipLike
 from doorbell.uplink.requests.face_model import MODEL_SHA256
+from doorbell.uplink.requests.file_digest import file_sha256
 from doorbell.uplink.requests.models import FootageRequest, Redaction, RedactMode, SharedClip
 from doorbell.uplink.requests.person_pass import PersonPass
 from doorbell.uplink.requests.redaction import FileRedactor, RedactionError
@@ -48,14 +48,6 @@ class OutgoingFile:
     name: str
     path: Path
     sha256: str  # of the bytes sent
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def shared_clip(data_dir: Path, clip: ClipLike) -> SharedClip:
