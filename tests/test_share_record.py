@@ -126,3 +126,10 @@ def test_the_owners_note_is_logged_however_much_the_later_passes_wrote(
     logged = [r.getMessage() for r in caplog.records]
     assert f"redaction worker: {note}" in logged
     assert f"redaction worker: {later[-1]}" in logged
+
+
+def test_nothing_to_redact_starts_no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEST_PERSON_PASS", raising=False)  # a worker started would fail for it
+    assert WorkerRedactor(module="tests.support.reporting_worker").redact_files([]) == (
+        NO_PERSON_MODEL
+    )

@@ -87,8 +87,10 @@ class WorkerRedactor:
         or why none ran), as the worker reported it."""
         import tempfile
 
-        from doorbell.uplink.requests.person_pass import PersonPass
+        from doorbell.uplink.requests.person_pass import NO_PERSON_MODEL, PersonPass
 
+        if not files:  # nothing to redact: no worker started, and no person model ran
+            return NO_PERSON_MODEL
         try:
             plans = tempfile.TemporaryDirectory(prefix="doorbell-redaction-")
         except OSError as exc:
