@@ -53,8 +53,8 @@ def online_after(args: list[str], port: int, data: Path, timeout: float = 120.0)
                 client.connect("127.0.0.1", port)
                 client.loop_start()
                 online.wait(max(0.0, timeout - (time.monotonic() - began)))
+                client.disconnect()  # first, as the project's clients do: the loop sends it
                 client.loop_stop()
-                client.disconnect()
             except OSError:
                 time.sleep(0.05)  # not listening yet
         return time.monotonic() - began if online.is_set() else float("inf")

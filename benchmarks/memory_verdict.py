@@ -57,13 +57,23 @@ def spread(values: list[float]) -> str:
     return f"{low:.1f}" if high - low < 0.05 else f"{low:.1f}-{high:.1f}"
 
 
+def frame_size(text: str) -> tuple[int, int]:
+    """`--size WxH`; anything else: argparse's one line and exit 2, no traceback."""
+    width, _, height = text.partition("x")
+    if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 768x576")
+    return int(width), int(height)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=80.0, help="Video seconds at max.")
-    parser.add_argument("--size", action="append", help="768x576 (default) and/or 1280x720.")
+    parser.add_argument(
+        "--size", type=frame_size, action="append", help="768x576 (default) and/or 1280x720."
+    )
     opts = parser.parse_args()
-    sizes = [tuple(int(side) for side in size.split("x")) for size in opts.size or ["768x576"]]
+    sizes: list[tuple[int, int]] = opts.size or [(768, 576)]
     motion = ensure_motion()
     compile_bytecode()
     with tempfile.TemporaryDirectory(prefix="memory-verdict-") as tmp:

@@ -61,6 +61,10 @@ class Watcher:
         doc = json.loads(msg.payload)
         self.arrived.setdefault((doc["id"], doc["state"]), time.monotonic())
 
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -146,7 +150,7 @@ def main() -> int:
         if device.poll() is None:
             device.terminate()
             device.wait(30)
-        watcher.client.loop_stop()
+        watcher.close()
         broker.stop()
         if filler is not None:
             filler.unlink(missing_ok=True)

@@ -89,14 +89,24 @@ def encode(
     return 1000 * cpu / counted, size / counted, float(np.mean(quality))
 
 
+def frame_size(text: str) -> tuple[int, int]:
+    """`--size WxH`; anything else: argparse's one line and exit 2, no traceback."""
+    width, _, height = text.partition("x")
+    if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 768x576")
+    return int(width), int(height)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=80, help="Frames counted per run.")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--size", default="768x576", help="768x576 or 1280x720 (vtest).")
+    parser.add_argument(
+        "--size", type=frame_size, default=(768, 576), help="768x576 or 1280x720 (vtest)."
+    )
     parser.add_argument("--variant", action="append", choices=list(VARIANTS))
     opts = parser.parse_args()
-    width, height = (int(side) for side in opts.size.split("x"))
+    width, height = opts.size
     footage = real_footage([(width, height)])[0]
     with av.open(str(footage.video)) as container:
         frames = islice(container.decode(video=0), WARM + opts.frames)

@@ -69,6 +69,7 @@ def drive(device: Device, frames: int, end: bool = True) -> None:
     for _ in range(frames):
         frame = device.source.read()
         assert frame is not None
+        device.reactions.took(frame)
         result = detector.process(frame.lores, frame.t)
         device.reactions.on_analysed(tracker.update(result, frame.seq), result, frame)
     if end:

@@ -53,6 +53,7 @@ def test_an_open_event_lets_its_first_frame_go_once_the_start_snapshot_is_taken(
         while active is None or active.peak.seq == active.event.start_seq:
             frame = device.source.read()  # the analysis thread's work, on this thread
             assert frame is not None, "the visitor made no event"
+            device.reactions.took(frame)
             result = detector.process(frame.lores, frame.t)
             device.reactions.on_analysed(tracker.update(result, frame.seq), result, frame)
             active = next(iter(device.reactions._active.values()), None)

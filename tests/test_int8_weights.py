@@ -23,14 +23,9 @@ import pytest
 
 from doorbell.config.classify import ClassifyConfig
 from doorbell.device.classify import int8_weights, runtime
-from doorbell.device.classify.int8_weights import (
-    INT8_NAME,
-    convert,
-    digest_of,
-    fp32_model,
-    int8_problem,
-)
+from doorbell.device.classify.int8_weights import convert, fp32_model, int8_problem
 from doorbell.device.classify.model_file import default_model, labels_of, open_classifier
+from doorbell.device.classify.model_paths import INT8_NAME, digest_of
 from doorbell.device.classify.ssd import INPUT_SIZE, Detection, SsdDetector
 from doorbell.device.redaction.people import open_person_finder, person_model
 
@@ -185,6 +180,6 @@ def test_the_person_pass_refuses_an_int8_model_changed_since_the_device_chose_it
         finder = open_person_finder(int8)
     assert finder is not None  # the fp16 model beside it: heads are still filled
     assert [r.getMessage() for r in caplog.records] == [
-        f"the int8 model {int8} is not the file made at install time (sha256 differs): the "
-        "fp16 model instead"
+        f"person pass: the int8 model {int8} is not the file made at install time (sha256 "
+        "differs): the fp16 model instead"
     ]

@@ -19,13 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from doorbell.device.classify.int8_weights import INT8_NAME, file_sha256
 from doorbell.device.classify.model_file import default_model
+from doorbell.device.classify.model_paths import INT8_NAME
 from doorbell.device.redaction import WORKER
 from doorbell.device.redaction.people import people_problem
 from doorbell.device.storage import EventIndex
 from doorbell.uplink.requests.audit import AuditLog
 from doorbell.uplink.requests.face_model import model_problem
+from doorbell.uplink.requests.file_digest import file_sha256
 from doorbell.uplink.requests.redaction import ShareStopped
 from doorbell.uplink.requests.redaction_worker import WorkerRedactor
 from doorbell.uplink.requests.store import RequestStore

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from doorbell.device.classify.model_paths import FP16_NAME, INT8_NAME, digest_of, labels_of
+from doorbell.uplink.requests.file_digest import file_sha256
 
 log = logging.getLogger(__name__)
 _ALIGN = 16  # the schema's force_align on Buffer.data, which the generated Python ignores
@@ -38,16 +39,6 @@ _ALIGN = 16  # the schema's force_align on Buffer.data, which the generated Pyth
 
 class Int8Refused(ValueError):
     """Why the int8 model is not to be used, in one line."""
-
-
-def file_sha256(path: Path) -> str:
-    """Read in chunks: a model read whole would be 5-10 MB more of a share worker's peak.
-    Raises OSError."""
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(1 << 16):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def int8_sha256(model: Path) -> str:

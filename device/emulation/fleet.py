@@ -106,6 +106,7 @@ class FleetDevice:
         """The shared picture at this moment, as this device's camera took it at `wall`."""
         shared = moment.frame
         frame = Frame(shared.seq, shared.t, wall, shared.main, shared.lores)
+        self.reactions.took(frame)  # as the pipeline's analysis thread: taken, then analysed
         self.reactions.on_analysed(self.replay.updates(moment), moment.result, frame)
 
     def press(self) -> str:

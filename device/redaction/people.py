@@ -11,13 +11,19 @@ from __future__ import annotations
 import importlib.util
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from doorbell.device.classify.int8_weights import Int8Refused, file_sha256, fp32_model, int8_sha256
+from doorbell.device.classify.int8_weights import Int8Refused, fp32_model, int8_sha256
 from doorbell.device.classify.model_paths import FP16_NAME, INT8_NAME, default_model, labels_of
 from doorbell.device.classify.ssd import INPUT_SIZE, SsdDetector
+from doorbell.uplink.requests.file_digest import file_sha256
+from doorbell.uplink.requests.person_pass import OWNER_NOTE
+
+if TYPE_CHECKING:
+    from doorbell.uplink.requests.person_pass import PersonWeights
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +33,8 @@ OVERLAP = 0.4  # hits overlapping more than this (IoU) are one person
 
 Box = tuple[int, int, int, int]
 
-WEIGHTS = {INT8_NAME: "int8", FP16_NAME: "fp16"}  # by the file's name; another name: None
+# by the file's name; another name: None
+WEIGHTS: dict[str, PersonWeights] = {INT8_NAME: "int8", FP16_NAME: "fp16"}
 
 
 class PersonFinder:
@@ -35,7 +42,7 @@ class PersonFinder:
         self,
         detector: SsdDetector,
         model_sha256: str,
-        weights: str | None,
+        weights: PersonWeights | None,
         min_score: float = MIN_SCORE,
     ) -> None:
         """`model_sha256`, `weights`: of the model file the detector loaded, for the share's
@@ -103,12 +110,12 @@ def open_person_finder(model: Path | None = None) -> PersonFinder | None:
         try:
             sha256 = int8_sha256(model)
         except Int8Refused as why:
-            log.warning("%s: the fp16 model instead", why)
+            log.warning("%s%s: the fp16 model instead", OWNER_NOTE, why)
             model = model.with_name(FP16_NAME)
     try:
         names = labels_of(model).read_text(encoding="utf-8")
         sha256 = sha256 or file_sha256(model)  # the file about to be loaded, for the record
         return PersonFinder(SsdDetector(model, names.splitlines()), sha256, WEIGHTS.get(model.name))
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
-        log.warning("people's heads not filled: %s", exc)
+        log.warning("%speople's heads not filled: %s", OWNER_NOTE, exc)
         return None

@@ -98,7 +98,8 @@ class Reactions:
         self.last_frame = frame
 
     def on_analysed(self, updates: list[EventUpdate], result: MotionResult, frame: Frame) -> None:
-        self.last_frame = frame
+        """`frame`, analysed: the one took() was given before (the newest frame is kept there
+        alone)."""
         if self._active:  # whose motion this is: the newest open alert's
             self.packages.moving(next(reversed(self._active.values())).alert_id, result.boxes)
         self.packages.look(frame, result.boxes, self.classifier, result.lighting)

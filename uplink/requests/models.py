@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from doorbell.uplink.requests.person_pass import Heads, HeadsReason, PersonWeights
+
 RequestId = str
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 
@@ -125,14 +127,6 @@ class SharedClip(_Strict):
     bytes: int
     sha256: str  # of the clip as recorded (before any encryption)
     snapshot_sha256: str | None = None
-
-
-Heads = Literal["covered", "not_covered"]
-# Why the heads of people whose faces were not found were not covered: the device has no person
-# model (or its runtime), or the one it has could not be loaded. Codes, never a path or an
-# exception's text: the reply goes to the requester (the owner's log has the details).
-HeadsReason = Literal["no_person_model", "person_model_failed"]
-PersonWeights = Literal["int8", "fp16"]
 
 
 class Redaction(_Strict):

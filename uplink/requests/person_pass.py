@@ -7,10 +7,20 @@ whose private memory is the share's peak, never import it.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 if TYPE_CHECKING:
     import numpy as np
+
+
+# The record's codes, defined here once (models.Redaction's fields use them): never a path or an
+# exception's text, the reply goes to the requester (the owner's log has the details). Here, not
+# in models.py: the person pass's process reads them and never imports pydantic.
+Heads = Literal["covered", "not_covered"]
+# Why the heads of people whose faces were not found were not covered: the device has no person
+# model (or its runtime), or the one it has could not be loaded.
+HeadsReason = Literal["no_person_model", "person_model_failed"]
+PersonWeights = Literal["int8", "fp16"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,24 +29,40 @@ class PersonPass:
     `fp16`; None: a model of another name), or `not_covered` and why (`no_person_model`,
     `person_model_failed`)."""
 
-    heads: str
+    heads: Heads
     person_model_sha256: str | None = None
-    person_model_weights: str | None = None
-    heads_reason: str | None = None
+    person_model_weights: PersonWeights | None = None
+    heads_reason: HeadsReason | None = None
 
     def to_json(self) -> dict[str, str | None]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_json(cls, found: dict[str, Any]) -> PersonPass:
-        fields = ("heads", "person_model_sha256", "person_model_weights", "heads_reason")
-        values = {name: found.get(name) for name in fields}
-        if not isinstance(values["heads"], str) or not all(
-            v is None or isinstance(v, str) for v in values.values()
-        ):
-            raise ValueError(f"not a person pass: {found!r}")
-        return cls(**values)  # type: ignore[arg-type]
+        """The worker's report, checked: ValueError for anything but the record's codes (a
+        worker's report is not trusted to fit the reply's model)."""
+        values: dict[str, Any] = {name: found.get(name) for name in _FIELDS}
+        for name, allowed in _CODES.items():
+            if values[name] not in allowed:
+                raise ValueError(f"not a person pass: {name} {values[name]!r}")
+        sha256 = values["person_model_sha256"]
+        if sha256 is not None and not isinstance(sha256, str):
+            raise ValueError(f"not a person pass: person_model_sha256 {sha256!r}")
+        return cls(**values)
 
+
+_FIELDS = ("heads", "person_model_sha256", "person_model_weights", "heads_reason")
+_CODES: dict[str, tuple[str | None, ...]] = {
+    "heads": get_args(Heads),
+    "person_model_weights": (None, *get_args(PersonWeights)),
+    "heads_reason": (None, *get_args(HeadsReason)),
+}
+
+
+# A worker's stderr line starting with this is the owner's note on its person pass (an int8 file
+# refused, a model that could not be loaded): the device logs every such line, whatever the
+# passes after it wrote (the record the requester gets has only a code).
+OWNER_NOTE = "person pass: "
 
 NO_PERSON_MODEL = PersonPass("not_covered", heads_reason="no_person_model")
 PERSON_MODEL_FAILED = PersonPass("not_covered", heads_reason="person_model_failed")
@@ -47,6 +73,6 @@ class ModelPersonFinder(Protocol):
     share worker's, whose record names the model that found the people."""
 
     model_sha256: str  # of the file loaded
-    weights: str | None  # `int8` | `fp16`; None: a model of another name
+    weights: PersonWeights | None  # None: a model of another name
 
     def people(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]: ...

@@ -38,7 +38,10 @@ if TYPE_CHECKING:  # a module of its own: the face and fill passes never import 
 
 
 class FileRedactor(Protocol):
-    """What a share needs: check first, redact files (source -> target), let go after."""
+    """What a share needs: check first, redact files (source -> target), let go after; and what
+    the person pass did, for the share's record. WorkerRedactor is one; the in-process Redactor
+    is not (it keeps no record of its person pass: `clips export --redact` and the passes use
+    it), and mypy refuses it where a FileRedactor is asked for."""
 
     def check(self) -> None: ...
     def redact_files(self, files: list[tuple[Path, Path]]) -> PersonPass:
@@ -194,7 +197,8 @@ class Redactor:
             give_back_memory()
 
     def redact_files(self, files: list[tuple[Path, Path]]) -> None:
-        """Each (source, target): a JPEG snapshot by its name, anything else as a clip."""
+        """Each (source, target): a JPEG snapshot by its name, anything else as a clip. Says
+        nothing of its person pass: not a FileRedactor, a share uses WorkerRedactor."""
         self.write_files(files, self._look([source for source, _ in files]))
 
     def write_files(self, files: list[tuple[Path, Path]], looks: list[Looks]) -> None:

@@ -57,8 +57,9 @@ STDERR_LINES = 5  # of what a worker that succeeded wrote on stderr, the last li
 
 
 class WorkerRedactor:
-    """What a share uses: the same files in, the same files out, as Redactor, done by a worker
-    process; nothing of the model is loaded in the calling process."""
+    """What a share uses (a FileRedactor): the same files in, the same files out, as Redactor,
+    done by a worker process, and what its person pass did; nothing of the model is loaded in
+    the calling process."""
 
     def __init__(
         self,
@@ -86,8 +87,10 @@ class WorkerRedactor:
         or why none ran), as the worker reported it."""
         import tempfile
 
-        from doorbell.uplink.requests.person_pass import PersonPass
+        from doorbell.uplink.requests.person_pass import NO_PERSON_MODEL, PersonPass
 
+        if not files:  # nothing to redact: no worker started, and no person model ran
+            return NO_PERSON_MODEL
         try:
             plans = tempfile.TemporaryDirectory(prefix="doorbell-redaction-")
         except OSError as exc:
@@ -104,6 +107,8 @@ class WorkerRedactor:
 
     def _run(self, files: list[tuple[Path, Path]], plan: Path, report: Path) -> None:
         import subprocess
+
+        from doorbell.uplink.requests.person_pass import OWNER_NOTE
 
         job = {
             "model": str(self.model_path) if self.model_path else None,
@@ -142,8 +147,11 @@ class WorkerRedactor:
             why = lines[-1] if lines else f"the redaction worker exited with {worker.returncode}"
             raise RedactionError(why.removeprefix("redaction: "))
         # done, and said why something was not as planned (an int8 person model refused, none
-        # loaded): the owner's log has it (the record the requester gets has only a code)
-        for line in lines[-STDERR_LINES:]:
+        # loaded): the owner's log has every such note however much later passes wrote, and the
+        # last few other lines
+        notes = [line for line in lines if line.startswith(OWNER_NOTE)]
+        others = [line for line in lines if not line.startswith(OWNER_NOTE)]
+        for line in notes + others[-STDERR_LINES:]:
             log.warning("redaction worker: %s", line)
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:

@@ -16,7 +16,6 @@ Two upload shapes (docs/privacy.md):
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import shutil
@@ -32,6 +31,7 @@ from doorbell.config.data_dir import DataDir
 from doorbell.uplink.e2e import AgeEncryptor, is_age_file
 from doorbell.uplink.requests.clips import ClipLike
 from doorbell.uplink.requests.face_model import MODEL_SHA256
+from doorbell.uplink.requests.file_digest import file_sha256
 from doorbell.uplink.requests.models import FootageRequest, Redaction, RedactMode, SharedClip
 from doorbell.uplink.requests.person_pass import PersonPass
 from doorbell.uplink.requests.redaction import FileRedactor, RedactionError
@@ -48,14 +48,6 @@ class OutgoingFile:
     name: str
     path: Path
     sha256: str  # of the bytes sent
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def shared_clip(data_dir: Path, clip: ClipLike) -> SharedClip:
@@ -217,18 +209,25 @@ class ShareJob:
     def _redacted(
         self, work: Path, files: list[tuple[str, Path]]
     ) -> tuple[list[tuple[str, Path]], PersonPass | None]:
-        """Redacted copies of the files in the share's folder (those an earlier attempt left
-        complete are kept), all made by one call of the redactor; and what its person pass did
-        (None: copies an earlier version of the device made, which kept no such record)."""
+        """Redacted copies of the files in the share's folder, all made by one call of the
+        redactor, and what its person pass did (None: copies an earlier version of the device
+        made, which kept no such record). The copies and their record are one unit: an earlier
+        attempt's copies are kept only when all of them are complete; with any missing, all
+        are made again, so a record never describes copies another pass made."""
         todo, done = [], []
         for name, source in files:
             if is_age_file(source):
                 raise RedactionError(f"{name} is stored encrypted; the device cannot redact it")
             target = work / f"redacted-{name}"
-            if not target.exists():
-                todo.append((source, work / f"redacted-{name}.partial", target))
+            todo.append((source, work / f"redacted-{name}.partial", target))
             done.append((name, target))
         record = work / "person_pass.json"
+        if all(target.exists() for _, _, target in todo):
+            todo = []  # an earlier attempt made them all, its record beside them
+        else:  # the device died as they were renamed into place: none is kept
+            record.unlink(missing_ok=True)
+            for _, _, target in todo:
+                target.unlink(missing_ok=True)
         if todo:
             people = self.redactor.redact_files([(source, part) for source, part, _ in todo])
             # before the copies are complete: a copy that is there has its record beside it
