@@ -41,6 +41,7 @@ from benchmarks.against_motion import (  # noqa: E402
     run_ours_live,
 )
 from benchmarks.pipeline import run_device  # noqa: E402
+from benchmarks.real_footage import frame_size  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 
 PACKAGES = ("device", "motion", "uplink", "config")
@@ -116,12 +117,11 @@ def main() -> None:
     parser.add_argument("--also", action="append", default=[], help="A third commit, ...")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=20.0, help="Real-time seconds a run.")
-    parser.add_argument("--size", action="append", help="768x576 (default) and/or 1280x720.")
+    parser.add_argument(
+        "--size", type=frame_size, action="append", help="768x576 (default) and/or 1280x720."
+    )
     opts = parser.parse_args()
-    sizes = []
-    for size in opts.size or ["768x576"]:
-        width, height = size.split("x")
-        sizes.append((int(width), int(height)))
+    sizes = opts.size or [(768, 576)]
     motion = ensure_motion()
     with tempfile.TemporaryDirectory(prefix="before-after-") as tmp:
         work = Path(tmp)

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.against_motion import MASK_CONFIG, compile_bytecode  # noqa: E402
 from benchmarks.peak_memory import poll_status  # noqa: E402
-from benchmarks.real_footage import GOP_SECONDS, describe, vtest_h264  # noqa: E402
+from benchmarks.real_footage import GOP_SECONDS, describe, frame_size, vtest_h264  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 
 IMPORTS = ["numpy", "cv2", "av", "simplejpeg", "pydantic", "yaml", "click", "sqlite3"]
@@ -267,12 +267,12 @@ def traced(video: Path, work: Path, seconds: float, broker: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0, help="Video seconds per run.")
-    parser.add_argument("--size", default="768x576", help="768x576 or 1280x720.")
+    parser.add_argument("--size", type=frame_size, default=(768, 576), help="768x576 or 1280x720.")
     parser.add_argument(
         "--gop", type=float, default=GOP_SECONDS, help="Seconds between the footage's keyframes."
     )
     opts = parser.parse_args()
-    width, height = (int(side) for side in opts.size.split("x"))
+    width, height = opts.size
     video = vtest_h264(width, height, opts.gop)
     print(f"footage: {describe(opts.gop)}, {width}x{height}")
     compile_bytecode()

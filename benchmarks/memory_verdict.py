@@ -42,6 +42,7 @@ from benchmarks.against_motion import (  # noqa: E402
 )
 from benchmarks.peak_memory import wait_with_peaks  # noqa: E402
 from benchmarks.pipeline import run_device  # noqa: E402
+from benchmarks.real_footage import frame_size  # noqa: E402
 from tests.support.broker import MosquittoBroker  # noqa: E402
 
 GOAL_MB = {(768, 576): 45.0, (1280, 720): 55.0}
@@ -55,14 +56,6 @@ def interpreter_alone() -> float:
 def spread(values: list[float]) -> str:
     low, high = min(values), max(values)
     return f"{low:.1f}" if high - low < 0.05 else f"{low:.1f}-{high:.1f}"
-
-
-def frame_size(text: str) -> tuple[int, int]:
-    """`--size WxH`; anything else: argparse's one line and exit 2, no traceback."""
-    width, _, height = text.partition("x")
-    if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 768x576")
-    return int(width), int(height)
 
 
 def main() -> None:

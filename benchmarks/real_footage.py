@@ -17,6 +17,7 @@ Usage: python benchmarks/real_footage.py   (prints the paths, fetching what is m
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -32,6 +33,14 @@ MEMBER = "./usr/share/doc/opencv-doc/examples/data/vtest.avi"
 LICENCE = "Apache-2.0 AND BSD-3-Clause"
 GOP_SECONDS = 2
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "doorbell-bench"
+
+
+def frame_size(text: str) -> tuple[int, int]:
+    """`--size WxH`; anything else: argparse's one line and exit 2, no traceback."""
+    width, _, height = text.partition("x")
+    if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 768x576")
+    return int(width), int(height)
 
 
 def vtest_original() -> Path:

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.against_motion import real_footage  # noqa: E402
+from benchmarks.real_footage import frame_size  # noqa: E402
 from doorbell.config.record import RecordConfig  # noqa: E402
 from doorbell.device.recording.stream_encoder import x264_options  # noqa: E402
 
@@ -87,14 +88,6 @@ def encode(
         ]
     counted = len(pictures) - WARM
     return 1000 * cpu / counted, size / counted, float(np.mean(quality))
-
-
-def frame_size(text: str) -> tuple[int, int]:
-    """`--size WxH`; anything else: argparse's one line and exit 2, no traceback."""
-    width, _, height = text.partition("x")
-    if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 768x576")
-    return int(width), int(height)
 
 
 def main() -> None:
