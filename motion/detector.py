@@ -49,7 +49,7 @@ GHOST_SECONDS = 0.8
 #   0 only: the noise, with the restless model's calm places (on frame 4 the young model has
 #      not yet learned a sway seen from frame 0, and the first measurement sets the level: the
 #      leaves of test_motion_hard were taken for noise);
-#   1 and 5: the per-pixel thresholds from what was learned, when it changed;
+#   1 and 5 (the frame after learning): the per-pixel thresholds from what was learned;
 #   2, 3, 6, 7: none of it.
 # A frame the lighting judged puts off the work due on it to the next frame, once, so the
 # slowest frames stay apart. Why this schedule and what else was measured: docs/motion.md.
@@ -58,8 +58,7 @@ GHOST_EVERY = ABSORB_EVERY = 4  # frames 0 and 4 of the cycle (see above)
 RANGE_EVERY, RANGE_PHASE = 4, 0
 NOISE_PHASE = 0
 NOISE_ALPHA = 0.1
-THRESHOLDS_PHASES = (5,)  # the frame after frame 4 learned (frame 0's: made by the noise)
-_GHOSTS, _NOISE, _ABSORB, _RANGE, _THRESHOLDS = 1, 2, 4, 8, 16
+_GHOSTS, _NOISE, _ABSORB, _RANGE = 1, 2, 4, 8
 GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
@@ -208,7 +207,6 @@ class MotionDetector:
             | (_NOISE if phase == NOISE_PHASE else 0)
             | (_ABSORB if not phase % ABSORB_EVERY else 0)
             | (_RANGE if ranged else 0)
-            | (_THRESHOLDS if phase in THRESHOLDS_PHASES else 0)
         )
         due, self._due = (self._due, now) if busy else (self._due | now, 0)
         apart = self._apart
@@ -219,7 +217,9 @@ class MotionDetector:
         if not apart.known or due & _RANGE or self._restless.young:
             apart.measure(self._uint8_background())
         threshold = self._noise.threshold
-        needed = self._restless.thresholds(threshold, bool(due & _THRESHOLDS))
+        # (made again from what was learned on the frame after any learning step, postponed
+        # or not; a judged frame leaves it to the next)
+        needed = self._restless.thresholds(threshold, refresh=not busy)
         changed = apart.changed(current, threshold, needed)
         diff: np.ndarray | None = None  # (measured only where needed: learning, ghosts)
         if self._shake.suspected(changed):

@@ -23,8 +23,9 @@ steps in a row, within the first REVOKE_SECONDS) forget the spread the young mod
 and it shows. (After that, learning is slow enough that passing traffic does not make a place
 restless; something fluttering about in one place for seconds, a moth at the lens, is.
 Issue 27's sixth round learned on every eighth frame after the start-up and let the spread
-rise only where the change was in place; with it, ten_visits' visitors standing far off each
-left a false `package` where they had stood (tests/test_packages.py), so it was taken out.
+rise only where the change was in place; with it, each of ten_visits' visitors left a false
+`package` far up the path, where they had come into view and gone (tests/test_packages.py), so
+it was taken out.
 Learning every eighth frame without that gate left a taken parcel's emptied place a speck that
 was no ghost, a false package too: round 4, reverted in 1fff6a0's revert.)
 
@@ -64,7 +65,8 @@ LEARN_EVERY = 4  # frames: the spread moves over seconds, every fourth frame is 
 WIDE = 5
 IN_PLACE = 0.5
 # What the young model held is forgotten where the change shows through this many learning
-# steps in a row, within this long of the start (later, learning is gated anyway).
+# steps in a row, within this long of the start (later, learning is slow enough that passing
+# traffic does not make a place restless).
 REVOKE_STEPS = 2
 REVOKE_SECONDS = 3.0
 # A place counts as calm (its difference a sample of the sensor's noise) while K x its spread is
