@@ -87,10 +87,17 @@ def test_complete_copies_are_sent_with_their_own_record(tmp_path: Path) -> None:
         {"heads": "covered", "person_model_sha256": "ab", "person_model_weights": "int4"},
         {"heads": "not_covered", "heads_reason": "the model file at /home/x failed"},
         {"heads": "covered", "person_model_sha256": 7},
+        None,  # not an object at all
+        [],
+        {"heads": "covered", "person_model_sha256": "ab", "person_model_weights": "int8"},
+        {"heads": "covered", "person_model_sha256": "/models/ssd.tflite"},
+        {"heads": "covered", "heads_reason": "no_person_model"},  # a record against itself
+        {"heads": "not_covered"},
+        {"heads": "not_covered", "heads_reason": "no_person_model", "person_model_weights": "int8"},
     ],
 )
 def test_a_worker_report_outside_the_records_codes_refuses_the_share(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, report: dict[str, object]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, report: object
 ) -> None:
     """A real worker process reports it: the share is refused in one line (RedactionError, which
     ShareJob.run turns into a permanent UploadError), not a traceback from the reply's model."""
@@ -133,3 +140,20 @@ def test_nothing_to_redact_starts_no_worker(monkeypatch: pytest.MonkeyPatch) -> 
     assert WorkerRedactor(module="tests.support.reporting_worker").redact_files([]) == (
         NO_PERSON_MODEL
     )
+
+
+def test_the_owners_note_is_logged_when_the_worker_fails_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "a.jpg").write_bytes(b"a")
+    note = f"{OWNER_NOTE}{INT8_NAME} changed since it was made: the fp16 model instead"
+    monkeypatch.setenv("TEST_PERSON_PASS", json.dumps(COVERED.to_json()))
+    monkeypatch.setenv("TEST_WORKER_STDERR", f"{note}\nredaction: no room for the copies\n")
+    monkeypatch.setenv("TEST_WORKER_EXIT", "1")
+    worker = WorkerRedactor(module="tests.support.reporting_worker")
+    with (
+        caplog.at_level("WARNING", logger="doorbell.uplink.requests.redaction_worker"),
+        pytest.raises(RedactionError, match="no room for the copies"),
+    ):
+        worker.redact_files([(tmp_path / "a.jpg", tmp_path / "out.jpg")])
+    assert f"redaction worker: {note}" in [r.getMessage() for r in caplog.records]

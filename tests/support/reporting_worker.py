@@ -1,6 +1,6 @@
 """A share worker for tests, run as `python -m tests.support.reporting_worker JOB`: copies each
-file, writes $TEST_PERSON_PASS as its person pass's report and $TEST_WORKER_STDERR on stderr, to
-check how the device takes what a worker says."""
+file, writes $TEST_PERSON_PASS as its person pass's report and $TEST_WORKER_STDERR on stderr, and
+exits with $TEST_WORKER_EXIT (0), to check how the device takes what a worker says."""
 
 from __future__ import annotations
 
@@ -16,3 +16,4 @@ if __name__ == "__main__":
         shutil.copyfile(source, target)
     Path(job["report"]).write_text(os.environ["TEST_PERSON_PASS"], encoding="utf-8")
     print(os.environ.get("TEST_WORKER_STDERR", ""), file=sys.stderr, end="")
+    sys.exit(int(os.environ.get("TEST_WORKER_EXIT", "0")))

@@ -7,6 +7,7 @@ whose private memory is the share's peak, never import it.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 if TYPE_CHECKING:
@@ -41,16 +42,25 @@ class PersonPass:
     def from_json(cls, found: dict[str, Any]) -> PersonPass:
         """The worker's report, checked: ValueError for anything but the record's codes (a
         worker's report is not trusted to fit the reply's model)."""
+        if not isinstance(found, dict):
+            raise ValueError(f"not a person pass: {type(found).__name__}")
         values: dict[str, Any] = {name: found.get(name) for name in _FIELDS}
         for name, allowed in _CODES.items():
             if values[name] not in allowed:
                 raise ValueError(f"not a person pass: {name} {values[name]!r}")
         sha256 = values["person_model_sha256"]
-        if sha256 is not None and not isinstance(sha256, str):
+        if sha256 is not None and not (isinstance(sha256, str) and _SHA256.fullmatch(sha256)):
             raise ValueError(f"not a person pass: person_model_sha256 {sha256!r}")
+        # one story: covered, by a model and no reason; or not covered, for a reason, by none
+        covered = values["heads"] == "covered"
+        if covered != (values["heads_reason"] is None) or (
+            not covered and (sha256 is not None or values["person_model_weights"] is not None)
+        ):
+            raise ValueError(f"not a person pass: {values}")
         return cls(**values)
 
 
+_SHA256 = re.compile("[0-9a-f]{64}")
 _FIELDS = ("heads", "person_model_sha256", "person_model_weights", "heads_reason")
 _CODES: dict[str, tuple[str | None, ...]] = {
     "heads": get_args(Heads),

@@ -143,15 +143,17 @@ class WorkerRedactor:
         if self._stopped:
             raise ShareStopped("the device stopped the redaction worker")
         lines = stderr.strip().splitlines()
+        # why something was not as planned (an int8 person model refused, none loaded): the
+        # owner's log has every such note however much later passes wrote, whether the worker
+        # succeeded or not
+        notes = [line for line in lines if line.startswith(OWNER_NOTE)]
+        for line in notes:
+            log.warning("redaction worker: %s", line)
         if worker.returncode != 0:
             why = lines[-1] if lines else f"the redaction worker exited with {worker.returncode}"
             raise RedactionError(why.removeprefix("redaction: "))
-        # done, and said why something was not as planned (an int8 person model refused, none
-        # loaded): the owner's log has every such note however much later passes wrote, and the
-        # last few other lines
-        notes = [line for line in lines if line.startswith(OWNER_NOTE)]
         others = [line for line in lines if not line.startswith(OWNER_NOTE)]
-        for line in notes + others[-STDERR_LINES:]:
+        for line in others[-STDERR_LINES:]:  # done: the last few other lines too
             log.warning("redaction worker: %s", line)
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
