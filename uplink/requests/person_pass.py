@@ -39,9 +39,9 @@ class PersonPass:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_json(cls, found: dict[str, Any]) -> PersonPass:
-        """The worker's report, checked: ValueError for anything but the record's codes (a
-        worker's report is not trusted to fit the reply's model)."""
+    def from_json(cls, found: object) -> PersonPass:
+        """The worker's report as parsed, checked: ValueError for anything but an object of the
+        record's codes (a worker's report is not trusted to fit the reply's model)."""
         if not isinstance(found, dict):
             raise ValueError(f"not a person pass: {type(found).__name__}")
         values: dict[str, Any] = {name: found.get(name) for name in _FIELDS}
