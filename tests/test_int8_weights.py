@@ -1,7 +1,9 @@
 """The int8 person model (device/classify/int8_weights.py): made from the real shipped fp16 model
 as ./dev.sh makes it, it finds what the fp16 model finds in real photographs (tests/data); a copy
 changed since it was made is refused in one line and the fp16 model runs instead; a device whose
-CPU has no fp16 arithmetic (a Pi 4) and the share worker's person pass load it.
+CPU has no fp16 arithmetic (a Pi 4) and the share worker's person pass load it. The shipped fp16
+model is held to its pin as it is loaded: a changed copy turns classification off, or leaves the
+person pass to faces only, in one line.
 
 The shipped model is installed by ./dev.sh (never fetched by a test): without it these tests are
 skipped, and fail under CI=true.
@@ -23,7 +25,12 @@ import pytest
 
 from doorbell.config.classify import ClassifyConfig
 from doorbell.device.classify import int8_weights, runtime
-from doorbell.device.classify.int8_weights import convert, fp32_model, int8_problem
+from doorbell.device.classify.int8_weights import (
+    convert,
+    fp16_problem_once,
+    fp32_model,
+    int8_problem,
+)
 from doorbell.device.classify.model_file import default_model, labels_of, open_classifier
 from doorbell.device.classify.model_paths import INT8_NAME, digest_of
 from doorbell.device.classify.ssd import INPUT_SIZE, Detection, SsdDetector
@@ -183,3 +190,57 @@ def test_the_person_pass_refuses_an_int8_model_changed_since_the_device_chose_it
         f"person pass: the int8 model {int8} is not the file made at install time (sha256 "
         "differs): the fp16 model instead"
     ]
+
+
+def changed_copy(model: Path, folder: Path) -> Path:
+    """A copy of `model` with its label map, one bit of one weight flipped: as a hostile disk
+    might serve it."""
+    for path in (model, labels_of(model)):
+        shutil.copy(path, folder / path.name)
+    data = bytearray((folder / model.name).read_bytes())
+    data[len(data) // 2] ^= 1
+    (folder / model.name).write_bytes(bytes(data))
+    return folder / model.name
+
+
+def test_a_changed_fp16_model_is_refused_in_one_line_and_classification_is_off(
+    shipped: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    changed = changed_copy(shipped, tmp_path)  # the shipped file's name: held to its pin
+    with caplog.at_level(logging.INFO):
+        assert open_classifier(ClassifyConfig(model=changed)) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        f"classification off: the model {changed} is not the file installed (sha256 differs "
+        "from its pin); running on motion alone, events labelled unknown"
+    ]
+
+
+def test_the_person_pass_refuses_a_changed_fp16_model_and_fills_faces_only(
+    shipped: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    changed = changed_copy(shipped, tmp_path)  # the int8 file absent or refused: this one
+    with caplog.at_level(logging.INFO, logger="doorbell.device.redaction.people"):
+        assert open_person_finder(changed) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        f"person pass: people's heads not filled: the model {changed} is not the file installed "
+        "(sha256 differs from its pin)"
+    ]
+
+
+def test_a_device_hashes_the_fp16_model_once_unless_it_changes(
+    shipped: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed: list[Path] = []
+    check = int8_weights.fp16_problem
+    monkeypatch.setattr(int8_weights, "fp16_problem", lambda m: hashed.append(m) or check(m))
+    monkeypatch.setattr(int8_weights, "SETTLED_NS", -(10**12))  # as if installed long ago
+    fp16 = tmp_path / shipped.name
+    shutil.copy(shipped, fp16)
+    assert fp16_problem_once(fp16) is None and fp16_problem_once(fp16) is None
+    assert hashed == [fp16]
+    with fp16.open("ab") as file:  # changed since: its size
+        file.write(b"\0")
+    assert fp16_problem_once(fp16) == (
+        f"the model {fp16} is not the file installed (sha256 differs from its pin)"
+    )
+    assert len(hashed) == 2

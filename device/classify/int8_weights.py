@@ -2,6 +2,9 @@
 the runtimes that would run it in fp32 anyway: the share worker's person pass and a CPU without
 fp16 arithmetic (a Pi 4). XNNPACK packs int8 weights as int8, so the model takes about 13 MB less
 private memory there (`benchmarks/classify.py --pi4-runtime`, `benchmarks/redaction_people.py`).
+Both files are checked as they are loaded, here: the int8 one against the sha256 written beside it
+at install time (`int8_sha256`), the fp16 one it is made from against MediaPipe's pin
+(`fp16_problem`); a file that differs is never run.
 
 Two steps, with nothing but numpy, flatbuffers and LiteRT's own schema (ai-edge-litert's
 `schema_py_generated`, in the venv with the runtime):
@@ -25,6 +28,7 @@ import hashlib
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,11 @@ from doorbell.uplink.requests.file_digest import file_sha256
 
 log = logging.getLogger(__name__)
 _ALIGN = 16  # the schema's force_align on Buffer.data, which the generated Python ignores
+
+
+# The shipped fp16 model's sha256: MediaPipe's own pin of the file (its third_party assets list),
+# which ./dev.sh checks as it installs it and fp16_problem as it is loaded.
+FP16_SHA256 = "d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6"
 
 
 class Int8Refused(ValueError):
@@ -59,6 +68,25 @@ def int8_sha256(model: Path) -> str:
     return digest
 
 
+def fp16_problem(model: Path, digest: str | None = None) -> str | None:
+    """Why the shipped fp16 model at `model` is not to be loaded (one line): it is not the file
+    ./dev.sh installed, its sha256 not MediaPipe's pin; None: it is. `digest`: its sha256, when
+    the caller has it already (the share worker's person pass records it)."""
+    try:
+        digest = digest or file_sha256(model)
+    except OSError as exc:
+        return f"the model {model} cannot be read ({type(exc).__name__})"
+    if digest != FP16_SHA256:
+        return f"the model {model} is not the file installed (sha256 differs from its pin)"
+    return None
+
+
+def fp16_problem_once(model: Path) -> str | None:
+    """fp16_problem, drawn once for the file as it is (see _verdicts): what the device's
+    classifier asks before it loads the shipped model."""
+    return _problem_once(model, (model,), fp16_problem)
+
+
 def int8_problem(model: Path) -> str | None:
     """Why the int8 model at `model` is not to be used (one line); None: it is (`int8_sha256`)."""
     try:
@@ -77,42 +105,45 @@ def fp32_model(fp16_model: Path) -> Path:
     int8 = fp16_model.with_name(INT8_NAME)
     if not int8.exists():
         return fp16_model
-    why = _int8_problem_once(int8)
+    why = _problem_once(int8, (int8, digest_of(int8), labels_of(int8)), int8_problem)
     if why is None:
         return int8
     log.warning("%s: the fp16 model instead (./dev.sh install makes it again)", why)
     return fp16_model
 
 
-# fp32_model's verdicts, by the identity of the files they were drawn from: a device asks twice as
-# it starts (its classifier, on a CPU without fp16 arithmetic, and its share worker's choice), and
-# hashing the int8 file is ~12 ms here, several times that on a Pi 4. A file changed since (its
-# inode, size or times, or those of its sha256 or label map) is hashed again; so is one changed
-# less than SETTLED_NS before it was hashed: a change within the file system's timestamp tick
-# would not show (git treats its index the same way). The share worker's person pass checks the
-# file once more as it loads it (int8_sha256, in a process of its own).
+# The verdicts of fp32_model and fp16_problem_once, by the identity of the files they were drawn
+# from: a device asks twice for the int8 model as it starts (its classifier, on a CPU without fp16
+# arithmetic, and its share worker's choice), and hashing is ~12 ms for the int8 file here (7-17 ms
+# for the fp16 one), several times that on a Pi 4. A file changed since (its inode, size or
+# times, or those of the int8 file's sha256 or label map) is hashed again; so is one changed less
+# than SETTLED_NS before it was hashed: a change within the file system's timestamp tick would not
+# show (git treats its index the same way). The share worker's person pass checks the file once
+# more as it loads it (int8_sha256 or fp16_problem, in a process of its own).
 SETTLED_NS = 2_000_000_000
 _verdicts: dict[Path, tuple[tuple[int, ...], str | None]] = {}
 
 
-def _identity(int8: Path) -> tuple[int, ...] | None:
+def _identity(files: tuple[Path, ...]) -> tuple[int, ...] | None:
     try:
-        stats = [f.stat() for f in (int8, digest_of(int8), labels_of(int8))]
+        stats = [f.stat() for f in files]
     except OSError:
         return None
     return tuple(v for s in stats for v in (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns))
 
 
-def _int8_problem_once(int8: Path) -> str | None:
-    """int8_problem, drawn once for the files as they are (see _verdicts)."""
-    identity = _identity(int8)
-    known = _verdicts.get(int8)
+def _problem_once(
+    model: Path, files: tuple[Path, ...], problem: Callable[[Path], str | None]
+) -> str | None:
+    """`problem(model)`, drawn once for `files` (the model and what goes with it) as they are."""
+    identity = _identity(files)
+    known = _verdicts.get(model)
     if identity is not None and known is not None and known[0] == identity:
         return known[1]
     started = time.time_ns()
-    why = int8_problem(int8)
+    why = problem(model)
     if identity is not None and max(identity[2::4] + identity[3::4]) < started - SETTLED_NS:
-        _verdicts[int8] = (identity, why)
+        _verdicts[model] = (identity, why)
     return why
 
 

@@ -17,15 +17,14 @@ from pathlib import Path
 from doorbell.config.classify import ClassifyConfig
 from doorbell.device.classify import runtime
 from doorbell.device.classify.classifier import Classifier
-from doorbell.device.classify.int8_weights import fp32_model
+from doorbell.device.classify.int8_weights import FP16_SHA256, fp16_problem_once, fp32_model
 from doorbell.device.classify.model_paths import FP16_NAME, default_model, labels_of
 from doorbell.device.classify.ssd import SsdDetector
 
 log = logging.getLogger(__name__)
 
 MODEL_NAME = FP16_NAME
-# MediaPipe's own pin of the same file (its third_party assets list); ./dev.sh checks it too.
-MODEL_SHA256 = "d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6"
+MODEL_SHA256 = FP16_SHA256  # MediaPipe's own pin of the file; ./dev.sh checks it too
 __all__ = ["MODEL_NAME", "MODEL_SHA256", "default_model", "labels_of", "open_classifier"]
 
 
@@ -39,6 +38,8 @@ def open_classifier(cfg: ClassifyConfig) -> Classifier | None:
     if cfg.model is None and not fp16:  # the fp32 Interpreter: the int8 model beside, if intact
         model = fp32_model(model)
     why = _missing(model)
+    if why is None and model.name == FP16_NAME:  # the shipped file, wherever it is: as pinned
+        why = fp16_problem_once(model)
     if why is None:
         try:
             names = labels_of(model).read_text(encoding="utf-8").splitlines()
