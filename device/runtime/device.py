@@ -4,8 +4,9 @@ current mode carried out.
 `open_device` (device.runtime.startup) opens the camera first (so a bad source fails before
 anything else starts), then `Device` constructs source-sized parts (recorder, pipeline, footage
 requests) and the rest; `run()` only starts threads. The mode rules live in
-`device.runtime.policy`, the commands in `device.runtime.command_registry`; this module wires them
-to the recorder, alerts and uplink.
+`device.runtime.policy`, the commands in `device.runtime.command_registry`, the config in effect
+and the changes it takes while running in `device.runtime.live_config`; this module wires them to
+the recorder, alerts and uplink.
 
 Threads: capture, analysis and recording (device.pipeline), paho's network thread and the command
 worker (uplink), footage uploads, telemetry, the requests poll, the watchdog, the control socket
@@ -16,15 +17,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from doorbell.config import DoorbellConfig
-from doorbell.config.base import NamedPolygon
 from doorbell.config.device import Mode, ModeBehaviour
-from doorbell.config.live import merge_reload
-from doorbell.config.motion import MotionConfig
 from doorbell.device.recording.passthrough_stream import passthrough_stream
 from doorbell.device.recording.picamera2_stream import camera_stream
 from doorbell.device.recording.recorder import Recorder
@@ -35,6 +33,7 @@ from doorbell.device.runtime.command_registry import CommandRegistry, Handler
 from doorbell.device.runtime.control import ControlServer
 from doorbell.device.runtime.counters import Counters
 from doorbell.device.runtime.footage_requests import FootageService
+from doorbell.device.runtime.live_config import LiveConfig
 from doorbell.device.runtime.mode_store import ModeStore
 from doorbell.device.runtime.owner_actions import OwnerActions
 from doorbell.device.runtime.pacing import Pacer
@@ -93,9 +92,8 @@ class Device:
         )
         notifier, reload, mode_from_flag = options.notifier, options.reload, options.mode_from_flag
         self.echo = echo
-        self.config, self.source = config, source
+        self.source = source
         self.clock = clock
-        self._reload = reload
         self.data_dir = config.device.data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.modes = ModeStore(config.device.data.mode)
@@ -148,8 +146,8 @@ class Device:
             self.recorder.index,
             self.recorder.retention,
             self.footage.requests,
-            lambda zones: self.apply_motion(self.config.motion.model_copy(update={"zones": zones})),
-            self.apply_masks,
+            lambda zones: self.live.apply_zones(zones),
+            lambda masks: self.live.apply_masks(masks),
             loaded,
         )
         # A scripted scene's visitor presses the same button a wired one would.
@@ -175,6 +173,15 @@ class Device:
             on_button=self.button.pressed,
             on_end=lambda: self._stop.set(),  # the run is over: no wait for the main loop's tick
             on_taken=self.reactions.took,
+        )
+        self.live = LiveConfig(
+            config,
+            reload,
+            self.pipeline,
+            source,
+            self.recorder.mask,
+            self.uplink,
+            self._sync_recorder,
         )
         self.control = ControlServer(
             config.device.data.control_socket, self.commands.control_request
@@ -216,6 +223,11 @@ class Device:
         )
 
     @property
+    def config(self) -> DoorbellConfig:
+        """The config in effect (`LiveConfig`: a command, the page or a reload replaces it)."""
+        return self.live.config
+
+    @property
     def behaviour(self) -> ModeBehaviour:
         behaviour: ModeBehaviour = getattr(self.config.modes, self.mode)
         return behaviour
@@ -241,7 +253,7 @@ class Device:
         )
         self.uplink.publish_mode(self.mode)
         self.reactions.all_labels_off()
-        self._publish_motion_settings()
+        self.live.publish_motion_settings()
         self.control.start()
         self.button.start()
         began = self.clock.monotonic()
@@ -265,7 +277,7 @@ class Device:
                 self._stop.wait(0.2)
                 if self._reload_requested.is_set():
                     self._reload_requested.clear()
-                    self._apply_reload()
+                    self.live.reload()
                 if self.clock.monotonic() - trimmed >= TRIM_SECONDS:
                     trimmed = self.clock.monotonic()
                     release_freed_memory()  # at full speed it keeps ~8 MB off the peak
@@ -320,7 +332,9 @@ class Device:
             ModeCommand: lambda body: self.set_mode(body.mode),
             PressCommand: lambda body: CommandReply.success(event_id=self.reactions.press()),
             SnapshotCommand: lambda body: self.send_snapshot(),
-            MotionCommand: lambda body: self.update_motion(body.model_dump(exclude={"request_id"})),
+            MotionCommand: lambda body: self.live.update_motion(
+                body.model_dump(exclude={"request_id"})
+            ),
             FootageRequestBody: lambda body: self.footage.handle_request(body),
             FootageDecisionBody: lambda body: self.footage.handle_decision(body),
             StatusCommand: lambda body: CommandReply.success(**self.telemetry().model_dump()),
@@ -352,46 +366,6 @@ class Device:
         self.uplink.publish_mode(self.mode)
         log.info("mode is now %s", self.mode)
         return CommandReply.success(mode=self.mode)
-
-    def update_motion(self, changes: dict[str, Any]) -> CommandReply:
-        try:
-            motion = MotionConfig.model_validate(self.config.motion.model_dump() | changes)
-        except ValueError as exc:
-            return CommandReply.failure(str(exc).splitlines()[0])
-        self.apply_motion(motion)
-        return CommandReply.success()
-
-    def _publish_motion_settings(self) -> None:
-        names = [n for n in MotionCommand.model_fields if n != "request_id"]
-        self.uplink.publish_motion_settings({n: getattr(self.config.motion, n) for n in names})
-
-    def apply_motion(self, motion: MotionConfig) -> None:
-        """New motion settings, at once (a command, a reload, zones drawn on the page)."""
-        self.config = self.config.model_copy(update={"motion": motion})
-        self.pipeline.replace_detector(MotionDetector(motion, self.source.lores_size), motion)
-        self._publish_motion_settings()
-
-    def apply_masks(self, masks: list[NamedPolygon]) -> None:
-        """New privacy masks, at once (drawn on the page): every clip and snapshot from now."""
-        self.config.privacy = self.config.privacy.model_copy(update={"masks": masks})
-        self.recorder.mask.replace(masks)
-
-    def _apply_reload(self) -> None:
-        if self._reload is None:
-            return
-        try:
-            new = self._reload()
-        except Exception as exc:  # a bad file must not take the device down
-            log.error("config reload failed, keeping the running config: %s", exc)
-            return
-        if new.motion != self.config.motion:
-            self.apply_motion(new.motion)
-        self.config, restart_needed = merge_reload(self.config, new)
-        self._sync_recorder()
-        log.info(
-            "config reloaded%s",
-            f"; restart to apply: {', '.join(restart_needed)}" if restart_needed else "",
-        )
 
     # -- counters and telemetry ------------------------------------------------------------------
     def counters(self) -> Counters:
