@@ -107,3 +107,20 @@ def test_light_around_or_away_from_a_visitor_is_judged_at_once() -> None:
     lamp = visitor.astype(np.float32)
     lamp[96:112, 128:144] *= 1.3  # 2 x 2 blocks in the far corner
     assert lighting.estimate(lamp.astype(np.uint8), bg, lambda: reference).judged
+
+
+def test_judgements_as_verdicts_run_out_share_a_measurement_of_the_texture() -> None:
+    """The background's texture (6 calls) is measured again only every few judgements or after
+    TEXTURE_STALE frames: a busy scene is judged every REJUDGE_FRAMES frames as the verdict on the
+    visitor runs out, and those judgements share one measurement rather than each making one."""
+    bg = background()
+    reference = cv2.convertScaleAbs(bg)
+    lighting = model()
+    measured = []
+    for k in range(2 * REJUDGE_FRAMES + 1):
+        frame = bg.astype(np.uint8)
+        coat(frame, 56 + k % 3, 40, 24, 32, seed=k)  # a visitor shifting about in place
+        before = lighting._texture
+        if lighting.estimate(frame, bg, lambda: reference).judged:
+            measured.append(lighting._texture is not before)
+    assert measured == [True, False, False]
