@@ -1,0 +1,126 @@
+"""The lighting's quick test (motion.lighting): which frames it sends on to the whole judgement.
+
+A judged frame is the detector's slowest step; these tests pin down when a frame is not judged
+(no light changed) and that light is still judged at once. At the analysis size of 320x240 lores
+frames (160x120), with blocks of 8 px: a 20 x 15 grid.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from doorbell.motion.lighting import FOLLOW_BLOCKS, REJUDGE_FRAMES, LightingModel
+
+WORK = (160, 120)
+BLOCK = 8
+
+
+def background(seed: int = 0) -> np.ndarray:
+    """Textured, mid-grey on the right, dark on the left (foliage in shade, means ~20-40)."""
+    rng = np.random.default_rng(seed)
+    base = cv2.GaussianBlur(rng.integers(30, 220, (WORK[1], WORK[0]), dtype=np.uint8), (7, 7), 0)
+    bg = base.astype(np.float32) * 0.5 + 60
+    bg[:, :48] = base[:, :48] * 0.15 + 12  # the dark third: six blocks wide
+    return bg
+
+
+def model() -> LightingModel:
+    return LightingModel(WORK, BLOCK, 3.0)
+
+
+def coat(frame: np.ndarray, x: int, y: int, w: int, h: int, seed: int = 1) -> None:
+    rng = np.random.default_rng(seed)
+    frame[y : y + h, x : x + w] = rng.integers(15, 45, (h, w), dtype=np.uint8)
+
+
+def test_dark_blocks_a_level_or_two_off_are_not_judged_a_cloud_over_them_is() -> None:
+    """Dark foliage flickers by a level or two in its block means (leaves, compression blocks),
+    4-9 % of a block at 20-40 levels: no change of light worth the whole judgement, being far
+    below any threshold. Light over the same blocks (a cloud at 70 %) moves them further and is
+    judged at once, and so is a whole frame 7 % darker."""
+    bg = background()
+    reference = cv2.convertScaleAbs(bg)
+    means = cv2.resize(reference, (20, 15), interpolation=cv2.INTER_AREA)
+    assert means[:, :6].max() <= 45  # (the dark blocks the test is about)
+
+    def judged(frame: np.ndarray) -> bool:
+        return model().estimate(cv2.convertScaleAbs(frame), bg, lambda: reference).judged
+
+    flicker = bg.copy()
+    for by in range(15):  # every dark block 1.5 levels up or down, in a checkerboard
+        for bx in range(6):
+            sign = 1 if (bx + by) % 2 else -1
+            flicker[by * 8 : by * 8 + 8, bx * 8 : bx * 8 + 8] += 1.5 * sign
+    assert not judged(flicker)
+    cloud = bg.copy()
+    cloud[:, :48] *= 0.7
+    assert judged(cloud)
+    assert judged(bg * 0.93)
+
+
+def test_the_verdict_follows_a_visitor_into_the_next_blocks() -> None:
+    """A visitor (a car) moving on into the blocks next to those judged "scene, not light" is not
+    judged again on every frame it reaches a new block: the verdict follows it. It still stands
+    only for REJUDGE_FRAMES frames after the judgement, then the blocks are judged again."""
+    bg = background()
+    reference = cv2.convertScaleAbs(bg)
+    lighting = model()
+    judged = []
+    for k in range(3 * REJUDGE_FRAMES):
+        frame = bg.astype(np.uint8)
+        coat(frame, 40 + 2 * k, 40, 16, 32, seed=k)  # 2 px a frame: a new block every 4
+        if lighting.estimate(frame, bg, lambda: reference).judged:
+            judged.append(k)
+    assert judged == [0, REJUDGE_FRAMES, 2 * REJUDGE_FRAMES]
+
+
+def test_light_around_or_away_from_a_visitor_is_judged_at_once() -> None:
+    """The verdict follows a visitor a few blocks on, not light: a lamp lighting all the blocks
+    round the visitor (more of them than a visitor moves into in a frame) is judged at once, and
+    so is a lamp lighting a few blocks away from the visitor."""
+    bg = background()
+    reference = cv2.convertScaleAbs(bg)
+    visitor = bg.astype(np.uint8)
+    coat(visitor, 72, 40, 24, 32)
+
+    def first_then(lit: np.ndarray) -> bool:
+        """Judged on the visitor's first frame; judged on the next, with light on `lit` next to
+        the blocks judged scene?"""
+        lighting = model()
+        assert lighting.estimate(visitor, bg, lambda: reference).judged
+        scene = lighting._scene
+        assert scene is not None
+        ring = (cv2.dilate(scene, np.ones((3, 3), np.uint8)) > 0) & (scene == 0)
+        assert ring.sum() > FOLLOW_BLOCKS
+        up = cv2.resize(ring.astype(np.uint8), WORK, interpolation=cv2.INTER_NEAREST) > 0
+        frame = visitor.astype(np.float32)
+        frame[up & lit] *= 1.3
+        return lighting.estimate(
+            np.clip(frame, 0, 255).astype(np.uint8), bg, lambda: reference
+        ).judged
+
+    assert first_then(np.ones((WORK[1], WORK[0]), bool))  # the ring round the visitor
+
+    lighting = model()
+    assert lighting.estimate(visitor, bg, lambda: reference).judged
+    lamp = visitor.astype(np.float32)
+    lamp[96:112, 128:144] *= 1.3  # 2 x 2 blocks in the far corner
+    assert lighting.estimate(lamp.astype(np.uint8), bg, lambda: reference).judged
+
+
+def test_judgements_as_verdicts_run_out_share_a_measurement_of_the_texture() -> None:
+    """The background's texture (6 calls) is measured again only every few judgements or after
+    TEXTURE_STALE frames: a busy scene is judged every REJUDGE_FRAMES frames as the verdict on the
+    visitor runs out, and those judgements share one measurement rather than each making one."""
+    bg = background()
+    reference = cv2.convertScaleAbs(bg)
+    lighting = model()
+    measured = []
+    for k in range(2 * REJUDGE_FRAMES + 1):
+        frame = bg.astype(np.uint8)
+        coat(frame, 56 + k % 3, 40, 24, 32, seed=k)  # a visitor shifting about in place
+        before = lighting._texture
+        if lighting.estimate(frame, bg, lambda: reference).judged:
+            measured.append(lighting._texture is not before)
+    assert measured == [True, False, False]
