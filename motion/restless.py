@@ -37,6 +37,8 @@ from it by more than the foliage differs from itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -165,13 +167,14 @@ class RestlessModel:
     def update(
         self,
         current: np.ndarray,
-        reference: np.ndarray,
+        reference: Callable[[], np.ndarray],
         diff: np.ndarray,
         t: float,
         active_level: float,
     ) -> None:
         """Learn from one frame (one `due` said so). `current`: blurred analysis luma (uint8);
-        `reference`: the background it was compared with (uint8); `diff`: its difference from
+        `reference`: the background it was compared with (uint8), asked for only in the first
+        REVOKE_SECONDS (after that the learning frame need not make it); `diff`: its difference from
         the background's 3x3 range; `active_level`: the frame-to-frame change (RMS, levels)
         above which a block counts as changing, a little above what noise alone gives."""
         young = self._learned < YOUNG_SECONDS
@@ -197,7 +200,8 @@ class RestlessModel:
             # Moving in place or moving through: the wide range explains a sway, not a
             # visitor. (Later the wide range is not needed: learning is slow enough that
             # traffic passing through does not make a place restless.)
-            wide = apart(current, cv2.dilate(reference, _WIDE), cv2.erode(reference, _WIDE))
+            background = reference()
+            wide = apart(current, cv2.dilate(background, _WIDE), cv2.erode(background, _WIDE))
             through = cv2.compare(_rms(wide, grid), far * np.float32(IN_PLACE), cv2.CMP_GT)
             cv2.bitwise_and(through, active, dst=through)
             in_place = cv2.subtract(active, through)  # (through lies within active)

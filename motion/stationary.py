@@ -45,7 +45,10 @@ class StationaryBlocks:
 
     def stayed(self, boxes: list[PixelBox], t: float, seconds: float) -> list[bool]:
         """Has most of each box been changed for at least `seconds`? (The blocks changed since
-        `t - seconds` marked once, then counted per box: one call a box, not three.)"""
+        `t - seconds` marked once, then counted per box: one call a box, not three; none when
+        no block has been changed that long, the usual case.)"""
+        if np.float32(cv2.minMaxLoc(self.since)[0]) > np.float32(t - seconds):
+            return [False] * len(boxes)
         old = cv2.threshold(self.since, t - seconds, 255, cv2.THRESH_BINARY_INV)[1]
         answers = []
         for box in boxes:
