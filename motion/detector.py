@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from doorbell.config.motion import MotionConfig
-from doorbell.motion.difference import RangeDifference
+from doorbell.motion.difference import RangeDifference, exceeding
 from doorbell.motion.focus import FocusJudge
 from doorbell.motion.lighting import LightingModel
 from doorbell.motion.noise import FULL_LIGHT, SAMPLE_STEP, NoiseEstimator
@@ -69,13 +69,6 @@ ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clea
 # The frame's typical gain this far from 1 is a change of light (a cloud, auto-exposure, a
 # lamp), not the few percent swaying leaves' blocks vary by.
 RELIT = 0.08
-
-
-def _exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) -> np.ndarray:
-    """Where the difference exceeds the threshold (255) or, given, each pixel's own."""
-    if needed is None:
-        return cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)[1]
-    return cv2.compare(diff, needed, cv2.CMP_GT)
 
 
 class MotionDetector:
@@ -138,9 +131,14 @@ class MotionDetector:
     def _uint8_background(self) -> np.ndarray:
         """This frame's background as uint8 (rounded), made once when first asked for."""
         if self._reference is None:
-            assert self._background is not None
-            self._reference = cv2.convertScaleAbs(self._background)
+            self._reference = cv2.convertScaleAbs(self._known)
         return self._reference
+
+    @property
+    def _known(self) -> np.ndarray:
+        """The background (there from the first frame on)."""
+        assert self._background is not None
+        return self._background
 
     def _dimming(self) -> float:
         """How much darker than full light the picture is (1: not at all), by which every
@@ -229,7 +227,7 @@ class MotionDetector:
             if shift is not None:
                 self._reference = self._shake.moved(reference, shift)
                 self._diff = apart.once(current, self._reference)
-                changed = _exceeding(self._diff, threshold, needed)
+                changed = exceeding(self._diff, threshold, needed)
         if self._restless.due(self._frames, defer=busy):
             diff, level = self._difference(current), self._active_level()
             self._restless.update(current, self._uint8_background, diff, t, level)
@@ -240,11 +238,9 @@ class MotionDetector:
         # The calm frame: nothing left after the opening's erosion, so no region, no zone
         # share and nothing to judge (min_area > 0): what they would find is known.
         quiet = not cv2.countNonZero(changed)
-        regions: list[tuple[np.ndarray, PixelBox]] = []
-        best = 0.0
-        zones: list[str] = []
-        if not quiet:
-            regions, best, zones = self._moving(changed, current, t, bool(due & _GHOSTS))
+        regions, best, zones = (
+            self._moving(changed, current, t, bool(due & _GHOSTS)) if not quiet else ([], 0.0, [])
+        )
         width, height = self.work
         boxes = tuple(
             Box(x / width, y / height, w / width, h / height) for _, (x, y, w, h) in regions
@@ -252,35 +248,21 @@ class MotionDetector:
 
         still = self._learn_mask([box for _, box in regions])
         if due & _NOISE:  # the noise level moves slowly: an eighth of frames
-            # (the plain difference: the noise model is of |N(0, sigma)|, not of a distance
-            # from a neighbourhood's range)
-            # (and not where leaves keep moving: their sway is not the sensor's noise)
+            # (not where leaves keep moving: their sway is not the sensor's noise; against the
+            # background moved by a shake, if it was)
             calm = self._restless.calm(threshold, SAMPLE_STEP)
             where = still.view(bool)[::SAMPLE_STEP, ::SAMPLE_STEP]
-            if calm is not None:
-                where = where & calm
-            # (against the background moved by a shake, if it was)
+            where = where if calm is None else where & calm
             moved = self._reference
             self._noise.update(current, background if moved is None else moved, where)
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every fourth frame is enough. (Every eighth, as
         # in issue 27's sixth round, with the restless model learning everywhere every fourth
         # frame, a porch light switched on as a visitor left kept motion 5 frames longer.)
-        stationary = (
-            self._stationary.absorb(changed, current, background, t, cfg.absorb_seconds, quiet)
-            if due & _ABSORB
-            else ()
-        )
-        return MotionResult(
-            t,
-            best,
-            bool(zones),
-            threshold,
-            boxes if zones else (),
-            tuple(zones),
-            lighting,
-            stationary,
-        )
+        absorb, after = self._stationary.absorb, cfg.absorb_seconds
+        settled = absorb(changed, current, background, t, after, quiet) if due & _ABSORB else ()
+        shown = boxes if zones else ()
+        return MotionResult(t, best, bool(zones), threshold, shown, tuple(zones), lighting, settled)
 
     def _moving(
         self,
@@ -318,7 +300,7 @@ class MotionDetector:
                 # learned slowly. Either way a blur does not count as motion.
                 for contour, box in blurry if ghosts else []:
                     if self._is_ghost(current, box):
-                        self._take_in(contour, box, current)
+                        self._stationary.take_in(self._known, current, contour, box)
                 cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
                 regions = [r for r in regions if not any(r is b for b in blurry)]
                 best, zones = self._zone_shares(changed)
@@ -367,7 +349,7 @@ class MotionDetector:
             if not long or not self._is_ghost(current, box):
                 kept.append((contour, box))
                 continue
-            self._take_in(contour, box, current)
+            self._stationary.take_in(self._known, current, contour, box)
             cv2.drawContours(changed, [contour], -1, 0, thickness=cv2.FILLED)
         return kept
 
@@ -379,10 +361,9 @@ class MotionDetector:
         return self._diff
 
     def _is_ghost(self, current: np.ndarray, box: PixelBox) -> bool:
-        assert self._background is not None
         x, y, w, h = box
         window = (slice(y, y + h), slice(x, x + w))
-        before = cv2.convertScaleAbs(self._background[window])
+        before = cv2.convertScaleAbs(self._known[window])
         return is_ghost(
             current[window],
             before,
@@ -392,20 +373,6 @@ class MotionDetector:
             # an outline's crispness scales with the light, as every contrast does
             GHOST_MIN_EDGE * self._dimming(),
         )
-
-    def _take_in(self, contour: np.ndarray, box: PixelBox, current: np.ndarray) -> None:
-        """The frame becomes the background inside the region; its stationary timers restart
-        (a ghost is not something that arrived: nothing to report)."""
-        assert self._background is not None
-        x, y, w, h = box
-        area = np.zeros((h, w), np.uint8)
-        cv2.drawContours(area, [contour], -1, 255, thickness=cv2.FILLED, offset=(-x, -y))
-        np.copyto(
-            self._background[y : y + h, x : x + w],
-            current[y : y + h, x : x + w],
-            where=area.view(bool),
-        )
-        self._stationary.restart(box)
 
     def _learn_mask(self, boxes: list[PixelBox]) -> np.ndarray:
         """Where the background may learn: outside the box around every moving region. Inside

@@ -60,6 +60,19 @@ class StationaryBlocks:
         """The box was taken into the background: its blocks' timers start afresh."""
         self.since[self.blocks(box)] = np.inf
 
+    def take_in(
+        self, background: np.ndarray, current: np.ndarray, contour: np.ndarray, box: PixelBox
+    ) -> None:
+        """The frame becomes the background inside the region (`contour`, within `box`); its
+        blocks' timers restart (a ghost is not something that arrived: nothing to report)."""
+        x, y, w, h = box
+        area = np.zeros((h, w), np.uint8)
+        cv2.drawContours(area, [contour], -1, 255, thickness=cv2.FILLED, offset=(-x, -y))
+        np.copyto(
+            background[y : y + h, x : x + w], current[y : y + h, x : x + w], where=area.view(bool)
+        )
+        self.restart(box)
+
     def absorb(
         self,
         changed: np.ndarray,
