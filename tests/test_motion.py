@@ -345,6 +345,24 @@ def test_the_learning_frame_measures_neither_the_noise_nor_the_range() -> None:
 
 
 @settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.0, 0.5, 0.79, 0.8, 0.81, 2.0]))
+def test_what_stayed_is_what_the_blocks_timers_say(seed: int, oldest: float) -> None:
+    """A box has stayed when most of its blocks have been changed for `seconds`; with no block
+    changed that long (the usual case, answered without counting) no box has."""
+    rng = np.random.default_rng(seed)
+    blocks = StationaryBlocks((64, 48))
+    t = 100.0
+    ages = rng.choice([np.inf, oldest, oldest / 2], blocks.since.shape)
+    blocks.since[...] = np.where(np.isinf(ages), np.inf, t - ages)
+    boxes = [(int(x), int(y), int(w), int(h)) for x, y, w, h in rng.integers(1, 24, (6, 4))]
+    expected = []
+    for box in boxes:
+        since = blocks.since[StationaryBlocks.blocks(box)]
+        expected.append(bool(np.count_nonzero(since <= np.float32(t - 0.8)) * 2 >= since.size))
+    assert blocks.stayed(boxes, t, 0.8) == expected
+
+
+@settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.floats(0.0, 80.0), st.booleans())
 def test_what_changed_is_where_the_difference_exceeds_the_threshold(
     seed: int, threshold: float, per_pixel: bool
