@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from doorbell.config.motion import MotionConfig
-from doorbell.motion.difference import RangeDifference
+from doorbell.motion.difference import RangeDifference, exceeding
 from doorbell.motion.focus import FocusJudge
 from doorbell.motion.lighting import LightingModel
 from doorbell.motion.noise import FULL_LIGHT, SAMPLE_STEP, NoiseEstimator
@@ -38,25 +38,27 @@ from doorbell.motion.zones import rasterise, watched
 # 320x240 a speck of up to 4 lores px goes, pieces 4 lores px apart join.)
 _SPECK = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
-# A region that has stayed changed this long is checked (every GHOST_EVERY frames) for being a
+# A region that has stayed changed this long is checked (with the range, below) for being a
 # ghost: an outline GHOST_RATIO times sharper in the background than in the frame. A ghost is
 # taken into the background at once instead of after absorb_seconds.
 GHOST_SECONDS = 0.8
-# Work done every few frames is gathered on a few frames of a cycle of CYCLE, so that the
-# usual frame, the median one, does none of it. Of eight frames:
-#   0 and 4: the restless model learns (motion.restless), the background's range and the
-#      lighting's quick-test bounds are measured, ghosts are checked, absorption's timers run;
-#   0 only: the noise, with the restless model's calm places (on frame 4 the young model has
-#      not yet learned a sway seen from frame 0, and the first measurement sets the level: the
-#      leaves of test_motion_hard were taken for noise);
-#   1 and 5 (the frame after learning): the per-pixel thresholds from what was learned;
+# Work done every few frames is spread over a cycle of CYCLE frames, none of it on half of
+# them (the usual frame, the median one), at most about 1.4x the median on the others:
+#   0 and 4: the restless model learns (motion.restless) and makes its per-pixel thresholds
+#      for the next frame; the lighting's quick-test bounds; absorption's timers;
+#   1 and 5: the background's range, and ghosts checked against it (with a range three
+#      frames old a porch light switched on as a visitor left stayed motion 70 frames);
+#   1, from the second cycle on: the noise, with the calm places from what frame 0 learned
+#      (not on frame 0, the slowest; not before the young model has learned a sway seen
+#      from frame 0: the first measurement, the level itself, took test_motion_hard's
+#      leaves for noise);
 #   2, 3, 6, 7: none of it.
 # A frame the lighting judged puts off the work due on it to the next frame, once, so the
 # slowest frames stay apart. Why this schedule and what else was measured: docs/motion.md.
 CYCLE = 8
-GHOST_EVERY = ABSORB_EVERY = 4  # frames 0 and 4 of the cycle (see above)
-RANGE_EVERY, RANGE_PHASE = 4, 0
-NOISE_PHASE = 0
+ABSORB_EVERY = BOUNDS_EVERY = 4  # frames 0 and 4 of the cycle (see above)
+RANGE_EVERY, RANGE_PHASE = 4, 1
+NOISE_PHASE = 1
 NOISE_ALPHA = 0.1
 _GHOSTS, _NOISE, _ABSORB, _RANGE = 1, 2, 4, 8
 GHOST_RATIO = 1.5
@@ -67,13 +69,6 @@ ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clea
 # The frame's typical gain this far from 1 is a change of light (a cloud, auto-exposure, a
 # lamp), not the few percent swaying leaves' blocks vary by.
 RELIT = 0.08
-
-
-def _exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) -> np.ndarray:
-    """Where the difference exceeds the threshold (255) or, given, each pixel's own."""
-    if needed is None:
-        return cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)[1]
-    return cv2.compare(diff, needed, cv2.CMP_GT)
 
 
 class MotionDetector:
@@ -107,6 +102,7 @@ class MotionDetector:
         self._min_trigger_px = width * height * cfg.min_area / 100.0
         self._background: np.ndarray | None = None
         self._reference: np.ndarray | None = None  # this frame's background as uint8, if made
+        self._diff: np.ndarray | None = None  # this frame's difference from the range, if made
         self._stationary = StationaryBlocks(work)
         self._frames = 0
         self._due = 0  # the periodic work (_GHOSTS, _NOISE, ...) put off to the next frame
@@ -135,9 +131,14 @@ class MotionDetector:
     def _uint8_background(self) -> np.ndarray:
         """This frame's background as uint8 (rounded), made once when first asked for."""
         if self._reference is None:
-            assert self._background is not None
-            self._reference = cv2.convertScaleAbs(self._background)
+            self._reference = cv2.convertScaleAbs(self._known)
         return self._reference
+
+    @property
+    def _known(self) -> np.ndarray:
+        """The background (there from the first frame on)."""
+        assert self._background is not None
+        return self._background
 
     def _dimming(self) -> float:
         """How much darker than full light the picture is (1: not at all), by which every
@@ -168,7 +169,8 @@ class MotionDetector:
         # it (the range, the lighting's bounds, the noise, learning): made when first asked for.
         self._reference = None
         ranged = self._frames % RANGE_EVERY == RANGE_PHASE  # (the background's range measured)
-        light = self._lighting.estimate(current, background, self._uint8_background, ranged)
+        bounds = not self._frames % BOUNDS_EVERY
+        light = self._lighting.estimate(current, background, self._uint8_background, bounds)
         relit = abs(light.global_gain - 1.0) >= RELIT
         lighting = relit and light.lit_share >= 0.5
         # Light settles at once: the compensated background becomes the background, and when
@@ -203,10 +205,9 @@ class MotionDetector:
         busy = light.judged
         phase = self._frames % CYCLE
         now = (
-            (_GHOSTS if not phase % GHOST_EVERY else 0)
-            | (_NOISE if phase == NOISE_PHASE else 0)
+            (_GHOSTS | _RANGE if ranged else 0)
+            | (_NOISE if phase == NOISE_PHASE and self._frames > CYCLE else 0)
             | (_ABSORB if not phase % ABSORB_EVERY else 0)
-            | (_RANGE if ranged else 0)
         )
         due, self._due = (self._due, now) if busy else (self._due | now, 0)
         apart = self._apart
@@ -217,35 +218,29 @@ class MotionDetector:
         if not apart.known or due & _RANGE or self._restless.young:
             apart.measure(self._uint8_background())
         threshold = self._noise.threshold
-        # (made again from what was learned on the frame after any learning step, postponed
-        # or not; a judged frame leaves it to the next)
-        needed = self._restless.thresholds(threshold, refresh=not busy)
+        needed = self._restless.thresholds(threshold)
         changed = apart.changed(current, threshold, needed)
-        diff: np.ndarray | None = None  # (measured only where needed: learning, ghosts)
+        self._diff = None  # (measured when first needed: learning, a ghost)
         if self._shake.suspected(changed):
             reference = self._uint8_background()
             shift = self._shake.shift(current, reference)
             if shift is not None:
                 self._reference = self._shake.moved(reference, shift)
-                diff = apart.once(current, self._reference)
-                changed = _exceeding(diff, threshold, needed)
+                self._diff = apart.once(current, self._reference)
+                changed = exceeding(self._diff, threshold, needed)
         if self._restless.due(self._frames, defer=busy):
-            if diff is None:
-                diff = apart.difference(current)
-            level = self._active_level()
-            self._restless.update(current, self._uint8_background(), diff, t, level)
+            diff, level = self._difference(current), self._active_level()
+            self._restless.update(current, self._uint8_background, diff, t, level)
+            # The per-pixel thresholds from what was learned, for the next frame: made now, so
+            # that the frame after learning (which measures the range) stays light.
+            self._restless.thresholds(threshold)
         cv2.erode(changed, _SPECK, dst=changed)
         # The calm frame: nothing left after the opening's erosion, so no region, no zone
         # share and nothing to judge (min_area > 0): what they would find is known.
         quiet = not cv2.countNonZero(changed)
-        regions: list[tuple[np.ndarray, PixelBox]] = []
-        best = 0.0
-        zones: list[str] = []
-        if not quiet:
-            ghosts = bool(due & _GHOSTS)
-            if ghosts and diff is None:
-                diff = apart.difference(current)
-            regions, best, zones = self._moving(changed, current, diff, t, ghosts)
+        regions, best, zones = (
+            self._moving(changed, current, t, bool(due & _GHOSTS)) if not quiet else ([], 0.0, [])
+        )
         width, height = self.work
         boxes = tuple(
             Box(x / width, y / height, w / width, h / height) for _, (x, y, w, h) in regions
@@ -253,54 +248,39 @@ class MotionDetector:
 
         still = self._learn_mask([box for _, box in regions])
         if due & _NOISE:  # the noise level moves slowly: an eighth of frames
-            # (the plain difference: the noise model is of |N(0, sigma)|, not of a distance
-            # from a neighbourhood's range)
-            # (and not where leaves keep moving: their sway is not the sensor's noise)
-            reference = self._uint8_background()
-            plain = cv2.absdiff(current, reference)
+            # (not where leaves keep moving: their sway is not the sensor's noise; against the
+            # background moved by a shake, if it was)
             calm = self._restless.calm(threshold, SAMPLE_STEP)
             where = still.view(bool)[::SAMPLE_STEP, ::SAMPLE_STEP]
-            if calm is not None:
-                where = where & calm
-            self._noise.update(plain, where, float(cv2.mean(reference)[0]))
+            where = where if calm is None else where & calm
+            moved = self._reference
+            self._noise.update(current, background if moved is None else moved, where)
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every fourth frame is enough. (Every eighth, as
         # in issue 27's sixth round, with the restless model learning everywhere every fourth
         # frame, a porch light switched on as a visitor left kept motion 5 frames longer.)
-        stationary = (
-            self._stationary.absorb(changed, current, background, t, cfg.absorb_seconds, quiet)
-            if due & _ABSORB
-            else ()
-        )
-        return MotionResult(
-            t,
-            best,
-            bool(zones),
-            threshold,
-            boxes if zones else (),
-            tuple(zones),
-            lighting,
-            stationary,
-        )
+        absorb, after = self._stationary.absorb, cfg.absorb_seconds
+        settled = absorb(changed, current, background, t, after, quiet) if due & _ABSORB else ()
+        shown = boxes if zones else ()
+        return MotionResult(t, best, bool(zones), threshold, shown, tuple(zones), lighting, settled)
 
     def _moving(
         self,
         changed: np.ndarray,
         current: np.ndarray,
-        diff: np.ndarray | None,
         t: float,
         ghosts: bool,
     ) -> tuple[list[tuple[np.ndarray, PixelBox]], float, list[str]]:
         """The regions of an eroded `changed` (joined, masked, small ones and ghosts and blurs
         dropped from it), the largest share of a zone changed and the zones at `min_area`.
-        `ghosts`: ghosts are looked for in this frame (`diff`: the difference, given then)."""
+        `ghosts`: ghosts are looked for in this frame."""
         cfg = self.cfg
         cv2.dilate(changed, _OPEN_AND_JOIN, dst=changed)
         if not self._everywhere:
             cv2.bitwise_and(changed, self._watched, dst=changed)
         regions = self._regions(changed)
-        if regions and diff is not None and ghosts:
-            regions = self._drop_ghosts(regions, changed, current, diff, t)
+        if regions and ghosts:
+            regions = self._drop_ghosts(regions, changed, current, t)
         best, zones = self._zone_shares(changed)
         if zones and cfg.min_sharpness > 0:
             # Only when it would count: is any region a blur right in front of the lens?
@@ -319,8 +299,8 @@ class MotionDetector:
                 # background): that is taken in (checked as often as other ghosts) rather than
                 # learned slowly. Either way a blur does not count as motion.
                 for contour, box in blurry if ghosts else []:
-                    if diff is not None and self._is_ghost(current, diff, box):
-                        self._take_in(contour, box, current)
+                    if self._is_ghost(current, box):
+                        self._stationary.take_in(self._known, current, contour, box)
                 cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
                 regions = [r for r in regions if not any(r is b for b in blurry)]
                 best, zones = self._zone_shares(changed)
@@ -360,48 +340,39 @@ class MotionDetector:
         regions: list[tuple[np.ndarray, PixelBox]],
         changed: np.ndarray,
         current: np.ndarray,
-        diff: np.ndarray,
         t: float,
     ) -> list[tuple[np.ndarray, PixelBox]]:
         """Regions that have stayed for GHOST_SECONDS and are ghosts become background now."""
         kept = []
         stayed = self._stationary.stayed([box for _, box in regions], t, GHOST_SECONDS)
         for (contour, box), long in zip(regions, stayed, strict=True):
-            if not long or not self._is_ghost(current, diff, box):
+            if not long or not self._is_ghost(current, box):
                 kept.append((contour, box))
                 continue
-            self._take_in(contour, box, current)
+            self._stationary.take_in(self._known, current, contour, box)
             cv2.drawContours(changed, [contour], -1, 0, thickness=cv2.FILLED)
         return kept
 
-    def _is_ghost(self, current: np.ndarray, diff: np.ndarray, box: PixelBox) -> bool:
-        assert self._background is not None
+    def _difference(self, current: np.ndarray) -> np.ndarray:
+        """This frame's difference from the background's range, measured when first asked for
+        (learning; a region that stayed, checked for a ghost: most ghost frames need none)."""
+        if self._diff is None:
+            self._diff = self._apart.difference(current)
+        return self._diff
+
+    def _is_ghost(self, current: np.ndarray, box: PixelBox) -> bool:
         x, y, w, h = box
         window = (slice(y, y + h), slice(x, x + w))
-        before = cv2.convertScaleAbs(self._background[window])
+        before = cv2.convertScaleAbs(self._known[window])
         return is_ghost(
             current[window],
             before,
-            diff[window],
+            self._difference(current)[window],
             self._noise.threshold,
             GHOST_RATIO,
             # an outline's crispness scales with the light, as every contrast does
             GHOST_MIN_EDGE * self._dimming(),
         )
-
-    def _take_in(self, contour: np.ndarray, box: PixelBox, current: np.ndarray) -> None:
-        """The frame becomes the background inside the region; its stationary timers restart
-        (a ghost is not something that arrived: nothing to report)."""
-        assert self._background is not None
-        x, y, w, h = box
-        area = np.zeros((h, w), np.uint8)
-        cv2.drawContours(area, [contour], -1, 255, thickness=cv2.FILLED, offset=(-x, -y))
-        np.copyto(
-            self._background[y : y + h, x : x + w],
-            current[y : y + h, x : x + w],
-            where=area.view(bool),
-        )
-        self._stationary.restart(box)
 
     def _learn_mask(self, boxes: list[PixelBox]) -> np.ndarray:
         """Where the background may learn: outside the box around every moving region. Inside

@@ -97,3 +97,10 @@ def _same(a: object, b: object) -> bool:
 def apart(current: np.ndarray, high: np.ndarray, low: np.ndarray) -> np.ndarray:
     """How far `current` lies above `high` or below `low` (uint8, saturating)."""
     return cv2.max(cv2.subtract(current, high), cv2.subtract(low, current))
+
+
+def exceeding(diff: np.ndarray, threshold: float, needed: np.ndarray | None) -> np.ndarray:
+    """Where a difference exceeds the threshold (255) or, given, each pixel's own."""
+    if needed is None:
+        return cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)[1]
+    return cv2.compare(diff, needed, cv2.CMP_GT)

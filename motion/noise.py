@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 # Brightness (mean luma) at and above which the configured lower bound applies in full. In a
@@ -23,13 +24,19 @@ class NoiseEstimator:
         self.sigma: float | None = None
         self.brightness = FULL_LIGHT
 
-    def update(self, diff: np.ndarray, still: np.ndarray, brightness: float) -> None:
-        """`diff`: absolute difference image; `still`: boolean mask of the pixels without
-        motion, of every SAMPLE_STEP-th pixel each way (the shape of diff[::4, ::4]: made so
-        by the caller, which can often make it at that size); `brightness`: the background's
-        mean luma."""
-        self.brightness = brightness
-        sample = diff[::SAMPLE_STEP, ::SAMPLE_STEP][still]
+    def update(self, current: np.ndarray, background: np.ndarray, still: np.ndarray) -> None:
+        """`current`: uint8 luma; `background`: what it is compared with (float32, or uint8 as
+        rounded), of the same size; `still`: boolean mask of the pixels without motion, of
+        every SAMPLE_STEP-th pixel each way (the shape of current[::4, ::4]: made so by the
+        caller, which can often make it at that size). The brightness is the background's
+        mean luma. (The difference at the samples only: a sixteenth of the pixels, and no
+        uint8 background made for the whole frame. Issue 27's ninth round.)"""
+        step = SAMPLE_STEP
+        self.brightness = float(cv2.mean(background)[0])
+        # (the plain difference from the background rounded to uint8, as convertScaleAbs
+        # rounds: the noise model is of |N(0, sigma)|)
+        reference = cv2.convertScaleAbs(background[::step, ::step])
+        sample = cv2.absdiff(current[::step, ::step], reference)[still]
         if sample.size < 64:
             return
         # For |N(0, s)|, the median is 0.674 s. (The median by partition: np.median's

@@ -37,6 +37,8 @@ from it by more than the foliage differs from itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -165,13 +167,14 @@ class RestlessModel:
     def update(
         self,
         current: np.ndarray,
-        reference: np.ndarray,
+        reference: Callable[[], np.ndarray],
         diff: np.ndarray,
         t: float,
         active_level: float,
     ) -> None:
         """Learn from one frame (one `due` said so). `current`: blurred analysis luma (uint8);
-        `reference`: the background it was compared with (uint8); `diff`: its difference from
+        `reference`: the background it was compared with (uint8), asked for only in the first
+        REVOKE_SECONDS (after that the learning frame need not make it); `diff`: its difference from
         the background's 3x3 range; `active_level`: the frame-to-frame change (RMS, levels)
         above which a block counts as changing, a little above what noise alone gives."""
         young = self._learned < YOUNG_SECONDS
@@ -197,7 +200,8 @@ class RestlessModel:
             # Moving in place or moving through: the wide range explains a sway, not a
             # visitor. (Later the wide range is not needed: learning is slow enough that
             # traffic passing through does not make a place restless.)
-            wide = apart(current, cv2.dilate(reference, _WIDE), cv2.erode(reference, _WIDE))
+            background = reference()
+            wide = apart(current, cv2.dilate(background, _WIDE), cv2.erode(background, _WIDE))
             through = cv2.compare(_rms(wide, grid), far * np.float32(IN_PLACE), cv2.CMP_GT)
             cv2.bitwise_and(through, active, dst=through)
             in_place = cv2.subtract(active, through)  # (through lies within active)
@@ -220,14 +224,13 @@ class RestlessModel:
         cv2.accumulateWeighted(far, spread, rise, mask=active)
         cv2.accumulateWeighted(cv2.min(far, spread), spread, fall, mask=quiet)
 
-    def thresholds(self, floor: float, refresh: bool = True) -> np.ndarray | None:
+    def thresholds(self, floor: float) -> np.ndarray | None:
         """Per-pixel threshold (uint8, analysis size): the larger of `floor` and K times the
-        neighbourhood's spread; None where the floor holds everywhere (the usual frame).
-        `refresh`: made again from a spread learned since (always in the start-up, when it
-        learns every frame or every fourth: without, benchmarks/motion_quality.py found
-        highway-trees' first event at frame 57 instead of 55; later the caller chooses the
-        frames, the spread moving over seconds: motion.detector, issue 27's sixth round)."""
-        needed = self._make_needed(refresh)
+        neighbourhood's spread; None where the floor holds everywhere (the usual frame). Made
+        again from a spread learned since: motion.detector asks right after each learning
+        step, so that the frame after it, which uses them first, finds them made (issue 27's
+        ninth round; the seventh made them on that frame, the sixth a cycle later)."""
+        needed = self._make_needed()
         if self._needed_max <= floor:
             return None
         # Made again only when the spread or the floor moved by a whole level: differences
@@ -242,10 +245,10 @@ class RestlessModel:
             )
         return self._thresholds
 
-    def _make_needed(self, refresh: bool) -> np.ndarray:
-        """K x the neighbourhood's spread (grid), made again from a spread learned since when
-        `refresh` (or in the start-up); the per-pixel thresholds follow when next asked for."""
-        if self._needed is None or (self._stale and (refresh or self._learned < REVOKE_SECONDS)):
+    def _make_needed(self) -> np.ndarray:
+        """K x the neighbourhood's spread (grid), made again from a spread learned since; the
+        per-pixel thresholds follow when next asked for."""
+        if self._needed is None or self._stale:
             self._stale = False
             self._needed = cv2.dilate(self.spread, _NEIGHBOURS) * np.float32(K)
             self._needed_max = float(self._needed.max())
@@ -257,10 +260,9 @@ class RestlessModel:
         shape of image[::step, ::step]): K x the neighbourhood's spread under CALM_SHARE of the
         floor, so that leaves whose sway the floor alone would hold are still not taken for
         the sensor's noise. None when that is everywhere."""
-        # (`_needed` made again if the spread was learned since; not the per-pixel thresholds,
-        # which no frame needs before the next: they are made there, off the learning frame,
-        # the slowest of the cycle. Issue 27's seventh round.)
-        needed = self._make_needed(True)
+        # (`_needed` made again if the spread was learned since: in motion.detector it was
+        # made with the thresholds right after learning, and this is one comparison)
+        needed = self._make_needed()
         level = np.float32(CALM_SHARE * floor)
         if self._needed_max <= level:
             return None

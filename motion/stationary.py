@@ -45,7 +45,10 @@ class StationaryBlocks:
 
     def stayed(self, boxes: list[PixelBox], t: float, seconds: float) -> list[bool]:
         """Has most of each box been changed for at least `seconds`? (The blocks changed since
-        `t - seconds` marked once, then counted per box: one call a box, not three.)"""
+        `t - seconds` marked once, then counted per box: one call a box, not three; none when
+        no block has been changed that long, the usual case.)"""
+        if np.float32(cv2.minMaxLoc(self.since)[0]) > np.float32(t - seconds):
+            return [False] * len(boxes)
         old = cv2.threshold(self.since, t - seconds, 255, cv2.THRESH_BINARY_INV)[1]
         answers = []
         for box in boxes:
@@ -56,6 +59,19 @@ class StationaryBlocks:
     def restart(self, box: PixelBox) -> None:
         """The box was taken into the background: its blocks' timers start afresh."""
         self.since[self.blocks(box)] = np.inf
+
+    def take_in(
+        self, background: np.ndarray, current: np.ndarray, contour: np.ndarray, box: PixelBox
+    ) -> None:
+        """The frame becomes the background inside the region (`contour`, within `box`); its
+        blocks' timers restart (a ghost is not something that arrived: nothing to report)."""
+        x, y, w, h = box
+        area = np.zeros((h, w), np.uint8)
+        cv2.drawContours(area, [contour], -1, 255, thickness=cv2.FILLED, offset=(-x, -y))
+        np.copyto(
+            background[y : y + h, x : x + w], current[y : y + h, x : x + w], where=area.view(bool)
+        )
+        self.restart(box)
 
     def absorb(
         self,

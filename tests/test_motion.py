@@ -9,13 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from doorbell.config.motion import MotionConfig
-from doorbell.motion.detector import MotionDetector
+from doorbell.motion.detector import RANGE_EVERY, RANGE_PHASE, MotionDetector
 from doorbell.motion.difference import RangeDifference
 from doorbell.motion.events import EventTracker
 from doorbell.motion.focus import CRISP_FRAMES, FocusJudge
 from doorbell.motion.lighting import REJUDGE_FRAMES, LightingModel
 from doorbell.motion.outline import rim
-from doorbell.motion.restless import K, RestlessModel
 from doorbell.motion.scoring import Span, score
 from doorbell.motion.stationary import StationaryBlocks
 from doorbell.motion.types import MotionResult
@@ -279,7 +278,7 @@ def test_what_the_restless_model_learned_is_in_the_thresholds_by_the_next_frame(
 def test_the_range_is_measured_on_every_frame_the_young_restless_model_learns_on() -> None:
     """In its first second the restless model learns on every frame, from the difference
     against the background's range: measured on each of those frames, not a few frames old
-    (later one frame in four)."""
+    (later one frame in four, the frame after learning)."""
     rng = np.random.default_rng(6)
     bg = porch()
     detector = MotionDetector(MotionConfig(), SIZE)
@@ -299,24 +298,68 @@ def test_the_range_is_measured_on_every_frame_the_young_restless_model_learns_on
     assert len(young) >= FPS - 2
     assert set(young) <= set(measured)
     later = [f for f in measured if f > max(young)]
-    assert later and all(f % 4 == 0 for f in later)
+    assert later and all(f % RANGE_EVERY == RANGE_PHASE for f in later)
 
 
-def test_the_learning_frame_leaves_the_per_pixel_thresholds_to_the_next_frame() -> None:
-    """The noise's calm places on the learning frame need only the spread's thresholds per
-    block; the per-pixel ones, first used on the next frame, are made there (the same ones)."""
-    model = RestlessModel((160, 120))
-    rng = np.random.default_rng(8)
-    model.spread[:] = rng.uniform(0.0, 12.0, model.spread.shape).astype(np.float32)
-    before = model.thresholds(20.0)
-    assert before is not None
-    model.spread[10:20, 10:20] = 15.0  # learned anew
-    model._stale = True
-    model.calm(20.0, 4)
-    assert model._thresholds is before  # not made on the learning frame
-    after = model.thresholds(20.0, refresh=False)
-    assert after is not before
-    assert after is not None and int(after[25, 25]) == int(K * 15.0)
+def test_the_learning_frame_measures_neither_the_noise_nor_the_range() -> None:
+    """After the start-up the frame that learns the restless model (the slowest of the cycle)
+    makes the thresholds from what it learned, for the next frame, and measures neither the
+    noise nor the background's range; the noise, on a frame after, finds those thresholds
+    made (its calm places cost a comparison), and runs every eighth frame."""
+    rng = np.random.default_rng(6)
+    bg = porch()
+    detector = MotionDetector(MotionConfig(), SIZE)
+    restless = detector._restless
+    work: list[set[str]] = []
+    calm, measure, noise = restless.calm, detector._apart.measure, detector._noise.update
+    fresh: list[bool] = []
+
+    def doing(name, method):  # type: ignore[no-untyped-def]
+        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            work[-1].add(name)
+            return method(*args, **kwargs)
+
+        return run
+
+    def calming(*args, **kwargs):  # type: ignore[no-untyped-def]
+        fresh.append(restless._needed is not None and not restless._stale)
+        return calm(*args, **kwargs)
+
+    detector._noise.update = doing("noise", noise)  # type: ignore[method-assign]
+    detector._apart.measure = doing("range", measure)  # type: ignore[method-assign]
+    restless.calm = calming  # type: ignore[method-assign]
+    made_on_learning: list[bool] = []
+    for i in range(int(6 * FPS)):
+        work.append(set())
+        learned, needed = restless._learned, restless._needed
+        detector.process(noisy(bg, rng), i / FPS)
+        if restless._learned != learned and not restless.young:
+            work[-1].add("learn")
+            made_on_learning.append(restless._needed is not needed and not restless._stale)
+    late = work[int(2 * FPS) :]
+    assert [w for w in late if "learn" in w and w & {"noise", "range"}] == []
+    assert sum("learn" in w for w in late) >= len(late) // 4 - 1
+    assert sum("noise" in w for w in late) >= len(late) // 8 - 1
+    assert made_on_learning and all(made_on_learning)
+    assert fresh and all(fresh)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([0.0, 0.5, 0.79, 0.8, 0.81, 2.0]))
+def test_what_stayed_is_what_the_blocks_timers_say(seed: int, oldest: float) -> None:
+    """A box has stayed when most of its blocks have been changed for `seconds`; with no block
+    changed that long (the usual case, answered without counting) no box has."""
+    rng = np.random.default_rng(seed)
+    blocks = StationaryBlocks((64, 48))
+    t = 100.0
+    ages = rng.choice([np.inf, oldest, oldest / 2], blocks.since.shape)
+    blocks.since[...] = np.where(np.isinf(ages), np.inf, t - ages)
+    boxes = [(int(x), int(y), int(w), int(h)) for x, y, w, h in rng.integers(1, 24, (6, 4))]
+    expected = []
+    for box in boxes:
+        since = blocks.since[StationaryBlocks.blocks(box)]
+        expected.append(bool(np.count_nonzero(since <= np.float32(t - 0.8)) * 2 >= since.size))
+    assert blocks.stayed(boxes, t, 0.8) == expected
 
 
 @settings(max_examples=60, deadline=None)
@@ -435,7 +478,7 @@ def test_the_calm_frames_shortcut_gives_what_the_whole_path_gives() -> None:
         calm += 1
         assert not cv2.countNonZero(masks[-1]), i  # calm only when nothing is left
         assert (result.score, result.motion, result.boxes, result.zones) == (0, False, (), ())
-        assert moving(empty.copy(), frame, None, i / FPS, False) == ([], 0.0, []), i
+        assert moving(empty.copy(), frame, i / FPS, False) == ([], 0.0, []), i
     assert calm >= 20 and stationary == 1  # the shortcut was taken, before and after
     assert any(empty for _, empty in absorbed) and not any(i in looked for i, e in absorbed if e)
 
