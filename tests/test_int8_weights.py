@@ -112,6 +112,25 @@ def test_a_changed_int8_model_is_refused_in_one_line_and_the_fp16_model_runs(
     ]
 
 
+def test_an_int8_model_named_in_the_config_is_held_to_its_sha256_too(
+    made: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """classify.model pointing at a file of the int8 model's name: checked as the device's own
+    choice of it is, and refused in one line once changed."""
+    for path in (made, digest_of(made), labels_of(made)):
+        shutil.copy(path, tmp_path / path.name)
+    int8 = tmp_path / INT8_NAME
+    data = bytearray(int8.read_bytes())
+    data[len(data) // 2] ^= 1  # one bit of one weight
+    int8.write_bytes(bytes(data))
+    with caplog.at_level(logging.INFO):
+        assert open_classifier(ClassifyConfig(model=int8)) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        f"classification off: the int8 model {int8} is not the file made at install time "
+        "(sha256 differs); running on motion alone, events labelled unknown"
+    ]
+
+
 def test_a_device_hashes_the_int8_model_once_as_it_starts_unless_it_changes(
     made: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

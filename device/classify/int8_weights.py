@@ -116,6 +116,12 @@ def int8_problem(model: Path) -> str | None:
     return None
 
 
+def int8_problem_once(model: Path) -> str | None:
+    """int8_problem, drawn once for the file as it is, with its sha256 and label map beside it
+    (see _verdicts)."""
+    return _problem_once(model, (model, digest_of(model), labels_of(model)), int8_problem)
+
+
 def fp32_model(fp16_model: Path) -> Path:
     """The model to run where it runs in fp32 (no fp16 arithmetic, the share worker's person
     pass): the int8 one made beside the shipped `fp16_model` when it is there and intact, else
@@ -125,7 +131,7 @@ def fp32_model(fp16_model: Path) -> Path:
     int8 = fp16_model.with_name(INT8_NAME)
     if not int8.exists():
         return fp16_model
-    why = _problem_once(int8, (int8, digest_of(int8), labels_of(int8)), int8_problem)
+    why = int8_problem_once(int8)
     if why is None:
         return int8
     log.warning("%s: the fp16 model instead (./dev.sh install makes it again)", why)

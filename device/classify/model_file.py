@@ -17,8 +17,13 @@ from pathlib import Path
 from doorbell.config.classify import ClassifyConfig
 from doorbell.device.classify import runtime
 from doorbell.device.classify.classifier import Classifier
-from doorbell.device.classify.int8_weights import FP16_SHA256, fp16_problem_once, fp32_model
-from doorbell.device.classify.model_paths import FP16_NAME, default_model, labels_of
+from doorbell.device.classify.int8_weights import (
+    FP16_SHA256,
+    fp16_problem_once,
+    fp32_model,
+    int8_problem_once,
+)
+from doorbell.device.classify.model_paths import FP16_NAME, INT8_NAME, default_model, labels_of
 from doorbell.device.classify.ssd import SsdDetector
 
 log = logging.getLogger(__name__)
@@ -38,8 +43,12 @@ def open_classifier(cfg: ClassifyConfig) -> Classifier | None:
     if cfg.model is None and not fp16:  # the fp32 Interpreter: the int8 model beside, if intact
         model = fp32_model(model)
     why = _missing(model)
-    if why is None and model.name == FP16_NAME:  # the shipped file, wherever it is: as pinned
+    # A file of a shipped model's name, wherever it is (classify.model too), is held to its pin:
+    # the fp16 one to MediaPipe's, the int8 one to the sha256 written beside it at install time.
+    if why is None and model.name == FP16_NAME:
         why = fp16_problem_once(model)
+    elif why is None and model.name == INT8_NAME:
+        why = int8_problem_once(model)
     if why is None:
         try:
             names = labels_of(model).read_text(encoding="utf-8").splitlines()
