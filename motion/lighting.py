@@ -180,9 +180,11 @@ class LightingModel:
                 == near.size
             ):
                 # A few blocks more, each next to it: the visitor (a car) moved on. The verdict
-                # follows it (the blocks off now, with their neighbours), still only until
-                # REJUDGE_FRAMES after the judgement.
+                # follows it (the blocks off now, with their neighbours), and stands for
+                # REJUDGE_FRAMES again from here: what moves on into new blocks is no light
+                # (which stays where it fell); where nothing moves on it runs out as before.
                 self._scene = cv2.dilate(cv2.bitwise_not(near), _NEIGHBOURS)
+                self._scene_frames = REJUDGE_FRAMES - 1
                 return True
             near = known
         if settled < near.size - SLIGHT_BLOCKS:
