@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from doorbell.motion.lighting import FOLLOW_BLOCKS, REJUDGE_FRAMES, LightingModel
+from doorbell.motion.lighting import FOLLOW_BLOCKS, FOLLOW_FRAMES, REJUDGE_FRAMES, LightingModel
 
 WORK = (160, 120)
 BLOCK = 8
@@ -62,17 +62,19 @@ def test_dark_blocks_a_level_or_two_off_are_not_judged_a_cloud_over_them_is() ->
 def test_the_verdict_follows_a_visitor_into_the_next_blocks() -> None:
     """A visitor (a car) moving on into the blocks next to those judged "scene, not light" is not
     judged again on every frame it reaches a new block: the verdict follows it, and stands for
-    REJUDGE_FRAMES again each time it moves into new blocks."""
+    REJUDGE_FRAMES again each time it moves into new blocks, up to FOLLOW_FRAMES after the
+    judgement."""
+    assert FOLLOW_FRAMES > 2 * REJUDGE_FRAMES
     bg = background()
     reference = cv2.convertScaleAbs(bg)
     lighting = model()
     judged = []
-    for k in range(3 * REJUDGE_FRAMES):
+    for k in range(FOLLOW_FRAMES + REJUDGE_FRAMES):
         frame = bg.astype(np.uint8)
-        coat(frame, 40 + 2 * k, 40, 16, 32, seed=k)  # 2 px a frame: a new block every 4
+        coat(frame, 48 + k * 3 // 2, 40, 16, 32, seed=k)  # 1.5 px a frame: a new block every 5-6
         if lighting.estimate(frame, bg, lambda: reference).judged:
             judged.append(k)
-    assert judged == [0]
+    assert judged == [0, FOLLOW_FRAMES]
 
 
 def test_a_patch_a_lamp_lit_beside_a_visitor_is_judged_once_nothing_moves_on() -> None:
