@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from doorbell.motion.lighting import FOLLOW_BLOCKS, REJUDGE_FRAMES, LightingModel
+from doorbell.motion.lighting import FOLLOW_BLOCKS, FOLLOW_FRAMES, REJUDGE_FRAMES, LightingModel
 
 WORK = (160, 120)
 BLOCK = 8
@@ -61,18 +61,45 @@ def test_dark_blocks_a_level_or_two_off_are_not_judged_a_cloud_over_them_is() ->
 
 def test_the_verdict_follows_a_visitor_into_the_next_blocks() -> None:
     """A visitor (a car) moving on into the blocks next to those judged "scene, not light" is not
-    judged again on every frame it reaches a new block: the verdict follows it. It still stands
-    only for REJUDGE_FRAMES frames after the judgement, then the blocks are judged again."""
+    judged again on every frame it reaches a new block: the verdict follows it, and stands for
+    REJUDGE_FRAMES again each time it moves into new blocks, up to FOLLOW_FRAMES after the
+    judgement."""
+    assert FOLLOW_FRAMES > 2 * REJUDGE_FRAMES
     bg = background()
     reference = cv2.convertScaleAbs(bg)
     lighting = model()
     judged = []
-    for k in range(3 * REJUDGE_FRAMES):
+    for k in range(FOLLOW_FRAMES + REJUDGE_FRAMES):
         frame = bg.astype(np.uint8)
-        coat(frame, 40 + 2 * k, 40, 16, 32, seed=k)  # 2 px a frame: a new block every 4
+        coat(frame, 48 + k * 3 // 2, 40, 16, 32, seed=k)  # 1.5 px a frame: a new block every 5-6
         if lighting.estimate(frame, bg, lambda: reference).judged:
             judged.append(k)
-    assert judged == [0, REJUDGE_FRAMES, 2 * REJUDGE_FRAMES]
+    assert judged == [0, FOLLOW_FRAMES]
+
+
+def test_a_patch_a_lamp_lit_beside_a_visitor_is_judged_once_nothing_moves_on() -> None:
+    """The verdict stands again only where something moves on into new blocks: a small lamp
+    lighting a patch beside a visitor, the patch then held with them as scene, is judged within
+    REJUDGE_FRAMES of the visitor leaving, while it stays lit and nothing else moves."""
+    bg = background()
+    reference = cv2.convertScaleAbs(bg)
+    lighting = model()
+    lamp = np.zeros(bg.shape, bool)
+    lamp[40:56, 104:120] = True  # 2 x 2 blocks just beyond those held round the visitor
+    gone = 14
+    judged = []
+    for k in range(gone + 2 * REJUDGE_FRAMES):
+        frame = bg.copy()
+        if k >= 2:
+            frame[lamp] *= 1.3
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
+        if k < gone:  # stands, then walks off to the left, 2 px a frame from frame 4
+            coat(frame, 72 - 2 * max(0, k - 4), 40, 24, 32, seed=k)
+        if lighting.estimate(frame, bg, lambda: reference).judged:
+            judged.append(k)
+    assert judged[0] == 0
+    later = [k for k in judged if k > 0]
+    assert later and gone < later[0] <= gone + REJUDGE_FRAMES
 
 
 def test_light_around_or_away_from_a_visitor_is_judged_at_once() -> None:
