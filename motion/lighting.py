@@ -174,15 +174,18 @@ class LightingModel:
             bounds = self._bounds = tuple(cv2.LUT(ref_mean, table) for table in _STEADY_LEVELS)
             self._slight = None
             self._bounds_at = self._calls
+        # The verdict's frames run on every frame, quiet ones too: one on a visitor long gone
+        # must not stand in for a lamp switched on where they stood a minute later (review).
+        scene = self._scene if self._scene_frames > 0 else None
+        if scene is not None:
+            self._scene_frames -= 1
+            self._scene_left -= 1
         cur_mean = cv2.resize(current, grid, interpolation=cv2.INTER_AREA)
         near = cv2.inRange(cur_mean, bounds[0], bounds[1])
         settled = cv2.countNonZero(near)
         if settled == near.size:
             return True  # the usual frame of a quiet scene
-        scene = self._scene
-        if scene is not None and self._scene_frames > 0:
-            self._scene_frames -= 1
-            self._scene_left -= 1
+        if scene is not None:
             known = cv2.bitwise_or(near, scene)
             settled = cv2.countNonZero(known)
             if settled == near.size:

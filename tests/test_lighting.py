@@ -102,6 +102,23 @@ def test_a_patch_a_lamp_lit_beside_a_visitor_is_judged_once_nothing_moves_on() -
     assert later and gone < later[0] <= gone + REJUDGE_FRAMES
 
 
+def test_a_verdict_runs_out_over_quiet_frames_too() -> None:
+    """The verdict on a visitor stands for REJUDGE_FRAMES frames, quiet ones included: a lamp
+    switched on where the visitor stood, long after they left, is judged at once, not taken for
+    them (its blocks and those next to them held as scene)."""
+    bg = background()
+    reference = cv2.convertScaleAbs(bg)
+    lighting = model()
+    visitor = bg.astype(np.uint8)
+    coat(visitor, 72, 40, 24, 32)
+    assert lighting.estimate(visitor, bg, lambda: reference).judged
+    for _ in range(2 * REJUDGE_FRAMES):  # they left: the porch quiet
+        assert not lighting.estimate(bg.astype(np.uint8), bg, lambda: reference).judged
+    lamp = bg.copy()
+    lamp[32:80, 64:104] *= 1.3  # where they stood, and the blocks next to it
+    assert lighting.estimate(np.clip(lamp, 0, 255).astype(np.uint8), bg, lambda: reference).judged
+
+
 def test_light_around_or_away_from_a_visitor_is_judged_at_once() -> None:
     """The verdict follows a visitor a few blocks on, not light: a lamp lighting all the blocks
     round the visitor (more of them than a visitor moves into in a frame) is judged at once, and
