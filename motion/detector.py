@@ -355,7 +355,7 @@ class MotionDetector:
 
     def _difference(self, current: np.ndarray) -> np.ndarray:
         """This frame's difference from the background's range, measured when first asked for
-        (learning; a region that stayed, checked for a ghost: most ghost frames need none)."""
+        (learning)."""
         if self._diff is None:
             self._diff = self._apart.difference(current)
         return self._diff
@@ -367,7 +367,9 @@ class MotionDetector:
         return is_ghost(
             current[window],
             before,
-            self._difference(current)[window],
+            # (this frame's difference if made, else the box's alone: a ghost frame seldom
+            # needs the whole frame's, issue 27's tenth round)
+            self._apart.difference(current, window) if self._diff is None else self._diff[window],
             self._noise.threshold,
             GHOST_RATIO,
             # an outline's crispness scales with the light, as every contrast does

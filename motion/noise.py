@@ -35,7 +35,9 @@ class NoiseEstimator:
         self.brightness = float(cv2.mean(background)[0])
         # (the plain difference from the background rounded to uint8, as convertScaleAbs
         # rounds: the noise model is of |N(0, sigma)|)
-        reference = cv2.convertScaleAbs(background[::step, ::step])
+        reference = background[::step, ::step]
+        if reference.dtype != np.uint8:  # (the detector's rounded background, when it made one)
+            reference = cv2.convertScaleAbs(reference)
         sample = cv2.absdiff(current[::step, ::step], reference)[still]
         if sample.size < 64:
             return

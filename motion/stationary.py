@@ -29,10 +29,14 @@ class StationaryBlocks:
         # Frame time since which each block has been mostly moving; +inf where it is not.
         self.since = np.full(self.grid[::-1], np.inf, np.float32)
         self._idle = True  # `since` is +inf everywhere
+        # At most the earliest timer (`absorb` finds it; timers restarted since only raise it),
+        # so that `stayed` need not look for it; -inf: not known.
+        self._earliest = -np.inf
 
     def reset(self) -> None:
         self.since.fill(np.inf)
         self._idle = True
+        self._earliest = np.inf
 
     @staticmethod
     def blocks(box: PixelBox) -> tuple[slice, slice]:
@@ -46,13 +50,15 @@ class StationaryBlocks:
     def stayed(self, boxes: list[PixelBox], t: float, seconds: float) -> list[bool]:
         """Has most of each box been changed for at least `seconds`? (The blocks changed since
         `t - seconds` marked once, then counted per box: one call a box, not three; none when
-        no block has been changed that long, the usual case.)"""
-        if np.float32(cv2.minMaxLoc(self.since)[0]) > np.float32(t - seconds):
+        no block has been changed that long, the usual case: told by the earliest timer, as
+        `absorb` last found it.)"""
+        if np.float32(self._earliest) > np.float32(t - seconds):
             return [False] * len(boxes)
         old = cv2.threshold(self.since, t - seconds, 255, cv2.THRESH_BINARY_INV)[1]
         answers = []
-        for box in boxes:
-            blocks = old[self.blocks(box)]
+        side = ABSORB_BLOCK
+        for x, y, w, h in boxes:  # (the blocks each touches, as `blocks` says)
+            blocks = old[y // side : -(-(y + h) // side), x // side : -(-(x + w) // side)]
             answers.append(cv2.countNonZero(blocks) * 2 >= blocks.size)
         return answers
 
@@ -89,6 +95,7 @@ class StationaryBlocks:
             if not self._idle:
                 self.since.fill(np.inf)
                 self._idle = True
+            self._earliest = np.inf
             return ()
         self._idle = False
         share = downscale(changed, self.grid)  # by exact halves: OpenCV's fast path
@@ -100,8 +107,9 @@ class StationaryBlocks:
         started = cv2.min(since, float(np.float32(t)))  # (t as the timers hold it)
         since.fill(np.inf)
         cv2.copyTo(started, moving, since)
+        self._earliest = earliest = cv2.minMaxLoc(since)[0]
         # (in float32, as `t - since >= after` on the array tests it)
-        if np.float32(t) - np.float32(cv2.minMaxLoc(since)[0]) < np.float32(after):
+        if np.float32(t) - np.float32(earliest) < np.float32(after):
             return ()
         settled = (t - since) >= after
         since[settled] = np.inf

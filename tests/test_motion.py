@@ -14,6 +14,7 @@ from doorbell.motion.difference import RangeDifference
 from doorbell.motion.events import EventTracker
 from doorbell.motion.focus import CRISP_FRAMES, FocusJudge
 from doorbell.motion.lighting import REJUDGE_FRAMES, LightingModel
+from doorbell.motion.noise import NoiseEstimator
 from doorbell.motion.outline import rim
 from doorbell.motion.scoring import Span, score
 from doorbell.motion.stationary import StationaryBlocks
@@ -354,12 +355,48 @@ def test_what_stayed_is_what_the_blocks_timers_say(seed: int, oldest: float) -> 
     t = 100.0
     ages = rng.choice([np.inf, oldest, oldest / 2], blocks.since.shape)
     blocks.since[...] = np.where(np.isinf(ages), np.inf, t - ages)
+    blocks._earliest = float(blocks.since.min())  # (as absorption finds it)
     boxes = [(int(x), int(y), int(w), int(h)) for x, y, w, h in rng.integers(1, 24, (6, 4))]
     expected = []
     for box in boxes:
         since = blocks.since[StationaryBlocks.blocks(box)]
         expected.append(bool(np.count_nonzero(since <= np.float32(t - 0.8)) * 2 >= since.size))
     assert blocks.stayed(boxes, t, 0.8) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_what_stayed_follows_the_timers_as_absorption_runs_them(seed: int) -> None:
+    """Through absorption's updates (nothing changed, blocks changing for a while, blocks taken
+    in, a reset) `stayed` says what the timers say: the earliest timer it starts from, as
+    absorption found it, is never later than the timers'."""
+    rng = np.random.default_rng(seed)
+    blocks = StationaryBlocks((64, 48))
+    patch = np.zeros((48, 64), np.uint8)
+    patch[8:40, 8:48] = 255
+    current, background = np.zeros((48, 64), np.uint8), np.zeros((48, 64), np.float32)
+    boxes = [(8, 8, 40, 32), (0, 0, 64, 48), (40, 30, 8, 10)]
+    for step in range(30):
+        t = step * 0.25
+        kind = rng.integers(0, 6)
+        if kind == 0:
+            blocks.absorb(np.zeros_like(patch), current, background, t, 60.0, empty=True)
+        elif kind == 1:
+            blocks.restart((8, 8, int(rng.integers(1, 40)), 16))
+        elif kind == 2 and step > 25:
+            blocks.reset()
+        else:
+            after = 1.0 if rng.integers(0, 2) else 60.0  # (settling raises the earliest)
+            blocks.absorb(patch if kind < 5 else ~patch, current, background, t, after)
+        old = blocks.since <= np.float32(t - 0.8)
+        expected = [
+            bool(
+                np.count_nonzero(old[StationaryBlocks.blocks(box)]) * 2
+                >= old[StationaryBlocks.blocks(box)].size
+            )
+            for box in boxes
+        ]
+        assert blocks.stayed(boxes, t, 0.8) == expected, step
 
 
 @settings(max_examples=60, deadline=None)
@@ -378,7 +415,24 @@ def test_what_changed_is_where_the_difference_exceeds_the_threshold(
         level = threshold + step
         expected = apart.difference(current) > (level if needed is None else needed)
         assert np.array_equal(apart.changed(current, level, needed) > 0, expected), step
+        window = (slice(step, 9 + step), slice(2 * step, 11))
+        assert np.array_equal(apart.difference(current, window), apart.difference(current)[window])
         apart.measure(rng.integers(0, 256, (12, 16), dtype=np.uint8))
+
+
+def test_the_noise_is_the_same_against_the_background_rounded_or_not() -> None:
+    """The noise measured against the background as the detector rounds it (uint8, when it made
+    it for the frame) is what it is against the background itself."""
+    rng = np.random.default_rng(8)
+    background = porch().astype(np.float32) + rng.uniform(-0.5, 0.5, (SIZE[1], SIZE[0]))
+    background = background.astype(np.float32)
+    still = rng.random((SIZE[1] // 4, SIZE[0] // 4)) < 0.8
+    rounded, unrounded = (NoiseEstimator(3.0, 10.0, 60.0, 0.1) for _ in range(2))
+    for _ in range(5):
+        current = noisy(porch(), rng, sigma=6.0)
+        rounded.update(current, cv2.convertScaleAbs(background), still)
+        unrounded.update(current, background, still)
+        assert rounded.sigma == unrounded.sigma and rounded.sigma
 
 
 def test_heavy_sensor_noise_raises_the_threshold_and_does_not_alert() -> None:
