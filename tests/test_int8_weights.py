@@ -68,6 +68,27 @@ def made(shipped: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return model
 
 
+def copied(model: Path, folder: Path) -> Path:
+    """`model` copied into `folder` with what goes beside it: its label map, and the sha256
+    file the int8 model has."""
+    beside = [labels_of(model)] + [d for d in (digest_of(model),) if d.exists()]
+    for path in (model, *beside):
+        shutil.copy(path, folder / path.name)
+    return folder / model.name
+
+
+def flipped(model: Path) -> Path:
+    """`model` with one bit of one weight flipped: as a hostile disk might serve it."""
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 1
+    model.write_bytes(bytes(data))
+    return model
+
+
+def changed_copy(model: Path, folder: Path) -> Path:
+    return flipped(copied(model, folder))
+
+
 def best(detector: SsdDetector, name: str) -> Detection:
     bgr = cv2.imread(str(DATA / name))
     assert bgr is not None, name
@@ -97,13 +118,9 @@ def test_a_changed_int8_model_is_refused_in_one_line_and_the_fp16_model_runs(
     made: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     fp16 = tmp_path / default_model().name  # only its name and place matter here
-    for path in (made, digest_of(made), labels_of(made)):
-        shutil.copy(path, tmp_path / path.name)
-    int8 = tmp_path / INT8_NAME
+    int8 = copied(made, tmp_path)
     assert int8_problem(int8) is None and fp32_model(fp16) == int8
-    data = bytearray(int8.read_bytes())
-    data[len(data) // 2] ^= 1  # one bit of one weight
-    int8.write_bytes(bytes(data))
+    flipped(int8)
     with caplog.at_level(logging.INFO):
         assert fp32_model(fp16) == fp16
     assert [r.getMessage() for r in caplog.records] == [
@@ -117,12 +134,7 @@ def test_an_int8_model_named_in_the_config_is_held_to_its_sha256_too(
 ) -> None:
     """classify.model pointing at a file of the int8 model's name: checked as the device's own
     choice of it is, and refused in one line once changed."""
-    for path in (made, digest_of(made), labels_of(made)):
-        shutil.copy(path, tmp_path / path.name)
-    int8 = tmp_path / INT8_NAME
-    data = bytearray(int8.read_bytes())
-    data[len(data) // 2] ^= 1  # one bit of one weight
-    int8.write_bytes(bytes(data))
+    int8 = changed_copy(made, tmp_path)
     with caplog.at_level(logging.INFO):
         assert open_classifier(ClassifyConfig(model=int8)) is None
     assert [r.getMessage() for r in caplog.records] == [
@@ -139,9 +151,7 @@ def test_a_device_hashes_the_int8_model_once_as_it_starts_unless_it_changes(
     check = int8_weights.int8_problem
     monkeypatch.setattr(int8_weights, "int8_problem", lambda m: hashed.append(m) or check(m))
     fp16 = tmp_path / default_model().name
-    for path in (made, digest_of(made), labels_of(made)):
-        shutil.copy(path, tmp_path / path.name)
-    int8 = tmp_path / INT8_NAME
+    int8 = copied(made, tmp_path)
     assert fp32_model(fp16) == fp32_model(fp16) == int8
     assert len(hashed) == 2  # just made: a change within the clock's tick would not show
     monkeypatch.setattr(int8_weights, "SETTLED_NS", -(10**12))  # as if made long ago
@@ -213,17 +223,6 @@ def test_the_person_pass_refuses_an_int8_model_changed_since_the_device_chose_it
     ]
 
 
-def changed_copy(model: Path, folder: Path) -> Path:
-    """A copy of `model` with its label map, one bit of one weight flipped: as a hostile disk
-    might serve it."""
-    for path in (model, labels_of(model)):
-        shutil.copy(path, folder / path.name)
-    data = bytearray((folder / model.name).read_bytes())
-    data[len(data) // 2] ^= 1
-    (folder / model.name).write_bytes(bytes(data))
-    return folder / model.name
-
-
 def test_a_changed_fp16_model_is_refused_in_one_line_and_classification_is_off(
     shipped: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -255,9 +254,7 @@ def test_a_device_hashes_the_fp16_model_once_unless_it_changes(
     check = int8_weights.fp16_problem
     monkeypatch.setattr(int8_weights, "fp16_problem", lambda m: hashed.append(m) or check(m))
     monkeypatch.setattr(int8_weights, "SETTLED_NS", -(10**12))  # as if installed long ago
-    fp16 = tmp_path / shipped.name
-    for path in (shipped, labels_of(shipped)):
-        shutil.copy(path, tmp_path / path.name)
+    fp16 = copied(shipped, tmp_path)
     assert fp16_problem_once(fp16) is None and fp16_problem_once(fp16) is None
     assert hashed == [fp16]
     swap_person_and_box(labels_of(fp16))  # its label map changed since
@@ -283,9 +280,7 @@ def swap_person_and_box(labels: Path) -> None:
 def test_a_swapped_label_map_turns_classification_off_and_the_person_pass_to_faces(
     shipped: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    for path in (shipped, labels_of(shipped)):
-        shutil.copy(path, tmp_path / path.name)
-    fp16 = tmp_path / shipped.name  # the model as pinned, its label map not
+    fp16 = copied(shipped, tmp_path)  # the model as pinned, its label map not
     swap_person_and_box(labels_of(fp16))
     with caplog.at_level(logging.INFO):
         assert open_classifier(ClassifyConfig(model=fp16)) is None
@@ -301,9 +296,7 @@ def test_an_int8_model_beside_a_swapped_label_map_is_refused_and_the_fp16_model_
     made: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     fp16 = tmp_path / default_model().name  # only its name and place matter here
-    for path in (made, digest_of(made), labels_of(made)):
-        shutil.copy(path, tmp_path / path.name)
-    int8 = tmp_path / INT8_NAME
+    int8 = copied(made, tmp_path)
     swap_person_and_box(labels_of(int8))
     with caplog.at_level(logging.INFO):
         assert fp32_model(fp16) == fp16
