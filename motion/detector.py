@@ -23,11 +23,11 @@ import numpy as np
 from doorbell.config.motion import MotionConfig
 from doorbell.motion.difference import RangeDifference, exceeding
 from doorbell.motion.focus import FocusJudge
-from doorbell.motion.lighting import LightingModel
+from doorbell.motion.lighting import BOUNDS_EVERY, LightingModel
 from doorbell.motion.noise import FULL_LIGHT, SAMPLE_STEP, NoiseEstimator
 from doorbell.motion.outline import is_ghost
 from doorbell.motion.resample import downscale, work_size
-from doorbell.motion.restless import RestlessModel
+from doorbell.motion.restless import LEARN_EVERY, RestlessModel
 from doorbell.motion.shake import ShakeEstimator
 from doorbell.motion.stationary import PixelBox, StationaryBlocks
 from doorbell.motion.types import Box, MotionResult
@@ -46,8 +46,8 @@ GHOST_SECONDS = 0.8
 # them (the usual frame, the median one), at most about 1.4x the median on the others:
 #   0 and 4: the restless model learns (motion.restless) and makes its per-pixel thresholds
 #      for the next frame; the lighting's quick-test bounds; absorption's timers;
-#   1 and 5: the background's range, and ghosts checked against it (with a range three
-#      frames old a porch light switched on as a visitor left stayed motion 70 frames);
+#   1 and 5: the background's range, and ghosts checked against it (it takes them off the
+#      learning frames; docs/motion.md says what was measured);
 #   1, from the second cycle on: the noise, with the calm places from what frame 0 learned
 #      (not on frame 0, the slowest; not before the young model has learned a sway seen
 #      from frame 0: the first measurement, the level itself, took test_motion_hard's
@@ -56,7 +56,10 @@ GHOST_SECONDS = 0.8
 # A frame the lighting judged puts off the work due on it to the next frame, once, so the
 # slowest frames stay apart. Why this schedule and what else was measured: docs/motion.md.
 CYCLE = 8
-ABSORB_EVERY = BOUNDS_EVERY = 4  # frames 0 and 4 of the cycle (see above)
+# (the learning frames are restless.LEARN_EVERY's; the bounds are made on them, at least as
+# often as the lighting's own BOUNDS_EVERY asks)
+ABSORB_EVERY = LEARN_EVERY  # frames 0 and 4 of the cycle (see above)
+assert CYCLE % LEARN_EVERY == 0 and BOUNDS_EVERY >= LEARN_EVERY
 RANGE_EVERY, RANGE_PHASE = 4, 1
 NOISE_PHASE = 1
 NOISE_ALPHA = 0.1
@@ -169,7 +172,7 @@ class MotionDetector:
         # it (the range, the lighting's bounds, the noise, learning): made when first asked for.
         self._reference = None
         ranged = self._frames % RANGE_EVERY == RANGE_PHASE  # (the background's range measured)
-        bounds = not self._frames % BOUNDS_EVERY
+        bounds = not self._frames % LEARN_EVERY
         light = self._lighting.estimate(current, background, self._uint8_background, bounds)
         relit = abs(light.global_gain - 1.0) >= RELIT
         lighting = relit and light.lit_share >= 0.5
