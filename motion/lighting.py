@@ -307,7 +307,8 @@ class LightingModel:
         if gains.size:
             gains.partition(gains.size // 2)
             global_gain = float(gains[gains.size // 2])
-        final = np.where(lit, block_gain, np.float32(global_gain))
+        final = block_gain  # (in place: its lit gains are copied above)
+        final[~lit] = global_gain
         low, high, _, _ = cv2.minMaxLoc(final)
         even = lit_share >= EVEN_LIT and high - low <= EVEN_SPREAD * abs(global_gain - 1.0)
         if high - low < UNIFORM:
