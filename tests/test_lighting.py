@@ -114,6 +114,7 @@ def test_a_verdict_runs_out_over_quiet_frames_too() -> None:
     assert lighting.estimate(visitor, bg, lambda: reference).judged
     for _ in range(2 * REJUDGE_FRAMES):  # they left: the porch quiet
         assert not lighting.estimate(bg.astype(np.uint8), bg, lambda: reference).judged
+    assert lighting._scene is None  # (its mask never made: no quiet frame needs it)
     lamp = bg.copy()
     lamp[32:80, 64:104] *= 1.3  # where they stood, and the blocks next to it
     assert lighting.estimate(np.clip(lamp, 0, 255).astype(np.uint8), bg, lambda: reference).judged
@@ -133,7 +134,7 @@ def test_light_around_or_away_from_a_visitor_is_judged_at_once() -> None:
         the blocks judged scene?"""
         lighting = model()
         assert lighting.estimate(visitor, bg, lambda: reference).judged
-        scene = lighting._scene
+        scene = lighting._scene_mask()
         assert scene is not None
         ring = (cv2.dilate(scene, np.ones((3, 3), np.uint8)) > 0) & (scene == 0)
         assert ring.sum() > FOLLOW_BLOCKS
@@ -168,3 +169,21 @@ def test_judgements_as_verdicts_run_out_share_a_measurement_of_the_texture() -> 
         if lighting.estimate(frame, bg, lambda: reference).judged:
             measured.append(lighting._texture is not before)
     assert measured == [True, False, False]
+
+
+def test_a_patch_lit_past_white_is_light_not_a_visitor() -> None:
+    """Brightening past white clips the texture, so no gain explains the blocks: those gone
+    mostly white and brighter are lit all the same (compensated, not held as scene). The white
+    pixels are looked for first, the step skipped on frames without any (issue 27)."""
+    bg = background()
+    reference = cv2.convertScaleAbs(bg)
+    lamp = bg.copy()
+    lamp[40:88, 88:136] *= 3.0  # 6 x 6 blocks on the mid-grey side, nearly all past white
+    lighting = model()
+    light = lighting.estimate(np.clip(lamp, 0, 255).astype(np.uint8), bg, lambda: reference)
+    assert light.judged and light.gain_map is not None
+    scene = lighting._scene_mask()
+    assert scene is not None
+    inner = scene[6:10, 12:16]  # (the patch's blocks, away from its edge)
+    assert not inner.any()
+    assert light.gain_map[48:80, 96:128].min() > 1.5
