@@ -107,9 +107,10 @@ FLOOR_LEVELS = 2
 _STEADY_LEVELS = _within_levels(STEADY)
 _SLIGHT_LEVELS = _within_levels(SLIGHT_GAIN)
 # The background's block means (and so the bounds above) move slowly (it learns a few percent
-# of a difference per frame): made when the caller says (motion.detector: on the frames that
-# measure the background's range, where its uint8 copy is made anyway), at the latest after
-# this many frames, and after every judgement (which may compensate the background).
+# of a difference per frame): made when the caller says (motion.detector: on its learning
+# frames, where the uint8 background is made for them alone once the start-up is over, ~8 us,
+# rather than on the range's frames, among which the median frame now lies), at the latest
+# after this many frames, and after every judgement (which may compensate the background).
 BOUNDS_EVERY = 4
 
 
