@@ -23,7 +23,7 @@ import numpy as np
 from doorbell.config.motion import MotionConfig
 from doorbell.motion.difference import RangeDifference, exceeding
 from doorbell.motion.focus import FocusJudge
-from doorbell.motion.lighting import BOUNDS_EVERY, LightingModel
+from doorbell.motion.lighting import LightingModel
 from doorbell.motion.noise import FULL_LIGHT, SAMPLE_STEP, NoiseEstimator
 from doorbell.motion.outline import is_ghost
 from doorbell.motion.resample import downscale, work_size
@@ -56,11 +56,10 @@ GHOST_SECONDS = 0.8
 # A frame the lighting judged puts off the work due on it to the next frame, once, so the
 # slowest frames stay apart. Why this schedule and what else was measured: docs/motion.md.
 CYCLE = 8
-# (the learning frames are restless.LEARN_EVERY's; the bounds are made on them, at least as
-# often as the lighting's own BOUNDS_EVERY asks)
+# (The learning frames are restless.LEARN_EVERY's, a divisor of CYCLE: tests/test_motion.py.
+# The bounds and absorption go with them, the range and ghosts on the frame after each.)
 ABSORB_EVERY = LEARN_EVERY  # frames 0 and 4 of the cycle (see above)
-assert CYCLE % LEARN_EVERY == 0 and BOUNDS_EVERY >= LEARN_EVERY
-RANGE_EVERY, RANGE_PHASE = 4, 1
+RANGE_EVERY, RANGE_PHASE = LEARN_EVERY, 1
 NOISE_PHASE = 1
 NOISE_ALPHA = 0.1
 _GHOSTS, _NOISE, _ABSORB, _RANGE = 1, 2, 4, 8

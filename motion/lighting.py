@@ -83,6 +83,10 @@ class LightingEstimate:
     judged: bool = False
 
 
+# Levels above this are white: a block gone mostly white got lighter, its texture clipped
+# (whole levels: > 249.5 is >= 250). One number for the judgement's white step and its gate.
+WHITE = 249.5
+
 _UNCHANGED = LightingEstimate(None, 1.0, 1.0, 1.0)
 
 
@@ -292,10 +296,10 @@ class LightingModel:
         # (Not tested for first: some block is brighter in nearly every judged frame. Whether
         # any pixel is white is: none in 46 of highway-overlay's 46 judgements, 27 of
         # highway-trees' 42, and the light scenes' all but porch_light's one; one call for four.)
-        if cv2.minMaxLoc(current)[1] > 249.5:
+        if cv2.minMaxLoc(current)[1] > WHITE:
             brighter = block_gain > 1.05
             # (whole levels: > 249.5 is >= 250; the threshold gives the 0.0 / 1.0 in one call)
-            white = cv2.threshold(current, 249.5, 1.0, cv2.THRESH_BINARY)[1]
+            white = cv2.threshold(current, WHITE, 1.0, cv2.THRESH_BINARY)[1]
             saturated = cv2.resize(white, grid, interpolation=cv2.INTER_AREA)
             lit |= (saturated > 0.3) & brighter
         self._scene, self._lit, self._scene_frames = None, lit, REJUDGE_FRAMES - 1

@@ -9,13 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from doorbell.config.motion import MotionConfig
-from doorbell.motion.detector import RANGE_EVERY, RANGE_PHASE, MotionDetector
+from doorbell.motion.detector import CYCLE, RANGE_EVERY, RANGE_PHASE, MotionDetector
 from doorbell.motion.difference import RangeDifference
 from doorbell.motion.events import EventTracker
 from doorbell.motion.focus import CRISP_FRAMES, FocusJudge
 from doorbell.motion.lighting import REJUDGE_FRAMES, LightingModel
 from doorbell.motion.noise import NoiseEstimator
 from doorbell.motion.outline import rim
+from doorbell.motion.restless import LEARN_EVERY
 from doorbell.motion.scoring import Span, score
 from doorbell.motion.stationary import StationaryBlocks
 from doorbell.motion.types import MotionResult
@@ -731,3 +732,9 @@ def test_a_crisp_verdict_follows_its_region_while_it_keeps_its_size() -> None:
     assert measured([*moving, (10, 20, 20, 40)], soft=False) == 2  # not where it was
     assert measured([(10 + 4 * i, 20, 20, 40) for i in range(CRISP_FRAMES + 1)], False) == 2
     assert measured([(10 + 12 * i, 20, 20, 40) for i in range(8)], soft=True) == 8
+
+
+def test_the_cycle_holds_whole_learning_periods() -> None:
+    """The detector's cycle names its frames by their place in it (learning on 0 and 4, the
+    range on the frame after each): that holds only while the learning period divides it."""
+    assert CYCLE % LEARN_EVERY == 0 and RANGE_EVERY == LEARN_EVERY and RANGE_PHASE > 0
