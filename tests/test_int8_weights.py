@@ -28,10 +28,12 @@ from doorbell.device.classify import int8_weights, runtime
 from doorbell.device.classify.int8_weights import (
     FP16_SHA256,
     LABELS_SHA256,
+    LabelsRefused,
     convert,
     fp16_problem_once,
     fp32_model,
     int8_problem,
+    label_names,
 )
 from doorbell.device.classify.model_file import default_model, labels_of, open_classifier
 from doorbell.device.classify.model_paths import INT8_NAME, digest_of
@@ -275,6 +277,22 @@ def swap_person_and_box(labels: Path) -> None:
     person, box = lines.index("Person\n"), lines.index("Box\n")
     lines[person], lines[box] = lines[box], lines[person]
     labels.write_text("".join(lines), encoding="utf-8")
+
+
+def test_the_names_loaded_are_read_from_the_bytes_held_to_the_pin(
+    shipped: Path, tmp_path: Path
+) -> None:
+    """The class names come from the one read that is checked: beside a shipped model a
+    swapped map is refused there (as it would be had it been swapped after an earlier check),
+    beside a model of the owner's own naming it is read as it is."""
+    fp16 = copied(shipped, tmp_path)
+    assert label_names(fp16)[4] == "Person"
+    swap_person_and_box(labels_of(fp16))
+    with pytest.raises(LabelsRefused, match="is not the file installed"):
+        label_names(fp16)
+    own = tmp_path / "owners_model.tflite"
+    shutil.copy(labels_of(fp16), labels_of(own))
+    assert "Person" in label_names(own) and label_names(own)[4] != "Person"
 
 
 def test_a_swapped_label_map_turns_classification_off_and_the_person_pass_to_faces(

@@ -74,16 +74,33 @@ def int8_sha256(model: Path) -> str:
     return digest
 
 
+class LabelsRefused(ValueError):
+    """Why the label map beside a shipped model is not to be used, in one line."""
+
+
+def label_names(model: Path) -> list[str]:
+    """The class names in the label map beside `model`, from one read of it. Beside a shipped
+    model (either name) the bytes read are those held to the pin, so that a map swapped after
+    an earlier check is refused rather than used: LabelsRefused, in one line (OSError: it
+    cannot be read)."""
+    labels = labels_of(model)
+    data = labels.read_bytes()
+    pinned = model.name in (FP16_NAME, INT8_NAME)
+    if pinned and hashlib.sha256(data).hexdigest() != LABELS_SHA256:
+        why = f"the label map {labels} is not the file installed (sha256 differs from its pin)"
+        raise LabelsRefused(why)
+    return data.decode("utf-8").splitlines()
+
+
 def labels_problem(model: Path) -> str | None:
     """Why the label map beside the shipped model `model` (fp16 or int8) is not to be used (one
     line): it is not the file ./dev.sh installed, its sha256 not the pin; None: it is."""
-    labels = labels_of(model)
     try:
-        digest = file_sha256(labels)
+        label_names(model)
     except OSError as exc:
-        return f"the label map {labels} cannot be read ({type(exc).__name__})"
-    if digest != LABELS_SHA256:
-        return f"the label map {labels} is not the file installed (sha256 differs from its pin)"
+        return f"the label map {labels_of(model)} cannot be read ({type(exc).__name__})"
+    except (LabelsRefused, UnicodeDecodeError) as exc:
+        return str(exc)
     return None
 
 

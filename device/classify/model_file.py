@@ -22,6 +22,7 @@ from doorbell.device.classify.int8_weights import (
     fp16_problem_once,
     fp32_model,
     int8_problem_once,
+    label_names,
 )
 from doorbell.device.classify.model_paths import FP16_NAME, INT8_NAME, default_model, labels_of
 from doorbell.device.classify.ssd import SsdDetector
@@ -51,7 +52,7 @@ def open_classifier(cfg: ClassifyConfig) -> Classifier | None:
         why = int8_problem_once(model)
     if why is None:
         try:
-            names = labels_of(model).read_text(encoding="utf-8").splitlines()
+            names = label_names(model)  # (the bytes held to the pin, when shipped)
             detector = SsdDetector(model, names, fp16=fp16)
         except ImportError:
             why = "the runtime ai-edge-litert is not installed (no wheel for this machine)"

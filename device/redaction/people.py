@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from doorbell.device.classify.int8_weights import Int8Refused, fp16_problem, fp32_model, int8_sha256
+from doorbell.device.classify.int8_weights import (
+    Int8Refused,
+    fp16_problem,
+    fp32_model,
+    int8_sha256,
+    label_names,
+)
 from doorbell.device.classify.model_paths import FP16_NAME, INT8_NAME, default_model, labels_of
 from doorbell.device.classify.ssd import INPUT_SIZE, SsdDetector
 from doorbell.uplink.requests.file_digest import file_sha256
@@ -113,13 +119,13 @@ def open_person_finder(model: Path | None = None) -> PersonFinder | None:
             log.warning("%s%s: the fp16 model instead", OWNER_NOTE, why)
             model = model.with_name(FP16_NAME)
     try:
-        names = labels_of(model).read_text(encoding="utf-8")
+        names = label_names(model)  # (the bytes held to the pin)
         sha256 = sha256 or file_sha256(model)  # the file about to be loaded, for the record
         refused = fp16_problem(model, sha256) if model.name == FP16_NAME else None  # same hash
         if refused is not None:  # not the file installed: never run
             log.warning("%speople's heads not filled: %s", OWNER_NOTE, refused)
             return None
-        return PersonFinder(SsdDetector(model, names.splitlines()), sha256, WEIGHTS.get(model.name))
+        return PersonFinder(SsdDetector(model, names), sha256, WEIGHTS.get(model.name))
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
         log.warning("%speople's heads not filled: %s", OWNER_NOTE, exc)
         return None
