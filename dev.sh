@@ -95,7 +95,10 @@ MODEL_SHA256="d0a5255bf8c4f5a0bc4240741a76c41d5e939f7655078f945f50ab53a9375da6"
 LABELS_SHA256="c148336a65f673013609a923fdcbdeec0f49df935045029c3746a3828a0e80e0"
 install_model() {
   local dir="$VENV/share/doorbell/models" tmp
-  if [ -f "$dir/$MODEL_NAME.tflite" ] && echo "$MODEL_SHA256  $dir/$MODEL_NAME.tflite" | sha256sum -c --strict --status; then
+  # (installed already only if the model and its label map are both as pinned: the device refuses
+  # either changed, so a changed map is put right here too)
+  if [ -f "$dir/$MODEL_NAME.tflite" ] && [ -f "$dir/$MODEL_NAME.labels.txt" ] &&
+    printf '%s  %s\n%s  %s\n' "$MODEL_SHA256" "$dir/$MODEL_NAME.tflite" "$LABELS_SHA256" "$dir/$MODEL_NAME.labels.txt" | sha256sum -c --strict --status; then
     install_int8_model; return 0
   fi
   command -v npm >/dev/null || apt_install npm || { echo "dev.sh: no npm: the event classifier's model is not installed (events will be labelled unknown)" >&2; return 0; }
@@ -132,7 +135,8 @@ install_model() {
 INT8_NAME="ssd_mobilenetv2_oidv4_int8"
 install_int8_model() {
   local dir="$VENV/share/doorbell/models" sha
-  if ! { [ -f "$dir/$INT8_NAME.tflite.sha256" ] && (cd "$dir" && sha256sum -c --strict --status "$INT8_NAME.tflite.sha256"); }; then
+  if ! { [ -f "$dir/$INT8_NAME.tflite.sha256" ] && [ -f "$dir/$INT8_NAME.labels.txt" ] && (cd "$dir" && sha256sum -c --strict --status "$INT8_NAME.tflite.sha256") &&
+    echo "$LABELS_SHA256  $dir/$INT8_NAME.labels.txt" | sha256sum -c --strict --status; }; then
     sha="$("$VENV/bin/python" -m doorbell.device.classify.int8_weights "$dir/$MODEL_NAME.tflite" "$dir/$INT8_NAME.tflite")" || {
       echo "dev.sh: the int8 model could not be made: the fp16 model is used everywhere" >&2; rm -f "$dir/$INT8_NAME.tflite"; return 0; }
     cp "$dir/$MODEL_NAME.labels.txt" "$dir/$INT8_NAME.labels.txt"
