@@ -58,11 +58,11 @@ GHOST_SECONDS = 0.8
 CYCLE = 8
 # (The learning frames are restless.LEARN_EVERY's, a divisor of CYCLE: tests/test_motion.py.
 # The bounds and absorption go with them, the range and ghosts on the frame after each.)
-ABSORB_EVERY = LEARN_EVERY  # frames 0 and 4 of the cycle (see above)
 RANGE_EVERY, RANGE_PHASE = LEARN_EVERY, 1
 NOISE_PHASE = 1
 NOISE_ALPHA = 0.1
-_GHOSTS, _NOISE, _ABSORB, _RANGE = 1, 2, 4, 8
+# (the range and the ghosts checked against it are one piece of work: _RANGE)
+_NOISE, _ABSORB, _RANGE = 2, 4, 8
 GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
@@ -107,7 +107,7 @@ class MotionDetector:
         self._diff: np.ndarray | None = None  # this frame's difference from the range, if made
         self._stationary = StationaryBlocks(work)
         self._frames = 0
-        self._due = 0  # the periodic work (_GHOSTS, _NOISE, ...) put off to the next frame
+        self._due = 0  # the periodic work (_RANGE, _NOISE, ...) put off to the next frame
         self._settle_until = -1.0
 
     def reset(self) -> None:
@@ -168,7 +168,8 @@ class MotionDetector:
         self._frames += 1
 
         # The background as uint8 is needed only on the frames that measure something against
-        # it (the range, the lighting's bounds, the noise, learning): made when first asked for.
+        # it (the range, and the noise with it; the lighting's bounds; learning in the start-up):
+        # made when first asked for.
         self._reference = None
         ranged = self._frames % RANGE_EVERY == RANGE_PHASE  # (the background's range measured)
         bounds = not self._frames % LEARN_EVERY
@@ -207,9 +208,9 @@ class MotionDetector:
         busy = light.judged
         phase = self._frames % CYCLE
         now = (
-            (_GHOSTS | _RANGE if ranged else 0)
+            (_RANGE if ranged else 0)
             | (_NOISE if phase == NOISE_PHASE and self._frames > CYCLE else 0)
-            | (_ABSORB if not phase % ABSORB_EVERY else 0)
+            | (_ABSORB if bounds else 0)  # (absorption on the learning frames, as the bounds)
         )
         due, self._due = (self._due, now) if busy else (self._due | now, 0)
         apart = self._apart
@@ -241,7 +242,7 @@ class MotionDetector:
         # share and nothing to judge (min_area > 0): what they would find is known.
         quiet = not cv2.countNonZero(changed)
         regions, best, zones = (
-            self._moving(changed, current, t, bool(due & _GHOSTS)) if not quiet else ([], 0.0, [])
+            self._moving(changed, current, t, bool(due & _RANGE)) if not quiet else ([], 0.0, [])
         )
         width, height = self.work
         boxes = tuple(
@@ -255,8 +256,8 @@ class MotionDetector:
             calm = self._restless.calm(threshold, SAMPLE_STEP)
             where = still.view(bool)[::SAMPLE_STEP, ::SAMPLE_STEP]
             where = where if calm is None else where & calm
-            moved = self._reference
-            self._noise.update(current, background if moved is None else moved, where)
+            # (the uint8 background is made already: the range is measured on the noise's frames)
+            self._noise.update(current, self._uint8_background(), where)
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every fourth frame is enough. (Every eighth, as
         # in issue 27's sixth round, with the restless model learning everywhere every fourth

@@ -54,7 +54,7 @@ REJUDGE_FRAMES = 16
 # light more of the frame than that, away from where a visitor is.
 FOLLOW_BLOCKS = 8
 # However long it follows a visitor, a verdict stands at most this many frames after its
-# judgement (frames in which something changed, as REJUDGE_FRAMES): a patch lit beside traffic
+# judgement (every frame counted, quiet ones too, as for REJUDGE_FRAMES): a patch lit beside traffic
 # that keeps moving on is judged within about 3 s at 15 fps. (Tenth round: uncapped, verdicts
 # stood up to 56 / 46 / 116 frames on highway-overlay / highway-trees / vtest; capped at 48 the
 # judgements per 600 frames are 46 / 42 / 27 for 47 / 42 / 22, at 32 48 / 46 / 30.)

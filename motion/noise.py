@@ -25,19 +25,16 @@ class NoiseEstimator:
         self.brightness = FULL_LIGHT
 
     def update(self, current: np.ndarray, background: np.ndarray, still: np.ndarray) -> None:
-        """`current`: uint8 luma; `background`: what it is compared with (float32, or uint8 as
-        rounded), of the same size; `still`: boolean mask of the pixels without motion, of
-        every SAMPLE_STEP-th pixel each way (the shape of current[::4, ::4]: made so by the
-        caller, which can often make it at that size). The brightness is the background's
-        mean luma. (The difference at the samples only: a sixteenth of the pixels, and no
-        uint8 background made for the whole frame. Issue 27's ninth round.)"""
+        """`current`: uint8 luma; `background`: what it is compared with, uint8 (the detector's
+        background as rounded, made on the frame anyway for the range), of the same size;
+        `still`: boolean mask of the pixels without motion, of every SAMPLE_STEP-th pixel each
+        way (the shape of current[::4, ::4]: made so by the caller, which can often make it at
+        that size). The brightness is the background's mean luma. (The difference at the
+        samples only: a sixteenth of the pixels. Issue 27's ninth round.)"""
         step = SAMPLE_STEP
         self.brightness = float(cv2.mean(background)[0])
-        # (the plain difference from the background rounded to uint8, as convertScaleAbs
-        # rounds: the noise model is of |N(0, sigma)|)
+        # (the plain difference: the noise model is of |N(0, sigma)|)
         reference = background[::step, ::step]
-        if reference.dtype != np.uint8:  # (the detector's rounded background, when it made one)
-            reference = cv2.convertScaleAbs(reference)
         sample = cv2.absdiff(current[::step, ::step], reference)[still]
         if sample.size < 64:
             return

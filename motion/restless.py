@@ -112,7 +112,6 @@ class RestlessModel:
         # K x the neighbourhood's spread (grid), its maximum, and the per-pixel threshold made
         # from it for `_floor`: kept until the spread is learned again.
         self._needed: np.ndarray | None = None
-        self._stale = False  # the spread was learned since `_needed` was made
         self._needed_max = 0.0
         self._floor = -1.0
         self._thresholds = np.empty(size[::-1], np.uint8)
@@ -178,7 +177,7 @@ class RestlessModel:
         the background's 3x3 range; `active_level`: the frame-to-frame change (RMS, levels)
         above which a block counts as changing, a little above what noise alone gives."""
         young = self._learned < YOUNG_SECONDS
-        self._stale = True
+        self._needed = None  # (made again from what is learned here when next asked for)
         previous = self._previous
         if previous is None or t - self._previous_t >= STEP_SECONDS:
             self._previous, self._previous_t = current, t
@@ -248,8 +247,7 @@ class RestlessModel:
     def _make_needed(self) -> np.ndarray:
         """K x the neighbourhood's spread (grid), made again from a spread learned since; the
         per-pixel thresholds follow when next asked for."""
-        if self._needed is None or self._stale:
-            self._stale = False
+        if self._needed is None:
             self._needed = cv2.dilate(self.spread, _NEIGHBOURS) * np.float32(K)
             self._needed_max = float(self._needed.max())
             self._floor = -1.0
