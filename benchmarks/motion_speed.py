@@ -140,19 +140,25 @@ def per_frame_ms(
     return spent
 
 
-def against_frigate(root: Path) -> None:
-    from benchmarks.motion_frigate import FrigateDetector, load
+def real_clips() -> list[tuple[str, list[np.ndarray], float]]:
+    """The real clips the comparison with Frigate runs on: their first 600 frames and fps."""
     from benchmarks.real_footage import vtest_original
 
-    frigate = load(root)
-    clips: list[tuple[str, list[np.ndarray], float]] = []
+    clips = []
     for name in ("highway-overlay.avi", "highway-trees.avi"):
         frames, fps = read_luma(REAL.parent / name)
         clips.append((name, frames[:600], fps))
     # the busiest real scene: pedestrians all over the frame (fetched and cached once)
     frames, fps = read_luma(vtest_original())
     clips.append(("vtest.avi", frames[:600], fps))
-    clips += [(name, scene_frames(name, 300), 15.0) for name in SCENES]
+    return clips
+
+
+def against_frigate(root: Path) -> None:
+    from benchmarks.motion_frigate import FrigateDetector, load
+
+    frigate = load(root)
+    clips = real_clips() + [(name, scene_frames(name, 300), 15.0) for name in SCENES]
     print("ours vs Frigate's ImprovedMotionDetector (defaults: frame_height 100) and MOG2,")
     print("interleaved frame by frame, 320x240 luma, one core; CPU ms per frame")
     print(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -27,9 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.motion_speed import ANALYSIS, REAL, Mog2, scene_frames
+from benchmarks.motion_speed import ANALYSIS, Mog2, per_frame_ms, real_clips, scene_frames
 from doorbell.config.motion import MotionConfig
-from doorbell.device.emulation.scenarios.real_footage import read_luma
 from doorbell.motion import difference, lighting, noise, restless, stationary
 from doorbell.motion.detector import MotionDetector
 
@@ -64,44 +62,43 @@ def main() -> None:
     args = parser.parse_args()
     cv2.setNumThreads(1)
     from benchmarks.motion_frigate import FrigateDetector, load
-    from benchmarks.real_footage import vtest_original
 
     frigate = load(args.frigate)
-    clips: list[tuple[str, list[np.ndarray], float]] = []
-    for path in (REAL.parent / "highway-overlay.avi", REAL, vtest_original()):
-        frames, fps = read_luma(path)
-        clips.append((path.name, frames[:600], fps))
-    clips += [(name, scene_frames(name, 300), 15.0) for name in args.scenes]
+    clips = real_clips() + [(name, scene_frames(name, 300), 15.0) for name in args.scenes]
     ran: set[str] = set()
     label_steps(ran)
-    clock = time.thread_time_ns
     for name, frames, fps in clips:
         ours = MotionDetector(MotionConfig(), ANALYSIS)
-        others = [FrigateDetector(frigate, ANALYSIS, round(fps)).process, Mog2().process]
-        rows: list[tuple[float, str]] = []
-        for i, luma in enumerate(frames):
-            turn: list[Callable[[np.ndarray, float], object] | None] = [None, *others]
-            k = i % len(turn)
-            for process in turn[k:] + turn[:k]:
-                if process is not None:
-                    process(luma, i / fps)
-                    continue
-                ran.clear()
-                began = clock()
-                ours.process(luma, i / fps)
-                rows.append(((clock() - began) / 1e6, "".join(sorted(ran)) or "-"))
-        times = [t for t, _ in rows]
+        labels: list[str] = []
+
+        def labelled(
+            luma: np.ndarray, t: float, ours: MotionDetector = ours, labels: list[str] = labels
+        ) -> None:
+            ran.clear()
+            ours.process(luma, t)
+            labels.append("".join(sorted(ran)) or "-")
+
+        spent = per_frame_ms(
+            {
+                "ours": labelled,
+                "frigate": FrigateDetector(frigate, ANALYSIS, round(fps)).process,
+                "mog2": Mog2().process,
+            },
+            frames,
+            fps,
+        )
+        times = spent["ours"]
         median, p99 = statistics.median(times), float(np.percentile(times, 99))
         print(f"{name}: median {median:.3f} ms, p99 {p99:.3f} ms, p99/median {p99 / median:.2f}")
         by_label: dict[str, list[float]] = {}
-        for t, label in rows:
+        for t, label in zip(times, labels, strict=True):
             by_label.setdefault(label, []).append(t / median)
         for label, ratios in sorted(by_label.items(), key=lambda item: -len(item[1])):
             print(
                 f"  {label:<7} {len(ratios):4} frames: median {statistics.median(ratios):.2f}x"
                 f"  p90 {float(np.percentile(ratios, 90)):.2f}x  max {max(ratios):.2f}x"
             )
-        slowest = sorted(rows, reverse=True)[: max(1, len(rows) // 50)]
+        slowest = sorted(zip(times, labels, strict=True), reverse=True)[: max(1, len(times) // 50)]
         print("  slowest 2 %:", dict(Counter(label for _, label in slowest).most_common()))
 
 

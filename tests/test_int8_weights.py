@@ -208,14 +208,8 @@ def test_a_cpu_without_fp16_arithmetic_runs_the_int8_model(
 def test_the_person_pass_refuses_an_int8_model_changed_since_the_device_chose_it(
     shipped: Path, made: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    for path in (shipped, labels_of(shipped), made, digest_of(made), labels_of(made)):
-        shutil.copy(path, tmp_path / path.name)
-    int8 = tmp_path / INT8_NAME
-    with int8.open("r+b") as file:  # the share worker's job names it; then a bit flips
-        file.seek(int8.stat().st_size // 2)
-        byte = file.read(1)
-        file.seek(-1, os.SEEK_CUR)
-        file.write(bytes([byte[0] ^ 1]))
+    copied(shipped, tmp_path)
+    int8 = flipped(copied(made, tmp_path))  # the share worker's job names it; then a bit flips
     with caplog.at_level(logging.INFO, logger="doorbell.device.redaction.people"):
         finder = open_person_finder(int8)
     assert finder is not None  # the fp16 model beside it: heads are still filled

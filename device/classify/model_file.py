@@ -48,7 +48,7 @@ def open_classifier(cfg: ClassifyConfig) -> Classifier | None:
     # the fp16 one to MediaPipe's, the int8 one to the sha256 written beside it at install time.
     if why is None and model.name == FP16_NAME:
         why = fp16_problem_once(model)
-    elif why is None and model.name == INT8_NAME:
+    elif why is None and model.name == INT8_NAME and cfg.model is not None:  # (else fp32_model's)
         why = int8_problem_once(model)
     if why is None:
         try:
