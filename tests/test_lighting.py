@@ -10,7 +10,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from doorbell.motion.lighting import FOLLOW_BLOCKS, FOLLOW_FRAMES, REJUDGE_FRAMES, LightingModel
+from doorbell.motion.lighting import (
+    FOLLOW_BLOCKS,
+    FOLLOW_FRAMES,
+    FOLLOW_REACH,
+    REJUDGE_FRAMES,
+    LightingModel,
+)
 
 WORK = (160, 120)
 BLOCK = 8
@@ -75,6 +81,28 @@ def test_the_verdict_follows_a_visitor_into_the_next_blocks() -> None:
         if lighting.estimate(frame, bg, lambda: reference).judged:
             judged.append(k)
     assert judged == [0, FOLLOW_FRAMES]
+
+
+def test_the_verdict_follows_a_visitor_a_block_apart_not_three() -> None:
+    """Where a visitor moves on, a block may lie between the blocks judged and the new ones (a
+    coat the colour of the wall behind is explained by a gain): blocks off within FOLLOW_REACH
+    blocks of the verdict are the visitor, not judged again; three blocks away they are judged."""
+    assert FOLLOW_REACH == 2
+    bg = background()
+    reference = cv2.convertScaleAbs(bg)
+
+    def then(x: int) -> bool:
+        """A visitor judged, then on the next frame a piece of them 2 blocks high in block
+        column x as well: judged?"""
+        lighting = model()
+        visitor = bg.astype(np.uint8)
+        coat(visitor, 72, 40, 24, 32)  # the verdict: block columns 7-13 (judged 8-12)
+        assert lighting.estimate(visitor, bg, lambda: reference).judged
+        coat(visitor, x * BLOCK, 48, BLOCK, 2 * BLOCK, seed=2)
+        return lighting.estimate(visitor, bg, lambda: reference).judged
+
+    assert not then(15)  # a block between
+    assert then(16)  # two between: someone else, or light
 
 
 def test_a_patch_a_lamp_lit_beside_a_visitor_is_judged_once_nothing_moves_on() -> None:
