@@ -44,8 +44,9 @@ _OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 GHOST_SECONDS = 0.8
 # Work done every few frames is spread over a cycle of CYCLE frames, none of it on half of
 # them (the usual frame, the median one), at most about 1.4x the median on the others:
-#   0 and 4: the restless model learns (motion.restless) and makes its per-pixel thresholds
-#      for the next frame; the lighting's quick-test bounds; absorption's timers;
+#   0 and 4: the restless model learns (motion.restless; its per-pixel thresholds are made
+#      two frames later, the next frame uses the ones before); the lighting's quick-test
+#      bounds; absorption's timers;
 #   1 and 5: the background's range, and ghosts checked against it (it takes them off the
 #      learning frames; docs/motion.md says what was measured);
 #   1, from the second cycle on: the noise, with the calm places from what frame 0 learned
@@ -234,9 +235,10 @@ class MotionDetector:
         if self._restless.due(self._frames, defer=busy):
             diff, level = self._difference(current), self._active_level()
             self._restless.update(current, self._uint8_background, diff, t, level)
-            # The per-pixel thresholds from what was learned, for the next frame: made now, so
-            # that the frame after learning (which measures the range) stays light.
-            self._restless.thresholds(threshold)
+            # The per-pixel thresholds from what was learned: made now while the model is
+            # young (every frame learns), else two frames later (`late`).
+            if not self._restless.late:
+                self._restless.thresholds(threshold)
         cv2.erode(changed, _SPECK, dst=changed)
         # The calm frame: nothing left after the opening's erosion, so no region, no zone
         # share and nothing to judge (min_area > 0): what they would find is known.
