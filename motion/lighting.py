@@ -132,7 +132,7 @@ BOUNDS_EVERY = 4
 def _upsample(gains: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Block gains spread smoothly over `size` (bilinear), by OpenCV's own code rather than
     IPP's: on a judged frame, with the rest of a busy pipeline between one call and the next,
-    IPP's took 25-35 us for the first 20x15 -> 80x60 resize, OpenCV's 11 (issue 27's
+    IPP's took 26-35 us for the first 20x15 -> 80x60 resize, OpenCV's 11-15 (issue 27's
     thirteenth round). The results differ in the last bit or so of a float32 (a few 1e-7)."""
     ipp = cv2.ipp.useIPP()  # (a per-thread setting: only this thread's call is affected)
     cv2.ipp.setUseIPP(False)
