@@ -159,12 +159,14 @@ class RestlessModel:
         """Does frame number `frame` learn (`update`)? Every LEARN_EVERY-th (frame numbers that
         are multiples of it, so that the caller knows
         which frames of its cycle learn), every one while young; `defer`: this frame is busy
-        already, learn on the next instead (unless young, or put off already)."""
+        already, learn on the next instead (unless put off already). Young too: a start-up
+        frame judged by the lighting that also learned cost 2-5x the median (issue 27's
+        thirteenth round); a frame later, the sway learned is the same."""
         young = self._learned < YOUNG_SECONDS
         due = self._pending or not frame % LEARN_EVERY
         if not due and self._previous is not None and not young:
             return False
-        if defer and not young and self._previous is not None and not self._pending:
+        if defer and self._previous is not None and not self._pending:
             self._pending = True  # (once: put off again, it would never learn)
             return False
         self._pending = False

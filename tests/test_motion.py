@@ -303,6 +303,52 @@ def test_the_range_is_measured_on_every_frame_the_young_restless_model_learns_on
     assert later and all(f % RANGE_EVERY == RANGE_PHASE for f in later)
 
 
+def test_a_young_frame_the_light_was_judged_on_puts_learning_off_to_the_next() -> None:
+    """In its first second the restless model learns on every frame, but not on a frame the
+    lighting's whole judgement ran on (with both, a start-up frame cost 2-5x the median): that
+    frame neither learns nor measures the range for learning, the next one learns. Once: a
+    frame judged after one that put learning off learns."""
+    rng = np.random.default_rng(6)
+    bg = porch().astype(np.float32)
+    detector = MotionDetector(MotionConfig(), SIZE)
+    restless, estimate = detector._restless, detector._lighting.estimate
+    judged: list[int] = []
+
+    def judging(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = estimate(*args, **kwargs)
+        if result.judged:
+            judged.append(i)
+        return result
+
+    detector._lighting.estimate = judging  # type: ignore[method-assign]
+    measured: list[int] = []
+    measure = detector._apart.measure
+
+    def counting(reference: np.ndarray) -> None:
+        measured.append(i)
+        measure(reference)
+
+    detector._apart.measure = counting  # type: ignore[method-assign]
+    learned_on: list[int] = []
+    young: list[int] = []
+    for i in range(int(2 * FPS)):
+        light = 0.85 if (i // 2) % 2 else 1.0  # a step every other frame: judged in the start-up
+        before, was_young = restless._learned, restless.young
+        detector.process(noisy((bg * light).astype(np.uint8), rng), i / FPS)
+        if restless._learned != before:
+            learned_on.append(i)
+        if was_young and i > 2:  # (frame 1 only keeps the frame: the first step learns on 2)
+            young.append(i)
+    put_off = [i for i in young if i in judged and i - 1 in learned_on]
+    assert len(put_off) >= 3
+    assert not set(put_off) & set(learned_on)
+    assert all(i + 1 in learned_on for i in put_off)
+    # (an even step of light is compensated in the range as measured: nothing to measure)
+    assert not set(put_off) & set(measured)
+    # (and the frames in between learn: every young frame but those put off)
+    assert set(young) - set(put_off) <= set(learned_on)
+
+
 def test_the_learning_frame_measures_neither_the_noise_nor_the_range() -> None:
     """After the start-up the frame that learns the restless model (the slowest of the cycle)
     measures neither the noise nor the background's range, nor makes the thresholds from what
