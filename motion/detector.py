@@ -225,8 +225,14 @@ class MotionDetector:
             apart.measure(self._uint8_background())
         threshold = self._noise.threshold
         needed = self._restless.thresholds(threshold)
-        changed = apart.changed(current, threshold, needed)
-        self._diff = None  # (measured when first needed: learning, a ghost)
+        # (measured when first needed: learning, a ghost). A frame that learns needs it: what
+        # changed follows from it in one call, where the range widened by the threshold takes
+        # four made again, as on every young frame (the range and the thresholds new).
+        self._diff = apart.difference(current) if learns else None
+        if self._diff is not None:
+            changed = exceeding(self._diff, threshold, needed)
+        else:
+            changed = apart.changed(current, threshold, needed)
         if self._shake.suspected(changed):
             reference = self._uint8_background()
             shift = self._shake.shift(current, reference)

@@ -215,11 +215,13 @@ class RestlessModel:
             cv2.bitwise_and(through, active, dst=through)
             in_place = cv2.subtract(active, through)  # (through lies within active)
             counts = self._through
-            # 0 where in place, one more (up to REVOKE_STEPS) where through
+            # 0 where in place, one more where through (saturating: only whether a block
+            # reached REVOKE_STEPS counts), and the spread forgotten where it did (x - x, in
+            # OpenCV's masked call: a third of numpy's boolean indexing, every young frame)
             cv2.subtract(counts, in_place, dst=counts)
             cv2.add(counts, 1, dst=counts, mask=through)
-            cv2.min(counts, REVOKE_STEPS, dst=counts)
-            spread[counts >= REVOKE_STEPS] = 0.0
+            revoked = cv2.inRange(counts, REVOKE_STEPS, 255)
+            cv2.subtract(spread, spread, dst=spread, mask=revoked)
             if young:
                 # Hold the largest: a sway that has only just begun grows for a while.
                 cv2.copyTo(cv2.max(spread, far), in_place, spread)

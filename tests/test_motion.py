@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from doorbell.config.motion import MotionConfig
+from doorbell.motion import detector as motion_detector
 from doorbell.motion.detector import CYCLE, RANGE_EVERY, RANGE_PHASE, MotionDetector
 from doorbell.motion.difference import RangeDifference
 from doorbell.motion.events import EventTracker
@@ -500,7 +501,9 @@ def test_a_parcel_that_stays_is_absorbed_and_reported_once() -> None:
     assert len(starts(updates)) == 1  # the arrival itself was one event
 
 
-def test_the_calm_frames_shortcut_gives_what_the_whole_path_gives() -> None:
+def test_the_calm_frames_shortcut_gives_what_the_whole_path_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Calm frames (nothing left after the opening's erosion) skip the regions, zones and
     absorption's timers: on each, the result is the calm one and the skipped steps, run on the
     empty mask, find exactly that and leave the timers as the shortcut does, through a visit, a
@@ -547,6 +550,11 @@ def test_the_calm_frames_shortcut_gives_what_the_whole_path_gives() -> None:
     detector._moving = finding  # type: ignore[method-assign]
     detector._stationary.absorb = timing  # type: ignore[method-assign]
     detector._apart.changed = changing  # type: ignore[method-assign]
+    # (a frame that learns finds what changed from the difference it learns from)
+    exceeding = motion_detector.exceeding
+    monkeypatch.setattr(
+        motion_detector, "exceeding", lambda *args: masks.append(exceeding(*args)) or masks[-1]
+    )
     empty = np.zeros(detector.work[::-1], np.uint8)
     calm = stationary = 0
     for i, frame in enumerate(frames):
