@@ -350,6 +350,28 @@ def test_a_young_frame_the_light_was_judged_on_puts_learning_off_to_the_next() -
     assert set(young) - set(put_off) <= set(learned_on)
 
 
+def test_no_thresholds_are_made_before_the_restless_model_has_learned() -> None:
+    """The first frames pay every step's first call: before anything is learned (the spread 0
+    everywhere) the floor holds and no per-pixel thresholds are made; from the first learning
+    step on they are."""
+    rng = np.random.default_rng(6)
+    detector = MotionDetector(MotionConfig(), SIZE)
+    restless = detector._restless
+    make = restless._make_needed
+    made: list[int] = []
+
+    def making() -> np.ndarray:
+        made.append(i)
+        return make()
+
+    restless._make_needed = making  # type: ignore[method-assign]
+    for i in range(4):
+        learned = restless._learned
+        detector.process(noisy(porch(), rng), i / FPS)
+        assert (i in made) == bool(restless._learned), (i, learned)
+    assert made and min(made) == 2  # (frame 1 keeps the frame, frame 2 learns)
+
+
 def test_the_learning_frame_measures_neither_the_noise_nor_the_range() -> None:
     """After the start-up the frame that learns the restless model (the slowest of the cycle)
     measures neither the noise nor the background's range, nor makes the thresholds from what
