@@ -186,7 +186,6 @@ class RestlessModel:
         the background's 3x3 range; `active_level`: the frame-to-frame change (RMS, levels)
         above which a block counts as changing, a little above what noise alone gives."""
         young = self._learned < YOUNG_SECONDS
-        self._needed = None  # (made again from what is learned here when next asked for)
         self.late = not young
         previous = self._previous
         if previous is None or t - self._previous_t >= STEP_SECONDS:
@@ -198,13 +197,19 @@ class RestlessModel:
         self._learned += dt
         grid = self.grid
         moved = _rms(cv2.absdiff(current, previous), grid)
-        far = _rms(diff, grid)
-        spread = self.spread
         # (Masks of 255 and 0 from OpenCV's calls, not numpy's booleans: a few us each instead
         # of several, on the learning frame, the slowest of the cycle. Issue 27's eighth round.)
         # (quiet: the change at most active_level, as inRange tests from 0, the least RMS)
         quiet = cv2.inRange(moved, 0.0, active_level)
         active = cv2.bitwise_not(quiet)
+        if young and not cv2.countNonZero(active):
+            # Nothing changing (a calm start-up, as most are): nothing in place or through, the
+            # spread and the thresholds made from it stay as they are (issue 27's thirteenth
+            # round: a young frame then costs little more than a usual one).
+            return
+        self._needed = None  # (made again from what is learned here when next asked for)
+        far = _rms(diff, grid)
+        spread = self.spread
         if self._learned < REVOKE_SECONDS:
             # Moving in place or moving through: the wide range explains a sway, not a
             # visitor. (Later the wide range is not needed: learning is slow enough that

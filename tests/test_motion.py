@@ -372,6 +372,33 @@ def test_no_thresholds_are_made_before_the_restless_model_has_learned() -> None:
     assert made and min(made) == 2  # (frame 1 keeps the frame, frame 2 learns)
 
 
+def test_a_calm_start_up_learns_nothing_and_makes_the_thresholds_once() -> None:
+    """A young frame where no block changes (a calm start-up, most doorbells') leaves the
+    spread as it is: nothing is in place or through, and the thresholds are not made again
+    (every young frame made them); something moving then is learned from at once."""
+    detector = MotionDetector(MotionConfig(), SIZE)
+    restless = detector._restless
+    make = restless._make_needed
+    made: list[int] = []
+
+    def making() -> np.ndarray:
+        if restless._needed is None:  # (else it gives the ones made)
+            made.append(i)
+        return make()
+
+    restless._make_needed = making  # type: ignore[method-assign]
+    still = porch()
+    young = 0
+    for i in range(int(FPS)):
+        young += restless.young
+        detector.process(still, i / FPS)
+    assert young >= FPS - 2 and made == [2]
+    for i in range(int(FPS), int(FPS) + 2):  # (someone walking in: blocks change)
+        assert restless.young
+        detector.process(person(still, 40 + 8 * i, 230, 120), i / FPS)
+    assert made[1:] and made[1] <= FPS + 1  # (at once, or a frame later if judged)
+
+
 def test_the_learning_frame_measures_neither_the_noise_nor_the_range() -> None:
     """After the start-up the frame that learns the restless model (the slowest of the cycle)
     measures neither the noise nor the background's range, nor makes the thresholds from what
