@@ -217,22 +217,20 @@ class MotionDetector:
         apart = self._apart
         learns = self._restless.due(self._frames, defer=busy)
         # (While the restless model is young it learns on every frame, from the difference
-        # against the range: measured on each of those frames too. With the range a few frames
-        # old there, walker_at_start's onset depended on the phase of the range's frame: 14 or
-        # 15 frames, by issue 27's seventh round. Not on a young frame the lighting judged: it
-        # puts learning off to the next, as later.)
+        # against the range: measured on each of those frames too, not on one judged, which puts
+        # learning off. With the range a few frames old there, walker_at_start's onset depended
+        # on the phase of the range's frame: 14 or 15 frames, by issue 27's seventh round.)
         if not apart.known or due & _RANGE or (learns and self._restless.young):
             apart.measure(self._uint8_background())
         threshold = self._noise.threshold
         needed = self._restless.thresholds(threshold)
-        # (measured when first needed: learning, a ghost). A frame that learns needs it: what
-        # changed follows from it in one call, where the range widened by the threshold takes
-        # four made again, as on every young frame (the range and the thresholds new).
+        # (measured when first needed: learning, a ghost; a frame that learns finds what changed
+        # from it in one call, where the widened range takes four when new, as when young)
         self._diff = apart.difference(current) if learns else None
-        if self._diff is not None:
-            changed = exceeding(self._diff, threshold, needed)
-        else:
+        if self._diff is None:
             changed = apart.changed(current, threshold, needed)
+        else:
+            changed = exceeding(self._diff, threshold, needed)
         if self._shake.suspected(changed):
             reference = self._uint8_background()
             shift = self._shake.shift(current, reference)
