@@ -215,16 +215,22 @@ class MotionDetector:
         )
         due, self._due = (self._due, now) if busy else (self._due | now, 0)
         apart = self._apart
+        learns = self._restless.due(self._frames, defer=busy)
         # (While the restless model is young it learns on every frame, from the difference
-        # against the range: measured on each of those frames too. With the range a few frames
-        # old there, walker_at_start's onset depended on the phase of the range's frame: 14 or
-        # 15 frames, by issue 27's seventh round.)
-        if not apart.known or due & _RANGE or self._restless.young:
+        # against the range: measured on each of those frames too, not on one judged, which puts
+        # learning off. With the range a few frames old there, walker_at_start's onset depended
+        # on the phase of the range's frame: 14 or 15 frames, by issue 27's seventh round.)
+        if not apart.known or due & _RANGE or (learns and self._restless.young):
             apart.measure(self._uint8_background())
         threshold = self._noise.threshold
         needed = self._restless.thresholds(threshold)
-        changed = apart.changed(current, threshold, needed)
-        self._diff = None  # (measured when first needed: learning, a ghost)
+        # (measured when first needed: learning, a ghost; a frame that learns finds what changed
+        # from it in one call, where the widened range takes four when new, as when young)
+        self._diff = apart.difference(current) if learns else None
+        if self._diff is None:
+            changed = apart.changed(current, threshold, needed)
+        else:
+            changed = exceeding(self._diff, threshold, needed)
         if self._shake.suspected(changed):
             reference = self._uint8_background()
             shift = self._shake.shift(current, reference)
@@ -232,7 +238,7 @@ class MotionDetector:
                 self._reference = self._shake.moved(reference, shift)
                 self._diff = apart.once(current, self._reference)
                 changed = exceeding(self._diff, threshold, needed)
-        if self._restless.due(self._frames, defer=busy):
+        if learns:
             diff, level = self._difference(current), self._active_level()
             self._restless.update(current, self._uint8_background, diff, t, level)
             # The per-pixel thresholds from what was learned: made now while the model is

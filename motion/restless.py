@@ -159,12 +159,14 @@ class RestlessModel:
         """Does frame number `frame` learn (`update`)? Every LEARN_EVERY-th (frame numbers that
         are multiples of it, so that the caller knows
         which frames of its cycle learn), every one while young; `defer`: this frame is busy
-        already, learn on the next instead (unless young, or put off already)."""
+        already, learn on the next instead (unless put off already). Young too: a start-up
+        frame judged by the lighting that also learned cost 2-5x the median (issue 27's
+        thirteenth round); a frame later, the sway learned is the same."""
         young = self._learned < YOUNG_SECONDS
         due = self._pending or not frame % LEARN_EVERY
         if not due and self._previous is not None and not young:
             return False
-        if defer and not young and self._previous is not None and not self._pending:
+        if defer and self._previous is not None and not self._pending:
             self._pending = True  # (once: put off again, it would never learn)
             return False
         self._pending = False
@@ -184,7 +186,6 @@ class RestlessModel:
         the background's 3x3 range; `active_level`: the frame-to-frame change (RMS, levels)
         above which a block counts as changing, a little above what noise alone gives."""
         young = self._learned < YOUNG_SECONDS
-        self._needed = None  # (made again from what is learned here when next asked for)
         self.late = not young
         previous = self._previous
         if previous is None or t - self._previous_t >= STEP_SECONDS:
@@ -196,13 +197,19 @@ class RestlessModel:
         self._learned += dt
         grid = self.grid
         moved = _rms(cv2.absdiff(current, previous), grid)
-        far = _rms(diff, grid)
-        spread = self.spread
         # (Masks of 255 and 0 from OpenCV's calls, not numpy's booleans: a few us each instead
         # of several, on the learning frame, the slowest of the cycle. Issue 27's eighth round.)
         # (quiet: the change at most active_level, as inRange tests from 0, the least RMS)
         quiet = cv2.inRange(moved, 0.0, active_level)
         active = cv2.bitwise_not(quiet)
+        if young and not cv2.countNonZero(active):
+            # Nothing changing (a calm start-up, as most are): nothing in place or through, the
+            # spread and the thresholds made from it stay as they are (issue 27's thirteenth
+            # round: a young frame then costs little more than a usual one).
+            return
+        self._needed = None  # (made again from what is learned here when next asked for)
+        far = _rms(diff, grid)
+        spread = self.spread
         if self._learned < REVOKE_SECONDS:
             # Moving in place or moving through: the wide range explains a sway, not a
             # visitor. (Later the wide range is not needed: learning is slow enough that
@@ -213,11 +220,13 @@ class RestlessModel:
             cv2.bitwise_and(through, active, dst=through)
             in_place = cv2.subtract(active, through)  # (through lies within active)
             counts = self._through
-            # 0 where in place, one more (up to REVOKE_STEPS) where through
+            # 0 where in place, one more where through (saturating: only whether a block
+            # reached REVOKE_STEPS counts), and the spread forgotten where it did (x - x, in
+            # OpenCV's masked call: a third of numpy's boolean indexing, every young frame)
             cv2.subtract(counts, in_place, dst=counts)
             cv2.add(counts, 1, dst=counts, mask=through)
-            cv2.min(counts, REVOKE_STEPS, dst=counts)
-            spread[counts >= REVOKE_STEPS] = 0.0
+            revoked = cv2.inRange(counts, REVOKE_STEPS, 255)
+            cv2.subtract(spread, spread, dst=spread, mask=revoked)
             if young:
                 # Hold the largest: a sway that has only just begun grows for a while.
                 cv2.copyTo(cv2.max(spread, far), in_place, spread)
@@ -244,6 +253,10 @@ class RestlessModel:
         if self.late:
             self.late = False
             return self._given
+        if not self._learned:
+            # (nothing learned yet, the first frames: the spread is 0 everywhere, and the floor
+            # holds; not made from it, 15-30 us on frames that pay every step's first call)
+            return None
         needed = self._make_needed()
         if self._needed_max <= floor:
             self._given = None

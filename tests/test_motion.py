@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from doorbell.config.motion import MotionConfig
+from doorbell.motion import detector as motion_detector
 from doorbell.motion.detector import CYCLE, RANGE_EVERY, RANGE_PHASE, MotionDetector
 from doorbell.motion.difference import RangeDifference
 from doorbell.motion.events import EventTracker
@@ -303,6 +304,101 @@ def test_the_range_is_measured_on_every_frame_the_young_restless_model_learns_on
     assert later and all(f % RANGE_EVERY == RANGE_PHASE for f in later)
 
 
+def test_a_young_frame_the_light_was_judged_on_puts_learning_off_to_the_next() -> None:
+    """In its first second the restless model learns on every frame, but not on a frame the
+    lighting's whole judgement ran on (with both, a start-up frame cost 2-5x the median): that
+    frame neither learns nor measures the range for learning, the next one learns. Once: a
+    frame judged after one that put learning off learns."""
+    rng = np.random.default_rng(6)
+    bg = porch().astype(np.float32)
+    detector = MotionDetector(MotionConfig(), SIZE)
+    restless, estimate = detector._restless, detector._lighting.estimate
+    judged: list[int] = []
+
+    def judging(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = estimate(*args, **kwargs)
+        if result.judged:
+            judged.append(i)
+        return result
+
+    detector._lighting.estimate = judging  # type: ignore[method-assign]
+    measured: list[int] = []
+    measure = detector._apart.measure
+
+    def counting(reference: np.ndarray) -> None:
+        measured.append(i)
+        measure(reference)
+
+    detector._apart.measure = counting  # type: ignore[method-assign]
+    learned_on: list[int] = []
+    young: list[int] = []
+    for i in range(int(2 * FPS)):
+        light = 0.85 if (i // 2) % 2 else 1.0  # a step every other frame: judged in the start-up
+        before, was_young = restless._learned, restless.young
+        detector.process(noisy((bg * light).astype(np.uint8), rng), i / FPS)
+        if restless._learned != before:
+            learned_on.append(i)
+        if was_young and i > 2:  # (frame 1 only keeps the frame: the first step learns on 2)
+            young.append(i)
+    put_off = [i for i in young if i in judged and i - 1 in learned_on]
+    assert len(put_off) >= 3
+    assert not set(put_off) & set(learned_on)
+    assert all(i + 1 in learned_on for i in put_off)
+    # (an even step of light is compensated in the range as measured: nothing to measure)
+    assert not set(put_off) & set(measured)
+    # (and the frames in between learn: every young frame but those put off)
+    assert set(young) - set(put_off) <= set(learned_on)
+
+
+def test_no_thresholds_are_made_before_the_restless_model_has_learned() -> None:
+    """The first frames pay every step's first call: before anything is learned (the spread 0
+    everywhere) the floor holds and no per-pixel thresholds are made; from the first learning
+    step on they are."""
+    rng = np.random.default_rng(6)
+    detector = MotionDetector(MotionConfig(), SIZE)
+    restless = detector._restless
+    make = restless._make_needed
+    made: list[int] = []
+
+    def making() -> np.ndarray:
+        made.append(i)
+        return make()
+
+    restless._make_needed = making  # type: ignore[method-assign]
+    for i in range(4):
+        learned = restless._learned
+        detector.process(noisy(porch(), rng), i / FPS)
+        assert (i in made) == bool(restless._learned), (i, learned)
+    assert made and min(made) == 2  # (frame 1 keeps the frame, frame 2 learns)
+
+
+def test_a_calm_start_up_learns_nothing_and_makes_the_thresholds_once() -> None:
+    """A young frame where no block changes (a calm start-up, most doorbells') leaves the
+    spread as it is: nothing is in place or through, and the thresholds are not made again
+    (every young frame made them); something moving then is learned from at once."""
+    detector = MotionDetector(MotionConfig(), SIZE)
+    restless = detector._restless
+    make = restless._make_needed
+    made: list[int] = []
+
+    def making() -> np.ndarray:
+        if restless._needed is None:  # (else it gives the ones made)
+            made.append(i)
+        return make()
+
+    restless._make_needed = making  # type: ignore[method-assign]
+    still = porch()
+    young = 0
+    for i in range(int(FPS)):
+        young += restless.young
+        detector.process(still, i / FPS)
+    assert young >= FPS - 2 and made == [2]
+    for i in range(int(FPS), int(FPS) + 2):  # (someone walking in: blocks change)
+        assert restless.young
+        detector.process(person(still, 40 + 8 * i, 230, 120), i / FPS)
+    assert made[1:] and made[1] <= FPS + 1  # (at once, or a frame later if judged)
+
+
 def test_the_learning_frame_measures_neither_the_noise_nor_the_range() -> None:
     """After the start-up the frame that learns the restless model (the slowest of the cycle)
     measures neither the noise nor the background's range, nor makes the thresholds from what
@@ -454,7 +550,9 @@ def test_a_parcel_that_stays_is_absorbed_and_reported_once() -> None:
     assert len(starts(updates)) == 1  # the arrival itself was one event
 
 
-def test_the_calm_frames_shortcut_gives_what_the_whole_path_gives() -> None:
+def test_the_calm_frames_shortcut_gives_what_the_whole_path_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Calm frames (nothing left after the opening's erosion) skip the regions, zones and
     absorption's timers: on each, the result is the calm one and the skipped steps, run on the
     empty mask, find exactly that and leave the timers as the shortcut does, through a visit, a
@@ -501,6 +599,11 @@ def test_the_calm_frames_shortcut_gives_what_the_whole_path_gives() -> None:
     detector._moving = finding  # type: ignore[method-assign]
     detector._stationary.absorb = timing  # type: ignore[method-assign]
     detector._apart.changed = changing  # type: ignore[method-assign]
+    # (a frame that learns finds what changed from the difference it learns from)
+    exceeding = motion_detector.exceeding
+    monkeypatch.setattr(
+        motion_detector, "exceeding", lambda *args: masks.append(exceeding(*args)) or masks[-1]
+    )
     empty = np.zeros(detector.work[::-1], np.uint8)
     calm = stationary = 0
     for i, frame in enumerate(frames):
