@@ -28,6 +28,7 @@ from doorbell.motion.noise import FULL_LIGHT, SAMPLE_STEP, NoiseEstimator
 from doorbell.motion.outline import is_ghost
 from doorbell.motion.resample import downscale, work_size
 from doorbell.motion.restless import LEARN_EVERY, RestlessModel
+from doorbell.motion.schedule import ABSORB, NOISE, RANGE, PeriodicWork
 from doorbell.motion.shake import ShakeEstimator
 from doorbell.motion.stationary import PixelBox, StationaryBlocks
 from doorbell.motion.types import Box, MotionResult
@@ -42,32 +43,11 @@ _OPEN_AND_JOIN = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 # ghost: an outline GHOST_RATIO times sharper in the background than in the frame. A ghost is
 # taken into the background at once instead of after absorb_seconds.
 GHOST_SECONDS = 0.8
-# Work done every few frames is spread over a cycle of CYCLE frames, none of it on half of
-# them (the usual frame, the median one), at most about 1.4x the median on the others:
-#   0 and 4: the restless model learns (motion.restless; its per-pixel thresholds are made
-#      two frames later, the next frame uses the ones before); the lighting's quick-test
-#      bounds; absorption's timers;
-#   1 and 5: the background's range, and ghosts checked against it (it takes them off the
-#      learning frames; docs/motion.md says what was measured);
-#   1, from the second cycle on: the noise, with the calm places from what frame 0 learned
-#      (not on frame 0, the slowest; not before the young model has learned a sway seen
-#      from frame 0: the first measurement, the level itself, took test_motion_hard's
-#      leaves for noise);
-#   2, 3, 6, 7: none of it.
-# A frame the lighting judged puts off the work due on it to the next frame, once, so the
-# slowest frames stay apart. Why this schedule and what else was measured: docs/motion.md.
-CYCLE = 8
-# (The learning frames are restless.LEARN_EVERY's, a divisor of CYCLE: tests/test_motion.py.
-# The bounds and absorption go with them, the range and ghosts on the frame after each.)
-RANGE_EVERY, RANGE_PHASE = LEARN_EVERY, 1
-NOISE_PHASE = 1
-NOISE_ALPHA = 0.1
-# (the range and the ghosts checked against it are one piece of work: _RANGE)
-_NOISE, _ABSORB, _RANGE = 2, 4, 8
 GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
 GHOST_MIN_EDGE = 10.0
+NOISE_ALPHA = 0.1
 ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clean the sensor
 # The frame's typical gain this far from 1 is a change of light (a cloud, auto-exposure, a
 # lamp), not the few percent swaying leaves' blocks vary by.
@@ -108,7 +88,7 @@ class MotionDetector:
         self._diff: np.ndarray | None = None  # this frame's difference from the range, if made
         self._stationary = StationaryBlocks(work)
         self._frames = 0
-        self._due = 0  # the periodic work (_RANGE, _NOISE, ...) put off to the next frame
+        self._work = PeriodicWork()  # when the work done every few frames runs
         self._settle_until = -1.0
 
     def reset(self) -> None:
@@ -172,7 +152,6 @@ class MotionDetector:
         # it (the range, and the noise with it; the lighting's bounds; learning in the start-up):
         # made when first asked for.
         self._reference = None
-        ranged = self._frames % RANGE_EVERY == RANGE_PHASE  # (the background's range measured)
         bounds = not self._frames % LEARN_EVERY
         light = self._lighting.estimate(current, background, self._uint8_background, bounds)
         relit = abs(light.global_gain - 1.0) >= RELIT
@@ -203,24 +182,17 @@ class MotionDetector:
             return MotionResult(t, 0.0, False, self._noise.threshold, lighting=True)
         if light.gain_map is not None or light.gain != 1.0:
             self._reference = None  # (compensated)
-        # Work done every few frames waits a frame when the lighting's whole judgement ran in
-        # this one (the slowest frames were those where both fell together), once: under a
-        # light judged frame after frame it runs a frame late, never starves.
-        busy = light.judged
-        phase = self._frames % CYCLE
-        now = (
-            (_RANGE if ranged else 0)
-            | (_NOISE if phase == NOISE_PHASE and self._frames > CYCLE else 0)
-            | (_ABSORB if bounds else 0)  # (absorption on the learning frames, as the bounds)
-        )
-        due, self._due = (self._due, now) if busy else (self._due | now, 0)
+        # Work done every few frames waits while the lighting's whole judgement runs, a few
+        # frames at most (motion.schedule).
+        due = self._work.due(self._frames, light.judged)
+        learns = self._restless.due(self._frames, defer=self._work.putting_off)
+        self._work.waiting(self._restless.pending)
         apart = self._apart
-        learns = self._restless.due(self._frames, defer=busy)
         # (While the restless model is young it learns on every frame, from the difference
         # against the range: measured on each of those frames too, not on one judged, which puts
         # learning off. With the range a few frames old there, walker_at_start's onset depended
         # on the phase of the range's frame: 14 or 15 frames, by issue 27's seventh round.)
-        if not apart.known or due & _RANGE or (learns and self._restless.young):
+        if not apart.known or due & RANGE or (learns and self._restless.young):
             apart.measure(self._uint8_background())
         threshold = self._noise.threshold
         needed = self._restless.thresholds(threshold)
@@ -250,7 +222,7 @@ class MotionDetector:
         # share and nothing to judge (min_area > 0): what they would find is known.
         quiet = not cv2.countNonZero(changed)
         regions, best, zones = (
-            self._moving(changed, current, t, bool(due & _RANGE)) if not quiet else ([], 0.0, [])
+            self._moving(changed, current, t, bool(due & RANGE)) if not quiet else ([], 0.0, [])
         )
         width, height = self.work
         boxes = tuple(
@@ -258,7 +230,7 @@ class MotionDetector:
         )
 
         still = self._learn_mask([box for _, box in regions])
-        if due & _NOISE:  # the noise level moves slowly: an eighth of frames
+        if due & NOISE:  # the noise level moves slowly: an eighth of frames
             # (not where leaves keep moving: their sway is not the sensor's noise; against the
             # background moved by a shake, if it was)
             calm = self._restless.calm(threshold, SAMPLE_STEP)
@@ -271,7 +243,7 @@ class MotionDetector:
         # in issue 27's sixth round, with the restless model learning everywhere every fourth
         # frame, a porch light switched on as a visitor left kept motion 5 frames longer.)
         absorb, after = self._stationary.absorb, cfg.absorb_seconds
-        settled = absorb(changed, current, background, t, after, quiet) if due & _ABSORB else ()
+        settled = absorb(changed, current, background, t, after, quiet) if due & ABSORB else ()
         shown = boxes if zones else ()
         return MotionResult(t, best, bool(zones), threshold, shown, tuple(zones), lighting, settled)
 

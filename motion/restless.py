@@ -108,7 +108,7 @@ class RestlessModel:
         self._learned = 0.0  # seconds of frames learned: the model's age
         self._previous_t = 0.0
         self._t: float | None = None
-        self._pending = False  # a learning step put off to the next frame
+        self._pending = False  # a learning step put off to a later frame
         # K x the neighbourhood's spread (grid), its maximum, and the per-pixel threshold made
         # from it for `_floor`: kept until the spread is learned again.
         self._needed: np.ndarray | None = None
@@ -157,20 +157,25 @@ class RestlessModel:
 
     def due(self, frame: int, defer: bool = False) -> bool:
         """Does frame number `frame` learn (`update`)? Every LEARN_EVERY-th (frame numbers that
-        are multiples of it, so that the caller knows
-        which frames of its cycle learn), every one while young; `defer`: this frame is busy
-        already, learn on the next instead (unless put off already). Young too: a start-up
-        frame judged by the lighting that also learned cost 2-5x the median (issue 27's
-        thirteenth round); a frame later, the sway learned is the same."""
+        are multiples of it, so that the caller knows which frames of its cycle learn), every
+        one while young; `defer`: this frame is busy already, learn on the next one not busy
+        instead (the caller bounds how long: motion.schedule). Young too: a start-up frame
+        judged by the lighting that also learned cost 2-5x the median (issue 27's thirteenth
+        round); a frame later, the sway learned is the same."""
         young = self._learned < YOUNG_SECONDS
         due = self._pending or not frame % LEARN_EVERY
         if not due and self._previous is not None and not young:
             return False
-        if defer and self._previous is not None and not self._pending:
-            self._pending = True  # (once: put off again, it would never learn)
+        if defer and self._previous is not None:
+            self._pending = True
             return False
         self._pending = False
         return True
+
+    @property
+    def pending(self) -> bool:
+        """A learning step is put off (`due` with `defer`)."""
+        return self._pending
 
     def update(
         self,

@@ -10,13 +10,14 @@ from hypothesis import strategies as st
 
 from doorbell.config.motion import MotionConfig
 from doorbell.motion import detector as motion_detector
-from doorbell.motion.detector import CYCLE, RANGE_EVERY, RANGE_PHASE, MotionDetector
+from doorbell.motion.detector import MotionDetector
 from doorbell.motion.difference import RangeDifference
 from doorbell.motion.events import EventTracker
 from doorbell.motion.focus import CRISP_FRAMES, FocusJudge
 from doorbell.motion.lighting import REJUDGE_FRAMES, LightingModel
 from doorbell.motion.outline import rim
 from doorbell.motion.restless import LEARN_EVERY
+from doorbell.motion.schedule import CYCLE, PUT_OFF, RANGE_EVERY, RANGE_PHASE
 from doorbell.motion.scoring import Span, score
 from doorbell.motion.stationary import StationaryBlocks
 from doorbell.motion.types import MotionResult
@@ -186,11 +187,11 @@ def test_where_a_visitor_was_judged_is_judged_again_only_every_rejudge_frames() 
 
 
 @pytest.mark.parametrize("every", [3, 1])
-def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> None:
+def test_periodic_work_waits_while_the_light_is_judged_a_few_frames_at_most(every: int) -> None:
     """A frame that ran the lighting's whole judgement does not also learn the restless model,
-    measure the noise or the background's range, or absorb: they run on the next frame, so the
-    slowest frames stay apart; under a light judged on every frame they run a frame late, and
-    never starve."""
+    measure the noise or the background's range, or absorb, and neither does the next while it
+    is judged too: they run on the next frame not judged, so the slowest frames stay apart;
+    under a light judged on every frame they run on every (PUT_OFF + 1)-th, and never starve."""
     rng = np.random.default_rng(4)
     bg = porch().astype(np.float32)
     frames = [noisy(bg.astype(np.uint8), rng) for _ in range(20)]
@@ -227,11 +228,49 @@ def test_periodic_work_waits_a_frame_when_the_light_was_judged(every: int) -> No
         if i > 0 and detector._restless._learned != learned:
             work[-1] += " learn"
     late = work[20:]
-    assert sum(w.startswith("judged") for w in late) >= 100 // every
+    judged = [w.startswith("judged") for w in late]
+    assert sum(judged) >= 100 // every
+    busy = [i for i, w in enumerate(late) if w.startswith("judged") and w != "judged"]
     if every > 1:
-        assert not [w for w in late if w.startswith("judged") and w != "judged"]
+        assert not busy
+    else:  # judged on every frame: the work runs on every (PUT_OFF + 1)-th, never sooner
+        assert set(np.diff(busy)) == {PUT_OFF + 1}
     for name, share in (("noise", 8), ("absorb", 4), ("learn", 4), ("range", 4)):  # none starves
         assert sum(name in w for w in late) >= len(late) // share - 3, name
+
+
+def test_the_young_model_put_off_by_judged_frames_learns_put_off_frames_late_at_most() -> None:
+    """While young the restless model learns on every frame; under a light judged on every
+    frame from the start its steps wait too, but PUT_OFF frames at most: none starves, even on
+    frames where no other work is due."""
+    rng = np.random.default_rng(5)
+    bg = porch().astype(np.float32)
+    detector = MotionDetector(MotionConfig(), SIZE)
+    restless, estimate = detector._restless, detector._lighting.estimate
+    judged: list[int] = []
+
+    def judging(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = estimate(*args, **kwargs)
+        if result.judged:
+            judged.append(i)
+        return result
+
+    detector._lighting.estimate = judging  # type: ignore[method-assign]
+    learned_on: list[int] = []
+    waited, longest = 0, 0  # frames in a row with a learning step put off
+    for i in range(2 * int(FPS)):
+        before = restless._learned
+        light = 0.85 if i > 1 and not i % 2 else 1.0  # judged from frame 2 on (frame 1 is not)
+        detector.process(noisy((bg * light).astype(np.uint8), rng), i / FPS)
+        if restless._learned != before:
+            learned_on.append(i)
+        waited = waited + 1 if restless.pending else 0
+        longest = max(longest, waited)
+        if not restless.young:
+            break
+    assert len(judged) >= i - 2 and len(learned_on) >= 3
+    # (frames 2 and 3 have no other work due: the step waits all the same, PUT_OFF frames)
+    assert longest == PUT_OFF
 
 
 @pytest.mark.parametrize("light_steps", [False, True])
