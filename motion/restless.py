@@ -79,19 +79,27 @@ _NEIGHBOURS = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _WIDE = cv2.getStructuringElement(cv2.MORPH_RECT, (WIDE, WIDE))
 
 
-def _rms(diff: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-    """Root mean square of a uint8 difference per block (float32): a few leaves catching the
-    sun now and then raise it as they raise a pixel's variance; the mean would not show them.
-    (Squared after a 2x2 average, and averaged down by halves: OpenCV's area resize is fast
-    for exact halves, and a speck of light still counts.)"""
+def _rms(diff: np.ndarray, grid: tuple[int, int], whole: bool = False) -> np.ndarray:
+    """Root mean square of a uint8 difference per block (float32; `whole`: uint8 where that is
+    whole levels): a few leaves catching the sun now and then raise it as they raise a pixel's
+    variance; the mean would not show them. (Squared after a 2x2 average, and averaged down by
+    halves: OpenCV's area resize is fast for exact halves, and a speck of light still counts.)"""
     half = cv2.resize(diff, (diff.shape[1] // 2, diff.shape[0] // 2), interpolation=cv2.INTER_AREA)
     if half.shape[1::-1] == grid:
         # (at 160x120 the 2x2 average is the block already, and the root of its square is
         # itself: exactly, in float32, for whole levels)
-        return half.astype(np.float32)
+        return half if whole else half.astype(np.float32)
     square = half.astype(np.float32)
     cv2.multiply(square, square, dst=square)
     return cv2.sqrt(cv2.resize(square, grid, interpolation=cv2.INTER_AREA))
+
+
+def _at_most(moved: np.ndarray, level: float) -> np.ndarray:
+    """Where `moved` (an RMS, 0 or more) is at most `level`: 255, else 0. (On whole levels, at
+    most its floor, by uint8's threshold: a third of a float inRange, issue 27's 14th round.)"""
+    if moved.dtype == np.uint8:
+        return cv2.threshold(moved, int(level), 255, cv2.THRESH_BINARY_INV)[1]
+    return cv2.inRange(moved, 0.0, level)
 
 
 class RestlessModel:
@@ -201,11 +209,10 @@ class RestlessModel:
             return
         self._learned += dt
         grid = self.grid
-        moved = _rms(cv2.absdiff(current, previous), grid)
+        moved = _rms(cv2.absdiff(current, previous), grid, whole=True)
         # (Masks of 255 and 0 from OpenCV's calls, not numpy's booleans: a few us each instead
         # of several, on the learning frame, the slowest of the cycle. Issue 27's eighth round.)
-        # (quiet: the change at most active_level, as inRange tests from 0, the least RMS)
-        quiet = cv2.inRange(moved, 0.0, active_level)
+        quiet = _at_most(moved, active_level)
         active = cv2.bitwise_not(quiet)
         if young and not cv2.countNonZero(active):
             # Nothing changing (a calm start-up, as most are): nothing in place or through, the

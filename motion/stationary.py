@@ -19,6 +19,17 @@ ABSORB_BLOCK = 4  # analysis px (8 lores px at 320x240): stationary objects go i
 PixelBox = tuple[int, int, int, int]  # x, y, w, h in analysis px
 
 
+def settles(t: float, since: float, after: float) -> bool:
+    """`t - since >= after` in float32, as on the array of timers (`since` a float32 value).
+    (numpy's scalars cost 3-4 us in the pipeline: in float64 unless within `near` of the line,
+    which bounds what rounding t, the difference and `after` to float32 can move them by, its
+    last term below float32's normal numbers)"""
+    near = (abs(t) + abs(t - since) + abs(after)) * 2.0**-23 + 2.0**-126
+    if abs(t - since - after) > near:
+        return t - since > after
+    return bool(np.float32(t) - np.float32(since) >= np.float32(after))
+
+
 class StationaryBlocks:
     """How long each block has been changed; absorbs the blocks changed for long enough."""
 
@@ -29,6 +40,7 @@ class StationaryBlocks:
         # Frame time since which each block has been mostly moving; +inf where it is not.
         self.since = np.full(self.grid[::-1], np.inf, np.float32)
         self._idle = True  # `since` is +inf everywhere
+        self._started = np.empty_like(self.since)  # (reused: the timers with this frame's t)
         # At most the earliest timer (`absorb` finds it; timers restarted since only raise it),
         # so that `stayed` need not look for it; -inf: not known.
         self._earliest = -np.inf
@@ -103,13 +115,12 @@ class StationaryBlocks:
         # tested on the earliest timer alone: this ran on two frames of eight, the slowest of
         # the cycle, at 22-27 us; issue 27's eighth round.)
         moving = cv2.threshold(share, 127, 255, cv2.THRESH_BINARY)[1]
-        since = self.since
-        started = cv2.min(since, float(np.float32(t)))  # (t as the timers hold it)
+        since, started = self.since, self._started
+        np.minimum(since, np.float32(t), out=started)  # (t as the timers hold it)
         since.fill(np.inf)
         cv2.copyTo(started, moving, since)
         self._earliest = earliest = cv2.minMaxLoc(since)[0]
-        # (in float32, as `t - since >= after` on the array tests it)
-        if np.float32(t) - np.float32(earliest) < np.float32(after):
+        if not settles(t, earliest, after):
             return ()
         settled = (t - since) >= after
         since[settled] = np.inf

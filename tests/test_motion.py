@@ -16,10 +16,10 @@ from doorbell.motion.events import EventTracker
 from doorbell.motion.focus import CRISP_FRAMES, FocusJudge
 from doorbell.motion.lighting import REJUDGE_FRAMES, LightingModel
 from doorbell.motion.outline import rim
-from doorbell.motion.restless import LEARN_EVERY
+from doorbell.motion.restless import LEARN_EVERY, _at_most
 from doorbell.motion.schedule import CYCLE, PUT_OFF, RANGE_EVERY, RANGE_PHASE
 from doorbell.motion.scoring import Span, score
-from doorbell.motion.stationary import StationaryBlocks
+from doorbell.motion.stationary import StationaryBlocks, settles
 from doorbell.motion.types import MotionResult
 
 SIZE = (320, 240)
@@ -571,6 +571,28 @@ def test_rain_streaks_do_not_alert() -> None:
         frames.append(noisy(img, rng))
     _, updates = run(frames)
     assert starts(updates) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.0, 40.0) | st.integers(0, 40).map(float))
+def test_quiet_blocks_on_whole_levels_are_those_of_the_float_test(seed: int, level: float) -> None:
+    """The restless model's quiet blocks from the uint8 RMS (whole levels) are those the float
+    test finds, the level a whole one or not."""
+    moved = np.random.default_rng(seed).integers(0, 45, (60, 80)).astype(np.uint8)
+    assert (_at_most(moved, level) == _at_most(moved.astype(np.float32), level)).all()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.floats(0.0, 1e6),
+    st.floats(0.0, 600.0),
+    st.floats(-1e-3, 1e-3) | st.floats(-1.0, 1.0) | st.sampled_from([0.0, 1e-9, -1e-9]),
+)
+def test_a_timer_settles_as_the_array_of_timers_says(t: float, after: float, off: float) -> None:
+    """`settles` (float64 unless near the line) answers as `t - since >= after` does on the
+    float32 array of timers, at and around the line."""
+    since = np.array([t - after + off], np.float32)
+    assert settles(t, float(since[0]), after) == bool(((t - since) >= after)[0])
 
 
 def test_a_parcel_that_stays_is_absorbed_and_reported_once() -> None:
