@@ -271,8 +271,9 @@ class LightingModel:
         # between one call and the next, IPP's first 20x15 -> 80x60 bilinear resize took 26-35
         # us, OpenCV's 11-15 (issue 27's thirteenth round; its maps differ in the last bit or so
         # of a float32). Switched off once for the whole judgement rather than around the two
-        # bilinear resizes: six calls fewer, 3-6 us per judgement (fourteenth round); its area
-        # resizes, median and comparisons give the same results either way.
+        # bilinear resizes: three cv2.ipp calls (3-4 us each cold) where there were six, about 2 %
+        # of a judgement (fourteenth round); its area resizes, median blur and minMaxLoc give
+        # the same results either way (docs/motion.md).
         ipp = cv2.ipp.useIPP()  # (a per-thread setting: only this thread's calls are affected)
         cv2.ipp.setUseIPP(False)
         try:
