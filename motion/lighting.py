@@ -129,19 +129,6 @@ _SLIGHT_LEVELS = _within_levels(SLIGHT_GAIN)
 BOUNDS_EVERY = 4
 
 
-def _upsample(gains: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Block gains spread smoothly over `size` (bilinear), by OpenCV's own code rather than
-    IPP's: on a judged frame, with the rest of a busy pipeline between one call and the next,
-    IPP's took 26-35 us for the first 20x15 -> 80x60 resize, OpenCV's 11-15 (issue 27's
-    thirteenth round). The results differ in the last bit or so of a float32 (a few 1e-7)."""
-    ipp = cv2.ipp.useIPP()  # (a per-thread setting: only this thread's call is affected)
-    cv2.ipp.setUseIPP(False)
-    try:
-        return cv2.resize(gains, size, interpolation=cv2.INTER_LINEAR)
-    finally:
-        cv2.ipp.setUseIPP(ipp)
-
-
 class LightingModel:
     def __init__(
         self, size: tuple[int, int], block: int, max_residual: float, flat_std: float = 4.0
@@ -280,6 +267,22 @@ class LightingModel:
             self._calls += 1
             return _UNCHANGED
         self._bounds = None  # (the background may be compensated below)
+        # By OpenCV's own code, not IPP's: on a judged frame, with the rest of a busy pipeline
+        # between one call and the next, IPP's first 20x15 -> 80x60 bilinear resize took 26-35
+        # us, OpenCV's 11-15 (issue 27's thirteenth round; its maps differ in the last bit or so
+        # of a float32). Switched off once for the whole judgement rather than around the two
+        # bilinear resizes: three cv2.ipp calls (3-4 us each cold) where there were six, about 2 %
+        # of a judgement (fourteenth round); its area resizes, median blur and minMaxLoc give
+        # the same results either way (docs/motion.md).
+        ipp = cv2.ipp.useIPP()  # (a per-thread setting: only this thread's calls are affected)
+        cv2.ipp.setUseIPP(False)
+        try:
+            return self._judge(current, background)
+        finally:
+            cv2.ipp.setUseIPP(ipp)
+
+    def _judge(self, current: np.ndarray, background: np.ndarray) -> LightingEstimate:
+        """The whole judgement (`estimate`, when the quick test found a block off)."""
         grid = self.grid
         current = cv2.resize(current, self.work, interpolation=cv2.INTER_AREA).astype(np.float32)
         background = cv2.resize(background, self.work, interpolation=cv2.INTER_AREA)
@@ -287,7 +290,7 @@ class LightingModel:
         bg_mean = cv2.resize(background, grid, interpolation=cv2.INTER_AREA)
         # +4: dark blocks have noisy ratios; a small offset keeps them sane.
         block_gain = (cur_mean + 4.0) / (bg_mean + 4.0)
-        gain_up = _upsample(block_gain, self.work)
+        gain_up = cv2.resize(block_gain, self.work, interpolation=cv2.INTER_LINEAR)  # (smooth)
         residual = cv2.resize(
             cv2.absdiff(current, cv2.multiply(background, gain_up)),
             grid,
@@ -345,5 +348,5 @@ class LightingModel:
             gain = 0.5 * (low + high)
             gain = 1.0 if abs(gain - 1.0) < UNIFORM / 2 else gain
             return LightingEstimate(None, gain, lit_share, global_gain, even, judged=True)
-        gain_map = _upsample(final, self.size)
+        gain_map = cv2.resize(final, self.size, interpolation=cv2.INTER_LINEAR)
         return LightingEstimate(gain_map, 1.0, lit_share, global_gain, even, judged=True)

@@ -220,8 +220,8 @@ def test_a_patch_lit_past_white_is_light_not_a_visitor() -> None:
 
 
 def test_the_gain_map_is_opencvs_own_whatever_the_threads_ipp_setting_which_is_kept() -> None:
-    """The block gains are spread by OpenCV's own bilinear code, IPP off for those calls alone
-    (IPP's first took 2-3x as long on a judged frame, issue 27's thirteenth round): the same map
+    """The block gains are spread by OpenCV's own bilinear code, IPP off for the judgement (IPP's
+    first took 2-3x as long on a judged frame, issue 27's thirteenth round): the same map
     whether the thread had IPP on or off, and the setting, which is per thread, as it was after."""
     bg = background()
     reference = cv2.convertScaleAbs(bg)
