@@ -195,7 +195,7 @@ class MotionDetector:
         if not apart.known or due & RANGE or (learns and self._restless.young):
             apart.measure(self._uint8_background())
         threshold = self._noise.threshold
-        needed = self._restless.thresholds(threshold)
+        needed = self._restless.thresholds(threshold, defer=light.judged)
         # (measured when first needed: learning, a ghost; a frame that learns finds what changed
         # from it in one call, where the widened range takes four when new, as when young)
         self._diff = apart.difference(current) if learns else None

@@ -294,6 +294,15 @@ def test_what_the_restless_model_learned_is_in_the_thresholds_two_frames_later(
         return result
 
     detector._lighting.estimate = judging  # type: ignore[method-assign]
+    thresholds = restless.thresholds
+    busy_on: list[int] = []
+
+    def asked(floor: float, defer: bool = False) -> np.ndarray | None:
+        if defer:
+            busy_on.append(i)
+        return thresholds(floor, defer)
+
+    restless.thresholds = asked  # type: ignore[method-assign]
     learned_on: list[int] = []
     made_on: list[int] = []
     for i in range(12 * int(FPS)):
@@ -315,6 +324,8 @@ def test_what_the_restless_model_learned_is_in_the_thresholds_two_frames_later(
         if not any(i <= made <= by for made in made_on):
             late.append(i)
     assert late == []
+    # (a judged frame may put them off a frame: the detector says which frames are judged)
+    assert busy_on == judged
 
 
 def test_the_range_is_measured_on_every_frame_the_young_restless_model_learns_on() -> None:
