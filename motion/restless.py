@@ -287,7 +287,8 @@ class RestlessModel:
         """Where no place keeps moving (bool), at every `step`-th analysis pixel each way (the
         shape of image[::step, ::step]): K x the neighbourhood's spread under CALM_SHARE of the
         floor, so that leaves whose sway the floor alone would hold are still not taken for
-        the sensor's noise. None when that is everywhere."""
+        the sensor's noise. None when that is everywhere. (A new array: the caller may write
+        to it, motion.noise does.)"""
         # (`_needed` made again if the spread was learned since: in motion.detector it was
         # made with the thresholds right after learning, and this is one comparison)
         needed = self._make_needed()
