@@ -36,8 +36,8 @@ class NoiseEstimator:
         `moving`: the box around what moves (rows, columns: slices from 0 of step 1), left out;
         `calm`: boolean mask of the places that do not keep moving, of every SAMPLE_STEP-th
         pixel each way (the shape of current[::4, ::4]), a new array this may write to; None:
-        everywhere. The brightness is the background's mean luma. (The difference at the
-        samples only: a sixteenth of the pixels. Issue 27's ninth round.)"""
+        everywhere. The brightness is the background's mean luma. (The level from the samples
+        only: a sixteenth of the pixels. Issue 27's ninth round.)"""
         step = SAMPLE_STEP
         self.brightness = float(cv2.mean(background)[0])
         # (the plain difference: the noise model is of |N(0, sigma)|; of the whole frame, whose
