@@ -234,10 +234,9 @@ class MotionDetector:
             # (not where leaves keep moving: their sway is not the sensor's noise; against the
             # background moved by a shake, if it was)
             calm = self._restless.calm(threshold, SAMPLE_STEP)
-            where = still.view(bool)[::SAMPLE_STEP, ::SAMPLE_STEP]
-            where = where if calm is None else where & calm
-            # (the uint8 background is made already: the range is measured on the noise's frames)
-            self._noise.update(current, self._uint8_background(), where)
+            # (the uint8 background is made already: the range is measured on the noise's frames;
+            # `_held`: where `still` is 0, the box around what moves)
+            self._noise.update(current, self._uint8_background(), self._held, calm)
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every fourth frame is enough. (Every eighth, as
         # in issue 27's sixth round, with the restless model learning everywhere every fourth
