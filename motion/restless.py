@@ -275,7 +275,7 @@ class RestlessModel:
         if self.late:
             self.late, self._may_wait = False, True
             return self._given
-        if defer and self._may_wait and self._needed is None:
+        if defer and self._may_wait:
             self._may_wait = False  # (once)
             return self._given
         self._may_wait = False
