@@ -14,6 +14,7 @@ from doorbell.motion.detector import MotionDetector
 from doorbell.motion.difference import RangeDifference
 from doorbell.motion.restless import (
     IN_PLACE,
+    REVOKE_SECONDS,
     WIDE,
     YOUNG_SECONDS,
     RestlessModel,
@@ -122,7 +123,8 @@ def test_the_range_is_given_only_for_the_array_it_was_measured_on() -> None:
 
 def test_the_young_model_learns_from_the_range_the_detector_measured_on_its_frame() -> None:
     """While young the detector gives the restless model the 3x3 range it measured on this
-    frame's background (so the wide range is one step from it): that range, the background's."""
+    frame's background (so the wide range is one step from it); later, whenever it gives one,
+    that range is the background's, not one measured on an earlier frame."""
     rng = np.random.default_rng(7)
     base = cv2.GaussianBlur(rng.integers(0, 256, (120, 160)).astype(np.uint8), (5, 5), 0)
     detector = MotionDetector(MotionConfig(), (160, 120))
@@ -147,7 +149,7 @@ def test_the_young_model_learns_from_the_range_the_detector_measured_on_its_fram
         update(current, reference, diff, t, active_level, near)
 
     model.update = watched
-    for i in range(int(YOUNG_SECONDS * FPS)):
+    for i in range(int(REVOKE_SECONDS * FPS)):  # (later the range may be of an earlier frame)
         frame = base.copy()
         frame[:30, :30] = np.roll(base[:30, :30], i % 3 - 1, axis=1)  # leaves: in place
         detector.process(frame, i / FPS)
