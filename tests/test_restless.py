@@ -15,6 +15,7 @@ from doorbell.motion.difference import RangeDifference
 from doorbell.motion.restless import (
     IN_PLACE,
     REVOKE_SECONDS,
+    REVOKE_STEPS,
     WIDE,
     YOUNG_SECONDS,
     RestlessModel,
@@ -154,3 +155,23 @@ def test_the_young_model_learns_from_the_range_the_detector_measured_on_its_fram
         frame[:30, :30] = np.roll(base[:30, :30], i % 3 - 1, axis=1)  # leaves: in place
         detector.process(frame, i / FPS)
     assert len(given_ranges) >= YOUNG_SECONDS * FPS - 2
+
+
+def test_what_the_young_model_held_is_forgotten_after_revoke_steps_through() -> None:
+    """A block whose change shows through (not in place) on REVOKE_STEPS learning steps in a row
+    forgets its spread on the last of them, not before; blocks that do not change keep theirs."""
+    rng = np.random.default_rng(11)
+    base = rng.integers(60, 200, SIZE[::-1], dtype=np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    high, low = cv2.dilate(base, kernel), cv2.erode(base, kernel)
+    model = RestlessModel(SIZE)
+    model.update(base, lambda: base, np.zeros_like(base), 0.0, active_level=2.0)
+    model.spread.fill(5.0)  # (as if held before: a sway)
+    frame = base.copy()
+    frame[:24, :24] = 255  # something new, far from anything the background has near
+    diff = cv2.max(cv2.subtract(frame, high), cv2.subtract(low, frame))
+    for step in range(1, REVOKE_STEPS + 1):
+        model.update(frame, lambda: base, diff, step / FPS, active_level=2.0)
+        forgotten = step >= REVOKE_STEPS
+        assert (model.spread[2:10, 2:10] == (0.0 if forgotten else 5.0)).all(), step
+        assert (model.spread[20:, 20:] == 5.0).all()
