@@ -18,6 +18,7 @@ from doorbell.motion.restless import (
     REVOKE_STEPS,
     WIDE,
     YOUNG_SECONDS,
+    K,
     RestlessModel,
     _not_in_place,
     _wide_range,
@@ -175,3 +176,24 @@ def test_what_the_young_model_held_is_forgotten_after_revoke_steps_through() -> 
         forgotten = step >= REVOKE_STEPS
         assert (model.spread[2:10, 2:10] == (0.0 if forgotten else 5.0)).all(), step
         assert (model.spread[20:, 20:] == 5.0).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.0, 80.0), st.floats(1.0, 120.0))
+def test_the_thresholds_are_k_times_the_neighbourhoods_spread_floored_and_capped(
+    seed: int, floor: float, top: float
+) -> None:
+    """Each pixel's threshold: K x the largest spread of its 3x3 blocks, at least the floor's
+    whole level, at most 255, truncated to whole levels (spreads past 255 / K too)."""
+    model = RestlessModel(SIZE)
+    rng = np.random.default_rng(seed)
+    model.spread[:] = rng.random(model.spread.shape, dtype=np.float32) * np.float32(top)
+    model._learned = YOUNG_SECONDS  # (learned: thresholds are made from the spread)
+    given_ = model.thresholds(floor)
+    needed = cv2.dilate(model.spread, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))) * K
+    if needed.max() <= floor:
+        assert given_ is None
+        return
+    small = np.minimum(np.maximum(needed, np.float32(int(floor))), 255.0).astype(np.uint8)
+    assert given_ is not None
+    assert (given_ == np.repeat(np.repeat(small, 2, axis=0), 2, axis=1)).all()
