@@ -47,7 +47,7 @@ GHOST_RATIO = 1.5
 # ... and at least this crisp (mean levels/px on the outline; measured: ghosts of people 17-28,
 # an insect's blur taken in by learning 4-7).
 GHOST_MIN_EDGE = 10.0
-NOISE_ALPHA = 0.1
+NOISE_ALPHA = 0.1  # each measurement of the noise moves its level this share (motion.noise)
 ACTIVE_MIN = 1.0  # levels: below this no place counts as changing, however clean the sensor
 # The frame's typical gain this far from 1 is a change of light (a cloud, auto-exposure, a
 # lamp), not the few percent swaying leaves' blocks vary by.
@@ -88,7 +88,7 @@ class MotionDetector:
         self._diff: np.ndarray | None = None  # this frame's difference from the range, if made
         self._stationary = StationaryBlocks(work)
         self._frames = 0
-        self._work = PeriodicWork()  # when the work done every few frames runs
+        self._schedule = PeriodicWork()  # when the work done every few frames runs
         self._settle_until = -1.0
 
     def reset(self) -> None:
@@ -101,6 +101,7 @@ class MotionDetector:
         self._lighting.reset()
         self._restless.reset()
         self._apart.forget()
+        self._schedule = PeriodicWork()  # (nothing put off: the restless model's step neither)
 
     @property
     def state_bytes(self) -> int:
@@ -191,9 +192,9 @@ class MotionDetector:
             self._reference = None  # (compensated)
         # Work done every few frames waits while the lighting's whole judgement runs, a few
         # frames at most (motion.schedule).
-        due = self._work.due(self._frames, light.judged)
-        learns = self._restless.due(self._frames, defer=self._work.putting_off)
-        self._work.waiting(self._restless.pending)
+        due = self._schedule.due(self._frames, light.judged)
+        learns = self._restless.due(self._frames, defer=self._schedule.putting_off)
+        self._schedule.waiting(self._restless.pending)
         apart = self._apart
         # (While the restless model is young it learns on every frame, from the difference
         # against the range: measured on each of those frames too, not on one judged, which puts
@@ -203,8 +204,8 @@ class MotionDetector:
             apart.measure(self._uint8_background())
         threshold = self._noise.threshold
         needed = self._restless.thresholds(threshold, defer=light.judged)
-        # (measured when first needed: learning, a ghost; a frame that learns finds what changed
-        # from it in one call, where the widened range takes four when new, as when young)
+        # (measured on a frame that learns, which finds what changed from it in one call, where
+        # the widened range takes four when new, as when young; else when first needed: a ghost)
         self._diff = apart.difference(current) if learns else None
         if self._diff is None:
             changed = apart.changed(current, threshold, needed)
@@ -218,7 +219,8 @@ class MotionDetector:
                 self._diff = apart.once(current, self._reference)
                 changed = exceeding(self._diff, threshold, needed)
         if learns:
-            diff, level = self._difference(current), self._active_level()
+            diff, level = self._diff, self._active_level()
+            assert diff is not None  # (measured above, or against the shaken background)
             self._restless.update(
                 current, self._uint8_background, diff, t, level, near=self._near_range
             )
@@ -343,13 +345,6 @@ class MotionDetector:
             self._stationary.take_in(self._known, current, contour, box)
             cv2.drawContours(changed, [contour], -1, 0, thickness=cv2.FILLED)
         return kept
-
-    def _difference(self, current: np.ndarray) -> np.ndarray:
-        """This frame's difference from the background's range, measured when first asked for
-        (learning)."""
-        if self._diff is None:
-            self._diff = self._apart.difference(current)
-        return self._diff
 
     def _is_ghost(self, current: np.ndarray, box: PixelBox) -> bool:
         x, y, w, h = box

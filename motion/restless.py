@@ -98,7 +98,12 @@ def _at_most(moved: np.ndarray, level: float) -> np.ndarray:
     """Where `moved` (an RMS, 0 or more) is at most `level`: 255, else 0. (On whole levels, at
     most its floor, by uint8's threshold: a third of a float inRange, issue 27's 14th round.)"""
     if moved.dtype == np.uint8:
-        return cv2.threshold(moved, int(level), 255, cv2.THRESH_BINARY_INV)[1]
+        whole = int(level)
+        if level - whole > 1.0 - 2.0**-20:
+            # (a level within float32's rounding below the next whole one is that one, as the
+            # float test, which takes the level as float32, says; a numpy scalar only here)
+            whole = int(np.float32(level))
+        return cv2.threshold(moved, whole, 255, cv2.THRESH_BINARY_INV)[1]
     return cv2.inRange(moved, 0.0, level)
 
 
@@ -306,7 +311,7 @@ class RestlessModel:
         if self.late:
             self.late, self._may_wait = False, True
             return self._given
-        if defer and self._may_wait and self._needed is None:
+        if defer and self._may_wait:
             self._may_wait = False  # (once)
             return self._given
         self._may_wait = False

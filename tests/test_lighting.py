@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from doorbell.motion.lighting import (
     FOLLOW_BLOCKS,
@@ -231,14 +232,38 @@ def test_the_gain_map_is_opencvs_own_whatever_the_threads_ipp_setting_which_is_k
     ipp = cv2.ipp.useIPP()
     maps = []
     try:
+        cv2.ipp.setUseIPP(True)
+        have = cv2.ipp.useIPP()  # (False where OpenCV is built without IPP: the Pi's wheels)
         for setting in (True, False):
             cv2.ipp.setUseIPP(setting)
             light = model().estimate(frame, bg, lambda: reference)
             assert light.judged and light.gain_map is not None
-            assert cv2.ipp.useIPP() is setting
+            assert cv2.ipp.useIPP() is (setting and have)
             maps.append(light.gain_map)
     finally:
         cv2.ipp.setUseIPP(ipp)
     # the same code whatever the thread's setting (IPP's map differs in the last bits)
     assert np.array_equal(maps[0], maps[1])
     assert maps[0][64, 112] > 1.2
+
+
+def test_the_threads_ipp_setting_is_kept_when_the_judgement_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bg = background()
+    reference = cv2.convertScaleAbs(bg)
+    frame = np.clip(bg * 1.4, 0, 255).astype(np.uint8)
+
+    def broken(*args: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(LightingModel, "_judge", broken)
+    ipp = cv2.ipp.useIPP()
+    try:
+        cv2.ipp.setUseIPP(True)
+        have = cv2.ipp.useIPP()
+        with pytest.raises(MemoryError):
+            model().estimate(frame, bg, lambda: reference)
+        assert cv2.ipp.useIPP() is have
+    finally:
+        cv2.ipp.setUseIPP(ipp)
