@@ -118,6 +118,13 @@ class MotionDetector:
             self._reference = cv2.convertScaleAbs(self._known)
         return self._reference
 
+    def _near_range(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The background's 3x3 range, if measured on this frame's uint8 background (the one
+        `_uint8_background` gives)."""
+        if self._reference is None:
+            return None
+        return self._apart.range_of(self._reference)
+
     @property
     def _known(self) -> np.ndarray:
         """The background (there from the first frame on)."""
@@ -214,7 +221,9 @@ class MotionDetector:
         if learns:
             diff, level = self._diff, self._active_level()
             assert diff is not None  # (measured above, or against the shaken background)
-            self._restless.update(current, self._uint8_background, diff, t, level)
+            self._restless.update(
+                current, self._uint8_background, diff, t, level, near=self._near_range
+            )
             # The per-pixel thresholds from what was learned: made now while the model is
             # young (every frame learns), else two frames later (`late`).
             if not self._restless.late:

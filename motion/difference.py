@@ -23,6 +23,7 @@ class RangeDifference:
 
     def __init__(self) -> None:
         self._range: tuple[np.ndarray, np.ndarray] | None = None
+        self._measured_from: np.ndarray | None = None  # the array the range is of, if unchanged
         # The range widened by the threshold, and what it was made for: the threshold (whole
         # levels, or the per-pixel array) and the range.
         self._widened: tuple[np.ndarray, np.ndarray] | None = None
@@ -30,7 +31,7 @@ class RangeDifference:
 
     def forget(self) -> None:
         """The background changed at once (light compensated unevenly, scene forgotten)."""
-        self._range = None
+        self._range = self._measured_from = None
 
     def scale(self, gain: float) -> None:
         """The background was multiplied by one gain: so are its neighbourhood's maximum and
@@ -41,6 +42,7 @@ class RangeDifference:
                 cv2.convertScaleAbs(high, alpha=gain),
                 cv2.convertScaleAbs(low, alpha=gain),
             )
+            self._measured_from = None  # (scaled: no longer measured on any array)
 
     @property
     def known(self) -> bool:
@@ -50,6 +52,11 @@ class RangeDifference:
     def measure(self, reference: np.ndarray) -> None:
         """Measure the range of `reference` (the background, uint8)."""
         self._range = cv2.dilate(reference, _NEAR), cv2.erode(reference, _NEAR)
+        self._measured_from = reference
+
+    def range_of(self, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The range (maximum, minimum) if it was measured on this very array, else None."""
+        return self._range if self._measured_from is reference else None
 
     def difference(
         self, current: np.ndarray, window: tuple[slice, slice] | None = None

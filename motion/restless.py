@@ -107,6 +107,36 @@ def _at_most(moved: np.ndarray, level: float) -> np.ndarray:
     return cv2.inRange(moved, 0.0, level)
 
 
+def _not_in_place(wide: np.ndarray, far: np.ndarray) -> np.ndarray:
+    """Where the wide range's difference `wide` is more than IN_PLACE of the difference `far`
+    (both `_rms`, of the same type): 255, else 0."""
+    if wide.dtype == np.uint8 and IN_PLACE == 0.5:
+        # (whole levels: wide > far / 2 is wide > far - wide, saturating at 0 where wide >
+        # far, still true there; two uint8 calls where the float conversions, product and
+        # comparison took 5-7 us, issue 27's fifteenth round)
+        return cv2.compare(wide, cv2.subtract(far, wide), cv2.CMP_GT)
+    return cv2.compare(
+        wide.astype(np.float32, copy=False),
+        far.astype(np.float32, copy=False) * np.float32(IN_PLACE),
+        cv2.CMP_GT,
+    )
+
+
+def _wide_range(
+    reference: Callable[[], np.ndarray],
+    near: Callable[[], tuple[np.ndarray, np.ndarray] | None] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The background's maximum and minimum over WIDE x WIDE: from its 3x3 range when that was
+    measured (a 5x5 maximum is the 3x3 maximum of the 3x3 maximum, to the picture's edge, where
+    both windows are cut alike), else from the background."""
+    measured = near() if near is not None and WIDE == 5 else None
+    if measured is not None:
+        high, low = measured
+        return cv2.dilate(high, _NEIGHBOURS), cv2.erode(low, _NEIGHBOURS)
+    background = reference()
+    return cv2.dilate(background, _WIDE), cv2.erode(background, _WIDE)
+
+
 class RestlessModel:
     """Per-block spread of the difference from the background where the frame keeps changing."""
 
@@ -199,12 +229,15 @@ class RestlessModel:
         diff: np.ndarray,
         t: float,
         active_level: float,
+        near: Callable[[], tuple[np.ndarray, np.ndarray] | None] | None = None,
     ) -> None:
         """Learn from one frame (one `due` said so). `current`: blurred analysis luma (uint8);
         `reference`: the background it was compared with (uint8), asked for only in the first
         REVOKE_SECONDS (after that the learning frame need not make it); `diff`: its difference from
         the background's 3x3 range; `active_level`: the frame-to-frame change (RMS, levels)
-        above which a block counts as changing, a little above what noise alone gives."""
+        above which a block counts as changing, a little above what noise alone gives; `near`:
+        the 3x3 range (maximum, minimum) of that same background, if measured (None if not),
+        from which the wide range is one 3x3 step more."""
         young = self._learned < YOUNG_SECONDS
         self.late = not young
         previous = self._previous
@@ -227,15 +260,15 @@ class RestlessModel:
             # round: a young frame then costs little more than a usual one).
             return
         self._needed = None  # (made again from what is learned here when next asked for)
-        far = _rms(diff, grid)
         spread = self.spread
         if self._learned < REVOKE_SECONDS:
             # Moving in place or moving through: the wide range explains a sway, not a
             # visitor. (Later the wide range is not needed: learning is slow enough that
             # traffic passing through does not make a place restless.)
-            background = reference()
-            wide = apart(current, cv2.dilate(background, _WIDE), cv2.erode(background, _WIDE))
-            through = cv2.compare(_rms(wide, grid), far * np.float32(IN_PLACE), cv2.CMP_GT)
+            wide = apart(current, *_wide_range(reference, near))
+            far_levels = _rms(diff, grid, whole=True)
+            through = _not_in_place(_rms(wide, grid, whole=True), far_levels)
+            far = far_levels.astype(np.float32, copy=False)
             cv2.bitwise_and(through, active, dst=through)
             in_place = cv2.subtract(active, through)  # (through lies within active)
             counts = self._through
@@ -244,12 +277,15 @@ class RestlessModel:
             # OpenCV's masked call: a third of numpy's boolean indexing, every young frame)
             cv2.subtract(counts, in_place, dst=counts)
             cv2.add(counts, 1, dst=counts, mask=through)
-            revoked = cv2.inRange(counts, REVOKE_STEPS, 255)
+            # (at least REVOKE_STEPS: uint8's threshold, a quarter of inRange's 4-5 us)
+            revoked = cv2.threshold(counts, REVOKE_STEPS - 1, 255, cv2.THRESH_BINARY)[1]
             cv2.subtract(spread, spread, dst=spread, mask=revoked)
             if young:
                 # Hold the largest: a sway that has only just begun grows for a while.
                 cv2.copyTo(cv2.max(spread, far), in_place, spread)
                 return
+        else:
+            far = _rms(diff, grid)
         rise = min(1.0, dt / RISE_SECONDS)
         fall = min(1.0, dt / FALL_SECONDS)
         # Active blocks follow the difference; quiet ones only decay: a parcel that stays is
@@ -292,11 +328,14 @@ class RestlessModel:
         level = float(int(floor))
         if level != self._floor:
             self._floor = level
-            small = np.minimum(np.maximum(needed, np.float32(level)), 255.0)
+            # min(max(needed, level), 255) to whole levels, truncated: the same as capped at 255,
+            # truncated, then at least `level` (a whole level), in OpenCV's calls (6 us where
+            # numpy's maximum, minimum and conversion took 10-11, every young frame; issue
+            # 27's fifteenth round)
+            capped = cv2.threshold(needed, 255.0, 255.0, cv2.THRESH_TRUNC)[1]
+            small = cv2.max(capped.astype(np.uint8), min(level, 255.0))
             # (a new array: motion.difference knows it changed by that)
-            self._thresholds = cv2.resize(
-                small.astype(np.uint8), self.size, interpolation=cv2.INTER_NEAREST
-            )
+            self._thresholds = cv2.resize(small, self.size, interpolation=cv2.INTER_NEAREST)
         self._given = self._thresholds
         return self._thresholds
 
