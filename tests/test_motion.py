@@ -239,6 +239,22 @@ def test_periodic_work_waits_while_the_light_is_judged_a_few_frames_at_most(ever
         assert sum(name in w for w in late) >= len(late) // share - 3, name
 
 
+def judged_frames(detector: MotionDetector) -> list[int]:
+    """The numbers of the frames the lighting's whole judgement runs on, filled in as `detector`
+    processes them (its frame count: the first frame, which only starts the background, is 0)."""
+    judged: list[int] = []
+    estimate = detector._lighting.estimate
+
+    def judging(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = estimate(*args, **kwargs)
+        if result.judged:
+            judged.append(detector._frames)
+        return result
+
+    detector._lighting.estimate = judging  # type: ignore[method-assign]
+    return judged
+
+
 def test_the_young_model_put_off_by_judged_frames_learns_put_off_frames_late_at_most() -> None:
     """While young the restless model learns on every frame; under a light judged on every
     frame from the start its steps wait too, but PUT_OFF frames at most: none starves, even on
@@ -246,16 +262,7 @@ def test_the_young_model_put_off_by_judged_frames_learns_put_off_frames_late_at_
     rng = np.random.default_rng(5)
     bg = porch().astype(np.float32)
     detector = MotionDetector(MotionConfig(), SIZE)
-    restless, estimate = detector._restless, detector._lighting.estimate
-    judged: list[int] = []
-
-    def judging(*args, **kwargs):  # type: ignore[no-untyped-def]
-        result = estimate(*args, **kwargs)
-        if result.judged:
-            judged.append(i)
-        return result
-
-    detector._lighting.estimate = judging  # type: ignore[method-assign]
+    restless, judged = detector._restless, judged_frames(detector)
     learned_on: list[int] = []
     waited, longest = 0, 0  # frames in a row with a learning step put off
     for i in range(2 * int(FPS)):
@@ -284,16 +291,7 @@ def test_what_the_restless_model_learned_is_in_the_thresholds_two_frames_later(
     rng = np.random.default_rng(13)
     bg = porch().astype(np.float32)
     detector = MotionDetector(MotionConfig(), SIZE)
-    restless, estimate = detector._restless, detector._lighting.estimate
-    judged: list[int] = []
-
-    def judging(*args, **kwargs):  # type: ignore[no-untyped-def]
-        result = estimate(*args, **kwargs)
-        if result.judged:
-            judged.append(i)
-        return result
-
-    detector._lighting.estimate = judging  # type: ignore[method-assign]
+    restless, judged = detector._restless, judged_frames(detector)
     thresholds = restless.thresholds
     busy_on: list[int] = []
 
@@ -357,21 +355,11 @@ def test_the_range_is_measured_on_every_frame_the_young_restless_model_learns_on
 def test_a_young_frame_the_light_was_judged_on_puts_learning_off_to_the_next() -> None:
     """In its first second the restless model learns on every frame, but not on a frame the
     lighting's whole judgement ran on (with both, a start-up frame cost 2-5x the median): that
-    frame neither learns nor measures the range for learning, the next one learns. Once: a
-    frame judged after one that put learning off learns."""
+    frame neither learns nor measures the range for learning, the next one learns."""
     rng = np.random.default_rng(6)
     bg = porch().astype(np.float32)
     detector = MotionDetector(MotionConfig(), SIZE)
-    restless, estimate = detector._restless, detector._lighting.estimate
-    judged: list[int] = []
-
-    def judging(*args, **kwargs):  # type: ignore[no-untyped-def]
-        result = estimate(*args, **kwargs)
-        if result.judged:
-            judged.append(i)
-        return result
-
-    detector._lighting.estimate = judging  # type: ignore[method-assign]
+    restless, judged = detector._restless, judged_frames(detector)
     measured: list[int] = []
     measure = detector._apart.measure
 
