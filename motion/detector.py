@@ -93,8 +93,10 @@ class MotionDetector:
 
     def reset(self) -> None:
         """Forget the scene (background, stationary timers, verdicts); keep the noise level,
-        which belongs to the sensor, not the scene."""
+        which belongs to the sensor, not the scene. The frames count from 0 again: the noise
+        waits for the young model's first cycle as at the start, not to take leaves for it."""
         self._background = None
+        self._frames = 0
         self._stationary.reset()
         self._settle_until = -1.0
         self._focus.clear()

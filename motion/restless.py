@@ -99,9 +99,10 @@ def _at_most(moved: np.ndarray, level: float) -> np.ndarray:
     most its floor, by uint8's threshold: a third of a float inRange, issue 27's 14th round.)"""
     if moved.dtype == np.uint8:
         whole = int(level)
-        if level - whole > 1.0 - 2.0**-20:
+        if level - whole > 1.0 - 2.0**-10:
             # (a level within float32's rounding below the next whole one is that one, as the
-            # float test, which takes the level as float32, says; a numpy scalar only here)
+            # float test, which takes the level as float32, says: up to 2**-10 below it for
+            # levels under 16384; a numpy scalar only here)
             whole = int(np.float32(level))
         return cv2.threshold(moved, whole, 255, cv2.THRESH_BINARY_INV)[1]
     return cv2.inRange(moved, 0.0, level)

@@ -575,6 +575,8 @@ def test_rain_streaks_do_not_alert() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.floats(0.0, 40.0) | st.integers(0, 40).map(float))
 @example(0, 1.999999999999993)  # (just below a whole level: float32 takes it as 2)
+@example(0, 17 - 2**-20)  # (float32's steps are coarser above 16)
+@example(0, 32.9999988)
 def test_quiet_blocks_on_whole_levels_are_those_of_the_float_test(seed: int, level: float) -> None:
     """The restless model's quiet blocks from the uint8 RMS (whole levels) are those the float
     test finds, the level a whole one or not."""

@@ -197,3 +197,13 @@ def test_the_thresholds_are_k_times_the_neighbourhoods_spread_floored_and_capped
     small = np.minimum(np.maximum(needed, np.float32(int(floor))), 255.0).astype(np.uint8)
     assert given_ is not None
     assert (given_ == np.repeat(np.repeat(small, 2, axis=0), 2, axis=1)).all()
+
+
+def test_thresholds_wait_on_a_busy_frame_whatever_made_the_spread_grid_before() -> None:
+    """The noise's frame asks for the calm places (K x spread made then): a judged frame after it
+    still gives the thresholds from before, once."""
+    model = grown_up()
+    before = model.thresholds(6.0)  # (the step's late frame)
+    model.calm(6.0, 4)
+    assert model.thresholds(6.0, defer=True) is before
+    assert model.thresholds(6.0, defer=True) is not before
