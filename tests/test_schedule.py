@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from doorbell.config.motion import MotionConfig
+from doorbell.motion.detector import MotionDetector
 from doorbell.motion.schedule import ABSORB, CYCLE, PUT_OFF, RANGE, PeriodicWork
 
 
@@ -22,11 +26,6 @@ def test_only_frames_that_put_work_off_count_towards_how_long_it_waits() -> None
 def test_after_a_reset_the_noise_waits_for_the_first_cycle_again() -> None:
     """reset() forgets the scene, the restless model's calm places with it: the noise is not
     measured until the young model has had its first cycle again, as at the start."""
-    import numpy as np
-
-    from doorbell.config.motion import MotionConfig
-    from doorbell.motion.detector import MotionDetector
-
     rng = np.random.default_rng(3)
     base = rng.integers(40, 200, (120, 160), dtype=np.uint8)
     detector = MotionDetector(MotionConfig(), (160, 120))
