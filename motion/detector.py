@@ -107,12 +107,11 @@ class MotionDetector:
 
     @property
     def state_bytes(self) -> int:
-        arrays = [self._stationary.since, self._watched, self._still, *(z.mask for z in self.zones)]
+        arrays = [self._watched, self._still, *(z.mask for z in self.zones)]
         if self._background is not None:
             arrays.append(self._background)
-        return (
-            sum(a.nbytes for a in arrays) + self._lighting.state_bytes + self._restless.state_bytes
-        )
+        parts = (self._stationary, self._lighting, self._restless)
+        return sum(a.nbytes for a in arrays) + sum(part.state_bytes for part in parts)
 
     def _uint8_background(self) -> np.ndarray:
         """This frame's background as uint8 (rounded), made once when first asked for."""

@@ -45,6 +45,10 @@ class StationaryBlocks:
         # so that `stayed` need not look for it; -inf: not known.
         self._earliest = -np.inf
 
+    @property
+    def state_bytes(self) -> int:
+        return self.since.nbytes + self._started.nbytes
+
     def reset(self) -> None:
         self.since.fill(np.inf)
         self._idle = True
