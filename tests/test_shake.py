@@ -1,4 +1,5 @@
-"""The camera shake's estimate (motion.shake) on a real frame moved by known sub-pixel shifts."""
+"""The camera shake (motion.shake): its estimate on a real frame moved by known sub-pixel shifts,
+and the background moved by it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from doorbell.motion.resample import downscale
 from doorbell.motion.shake import MIN_RESPONSE, ShakeEstimator
@@ -86,3 +89,26 @@ def test_the_background_moved_by_the_estimate_meets_the_shaken_frame(frame: np.n
     )
     assert residual(estimator.moved(background, shift)) < 1.25 * residual(truth)
     assert residual(truth) < residual(background) / 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from([(160, 120), (160, 90), (200, 150)]),
+    st.floats(-20, 20, allow_nan=False),
+    st.floats(-20, 20, allow_nan=False),
+)
+def test_the_background_is_moved_as_warp_affine_moves_it(
+    size: tuple[int, int], dx: float, dy: float
+) -> None:
+    # (the bilinear translation round 15 made with warpAffine, borders replicated; warpAffine
+    # rounds the shift to 1/32 px, so a level apart on some pixels)
+    background = cv2.GaussianBlur(
+        np.random.default_rng(7).integers(0, 256, size[::-1], dtype=np.uint8), (5, 5), 0
+    )
+    matrix = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
+    warped = cv2.warpAffine(
+        background, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    moved = ShakeEstimator(size).moved(background, (dx, dy))
+    assert moved.shape == background.shape
+    assert int(cv2.absdiff(moved, warped).max()) <= 1
