@@ -292,9 +292,10 @@ class MotionDetector:
                 # A soft outline in the frame may also be a ghost's (its outline is in the
                 # background): that is taken in (checked as often as other ghosts) rather than
                 # learned slowly. Either way a blur does not count as motion.
-                for contour, box in blurry if ghosts else []:
-                    if self._ghosts(current, [box])[0]:
-                        self._stationary.take_in(self._known, current, contour, box)
+                found = self._ghosts(current, [box for _, box in blurry]) if ghosts else []
+                # (none when not looking for ghosts: `found` is empty then)
+                for contour, box in (r for r, ghost in zip(blurry, found, strict=False) if ghost):
+                    self._stationary.take_in(self._known, current, contour, box)
                 cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
                 regions = [r for r in regions if not any(r is b for b in blurry)]
                 best, zones = self._zone_shares(changed)
