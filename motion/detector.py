@@ -25,7 +25,7 @@ from doorbell.motion.difference import RangeDifference, exceeding
 from doorbell.motion.focus import FocusJudge
 from doorbell.motion.lighting import LightingModel
 from doorbell.motion.noise import FULL_LIGHT, SAMPLE_STEP, NoiseEstimator
-from doorbell.motion.outline import is_ghost
+from doorbell.motion.outline import ghosts
 from doorbell.motion.resample import downscale, work_size
 from doorbell.motion.restless import LEARN_EVERY, RestlessModel
 from doorbell.motion.schedule import ABSORB, NOISE, RANGE, PeriodicWork
@@ -292,9 +292,10 @@ class MotionDetector:
                 # A soft outline in the frame may also be a ghost's (its outline is in the
                 # background): that is taken in (checked as often as other ghosts) rather than
                 # learned slowly. Either way a blur does not count as motion.
-                for contour, box in blurry if ghosts else []:
-                    if self._is_ghost(current, box):
-                        self._stationary.take_in(self._known, current, contour, box)
+                found = self._ghosts(current, [box for _, box in blurry]) if ghosts else []
+                # (none when not looking for ghosts: `found` is empty then)
+                for contour, box in (r for r, ghost in zip(blurry, found, strict=False) if ghost):
+                    self._stationary.take_in(self._known, current, contour, box)
                 cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
                 regions = [r for r in regions if not any(r is b for b in blurry)]
                 best, zones = self._zone_shares(changed)
@@ -337,31 +338,46 @@ class MotionDetector:
         t: float,
     ) -> list[tuple[np.ndarray, PixelBox]]:
         """Regions that have stayed for GHOST_SECONDS and are ghosts become background now."""
-        kept = []
         stayed = self._stationary.stayed([box for _, box in regions], t, GHOST_SECONDS)
-        for (contour, box), long in zip(regions, stayed, strict=True):
-            if not long or not self._is_ghost(current, box):
-                kept.append((contour, box))
-                continue
+        checked = [r for r, long in zip(regions, stayed, strict=True) if long]
+        if not checked:
+            return regions
+        verdicts = self._ghosts(current, [box for _, box in checked])
+        gone = [r for r, ghost in zip(checked, verdicts, strict=True) if ghost]
+        for contour, box in gone:
             self._stationary.take_in(self._known, current, contour, box)
             cv2.drawContours(changed, [contour], -1, 0, thickness=cv2.FILLED)
-        return kept
+        return [r for r in regions if not any(r is g for g in gone)]
 
-    def _is_ghost(self, current: np.ndarray, box: PixelBox) -> bool:
-        x, y, w, h = box
-        window = (slice(y, y + h), slice(x, x + w))
-        before = cv2.convertScaleAbs(self._known[window])
-        return is_ghost(
+    def _ghosts(self, current: np.ndarray, boxes: list[PixelBox]) -> list[bool]:
+        """Which of these regions' boxes are ghosts (checked together, within the box around
+        them all: motion.outline.ghosts)."""
+        x0 = min(x for x, _, _, _ in boxes)
+        y0 = min(y for _, y, _, _ in boxes)
+        x1 = max(x + w for x, _, w, _ in boxes)
+        y1 = max(y + h for _, y, _, h in boxes)
+        window = (slice(y0, y1), slice(x0, x1))
+        return ghosts(
             current[window],
-            before,
-            # (this frame's difference if made, else the box's alone: a ghost frame seldom
+            self._unmoved_background(window),
+            # (this frame's difference if made, else the window's alone: a ghost frame seldom
             # needs the whole frame's, issue 27's tenth round)
             self._apart.difference(current, window) if self._diff is None else self._diff[window],
             self._noise.threshold,
+            [(x - x0, y - y0, w, h) for x, y, w, h in boxes],
             GHOST_RATIO,
             # an outline's crispness scales with the light, as every contrast does
             GHOST_MIN_EDGE * self._dimming(),
         )
+
+    def _unmoved_background(self, window: tuple[slice, slice]) -> np.ndarray:
+        """This frame's background as uint8 in `window`, not moved by a shake: on a frame that
+        measured the range (every frame that looks for ghosts) the one it was measured on,
+        unless a shake replaced it since; else made."""
+        reference = self._reference
+        if reference is not None and self._apart.range_of(reference) is not None:
+            return reference[window]
+        return cv2.convertScaleAbs(self._known[window])
 
     def _learn_mask(self, boxes: list[PixelBox]) -> np.ndarray:
         """Where the background may learn: outside the box around every moving region. Inside
