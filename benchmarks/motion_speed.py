@@ -258,7 +258,7 @@ def stages() -> None:
     from collections import Counter
 
     from benchmarks.real_footage import vtest_original
-    from doorbell.motion import focus, lighting, noise, restless, shake, stationary
+    from doorbell.motion import detector, focus, lighting, noise, restless, shake, stationary
     from doorbell.motion.difference import RangeDifference
 
     spent: Counter[str] = Counter()
@@ -266,7 +266,7 @@ def stages() -> None:
     steps = {
         "lighting check": (lighting.LightingModel, "estimate"),
         "blur check": (focus.FocusJudge, "soft"),
-        "regions": (MotionDetector, "_regions"),
+        "regions": (detector, "large_regions"),
         "ghosts": (MotionDetector, "_drop_ghosts"),
         "restless learning": (restless.RestlessModel, "update"),
         "restless thresholds": (restless.RestlessModel, "thresholds"),

@@ -26,6 +26,7 @@ from doorbell.motion.focus import FocusJudge
 from doorbell.motion.lighting import LightingModel
 from doorbell.motion.noise import FULL_LIGHT, SAMPLE_STEP, NoiseEstimator
 from doorbell.motion.outline import ghosts
+from doorbell.motion.regions import large_regions
 from doorbell.motion.resample import downscale, work_size
 from doorbell.motion.restless import LEARN_EVERY, RestlessModel
 from doorbell.motion.schedule import ABSORB, NOISE, RANGE, PeriodicWork
@@ -89,6 +90,7 @@ class MotionDetector:
         self._stationary = StationaryBlocks(work)
         self._frames = 0
         self._schedule = PeriodicWork()  # when the work done every few frames runs
+        self._busy = False  # this frame estimated a shake or checked regions for ghosts
         self._settle_until = -1.0
 
     def reset(self) -> None:
@@ -204,7 +206,9 @@ class MotionDetector:
         if not apart.known or due & RANGE or (learns and self._restless.young):
             apart.measure(self._uint8_background())
         threshold = self._noise.threshold
-        needed = self._restless.thresholds(threshold, defer=light.judged)
+        # (thresholds due on a frame busy already, judged or running work put off, wait once)
+        busy = light.judged or self._schedule.catching_up
+        needed = self._restless.thresholds(threshold, defer=busy)
         # (measured on a frame that learns, which finds what changed from it in one call, where
         # the widened range takes four when new, as when young; else when first needed: a ghost)
         self._diff = apart.difference(current) if learns else None
@@ -212,7 +216,9 @@ class MotionDetector:
             changed = apart.changed(current, threshold, needed)
         else:
             changed = exceeding(self._diff, threshold, needed)
+        self._busy = False
         if self._shake.suspected(changed):
+            self._busy = True
             reference = self._uint8_background()
             shift = self._shake.shift(current, reference)
             if shift is not None:
@@ -242,6 +248,8 @@ class MotionDetector:
         )
 
         still = self._learn_mask([box for _, box in regions])
+        if self._busy:
+            due = self._schedule.busy(due)
         if due & NOISE:  # the noise level moves slowly: an eighth of frames
             # (not where leaves keep moving: their sway is not the sensor's noise; against the
             # background moved by a shake, if it was)
@@ -272,7 +280,7 @@ class MotionDetector:
         cv2.dilate(changed, _OPEN_AND_JOIN, dst=changed)
         if not self._everywhere:
             cv2.bitwise_and(changed, self._watched, dst=changed)
-        regions = self._regions(changed)
+        regions = large_regions(changed, self._min_blob)
         if regions and ghosts:
             regions = self._drop_ghosts(regions, changed, current, t)
         best, zones = self._zone_shares(changed)
@@ -312,24 +320,6 @@ class MotionDetector:
                 zones.append(zone.name)
         return best, zones
 
-    def _regions(self, changed: np.ndarray) -> list[tuple[np.ndarray, PixelBox]]:
-        """Regions (contour, box) of at least `min_blob` pixels; smaller ones (rain, snow) are
-        erased from `changed`."""
-        contours, _ = cv2.findContours(changed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        kept, dropped = [], []
-        smallest = self._min_blob
-        area, bounds = cv2.contourArea, cv2.boundingRect
-        for contour in contours:
-            # (a contour's area is under its box's: the area alone decides)
-            if area(contour) < smallest:
-                dropped.append(contour)
-            else:
-                x, y, w, h = bounds(contour)
-                kept.append((contour, (x, y, w, h)))
-        if dropped:
-            cv2.drawContours(changed, dropped, -1, 0, thickness=cv2.FILLED)
-        return kept
-
     def _drop_ghosts(
         self,
         regions: list[tuple[np.ndarray, PixelBox]],
@@ -342,6 +332,7 @@ class MotionDetector:
         checked = [r for r, long in zip(regions, stayed, strict=True) if long]
         if not checked:
             return regions
+        self._busy = True
         verdicts = self._ghosts(current, [box for _, box in checked])
         gone = [r for r, ghost in zip(checked, verdicts, strict=True) if ghost]
         for contour, box in gone:

@@ -266,7 +266,6 @@ class LightingModel:
         if self._unchanged(current, reference, refresh):
             self._calls += 1
             return _UNCHANGED
-        self._bounds = None  # (the background may be compensated below)
         # By OpenCV's own code, not IPP's: on a judged frame, with the rest of a busy pipeline
         # between one call and the next, IPP's first 20x15 -> 80x60 bilinear resize took 26-35
         # us, OpenCV's 11-15 (issue 27's thirteenth round; its maps differ in the last bit or so
@@ -277,9 +276,15 @@ class LightingModel:
         ipp = cv2.ipp.useIPP()  # (a per-thread setting: only this thread's calls are affected)
         cv2.ipp.setUseIPP(False)
         try:
-            return self._judge(current, background)
+            judged = self._judge(current, background)
         finally:
             cv2.ipp.setUseIPP(ipp)
+        if judged.gain_map is not None or judged.gain != 1.0:
+            # The background is compensated by it: the bounds are made again from it on the next
+            # frame. (Not when it is left as it was, a visitor in a steady light: the next frame,
+            # often catching up on work the judgement put off, need not make them, ~40 us.)
+            self._bounds = None
+        return judged
 
     def _judge(self, current: np.ndarray, background: np.ndarray) -> LightingEstimate:
         """The whole judgement (`estimate`, when the quick test found a block off)."""

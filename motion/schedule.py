@@ -37,6 +37,10 @@ class PeriodicWork:
         self._due = 0  # put off by judged frames, to run on the next one not putting off
         self._waited = 0  # frames in a row that put work off
         self.putting_off = False  # this frame puts its work off (learning too: the caller)
+        self.catching_up = False  # this frame runs work earlier frames put off
+        self._later = 0  # the noise, moved off a busy frame to the next
+        self._moved = False  # ... and not yet run: it may not move again
+        self._stays = False  # this frame runs the noise moved to it, busy or not
 
     def due(self, frame: int, judged: bool) -> int:
         """The work frame number `frame` runs; `judged`: the lighting judged it."""
@@ -44,13 +48,27 @@ class PeriodicWork:
             (RANGE if frame % RANGE_EVERY == RANGE_PHASE else 0)
             | (NOISE if frame % CYCLE == NOISE_PHASE and frame > CYCLE else 0)
             | (ABSORB if not frame % LEARN_EVERY else 0)  # (as the lighting's bounds)
+            | self._later
         )
+        self._later = 0
         self.putting_off = judged and self._waited < PUT_OFF
+        self.catching_up = not self.putting_off and bool(self._due)
         if self.putting_off:
             self._due |= now
             return 0
         due, self._due, self._waited = self._due | now, 0, 0
+        self._stays = self._moved and bool(due & NOISE)
+        self._moved = self._moved and not self._stays
         return due
+
+    def busy(self, work: int) -> int:
+        """Of `work` (due on this frame), what runs on it: all of it, but on a frame that turned
+        out busy (regions checked for ghosts, a shake estimated) the noise, which moves slowly,
+        waits for the next frame, once."""
+        if work & NOISE and not self._stays:
+            self._later, self._moved = NOISE, True
+            return work & ~NOISE
+        return work
 
     def waiting(self, learning: bool) -> None:
         """After `due`: `learning`, the restless model's step, is put off too."""

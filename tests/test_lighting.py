@@ -267,3 +267,34 @@ def test_the_threads_ipp_setting_is_kept_when_the_judgement_fails(
         assert cv2.ipp.useIPP() is have
     finally:
         cv2.ipp.setUseIPP(ipp)
+
+
+def test_the_bounds_are_made_again_after_a_judgement_only_when_it_compensated() -> None:
+    """After a judgement that left the background as it was (a visitor in a steady light), the
+    next frame's quick test keeps its bounds and does not ask for the uint8 background; after one
+    that compensated the light, it makes them again from the compensated background."""
+    bg = background()
+    reference = cv2.convertScaleAbs(bg)
+    asked: list[int] = []
+
+    def counted() -> np.ndarray:
+        asked.append(1)
+        return reference
+
+    lighting = model()
+    steady = bg.astype(np.uint8)
+    assert not lighting.estimate(steady, bg, counted).judged  # (the bounds made: asked once)
+    visitor = steady.copy()
+    coat(visitor, 72, 40, 24, 32)
+    estimate = lighting.estimate(visitor, bg, counted)
+    assert estimate.judged and estimate.gain_map is None and estimate.gain == 1.0
+    assert not lighting.estimate(steady, bg, counted).judged
+    assert len(asked) == 1
+    asked.clear()
+    lighting = model()  # (afresh: bounds are made every BOUNDS_EVERY frames anyway)
+    assert not lighting.estimate(steady, bg, counted).judged
+    darker = (bg * 0.8).astype(np.uint8)
+    estimate = lighting.estimate(darker, bg, counted)
+    assert estimate.judged and (estimate.gain_map is not None or estimate.gain != 1.0)
+    lighting.estimate(darker, bg, counted)
+    assert len(asked) == 2

@@ -1,0 +1,28 @@
+"""The regions of what changed: the outer contours of a binary mask, each with its box."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from doorbell.motion.stationary import PixelBox
+
+Region = tuple[np.ndarray, PixelBox]  # (contour, box)
+
+
+def large_regions(changed: np.ndarray, smallest: int) -> list[Region]:
+    """Regions of at least `smallest` pixels; smaller ones (rain, snow) are erased from
+    `changed` (uint8, written in place)."""
+    contours, _ = cv2.findContours(changed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    kept, dropped = [], []
+    area, bounds = cv2.contourArea, cv2.boundingRect
+    for contour in contours:
+        # (a contour's area is under its box's: the area alone decides)
+        if area(contour) < smallest:
+            dropped.append(contour)
+        else:
+            x, y, w, h = bounds(contour)
+            kept.append((contour, (x, y, w, h)))
+    if dropped:
+        cv2.drawContours(changed, dropped, -1, 0, thickness=cv2.FILLED)
+    return kept
