@@ -1,5 +1,6 @@
-"""When the detector's periodic work runs: spread over a cycle of frames, and put off while the
-lighting judges frame after frame (docs/motion.md says what was measured)."""
+"""When the detector's periodic work runs: spread over a cycle of frames, put off while the
+lighting judges frame after frame, and the noise moved off a frame that turned out busy
+(docs/motion.md says what was measured)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from doorbell.motion.restless import LEARN_EVERY
 #      learning frames);
 #   1, from the second cycle on: the noise, with the calm places from what frame 0 learned
 #      (not on frame 0, the slowest; not before the young model has learned a sway seen
-#      from frame 0: the first measurement took test_motion_hard's leaves for noise);
+#      from frame 0: the first measurement took test_motion_hard's leaves for noise); on 2
+#      when 1 turned out busy (`PeriodicWork.busy`: regions checked for ghosts, a shake);
 #   2, 3, 6, 7: none of it.
 CYCLE = 8
 # (The learning frames are restless.LEARN_EVERY's, a divisor of CYCLE: tests/test_motion.py.
