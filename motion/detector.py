@@ -112,7 +112,7 @@ class MotionDetector:
         arrays = [self._watched, self._still, *(z.mask for z in self.zones)]
         if self._background is not None:
             arrays.append(self._background)
-        parts = (self._stationary, self._lighting, self._restless)
+        parts = (self._stationary, self._lighting, self._restless, self._apart)
         return sum(a.nbytes for a in arrays) + sum(part.state_bytes for part in parts)
 
     def _uint8_background(self) -> np.ndarray:

@@ -45,6 +45,15 @@ class RangeDifference:
             self._measured_from = None  # (scaled: no longer measured on any array)
 
     @property
+    def state_bytes(self) -> int:
+        """What it holds from frame to frame: the range, the array it was measured on (the
+        detector's uint8 background, kept for `range_of`), the widened range."""
+        held = [*(self._range or ()), *(self._widened or ())]
+        if self._measured_from is not None:
+            held.append(self._measured_from)
+        return sum(array.nbytes for array in held)
+
+    @property
     def known(self) -> bool:
         """Is there a range to reuse?"""
         return self._range is not None

@@ -758,9 +758,14 @@ def test_detector_state_is_under_a_megabyte() -> None:
     for i in range(30):  # with a visitor and a light change, so every part holds its state
         scene = person(bg, 100 + 4 * i, 220, 100)
         detector.process(scene if i < 20 else (scene * 0.7).astype(np.uint8), i / FPS)
-    lighting = detector._lighting.state_bytes
+    lighting, kept = detector._lighting.state_bytes, detector._apart.state_bytes
     width, height = detector.work  # the background (float32) is kept at the analysis size
-    assert lighting > 0 and width * height * 4 + lighting < detector.state_bytes <= 1024 * 1024
+    assert lighting > 0 and width * height * 4 + lighting + kept < detector.state_bytes
+    assert detector.state_bytes <= 1024 * 1024
+    # the range kept between frames (its maximum and minimum) is counted
+    held = detector.state_bytes
+    detector._apart.forget()
+    assert held - detector.state_bytes >= 2 * width * height
 
 
 def test_light_switched_on_while_a_visitor_moves_about_is_still_light() -> None:
