@@ -300,10 +300,11 @@ class MotionDetector:
                 # A soft outline in the frame may also be a ghost's (its outline is in the
                 # background): that is taken in (checked as often as other ghosts) rather than
                 # learned slowly. Either way a blur does not count as motion.
-                found = self._ghosts(current, [box for _, box in blurry]) if ghosts else []
-                # (none when not looking for ghosts: `found` is empty then)
-                for contour, box in (r for r, ghost in zip(blurry, found, strict=False) if ghost):
-                    self._stationary.take_in(self._known, current, contour, box)
+                if ghosts:
+                    found = self._ghosts(current, [box for _, box in blurry])
+                    for (contour, box), ghost in zip(blurry, found, strict=True):
+                        if ghost:
+                            self._stationary.take_in(self._known, current, contour, box)
                 cv2.drawContours(changed, [r[0] for r in blurry], -1, 0, thickness=cv2.FILLED)
                 regions = [r for r in regions if not any(r is b for b in blurry)]
                 best, zones = self._zone_shares(changed)
@@ -364,7 +365,12 @@ class MotionDetector:
     def _unmoved_background(self, window: tuple[slice, slice]) -> np.ndarray:
         """This frame's background as uint8 in `window`, not moved by a shake: on a frame that
         measured the range (every frame that looks for ghosts) the one it was measured on,
-        unless a shake replaced it since; else made."""
+        unless a shake replaced it since; else made.
+        So the blurs' check in `_moving`, which runs after `_drop_ghosts` took this frame's
+        ghosts in, sees the background as it was before them, except on a frame a shake moved:
+        there it is made here afresh, with those ghosts in it (on no clip: the same-outputs
+        check's 3 real clips and 15 scenes check blurs 97 times, 3 on shaken frames, none after
+        a take-in)."""
         reference = self._reference
         if reference is not None and self._apart.range_of(reference) is not None:
             return reference[window]

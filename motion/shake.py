@@ -18,11 +18,15 @@ SPREAD_CELLS = 11  # ... and a shake is suspected when at least this many of the
 _CELL_LEVEL = int(255 * CELL_SHARE)  # a cell's mean (0-255) above this counts
 MIN_SHIFT = 0.3  # px: smaller shifts are noise in the estimate
 MIN_RESPONSE = 0.3  # phase correlation peak: below it, no single shift explains the frame
-# The phase correlation's window (px, square), from the middle. Issue 27's round 16: 64x64 of
-# 160x120 costs 40 us where the middle half (80x60) cost 58 (OpenCV's DFT: powers of two are its
-# fastest), and is about as right on known sub-pixel shifts of real frames (error median 0.10 px,
-# p90 0.23, p99 0.35, against 0.09, 0.19, 0.33; 48x48's p99 0.67, 32x32's 1.9; the 3x3 range
-# the frame is compared with absorbs less than a pixel): benchmarks/shake_accuracy.py.
+# The phase correlation's window (px, square), from the middle. Issue 27's round 16, measured at
+# 160x120 (the analysis of 320x240 lores frames): 64x64 costs 40 us where the middle half (80x60)
+# cost 58 (OpenCV's DFT: powers of two are its fastest), and is about as right on known sub-pixel
+# shifts of real frames, blurred as the detector blurs them (error median 0.11 px, p90 0.25, p99
+# 0.44, against 0.10, 0.20, 0.35; 48x48's p99 0.83, 32x32's 3.3). Other lores sizes are analysed
+# up to 319 px wide, where 64x64 is less of the frame: at 256x192 0.14 / 0.37 / 0.66 against the
+# middle half's 0.09 / 0.17 / 0.27, at 160x90 0.12 / 0.27 / 0.53 against 0.49 / 0.64 / 0.78.
+# Each under the pixel the 3x3 range the frame is compared with absorbs:
+# benchmarks/shake_accuracy.py (--lores).
 WINDOW = 64
 
 
@@ -31,7 +35,8 @@ class ShakeEstimator:
         width, height = size
         self.size = size
         # A WINDOW x WINDOW square from the middle (a shift is global, and the middle has no
-        # borders), smaller than a small frame: a power of two, the DFT's cheapest size.
+        # borders): a power of two, the DFT's cheapest size; on a frame less than WINDOW px wide
+        # or high, all of it that way.
         across, down = min(WINDOW, width), min(WINDOW, height)
         left, top = (width - across) // 2, (height - down) // 2
         self._window = (slice(top, top + down), slice(left, left + across))

@@ -91,9 +91,30 @@ def test_the_background_moved_by_the_estimate_meets_the_shaken_frame(frame: np.n
     assert residual(truth) < residual(background) / 3
 
 
+@pytest.mark.parametrize("size", [(160, 120), (161, 121), (200, 150), (256, 192)])
+def test_the_shift_is_estimated_in_the_middle_of_the_frame(size: tuple[int, int]) -> None:
+    # Only the middle (a 72x72 square, a little more than the window) moved, by (3, -2) px: a
+    # window from the middle finds that shift, one off it (a corner's) finds the frame still.
+    # (whole pixels: the test is where the window is, not how fine the estimate is)
+    width, height = size
+    rng = np.random.default_rng(11)
+    background = cv2.GaussianBlur(rng.integers(0, 256, (height, width), np.uint8), (0, 0), 1.5)
+    matrix = np.array([[1, 0, 3], [0, 1, -2]], np.float32)
+    shifted = cv2.warpAffine(
+        background, matrix, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+    current = background.copy()
+    left, top = (width - 72) // 2, (height - 72) // 2
+    middle = (slice(top, top + 72), slice(left, left + 72))
+    current[middle] = shifted[middle]
+    (dx, dy), response = ShakeEstimator(size).estimate(current, background)
+    assert response > MIN_RESPONSE
+    assert np.hypot(dx - 3, dy + 2) < 0.5, (dx, dy)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
-    st.sampled_from([(160, 120), (160, 90), (200, 150)]),
+    st.sampled_from([(160, 120), (160, 90), (200, 150), (161, 121), (64, 48)]),
     st.floats(-20, 20, allow_nan=False),
     st.floats(-20, 20, allow_nan=False),
 )
