@@ -206,8 +206,10 @@ class MotionDetector:
         if not apart.known or due & RANGE or (learns and self._restless.young):
             apart.measure(self._uint8_background())
         threshold = self._noise.threshold
-        # (thresholds due on a frame busy already, judged or running work put off, wait once)
-        busy = light.judged or self._schedule.catching_up
+        # (thresholds due on a frame busy already, judged or running work put off or the noise
+        # moved to it, wait once)
+        schedule = self._schedule
+        busy = light.judged or schedule.catching_up or schedule.runs_moved
         needed = self._restless.thresholds(threshold, defer=busy)
         # (measured on a frame that learns, which finds what changed from it in one call, where
         # the widened range takes four when new, as when young; else when first needed: a ghost)
@@ -254,8 +256,9 @@ class MotionDetector:
             # (not where leaves keep moving: their sway is not the sensor's noise; against the
             # background moved by a shake, if it was)
             calm = self._restless.calm(threshold, SAMPLE_STEP)
-            # (the uint8 background is made already: the range is measured on the noise's frames;
-            # `_held`: where `still` is 0, the box around what moves)
+            # (the uint8 background is made already on the range's frames, the noise's own, not
+            # on the next frame where a busy one moved it; `_held`: where `still` is 0, the box
+            # around what moves)
             self._noise.update(current, self._uint8_background(), self._held, calm)
         cv2.accumulateWeighted(current, background, cfg.learning_rate, mask=still)
         # Absorption is a matter of seconds: every fourth frame is enough. (Every eighth, as
@@ -333,7 +336,6 @@ class MotionDetector:
         checked = [r for r, long in zip(regions, stayed, strict=True) if long]
         if not checked:
             return regions
-        self._busy = True
         verdicts = self._ghosts(current, [box for _, box in checked])
         gone = [r for r, ghost in zip(checked, verdicts, strict=True) if ghost]
         for contour, box in gone:
@@ -343,7 +345,8 @@ class MotionDetector:
 
     def _ghosts(self, current: np.ndarray, boxes: list[PixelBox]) -> list[bool]:
         """Which of these regions' boxes are ghosts (checked together, within the box around
-        them all: motion.outline.ghosts)."""
+        them all: motion.outline.ghosts). The frame is busy (motion.schedule)."""
+        self._busy = True
         x0 = min(x for x, _, _, _ in boxes)
         y0 = min(y for _, y, _, _ in boxes)
         x1 = max(x + w for x, _, w, _ in boxes)

@@ -32,6 +32,7 @@ class RangeDifference:
     def forget(self) -> None:
         """The background changed at once (light compensated unevenly, scene forgotten)."""
         self._range = self._measured_from = None
+        self._widened = self._widened_for = None  # (made again from the next range)
 
     def scale(self, gain: float) -> None:
         """The background was multiplied by one gain: so are its neighbourhood's maximum and

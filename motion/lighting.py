@@ -125,7 +125,7 @@ _SLIGHT_LEVELS = _within_levels(SLIGHT_GAIN)
 # of a difference per frame): made when the caller says (motion.detector: on its learning
 # frames, where the uint8 background is made for them alone once the start-up is over, ~8 us,
 # rather than on the range's frames, among which the median frame now lies), at the latest
-# after this many frames, and after every judgement (which may compensate the background).
+# after this many frames, and after a judgement that compensated the background.
 BOUNDS_EVERY = 4
 
 

@@ -15,8 +15,9 @@ from doorbell.motion.restless import LEARN_EVERY
 #      learning frames);
 #   1, from the second cycle on: the noise, with the calm places from what frame 0 learned
 #      (not on frame 0, the slowest; not before the young model has learned a sway seen
-#      from frame 0: the first measurement took test_motion_hard's leaves for noise); on 2
-#      when 1 turned out busy (`PeriodicWork.busy`: regions checked for ghosts, a shake);
+#      from frame 0: the first measurement took test_motion_hard's leaves for noise); on the
+#      next frame when its own turned out busy (`PeriodicWork.busy`: regions checked for
+#      ghosts, a shake estimated), usually 2;
 #   2, 3, 6, 7: none of it.
 CYCLE = 8
 # (The learning frames are restless.LEARN_EVERY's, a divisor of CYCLE: tests/test_motion.py.
@@ -39,10 +40,11 @@ class PeriodicWork:
         self._due = 0  # put off by judged frames, to run on the next one not putting off
         self._waited = 0  # frames in a row that put work off
         self.putting_off = False  # this frame puts its work off (learning too: the caller)
+        # (both as `due` last set them: a frame the light settles on asks for no work)
         self.catching_up = False  # this frame runs work earlier frames put off
         self._later = 0  # the noise, moved off a busy frame to the next
         self._moved = False  # ... and not yet run: it may not move again
-        self._stays = False  # this frame runs the noise moved to it, busy or not
+        self.runs_moved = False  # this frame runs the noise moved to it, busy or not
 
     def due(self, frame: int, judged: bool) -> int:
         """The work frame number `frame` runs; `judged`: the lighting judged it."""
@@ -59,15 +61,15 @@ class PeriodicWork:
             self._due |= now
             return 0
         due, self._due, self._waited = self._due | now, 0, 0
-        self._stays = self._moved and bool(due & NOISE)
-        self._moved = self._moved and not self._stays
+        self.runs_moved = self._moved and bool(due & NOISE)
+        self._moved = self._moved and not self.runs_moved
         return due
 
     def busy(self, work: int) -> int:
         """Of `work` (due on this frame), what runs on it: all of it, but on a frame that turned
         out busy (regions checked for ghosts, a shake estimated) the noise, which moves slowly,
         waits for the next frame, once."""
-        if work & NOISE and not self._stays:
+        if work & NOISE and not self.runs_moved:
             self._later, self._moved = NOISE, True
             return work & ~NOISE
         return work

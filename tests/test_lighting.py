@@ -295,6 +295,16 @@ def test_the_bounds_are_made_again_after_a_judgement_only_when_it_compensated() 
     assert not lighting.estimate(steady, bg, counted).judged
     darker = (bg * 0.8).astype(np.uint8)
     estimate = lighting.estimate(darker, bg, counted)
-    assert estimate.judged and (estimate.gain_map is not None or estimate.gain != 1.0)
+    assert estimate.judged and estimate.gain_map is None and estimate.gain != 1.0
     lighting.estimate(darker, bg, counted)
+    assert len(asked) == 2
+    # and after light that fell unevenly, compensated by a gain map
+    asked.clear()
+    lighting = model()
+    assert not lighting.estimate(steady, bg, counted).judged
+    uneven = bg.copy()
+    uneven[:, 80:] *= 0.6
+    estimate = lighting.estimate(uneven.astype(np.uint8), bg, counted)
+    assert estimate.judged and estimate.gain_map is not None
+    lighting.estimate(uneven.astype(np.uint8), bg, counted)
     assert len(asked) == 2

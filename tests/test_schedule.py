@@ -101,7 +101,8 @@ def test_the_noise_is_not_measured_on_a_frame_that_checks_regions_for_ghosts() -
 def test_the_noise_is_not_measured_on_a_frame_that_estimates_a_shake() -> None:
     """Each frame estimates the camera's shift (the suspicion forced: a camera shaken frame after
     frame, which the restless model would otherwise learn), so the noise due on one is measured on
-    the next, where it stays."""
+    the next, where it stays (the restless thresholds due there wait: busy); once the camera is
+    still, on its own frame again."""
     rng = np.random.default_rng(6)
     base = cv2.GaussianBlur(rng.integers(30, 220, (120, 160), dtype=np.uint8), (7, 7), 0)
     detector = MotionDetector(MotionConfig(), (160, 120))
@@ -117,14 +118,28 @@ def test_the_noise_is_not_measured_on_a_frame_that_estimates_a_shake() -> None:
         shifts.append(detector._frames)
         return shift(*args, **kwargs)
 
+    deferred: list[int] = []
+    thresholds = detector._restless.thresholds
+
+    def asked(floor: float, defer: bool = False) -> np.ndarray | None:
+        if defer:
+            deferred.append(detector._frames)
+        return thresholds(floor, defer)
+
+    detector._restless.thresholds = asked  # type: ignore[method-assign]
     detector._noise.update = counting  # type: ignore[method-assign]
     detector._shake.shift = estimating  # type: ignore[method-assign]
-    detector._shake.suspected = lambda changed: True  # type: ignore[method-assign]
-    for i in range(6 * CYCLE):
+    shaking = 6 * CYCLE
+    detector._shake.suspected = lambda changed: detector._frames < shaking  # type: ignore[method-assign]
+    for i in range(shaking + 4 * CYCLE):
         detector.process(noisy(base, rng), i / 15)
-    assert len(measured) >= 3
-    assert {frame % CYCLE for frame in measured} == {NOISE_PHASE + 1}
-    assert set(measured) <= set(shifts)  # (busy there too: it stays)
+    during = [frame for frame in measured if frame < shaking]
+    after = [frame for frame in measured if frame > shaking + 1]
+    assert len(during) >= 3 and len(after) >= 3
+    assert {frame % CYCLE for frame in during} == {NOISE_PHASE + 1}
+    assert set(during) <= set(shifts)  # (busy there too: it stays)
+    assert set(during) <= set(deferred)
+    assert {frame % CYCLE for frame in after} == {NOISE_PHASE}
 
 
 def noisy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
