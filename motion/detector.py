@@ -208,8 +208,7 @@ class MotionDetector:
         threshold = self._noise.threshold
         # (thresholds due on a frame busy already, judged or running work put off or the noise
         # moved to it, wait once)
-        schedule = self._schedule
-        busy = light.judged or schedule.catching_up or schedule.runs_moved
+        busy = light.judged or self._schedule.catching_up
         needed = self._restless.thresholds(threshold, defer=busy)
         # (measured on a frame that learns, which finds what changed from it in one call, where
         # the widened range takes four when new, as when young; else when first needed: a ghost)

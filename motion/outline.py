@@ -49,23 +49,6 @@ def edges(image: np.ndarray, where: np.ndarray) -> float:
     return float(cv2.mean(gradient(image), mask=where)[0])
 
 
-def is_ghost(
-    current: np.ndarray,
-    background: np.ndarray,
-    diff: np.ndarray,
-    threshold: float,
-    ratio: float,
-    min_edge: float,
-) -> bool:
-    """Is the edge of the difference an outline of the background's: at least `min_edge`
-    levels/px on average, and `ratio` times sharper there than in the frame and than the
-    background's own texture around it? (A blur in the frame, an insect on the lens, is soft in
-    the frame but has no crisp outline in the background.)
-    All three are uint8 crops of one region's box; `diff` = |current - background|."""
-    _, inside = cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)
-    return _outline_behind(current, background, inside, ratio, min_edge)
-
-
 def ghosts(
     current: np.ndarray,
     background: np.ndarray,
@@ -75,10 +58,15 @@ def ghosts(
     ratio: float,
     min_edge: float,
 ) -> list[bool]:
-    """`is_ghost` for several regions' boxes (x, y, w, h) in these uint8 arrays: the
-    difference thresholded once for them all (a visitor standing at the door is several
-    regions, issue 27's round 16). The rest stays each crop's own: an erosion or a Sobel sees
-    a crop's sides where a larger array would show it the pixels beyond."""
+    """For each region's box (x, y, w, h) in these uint8 arrays (`diff` = |current -
+    background|): is the edge of the difference an outline of the background's, at least
+    `min_edge` levels/px on average, and `ratio` times sharper there than in the frame and than
+    the background's own texture around it? (A blur in the frame, an insect on the lens, is soft
+    in the frame but has no crisp outline in the background.)
+    The difference is thresholded once for all the boxes (a visitor standing at the door is
+    several regions, issue 27's round 16); the rest stays each box's own crop, so a box gets the
+    verdict it gets alone: an erosion or a Sobel sees a crop's sides where a larger array would
+    show it the pixels beyond."""
     _, inside = cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)
     found = []
     for x, y, w, h in boxes:
@@ -92,7 +80,7 @@ def ghosts(
 def _outline_behind(
     current: np.ndarray, background: np.ndarray, inside: np.ndarray, ratio: float, min_edge: float
 ) -> bool:
-    """`is_ghost` for crops of one box, `inside` (255) where the difference exceeds the
+    """`ghosts` for crops of one box, `inside` (255) where the difference exceeds the
     threshold."""
     if min(current.shape) < 3:
         return False

@@ -306,9 +306,10 @@ class RestlessModel:
         (issue 27's twelfth round: vtest's p99 / median 2.2 -> 1.9, its learning frames' median
         1.42x -> 1.17x the frame median; the ninth made them on the learning frame, the seventh
         on the one after, the sixth a cycle later). `defer`: this frame is busy already (the
-        lighting judged it): thresholds due two frames after a learning step are given as before
-        once more and made on the next frame (issue 27's fourteenth round: they fell on ~1 % of
-        real frames, judged ones, among the slowest)."""
+        lighting judged it, or it runs work earlier frames put off: motion.detector): thresholds
+        due two frames after a learning step are given as before once more and made on the next
+        frame (issue 27's fourteenth round: they fell on ~1 % of real frames, judged ones, among
+        the slowest)."""
         if self.late:
             self.late, self._may_wait = False, True
             return self._given

@@ -40,11 +40,11 @@ class PeriodicWork:
         self._due = 0  # put off by judged frames, to run on the next one not putting off
         self._waited = 0  # frames in a row that put work off
         self.putting_off = False  # this frame puts its work off (learning too: the caller)
-        # (both as `due` last set them: a frame the light settles on asks for no work)
-        self.catching_up = False  # this frame runs work earlier frames put off
+        # (these three as `due` last set them: a frame the light settles on asks for no work)
+        self.catching_up = False  # this frame runs work earlier frames put off, or moved to it
         self._later = 0  # the noise, moved off a busy frame to the next
         self._moved = False  # ... and not yet run: it may not move again
-        self.runs_moved = False  # this frame runs the noise moved to it, busy or not
+        self._runs_moved = False  # this frame runs the noise moved to it, busy or not
 
     def due(self, frame: int, judged: bool) -> int:
         """The work frame number `frame` runs; `judged`: the lighting judged it."""
@@ -56,20 +56,22 @@ class PeriodicWork:
         )
         self._later = 0
         self.putting_off = judged and self._waited < PUT_OFF
-        self.catching_up = not self.putting_off and bool(self._due)
         if self.putting_off:
             self._due |= now
+            self.catching_up = self._runs_moved = False
             return 0
+        put_off = bool(self._due)
         due, self._due, self._waited = self._due | now, 0, 0
-        self.runs_moved = self._moved and bool(due & NOISE)
-        self._moved = self._moved and not self.runs_moved
+        self._runs_moved = self._moved and bool(due & NOISE)
+        self._moved = self._moved and not self._runs_moved
+        self.catching_up = put_off or self._runs_moved
         return due
 
     def busy(self, work: int) -> int:
         """Of `work` (due on this frame), what runs on it: all of it, but on a frame that turned
         out busy (regions checked for ghosts, a shake estimated) the noise, which moves slowly,
         waits for the next frame, once."""
-        if work & NOISE and not self.runs_moved:
+        if work & NOISE and not self._runs_moved:
             self._later, self._moved = NOISE, True
             return work & ~NOISE
         return work

@@ -1,5 +1,5 @@
-"""motion.outline's ghost check: one region at a time (`is_ghost`) and several at once (`ghosts`,
-issue 27's round 16), which must give each region the verdict it gets on its own."""
+"""motion.outline's ghost check, `ghosts`: for one region, and for several at once (issue 27's
+round 16), which must give each region the verdict it gets on its own."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from doorbell.config.motion import MotionConfig
 from doorbell.device.emulation.scenarios import load_scenario
 from doorbell.motion import detector as detector_module
 from doorbell.motion.detector import GHOST_MIN_EDGE, GHOST_RATIO, MotionDetector
-from doorbell.motion.outline import edges, ghosts, is_ghost
+from doorbell.motion.outline import edges, ghosts
 
 
 def plain(level: int = 120, size: tuple[int, int] = (40, 60)) -> np.ndarray:
@@ -28,9 +28,15 @@ def with_square(image: np.ndarray, level: int = 30) -> np.ndarray:
     return out
 
 
+def alone(current: np.ndarray, background: np.ndarray, diff: np.ndarray, min_edge: float) -> bool:
+    """One region, the whole of these crops."""
+    height, width = current.shape
+    boxes = [(0, 0, width, height)]
+    return ghosts(current, background, diff, 8.0, boxes, GHOST_RATIO, min_edge)[0]
+
+
 def check(current: np.ndarray, background: np.ndarray) -> bool:
-    diff = cv2.absdiff(current, background)
-    return is_ghost(current, background, diff, 8.0, GHOST_RATIO, GHOST_MIN_EDGE)
+    return alone(current, background, cv2.absdiff(current, background), GHOST_MIN_EDGE)
 
 
 def test_an_outline_in_the_background_only_is_a_ghost_and_one_in_the_frame_is_not() -> None:
@@ -94,12 +100,11 @@ def test_several_regions_checked_at_once_get_the_verdicts_each_gets_alone(
 ) -> None:
     current, background, boxes = case
     diff = cv2.absdiff(current, background)
-    alone = []
+    each = []
     for x, y, w, h in boxes:
         window = (slice(y, y + h), slice(x, x + w))
-        crops = current[window], background[window], diff[window]
-        alone.append(is_ghost(*crops, 8.0, GHOST_RATIO, 6.0))
-    assert ghosts(current, background, diff, 8.0, boxes, GHOST_RATIO, 6.0) == alone
+        each.append(alone(current[window], background[window], diff[window], 6.0))
+    assert ghosts(current, background, diff, 8.0, boxes, GHOST_RATIO, 6.0) == each
 
 
 # foliage_visitor from frame 300 (the visitor in view): its first ghost check on a frame the
