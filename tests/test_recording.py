@@ -468,3 +468,28 @@ def test_the_retention_schedule_runs_a_pass_when_a_clip_is_finished() -> None:
     finally:
         schedule.stop()
     assert ran == ["retention"] and freed == [["old"]]
+
+
+def test_an_end_that_lands_while_the_clip_is_opened_still_ends_it(tmp_path: Path) -> None:
+    """A ring starts and ends at once, from the button's thread: its end can land while the
+    recording thread is opening the clip (here: while the clip's row is written). It must end
+    the clip its post-roll later; lost, the clip ran on to `max_seconds` (a page test waited a
+    minute for it)."""
+    source, recorder, clips = walk_up_ring_recorder(
+        tmp_path, RecordConfig(post_seconds=1.0, max_seconds=60.0)
+    )
+    base = 2e9
+    add_clip = recorder.index.add_clip
+
+    def end_meanwhile(clip_id: str, *args: object) -> None:
+        recorder.event_ended("ring", 5.0, base + 5.0, 0.0, [])  # as the button's thread would
+        add_clip(clip_id, *args)  # type: ignore[arg-type]
+
+    recorder.index.add_clip = end_meanwhile  # type: ignore[method-assign]
+    while (frame := source.read()) is not None and frame.t < 20.0 and not clips:
+        if abs(frame.t - 5.0) < 1e-6:
+            recorder.event_started("ring", "ring", frame.t, base + frame.t)
+        recorder.push(frame)
+    recorder.close()
+    (clip,) = clips
+    assert clip.start_t + clip.seconds <= 5.0 + 1.0 + 1.0 + 1e-6  # post-roll, one fragment more

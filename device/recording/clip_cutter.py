@@ -55,7 +55,7 @@ class ClipCutter:
         self._lock = threading.Lock()
         self._open: _OpenClip | None = None
         self._wanted: dict[str, tuple[float, float]] = {}  # new events: id -> (t, wall)
-        self._ended_early: dict[str, float] = {}  # new events that ended before they were seen
+        self._ended_early: dict[str, float] = {}  # waiting events that ended already
         self._wall_offset = 0.0  # a frame's wall time minus its frame time
         self._cut_at: float | None = None  # frame time after which the open clip must not run
 
@@ -72,7 +72,7 @@ class ClipCutter:
         with self._lock:
             if self._open is not None and event_id in self._open.events:
                 self._open.events[event_id] = t
-            elif event_id in self._wanted:  # ended before the recording thread saw it start
+            elif event_id in self._wanted:  # ended before its clip took it (`_claim`)
                 self._ended_early[event_id] = t
 
     def cut(self, t: float) -> None:
@@ -96,10 +96,9 @@ class ClipCutter:
         if self.stream is None or not self.stream.ring:
             return  # nothing to cut a clip from yet: new events wait for the first fragment
         with self._lock:
-            wanted, self._wanted = self._wanted, {}
-            ended_early, self._ended_early = self._ended_early, {}
-        for event_id, (t, wall) in wanted.items():
-            self._join_or_open(event_id, t, wall, ended_early.get(event_id))
+            wanted = list(self._wanted.items())
+        for event_id, (t, wall) in wanted:
+            self._join_or_open(event_id, t, wall)
 
     def close(self) -> None:
         """Finish the open clip with what has been encoded (SIGTERM)."""
@@ -109,9 +108,18 @@ class ClipCutter:
             self.stream = None
         self._finish()
 
-    def _join_or_open(self, event_id: str, t: float, wall: float, ended: float | None) -> None:
+    def _claim(self, event_id: str) -> float | None:
+        """Under the lock: the waiting event leaves `_wanted` as it joins a clip, with its end if
+        it came already. An end from another thread finds the event in `_wanted` until this
+        moment and in the clip after it, never in neither (it was lost there once: a ring's
+        clip then ran to `max_seconds`)."""
+        self._wanted.pop(event_id, None)
+        return self._ended_early.pop(event_id, None)
+
+    def _join_or_open(self, event_id: str, t: float, wall: float) -> None:
         if self._open is not None:
-            self._open.events[event_id] = ended
+            with self._lock:
+                self._open.events[event_id] = self._claim(event_id)
             try:
                 self.index.link_event(self._open.clip_id, event_id)
             except OSError as exc:  # the clip goes on; its event row does not name it
@@ -125,21 +133,24 @@ class ClipCutter:
             if fragment.first_t <= t - self.record.pre_seconds:
                 first = i
         start_wall = wall - (t - ring[first].first_t)
-        if self._start_clip(event_id, {event_id: ended}, ring[first], start_wall):
+        if self._start_clip(event_id, [event_id], ring[first], start_wall):
             for fragment in ring[first:]:
                 self._append(fragment, check=False)
         else:
+            with self._lock:
+                self._claim(event_id)
             self.on_no_clip([event_id])
 
     def _start_clip(
         self,
         clip_id: str,
-        events: dict[str, float | None],
+        event_ids: list[str],
         first: Fragment,
         start_wall: float,
         segment: bool = False,
     ) -> bool:
-        """Open `clips/<clip_id>.mp4` from `first` and index it; False when the disk is full."""
+        """Open `clips/<clip_id>.mp4` from `first` for these waiting events and index it; False
+        when the disk is full."""
         if not self.disk.may_write(first.first_t):
             return False
         assert self.stream is not None
@@ -150,12 +161,14 @@ class ClipCutter:
             self.disk.full(exc, first.first_t)
             return False
         try:
-            self.index.add_clip(clip_id, list(events), self.files.relative(path), start_wall)
+            self.index.add_clip(clip_id, event_ids, self.files.relative(path), start_wall)
         except OSError as exc:  # the index is on the same full disk
             clip.abandon()
             self.disk.full(exc, first.first_t)
             return False
-        self._open = _OpenClip(clip, clip_id, events, start_wall, segment)
+        with self._lock:
+            events = {event_id: self._claim(event_id) for event_id in event_ids}
+            self._open = _OpenClip(clip, clip_id, events, start_wall, segment)
         self.disk.wrote()
         return True
 
@@ -173,7 +186,7 @@ class ClipCutter:
         if self._open is None and self.continuous and check:
             # Continuous mode: the next segment starts with this fragment (no gap, no overlap).
             start_wall = fragment.first_t + self._wall_offset
-            self._start_clip(f"segment-{uuid.uuid4()}", {}, fragment, start_wall, segment=True)
+            self._start_clip(f"segment-{uuid.uuid4()}", [], fragment, start_wall, segment=True)
         open_clip = self._open
         if open_clip is None:
             return

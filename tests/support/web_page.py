@@ -60,9 +60,9 @@ class PageDevice:
         its last frame's wall time, which can be ahead of the clock for a few milliseconds, and
         a footage request's window must end in the past (the tests end theirs 10 ms ago). The
         camera runs in real time; on QUIET_PORCH a ring's clip ends its post-roll (1 s) after
-        the press, about a second, but on a starved machine the recorder drops frames and a
-        clip's fragments take far longer to fill (30 s was not enough under a full suite run
-        at load 6): hence the minute."""
+        the press, about a second; a starved machine drops frames and takes longer. (Waits of
+        30 s and then a minute that still timed out were a lost end: a press's end landing
+        while its clip was being opened; see tests/test_recording.py.)"""
         index = self.device.recorder.index
 
         def done() -> str | None:
