@@ -109,10 +109,11 @@ class MotionDetector:
 
     @property
     def state_bytes(self) -> int:
-        arrays = [self._watched, self._still, *(z.mask for z in self.zones)]
-        if self._background is not None:
-            arrays.append(self._background)
-        parts = (self._stationary, self._lighting, self._restless, self._apart)
+        # (This frame's uint8 background and difference too: held until the next frame.)
+        held: list[np.ndarray | None] = [self._watched, self._still, *(z.mask for z in self.zones)]
+        held += [self._background, self._reference, self._diff]
+        arrays = [a for a in held if a is not None]
+        parts = (self._stationary, self._lighting, self._restless, self._apart, self._shake)
         return sum(a.nbytes for a in arrays) + sum(part.state_bytes for part in parts)
 
     def _uint8_background(self) -> np.ndarray:

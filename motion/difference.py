@@ -48,11 +48,12 @@ class RangeDifference:
     @property
     def state_bytes(self) -> int:
         """What it holds from frame to frame: the range, the array it was measured on (the
-        detector's uint8 background, kept for `range_of`), the widened range."""
-        held = [*(self._range or ()), *(self._widened or ())]
-        if self._measured_from is not None:
-            held.append(self._measured_from)
-        return sum(array.nbytes for array in held)
+        detector's uint8 background, kept for `range_of`), the widened range and what it was
+        widened for (a range since replaced; a per-pixel threshold), each array once."""
+        held = [*(self._range or ()), *(self._widened or ()), self._measured_from]
+        held += [*(self._widened_for or ())]  # (the range's maximum; a per-pixel threshold)
+        arrays = {id(a): a for a in held if isinstance(a, np.ndarray)}
+        return sum(array.nbytes for array in arrays.values())
 
     @property
     def known(self) -> bool:

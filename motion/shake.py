@@ -42,6 +42,10 @@ class ShakeEstimator:
         self._window = (slice(top, top + down), slice(left, left + across))
         self._hanning = cv2.createHanningWindow((across, down), cv2.CV_32F)
 
+    @property
+    def state_bytes(self) -> int:
+        return int(self._hanning.nbytes)
+
     def suspected(self, changed: np.ndarray) -> bool:
         """Has most of the frame changed (edges everywhere), as a shaken picture does?"""
         if cv2.countNonZero(changed) < changed.size * CELL_SHARE * SPREAD_CELLS / 16:
