@@ -79,13 +79,15 @@ class ClipCutter:
         """Recording stops now (the device was disarmed): the open clip ends with the fragment
         under way at frame time `t`, with no post-roll after it. An event that began before `t`
         but whose clip the recording thread has not opened yet (the alert and the disarm came
-        within a frame or two) still gets its clip, up to the cut; any other waiting event none."""
+        within a frame or two) still gets its clip, up to the cut; any other waiting event none,
+        and its alert is told so (`on_no_clip`: its `end` does not wait for a clip)."""
         with self._lock:
             self._cut_at = t
-            self._wanted = {e: (at, wall) for e, (at, wall) in self._wanted.items() if at <= t}
-            self._ended_early = {
-                e: end for e, end in self._ended_early.items() if e in self._wanted
-            }
+            dropped = [e for e, (at, _) in self._wanted.items() if at > t]
+            for event_id in dropped:
+                self._claim(event_id)
+        if dropped:
+            self.on_no_clip(dropped)
 
     # -- the recording thread ---------------------------------------------------------------------
     def push(self, fragments: list[Fragment], wall_offset: float) -> None:
@@ -111,17 +113,21 @@ class ClipCutter:
     def _claim(self, event_id: str) -> float | None:
         """Under the lock: the waiting event leaves `_wanted` as it joins a clip, with its end if
         it came already. An end from another thread finds the event in `_wanted` until this
-        moment and in the clip after it, never in neither (it was lost there once: a ring's
-        clip then ran to `max_seconds`)."""
+        moment and in the clip after it (it was lost in between once, when `push` emptied
+        `_wanted` before opening the clip: a ring's clip then ran to `max_seconds`)."""
         self._wanted.pop(event_id, None)
         return self._ended_early.pop(event_id, None)
 
     def _join_or_open(self, event_id: str, t: float, wall: float) -> None:
-        if self._open is not None:
-            with self._lock:
-                self._open.events[event_id] = self._claim(event_id)
+        with self._lock:
+            if event_id not in self._wanted:
+                return  # a cut since `push` looked dropped it: no clip (`cut` said so)
+            open_clip = self._open  # (set only on this thread)
+            if open_clip is not None:
+                open_clip.events[event_id] = self._claim(event_id)
+        if open_clip is not None:
             try:
-                self.index.link_event(self._open.clip_id, event_id)
+                self.index.link_event(open_clip.clip_id, event_id)
             except OSError as exc:  # the clip goes on; its event row does not name it
                 self.disk.full(exc, t)
             return
@@ -175,11 +181,14 @@ class ClipCutter:
     def _append(self, fragment: Fragment, check: bool = True) -> None:
         with self._lock:
             cut_at = self._cut_at
-            # A cut with nothing open and nothing waiting to open is spent; one that a waiting
-            # event's clip is still to meet stays until that clip is cut.
-            idle = self._open is None and not self._wanted
-            if cut_at is not None and (idle or fragment.first_t >= cut_at):
-                self._cut_at = None
+            # A cut is spent once no event from before it waits for its clip and the open clip
+            # (if any) is cut. While one waits, it stays: that clip, opened later from the
+            # pre-roll ring, ends at the cut too, not `max_seconds` on (nothing else ends it:
+            # the disarmed device tells the recorder of no end).
+            if cut_at is not None:
+                waiting = any(at <= cut_at for at, _ in self._wanted.values())
+                if not waiting and (self._open is None or fragment.first_t >= cut_at):
+                    self._cut_at = None
         if cut_at is not None and fragment.first_t >= cut_at:
             self._finish()  # before this fragment: it was recorded after the cut
             return

@@ -60,9 +60,10 @@ class PageDevice:
         its last frame's wall time, which can be ahead of the clock for a few milliseconds, and
         a footage request's window must end in the past (the tests end theirs 10 ms ago). The
         camera runs in real time; on QUIET_PORCH a ring's clip ends its post-roll (1 s) after
-        the press, about a second; a starved machine drops frames and takes longer. (Waits of
-        30 s and then a minute that still timed out were a lost end: a press's end landing
-        while its clip was being opened; see tests/test_recording.py.)"""
+        the press, about a second; a starved machine drops frames and takes longer. (A wait
+        of a minute timed out in CI, and one of 20 s once saw a ring's clip of 22 s: a lost
+        end, the press's end landing while its clip was being opened, mended in ClipCutter;
+        tests/test_recording.py puts an end there.)"""
         index = self.device.recorder.index
 
         def done() -> str | None:
