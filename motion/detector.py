@@ -23,6 +23,7 @@ import numpy as np
 from doorbell.config.motion import MotionConfig
 from doorbell.motion.difference import RangeDifference, exceeding
 from doorbell.motion.focus import FocusJudge
+from doorbell.motion.held import bytes_once
 from doorbell.motion.lighting import LightingModel
 from doorbell.motion.noise import FULL_LIGHT, SAMPLE_STEP, NoiseEstimator
 from doorbell.motion.outline import ghosts
@@ -110,11 +111,11 @@ class MotionDetector:
     @property
     def state_bytes(self) -> int:
         # (This frame's uint8 background and difference too: held until the next frame.)
-        held: list[np.ndarray | None] = [self._watched, self._still, *(z.mask for z in self.zones)]
+        held: list[object] = [self._watched, self._still, *(z.mask for z in self.zones)]
         held += [self._background, self._reference, self._diff]
-        arrays = [a for a in held if a is not None]
-        parts = (self._stationary, self._lighting, self._restless, self._apart, self._shake)
-        return sum(a.nbytes for a in arrays) + sum(part.state_bytes for part in parts)
+        for part in (self._stationary, self._lighting, self._restless, self._apart, self._shake):
+            held += part.held
+        return bytes_once(held)
 
     def _uint8_background(self) -> np.ndarray:
         """This frame's background as uint8 (rounded), made once when first asked for."""

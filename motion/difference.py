@@ -46,14 +46,13 @@ class RangeDifference:
             self._measured_from = None  # (scaled: no longer measured on any array)
 
     @property
-    def state_bytes(self) -> int:
-        """What it holds from frame to frame: the range, the array it was measured on (the
-        detector's uint8 background, kept for `range_of`), the widened range and what it was
-        widened for (a range since replaced; a per-pixel threshold), each array once."""
-        held = [*(self._range or ()), *(self._widened or ()), self._measured_from]
-        held += [*(self._widened_for or ())]  # (the range's maximum; a per-pixel threshold)
-        arrays = {id(a): a for a in held if isinstance(a, np.ndarray)}
-        return sum(array.nbytes for array in arrays.values())
+    def held(self) -> tuple[object, ...]:
+        """What it keeps from frame to frame (motion.held counts each array once): the range,
+        the array it was measured on (the detector's uint8 background, kept for `range_of`),
+        the widened range and what it was widened for (a range since replaced; the restless
+        model's per-pixel thresholds, or a whole level)."""
+        held = (*(self._range or ()), *(self._widened or ()), self._measured_from)
+        return held + (self._widened_for or ())
 
     @property
     def known(self) -> bool:

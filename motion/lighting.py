@@ -166,10 +166,10 @@ class LightingModel:
         self._bounds_at = 0
 
     @property
-    def state_bytes(self) -> int:
+    def held(self) -> tuple[np.ndarray | None, ...]:
+        """The arrays kept from frame to frame (motion.held counts them)."""
         arrays = (self._texture, self._scene, self._lit, self._ref_mean, *(self._bounds or ()))
-        arrays += self._slight or ()
-        return sum(a.nbytes for a in arrays if a is not None)
+        return arrays + (self._slight or ())
 
     def reset(self) -> None:
         self._texture = None

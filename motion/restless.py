@@ -167,9 +167,9 @@ class RestlessModel:
         self._may_wait = False
 
     @property
-    def state_bytes(self) -> int:
-        extra = 0 if self._previous is None else self._previous.nbytes
-        return self.spread.nbytes + self._through.nbytes + self._thresholds.nbytes + extra
+    def held(self) -> tuple[np.ndarray | None, ...]:
+        """The arrays kept from frame to frame (motion.held counts them)."""
+        return self.spread, self._through, self._thresholds, self._needed, self._previous
 
     def reset(self) -> None:
         self.spread.fill(0.0)

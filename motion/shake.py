@@ -43,8 +43,9 @@ class ShakeEstimator:
         self._hanning = cv2.createHanningWindow((across, down), cv2.CV_32F)
 
     @property
-    def state_bytes(self) -> int:
-        return int(self._hanning.nbytes)
+    def held(self) -> tuple[np.ndarray, ...]:
+        """The arrays kept from frame to frame (motion.held counts them)."""
+        return (self._hanning,)
 
     def suspected(self, changed: np.ndarray) -> bool:
         """Has most of the frame changed (edges everywhere), as a shaken picture does?"""

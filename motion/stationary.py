@@ -46,8 +46,9 @@ class StationaryBlocks:
         self._earliest = -np.inf
 
     @property
-    def state_bytes(self) -> int:
-        return self.since.nbytes + self._started.nbytes
+    def held(self) -> tuple[np.ndarray, ...]:
+        """The arrays kept from frame to frame (motion.held counts them)."""
+        return self.since, self._started
 
     def reset(self) -> None:
         self.since.fill(np.inf)

@@ -14,6 +14,7 @@ from doorbell.motion.detector import MotionDetector
 from doorbell.motion.difference import RangeDifference
 from doorbell.motion.events import EventTracker
 from doorbell.motion.focus import CRISP_FRAMES, FocusJudge
+from doorbell.motion.held import bytes_once
 from doorbell.motion.lighting import REJUDGE_FRAMES, LightingModel
 from doorbell.motion.outline import rim
 from doorbell.motion.restless import LEARN_EVERY, _at_most
@@ -758,10 +759,15 @@ def test_detector_state_is_under_a_megabyte() -> None:
     for i in range(30):  # with a visitor and a light change, so every part holds its state
         scene = person(bg, 100 + 4 * i, 220, 100)
         detector.process(scene if i < 20 else (scene * 0.7).astype(np.uint8), i / FPS)
-    lighting, kept = detector._lighting.state_bytes, detector._apart.state_bytes
+    lighting = bytes_once(detector._lighting.held)
     width, height = detector.work  # the background (float32) is kept at the analysis size
-    assert lighting > 0 and width * height * 4 + lighting + kept < detector.state_bytes
+    parts = [detector._background, *detector._lighting.held, *detector._apart.held]
+    assert lighting > 0 and bytes_once(parts) < detector.state_bytes
     assert detector.state_bytes <= 1024 * 1024
+    # each array once: the range's frame keeps the detector's own uint8 background, counted
+    # by both, and the widened range the restless model's thresholds
+    shared = [detector._reference, *detector._restless.held, *detector._apart.held]
+    assert bytes_once(shared) < sum(a.nbytes for a in shared if isinstance(a, np.ndarray))
     # the range kept between frames (its maximum and minimum) is counted
     held = detector.state_bytes
     detector._apart.forget()
