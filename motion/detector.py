@@ -27,7 +27,7 @@ from doorbell.motion.held import bytes_once
 from doorbell.motion.lighting import LightingModel
 from doorbell.motion.noise import FULL_LIGHT, SAMPLE_STEP, NoiseEstimator
 from doorbell.motion.outline import ghosts
-from doorbell.motion.regions import large_regions
+from doorbell.motion.regions import around, large_regions
 from doorbell.motion.resample import downscale, work_size
 from doorbell.motion.restless import LEARN_EVERY, RestlessModel
 from doorbell.motion.schedule import ABSORB, NOISE, RANGE, PeriodicWork
@@ -338,6 +338,8 @@ class MotionDetector:
         if not checked:
             return regions
         verdicts = self._ghosts(current, [box for _, box in checked])
+        if not any(verdicts):
+            return regions  # (the usual: a visitor standing there)
         gone = [r for r, ghost in zip(checked, verdicts, strict=True) if ghost]
         for contour, box in gone:
             self._stationary.take_in(self._known, current, contour, box)
@@ -348,10 +350,7 @@ class MotionDetector:
         """Which of these regions' boxes are ghosts (checked together, within the box around
         them all: motion.outline.ghosts). The frame is busy (motion.schedule)."""
         self._busy = True
-        x0 = min(x for x, _, _, _ in boxes)
-        y0 = min(y for _, y, _, _ in boxes)
-        x1 = max(x + w for x, _, w, _ in boxes)
-        y1 = max(y + h for _, y, _, h in boxes)
+        x0, y0, x1, y1 = around(boxes)
         window = (slice(y0, y1), slice(x0, x1))
         return ghosts(
             current[window],
@@ -390,10 +389,7 @@ class MotionDetector:
             still[self._held] = 1
             self._held = None
         if boxes:
-            x0, y0, w, h = boxes[0]
-            x1, y1 = x0 + w, y0 + h
-            for x, y, w, h in boxes[1:]:
-                x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x + w), max(y1, y + h)
+            x0, y0, x1, y1 = around(boxes)
             self._held = (slice(y0, y1 + 1), slice(x0, x1 + 1))
             still[self._held] = 0
         return still

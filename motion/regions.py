@@ -26,3 +26,20 @@ def large_regions(changed: np.ndarray, smallest: int) -> list[Region]:
     if dropped:
         cv2.drawContours(changed, dropped, -1, 0, thickness=cv2.FILLED)
     return kept
+
+
+def around(boxes: list[PixelBox]) -> tuple[int, int, int, int]:
+    """The box around pixel boxes (one at least), as x0, y0, x1, y1 (ends exclusive). (A plain
+    loop: four generator expressions cost 2 us hot, more in the pipeline.)"""
+    x0, y0, w, h = boxes[0]
+    x1, y1 = x0 + w, y0 + h
+    for x, y, w, h in boxes[1:]:
+        if x < x0:
+            x0 = x
+        if y < y0:
+            y0 = y
+        if x + w > x1:
+            x1 = x + w
+        if y + h > y1:
+            y1 = y + h
+    return x0, y0, x1, y1

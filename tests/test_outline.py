@@ -16,6 +16,7 @@ from doorbell.device.emulation.scenarios import load_scenario
 from doorbell.motion import detector as detector_module
 from doorbell.motion.detector import GHOST_MIN_EDGE, GHOST_RATIO, MotionDetector
 from doorbell.motion.outline import edges, ghosts
+from doorbell.motion.regions import around
 
 
 def plain(level: int = 120, size: tuple[int, int] = (40, 60)) -> np.ndarray:
@@ -151,3 +152,17 @@ def test_the_ghost_check_sees_the_background_where_it_is_not_where_a_shake_moved
         frame.clear()
         detector.process(scenario.render(seq)[1], seq / 15)
     assert seen["moved"]  # (the scene has ghost checks on frames the camera shook)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(*[st.integers(0, 200)] * 4), min_size=1, max_size=9))
+def test_the_box_around_regions_holds_each_and_no_more(
+    boxes: list[tuple[int, int, int, int]],
+) -> None:
+    # (motion.regions.around, the window the ghosts are checked in and the box held out of
+    # learning: a plain loop standing in for min and max over the boxes)
+    x0, y0, x1, y1 = around(boxes)
+    assert x0 == min(x for x, _, _, _ in boxes)
+    assert y0 == min(y for _, y, _, _ in boxes)
+    assert x1 == max(x + w for x, _, w, _ in boxes)
+    assert y1 == max(y + h for _, y, _, h in boxes)
