@@ -768,6 +768,12 @@ def test_detector_state_is_under_a_megabyte() -> None:
     # by both, and the widened range the restless model's thresholds
     shared = [detector._reference, *detector._restless.held, *detector._apart.held]
     assert bytes_once(shared) < sum(a.nbytes for a in shared if isinstance(a, np.ndarray))
+    # and the detector counts them once: less than the plain sum of all it holds
+    parts = [detector._lighting, detector._restless, detector._apart, detector._stationary]
+    held = [detector._watched, detector._still, *(z.mask for z in detector.zones)]
+    held += [detector._background, detector._reference, detector._diff, *detector._shake.held]
+    held += [array for part in parts for array in part.held]
+    assert detector.state_bytes < sum(a.nbytes for a in held if isinstance(a, np.ndarray))
     # the range kept between frames (its maximum and minimum) is counted
     held = detector.state_bytes
     detector._apart.forget()

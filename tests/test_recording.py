@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -469,92 +468,3 @@ def test_the_retention_schedule_runs_a_pass_when_a_clip_is_finished() -> None:
     finally:
         schedule.stop()
     assert ran == ["retention"] and freed == [["old"]]
-
-
-def test_an_end_that_lands_while_the_clip_is_opened_still_ends_it(tmp_path: Path) -> None:
-    """A ring starts and ends at once, from the button's thread: its end can land while the
-    recording thread is opening the clip (here: while the clip's row is written). It must end
-    the clip its post-roll later; lost, the clip ran on to `max_seconds` (a page test waited a
-    minute for it)."""
-    source, recorder, clips = walk_up_ring_recorder(
-        tmp_path, RecordConfig(post_seconds=1.0, max_seconds=60.0)
-    )
-    base = 2e9
-    add_clip = recorder.index.add_clip
-
-    def end_meanwhile(clip_id: str, *args: object) -> None:
-        recorder.event_ended("ring", 5.0, base + 5.0, 0.0, [])  # as the button's thread would
-        add_clip(clip_id, *args)  # type: ignore[arg-type]
-
-    recorder.index.add_clip = end_meanwhile  # type: ignore[method-assign]
-    while (frame := source.read()) is not None and frame.t < 20.0 and not clips:
-        if abs(frame.t - 5.0) < 1e-6:
-            recorder.event_started("ring", "ring", frame.t, base + frame.t)
-        recorder.push(frame)
-    recorder.close()
-    (clip,) = clips
-    assert clip.start_t + clip.seconds <= 5.0 + 1.0 + 1.0 + 1e-6  # post-roll, one fragment more
-
-
-def while_opening(recorder: Recorder, meanwhile: Callable[[], None]) -> None:
-    """Run `meanwhile` (what another thread does) while the first clip's row is written."""
-    add_clip, done = recorder.index.add_clip, []
-
-    def hooked(clip_id: str, *args: object) -> None:
-        if not done:
-            done.append(meanwhile())
-        add_clip(clip_id, *args)  # type: ignore[arg-type]
-
-    recorder.index.add_clip = hooked  # type: ignore[method-assign]
-
-
-def waiting_events(
-    tmp_path: Path, events: dict[str, bool], meanwhile: Callable[[Recorder], None]
-) -> tuple[list[ClipInfo], list[str]]:
-    """Events at 5.0, 5.1, ... (ended at once if True), the recording thread told of them all
-    in one frame (8 s, as a motion start comes late); `meanwhile` runs as the first clip opens.
-    The clips made (to 40 s) and the events told they get none."""
-    source, recorder, clips = walk_up_ring_recorder(
-        tmp_path, RecordConfig(pre_seconds=1.0, post_seconds=1.0, max_seconds=30.0)
-    )
-    none: list[str] = []
-    recorder.cutter.on_no_clip = none.extend
-    while_opening(recorder, lambda: meanwhile(recorder))
-    base = 2e9
-    while (frame := source.read()) is not None and frame.t < 40.0:
-        if abs(frame.t - 8.0) < 1e-6:
-            for i, (event_id, ends) in enumerate(events.items()):
-                at = 5.0 + i / 10
-                recorder.event_started(event_id, "ring", at, base + at)
-                if ends:
-                    recorder.event_ended(event_id, at, base + at, 0.0, [])
-        recorder.push(frame)
-    recorder.close()
-    return clips, none
-
-
-def test_an_end_that_lands_while_another_events_clip_opens_ends_the_joined_clip(
-    tmp_path: Path,
-) -> None:
-    end = lambda r: r.event_ended("e2", 5.1, 2e9 + 5.1, 0.0, [])  # noqa: E731
-    clips, _ = waiting_events(tmp_path, {"e1": True, "e2": False}, end)
-    (clip,) = clips
-    # (its first check is at the fragment after 8 s, when both had ended: not `max_seconds` on)
-    assert clip.event_ids == ("e1", "e2") and clip.start_t + clip.seconds <= 9.0 + 1e-6
-
-
-def test_a_cut_while_a_clip_opens_drops_the_later_event_and_says_so(tmp_path: Path) -> None:
-    """Disarmed at 5.05 as the first clip opens: the event after the cut gets no clip (and its
-    alert hears so); the one before it ends at the cut, not its post-roll or `max_seconds`."""
-    clips, none = waiting_events(tmp_path, {"e1": True, "e2": True}, lambda r: r.cut(5.05))
-    assert [c.event_ids for c in clips] == [("e1",)] and none == ["e2"]
-    assert clips[0].start_t + clips[0].seconds <= 6.0 + 1e-6
-
-
-def test_a_cut_stays_for_an_event_from_before_it_whose_clip_opens_later(tmp_path: Path) -> None:
-    """Disarmed at 5.2 as e1's clip opens; e2 (5.1, before the cut, never ended: a disarmed
-    device tells the recorder of no end) gets its clip after e1's was cut: it ends at the cut
-    too, not `max_seconds` on."""
-    clips, none = waiting_events(tmp_path, {"e1": True, "e2": False}, lambda r: r.cut(5.2))
-    assert none == [] and sorted(c.event_ids for c in clips) == [("e1",), ("e2",)]
-    assert all(c.start_t + c.seconds <= 6.0 + 1e-6 for c in clips)

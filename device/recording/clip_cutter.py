@@ -2,9 +2,10 @@
 `post_seconds` after the last event it holds ends (or `max_seconds`); in continuous mode,
 back-to-back segments of `segment_minutes`.
 
-`push` runs on the recording thread; `event_started`/`event_ended` come from other threads and
-only touch shared state under the lock. A clip's row is in the index from the moment its file
-is opened (see `device.storage.index`).
+`push` runs on the recording thread; `event_started`/`event_ended` (the analysis thread, the
+button's) and `cut` (the thread that disarms) come from other threads and only touch shared
+state under the lock; `cut` calls `on_no_clip` on its own thread, so that must be thread-safe.
+A clip's row is in the index from the moment its file is opened (see `device.storage.index`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class ClipCutter:
         self._ended_early: dict[str, float] = {}  # waiting events that ended already
         self._wall_offset = 0.0  # a frame's wall time minus its frame time
         self._cut_at: float | None = None  # frame time after which the open clip must not run
+        self._last_cut: float | None = None  # the latest cut, spent or not
 
     @property
     def recording(self) -> bool:
@@ -67,6 +69,10 @@ class ClipCutter:
     def event_started(self, event_id: str, t: float, wall: float) -> None:
         with self._lock:
             self._wanted[event_id] = (t, wall)
+            if self._last_cut is not None and t <= self._last_cut:
+                # Begun before a disarm but heard of after it (the alert was decided before):
+                # its clip ends at that cut, as a waiting one's does, not `max_seconds` on.
+                self._cut_at = self._last_cut
 
     def event_ended(self, event_id: str, t: float) -> None:
         with self._lock:
@@ -82,7 +88,7 @@ class ClipCutter:
         within a frame or two) still gets its clip, up to the cut; any other waiting event none,
         and its alert is told so (`on_no_clip`: its `end` does not wait for a clip)."""
         with self._lock:
-            self._cut_at = t
+            self._cut_at = self._last_cut = t
             dropped = [e for e, (at, _) in self._wanted.items() if at > t]
             for event_id in dropped:
                 self._claim(event_id)
@@ -139,13 +145,10 @@ class ClipCutter:
             if fragment.first_t <= t - self.record.pre_seconds:
                 first = i
         start_wall = wall - (t - ring[first].first_t)
-        if self._start_clip(event_id, [event_id], ring[first], start_wall):
+        self._start_clip(event_id, [event_id], ring[first], start_wall)
+        if self._open is not None:
             for fragment in ring[first:]:
                 self._append(fragment, check=False)
-        else:
-            with self._lock:
-                self._claim(event_id)
-            self.on_no_clip([event_id])
 
     def _start_clip(
         self,
@@ -154,29 +157,47 @@ class ClipCutter:
         first: Fragment,
         start_wall: float,
         segment: bool = False,
-    ) -> bool:
-        """Open `clips/<clip_id>.mp4` from `first` for these waiting events and index it; False
-        when the disk is full."""
+    ) -> None:
+        """Open `clips/<clip_id>.mp4` from `first` for these waiting events and index it (it is
+        then `_open`). None on a full disk (the events are told no clip comes), or when a cut
+        dropped every event meanwhile (the cut told them)."""
         if not self.disk.may_write(first.first_t):
-            return False
+            self._no_clip(event_ids)
+            return
         assert self.stream is not None
         path = self.files.clip(clip_id)
         try:
             clip = ClipFile(path, self.stream.init_segment, first)
         except OSError as exc:
             self.disk.full(exc, first.first_t)
-            return False
+            self._no_clip(event_ids)
+            return
         try:
             self.index.add_clip(clip_id, event_ids, self.files.relative(path), start_wall)
         except OSError as exc:  # the index is on the same full disk
             clip.abandon()
             self.disk.full(exc, first.first_t)
-            return False
+            self._no_clip(event_ids)
+            return
         with self._lock:
-            events = {event_id: self._claim(event_id) for event_id in event_ids}
-            self._open = _OpenClip(clip, clip_id, events, start_wall, segment)
+            events = {e: self._claim(e) for e in event_ids if e in self._wanted}
+            if events or not event_ids:
+                self._open = _OpenClip(clip, clip_id, events, start_wall, segment)
+        if event_ids and not events:  # a cut dropped them while the file was opened
+            clip.abandon()
+            self._forget(clip_id)
+            return
         self.disk.wrote()
-        return True
+
+    def _no_clip(self, event_ids: list[str]) -> None:
+        """No clip for these events after all: those still waiting are told (a cut that dropped
+        the others told them)."""
+        with self._lock:
+            waiting = [e for e in event_ids if e in self._wanted]
+            for event_id in waiting:
+                self._claim(event_id)
+        if waiting:
+            self.on_no_clip(waiting)
 
     def _append(self, fragment: Fragment, check: bool = True) -> None:
         with self._lock:
@@ -248,6 +269,12 @@ class ClipCutter:
         if open_clip is None:
             return
         clip = open_clip.file
+        if not clip.frames:  # cut before its first fragment: nothing to keep, nothing to name
+            self._open = None
+            clip.abandon()
+            self._forget(open_clip.clip_id)
+            self.on_no_clip(list(open_clip.events))
+            return
         try:
             sha256 = clip.finish()
         except OSError as exc:

@@ -62,7 +62,8 @@ class Recorder:
         on_no_clip: Callable[[list[str]], None] = lambda event_ids: None,
         on_disk: Callable[[str, str | None], None] = lambda state, failure: None,
     ) -> None:
-        """`on_no_clip`: events whose clip will not come after all (a full disk)."""
+        """`on_no_clip`: events whose clip will not come after all (a full disk; a disarm's
+        cut, on the thread that disarms)."""
         self.record = record
         self.data_dir, self.fps, self.size = data_dir, fps, size
         self.on_clip, self.clock = on_clip, clock

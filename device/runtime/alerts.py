@@ -210,8 +210,10 @@ class Alerts:
                 self.publish(self._message(alert, "end"))
 
     def no_clip(self, event_ids: list[str]) -> None:
-        """No clip will come for these events (the disk is full): each `end` goes without one,
-        when its event is over, instead of waiting for shutdown."""
+        """No clip will come for these events (the disk is full, or a disarm's cut dropped
+        them): each `end` goes without one, when its event is over, instead of waiting for
+        shutdown; never the `end` of an alert whose `start` was not sent (kept quiet by its
+        label). Any thread."""
         finished = []
         with self._lock:
             followers = [f for e in event_ids for f in self._followers.pop(e, [])]
@@ -223,7 +225,8 @@ class Alerts:
                 if alert.ended:
                     finished.append(self._open.pop(alert_id))
         for alert in finished:
-            self.publish(self._message(alert, "end"))
+            if alert.published:
+                self.publish(self._message(alert, "end"))
 
     def forget(self, alert_id: str) -> None:
         """Close an alert without an `end` (a package still there at shutdown is not gone)."""
