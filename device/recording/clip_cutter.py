@@ -181,9 +181,10 @@ class ClipCutter:
             return
         with self._lock:
             events = {e: self._claim(e) for e in event_ids if e in self._wanted}
-            if events or not event_ids:
+            dropped = bool(event_ids) and not events  # by a cut, while the file was opened
+            if not dropped:
                 self._open = _OpenClip(clip, clip_id, events, start_wall, segment)
-        if event_ids and not events:  # a cut dropped them while the file was opened
+        if dropped:
             clip.abandon()
             self._forget(clip_id)
             return
