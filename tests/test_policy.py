@@ -88,10 +88,10 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
         "events": {
             "start": NOTHING,  # home: no motion alerts
             "labelled": NOTHING,
-            "end": acts(A, R, S, motion=False),  # raised while away, closed after
-            "end+others": acts(A, R, S),
+            "end": acts(A, S, motion=False),  # raised while away, closed after
+            "end+others": acts(A, S),
             "end-unalerted": NOTHING,
-            "end-held": acts(R),
+            "end-held": NOTHING,
             "ring": acts(A, R, S, C),
             "ring-blind": acts(A),
             "stationary": NOTHING,
@@ -103,10 +103,10 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
         "continuous": {
             "start": NOTHING,
             "labelled": NOTHING,
-            "end": acts(A, R, S, motion=False),
-            "end+others": acts(A, R, S),
+            "end": acts(A, S, motion=False),
+            "end+others": acts(A, S),
             "end-unalerted": NOTHING,
-            "end-held": acts(R),
+            "end-held": NOTHING,
             "ring": acts(A, R, S),  # the segment holding the ring may end minutes later
             "ring-blind": acts(A),
             "stationary": NOTHING,
@@ -135,10 +135,10 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
         "events": {
             "start": acts(A, R, C),  # opened; its label decides whether it goes out
             "labelled": acts(A, S, motion=True),
-            "end": acts(A, R, S, motion=False),
-            "end+others": acts(A, R, S),  # motion stays ON while another alert is open
+            "end": acts(A, S, motion=False),
+            "end+others": acts(A, S),  # motion stays ON while another alert is open
             "end-unalerted": NOTHING,
-            "end-held": acts(R),
+            "end-held": NOTHING,
             "ring": acts(A, R, S, C),
             "ring-blind": acts(A),
             "stationary": NOTHING,
@@ -150,10 +150,10 @@ TABLE: dict[str, dict[str, dict[str, Actions]]] = {
         "continuous": {
             "start": acts(A, R),
             "labelled": acts(A, S, motion=True),
-            "end": acts(A, R, S, motion=False),
-            "end+others": acts(A, R, S),
+            "end": acts(A, S, motion=False),
+            "end+others": acts(A, S),
             "end-unalerted": NOTHING,
-            "end-held": acts(R),
+            "end-held": NOTHING,
             "ring": acts(A, R, S),
             "ring-blind": acts(A),
             "stationary": NOTHING,
@@ -206,7 +206,7 @@ def test_a_mode_is_its_behaviour_not_its_name() -> None:
     policy = Policy(home, "events")
     assert policy.decide(START) == acts(A, R, C)
     assert policy.decide(LABELLED) == acts(A, motion=True)
-    assert policy.decide(END_LAST) == acts(A, R, motion=False)
+    assert policy.decide(END_LAST) == acts(A, motion=False)
 
 
 @pytest.mark.parametrize(
@@ -224,7 +224,7 @@ def test_a_mode_alerts_only_on_the_labels_it_lists(label: EventLabel, expected: 
     policy = Policy(away, "events")
     assert policy.decide(START) == acts(A, R, C)  # the clip starts whatever the label
     assert policy.decide(MotionLabelled(label)) == expected
-    assert policy.decide(END_HELD) == acts(R)
+    assert policy.decide(END_HELD) == NOTHING  # (its clip ends: the recorder heard it start)
     assert policy.decide(PACKAGE) == acts(A, R, S)  # `package` is listed: possible packages alert
 
 

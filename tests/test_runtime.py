@@ -449,3 +449,6 @@ def test_disarming_mid_event_ends_the_clip_there_and_snapshots_follow_the_mode(
     clip_end_t = row.end_wall - start_wall
     keyframe = config.record.keyframe_seconds
     assert cut[0] - 1e-6 <= clip_end_t <= cut[0] + keyframe + 1e-6, (cut, clip_end_t)
+    # The event recorded from its start is ended in the index, though it ended disarmed: no row
+    # is left open (a restart would send its `end` again as if after a crash).
+    assert EventIndex(tmp_path / "data" / "index.sqlite").open_events() == []

@@ -85,7 +85,7 @@ Event = (
 @dataclass(frozen=True)
 class Actions:
     alert: bool = False  # raise (or, for an end, close) an alert and publish it
-    record: bool = False  # tell the recorder the event started / ended
+    record: bool = False  # tell the recorder the event started (it hears the end of it then)
     snapshot: bool = False  # save and publish a snapshot
     clip_follows: bool = False  # the alert's `end` waits for its own clip
     motion: bool | None = None  # set the retained motion state ON/OFF; None leaves it
@@ -128,13 +128,12 @@ class Policy:
                 return NOTHING
             return Actions(alert=True, snapshot=self.behaviour.snapshots, motion=True)
         if isinstance(event, MotionEnded):
-            if event.held:  # never published: its clip is still finished, nothing is sent
-                return Actions(record=self.recording)
-            if not event.alerted:
+            # (the recorder hears the end of whatever it heard start, whatever the mode now:
+            # not the mode's to decide, device.runtime.reactions)
+            if event.held or not event.alerted:  # never published: nothing is sent
                 return NOTHING
             return Actions(
                 alert=True,
-                record=self.recording,
                 snapshot=self.behaviour.snapshots,
                 motion=None if event.others_open else False,
             )

@@ -57,6 +57,7 @@ class ActiveMotion:
     # label -> (score, frame): each label's best-scoring classified frame, for its snapshots
     best: dict[str, tuple[float, Frame]] = field(default_factory=dict)
     indexed: bool = False  # the recorder has been told (its index row exists for a snapshot)
+    recorded: bool = False  # the recorder was told it started: it hears its end, in any mode
     snapshot_due: bool = False  # its start went out before that: the snapshot follows it
 
     def picture(self, label: str, fallback: Frame) -> Frame:
@@ -251,7 +252,7 @@ class Reactions:
         if act.record:
             self.recorder.event_started(alert.id, "motion", event.start_t, offset + event.start_t)
         with self._lock:
-            active.indexed = True
+            active.indexed, active.recorded = True, act.record
             if active.snapshot_due:
                 label = self.alerts.label_of(alert.id)
                 self._snapshot(alert.id, active.picture(label, active.first or active.peak))
@@ -271,10 +272,12 @@ class Reactions:
         act = self.policy().decide(ended)
         offset = frame.wall - frame.t
         label = self.alerts.label_of(active.alert_id)
-        if act.record and label != "unknown":
+        # (what the recorder was told of at the start it hears the end of, though the mode may
+        # not record now: its index row is closed, a clip still to open is cut where it must be)
+        if active.recorded and label != "unknown":
             self.recorder.label_event(active.alert_id, label)
         if not active.announced:  # kept quiet by its label: the clip ends, nothing is sent
-            if act.record:
+            if active.recorded:
                 self.recorder.event_ended(
                     active.alert_id,
                     event.end_t,
@@ -293,7 +296,7 @@ class Reactions:
             extra={"event_id": active.alert_id},
         )
         self._set_motion(act)
-        if act.record:
+        if active.recorded:
             self.recorder.event_ended(
                 active.alert_id, event.end_t, offset + event.end_t, event.peak_score, zones
             )
