@@ -101,9 +101,8 @@ def test_a_cut_while_an_events_own_clip_opens_leaves_no_clip(tmp_path: Path) -> 
 
 
 def test_a_cut_stays_for_an_event_from_before_it_whose_clip_opens_later(tmp_path: Path) -> None:
-    """Disarmed at 5.2 as e1's clip opens; e2 (5.1, before the cut, never ended: a disarmed
-    device tells the recorder of no end) gets its clip after e1's was cut: it ends at the cut
-    too, not `max_seconds` on."""
+    """Disarmed at 5.2 as e1's clip opens; e2 (5.1, before the cut, still going on: a visitor
+    in view) gets its clip after e1's was cut: it ends at the cut too, not after e2 ends."""
     events = {"e1": (5.0, True), "e2": (5.1, False)}
     clips, none = record(tmp_path, events, lambda r: r.cut(5.2))
     assert none == [] and sorted(c.event_ids for c in clips) == [("e1",), ("e2",)]
@@ -112,7 +111,7 @@ def test_a_cut_stays_for_an_event_from_before_it_whose_clip_opens_later(tmp_path
 
 def test_an_event_from_before_a_spent_cut_heard_of_later_ends_at_the_cut(tmp_path: Path) -> None:
     """The alert was decided before the disarm, the recorder hears of it after the cut was spent:
-    its clip still ends at the cut (nothing else would end it)."""
+    its clip still ends at the cut, not after the event ends."""
     source, recorder, clips = walk_up_ring_recorder(
         tmp_path, RecordConfig(pre_seconds=1.0, post_seconds=1.0, max_seconds=30.0)
     )

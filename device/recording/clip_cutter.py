@@ -71,7 +71,7 @@ class ClipCutter:
             self._wanted[event_id] = (t, wall)
             if self._last_cut is not None and t <= self._last_cut:
                 # Begun before a disarm but heard of after it (the alert was decided before):
-                # its clip ends at that cut, as a waiting one's does, not `max_seconds` on.
+                # its clip ends at that cut, as a waiting one's does: nothing after a disarm.
                 self._cut_at = self._last_cut
 
     def event_ended(self, event_id: str, t: float) -> None:
@@ -205,8 +205,8 @@ class ClipCutter:
             cut_at = self._cut_at
             # A cut is spent once no event from before it waits for its clip and the open clip
             # (if any) is cut. While one waits, it stays: that clip, opened later from the
-            # pre-roll ring, ends at the cut too, not `max_seconds` on (nothing else ends it:
-            # the disarmed device tells the recorder of no end).
+            # pre-roll ring, ends at the cut too: nothing is recorded after a disarm, and the
+            # event's own end may be long in coming.
             if cut_at is not None:
                 waiting = any(at <= cut_at for at, _ in self._wanted.values())
                 if not waiting and (self._open is None or fragment.first_t >= cut_at):
