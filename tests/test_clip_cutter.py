@@ -167,3 +167,24 @@ def test_no_clip_never_sends_the_end_of_an_alert_whose_start_was_not_sent(tmp_pa
         (loud.id, "start", None),
         (loud.id, "end", None),
     ]
+
+
+def test_re_armed_an_event_dated_back_before_the_last_cut_is_recorded_whole(tmp_path: Path) -> None:
+    """Disarmed at 5.2 and re-armed at once: a motion event dated back to its first frames,
+    just before the disarm, and reported after the re-arm gets its whole clip, not one cut at
+    that old disarm."""
+    source, recorder, clips = walk_up_ring_recorder(
+        tmp_path, RecordConfig(pre_seconds=1.0, post_seconds=1.0, max_seconds=30.0)
+    )
+    while (frame := source.read()) is not None and frame.t < 40.0:
+        if abs(frame.t - 5.2) < 1e-6:
+            recorder.cut(5.2)
+            recorder.resume()
+        if abs(frame.t - 6.0) < 1e-6:
+            recorder.event_started("armed", "motion", 5.1, BASE + 5.1)
+        if abs(frame.t - 9.0) < 1e-6:
+            recorder.event_ended("armed", 9.0, BASE + 9.0, 1.0, [])
+        recorder.push(frame)
+    recorder.close()
+    (clip,) = clips
+    assert end_of(clip) >= 10.0 - 1e-6

@@ -412,6 +412,28 @@ def test_only_an_armed_device_sends_motion_alerts_through_the_real_pipeline(
         assert device.pipeline.stats.analysed == summary.frames  # it did look at every frame
 
 
+def test_with_recording_off_snapshots_are_sent_not_stored(tmp_path: Path) -> None:
+    """`record.mode: off`: nothing is indexed, so a snapshot kept on disk would be named by no
+    row, shown nowhere and never deleted by retention: it goes to the broker only."""
+    data = tmp_path / "data"
+    config = load_config(
+        sets=[
+            "device.id=rt",
+            f"device.data_dir={data}",
+            "mqtt.port=1",
+            "mqtt.embedded=false",
+            "camera.speed=max",
+            "record.mode=off",
+        ],
+        environ={},
+    ).config
+    device = open_device(config, RunOptions(duration=30.0, echo=lambda line: None))
+    assert device.reactions.press()  # a ring too
+    summary = device.run()
+    assert summary.events >= 2  # the ring and the porch's visitor, with snapshots sent
+    assert not [p for p in (data / "snapshots").rglob("*") if p.is_file()]
+
+
 def test_disarming_mid_event_ends_the_clip_there_and_snapshots_follow_the_mode(
     tmp_path: Path,
 ) -> None:

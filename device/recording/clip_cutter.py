@@ -59,7 +59,7 @@ class ClipCutter:
         self._ended_early: dict[str, float] = {}  # waiting events that ended already
         self._wall_offset = 0.0  # a frame's wall time minus its frame time
         self._cut_at: float | None = None  # frame time after which the open clip must not run
-        self._last_cut: float | None = None  # the latest cut, spent or not
+        self._last_cut: float | None = None  # the latest cut, spent or not, until resumed
 
     @property
     def recording(self) -> bool:
@@ -76,8 +76,9 @@ class ClipCutter:
 
     def event_ended(self, event_id: str, t: float) -> None:
         with self._lock:
-            if self._open is not None and event_id in self._open.events:
-                self._open.events[event_id] = t
+            open_clip = self._open  # (once: `_finish` lets go of it without the lock)
+            if open_clip is not None and event_id in open_clip.events:
+                open_clip.events[event_id] = t
             elif event_id in self._wanted:  # ended before its clip took it (`_claim`)
                 self._ended_early[event_id] = t
 
@@ -94,6 +95,13 @@ class ClipCutter:
                 self._claim(event_id)
         if dropped:
             self.on_no_clip(dropped)
+
+    def resume(self) -> None:
+        """Recording is on again (re-armed): a cut not yet spent is dropped, and an event begun
+        before it but heard of now (dated back to its first frames) is recorded, not cut at
+        that old disarm."""
+        with self._lock:
+            self._cut_at = self._last_cut = None
 
     # -- the recording thread ---------------------------------------------------------------------
     def push(self, fragments: list[Fragment], wall_offset: float) -> None:

@@ -148,13 +148,21 @@ class Recorder:
             self.disk.full(exc, t)
         self.cutter.event_ended(event_id, t)
 
-    def label_event(self, event_id: str, label: str) -> None:
-        """What moved in an indexed event, as the classifier voted (the page shows it)."""
-        self.index.set_label(event_id, label)
+    def label_event(self, event_id: str, label: str, t: float) -> None:
+        """What moved in an indexed event, as the classifier voted (the page shows it); `t`:
+        the frame time it is known at."""
+        try:
+            self.index.set_label(event_id, label)
+        except OSError as exc:  # the alert goes all the same; the index is on a full disk
+            self.disk.full(exc, t)
 
     def cut(self, t: float) -> None:
         """Stop recording at frame time `t`: the open clip ends there, without post-roll."""
         self.cutter.cut(t)
+
+    def resume(self) -> None:
+        """Recording is on again (the device re-armed after a cut)."""
+        self.cutter.resume()
 
     def snapshot(self, yuv: np.ndarray) -> Snapshot:
         """A JPEG of an I420 picture with the masks burned in, not stored (`cmd/snapshot`);

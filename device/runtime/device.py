@@ -325,6 +325,8 @@ class Device:
 
     def _sync_recorder(self) -> None:
         self.recorder.continuous = self.policy.continuous
+        if self.policy.recording:
+            self.recorder.resume()
 
     # -- commands: MQTT and the control socket, through one registry -----------------------------
     def _command_handlers(self) -> dict[type[BaseModel], Handler]:

@@ -56,7 +56,7 @@ class ActiveMotion:
     classified_t: float | None = None  # frame time of its last frame sent to the classifier
     # label -> (score, frame): each label's best-scoring classified frame, for its snapshots
     best: dict[str, tuple[float, Frame]] = field(default_factory=dict)
-    indexed: bool = False  # the recorder has been told (its index row exists for a snapshot)
+    indexed: bool = False  # the recorder has been asked (where it records, its row exists)
     recorded: bool = False  # the recorder was told it started: it hears its end, in any mode
     snapshot_due: bool = False  # its start went out before that: the snapshot follows it
 
@@ -178,7 +178,8 @@ class Reactions:
         self._set_motion(act)
         self._sync_labels()
         if act.snapshot and active.indexed:
-            self._snapshot(alert_id, active.picture(label, active.first or active.peak))
+            picture = active.picture(label, active.first or active.peak)
+            self._snapshot(alert_id, picture, active.recorded)
         elif act.snapshot:  # _motion_started saves it once the event is in the index
             active.snapshot_due = True
         if not active.snapshot_due:
@@ -255,7 +256,8 @@ class Reactions:
             active.indexed, active.recorded = True, act.record
             if active.snapshot_due:
                 label = self.alerts.label_of(alert.id)
-                self._snapshot(alert.id, active.picture(label, active.first or active.peak))
+                picture = active.picture(label, active.first or active.peak)
+                self._snapshot(alert.id, picture, active.recorded)
                 active.snapshot_due, active.first = False, None
 
     def _motion_ended(self, event: MotionEvent, frame: Frame) -> None:
@@ -272,36 +274,29 @@ class Reactions:
         act = self.policy().decide(ended)
         offset = frame.wall - frame.t
         label = self.alerts.label_of(active.alert_id)
-        # (what the recorder was told of at the start it hears the end of, though the mode may
-        # not record now: its index row is closed, a clip still to open is cut where it must be)
-        if active.recorded and label != "unknown":
-            self.recorder.label_event(active.alert_id, label)
+        zones = sorted(event.zones)
+        if active.recorded:
+            # What the recorder heard start it hears end, whatever the mode by now: its index
+            # row is closed, and a clip still to open is cut where it must be.
+            if label != "unknown":
+                self.recorder.label_event(active.alert_id, label, event.end_t)
+            end_wall = offset + event.end_t
+            self.recorder.event_ended(
+                active.alert_id, event.end_t, end_wall, event.peak_score, zones
+            )
         if not active.announced:  # kept quiet by its label: the clip ends, nothing is sent
-            if active.recorded:
-                self.recorder.event_ended(
-                    active.alert_id,
-                    event.end_t,
-                    offset + event.end_t,
-                    event.peak_score,
-                    sorted(event.zones),
-                )
             self.alerts.end(active.alert_id, offset + event.end_t)
             return
         if not act.alert:
             return
-        zones = sorted(event.zones)
         log.info(
             "motion ended after %.1f s",
             event.end_t - event.start_t,
             extra={"event_id": active.alert_id},
         )
         self._set_motion(act)
-        if active.recorded:
-            self.recorder.event_ended(
-                active.alert_id, event.end_t, offset + event.end_t, event.peak_score, zones
-            )
         if act.snapshot:
-            self._snapshot(active.alert_id, active.picture(label, active.peak))
+            self._snapshot(active.alert_id, active.picture(label, active.peak), active.recorded)
         self.alerts.end(
             active.alert_id,
             offset + event.end_t,
@@ -331,10 +326,12 @@ class Reactions:
             self.recorder.event_started(alert.id, "ring", t, wall)
             self.recorder.event_ended(alert.id, t, wall, 0.0, [])
         if act.snapshot and frame is not None:
-            self._snapshot(alert.id, frame)
+            self._snapshot(alert.id, frame, act.record)
         self.alerts.end(alert.id, wall)
         return alert.id
 
     # -- recording ------------------------------------------------------------------------------
-    def _snapshot(self, alert_id: str, frame: Frame) -> None:
-        send_snapshot(self.recorder, self.uplink, alert_id, frame)
+    def _snapshot(self, alert_id: str, frame: Frame, store: bool) -> None:
+        """Sent; stored only with an index row to name it (the recorder was told of the event),
+        else no retention would ever find the file."""
+        send_snapshot(self.recorder, self.uplink, alert_id, frame, store)
