@@ -85,7 +85,7 @@ Event = (
 @dataclass(frozen=True)
 class Actions:
     alert: bool = False  # raise (or, for an end, close) an alert and publish it
-    record: bool = False  # tell the recorder the event started (it hears the end of it then)
+    record: bool = False  # tell the recorder the event started (and so, later, its end)
     snapshot: bool = False  # save and publish a snapshot
     clip_follows: bool = False  # the alert's `end` waits for its own clip
     motion: bool | None = None  # set the retained motion state ON/OFF; None leaves it

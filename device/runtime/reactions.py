@@ -274,18 +274,17 @@ class Reactions:
         act = self.policy().decide(ended)
         offset = frame.wall - frame.t
         label = self.alerts.label_of(active.alert_id)
-        zones = sorted(event.zones)
+        zones, end_wall = sorted(event.zones), offset + event.end_t
         if active.recorded:
             # What the recorder heard start it hears end, whatever the mode by now: its index
             # row is closed, and a clip still to open is cut where it must be.
             if label != "unknown":
                 self.recorder.label_event(active.alert_id, label, event.end_t)
-            end_wall = offset + event.end_t
             self.recorder.event_ended(
                 active.alert_id, event.end_t, end_wall, event.peak_score, zones
             )
         if not active.announced:  # kept quiet by its label: the clip ends, nothing is sent
-            self.alerts.end(active.alert_id, offset + event.end_t)
+            self.alerts.end(active.alert_id, end_wall)
             return
         if not act.alert:
             return
@@ -299,7 +298,7 @@ class Reactions:
             self._snapshot(active.alert_id, active.picture(label, active.peak), active.recorded)
         self.alerts.end(
             active.alert_id,
-            offset + event.end_t,
+            end_wall,
             score=event.peak_score,
             boxes=[b.as_list() for b in event.peak_boxes],
             zones=zones,
