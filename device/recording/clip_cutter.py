@@ -90,9 +90,7 @@ class ClipCutter:
         and its alert is told so (`on_no_clip`: its `end` does not wait for a clip)."""
         with self._lock:
             self._cut_at = self._last_cut = t
-            dropped = [e for e, (at, _) in self._wanted.items() if at > t]
-            for event_id in dropped:
-                self._claim(event_id)
+            dropped = self._drop([e for e, (at, _) in self._wanted.items() if at > t])
         if dropped:
             self.on_no_clip(dropped)
 
@@ -202,11 +200,16 @@ class ClipCutter:
         """No clip for these events after all: those still waiting are told (a cut that dropped
         the others told them)."""
         with self._lock:
-            waiting = [e for e in event_ids if e in self._wanted]
-            for event_id in waiting:
-                self._claim(event_id)
+            waiting = self._drop(event_ids)
         if waiting:
             self.on_no_clip(waiting)
+
+    def _drop(self, event_ids: list[str]) -> list[str]:
+        """Under the lock: those of these events still waiting stop waiting, with no clip."""
+        waiting = [e for e in event_ids if e in self._wanted]
+        for event_id in waiting:
+            self._claim(event_id)
+        return waiting
 
     def _append(self, fragment: Fragment, check: bool = True) -> None:
         with self._lock:
@@ -259,13 +262,15 @@ class ClipCutter:
         else:
             self.disk.full(exc, t)
 
-    def _abandon(self, exc: OSError, t: float) -> None:
-        """A write failed: the clip and its row go, the disk is full."""
+    def _abandon(self, exc: OSError | None, t: float) -> None:
+        """The open clip and its row go, its events told no clip comes: a write failed (`exc`:
+        the disk is full), or it holds no frame."""
         open_clip, self._open = self._open, None
         assert open_clip is not None
         open_clip.file.abandon()
         self._forget(open_clip.clip_id)
-        self.disk.full(exc, t)
+        if exc is not None:
+            self.disk.full(exc, t)
         self.on_no_clip(list(open_clip.events))
 
     def _forget(self, clip_id: str) -> None:
@@ -279,10 +284,7 @@ class ClipCutter:
             return
         clip = open_clip.file
         if not clip.frames:  # cut before its first fragment: nothing to keep, nothing to name
-            self._open = None
-            clip.abandon()
-            self._forget(open_clip.clip_id)
-            self.on_no_clip(list(open_clip.events))
+            self._abandon(None, clip.first_t)
             return
         try:
             sha256 = clip.finish()
