@@ -17,6 +17,8 @@ from doorbell.uplink.messages import EventMessage
 from tests.test_recording import walk_up_ring_recorder
 
 BASE = 2e9  # wall time at frame time 0
+# Short post-roll, and a cap well inside the 40 s each test records, so a clip left open shows
+RECORD = RecordConfig(pre_seconds=1.0, post_seconds=1.0, max_seconds=30.0)
 
 
 def while_opening(recorder: Recorder, meanwhile: Callable[[], None]) -> None:
@@ -42,9 +44,8 @@ def record(
     """Events (id -> start time, ended at once), the recording thread told of them all in the
     frame at `told_at` (a motion start comes late); `meanwhile` runs as the first clip opens.
     The clips made up to 40 s and the events told they get none."""
-    source, recorder, clips = walk_up_ring_recorder(
-        tmp_path, RecordConfig(pre_seconds=pre_seconds, post_seconds=1.0, max_seconds=30.0)
-    )
+    config = RECORD.model_copy(update={"pre_seconds": pre_seconds})
+    source, recorder, clips = walk_up_ring_recorder(tmp_path, config)
     none: list[str] = []
     recorder.cutter.on_no_clip = none.extend
     while_opening(recorder, lambda: meanwhile(recorder))
@@ -112,9 +113,7 @@ def test_a_cut_stays_for_an_event_from_before_it_whose_clip_opens_later(tmp_path
 def test_an_event_from_before_a_spent_cut_heard_of_later_ends_at_the_cut(tmp_path: Path) -> None:
     """The alert was decided before the disarm, the recorder hears of it after the cut was spent:
     its clip still ends at the cut, not after the event ends."""
-    source, recorder, clips = walk_up_ring_recorder(
-        tmp_path, RecordConfig(pre_seconds=1.0, post_seconds=1.0, max_seconds=30.0)
-    )
+    source, recorder, clips = walk_up_ring_recorder(tmp_path, RECORD)
     while (frame := source.read()) is not None and frame.t < 40.0:
         if abs(frame.t - 6.0) < 1e-6:
             recorder.cut(5.2)  # nothing waits: spent with the next fragment
@@ -130,9 +129,7 @@ def test_only_events_from_before_a_cut_hold_it(tmp_path: Path) -> None:
     """Re-armed at once after a cut at 5.2: a new event at 8.0, heard of before the next
     fragment, gets its whole clip, post-roll and all (were the cut held for it, its clip would
     end at once)."""
-    source, recorder, clips = walk_up_ring_recorder(
-        tmp_path, RecordConfig(pre_seconds=1.0, post_seconds=1.0, max_seconds=30.0)
-    )
+    source, recorder, clips = walk_up_ring_recorder(tmp_path, RECORD)
     while (frame := source.read()) is not None and frame.t < 40.0:
         if abs(frame.t - 8.0) < 1e-6:
             recorder.cut(5.2)
@@ -173,9 +170,7 @@ def test_re_armed_an_event_dated_back_before_the_last_cut_is_recorded_whole(tmp_
     """Disarmed at 5.2 and re-armed at once: a motion event dated back to its first frames,
     just before the disarm, and reported after the re-arm gets its whole clip, not one cut at
     that old disarm."""
-    source, recorder, clips = walk_up_ring_recorder(
-        tmp_path, RecordConfig(pre_seconds=1.0, post_seconds=1.0, max_seconds=30.0)
-    )
+    source, recorder, clips = walk_up_ring_recorder(tmp_path, RECORD)
     while (frame := source.read()) is not None and frame.t < 40.0:
         if abs(frame.t - 5.2) < 1e-6:
             recorder.cut(5.2)
